@@ -1,0 +1,21 @@
+//! pxelab responder engine: sans-IO state machines.
+//!
+//! Time and datagrams go in; datagrams, log lines and state changes come out.
+//! No sockets, no clocks, no threads live here: the simulator (`pxelab-sim`) and
+//! the daemon (`pxelab serve`) drive these machines.
+//!
+//! Every rule of `shared/spec/responder-rules.md` lives in one place that names its
+//! id (search the source for `R-SEL-3` and so on).
+
+pub mod dhcp;
+pub mod election;
+pub mod exclusion;
+pub mod ids;
+pub mod policy;
+pub mod select;
+pub mod state;
+pub mod tftp;
+pub mod time;
+
+pub use ids::{Guid, Mac};
+pub use time::Instant;
