@@ -824,7 +824,8 @@ impl Cx<'_> {
                 cfg.failover_step = v;
             }
             let mut exclusion_file = None;
-            match (ro.entry("mac_exclusions"), ro.get("mac_exclusion_file")) {
+            let inline = ro.entry("mac_exclusions").filter(|(_, v)| !v.is_null());
+            match (inline, ro.get("mac_exclusion_file")) {
                 (Some((k, _)), Some(_)) => {
                     return Err(self.err(
                         k,
@@ -832,7 +833,7 @@ impl Cx<'_> {
                     ))
                 }
                 (Some((_, v)), None) => {
-                    for m in self.list((!v.is_null()).then_some(v), "`mac_exclusions`")? {
+                    for m in self.list(Some(v), "`mac_exclusions`")? {
                         cfg.mac_exclusions.push(self.value(m, "MAC", mac)?);
                     }
                 }
@@ -1206,25 +1207,17 @@ impl Cx<'_> {
                 "a responder name or a list of them",
             )?]),
         };
-        if let Some(oc @ (Outcome::NoOffer | Outcome::Failed)) = outcome {
-            for key in ["boot_image", "deployment"] {
+        // No responder answered: there is no image, deployment or server to name.
+        if outcome == Some(Outcome::NoOffer) {
+            for key in ["boot_image", "deployment", "served_by"] {
                 if let Some((k, _)) = o.entry(key).filter(|(_, v)| !v.is_null()) {
                     return Err(self.err(
                         k,
                         format!(
-                            "`{key}` goes with outcome booted or declined, not {}",
-                            oc.as_str()
+                            "`{key}` cannot hold with outcome no_offer (no responder answered)"
                         ),
                     ));
                 }
-            }
-        }
-        if outcome == Some(Outcome::NoOffer) {
-            if let Some((k, _)) = o.entry("served_by").filter(|(_, v)| !v.is_null()) {
-                return Err(self.err(
-                    k,
-                    "`served_by` cannot hold with outcome no_offer (no responder answered)",
-                ));
             }
         }
         if let (Some(img), Some(dep)) = (&boot_image, &deployment) {

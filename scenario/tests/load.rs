@@ -413,6 +413,144 @@ fn malformed_files_are_located_and_explained() {
             "YAML syntax error",
         ),
     ];
+    // Cases whose position is found from a marker in the text (first occurrence on
+    // the given line), for long lines.
+    let marked: Vec<(&str, String, usize, &str, &str)> = vec![
+        (
+            "pool that starts after it ends",
+            base_with(
+                "  responders:",
+                "  dhcp_servers:\n    - {name: d, segment: lan, address: 10.0.0.2, pools: {lan: 10.0.0.200-10.0.0.100}}\n  responders:",
+            ),
+            15,
+            "10.0.0.200-",
+            "pool `10.0.0.200-10.0.0.100` starts after it ends",
+        ),
+        (
+            "unknown key in a segment link lists rate, delay, loss",
+            base_with("cidr: 10.0.0.0/24}", "cidr: 10.0.0.0/24, link: {latency: 1ms}}"),
+            13,
+            "latency",
+            "unknown key `latency` in `link` (allowed keys: rate, delay, loss)",
+        ),
+        (
+            "log key in a boot expectation",
+            base_with("served_by: dp}", "served_by: dp, logged: hi}"),
+            21,
+            "logged",
+            "unknown key `logged` in a boot expectation (allowed keys: client, boot, outcome, boot_image, deployment, served_by, within)",
+        ),
+        (
+            "expectation naming neither client nor responder",
+            base_with("{client: c1, outcome: booted, served_by: dp}", "{outcome: booted}"),
+            21,
+            "{outcome",
+            "an expectation needs `client`",
+        ),
+        (
+            "expectation naming a missing client",
+            base_with("{client: c1,", "{client: c2,"),
+            21,
+            "c2",
+            "`c2` is not a client (clients: c1)",
+        ),
+        (
+            "no_offer with served_by",
+            base_with("outcome: booted", "outcome: no_offer"),
+            21,
+            "served_by",
+            "`served_by` cannot hold with outcome no_offer",
+        ),
+        (
+            "image and deployment that disagree",
+            base_with("{client: c1, outcome: booted,", "{client: c1, boot_image: B1, deployment: D1, outcome: booted,")
+                .replace("    - {id: B1, arch: x64}\n", "    - {id: B1, arch: x64}\n    - {id: B2, arch: x86}\n")
+                .replace("boot_image: B1, deployment: D1", "boot_image: B2, deployment: D1"),
+            22,
+            "B2",
+            "deployment `D1` uses boot image `B1`, not `B2`",
+        ),
+        (
+            "bad mode",
+            format!("{BASE}modes: [sim, qemu]\n"),
+            22,
+            "qemu",
+            "`qemu` is not allowed (expected one of sim, lab)",
+        ),
+        (
+            "bad firmware",
+            base_with("firmware: uefi-x64", "firmware: efi"),
+            17,
+            "efi",
+            "`efi` is not a firmware (expected one of bios-x64, bios-x86, uefi-x64, uefi-ia32, uefi-arm64)",
+        ),
+        (
+            "bad size unit",
+            base_with("{id: B1, arch: x64}", "{id: B1, arch: x64, size: 300MB}"),
+            4,
+            "300MB",
+            "unit `MB` is not allowed",
+        ),
+        (
+            "loss over 100%",
+            base_with("cidr: 10.0.0.0/24}", "cidr: 10.0.0.0/24, link: {loss: 120%}}"),
+            13,
+            "120%",
+            "`loss`: `120%` is more than 100%",
+        ),
+        (
+            "zero rate",
+            base_with("cidr: 10.0.0.0/24}", "cidr: 10.0.0.0/24, link: {rate: 0Gbit}}"),
+            13,
+            "0Gbit",
+            "a rate must be more than 0",
+        ),
+        (
+            "deployment on a missing collection",
+            base_with("collection: C1", "collection: C2"),
+            10,
+            "C2",
+            "collection `C2` is not declared (declared: C1; built in: `x86 Unknown Computer`, `x64 Unknown Computer`)",
+        ),
+        (
+            "clear_required on a missing machine",
+            base_with("{at: 0s, boot: c1}", "{at: 0s, clear_required: {machine: M9}}"),
+            19,
+            "M9",
+            "machine `M9` is not a declared machine (declared: M1)",
+        ),
+        (
+            "IP helper on a segment the router is not on",
+            base_with(
+                "  responders:",
+                "  routers:\n    - {name: r, interfaces: {lan: 10.0.0.1}, ip_helpers: {wan: [10.0.0.5]}}\n  responders:",
+            )
+            .replace(
+                "    - {name: lan, cidr: 10.0.0.0/24}\n",
+                "    - {name: lan, cidr: 10.0.0.0/24}\n    - {name: wan, cidr: 10.1.0.0/24}\n",
+            ),
+            16,
+            "wan",
+            "router `r` has no interface on segment `wan`",
+        ),
+        (
+            "two hosts at one address",
+            base_with(
+                "  responders:",
+                "  routers:\n    - {name: r, interfaces: {lan: 10.0.0.5}}\n  responders:",
+            ),
+            17,
+            "10.0.0.5",
+            "address 10.0.0.5 of `dp` is already the address of router `r`",
+        ),
+        (
+            "empty file",
+            "# nothing\n".to_string(),
+            1,
+            "#",
+            "the file is empty",
+        ),
+    ];
     let mut failures = Vec::new();
     for (what, text, line, col, phrase) in &cases {
         match load(text) {
@@ -424,6 +562,24 @@ fn malformed_files_are_located_and_explained() {
                     ));
                 }
                 assert_eq!(e.file, data("case.yaml"));
+            }
+        }
+    }
+    for (what, text, line, marker, phrase) in &marked {
+        let col = text
+            .lines()
+            .nth(line - 1)
+            .and_then(|l| l.find(marker))
+            .unwrap_or(0)
+            + 1;
+        match load(text) {
+            Ok(_) => failures.push(format!("{what}: loaded")),
+            Err(e) => {
+                if e.line != Some(*line) || e.column != Some(col) || !e.message.contains(phrase) {
+                    failures.push(format!(
+                        "{what}: expected {line}:{col} containing {phrase:?}\n     got {e}"
+                    ));
+                }
             }
         }
     }
@@ -509,4 +665,60 @@ fn discover_finds_yaml_files_sorted() {
     let found = discover(&[data(""), data("full.yaml")]).unwrap();
     assert_eq!(found, [data("full.yaml")]);
     assert!(discover(&[data("nope")]).is_err());
+}
+
+#[test]
+fn a_responder_may_share_a_dhcp_servers_address() {
+    let s = load(&base_with(
+        "  responders:",
+        "  dhcp_servers:\n    - {name: d, segment: lan, address: 10.0.0.5, option60_pxeclient: true}\n  responders:",
+    ))
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert!(s.network.dhcp_servers[0].option60_pxeclient);
+    assert_eq!(
+        s.network.dhcp_servers[0].address,
+        s.responder("dp").unwrap().config.address
+    );
+}
+
+#[test]
+fn built_in_collections_aliases_and_nulls() {
+    let text = "\
+scenario: unknown computers
+description:
+tags: ~
+site:
+  boot_images: [{id: B1, arch: x86}]
+  deployments:
+    - {id: D1, collection: x86 Unknown Computer, boot_image: B1, purpose: available, available_to: clients_media_pxe}
+network:
+  segments: [{name: lan, cidr: 10.0.0.1/24}]
+  responders:
+    - {name: dp, segment: lan, address: 10.0.0.5, role: peer, images: [B1], mac_exclusions: ~}
+  clients:
+    - {name: c1, segment: lan, firmware: bios-x86, mac: 52-54-00-00-00-01}
+events:
+  - &b {at: 2s, boot: c1}
+  - {at: 1s, clear_required: {collection: x64 Unknown Computer}}
+  - *b
+expect:
+  - {client: c1, boot: 2, outcome: declined, within: 1.5s}
+";
+    let s = load(text).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(s.site.deployments[0].collection, "x86 Unknown Computer");
+    assert_eq!(s.description, None);
+    assert!(s.tags.is_empty());
+    assert_eq!(s.segment("lan").unwrap().cidr.to_string(), "10.0.0.0/24");
+    assert!(s.responder("dp").unwrap().config.mac_exclusions.is_empty());
+    assert_eq!(s.client("c1").unwrap().firmware.option93(), 0);
+    assert_eq!(s.boot_count("c1"), 2);
+    assert_eq!(
+        s.events[0].kind,
+        EventKind::ClearRequired(ClearTarget::Collection("x64 Unknown Computer".into()))
+    );
+    let Expect::Boot(b) = &s.expect[0] else {
+        panic!()
+    };
+    assert_eq!(b.boot, 2);
+    assert_eq!(b.within, Some(Duration::from_millis(1500)));
 }
