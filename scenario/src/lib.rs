@@ -84,6 +84,19 @@ impl Mode {
     }
 }
 
+impl std::str::FromStr for Mode {
+    type Err = String;
+    /// `sim` or `lab`.
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "sim" => Ok(Mode::Sim),
+            "lab" => Ok(Mode::Lab),
+            _ => Err(format!("`{s}` is not a mode (expected sim or lab)")),
+        }
+    }
+}
+
+/// The hosts and links of a scenario.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Network {
     pub segments: Vec<Segment>,
