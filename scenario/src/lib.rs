@@ -1,1 +1,437 @@
+//! Scenario loader for pxelab: reads scenario files (format v1,
+//! `shared/spec/scenario-format.md`) into checked, typed values.
+//!
+//! Every error names the file, the line and column (1-based) and what was expected.
+//! Unknown keys are errors that list the keys allowed at that place. Additions and
+//! interpretations beyond the format page are listed in `scenario/REFERENCE.md`.
+//!
+//! ```
+//! let s = pxelab_scenario::load_str("scenario: empty\n", "x.yaml".as_ref()).unwrap();
+//! assert_eq!(s.title, "empty");
+//! assert_eq!(s.modes, vec![pxelab_scenario::Mode::Sim]);
+//! ```
 
+mod load;
+pub mod values;
+mod yaml;
+
+use pxelab_engine::policy::{ClientClass, ResponderConfig, Site};
+use pxelab_engine::{Guid, Mac};
+use std::fmt;
+use std::net::Ipv4Addr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+pub use load::{discover, load_file, load_str};
+
+/// One scenario file, checked.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Scenario {
+    /// The file it was read from (as given to [`load_file`] / [`load_str`]).
+    pub file: PathBuf,
+    /// `scenario:` (required).
+    pub title: String,
+    pub description: Option<String>,
+    pub tags: Vec<String>,
+    /// Where it may run; default `[sim]`.
+    pub modes: Vec<Mode>,
+    /// Simulator randomness; default 0.
+    pub seed: u64,
+    pub site: Site,
+    pub network: Network,
+    /// Sorted stably by time: events at the same time keep their file order.
+    pub events: Vec<Event>,
+    pub expect: Vec<Expect>,
+}
+
+impl Scenario {
+    pub fn segment(&self, name: &str) -> Option<&Segment> {
+        self.network.segments.iter().find(|s| s.name == name)
+    }
+    pub fn client(&self, name: &str) -> Option<&Client> {
+        self.network.clients.iter().find(|c| c.name == name)
+    }
+    pub fn responder(&self, name: &str) -> Option<&Responder> {
+        self.network
+            .responders
+            .iter()
+            .find(|r| r.config.name == name)
+    }
+    /// Number of `boot` events of a client.
+    pub fn boot_count(&self, client: &str) -> usize {
+        self.events
+            .iter()
+            .filter(|e| matches!(&e.kind, EventKind::Boot { client: c } if c == client))
+            .count()
+    }
+}
+
+/// Where a scenario may run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Mode {
+    /// The simulator: virtual time, in-process.
+    Sim,
+    /// The lab: network namespaces, real servers and firmware.
+    Lab,
+}
+
+impl Mode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Sim => "sim",
+            Mode::Lab => "lab",
+        }
+    }
+}
+
+impl std::str::FromStr for Mode {
+    type Err = String;
+    /// `sim` or `lab`.
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "sim" => Ok(Mode::Sim),
+            "lab" => Ok(Mode::Lab),
+            _ => Err(format!("`{s}` is not a mode (expected sim or lab)")),
+        }
+    }
+}
+
+/// The hosts and links of a scenario.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Network {
+    pub segments: Vec<Segment>,
+    pub routers: Vec<Router>,
+    pub dhcp_servers: Vec<DhcpServer>,
+    pub responders: Vec<Responder>,
+    pub clients: Vec<Client>,
+}
+
+/// An IPv4 network: the network address (host bits cleared) and the prefix length.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Cidr {
+    pub addr: Ipv4Addr,
+    pub prefix: u8,
+}
+
+impl Cidr {
+    /// The netmask, e.g. 255.255.255.0 for /24.
+    pub fn mask(&self) -> Ipv4Addr {
+        let m = if self.prefix == 0 {
+            0
+        } else {
+            u32::MAX << (32 - u32::from(self.prefix))
+        };
+        Ipv4Addr::from(m)
+    }
+    pub fn contains(&self, ip: Ipv4Addr) -> bool {
+        let m = u32::from(self.mask());
+        u32::from(ip) & m == u32::from(self.addr) & m
+    }
+}
+
+impl fmt::Display for Cidr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.addr, self.prefix)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Segment {
+    pub name: String,
+    pub cidr: Cidr,
+    pub link: Link,
+}
+
+/// A segment's link model (see the format page).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Link {
+    /// Each host's own link rate on the segment, bits per second; default 1 Gbit.
+    pub rate_bps: u64,
+    /// One-way latency between two hosts of the segment; default 0.
+    pub delay: Duration,
+    /// Chance that a packet is dropped, `0..=1`; default 0.
+    pub loss: f64,
+}
+
+impl Default for Link {
+    fn default() -> Self {
+        Link {
+            rate_bps: 1_000_000_000,
+            delay: Duration::ZERO,
+            loss: 0.0,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Router {
+    pub name: String,
+    /// (segment, address), in file order.
+    pub interfaces: Vec<(String, Ipv4Addr)>,
+    /// (client-side segment, relay targets), in file order.
+    pub ip_helpers: Vec<(String, Vec<Ipv4Addr>)>,
+    /// (client-side segment, option 82 to insert), in file order.
+    pub option82: Vec<(String, Option82)>,
+}
+
+/// Relay agent information (RFC 3046) a router inserts.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Option82 {
+    pub circuit_id: Option<String>,
+    pub remote_id: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DhcpServer {
+    pub name: String,
+    pub segment: String,
+    pub address: Ipv4Addr,
+    /// (segment, first, last), inclusive, in file order.
+    pub pools: Vec<(String, Ipv4Addr, Ipv4Addr)>,
+    /// Send option 60 `PXEClient` (R-ANS-2); default false.
+    pub option60_pxeclient: bool,
+    pub engine: DhcpEngine,
+}
+
+/// The DHCP server used in the lab; the simulator models each as builtin.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub enum DhcpEngine {
+    #[default]
+    Builtin,
+    Dnsmasq,
+    Kea,
+}
+
+impl DhcpEngine {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DhcpEngine::Builtin => "builtin",
+            DhcpEngine::Dnsmasq => "dnsmasq",
+            DhcpEngine::Kea => "kea",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Responder {
+    /// Settings; `mac_exclusions` holds the inline list or the loaded file's MACs.
+    pub config: ResponderConfig,
+    pub segment: String,
+    /// `mac_exclusion_file`, resolved against the scenario file's directory.
+    pub mac_exclusion_file: Option<PathBuf>,
+}
+
+/// Client firmware (format page table).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Firmware {
+    BiosX64,
+    BiosX86,
+    UefiX64,
+    UefiIa32,
+    UefiArm64,
+}
+
+impl Firmware {
+    pub const ALL: [Firmware; 5] = [
+        Firmware::BiosX64,
+        Firmware::BiosX86,
+        Firmware::UefiX64,
+        Firmware::UefiIa32,
+        Firmware::UefiArm64,
+    ];
+
+    /// The scenario name: `bios-x64`, `bios-x86`, `uefi-x64`, `uefi-ia32`, `uefi-arm64`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Firmware::BiosX64 => "bios-x64",
+            Firmware::BiosX86 => "bios-x86",
+            Firmware::UefiX64 => "uefi-x64",
+            Firmware::UefiIa32 => "uefi-ia32",
+            Firmware::UefiArm64 => "uefi-arm64",
+        }
+    }
+
+    /// DHCP option 93 the firmware sends (format page table).
+    pub fn option93(self) -> u16 {
+        match self {
+            Firmware::BiosX64 | Firmware::BiosX86 => 0,
+            Firmware::UefiX64 => 7,
+            Firmware::UefiIa32 => 6,
+            Firmware::UefiArm64 => 11,
+        }
+    }
+
+    /// The machine's class once its CPU is known (R-ID-2, R-SEL-2).
+    pub fn class(self) -> ClientClass {
+        match self {
+            Firmware::BiosX64 => ClientClass::BiosX64,
+            Firmware::BiosX86 => ClientClass::BiosX86,
+            Firmware::UefiX64 => ClientClass::UefiX64,
+            Firmware::UefiIa32 => ClientClass::UefiIa32,
+            Firmware::UefiArm64 => ClientClass::UefiArm64,
+        }
+    }
+}
+
+impl std::str::FromStr for Firmware {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Firmware::ALL
+            .into_iter()
+            .find(|f| f.as_str() == s)
+            .ok_or_else(|| {
+                format!(
+                    "`{s}` is not a firmware (expected one of bios-x64, bios-x86, uefi-x64, uefi-ia32, uefi-arm64)"
+                )
+            })
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Client {
+    pub name: String,
+    pub segment: String,
+    pub firmware: Firmware,
+    /// The site machine it is, if named.
+    pub machine: Option<String>,
+    /// Given, or taken from the machine.
+    pub mac: Mac,
+    /// Given, or taken from the machine.
+    pub smbios_guid: Option<Guid>,
+    /// The user presses F12 / Enter at the prompt (R-PROMPT-2); default false.
+    pub press_key: bool,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Event {
+    /// Since the scenario start.
+    pub at: Duration,
+    pub kind: EventKind,
+    /// Line of the event in the file.
+    pub line: usize,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum EventKind {
+    /// Power on and network-boot a client.
+    Boot {
+        client: String,
+    },
+    /// A host stops answering; with `during: transfer`, once it is sending a file.
+    Down {
+        host: String,
+        during_transfer: bool,
+    },
+    Up {
+        host: String,
+    },
+    /// Clear required PXE deployments (R-STATE-2).
+    ClearRequired(ClearTarget),
+    /// Change a segment's link; `None` keeps the current value.
+    Link {
+        segment: String,
+        rate_bps: Option<u64>,
+        delay: Option<Duration>,
+        loss: Option<f64>,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ClearTarget {
+    Machine(String),
+    /// A declared collection or a built-in unknown-computer collection.
+    Collection(String),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Expect {
+    Boot(BootExpect),
+    Logged {
+        responder: String,
+        logged: String,
+        line: usize,
+    },
+}
+
+impl Expect {
+    pub fn line(&self) -> usize {
+        match self {
+            Expect::Boot(b) => b.line,
+            Expect::Logged { line, .. } => *line,
+        }
+    }
+}
+
+/// What one boot of a client should come to. `None` fields are not checked.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BootExpect {
+    pub client: String,
+    /// Which boot of that client, from 1; default 1.
+    pub boot: u32,
+    pub outcome: Option<Outcome>,
+    pub boot_image: Option<String>,
+    pub deployment: Option<String>,
+    /// Any of these responders (a single name is a list of one).
+    pub served_by: Option<Vec<String>>,
+    /// Bound on the time from power-on to outcome.
+    pub within: Option<Duration>,
+    pub line: usize,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Outcome {
+    Booted,
+    NoOffer,
+    Declined,
+    Failed,
+}
+
+impl Outcome {
+    /// `booted`, `no_offer`, `declined`, `failed`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Booted => "booted",
+            Outcome::NoOffer => "no_offer",
+            Outcome::Declined => "declined",
+            Outcome::Failed => "failed",
+        }
+    }
+}
+
+/// A scenario that could not be loaded: where and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LoadError {
+    pub file: PathBuf,
+    /// 1-based.
+    pub line: Option<usize>,
+    /// 1-based, in characters.
+    pub column: Option<usize>,
+    pub message: String,
+}
+
+impl LoadError {
+    pub(crate) fn at(file: &Path, line: usize, column: usize, message: impl Into<String>) -> Self {
+        LoadError {
+            file: file.to_path_buf(),
+            line: (line > 0).then_some(line),
+            column: (line > 0 && column > 0).then_some(column),
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for LoadError {
+    /// `file:line:column: message`, leaving out what is not known.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.file.display())?;
+        if let Some(l) = self.line {
+            write!(f, ":{l}")?;
+            if let Some(c) = self.column {
+                write!(f, ":{c}")?;
+            }
+        }
+        write!(f, ": {}", self.message)
+    }
+}
+
+impl std::error::Error for LoadError {}
