@@ -334,6 +334,8 @@ pub enum EventKind {
         delay: Option<Duration>,
         loss: Option<f64>,
     },
+    /// Extension: a one-off TFTP request (REFERENCE.md).
+    TftpRequest(TftpRequest),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -351,6 +353,37 @@ pub enum Expect {
         logged: String,
         line: usize,
     },
+    /// Extension: the answer to the Nth `tftp_request` event.
+    TftpRequest(TftpExpect),
+}
+
+/// Extension (REFERENCE.md): what the responder's first answer to a `tftp_request`
+/// event should be. Empty / `None` fields are not checked.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TftpExpect {
+    /// Which `tftp_request` event, counting from 1 in file order.
+    pub index: usize,
+    /// `error`, `oack` or `data`.
+    pub result: Option<String>,
+    /// Any of these error codes.
+    pub error_codes: Vec<u16>,
+    /// Options and values the OACK must hold.
+    pub oack: Vec<(String, String)>,
+    /// Options the OACK must not hold.
+    pub oack_absent: Vec<String>,
+    pub line: usize,
+}
+
+/// Extension (REFERENCE.md): a one-off TFTP request sent to a responder from a probe
+/// address on its segment.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TftpRequest {
+    pub responder: String,
+    /// A write request (WRQ) instead of a read request.
+    pub write: bool,
+    pub file: String,
+    /// Options in the order given.
+    pub options: Vec<(String, String)>,
 }
 
 impl Expect {
@@ -358,6 +391,7 @@ impl Expect {
         match self {
             Expect::Boot(b) => b.line,
             Expect::Logged { line, .. } => *line,
+            Expect::TftpRequest(t) => t.line,
         }
     }
 }

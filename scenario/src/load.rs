@@ -241,8 +241,19 @@ const EVENT: &[&str] = &[
     "during",
     "clear_required",
     "link",
+    "tftp_request",
 ];
-const ACTIONS: &[&str] = &["boot", "down", "up", "clear_required", "link"];
+const ACTIONS: &[&str] = &["boot", "down", "up", "clear_required", "link", "tftp_request"];
+/// Extension (REFERENCE.md): a one-off TFTP request at a responder.
+const EVENT_TFTP: &[&str] = &["responder", "op", "file", "options"];
+const EXPECT_TFTP: &[&str] = &[
+    "tftp_request",
+    "result",
+    "error_code",
+    "error_codes",
+    "oack",
+    "oack_absent",
+];
 const CLEAR: &[&str] = &["machine", "collection"];
 const EVENT_LINK: &[&str] = &["segment", "rate", "delay", "loss"];
 const EXPECT_BOOT: &[&str] = &[
@@ -1055,6 +1066,34 @@ impl Cx<'_> {
                 }
                 .into()
             }
+            "tftp_request" => {
+                let to = self.obj(v, "`tftp_request`", EVENT_TFTP)?;
+                let rn = self.req(&to, "responder")?;
+                let responder = self.text(rn, "a responder name")?;
+                if !net.responders.iter().any(|r| r.config.name == responder) {
+                    return Err(self.err(rn, format!("`{responder}` is not a responder")));
+                }
+                let write = match to.get("op") {
+                    None => false,
+                    Some(op) => self.choice(op, "`op`", &[("read", false), ("write", true)])?,
+                };
+                let file = self.text(self.req(&to, "file")?, "a file name")?;
+                let mut options = Vec::new();
+                if let Some(on) = to.get("options") {
+                    let Kind::Map(entries) = &on.kind else {
+                        return Err(self.err(on, "`options` is a mapping of TFTP option names to values"));
+                    };
+                    for (k, val) in entries {
+                        options.push((self.text(k, "an option name")?, self.text(val, "an option value")?));
+                    }
+                }
+                EventKind::TftpRequest(TftpRequest {
+                    responder,
+                    write,
+                    file,
+                    options,
+                })
+            }
             _ => {
                 let lo = self.obj(v, "`link`", EVENT_LINK)?;
                 let segment = self.refer(segs, self.req(&lo, "segment")?, "segment")?;
@@ -1111,6 +1150,59 @@ impl Cx<'_> {
             }
             Ok(r)
         };
+        if is_map && probe("tftp_request") {
+            let o = self.obj(n, "a tftp_request expectation", EXPECT_TFTP)?;
+            let idx_node = self.req(&o, "tftp_request")?;
+            let index = self.value(idx_node, "`tftp_request`", parse_u64)? as usize;
+            let count = s
+                .events
+                .iter()
+                .filter(|e| matches!(e.kind, EventKind::TftpRequest(_)))
+                .count();
+            if index == 0 || index > count {
+                return Err(self.err(
+                    idx_node,
+                    format!("`tftp_request: {index}` but the events hold {count} tftp_request(s) (counted from 1 in file order)"),
+                ));
+            }
+            let result = o
+                .get("result")
+                .map(|v| self.choice(v, "`result`", &[("error", "error"), ("oack", "oack"), ("data", "data")]))
+                .transpose()?
+                .map(str::to_string);
+            let mut error_codes = Vec::new();
+            if let Some(c) = o.get("error_code") {
+                error_codes.push(self.value(c, "`error_code`", parse_u64)? as u16);
+            }
+            if o.get("error_codes").is_some() {
+                for c in self.list(o.get("error_codes"), "`error_codes`")? {
+                    error_codes.push(self.value(c, "an error code", parse_u64)? as u16);
+                }
+            }
+            let mut oack = Vec::new();
+            if let Some(on) = o.get("oack") {
+                let Kind::Map(entries) = &on.kind else {
+                    return Err(self.err(on, "`oack` is a mapping of option names to expected values"));
+                };
+                for (k, val) in entries {
+                    oack.push((self.text(k, "an option name")?, self.text(val, "an option value")?));
+                }
+            }
+            let mut oack_absent = Vec::new();
+            if o.get("oack_absent").is_some() {
+                for k in self.list(o.get("oack_absent"), "`oack_absent`")? {
+                    oack_absent.push(self.text(k, "an option name")?);
+                }
+            }
+            return Ok(Expect::TftpRequest(TftpExpect {
+                index,
+                result,
+                error_codes,
+                oack,
+                oack_absent,
+                line: n.line,
+            }));
+        }
         if is_map && !probe("client") && probe("responder") {
             let o = self.obj(n, "a log expectation", EXPECT_LOG)?;
             let responder = responder_ref(self.req(&o, "responder")?, "a responder name")?;
