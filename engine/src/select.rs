@@ -12,7 +12,15 @@ use crate::state::{DeviceKey, StateStore};
 use std::cmp::Ordering;
 
 /// The log lines of selection, in one place. Fixed lines are logged exactly as written;
-/// the others are prefixes followed by a deployment id or details.
+/// the others are followed by a space and a deployment or boot image id.
+///
+/// The wording follows SMSPXE.log (as quoted in Microsoft's PXE troubleshooting
+/// articles: `device is in the database.`, `no advertisements found`,
+/// `No boot action. Aborted.`, `Not serviced.`, `found optional advertisement SB120083`)
+/// with the spelling the rules page fixes (R-ID-3, R-SEL-5: no trailing period after
+/// `database`). SMSPXE puts `<MAC>, <SMBIOS GUID>: ` before each line; [`Selection::log`]
+/// holds the bare messages and a driver writing an SMSPXE-style file prepends
+/// [`smspxe_prefix`].
 pub mod log {
     /// R-ID-3: the device matched a site record.
     pub const KNOWN: &str = "device is in the database";
@@ -30,13 +38,22 @@ pub mod log {
     /// R-ID-4: an unknown device and `unknown_computer_support: false`.
     pub const UNKNOWN_NOT_SUPPORTED: &str = "unknown computer support is disabled";
     /// R-SEL-3 choice, followed by the deployment id.
-    pub const FOUND_REQUIRED: &str = "Found required advertisement";
+    pub const FOUND_REQUIRED: &str = "found required advertisement";
     /// R-SEL-3 choice, followed by the deployment id.
-    pub const FOUND_AVAILABLE: &str = "Found optional advertisement";
+    pub const FOUND_AVAILABLE: &str = "found optional advertisement";
     /// R-STATE-1: a required deployment skipped because it already ran; followed by its id.
-    pub const ALREADY_RAN: &str = "Skipping required advertisement that already ran:";
+    pub const ALREADY_RAN: &str = "required advertisement already ran on this device, skipped:";
     /// R-SEL-4: the image the first stage comes from; followed by the boot image id.
     pub const FIRST_STAGE: &str = "BIOS first stage from x86 boot image";
+}
+
+/// The `<MAC>, <SMBIOS GUID>: ` prefix SMSPXE puts before each line about a client
+/// (`52:54:00:00:00:01, 11111111-2222-3333-4444-555555555555: `; `<MAC>: ` without a GUID).
+pub fn smspxe_prefix(mac: Mac, guid: Option<Guid>) -> String {
+    match guid {
+        Some(g) => format!("{mac}, {g}: "),
+        None => format!("{mac}: "),
+    }
 }
 
 /// Which identifier found the site record (R-ID-3).

@@ -419,7 +419,7 @@ fn r_sel_3_required_before_available_within_class() {
     assert_eq!(chosen(&sel), "PS120001");
     assert_eq!(
         sel.log.last().unwrap(),
-        "Found required advertisement PS120001"
+        "found required advertisement PS120001"
     );
 }
 
@@ -434,7 +434,7 @@ fn r_sel_3_highest_id_zzz_beats_aaa() {
     assert_eq!(chosen(&sel), "ZZZ20001");
     assert_eq!(
         sel.log.last().unwrap(),
-        "Found optional advertisement ZZZ20001"
+        "found optional advertisement ZZZ20001"
     );
     let order: Vec<String> = eligible(
         &s,
@@ -529,7 +529,7 @@ fn r_sel_4_first_stage_from_x86_image() {
         sel.log,
         vec![
             log::KNOWN.to_string(),
-            "Found required advertisement PS120001".to_string(),
+            "found required advertisement PS120001".to_string(),
             format!("{} {X86}", log::FIRST_STAGE),
         ]
     );
@@ -629,4 +629,14 @@ mod props {
             }
         }
     }
+}
+
+#[test]
+fn smspxe_prefix_format() {
+    let g: Guid = "11111111-2222-3333-4444-555555555555".parse().unwrap();
+    assert_eq!(
+        smspxe_prefix(mac(1), Some(g)),
+        "52:54:00:00:00:01, 11111111-2222-3333-4444-555555555555: "
+    );
+    assert_eq!(smspxe_prefix(mac(1), None), "52:54:00:00:00:01: ");
 }
