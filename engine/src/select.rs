@@ -206,22 +206,27 @@ pub struct Selection {
     pub log: Vec<String>,
 }
 
-/// R-SEL-1 (membership part) and R-ID-4: does the deployment's collection hold the device?
-fn r_sel_1_targets_device(
-    site: &Site,
+/// R-SEL-1 (membership part) and R-ID-4: the collections that contain the device. A known
+/// device is in the site collections that list it (never in the unknown-computer ones);
+/// an unknown device is in the built-in unknown-computer collection(s) of its class, and
+/// only where the responder has `unknown_computer_support`.
+pub fn r_sel_1_collections_of<'a>(
+    site: &'a Site,
     responder: &ResponderConfig,
     device: &DeviceMatch,
     class: ClientClass,
-    d: &Deployment,
-) -> bool {
+) -> Vec<&'a str> {
     match device {
         DeviceMatch::Known { machine, .. } => site
-            .collection(&d.collection)
-            .is_some_and(|c| c.members.iter().any(|m| m == machine)),
-        DeviceMatch::Unknown => {
-            responder.unknown_computer_support
-                && unknown_collections(class).contains(&d.collection.as_str())
+            .collections
+            .iter()
+            .filter(|c| c.members.iter().any(|m| m == machine))
+            .map(|c| c.name.as_str())
+            .collect(),
+        DeviceMatch::Unknown if responder.unknown_computer_support => {
+            unknown_collections(class).to_vec()
         }
+        DeviceMatch::Unknown => Vec::new(),
     }
 }
 
@@ -236,9 +241,30 @@ struct Ctx<'a> {
     site: &'a Site,
     responder: &'a ResponderConfig,
     state: &'a dyn StateStore,
-    device: &'a DeviceMatch,
     key: &'a DeviceKey,
     class: ClientClass,
+    /// [`r_sel_1_collections_of`] the device, computed once.
+    collections: Vec<&'a str>,
+}
+
+impl<'a> Ctx<'a> {
+    fn new(
+        site: &'a Site,
+        responder: &'a ResponderConfig,
+        state: &'a dyn StateStore,
+        device: &'a DeviceMatch,
+        key: &'a DeviceKey,
+        class: ClientClass,
+    ) -> Self {
+        Ctx {
+            site,
+            responder,
+            state,
+            key,
+            class,
+            collections: r_sel_1_collections_of(site, responder, device, class),
+        }
+    }
 }
 
 /// R-SEL-1 and R-SEL-2 for one deployment: `Some(candidate)` when eligible.
@@ -248,7 +274,7 @@ fn r_sel_1_eligible(
     d: &Deployment,
     already_ran: &mut Vec<String>,
 ) -> Option<Candidate> {
-    if !r_sel_1_targets_device(cx.site, cx.responder, cx.device, cx.class, d) {
+    if !cx.collections.contains(&d.collection.as_str()) {
         return None;
     }
     // Purpose: both `required` and `available` qualify (the enum holds nothing else).
@@ -314,14 +340,7 @@ pub fn eligible(
 ) -> Vec<Candidate> {
     let device = identify(site, mac, guid);
     let key = device.device_key(mac, guid);
-    let cx = Ctx {
-        site,
-        responder,
-        state,
-        device: &device,
-        key: &key,
-        class,
-    };
+    let cx = Ctx::new(site, responder, state, &device, &key, class);
     eligible_inner(&cx, &mut Vec::new())
 }
 
@@ -387,14 +406,7 @@ pub fn select(
         }
     }
     let mut already_ran = Vec::new();
-    let cx = Ctx {
-        site,
-        responder,
-        state,
-        device: &device,
-        key: &device_key,
-        class,
-    };
+    let cx = Ctx::new(site, responder, state, &device, &device_key, class);
     let candidates = eligible_inner(&cx, &mut already_ran);
     for id in &already_ran {
         log_lines.push(format!("{} {id}", log::ALREADY_RAN));
