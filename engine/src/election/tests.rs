@@ -123,6 +123,9 @@ struct Net {
     sent: u64,
     /// Drop broadcasts (a network where the hello does not get through).
     no_broadcast: bool,
+    /// Percentage of datagrams lost, decided once per datagram when it is sent.
+    loss_percent: u64,
+    lcg: u64,
 }
 
 fn ident(i: usize) -> PeerIdentity {
@@ -146,6 +149,8 @@ impl Net {
             datagrams: 0,
             sent: 0,
             no_broadcast: false,
+            loss_percent: 0,
+            lcg: seed,
         }
     }
 
@@ -153,6 +158,13 @@ impl Net {
         let src = self.nodes[from].me().addr;
         for (dst, p) in out {
             self.sent += 1;
+            self.lcg = self
+                .lcg
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            if (self.lcg >> 33) % 100 < self.loss_percent {
+                continue;
+            }
             self.inflight.push((self.now + LATENCY, src, dst, p));
         }
     }
@@ -392,4 +404,31 @@ fn hello_from_wrong_source_is_rejected() {
     // Not ours.
     a.handle_datagram(Instant::ZERO, ident(1).addr, b"hello", &mut out);
     assert_eq!(a.rejected(), 2);
+}
+
+#[test]
+fn r_ans_6_no_false_downs_under_loss() {
+    for seed in 0..5 {
+        no_false_downs(seed, 5);
+    }
+}
+
+fn no_false_downs(seed: u64, loss_percent: u64) {
+    // Seeded loss: SWIM's indirect probes and suspicion keep every healthy peer alive.
+    let mut net = Net::new(4, seed);
+    net.run_until(secs(20), |n| converged(n, &[0, 1, 2, 3]))
+        .unwrap();
+    net.loss_percent = loss_percent;
+    let start = net.now;
+    while net.now < start + Duration::from_secs(120) {
+        net.step();
+        for i in 0..4 {
+            let ev = net.nodes[i].take_events();
+            assert!(
+                !ev.iter().any(|e| matches!(e, MembershipEvent::Down(_))),
+                "peer {i} saw a false down at {:?}: {ev:?}",
+                net.now
+            );
+        }
+    }
 }
