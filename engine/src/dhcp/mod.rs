@@ -15,15 +15,15 @@
 pub mod firmware;
 pub mod packet;
 pub mod proxy;
-// pub mod relay;
-// pub mod server;
+pub mod relay;
+pub mod server;
 pub mod wire;
 
 pub use firmware::{FirmwareKind, FirmwareModel};
 pub use packet::{parse, DhcpPacket, MalformedDhcp, MalformedKind, MessageType, RelayAgentInfo};
 pub use proxy::{build_proxy_ack, build_proxy_offer, ProxyParams};
-// pub use relay::RelayAgent;
-// pub use server::{DhcpServer, Pool, Reply};
+pub use relay::RelayAgent;
+pub use server::{DhcpServer, Pool, Reply};
 
 /// UDP port of DHCP servers (and of relay agents receiving server replies).
 pub const SERVER_PORT: u16 = 67;
@@ -67,3 +67,6 @@ pub mod opt {
     pub const IPXE_ENCAP: u8 = 175;
     pub const END: u8 = 255;
 }
+
+#[cfg(test)]
+mod tests;
