@@ -270,7 +270,10 @@ proptest! {
         let mut v = discover(FirmwareKind::UefiX64, mac(1));
         v.truncate(OPTIONS_OFFSET);
         v.extend_from_slice(&opts);
-        let _ = parse(&v);
+        // Our walk and dhcproto's borrowed walker always agree.
+        if let Err(e) = parse(&v) {
+            prop_assert_ne!(e.kind, MalformedKind::WalkerDisagrees);
+        }
         let mut r = relay();
         let _ = r.from_client(1, &v);
         let _ = r.from_server(&v);
@@ -304,5 +307,34 @@ proptest! {
         let mut v = v;
         v[at] = b;
         let _ = parse(&v);
+    }
+}
+
+proptest! {
+    /// Well-formed option areas of any codes: the walk gives back every instance in
+    /// order and never disagrees with dhcproto's walker; typed errors only.
+    #[test]
+    fn structured_options_walk_back(
+        opts in proptest::collection::vec((1u8..=254, proptest::collection::vec(any::<u8>(), 0..20)), 0..20),
+        pads in 0usize..3,
+    ) {
+        let mut v = discover(FirmwareKind::UefiX64, mac(1));
+        v.truncate(OPTIONS_OFFSET);
+        for (c, d) in &opts {
+            v.push(*c);
+            v.push(d.len() as u8);
+            v.extend_from_slice(d);
+            v.extend(std::iter::repeat_n(0u8, pads));
+        }
+        v.push(255);
+        match parse(&v) {
+            Ok(p) => prop_assert_eq!(p.options, opts),
+            Err(e) => prop_assert!(!matches!(
+                e.kind,
+                MalformedKind::WalkerDisagrees
+                    | MalformedKind::OptionOverrun { .. }
+                    | MalformedKind::OptionHeaderTruncated
+            ), "{}", e),
+        }
     }
 }
