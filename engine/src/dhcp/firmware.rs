@@ -24,6 +24,12 @@
 //! | 94 | 1.2.1 (UNDI 2.1) | 1.3.0 (UNDI 3.0; the NII's version when the NIC has one) |
 //! | retransmits | 1, 2, 4, 8 s (`DHCP_DISC_START_TIMEOUT_SEC` 1, doubling, max 10); waits 2 s for a proxy offer after the first DHCP offer | 4, 8, 16, 32 s (`mPxeDhcpTimeout`) |
 //!
+//! GUID order in detail: iPXE reads the SMBIOS type 1 UUID, turns it to network order
+//! when the SMBIOS version is 2.6 or later (`src/interface/smbios/smbios_settings.c`),
+//! then `dhcp_create_request` turns the first three fields back to little-endian
+//! (`uuid_mangle`, `src/include/ipxe/uuid.h`). EDK2's `NetLibGetSystemGuid` copies the
+//! SMBIOS bytes into an `EFI_GUID` as they are. QEMU writes SMBIOS 2.8+ tables with the
+//! `-uuid` value's first three fields little-endian.
 //! Both firmwares thus put the GUID in the same order, the one [`Guid::to_pxe_bytes`]
 //! gives for the scenario's (QEMU `-uuid`) GUID (R-ID-1). Neither gives a usable
 //! elapsed time in its first DISCOVER (iPXE writes 0, EDK2 writes 0 at start), which

@@ -173,6 +173,14 @@ impl DhcpPacket {
     pub fn client_class(&self) -> Option<ClientClass> {
         ClientClass::from_option93(self.first_arch())
     }
+    /// The `file` field as text (lossy UTF-8).
+    pub fn file_lossy(&self) -> String {
+        String::from_utf8_lossy(&self.file).into_owned()
+    }
+    /// The `sname` field as text (lossy UTF-8).
+    pub fn sname_lossy(&self) -> String {
+        String::from_utf8_lossy(&self.sname).into_owned()
+    }
     /// The message was relayed (giaddr set).
     pub fn is_relayed(&self) -> bool {
         !self.giaddr.is_unspecified()

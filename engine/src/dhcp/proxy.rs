@@ -26,6 +26,8 @@
 //!
 //! **EDK2** (`PxeBcParseDhcp4Packet`, `PxeBcSelectDhcp4Offer`, `PxeBcHandleDhcp4Offer`,
 //! `PxeBcRetryBinlOffer`, `PxeBcDhcp4Discover`; `PxeBcBoot.c`):
+//! - `Dhcp4Dxe` drops, before PXE sees it, an OFFER without option 54
+//!   (`DhcpHandleSelect` in `Dhcp4Io.c`): option 54 is mandatory for EDK2.
 //! - an offer with yiaddr 0 is a proxy offer; with option 60 starting `PXEClient` it
 //!   is a PXE offer. Its type is then: **PXE10** when option 43 holds any of the
 //!   discovery sub-options 6, 7, 8, 9, 10 (it then goes to boot server discovery and
