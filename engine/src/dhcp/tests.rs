@@ -338,3 +338,67 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn server_init_reboot_and_renew() {
+    let mut s = server(false);
+    let t = Instant::ZERO;
+    // INIT-REBOOT: REQUEST with option 50 and no option 54.
+    let m = firmware::model(FirmwareKind::UefiX64);
+    let mut req =
+        firmware::build_request(m, mac(7), None, 5, 0, ip(10, 10, 0, 101), ip(10, 10, 0, 2));
+    // Drop option 54 by renaming it to a private option code (same length).
+    let at = req
+        .windows(2)
+        .position(|w| w == [54, 4])
+        .expect("option 54");
+    req[at] = 224;
+    let ack = parse(&s.handle(t, client_src(), &req, HQ)[0].payload).unwrap();
+    assert_eq!(ack.message_type, Some(MessageType::Ack));
+    assert_eq!(ack.yiaddr, ip(10, 10, 0, 101));
+    assert_eq!(s.bound_address(t, ack.chaddr_raw), Some(ip(10, 10, 0, 101)));
+    // Someone else asking for it is refused; an address of another subnet too.
+    let mut other = req.clone();
+    other[28 + 5] = 8;
+    let nak = parse(&s.handle(t, client_src(), &other, HQ)[0].payload).unwrap();
+    assert_eq!(nak.message_type, Some(MessageType::Nak));
+    assert_eq!(
+        s.handle(t, client_src(), &other, HQ)[0].dst,
+        SocketAddrV4::new(Ipv4Addr::BROADCAST, 68)
+    );
+    // The bound client's DISCOVER gets its address back.
+    let o = s.handle(
+        t,
+        client_src(),
+        &discover(FirmwareKind::UefiX64, mac(7)),
+        HQ,
+    );
+    assert_eq!(parse(&o[0].payload).unwrap().yiaddr, ip(10, 10, 0, 101));
+    // RELEASE frees it.
+    let mut rel =
+        firmware::build_request(m, mac(7), None, 6, 0, ip(10, 10, 0, 101), ip(10, 10, 0, 2));
+    let mt = rel.windows(3).position(|w| w == [53, 1, 3]).unwrap();
+    rel[mt + 2] = 7;
+    assert!(s.handle(t, client_src(), &rel, HQ).is_empty());
+    assert_eq!(s.bound_address(t, ack.chaddr_raw), None);
+}
+
+/// R-ANS-2 through EDK2's eyes: the DHCP server's offer with option 60 is a
+/// "DhcpBinl" offer (yiaddr set, PXEClient, no option 43), which makes EDK2 ask
+/// option 54's port 4011; without option 60 it is "DhcpOnly".
+#[test]
+fn option60_offer_is_binl_for_edk2() {
+    for (opt60, binl) in [(true, true), (false, false)] {
+        let mut s = server(opt60);
+        let rep = s.handle(
+            Instant::ZERO,
+            client_src(),
+            &discover(FirmwareKind::UefiX64, mac(1)),
+            HQ,
+        );
+        let o = parse(&rep[0].payload).unwrap();
+        assert!(!o.yiaddr.is_unspecified());
+        assert_eq!(o.is_pxe_client() && o.vendor_specific.is_none(), binl);
+        assert_eq!(o.server_id, Some(ip(10, 10, 0, 2)));
+    }
+}
