@@ -1,0 +1,398 @@
+//! Firmware client models: how each real PXE client in the lab writes its DHCP packets.
+//!
+//! One table ([`model`]) and three builders that write the options by hand in the
+//! firmware's own order. Everything here was read from the firmware sources (no code
+//! copied): ipxe/ipxe `src/net/udp/dhcp.c` (`dhcp_request_options_data`,
+//! `dhcp_create_packet`, `dhcp_create_request`, `dhcp_tx`, `dhcp_request_tx`,
+//! `dhcp_proxy_tx`), `src/net/dhcpopts.c` (`set_dhcp_option`: a new option is created
+//! where END was, so later stores append in call order), `src/include/ipxe/dhcp.h`,
+//! `src/arch/x86/include/ipxe/pcbios/dhcparch.h`, `src/config/dhcp.h`; tianocore/edk2
+//! `NetworkPkg/UefiPxeBcDxe/PxeBcDhcp4.c` (`PxeBcBuildDhcp4Options`,
+//! `PxeBcDhcp4CallBack`, `PxeBcDhcp4Discover`, `mPxeDhcpTimeout`), `PxeBcDhcp4.h`,
+//! `NetworkPkg/Dhcp4Dxe/Dhcp4Io.c` (`DhcpSendMessage`), `Dhcp4Option.c` (`DhcpBuild`:
+//! writes options in ascending code order), `Dhcp4Impl.c` (`SetElapsedTime`,
+//! `EfiDhcp4TransmitReceive`), `MdePkg/Include/Protocol/PxeBaseCode.h`.
+//!
+//! | | iPXE (SeaBIOS option ROM) | EDK2 (OVMF, AAVMF) |
+//! |---|---|---|
+//! | DISCOVER options | 53 57 93 94 60 77 55 175 61 97 | 53 57 55 97 94 93 60 |
+//! | DHCP REQUEST | same, then 54 50 | 53 54 50 57 55 97 94 93 60 |
+//! | 4011 REQUEST | DISCOVER's, then 54; from port 68, broadcast flag set | 53 55 57 60 93 94 97 (sorted by `DhcpBuild`); from port 4011, flags 0 |
+//! | 57 | 1472 | 1472 in DISCOVER and 4011 REQUEST, 65280 (0xFF00) in the DHCP REQUEST (the PXE callback that rewrites it to 1472 does not see `Dhcp4SendRequest`) |
+//! | `secs` | **not elapsed time**: `dhcp_tx` writes `(retries << 2) \| (have DHCP offer ? 2) \| (have proxy offer ? 1)` | elapsed seconds since DHCP started (`SetElapsedTime`); the REQUEST repeats the DISCOVER's; the 4011 REQUEST writes `try - 1` (0 on the first) |
+//! | option 97 | type 0 + SMBIOS UUID with the first three fields little-endian (`uuid_mangle`), omitted when there is no UUID | type 0 + the `EFI_GUID` from SMBIOS (first three fields little-endian), zeros when there is none |
+//! | 94 | 1.2.1 (UNDI 2.1) | 1.3.0 (UNDI 3.0; the NII's version when the NIC has one) |
+//! | retransmits | 1, 2, 4, 8 s (`DHCP_DISC_START_TIMEOUT_SEC` 1, doubling, max 10); waits 2 s for a proxy offer after the first DHCP offer | 4, 8, 16, 32 s (`mPxeDhcpTimeout`) |
+//!
+//! GUID order in detail: iPXE reads the SMBIOS type 1 UUID, turns it to network order
+//! when the SMBIOS version is 2.6 or later (`src/interface/smbios/smbios_settings.c`),
+//! then `dhcp_create_request` turns the first three fields back to little-endian
+//! (`uuid_mangle`, `src/include/ipxe/uuid.h`). EDK2's `NetLibGetSystemGuid` copies the
+//! SMBIOS bytes into an `EFI_GUID` as they are. QEMU writes SMBIOS 2.8+ tables with the
+//! `-uuid` value's first three fields little-endian.
+//! Both firmwares thus put the GUID in the same order, the one [`Guid::to_pxe_bytes`]
+//! gives for the scenario's (QEMU `-uuid`) GUID (R-ID-1). Neither gives a usable
+//! elapsed time in its first DISCOVER (iPXE writes 0, EDK2 writes 0 at start), which
+//! is why R-ANS-5 also counts time since the responder first saw the transaction.
+
+use std::net::Ipv4Addr;
+
+use super::opt;
+use super::packet::MessageType;
+use super::wire::{chaddr_of, Header, Writer};
+use super::BROADCAST_FLAG;
+use crate::{Guid, Mac};
+
+/// The client firmware of a scenario (`firmware:` in scenario-format.md).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum FirmwareKind {
+    BiosX64,
+    BiosX86,
+    UefiX64,
+    UefiIa32,
+    UefiArm64,
+}
+
+impl FirmwareKind {
+    pub const ALL: [FirmwareKind; 5] = [
+        FirmwareKind::BiosX64,
+        FirmwareKind::BiosX86,
+        FirmwareKind::UefiX64,
+        FirmwareKind::UefiIa32,
+        FirmwareKind::UefiArm64,
+    ];
+    /// `bios-x64`, `bios-x86`, `uefi-x64`, `uefi-ia32`, `uefi-arm64`.
+    pub fn from_name(name: &str) -> Option<FirmwareKind> {
+        FirmwareKind::ALL.into_iter().find(|k| k.name() == name)
+    }
+    pub fn name(self) -> &'static str {
+        model(self).name
+    }
+}
+
+/// Which PXE stack a firmware runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Stack {
+    /// iPXE as the SeaBIOS network option ROM.
+    Ipxe,
+    /// EDK2 `NetworkPkg/UefiPxeBcDxe` over `Dhcp4Dxe`.
+    Edk2,
+}
+
+/// How one firmware talks DHCP and TFTP. See the module doc for the sources.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FirmwareModel {
+    pub kind: FirmwareKind,
+    /// Scenario name, `bios-x64`...
+    pub name: &'static str,
+    pub stack: Stack,
+    /// Option 93.
+    pub arch_option93: u16,
+    /// Option 60.
+    pub vendor_class: &'static str,
+    /// Option 94.
+    pub client_ndi: [u8; 3],
+    /// Options of the DISCOVER in wire order.
+    pub options_order: &'static [u8],
+    /// Options of the DHCP REQUEST (to the DHCP server) in wire order.
+    pub request_options_order: &'static [u8],
+    /// Options of the REQUEST to the proxy responder's port 4011 in wire order.
+    pub pxe_request_options_order: &'static [u8],
+    /// Option 55.
+    pub param_request_list: &'static [u8],
+    /// Option 57 in the DISCOVER and the 4011 REQUEST.
+    pub max_msg_size: Option<u16>,
+    /// Option 57 in the DHCP REQUEST.
+    pub request_max_msg_size: Option<u16>,
+    /// `secs` holds elapsed seconds (else iPXE's state bits).
+    pub sends_secs: bool,
+    /// Broadcast flag in DISCOVER and DHCP REQUEST.
+    pub broadcast_flag: bool,
+    /// Broadcast flag in the 4011 REQUEST.
+    pub pxe_request_broadcast_flag: bool,
+    /// The client's source port for the 4011 REQUEST; the ACK goes back there.
+    pub pxe_request_src_port: u16,
+    /// Option 77.
+    pub user_class: Option<&'static [u8]>,
+    /// Option 97 is sent (as zeros) even when the machine has no SMBIOS UUID.
+    pub guid_zero_when_absent: bool,
+    /// How long the client waits for a proxy offer once it has a DHCP offer.
+    pub proxy_offer_wait_secs: Option<u64>,
+    /// TFTP options of the firmware's own download of the boot program, in order.
+    pub tftp_options: &'static [(&'static str, &'static str)],
+    /// DISCOVER retransmission timeouts, seconds.
+    pub retransmit: [u64; 4],
+}
+
+// iPXE, `dhcp_request_options_data` then `dhcp_create_request`'s stores (175, 61, 97).
+const IPXE_DISCOVER: &[u8] = &[53, 57, 93, 94, 60, 77, 55, 175, 61, 97];
+const IPXE_REQUEST: &[u8] = &[53, 57, 93, 94, 60, 77, 55, 175, 61, 97, 54, 50];
+const IPXE_PXE_REQUEST: &[u8] = &[53, 57, 93, 94, 60, 77, 55, 175, 61, 97, 54];
+const IPXE_PRL: &[u8] = &[
+    1, 3, 6, 7, 12, 15, 17, 26, 42, 43, 60, 66, 67, 119, 121, 128, 129, 130, 131, 132, 133, 134,
+    135, 175, 203,
+];
+/// iPXE's option 175: the bus id (175.177: PCI, 1af4:1000 virtio-net) then the
+/// feature list. Representative of a QEMU ROM build; the exact list is build-dependent.
+const IPXE_ENCAP: &[u8] = &[
+    0xb1, 5, 1, 0x1a, 0xf4, 0x10, 0x00, // bus id
+    0x10, 1, 2, // PXE API extensions
+    0x13, 1, 1, // HTTP
+    0x15, 1, 1, // TFTP
+    0x17, 1, 1, // DNS
+    0x18, 1, 1, // bzImage
+    0x19, 1, 1, // Multiboot
+    0x21, 1, 1, // PXE
+    0x27, 1, 1, // menu
+];
+const IPXE_TFTP: &[(&str, &str)] = &[("blksize", "1432"), ("tsize", "0")];
+
+// EDK2: `DhcpSendMessage` writes 53, (54, 50), 57, then `PxeBcBuildDhcp4Options`' list.
+const EDK2_DISCOVER: &[u8] = &[53, 57, 55, 97, 94, 93, 60];
+const EDK2_REQUEST: &[u8] = &[53, 54, 50, 57, 55, 97, 94, 93, 60];
+const EDK2_PXE_REQUEST: &[u8] = &[53, 55, 57, 60, 93, 94, 97];
+const EDK2_PRL: &[u8] = &[
+    1, 2, 3, 4, 5, 6, 12, 13, 15, 17, 18, 22, 23, 28, 40, 41, 42, 43, 50, 51, 54, 58, 59, 60, 66,
+    67, 97, 128, 129, 130, 131, 132, 133, 134, 135,
+];
+const EDK2_TFTP: &[(&str, &str)] = &[("blksize", "1468"), ("windowsize", "4"), ("tsize", "0")];
+
+const fn ipxe(kind: FirmwareKind, name: &'static str) -> FirmwareModel {
+    FirmwareModel {
+        kind,
+        name,
+        stack: Stack::Ipxe,
+        arch_option93: 0,
+        vendor_class: "PXEClient:Arch:00000:UNDI:002001",
+        client_ndi: [1, 2, 1],
+        options_order: IPXE_DISCOVER,
+        request_options_order: IPXE_REQUEST,
+        pxe_request_options_order: IPXE_PXE_REQUEST,
+        param_request_list: IPXE_PRL,
+        max_msg_size: Some(1472),
+        request_max_msg_size: Some(1472),
+        sends_secs: false,
+        broadcast_flag: false,
+        pxe_request_broadcast_flag: true,
+        pxe_request_src_port: super::CLIENT_PORT,
+        user_class: Some(b"iPXE"),
+        guid_zero_when_absent: false,
+        proxy_offer_wait_secs: Some(2),
+        tftp_options: IPXE_TFTP,
+        retransmit: [1, 2, 4, 8],
+    }
+}
+
+const fn edk2(
+    kind: FirmwareKind,
+    name: &'static str,
+    arch: u16,
+    vendor_class: &'static str,
+) -> FirmwareModel {
+    FirmwareModel {
+        kind,
+        name,
+        stack: Stack::Edk2,
+        arch_option93: arch,
+        vendor_class,
+        client_ndi: [1, 3, 0],
+        options_order: EDK2_DISCOVER,
+        request_options_order: EDK2_REQUEST,
+        pxe_request_options_order: EDK2_PXE_REQUEST,
+        param_request_list: EDK2_PRL,
+        max_msg_size: Some(1472),
+        request_max_msg_size: Some(0xFF00),
+        sends_secs: true,
+        broadcast_flag: true,
+        pxe_request_broadcast_flag: false,
+        pxe_request_src_port: super::PXE_PORT,
+        user_class: None,
+        guid_zero_when_absent: true,
+        proxy_offer_wait_secs: None,
+        tftp_options: EDK2_TFTP,
+        retransmit: [4, 8, 16, 32],
+    }
+}
+
+static BIOS_X64: FirmwareModel = ipxe(FirmwareKind::BiosX64, "bios-x64");
+static BIOS_X86: FirmwareModel = ipxe(FirmwareKind::BiosX86, "bios-x86");
+static UEFI_X64: FirmwareModel = edk2(
+    FirmwareKind::UefiX64,
+    "uefi-x64",
+    7,
+    "PXEClient:Arch:00007:UNDI:003000",
+);
+static UEFI_IA32: FirmwareModel = edk2(
+    FirmwareKind::UefiIa32,
+    "uefi-ia32",
+    6,
+    "PXEClient:Arch:00006:UNDI:003000",
+);
+static UEFI_ARM64: FirmwareModel = edk2(
+    FirmwareKind::UefiArm64,
+    "uefi-arm64",
+    11,
+    "PXEClient:Arch:00011:UNDI:003000",
+);
+
+/// The model of a firmware.
+pub fn model(f: FirmwareKind) -> &'static FirmwareModel {
+    match f {
+        FirmwareKind::BiosX64 => &BIOS_X64,
+        FirmwareKind::BiosX86 => &BIOS_X86,
+        FirmwareKind::UefiX64 => &UEFI_X64,
+        FirmwareKind::UefiIa32 => &UEFI_IA32,
+        FirmwareKind::UefiArm64 => &UEFI_ARM64,
+    }
+}
+
+/// Which packet is being built.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Discover,
+    Request,
+    PxeRequest,
+}
+
+struct Ctx {
+    mac: Mac,
+    guid: Option<Guid>,
+    requested_ip: Option<Ipv4Addr>,
+    server_id: Option<Ipv4Addr>,
+}
+
+fn option_data(m: &FirmwareModel, kind: Kind, code: u8, c: &Ctx) -> Option<Vec<u8>> {
+    match code {
+        opt::MESSAGE_TYPE => Some(vec![match kind {
+            Kind::Discover => MessageType::Discover.to_u8(),
+            _ => MessageType::Request.to_u8(),
+        }]),
+        opt::MAX_MSG_SIZE => match kind {
+            Kind::Request => m.request_max_msg_size,
+            _ => m.max_msg_size,
+        }
+        .map(|v| v.to_be_bytes().to_vec()),
+        opt::CLIENT_ARCH => Some(m.arch_option93.to_be_bytes().to_vec()),
+        opt::CLIENT_NDI => Some(m.client_ndi.to_vec()),
+        opt::VENDOR_CLASS => Some(m.vendor_class.as_bytes().to_vec()),
+        opt::USER_CLASS => m.user_class.map(<[u8]>::to_vec),
+        opt::PARAM_REQUEST_LIST => Some(m.param_request_list.to_vec()),
+        opt::IPXE_ENCAP => Some(IPXE_ENCAP.to_vec()),
+        opt::CLIENT_ID => {
+            let mut v = vec![1];
+            v.extend_from_slice(&c.mac.0);
+            Some(v)
+        }
+        opt::CLIENT_GUID => {
+            let bytes = match c.guid {
+                Some(g) => g.to_pxe_bytes(),
+                None if m.guid_zero_when_absent => [0; 16],
+                None => return None,
+            };
+            let mut v = vec![0];
+            v.extend_from_slice(&bytes);
+            Some(v)
+        }
+        opt::SERVER_ID => c.server_id.map(|a| a.octets().to_vec()),
+        opt::REQUESTED_IP => c.requested_ip.map(|a| a.octets().to_vec()),
+        _ => None,
+    }
+}
+
+fn build(m: &FirmwareModel, kind: Kind, h: Header, c: &Ctx) -> Vec<u8> {
+    let order = match kind {
+        Kind::Discover => m.options_order,
+        Kind::Request => m.request_options_order,
+        Kind::PxeRequest => m.pxe_request_options_order,
+    };
+    let mut w = Writer::new(&h);
+    for &code in order {
+        if let Some(d) = option_data(m, kind, code, c) {
+            w.option(code, &d);
+        }
+    }
+    w.finish()
+}
+
+fn header(m: &FirmwareModel, mac: Mac, xid: u32) -> Header {
+    let mut h = Header::new(1);
+    h.xid = xid;
+    h.chaddr = chaddr_of(mac);
+    if m.broadcast_flag {
+        h.flags = BROADCAST_FLAG;
+    }
+    h
+}
+
+/// The DISCOVER as the firmware broadcasts it to port 67. `secs` is the time since
+/// the boot began; iPXE does not write it (its `secs` is 0 in a first DISCOVER).
+pub fn build_discover(
+    m: &FirmwareModel,
+    mac: Mac,
+    guid: Option<Guid>,
+    xid: u32,
+    secs: u16,
+) -> Vec<u8> {
+    let mut h = header(m, mac, xid);
+    h.secs = if m.sends_secs { secs } else { 0 };
+    let c = Ctx {
+        mac,
+        guid,
+        requested_ip: None,
+        server_id: None,
+    };
+    build(m, Kind::Discover, h, &c)
+}
+
+/// The DHCP REQUEST to the DHCP server (broadcast to port 67) selecting
+/// `requested_ip` from `server_id`. `secs` should repeat the DISCOVER's for EDK2;
+/// iPXE writes its state bits, 3 (DHCP and proxy offers seen).
+pub fn build_request(
+    m: &FirmwareModel,
+    mac: Mac,
+    guid: Option<Guid>,
+    xid: u32,
+    secs: u16,
+    requested_ip: Ipv4Addr,
+    server_id: Ipv4Addr,
+) -> Vec<u8> {
+    let mut h = header(m, mac, xid);
+    h.secs = if m.sends_secs { secs } else { 3 };
+    let c = Ctx {
+        mac,
+        guid,
+        requested_ip: Some(requested_ip),
+        server_id: Some(server_id),
+    };
+    build(m, Kind::Request, h, &c)
+}
+
+/// The REQUEST to the proxy responder's port 4011, unicast from
+/// [`FirmwareModel::pxe_request_src_port`], with ciaddr = the leased address.
+/// `server` is the responder the client asks: iPXE names it in option 54 (and the
+/// brief's signature had no room for it). EDK2 uses a fresh xid here
+/// (`PxeBcDhcp4Discover`); iPXE keeps its DHCP xid: pass what the client would.
+pub fn build_pxe_request(
+    m: &FirmwareModel,
+    mac: Mac,
+    guid: Option<Guid>,
+    xid: u32,
+    ciaddr: Ipv4Addr,
+    server: Ipv4Addr,
+) -> Vec<u8> {
+    let mut h = header(m, mac, xid);
+    h.flags = if m.pxe_request_broadcast_flag {
+        BROADCAST_FLAG
+    } else {
+        0
+    };
+    h.ciaddr = ciaddr;
+    h.secs = if m.sends_secs { 0 } else { 3 };
+    let c = Ctx {
+        mac,
+        guid,
+        requested_ip: None,
+        server_id: Some(server),
+    };
+    build(m, Kind::PxeRequest, h, &c)
+}
