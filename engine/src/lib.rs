@@ -7,11 +7,13 @@
 //! Every rule of `shared/spec/responder-rules.md` lives in one place that names its
 //! id (search the source for `R-SEL-3` and so on).
 
+pub mod bootfiles;
 pub mod dhcp;
 pub mod election;
 pub mod exclusion;
 pub mod ids;
 pub mod policy;
+pub mod responder;
 pub mod select;
 pub mod state;
 pub mod tftp;

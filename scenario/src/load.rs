@@ -243,7 +243,14 @@ const EVENT: &[&str] = &[
     "link",
     "tftp_request",
 ];
-const ACTIONS: &[&str] = &["boot", "down", "up", "clear_required", "link", "tftp_request"];
+const ACTIONS: &[&str] = &[
+    "boot",
+    "down",
+    "up",
+    "clear_required",
+    "link",
+    "tftp_request",
+];
 /// Extension (REFERENCE.md): a one-off TFTP request at a responder.
 const EVENT_TFTP: &[&str] = &["responder", "op", "file", "options"];
 const EXPECT_TFTP: &[&str] = &[
@@ -1081,10 +1088,15 @@ impl Cx<'_> {
                 let mut options = Vec::new();
                 if let Some(on) = to.get("options") {
                     let Kind::Map(entries) = &on.kind else {
-                        return Err(self.err(on, "`options` is a mapping of TFTP option names to values"));
+                        return Err(
+                            self.err(on, "`options` is a mapping of TFTP option names to values")
+                        );
                     };
                     for (k, val) in entries {
-                        options.push((self.text(k, "an option name")?, self.text(val, "an option value")?));
+                        options.push((
+                            self.text(k, "an option name")?,
+                            self.text(val, "an option value")?,
+                        ));
                     }
                 }
                 EventKind::TftpRequest(TftpRequest {
@@ -1167,7 +1179,13 @@ impl Cx<'_> {
             }
             let result = o
                 .get("result")
-                .map(|v| self.choice(v, "`result`", &[("error", "error"), ("oack", "oack"), ("data", "data")]))
+                .map(|v| {
+                    self.choice(
+                        v,
+                        "`result`",
+                        &[("error", "error"), ("oack", "oack"), ("data", "data")],
+                    )
+                })
                 .transpose()?
                 .map(str::to_string);
             let mut error_codes = Vec::new();
@@ -1182,10 +1200,15 @@ impl Cx<'_> {
             let mut oack = Vec::new();
             if let Some(on) = o.get("oack") {
                 let Kind::Map(entries) = &on.kind else {
-                    return Err(self.err(on, "`oack` is a mapping of option names to expected values"));
+                    return Err(
+                        self.err(on, "`oack` is a mapping of option names to expected values")
+                    );
                 };
                 for (k, val) in entries {
-                    oack.push((self.text(k, "an option name")?, self.text(val, "an option value")?));
+                    oack.push((
+                        self.text(k, "an option name")?,
+                        self.text(val, "an option value")?,
+                    ));
                 }
             }
             let mut oack_absent = Vec::new();

@@ -1,1 +1,14 @@
+//! pxelab's simulator: discrete events in virtual time, seeded randomness, no wall
+//! clock. It builds a scenario's network (segments, routers with IP helpers, DHCP
+//! servers, responders running the engine, clients with firmware models) and runs
+//! its timeline.
 
+pub mod client;
+pub mod content;
+pub mod expect;
+pub mod pcap;
+pub mod report;
+pub mod run;
+pub mod world;
+
+pub use run::{run_scenario, RunOptions, ScenarioResult};

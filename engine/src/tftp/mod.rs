@@ -1,1 +1,15 @@
-//! placeholder: filled by its own change
+//! TFTP (RFC 1350) with options (RFC 2347, 2348, 2349, 7440), sans-IO.
+//! `server` is the responder's side (R-TFTP-1..6); `client` models firmware and boot
+//! programs in the simulator; `path` is R-TFTP-3.
+
+pub mod client;
+pub mod packet;
+pub mod path;
+pub mod server;
+
+#[cfg(test)]
+mod tests;
+
+pub use client::{ClientConfig, ClientStatus, ClientTransfer};
+pub use packet::Packet;
+pub use server::{FileSource, ServerConfig, Transfer, TransferStatus};

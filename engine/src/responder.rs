@@ -1,0 +1,742 @@
+//! The PXE responder: proxy DHCP (67, 4011), TFTP (69 and transfer ports) and, for
+//! peers, membership and election. One `Responder` is one DP or peer.
+//!
+//! Sans-IO: the driver (simulator or daemon) calls [`Responder::handle_datagram`] and
+//! [`Responder::handle_timeout`] with the current time and collects [`Output`]:
+//! datagrams to send, log lines (SMSPXE vocabulary) and effects.
+
+use crate::bootfiles::{self, BootParams};
+use crate::dhcp;
+use crate::dhcp::packet::MessageType;
+use crate::dhcp::proxy::ProxyParams;
+use crate::election::{self, Membership, PeerIdentity, PEER_PORT};
+use crate::exclusion::ExclusionList;
+use crate::ids::{Guid, Mac};
+use crate::policy::{ClientClass, Purpose, ResponderConfig, Role, Site};
+use crate::select::{self, Selection};
+use crate::state::StateStore;
+use crate::tftp::packet::{self as tftp_packet, Packet};
+use crate::tftp::server::{FileSource, ServerConfig, Transfer, TransferStatus};
+use crate::time::Instant;
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap, HashMap, VecDeque};
+use std::net::{Ipv4Addr, SocketAddrV4};
+use std::sync::Arc;
+use std::time::Duration;
+
+pub const DHCP_SERVER_PORT: u16 = 67;
+pub const DHCP_CLIENT_PORT: u16 = 68;
+pub const PXE_PORT: u16 = 4011;
+pub const TFTP_PORT: u16 = 69;
+/// First port of the TFTP transfer ports (TIDs) the responder hands out.
+const TID_FIRST: u16 = 49152;
+/// How long a DISCOVER transaction is remembered for the response delay (R-ANS-5).
+const XID_MEMORY: Duration = Duration::from_secs(120);
+/// Bound on remembered transactions (hostile floods must not grow memory).
+const XID_MEMORY_MAX: usize = 65536;
+/// Bound on concurrent TFTP transfers.
+const MAX_TRANSFERS: usize = 8192;
+
+/// A datagram to send. `dst` 255.255.255.255 means a link-layer broadcast.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Transmit {
+    pub src: SocketAddrV4,
+    pub dst: SocketAddrV4,
+    pub payload: Vec<u8>,
+}
+
+/// Something that happened that the driver may want to know beyond log lines.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Effect {
+    /// R-STATE-1: a required deployment was recorded for a device.
+    Recorded {
+        device: String,
+        deployment: String,
+    },
+    TransferStarted {
+        client: SocketAddrV4,
+        file: String,
+        size: u64,
+    },
+    TransferDone {
+        client: SocketAddrV4,
+        file: String,
+    },
+    TransferFailed {
+        client: SocketAddrV4,
+        file: String,
+        reason: String,
+    },
+}
+
+/// What a call produced. Reuse one across calls (the vectors are drained by the driver).
+#[derive(Debug, Default)]
+pub struct Output {
+    pub transmits: Vec<Transmit>,
+    pub logs: Vec<String>,
+    pub effects: Vec<Effect>,
+}
+
+impl Output {
+    pub fn clear(&mut self) {
+        self.transmits.clear();
+        self.logs.clear();
+        self.effects.clear();
+    }
+}
+
+/// The responder's files. The simulator serves synthetic content; the daemon a
+/// directory (and keeps symlinks inside it). `path` is already normalised (R-TFTP-3):
+/// relative, `/`-separated, lower-case, no `..`.
+pub trait BootRoot {
+    fn open(&self, path: &str) -> Option<Arc<dyn FileSource>>;
+    /// CRC-32 (IEEE) of a file, when cheaply known; boot programs check it.
+    fn crc32(&self, path: &str) -> Option<u32>;
+}
+
+struct Slot {
+    client: SocketAddrV4,
+    file: String,
+    transfer: Transfer,
+    /// The deadline this transfer has in `timers`, if any (one entry per transfer).
+    armed: Option<Instant>,
+}
+
+/// What the responder remembers of a client between its 4011 request and its
+/// boot program's parameters request.
+#[derive(Clone, Copy)]
+struct Session {
+    guid: Option<Guid>,
+}
+
+pub struct Responder {
+    cfg: ResponderConfig,
+    site: Arc<Site>,
+    exclusions: ExclusionList,
+    store: Box<dyn StateStore>,
+    root: Arc<dyn BootRoot>,
+    tftp_cfg: ServerConfig,
+    membership: Option<Membership>,
+    /// R-ANS-5: first time this responder saw each DISCOVER transaction.
+    first_seen: HashMap<(u32, Mac), Instant>,
+    first_seen_order: VecDeque<(Instant, u32, Mac)>,
+    sessions: HashMap<Mac, Session>,
+    transfers: BTreeMap<u16, Slot>,
+    by_client: HashMap<SocketAddrV4, u16>,
+    timers: BinaryHeap<Reverse<(Instant, u16)>>,
+    next_tid: u16,
+}
+
+impl Responder {
+    /// A responder starting at `now`. Peers start their membership at once.
+    pub fn new(
+        now: Instant,
+        cfg: ResponderConfig,
+        site: Arc<Site>,
+        store: Box<dyn StateStore>,
+        root: Arc<dyn BootRoot>,
+        seed: u64,
+    ) -> Responder {
+        let exclusions = ExclusionList::new(cfg.mac_exclusions.iter().copied());
+        let tftp_cfg = ServerConfig {
+            caps: cfg.tftp,
+            ..ServerConfig::default()
+        };
+        let membership = (cfg.role == Role::Peer).then(|| {
+            Membership::new(
+                PeerIdentity {
+                    name: cfg.name.clone(),
+                    addr: SocketAddrV4::new(cfg.address, PEER_PORT),
+                    images: cfg.images.clone(),
+                },
+                seed,
+                now,
+            )
+        });
+        Responder {
+            cfg,
+            site,
+            exclusions,
+            store,
+            root,
+            tftp_cfg,
+            membership,
+            first_seen: HashMap::new(),
+            first_seen_order: VecDeque::new(),
+            sessions: HashMap::new(),
+            transfers: BTreeMap::new(),
+            by_client: HashMap::new(),
+            timers: BinaryHeap::new(),
+            next_tid: TID_FIRST,
+        }
+    }
+
+    pub fn config(&self) -> &ResponderConfig {
+        &self.cfg
+    }
+
+    pub fn name(&self) -> &str {
+        &self.cfg.name
+    }
+
+    /// R-EX-3: replace the exclusion list (the driver parsed the reloaded file; on a
+    /// parse error it keeps calling nothing, so the previous list stays).
+    pub fn set_exclusions(&mut self, macs: Vec<Mac>) {
+        self.exclusions.replace(macs);
+    }
+
+    /// Number of TFTP transfers in progress.
+    pub fn active_transfers(&self) -> usize {
+        self.transfers.len()
+    }
+
+    /// Peers this responder currently believes alive (peers only).
+    pub fn live_peers(&self) -> Vec<String> {
+        match &self.membership {
+            Some(m) => m.live_peers().map(|p| p.name.clone()).collect(),
+            None => Vec::new(),
+        }
+    }
+
+    /// Mutable access to the site's shared state store (clear_required events).
+    pub fn store_mut(&mut self) -> &mut dyn StateStore {
+        self.store.as_mut()
+    }
+
+    /// The earliest time at which [`Responder::handle_timeout`] has work.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        let mut t = self.timers.peek().map(|Reverse((t, _))| *t);
+        if let Some(m) = &self.membership {
+            t = min_opt(t, m.poll_timeout());
+        }
+        if let Some((at, _, _)) = self.first_seen_order.front() {
+            t = min_opt(t, Some(*at + XID_MEMORY));
+        }
+        t
+    }
+
+    pub fn handle_timeout(&mut self, now: Instant, out: &mut Output) {
+        // TFTP timers: entries are lazy; the transfer's own deadline is authoritative.
+        while let Some(Reverse((at, tid))) = self.timers.peek().copied() {
+            if at > now {
+                break;
+            }
+            self.timers.pop();
+            let Some(slot) = self.transfers.get_mut(&tid) else {
+                continue;
+            };
+            if slot.armed != Some(at) {
+                continue; // stale entry
+            }
+            slot.armed = None;
+            if matches!(slot.transfer.poll_timeout(), Some(d) if d <= now) {
+                let mut payloads = Vec::new();
+                slot.transfer.handle_timeout(now, &mut payloads);
+                self.emit_transfer(tid, payloads, out);
+            }
+            self.after_transfer_step(now, tid, out);
+        }
+        if let Some(m) = &mut self.membership {
+            let mut sends = Vec::new();
+            m.handle_timeout(now, &mut sends);
+            push_peer_sends(self.cfg.address, sends, out);
+        }
+        while let Some((at, xid, mac)) = self.first_seen_order.front().copied() {
+            if at + XID_MEMORY > now {
+                break;
+            }
+            self.first_seen_order.pop_front();
+            if self.first_seen.get(&(xid, mac)) == Some(&at) {
+                self.first_seen.remove(&(xid, mac));
+            }
+        }
+    }
+
+    /// A datagram arrived for this responder (`dst` is the address it was sent to,
+    /// possibly the broadcast address).
+    pub fn handle_datagram(
+        &mut self,
+        now: Instant,
+        src: SocketAddrV4,
+        dst: SocketAddrV4,
+        payload: &[u8],
+        out: &mut Output,
+    ) {
+        match dst.port() {
+            DHCP_SERVER_PORT if self.cfg.listen_dhcp_port => {
+                self.on_dhcp(now, src, payload, false, out)
+            }
+            PXE_PORT => self.on_dhcp(now, src, payload, true, out),
+            TFTP_PORT => self.on_tftp_request(now, src, payload, out),
+            PEER_PORT => {
+                if let Some(m) = &mut self.membership {
+                    let mut sends = Vec::new();
+                    m.handle_datagram(now, src, payload, &mut sends);
+                    push_peer_sends(self.cfg.address, sends, out);
+                }
+            }
+            port if self.transfers.contains_key(&port) => {
+                self.on_tftp_transfer(now, src, port, payload, out)
+            }
+            _ => {}
+        }
+    }
+
+    fn log(&self, out: &mut Output, mac: Mac, guid: Option<Guid>, text: &str) {
+        out.logs
+            .push(format!("{}{text}", select::smspxe_prefix(mac, guid)));
+    }
+
+    // ---------------------------------------------------------------- proxy DHCP
+
+    fn on_dhcp(
+        &mut self,
+        now: Instant,
+        src: SocketAddrV4,
+        payload: &[u8],
+        on_4011: bool,
+        out: &mut Output,
+    ) {
+        let pkt = match dhcp::packet::parse(payload) {
+            Ok(p) => p,
+            Err(e) => {
+                out.logs
+                    .push(format!("ignoring malformed DHCP packet from {src}: {e}"));
+                return;
+            }
+        };
+        if pkt.op != 1 {
+            return;
+        }
+        let Some(mac) = pkt.chaddr else {
+            return;
+        };
+        if !pkt.is_pxe_client() {
+            return; // not a PXE client: not our business
+        }
+        let guid = pkt.client_guid;
+        let wanted = if on_4011 {
+            matches!(
+                pkt.message_type,
+                Some(MessageType::Request | MessageType::Inform)
+            )
+        } else {
+            pkt.message_type == Some(MessageType::Discover)
+        };
+        if !wanted {
+            return;
+        }
+        // R-ANS-4: a responder not allowed to respond stays silent.
+        if !self.cfg.respond {
+            return;
+        }
+        // R-EX-2: an excluded MAC never gets an answer from this responder.
+        if self.exclusions.is_excluded(&mac) {
+            self.log(
+                out,
+                mac,
+                guid,
+                "MAC address is in the exclusion list. Ignoring.",
+            );
+            return;
+        }
+        let relayed = pkt.giaddr != Ipv4Addr::UNSPECIFIED;
+        if relayed && self.cfg.role == Role::Peer {
+            // A peer answers only for its own segment.
+            return;
+        }
+        // R-ID-2: option 93; absent means BIOS.
+        let Some(class) = ClientClass::from_option93(pkt.client_arch.first().copied()) else {
+            self.log(
+                out,
+                mac,
+                guid,
+                &format!(
+                    "unsupported client architecture {:?}. Not serviced.",
+                    pkt.client_arch
+                ),
+            );
+            return;
+        };
+
+        let sel = select::select(&self.site, &self.cfg, self.store.as_ref(), mac, guid, class);
+
+        if !on_4011 {
+            // R-ANS-5: elapsed = max(secs, time since first seen by us).
+            let first = *self.first_seen.entry((pkt.xid, mac)).or_insert_with(|| {
+                self.first_seen_order.push_back((now, pkt.xid, mac));
+                now
+            });
+            if self.first_seen.len() > XID_MEMORY_MAX {
+                if let Some((_, x, m)) = self.first_seen_order.pop_front() {
+                    self.first_seen.remove(&(x, m));
+                }
+            }
+            let elapsed = Duration::from_secs(u64::from(pkt.secs)).max(now - first);
+            let choice = match &sel.outcome {
+                Ok(c) => c,
+                Err(_) => {
+                    self.log_selection(out, mac, guid, &sel);
+                    return;
+                }
+            };
+            let mut needed = self.cfg.response_delay;
+            if self.cfg.role == Role::Peer {
+                // R-ANS-6: rank among the live peers holding the selected image.
+                let image = choice.boot_image.as_str();
+                let rank = match &self.membership {
+                    Some(m) => election::rank(
+                        mac,
+                        &self.cfg.name,
+                        m.live_peers()
+                            .filter(|p| p.images.iter().any(|i| i == image))
+                            .map(|p| p.name.as_str()),
+                    ),
+                    None => 0,
+                };
+                needed =
+                    election::answer_after(rank, self.cfg.response_delay, self.cfg.failover_step);
+            }
+            if elapsed < needed {
+                self.log(
+                    out,
+                    mac,
+                    guid,
+                    &format!(
+                        "waiting: elapsed {:.1}s is below the response delay {:.1}s",
+                        elapsed.as_secs_f64(),
+                        needed.as_secs_f64()
+                    ),
+                );
+                return;
+            }
+            self.log_selection(out, mac, guid, &sel);
+            let params = ProxyParams::new(self.cfg.address, None);
+            let reply = dhcp::proxy::build_proxy_offer(&pkt, &params);
+            let dst = if relayed {
+                SocketAddrV4::new(pkt.giaddr, DHCP_SERVER_PORT) // R-ANS-3
+            } else {
+                SocketAddrV4::new(Ipv4Addr::BROADCAST, DHCP_CLIENT_PORT)
+            };
+            out.transmits.push(Transmit {
+                src: SocketAddrV4::new(self.cfg.address, DHCP_SERVER_PORT),
+                dst,
+                payload: reply,
+            });
+            self.log(out, mac, guid, "sent proxy offer");
+        } else {
+            let choice = match &sel.outcome {
+                Ok(c) => c.clone(),
+                Err(_) => {
+                    self.log_selection(out, mac, guid, &sel);
+                    return;
+                }
+            };
+            self.log_selection(out, mac, guid, &sel);
+            let nbp_image = if class.is_bios() {
+                choice
+                    .first_stage_image
+                    .clone()
+                    .unwrap_or_else(|| choice.boot_image.clone())
+            } else {
+                choice.boot_image.clone()
+            };
+            let boot_file = bootfiles::nbp_path(class, &nbp_image);
+            self.sessions.insert(mac, Session { guid });
+            if self.sessions.len() > XID_MEMORY_MAX {
+                self.sessions.clear();
+            }
+            let params = ProxyParams::new(self.cfg.address, Some(boot_file.clone()));
+            let reply = dhcp::proxy::build_proxy_ack(&pkt, &params);
+            let dst = if relayed {
+                SocketAddrV4::new(pkt.giaddr, DHCP_SERVER_PORT)
+            } else if src.ip().is_unspecified() {
+                SocketAddrV4::new(Ipv4Addr::BROADCAST, src.port())
+            } else {
+                src
+            };
+            out.transmits.push(Transmit {
+                src: SocketAddrV4::new(self.cfg.address, PXE_PORT),
+                dst,
+                payload: reply,
+            });
+            self.log(out, mac, guid, &format!("sent boot file {boot_file}"));
+        }
+    }
+
+    fn log_selection(&self, out: &mut Output, mac: Mac, guid: Option<Guid>, sel: &Selection) {
+        for line in &sel.log {
+            self.log(out, mac, guid, line);
+        }
+    }
+
+    // ---------------------------------------------------------------- TFTP
+
+    fn alloc_tid(&mut self) -> Option<u16> {
+        if self.transfers.len() >= MAX_TRANSFERS {
+            return None;
+        }
+        for _ in 0..(u16::MAX - TID_FIRST) {
+            let tid = self.next_tid;
+            self.next_tid = if self.next_tid == u16::MAX {
+                TID_FIRST
+            } else {
+                self.next_tid + 1
+            };
+            if !self.transfers.contains_key(&tid) {
+                return Some(tid);
+            }
+        }
+        None
+    }
+
+    fn send_error(&mut self, src: SocketAddrV4, code: u16, msg: &str, out: &mut Output) {
+        let tid = self.alloc_tid().unwrap_or(TFTP_PORT);
+        let mut payload = Vec::new();
+        tftp_packet::encode_error(&mut payload, code, msg);
+        out.transmits.push(Transmit {
+            src: SocketAddrV4::new(self.cfg.address, tid),
+            dst: src,
+            payload,
+        });
+    }
+
+    fn on_tftp_request(
+        &mut self,
+        now: Instant,
+        src: SocketAddrV4,
+        payload: &[u8],
+        out: &mut Output,
+    ) {
+        let req = match Packet::parse(payload) {
+            Ok(Packet::Rrq(r)) => r,
+            Ok(Packet::Wrq(_)) => {
+                // R-TFTP-1: read requests only.
+                out.logs
+                    .push(format!("TFTP write request from {src} refused"));
+                self.send_error(
+                    src,
+                    tftp_packet::ERR_ACCESS,
+                    "write requests are not allowed",
+                    out,
+                );
+                return;
+            }
+            Ok(_) => return,
+            Err(e) => {
+                out.logs
+                    .push(format!("ignoring malformed TFTP request from {src}: {e}"));
+                return;
+            }
+        };
+        // A retransmitted RRQ for a transfer that is already running is ignored: the
+        // transfer's own timer resends (no second stream to the same client).
+        if let Some(tid) = self.by_client.get(&src) {
+            if self.transfers.contains_key(tid) {
+                return;
+            }
+        }
+        // R-TFTP-3: the name is normalised and confined to the boot root.
+        let path = match crate::tftp::path::normalize(req.filename) {
+            Ok(p) => p,
+            Err(e) => {
+                out.logs.push(format!(
+                    "TFTP request from {src} for {:?} refused: {e}",
+                    String::from_utf8_lossy(req.filename)
+                ));
+                self.send_error(src, e.code(), &e.to_string(), out);
+                return;
+            }
+        };
+        let file: Arc<dyn FileSource> =
+            if let Some((mac, class)) = bootfiles::parse_params_path(&path) {
+                match self.boot_params(mac, class, out) {
+                    Some(text) => Arc::new(text.into_bytes()),
+                    None => {
+                        self.send_error(src, tftp_packet::ERR_NOT_FOUND, "no boot action", out);
+                        return;
+                    }
+                }
+            } else {
+                match self.root.open(&path) {
+                    Some(f) => f,
+                    None => {
+                        out.logs
+                            .push(format!("TFTP request from {src}: {path} not found"));
+                        self.send_error(src, tftp_packet::ERR_NOT_FOUND, "file not found", out);
+                        return;
+                    }
+                }
+            };
+        let Some(tid) = self.alloc_tid() else {
+            self.send_error(src, 3, "too many transfers", out);
+            return;
+        };
+        let size = file.len();
+        let mut payloads = Vec::new();
+        let transfer = Transfer::start(now, &req, file, &self.tftp_cfg, &mut payloads);
+        self.transfers.insert(
+            tid,
+            Slot {
+                client: src,
+                file: path.clone(),
+                transfer,
+                armed: None,
+            },
+        );
+        self.by_client.insert(src, tid);
+        out.effects.push(Effect::TransferStarted {
+            client: src,
+            file: path,
+            size,
+        });
+        self.emit_transfer(tid, payloads, out);
+        self.after_transfer_step(now, tid, out);
+    }
+
+    /// R-STATE-1, R-SEL: selection for the class the boot program learned, the
+    /// required deployment recorded before the reply.
+    fn boot_params(&mut self, mac: Mac, class: ClientClass, out: &mut Output) -> Option<String> {
+        if !self.cfg.respond || self.exclusions.is_excluded(&mac) {
+            return None;
+        }
+        let guid = self.sessions.get(&mac).and_then(|s| s.guid);
+        let sel = select::select(&self.site, &self.cfg, self.store.as_ref(), mac, guid, class);
+        self.log_selection(out, mac, guid, &sel);
+        let choice = sel.outcome.ok()?;
+        if choice.purpose == Purpose::Required {
+            if let Err(e) = self.store.record(&sel.device_key, &choice.deployment) {
+                self.log(
+                    out,
+                    mac,
+                    guid,
+                    &format!("failed to record deployment state: {e}"),
+                );
+                return None;
+            }
+            out.effects.push(Effect::Recorded {
+                device: sel.device_key.to_string(),
+                deployment: choice.deployment.clone(),
+            });
+            self.log(
+                out,
+                mac,
+                guid,
+                &format!("recorded required deployment {}", choice.deployment),
+            );
+        }
+        let image_path = bootfiles::image_path(&choice.boot_image);
+        let norm = image_path.to_ascii_lowercase();
+        let size = self
+            .site
+            .boot_image(&choice.boot_image)
+            .map(|b| b.size)
+            .unwrap_or(0);
+        let params = BootParams {
+            deployment: choice.deployment.clone(),
+            boot_image: choice.boot_image.clone(),
+            purpose: choice.purpose,
+            image_path,
+            image_size: size,
+            image_crc32: self.root.crc32(&norm),
+            block_size: self.cfg.tftp.block_size,
+            window_size: self.cfg.tftp.window_size,
+            prompt: choice.purpose == Purpose::Available,
+        };
+        Some(params.to_text())
+    }
+
+    fn on_tftp_transfer(
+        &mut self,
+        now: Instant,
+        src: SocketAddrV4,
+        tid: u16,
+        payload: &[u8],
+        out: &mut Output,
+    ) {
+        let Some(slot) = self.transfers.get_mut(&tid) else {
+            return;
+        };
+        if slot.client != src {
+            // RFC 1350: a packet from an unknown TID is not part of this transfer.
+            return;
+        }
+        let mut payloads = Vec::new();
+        slot.transfer.handle_packet(now, payload, &mut payloads);
+        self.emit_transfer(tid, payloads, out);
+        self.after_transfer_step(now, tid, out);
+    }
+
+    fn emit_transfer(&mut self, tid: u16, payloads: Vec<Vec<u8>>, out: &mut Output) {
+        let Some(slot) = self.transfers.get(&tid) else {
+            return;
+        };
+        let src = SocketAddrV4::new(self.cfg.address, tid);
+        for payload in payloads {
+            out.transmits.push(Transmit {
+                src,
+                dst: slot.client,
+                payload,
+            });
+        }
+    }
+
+    /// R-TFTP-6: a finished or failed transfer is removed alone.
+    fn after_transfer_step(&mut self, _now: Instant, tid: u16, out: &mut Output) {
+        let Some(slot) = self.transfers.get_mut(&tid) else {
+            return;
+        };
+        match slot.transfer.status() {
+            TransferStatus::Active => {
+                // Lazy timer: a transfer keeps at most one live entry; a deadline that
+                // moved later is found when the earlier entry fires.
+                if let Some(deadline) = slot.transfer.poll_timeout() {
+                    if slot.armed.is_none_or(|a| deadline < a) {
+                        slot.armed = Some(deadline);
+                        self.timers.push(Reverse((deadline, tid)));
+                    }
+                }
+            }
+            TransferStatus::Done => {
+                let slot = self.transfers.remove(&tid).expect("present");
+                self.by_client.remove(&slot.client);
+                out.effects.push(Effect::TransferDone {
+                    client: slot.client,
+                    file: slot.file,
+                });
+            }
+            TransferStatus::Failed(reason) => {
+                let reason = reason.clone();
+                let slot = self.transfers.remove(&tid).expect("present");
+                self.by_client.remove(&slot.client);
+                out.logs.push(format!(
+                    "TFTP transfer of {} to {} failed: {reason}",
+                    slot.file, slot.client
+                ));
+                out.effects.push(Effect::TransferFailed {
+                    client: slot.client,
+                    file: slot.file,
+                    reason,
+                });
+            }
+        }
+    }
+}
+
+fn push_peer_sends(me: Ipv4Addr, sends: Vec<(SocketAddrV4, Vec<u8>)>, out: &mut Output) {
+    for (dst, payload) in sends {
+        out.transmits.push(Transmit {
+            src: SocketAddrV4::new(me, PEER_PORT),
+            dst,
+            payload,
+        });
+    }
+}
+
+fn min_opt(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
+    match (a, b) {
+        (Some(x), Some(y)) => Some(x.min(y)),
+        (x, None) => x,
+        (None, y) => y,
+    }
+}

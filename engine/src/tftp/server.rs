@@ -1,0 +1,285 @@
+//! One TFTP read transfer, server side (R-TFTP-1, -2, -4, -5, -6).
+
+use super::packet::{self, Packet, Request};
+use crate::policy::TftpCaps;
+use crate::time::Instant;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The bytes of a file being served.
+pub trait FileSource {
+    fn len(&self) -> u64;
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// Fill `buf` with the bytes at `offset` (the caller stays within `len`).
+    fn read_at(&self, offset: u64, buf: &mut [u8]);
+}
+
+impl FileSource for Vec<u8> {
+    fn len(&self) -> u64 {
+        self.as_slice().len() as u64
+    }
+    fn read_at(&self, offset: u64, buf: &mut [u8]) {
+        let o = offset as usize;
+        buf.copy_from_slice(&self[o..o + buf.len()]);
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ServerConfig {
+    pub caps: TftpCaps,
+    /// Retransmission timeout unless the client's `timeout` option sets one.
+    pub timeout: Duration,
+    /// Consecutive timeouts before the transfer is given up (R-TFTP-4).
+    pub max_retries: u32,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            caps: TftpCaps::default(),
+            timeout: Duration::from_secs(1),
+            max_retries: 5,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TransferStatus {
+    Active,
+    Done,
+    Failed(String),
+}
+
+pub const DEFAULT_BLKSIZE: usize = 512;
+pub const MIN_BLKSIZE: u64 = 8;
+pub const MAX_BLKSIZE: u64 = 65464;
+
+/// R-TFTP-2: the options the server accepts, capped by the responder's settings, in the
+/// client's order; unknown or invalid options are left out.
+pub fn negotiate(
+    req: &Request,
+    size: u64,
+    cfg: &ServerConfig,
+) -> (Vec<(String, String)>, usize, u64, Duration) {
+    let mut accepted = Vec::new();
+    let mut blksize = DEFAULT_BLKSIZE;
+    let mut window = 1u64;
+    let mut timeout = cfg.timeout;
+    for (name, value) in &req.options {
+        let Ok(v) = value.trim().parse::<u64>() else {
+            if name == "tsize" {
+                continue;
+            }
+            continue;
+        };
+        match name.as_str() {
+            "blksize" if (MIN_BLKSIZE..=MAX_BLKSIZE).contains(&v) => {
+                let b = v.min(u64::from(cfg.caps.block_size).max(MIN_BLKSIZE));
+                blksize = b as usize;
+                accepted.push((name.clone(), b.to_string()));
+            }
+            "windowsize" if (1..=65535).contains(&v) => {
+                let w = v.min(u64::from(cfg.caps.window_size).max(1));
+                window = w;
+                accepted.push((name.clone(), w.to_string()));
+            }
+            "tsize" => accepted.push((name.clone(), size.to_string())),
+            "timeout" if (1..=255).contains(&v) => {
+                timeout = Duration::from_secs(v);
+                accepted.push((name.clone(), v.to_string()));
+            }
+            _ => {}
+        }
+    }
+    (accepted, blksize, window, timeout)
+}
+
+pub struct Transfer {
+    file: Arc<dyn FileSource>,
+    size: u64,
+    blksize: usize,
+    window: u64,
+    timeout: Duration,
+    max_retries: u32,
+    options: Vec<(String, String)>,
+    /// An OACK was sent and block 0 is not yet acknowledged.
+    awaiting_ack0: bool,
+    /// Blocks are numbered from 1 internally (u64: no rollover here, R-TFTP-5).
+    total_blocks: u64,
+    /// First block not yet acknowledged.
+    base: u64,
+    /// Last block sent in the current window.
+    sent_upto: u64,
+    deadline: Option<Instant>,
+    retries: u32,
+    status: TransferStatus,
+    blocks_sent: u64,
+    retransmissions: u64,
+}
+
+impl Transfer {
+    /// Start serving `file` for `req`: an OACK when the client asked for options the
+    /// server accepts (R-TFTP-2), else the first window of data.
+    pub fn start(
+        now: Instant,
+        req: &Request,
+        file: Arc<dyn FileSource>,
+        cfg: &ServerConfig,
+        out: &mut Vec<Vec<u8>>,
+    ) -> Transfer {
+        let size = file.len();
+        let (options, blksize, window, timeout) = negotiate(req, size, cfg);
+        let mut t = Transfer {
+            file,
+            size,
+            blksize,
+            window,
+            timeout,
+            max_retries: cfg.max_retries,
+            awaiting_ack0: !options.is_empty(),
+            total_blocks: size / blksize as u64 + 1,
+            base: 1,
+            sent_upto: 0,
+            deadline: None,
+            retries: 0,
+            status: TransferStatus::Active,
+            blocks_sent: 0,
+            retransmissions: 0,
+            options,
+        };
+        if t.awaiting_ack0 {
+            t.send_oack(now, out);
+        } else {
+            t.send_window(now, out);
+        }
+        t
+    }
+
+    pub fn status(&self) -> &TransferStatus {
+        &self.status
+    }
+    pub fn block_size(&self) -> usize {
+        self.blksize
+    }
+    pub fn window_size(&self) -> u64 {
+        self.window
+    }
+    pub fn options_accepted(&self) -> &[(String, String)] {
+        &self.options
+    }
+    pub fn blocks_sent(&self) -> u64 {
+        self.blocks_sent
+    }
+    pub fn retransmissions(&self) -> u64 {
+        self.retransmissions
+    }
+    pub fn bytes_acked(&self) -> u64 {
+        ((self.base - 1) * self.blksize as u64).min(self.size)
+    }
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        match self.status {
+            TransferStatus::Active => self.deadline,
+            _ => None,
+        }
+    }
+
+    fn send_oack(&mut self, now: Instant, out: &mut Vec<Vec<u8>>) {
+        let mut b = Vec::new();
+        packet::encode_oack(&mut b, &self.options);
+        out.push(b);
+        self.deadline = Some(now + self.timeout);
+    }
+
+    /// Send blocks `base ..= base + window - 1` (R-TFTP-4: always from the first
+    /// unacknowledged block).
+    fn send_window(&mut self, now: Instant, out: &mut Vec<Vec<u8>>) {
+        let end = (self.base + self.window - 1).min(self.total_blocks);
+        for idx in self.base..=end {
+            let off = (idx - 1) * self.blksize as u64;
+            let len = (self.size.saturating_sub(off)).min(self.blksize as u64) as usize;
+            let mut b = Vec::with_capacity(4 + len);
+            // R-TFTP-5: the wire block number is the low 16 bits; it rolls over to 0.
+            packet::encode_data_header(&mut b, idx as u16);
+            b.resize(4 + len, 0);
+            self.file.read_at(off, &mut b[4..]);
+            out.push(b);
+            self.blocks_sent += 1;
+        }
+        self.sent_upto = end;
+        self.deadline = Some(now + self.timeout);
+    }
+
+    pub fn handle_packet(&mut self, now: Instant, payload: &[u8], out: &mut Vec<Vec<u8>>) {
+        if self.status != TransferStatus::Active {
+            return;
+        }
+        match Packet::parse(payload) {
+            Ok(Packet::Ack { block }) => self.on_ack(now, block, out),
+            Ok(Packet::Error { code, message }) => {
+                self.status =
+                    TransferStatus::Failed(format!("client sent error {code}: {message}"));
+            }
+            _ => {} // garbage or a stray request: ignored
+        }
+    }
+
+    fn on_ack(&mut self, now: Instant, block: u16, out: &mut Vec<Vec<u8>>) {
+        if self.awaiting_ack0 {
+            if block == 0 {
+                self.awaiting_ack0 = false;
+                self.retries = 0;
+                self.send_window(now, out);
+            }
+            return;
+        }
+        // Which outstanding block does this ACK name? Only base..=sent_upto count; an
+        // ACK of base - 1 (a duplicate of the previous window's ACK) or older is
+        // ignored: never a second copy of a window (R-TFTP-4, sorcerer's apprentice).
+        if self.sent_upto < self.base {
+            return;
+        }
+        let span = self.sent_upto - self.base; // < 65535
+        let offset = block.wrapping_sub(self.base as u16) as u64;
+        if offset > span {
+            return;
+        }
+        let idx = self.base + offset;
+        self.retries = 0;
+        if idx >= self.total_blocks {
+            self.base = idx + 1;
+            self.status = TransferStatus::Done;
+            self.deadline = None;
+            return;
+        }
+        self.base = idx + 1;
+        self.send_window(now, out);
+    }
+
+    pub fn handle_timeout(&mut self, now: Instant, out: &mut Vec<Vec<u8>>) {
+        if self.status != TransferStatus::Active || self.deadline.is_none_or(|d| d > now) {
+            return;
+        }
+        self.retries += 1;
+        if self.retries > self.max_retries {
+            self.status = TransferStatus::Failed(format!(
+                "no acknowledgement after {} retransmissions",
+                self.max_retries
+            ));
+            self.deadline = None;
+            return;
+        }
+        if self.awaiting_ack0 {
+            self.send_oack(now, out);
+        } else {
+            let before = self.blocks_sent;
+            self.send_window(now, out);
+            self.retransmissions += self.blocks_sent - before;
+        }
+    }
+}

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Run every test pxelab has, on a fresh Debian machine as on a developer's.
+# It installs what the tests need first (Debian packages, Rust components), then:
+#   1. cargo fmt --check and clippy (warnings are errors),
+#   2. every unit, property, snapshot and integration test (release profile),
+#   3. the whole scenario suite in the simulator, as the README's first command.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Debian packages the tests need. The simulator needs none beyond the Rust toolchain;
+# the lab (issue 3) adds its packages here.
+APT_PACKAGES=(pkg-config)
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "installing Debian packages: ${missing[*]}"
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}"
+fi
+rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup component add rustfmt clippy
+
+echo "== format and lint"
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets --release -q -- -D warnings
+
+echo "== unit, property, snapshot and integration tests"
+cargo test --workspace --release
+
+echo "== scenario suite (simulator)"
+cargo run --release -q -- run scenarios --junit target/scenarios-junit.xml

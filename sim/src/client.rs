@@ -1,0 +1,804 @@
+//! A network-booting client: the firmware model (DHCP + PXE + TFTP of the boot
+//! program) followed by the boot program model (parameters, prompt, boot image).
+//! See docs/MODEL.md for the sequence and its timings.
+
+use pxelab_engine::bootfiles::{self, BootParams};
+use pxelab_engine::dhcp::firmware::{self, FirmwareModel};
+use pxelab_engine::dhcp::packet::{self as dhcp_packet, MessageType};
+use pxelab_engine::policy::{ClientClass, Purpose};
+use pxelab_engine::tftp::client::{ClientConfig, ClientStatus, ClientTransfer};
+use pxelab_engine::{Guid, Instant, Mac};
+use std::net::{Ipv4Addr, SocketAddrV4};
+use std::time::Duration;
+
+/// DISCOVER retransmission waits (PXE 2.1; MODEL.md): send at 0, 4, 12, 28; give up at 60.
+pub const DISCOVER_WAITS: [u64; 4] = [4, 8, 16, 32];
+/// How long the network boot prompt waits for a key (R-PROMPT-2).
+pub const PROMPT_TIMEOUT: Duration = Duration::from_secs(4);
+/// Restarts of the PXE sequence after a TFTP failure, per boot.
+pub const MAX_RESTARTS: u32 = 2;
+/// REQUEST retransmissions (DHCP server and port 4011) before restarting discovery.
+const REQUEST_WAITS: [u64; 4] = [4, 8, 16, 32];
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Booted,
+    NoOffer,
+    Declined,
+    Failed,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Booted => "booted",
+            Outcome::NoOffer => "no_offer",
+            Outcome::Declined => "declined",
+            Outcome::Failed => "failed",
+        }
+    }
+}
+
+/// What one boot came to.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BootResult {
+    pub outcome: Outcome,
+    pub boot_image: Option<String>,
+    pub deployment: Option<String>,
+    /// Address of the responder whose boot file the client took.
+    pub served_by: Option<Ipv4Addr>,
+    pub at: Instant,
+    pub finished: Instant,
+}
+
+/// A datagram the client wants sent.
+#[derive(Debug)]
+pub struct Send {
+    pub src: SocketAddrV4,
+    pub dst: SocketAddrV4,
+    pub payload: Vec<u8>,
+}
+
+#[derive(Clone, Debug)]
+struct Offer {
+    server: Ipv4Addr,
+    yiaddr: Ipv4Addr,
+    /// Option 3 (the default gateway), shown in the timeline.
+    router: Option<Ipv4Addr>,
+    /// The DHCP server's own offer carries option 60 PXEClient (R-ANS-2).
+    pxe: bool,
+}
+
+enum Phase {
+    Idle,
+    Discover {
+        xid: u32,
+        started: Instant,
+        tx: usize,
+        next: Instant,
+        offer: Option<Offer>,
+        proxy: Option<Ipv4Addr>,
+    },
+    Request {
+        xid: u32,
+        started: Instant,
+        tx: usize,
+        next: Instant,
+        offer: Offer,
+        boot_server: Ipv4Addr,
+    },
+    PxeRequest {
+        xid: u32,
+        tx: usize,
+        next: Instant,
+        boot_server: Ipv4Addr,
+    },
+    Tftp {
+        stage: Stage,
+        server: Ipv4Addr,
+        port: u16,
+        transfer: ClientTransfer,
+        file: String,
+    },
+    Prompt {
+        until: Instant,
+        params: BootParams,
+        server: Ipv4Addr,
+    },
+    Done,
+}
+
+#[derive(Clone, Debug)]
+enum Stage {
+    Nbp,
+    Params,
+    Image(BootParams),
+}
+
+/// The firmware's TFTP retransmission timeout and retries: iPXE retries quickly
+/// (about 1 s) many times; EDK2's PXE uses 4 s and 6 retries (PXEBC_MTFTP_TIMEOUT,
+/// PXEBC_MTFTP_RETRIES in NetworkPkg/UefiPxeBcDxe). The boot program uses the same.
+pub fn tftp_timing(m: &FirmwareModel) -> (Duration, u32) {
+    match m.stack {
+        firmware::Stack::Ipxe => (Duration::from_secs(1), 8),
+        firmware::Stack::Edk2 => (Duration::from_secs(4), 6),
+    }
+}
+
+/// One line of a client's timeline (for `pxelab explain`).
+#[derive(Clone, Debug)]
+pub struct Trace {
+    pub at: Instant,
+    pub text: String,
+}
+
+pub struct Client {
+    pub name: String,
+    pub mac: Mac,
+    pub guid: Option<Guid>,
+    /// The CPU the BIOS first stage detects (bios-x86 / bios-x64), or the UEFI class.
+    pub class: ClientClass,
+    pub model: &'static FirmwareModel,
+    pub press_key: bool,
+    /// Compute the CRC of downloads (off for very large storms; sizes are always checked).
+    pub verify: bool,
+    pub ip: Option<Ipv4Addr>,
+    phase: Phase,
+    boot_started: Instant,
+    restarts: u32,
+    answered: bool,
+    served_by: Option<Ipv4Addr>,
+    chosen: Option<(String, String)>,
+    next_port: u16,
+    xid_counter: u32,
+    pub result: Option<BootResult>,
+    pub trace: Option<Vec<Trace>>,
+}
+
+impl Client {
+    pub fn new(
+        name: &str,
+        mac: Mac,
+        guid: Option<Guid>,
+        class: ClientClass,
+        model: &'static FirmwareModel,
+        press_key: bool,
+    ) -> Client {
+        Client {
+            name: name.to_string(),
+            mac,
+            guid,
+            class,
+            model,
+            press_key,
+            verify: true,
+            ip: None,
+            phase: Phase::Idle,
+            boot_started: Instant::ZERO,
+            restarts: 0,
+            answered: false,
+            served_by: None,
+            chosen: None,
+            next_port: 2070,
+            xid_counter: 0,
+            result: None,
+            trace: None,
+        }
+    }
+
+    fn note(&mut self, now: Instant, text: impl FnOnce() -> String) {
+        if let Some(t) = &mut self.trace {
+            t.push(Trace {
+                at: now,
+                text: text(),
+            });
+        }
+    }
+
+    pub fn is_busy(&self) -> bool {
+        !matches!(self.phase, Phase::Idle | Phase::Done)
+    }
+
+    /// Power on (or reboot) and network-boot.
+    pub fn boot(&mut self, now: Instant, out: &mut Vec<Send>) {
+        self.boot_started = now;
+        self.restarts = 0;
+        self.answered = false;
+        self.served_by = None;
+        self.chosen = None;
+        self.result = None;
+        self.ip = None;
+        self.note(now, || "power on, network boot".into());
+        self.start_discover(now, out);
+    }
+
+    /// Power off (the host went down): no result.
+    pub fn halt(&mut self) {
+        self.phase = Phase::Idle;
+        self.ip = None;
+    }
+
+    fn new_xid(&mut self) -> u32 {
+        self.xid_counter = self.xid_counter.wrapping_add(1);
+        let m = self.mac.0;
+        u32::from_be_bytes([m[2] ^ m[3], m[4], m[5], 0])
+            ^ self.xid_counter.wrapping_mul(0x9e37_79b9)
+    }
+
+    fn start_discover(&mut self, now: Instant, out: &mut Vec<Send>) {
+        let xid = self.new_xid();
+        self.ip = None;
+        self.phase = Phase::Discover {
+            xid,
+            started: now,
+            tx: 0,
+            next: now,
+            offer: None,
+            proxy: None,
+        };
+        self.send_discover(now, out);
+    }
+
+    fn secs(&self, now: Instant, started: Instant) -> u16 {
+        if self.model.sends_secs {
+            (now - started).as_secs().min(u64::from(u16::MAX)) as u16
+        } else {
+            0
+        }
+    }
+
+    fn send_discover(&mut self, now: Instant, out: &mut Vec<Send>) {
+        let Phase::Discover {
+            xid,
+            started,
+            tx,
+            next,
+            ..
+        } = &mut self.phase
+        else {
+            return;
+        };
+        let (x, st) = (*xid, *started);
+        *tx += 1;
+        let waited: u64 = DISCOVER_WAITS[..(*tx).min(DISCOVER_WAITS.len())]
+            .iter()
+            .sum();
+        *next = st + Duration::from_secs(waited);
+        let n = *tx;
+        let secs = self.secs(now, st);
+        let payload = firmware::build_discover(self.model, self.mac, self.guid, x, secs);
+        out.push(Send {
+            src: SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 68),
+            dst: SocketAddrV4::new(Ipv4Addr::BROADCAST, 67),
+            payload,
+        });
+        self.note(now, || format!("DHCPDISCOVER #{n} xid={x:08x} secs={secs}"));
+    }
+
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        match &self.phase {
+            Phase::Idle | Phase::Done => None,
+            Phase::Discover { next, .. }
+            | Phase::Request { next, .. }
+            | Phase::PxeRequest { next, .. } => Some(*next),
+            Phase::Tftp { transfer, .. } => transfer.poll_timeout(),
+            Phase::Prompt { until, .. } => Some(*until),
+        }
+    }
+
+    pub fn handle_timeout(&mut self, now: Instant, out: &mut Vec<Send>) {
+        match &mut self.phase {
+            Phase::Discover { tx, next, .. } => {
+                if *next > now {
+                    return;
+                }
+                if *tx >= DISCOVER_WAITS.len() {
+                    self.note(now, || "no boot offer received: PXE gives up".into());
+                    self.give_up(now);
+                } else {
+                    self.send_discover(now, out);
+                }
+            }
+            Phase::Request {
+                xid,
+                started,
+                tx,
+                next,
+                offer,
+                ..
+            } => {
+                if *next > now {
+                    return;
+                }
+                if *tx >= REQUEST_WAITS.len() {
+                    self.note(now, || "no DHCPACK: restarting discovery".into());
+                    self.restart_or_fail(now, out);
+                    return;
+                }
+                *tx += 1;
+                *next = now + Duration::from_secs(REQUEST_WAITS[*tx - 1]);
+                let (x, st, o) = (*xid, *started, offer.clone());
+                let secs = self.secs(now, st);
+                let payload = firmware::build_request(
+                    self.model, self.mac, self.guid, x, secs, o.yiaddr, o.server,
+                );
+                out.push(Send {
+                    src: SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 68),
+                    dst: SocketAddrV4::new(Ipv4Addr::BROADCAST, 67),
+                    payload,
+                });
+            }
+            Phase::PxeRequest {
+                tx,
+                next,
+                boot_server,
+                xid,
+            } => {
+                if *next > now {
+                    return;
+                }
+                if *tx >= REQUEST_WAITS.len() {
+                    self.note(now, || {
+                        "no answer on port 4011: restarting discovery".into()
+                    });
+                    self.restart_or_fail(now, out);
+                    return;
+                }
+                *tx += 1;
+                *next = now + Duration::from_secs(REQUEST_WAITS[*tx - 1]);
+                let (x, bs) = (*xid, *boot_server);
+                self.send_pxe_request(now, x, bs, out);
+            }
+            Phase::Tftp { transfer, .. } => {
+                let mut payloads = Vec::new();
+                transfer.handle_timeout(now, &mut payloads);
+                self.flush_tftp(payloads, out);
+                self.check_tftp(now, out);
+            }
+            Phase::Prompt {
+                until,
+                params,
+                server,
+            } => {
+                if *until > now {
+                    return;
+                }
+                let (p, s) = (params.clone(), *server);
+                self.note(now, || {
+                    "no key pressed at the prompt: next boot device".into()
+                });
+                self.finish(now, Outcome::Declined, Some(&p), Some(s));
+            }
+            Phase::Idle | Phase::Done => {}
+        }
+    }
+
+    fn send_pxe_request(&mut self, now: Instant, xid: u32, server: Ipv4Addr, out: &mut Vec<Send>) {
+        let ip = self.ip.unwrap_or(Ipv4Addr::UNSPECIFIED);
+        let payload = firmware::build_pxe_request(self.model, self.mac, self.guid, xid, ip, server);
+        out.push(Send {
+            src: SocketAddrV4::new(ip, self.model.pxe_request_src_port),
+            dst: SocketAddrV4::new(server, 4011),
+            payload,
+        });
+        self.note(now, || format!("PXE REQUEST to {server}:4011"));
+    }
+
+    /// A datagram for this client (to its address or broadcast).
+    pub fn handle_datagram(
+        &mut self,
+        now: Instant,
+        src: SocketAddrV4,
+        dst: SocketAddrV4,
+        payload: &[u8],
+        out: &mut Vec<Send>,
+    ) {
+        if dst.port() == 68 || (dst.port() == self.model.pxe_request_src_port && src.port() == 4011)
+        {
+            self.on_dhcp(now, src, payload, out);
+            return;
+        }
+        if let Phase::Tftp { transfer, port, .. } = &mut self.phase {
+            if dst.port() != *port {
+                return;
+            }
+            let mut payloads = Vec::new();
+            transfer.handle_packet(now, src.port(), payload, &mut payloads);
+            self.flush_tftp(payloads, out);
+            self.check_tftp(now, out);
+        }
+    }
+
+    fn on_dhcp(&mut self, now: Instant, src: SocketAddrV4, payload: &[u8], out: &mut Vec<Send>) {
+        let Ok(p) = dhcp_packet::parse(payload) else {
+            return;
+        };
+        if p.op != 2 || p.chaddr != Some(self.mac) {
+            return;
+        }
+        let pxe = p.is_pxe_client();
+        match &mut self.phase {
+            Phase::Discover { xid, .. }
+                if p.xid == *xid && p.message_type == Some(MessageType::Offer) =>
+            {
+                let server = p.server_id.unwrap_or(*src.ip());
+                if p.yiaddr != Ipv4Addr::UNSPECIFIED {
+                    let o = Offer {
+                        server,
+                        yiaddr: p.yiaddr,
+                        router: p
+                            .option(3)
+                            .filter(|r| r.len() >= 4)
+                            .map(|r| Ipv4Addr::new(r[0], r[1], r[2], r[3])),
+                        pxe,
+                    };
+                    let first = matches!(&self.phase, Phase::Discover { offer: None, .. });
+                    if first {
+                        self.note_offer(now, &o);
+                        if let Phase::Discover { offer, .. } = &mut self.phase {
+                            *offer = Some(o);
+                        }
+                    }
+                } else if pxe {
+                    // R-ANS-7: the first acceptable proxy offer wins; later ones ignored.
+                    let first = matches!(&self.phase, Phase::Discover { proxy: None, .. });
+                    if first {
+                        if let Phase::Discover { proxy, .. } = &mut self.phase {
+                            *proxy = Some(server);
+                        }
+                        self.answered = true;
+                        self.note(now, || format!("proxy DHCP offer from {server}"));
+                    } else {
+                        self.note(now, || format!("ignoring later proxy offer from {server}"));
+                    }
+                }
+                self.maybe_request(now, out);
+            }
+            Phase::Request {
+                xid,
+                offer,
+                boot_server,
+                ..
+            } if p.xid == *xid => {
+                if p.message_type == Some(MessageType::Ack) {
+                    let (x, bs) = (*xid, *boot_server);
+                    self.ip = Some(offer.yiaddr);
+                    let ip = offer.yiaddr;
+                    self.note(now, || format!("DHCPACK: address {ip}"));
+                    self.phase = Phase::PxeRequest {
+                        xid: x,
+                        tx: 1,
+                        next: now + Duration::from_secs(REQUEST_WAITS[0]),
+                        boot_server: bs,
+                    };
+                    self.send_pxe_request(now, x, bs, out);
+                } else if p.message_type == Some(MessageType::Nak) {
+                    self.note(now, || "DHCPNAK: restarting discovery".into());
+                    self.start_discover(now, out);
+                }
+            }
+            Phase::PxeRequest {
+                xid, boot_server, ..
+            } if p.xid == *xid
+                && p.message_type == Some(MessageType::Ack)
+                && *src.ip() == *boot_server =>
+            {
+                let server = if p.siaddr != Ipv4Addr::UNSPECIFIED {
+                    p.siaddr
+                } else {
+                    *boot_server
+                };
+                let file = p
+                    .option(67)
+                    .map(|f| {
+                        String::from_utf8_lossy(&f)
+                            .trim_end_matches('\0')
+                            .to_string()
+                    })
+                    .filter(|f| !f.is_empty())
+                    .or_else(|| Some(p.file_lossy().trim_end_matches('\0').to_string()))
+                    .filter(|f| !f.is_empty());
+                let Some(file) = file else {
+                    self.note(now, || "PXE ACK without a boot file".into());
+                    return;
+                };
+                self.answered = true;
+                self.served_by = Some(server);
+                self.note(now, || format!("PXE ACK from {server}: boot file {file}"));
+                let opts = self
+                    .model
+                    .tftp_options
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect();
+                self.start_tftp(now, Stage::Nbp, server, file, opts, out);
+            }
+            _ => {}
+        }
+    }
+
+    fn note_offer(&mut self, now: Instant, o: &Offer) {
+        let (s, y, pxe, gw) = (o.server, o.yiaddr, o.pxe, o.router);
+        self.note(now, || {
+            format!(
+                "DHCPOFFER from {s}: {y}{}{}",
+                gw.map(|g| format!(" gateway {g}")).unwrap_or_default(),
+                if pxe { " with option 60 PXEClient" } else { "" }
+            )
+        });
+    }
+
+    fn maybe_request(&mut self, now: Instant, out: &mut Vec<Send>) {
+        let Phase::Discover {
+            xid,
+            started,
+            offer: Some(offer),
+            proxy,
+            ..
+        } = &self.phase
+        else {
+            return;
+        };
+        let boot_server = match (proxy, offer.pxe) {
+            (Some(p), _) => *p,
+            (None, true) => offer.server, // co-located responder (R-ANS-2)
+            (None, false) => return,      // keep waiting for a PXE offer
+        };
+        if offer.pxe {
+            self.answered = true;
+        }
+        let (x, st, o) = (*xid, *started, offer.clone());
+        let secs = self.secs(now, st);
+        let payload =
+            firmware::build_request(self.model, self.mac, self.guid, x, secs, o.yiaddr, o.server);
+        out.push(Send {
+            src: SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 68),
+            dst: SocketAddrV4::new(Ipv4Addr::BROADCAST, 67),
+            payload,
+        });
+        let y = o.yiaddr;
+        self.note(now, || format!("DHCPREQUEST for {y}"));
+        self.phase = Phase::Request {
+            xid: x,
+            started: st,
+            tx: 1,
+            next: now + Duration::from_secs(REQUEST_WAITS[0]),
+            offer: o,
+            boot_server,
+        };
+    }
+
+    fn start_tftp(
+        &mut self,
+        now: Instant,
+        stage: Stage,
+        server: Ipv4Addr,
+        file: String,
+        options: Vec<(String, String)>,
+        out: &mut Vec<Send>,
+    ) {
+        let port = self.next_port;
+        self.next_port = if self.next_port >= 65000 {
+            2070
+        } else {
+            self.next_port + 1
+        };
+        let cfg = ClientConfig {
+            options: options.clone(),
+            timeout: tftp_timing(self.model).0,
+            max_retries: tftp_timing(self.model).1,
+            verify: self.verify,
+        };
+        let mut payloads = Vec::new();
+        let transfer = ClientTransfer::start(now, &file, &cfg, &mut payloads);
+        self.note(now, || {
+            let o: Vec<String> = options.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            format!("TFTP RRQ {file} from {server} [{}]", o.join(" "))
+        });
+        self.phase = Phase::Tftp {
+            stage,
+            server,
+            port,
+            transfer,
+            file,
+        };
+        self.flush_tftp(payloads, out);
+    }
+
+    fn flush_tftp(&mut self, payloads: Vec<Vec<u8>>, out: &mut Vec<Send>) {
+        let Phase::Tftp {
+            server,
+            port,
+            transfer,
+            ..
+        } = &self.phase
+        else {
+            return;
+        };
+        let ip = self.ip.unwrap_or(Ipv4Addr::UNSPECIFIED);
+        let dport = transfer.server_port().unwrap_or(69);
+        for payload in payloads {
+            out.push(Send {
+                src: SocketAddrV4::new(ip, *port),
+                dst: SocketAddrV4::new(*server, dport),
+                payload,
+            });
+        }
+    }
+
+    fn check_tftp(&mut self, now: Instant, out: &mut Vec<Send>) {
+        let Phase::Tftp {
+            stage,
+            server,
+            transfer,
+            file,
+            ..
+        } = &self.phase
+        else {
+            return;
+        };
+        let server = *server;
+        match transfer.status() {
+            ClientStatus::Active => {}
+            ClientStatus::Failed(f) => {
+                let (file, msg) = (file.clone(), f.message.clone());
+                let no_action = matches!(stage, Stage::Params) && f.code == Some(1);
+                self.note(now, || format!("TFTP {file} failed: {msg}"));
+                if no_action {
+                    // The responder has no boot action for the class the first stage
+                    // learned: "PXE boot aborted" (MODEL.md).
+                    self.note(now, || {
+                        "boot program: no boot action, PXE boot aborted".into()
+                    });
+                    self.finish(now, Outcome::NoOffer, None, None);
+                    return;
+                }
+                self.restart_or_fail(now, out);
+            }
+            ClientStatus::Done { bytes, crc32 } => {
+                let (bytes, crc32, stage) = (*bytes, *crc32, stage.clone());
+                let data = transfer.data().map(|d| d.to_vec());
+                let st = transfer.stats();
+                let stats = format!(
+                    " (blksize {}, windowsize {}, {} blocks, {} out of order or duplicate, {} timeouts)",
+                    st.block_size, st.window_size, st.blocks, st.duplicates, st.timeouts
+                );
+                let f = file.clone();
+                self.note(now, || format!("TFTP {f}: {bytes} bytes received{stats}"));
+                match stage {
+                    Stage::Nbp => {
+                        // The boot program runs; BIOS first stage learns the CPU (R-ID-2).
+                        let path = bootfiles::params_path(self.mac, self.class);
+                        let opts = self
+                            .model
+                            .tftp_options
+                            .iter()
+                            .map(|(k, v)| (k.to_string(), v.to_string()))
+                            .collect();
+                        self.start_tftp(now, Stage::Params, server, path, opts, out);
+                    }
+                    Stage::Params => {
+                        let text = data.map(|d| String::from_utf8_lossy(&d).into_owned());
+                        let params = match text.as_deref().map(BootParams::parse) {
+                            Some(Ok(p)) => p,
+                            other => {
+                                let why = match other {
+                                    Some(Err(e)) => e,
+                                    _ => "no data".into(),
+                                };
+                                self.note(now, || format!("bad boot parameters: {why}"));
+                                self.finish(now, Outcome::Failed, None, Some(server));
+                                return;
+                            }
+                        };
+                        self.chosen = Some((params.boot_image.clone(), params.deployment.clone()));
+                        if params.prompt || params.purpose == Purpose::Available {
+                            let key = if self.class.is_bios() { "F12" } else { "Enter" };
+                            if self.press_key {
+                                self.note(now, || format!("prompt: user pressed {key}"));
+                                self.start_image(now, params, server, out);
+                            } else {
+                                self.note(now, || format!("prompt: press {key} for network boot"));
+                                self.phase = Phase::Prompt {
+                                    until: now + PROMPT_TIMEOUT,
+                                    params,
+                                    server,
+                                };
+                            }
+                        } else {
+                            self.start_image(now, params, server, out);
+                        }
+                    }
+                    Stage::Image(params) => {
+                        if bytes != params.image_size {
+                            self.note(now, || {
+                                format!("boot image size {bytes} != expected {}", params.image_size)
+                            });
+                            self.finish(now, Outcome::Failed, Some(&params), Some(server));
+                        } else if let (Some(want), Some(got)) = (params.image_crc32, crc32) {
+                            if want != got {
+                                self.note(now, || {
+                                    format!("boot image CRC {got:08x} != {want:08x}")
+                                });
+                                self.finish(now, Outcome::Failed, Some(&params), Some(server));
+                            } else {
+                                self.note(now, || "boot image verified; started".into());
+                                self.finish(now, Outcome::Booted, Some(&params), Some(server));
+                            }
+                        } else {
+                            self.note(now, || "boot image started".into());
+                            self.finish(now, Outcome::Booted, Some(&params), Some(server));
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn start_image(
+        &mut self,
+        now: Instant,
+        params: BootParams,
+        server: Ipv4Addr,
+        out: &mut Vec<Send>,
+    ) {
+        let opts = vec![
+            ("blksize".to_string(), params.block_size.to_string()),
+            ("windowsize".to_string(), params.window_size.to_string()),
+            ("tsize".to_string(), "0".to_string()),
+        ];
+        let path = params.image_path.replace('/', "\\");
+        self.start_tftp(now, Stage::Image(params), server, path, opts, out);
+    }
+
+    fn restart_or_fail(&mut self, now: Instant, out: &mut Vec<Send>) {
+        if self.restarts < MAX_RESTARTS {
+            self.restarts += 1;
+            let n = self.restarts;
+            self.note(now, || format!("restarting PXE (retry {n})"));
+            self.start_discover(now, out);
+        } else {
+            self.give_up(now);
+        }
+    }
+
+    fn give_up(&mut self, now: Instant) {
+        let outcome = if self.answered {
+            Outcome::Failed
+        } else {
+            Outcome::NoOffer
+        };
+        self.finish(now, outcome, None, self.served_by);
+    }
+
+    fn finish(
+        &mut self,
+        now: Instant,
+        outcome: Outcome,
+        params: Option<&BootParams>,
+        server: Option<Ipv4Addr>,
+    ) {
+        let (boot_image, deployment) = match params {
+            Some(p) => (Some(p.boot_image.clone()), Some(p.deployment.clone())),
+            None if outcome == Outcome::Failed => match &self.chosen {
+                Some((i, d)) => (Some(i.clone()), Some(d.clone())),
+                None => (None, None),
+            },
+            None => (None, None),
+        };
+        let served_by = match outcome {
+            Outcome::NoOffer => None,
+            _ => server.or(self.served_by),
+        };
+        self.note(now, || format!("outcome: {}", outcome.as_str()));
+        self.result = Some(BootResult {
+            outcome,
+            boot_image,
+            deployment,
+            served_by,
+            at: self.boot_started,
+            finished: now,
+        });
+        self.phase = Phase::Done;
+    }
+}

@@ -1,0 +1,522 @@
+//! The simulated network: hosts with interfaces on segments, the link model, the
+//! event queue in virtual time, routers with IP helpers, and pcap capture.
+
+use crate::client::{Client, Send};
+use crate::pcap::SegmentCapture;
+use pxelab_engine::dhcp::relay::RelayAgent;
+use pxelab_engine::dhcp::server::DhcpServer;
+use pxelab_engine::responder::{Output, Responder};
+use pxelab_engine::{Instant, Mac};
+use rand::RngExt as _;
+use rand_chacha::ChaCha8Rng;
+use std::cmp::{Ordering, Reverse};
+use std::collections::{BinaryHeap, HashMap};
+use std::net::{Ipv4Addr, SocketAddrV4};
+use std::time::Duration;
+
+pub type HostId = usize;
+pub type SegId = usize;
+
+/// Ethernet + IPv4 + UDP header bytes on the wire; frames shorter than 60 are padded.
+const OVERHEAD: usize = 14 + 20 + 8;
+const MIN_FRAME: usize = 60;
+/// Preamble, start delimiter, FCS and inter-frame gap also take line time.
+const WIRE_EXTRA: usize = 8 + 4 + 12;
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LinkModel {
+    pub rate_bps: u64,
+    pub delay: Duration,
+    pub loss: f64,
+}
+
+impl LinkModel {
+    /// Line time of a UDP datagram of `payload` bytes.
+    pub fn tx_time(&self, payload: usize) -> Duration {
+        let frame = (payload + OVERHEAD).max(MIN_FRAME) + WIRE_EXTRA;
+        let bits = frame as u128 * 8;
+        Duration::from_nanos((bits * 1_000_000_000 / self.rate_bps.max(1) as u128) as u64)
+    }
+}
+
+pub struct Segment {
+    pub name: String,
+    pub net: Ipv4Addr,
+    pub prefix: u8,
+    pub link: LinkModel,
+    pub ports: Vec<(HostId, usize)>,
+    pub capture: Option<SegmentCapture>,
+    /// The router interface address on this segment, the default gateway.
+    pub gateway: Option<(HostId, usize)>,
+}
+
+impl Segment {
+    pub fn contains(&self, ip: Ipv4Addr) -> bool {
+        let mask = if self.prefix == 0 {
+            0
+        } else {
+            u32::MAX << (32 - self.prefix as u32)
+        };
+        (u32::from(ip) & mask) == (u32::from(self.net) & mask)
+    }
+}
+
+pub struct Iface {
+    pub seg: SegId,
+    pub ip: Option<Ipv4Addr>,
+    pub mac: Mac,
+    egress_busy: Instant,
+    ingress_busy: Instant,
+}
+
+impl Iface {
+    pub fn new(seg: SegId, ip: Option<Ipv4Addr>, mac: Mac) -> Iface {
+        Iface {
+            seg,
+            ip,
+            mac,
+            egress_busy: Instant::ZERO,
+            ingress_busy: Instant::ZERO,
+        }
+    }
+}
+
+/// A server host: a responder, a DHCP server, or both (co-located, R-ANS-2).
+pub struct ServerHost {
+    pub responder: Option<Responder>,
+    /// Index into the runner's responder specs (to rebuild on `up`).
+    pub responder_spec: Option<usize>,
+    pub dhcp: Option<DhcpServer>,
+    /// `down ... during: transfer` armed.
+    pub down_on_transfer: bool,
+}
+
+pub struct RouterHost {
+    pub relay: RelayAgent,
+}
+
+/// A probe host: sends one-off TFTP requests (the `tftp_request` extension) and
+/// records the first answer to each.
+#[derive(Default)]
+pub struct ProbeHost {
+    /// (local port, probe index)
+    pub pending: Vec<(u16, usize)>,
+    pub answers: HashMap<usize, Vec<u8>>,
+}
+
+pub enum HostKind {
+    Client(Box<Client>),
+    Server(Box<ServerHost>),
+    Router(Box<RouterHost>),
+    Probe(Box<ProbeHost>),
+}
+
+pub struct Host {
+    pub name: String,
+    pub kind: HostKind,
+    pub ifaces: Vec<Iface>,
+    pub up: bool,
+    wake_at: Option<Instant>,
+}
+
+impl Host {
+    pub fn new(name: &str, kind: HostKind, ifaces: Vec<Iface>) -> Host {
+        Host {
+            name: name.to_string(),
+            kind,
+            ifaces,
+            up: true,
+            wake_at: None,
+        }
+    }
+}
+
+pub enum EvKind {
+    Deliver {
+        host: HostId,
+        iface: usize,
+        src: SocketAddrV4,
+        dst: SocketAddrV4,
+        payload: Vec<u8>,
+    },
+    Wake {
+        host: HostId,
+    },
+    Script(usize),
+}
+
+struct Ev {
+    at: Instant,
+    seq: u64,
+    kind: EvKind,
+}
+impl PartialEq for Ev {
+    fn eq(&self, o: &Self) -> bool {
+        self.at == o.at && self.seq == o.seq
+    }
+}
+impl Eq for Ev {}
+impl PartialOrd for Ev {
+    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
+        Some(self.cmp(o))
+    }
+}
+impl Ord for Ev {
+    fn cmp(&self, o: &Self) -> Ordering {
+        (self.at, self.seq).cmp(&(o.at, o.seq))
+    }
+}
+
+/// Counters for `pxelab bench sim`.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Stats {
+    pub packets_sent: u64,
+    pub packets_delivered: u64,
+    pub packets_lost: u64,
+    pub events: u64,
+}
+
+pub struct World {
+    pub now: Instant,
+    queue: BinaryHeap<Reverse<Ev>>,
+    seq: u64,
+    rng: ChaCha8Rng,
+    pub segments: Vec<Segment>,
+    pub hosts: Vec<Host>,
+    /// (segment, address) → port, for unicast delivery on a segment.
+    addr_index: HashMap<(SegId, Ipv4Addr), (HostId, usize)>,
+    /// Responder log lines: (time, responder name, text).
+    pub logs: Vec<(Instant, String, String)>,
+    pub stats: Stats,
+    out: Output,
+    sends: Vec<Send>,
+}
+
+impl World {
+    pub fn new(rng: ChaCha8Rng) -> World {
+        World {
+            now: Instant::ZERO,
+            queue: BinaryHeap::new(),
+            seq: 0,
+            rng,
+            segments: Vec::new(),
+            hosts: Vec::new(),
+            addr_index: HashMap::new(),
+            logs: Vec::new(),
+            stats: Stats::default(),
+            out: Output::default(),
+            sends: Vec::new(),
+        }
+    }
+
+    pub fn add_segment(&mut self, seg: Segment) -> SegId {
+        self.segments.push(seg);
+        self.segments.len() - 1
+    }
+
+    pub fn add_host(&mut self, host: Host) -> HostId {
+        let id = self.hosts.len();
+        for (i, iface) in host.ifaces.iter().enumerate() {
+            self.segments[iface.seg].ports.push((id, i));
+            if let Some(ip) = iface.ip {
+                self.addr_index.insert((iface.seg, ip), (id, i));
+            }
+            if matches!(host.kind, HostKind::Router(_))
+                && self.segments[iface.seg].gateway.is_none()
+            {
+                self.segments[iface.seg].gateway = Some((id, i));
+            }
+        }
+        self.hosts.push(host);
+        id
+    }
+
+    pub fn schedule(&mut self, at: Instant, kind: EvKind) {
+        self.seq += 1;
+        self.queue.push(Reverse(Ev {
+            at,
+            seq: self.seq,
+            kind,
+        }));
+    }
+
+    /// Assign (or clear) the address of a host's interface (DHCP lease of a client).
+    pub fn set_addr(&mut self, host: HostId, iface: usize, ip: Option<Ipv4Addr>) {
+        let seg = self.hosts[host].ifaces[iface].seg;
+        if let Some(old) = self.hosts[host].ifaces[iface].ip {
+            if self.addr_index.get(&(seg, old)) == Some(&(host, iface)) {
+                self.addr_index.remove(&(seg, old));
+            }
+        }
+        self.hosts[host].ifaces[iface].ip = ip;
+        if let Some(ip) = ip {
+            self.addr_index.insert((seg, ip), (host, iface));
+        }
+    }
+
+    /// Pop the next event, advancing time. `None` when the queue is empty.
+    pub fn next_event(&mut self, limit: Instant) -> Option<EvKind> {
+        let Reverse(ev) = self.queue.pop()?;
+        if ev.at > limit {
+            self.queue.push(Reverse(ev));
+            return None;
+        }
+        self.now = ev.at;
+        self.stats.events += 1;
+        Some(ev.kind)
+    }
+
+    pub fn peek_time(&self) -> Option<Instant> {
+        self.queue.peek().map(|Reverse(e)| e.at)
+    }
+
+    /// Send a datagram out of a host's interface.
+    pub fn send(
+        &mut self,
+        host: HostId,
+        iface: usize,
+        src: SocketAddrV4,
+        dst: SocketAddrV4,
+        payload: Vec<u8>,
+    ) {
+        if !self.hosts[host].up {
+            return;
+        }
+        // `down ... during: transfer`: the host dies instead of sending file data.
+        if let HostKind::Server(s) = &self.hosts[host].kind {
+            if s.down_on_transfer && is_tftp_data(&payload) && src.port() >= 49152 {
+                self.take_down(host);
+                return;
+            }
+        }
+        self.stats.packets_sent += 1;
+        let seg_id = self.hosts[host].ifaces[iface].seg;
+        let link = self.segments[seg_id].link;
+        let tx = link.tx_time(payload.len());
+        let now = self.now;
+        let start = {
+            let i = &mut self.hosts[host].ifaces[iface];
+            let start = now.max(i.egress_busy);
+            i.egress_busy = start + tx;
+            start
+        };
+        let done = start + tx;
+        let src_mac = self.hosts[host].ifaces[iface].mac;
+
+        let broadcast = *dst.ip() == Ipv4Addr::BROADCAST;
+        // Receivers on this segment.
+        let target = if broadcast {
+            None
+        } else {
+            let seg = &self.segments[seg_id];
+            match self.addr_index.get(&(seg_id, *dst.ip())) {
+                Some(p) => Some(*p),
+                None if !seg.contains(*dst.ip()) => seg.gateway,
+                None => {
+                    self.capture(seg_id, start, src_mac, Mac::BROADCAST, src, dst, &payload);
+                    self.stats.packets_lost += 1;
+                    return; // nobody has that address
+                }
+            }
+        };
+        let dst_mac = match target {
+            Some((h, i)) => self.hosts[h].ifaces[i].mac,
+            None => Mac::BROADCAST,
+        };
+        self.capture(seg_id, start, src_mac, dst_mac, src, dst, &payload);
+
+        match target {
+            Some((h, i)) => self.deliver_port(seg_id, link, done, tx, h, i, src, dst, payload),
+            None => {
+                let ports: Vec<(HostId, usize)> = self.segments[seg_id]
+                    .ports
+                    .iter()
+                    .copied()
+                    .filter(|(h, _)| *h != host)
+                    .collect();
+                for (h, i) in ports {
+                    self.deliver_port(seg_id, link, done, tx, h, i, src, dst, payload.clone());
+                }
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn deliver_port(
+        &mut self,
+        _seg: SegId,
+        link: LinkModel,
+        done: Instant,
+        tx: Duration,
+        h: HostId,
+        i: usize,
+        src: SocketAddrV4,
+        dst: SocketAddrV4,
+        payload: Vec<u8>,
+    ) {
+        if link.loss > 0.0 && self.rng.random::<f64>() < link.loss {
+            self.stats.packets_lost += 1;
+            return;
+        }
+        // Store-and-forward switch: the frame leaves the switch port to the receiver
+        // after the receiver's link is free.
+        let iface = &mut self.hosts[h].ifaces[i];
+        let start = done.max(iface.ingress_busy);
+        iface.ingress_busy = start + tx;
+        let at = start + tx + link.delay;
+        self.stats.packets_delivered += 1;
+        self.schedule(
+            at,
+            EvKind::Deliver {
+                host: h,
+                iface: i,
+                src,
+                dst,
+                payload,
+            },
+        );
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn capture(
+        &mut self,
+        seg: SegId,
+        at: Instant,
+        src_mac: Mac,
+        dst_mac: Mac,
+        src: SocketAddrV4,
+        dst: SocketAddrV4,
+        payload: &[u8],
+    ) {
+        if let Some(c) = &mut self.segments[seg].capture {
+            c.write(at, src_mac, dst_mac, src, dst, payload);
+        }
+    }
+
+    /// The host stops at once: no goodbye (a crash).
+    pub fn take_down(&mut self, host: HostId) {
+        let h = &mut self.hosts[host];
+        h.up = false;
+        h.wake_at = None;
+        match &mut h.kind {
+            HostKind::Server(s) => {
+                s.responder = None;
+                s.down_on_transfer = false;
+            }
+            HostKind::Client(c) => c.halt(),
+            _ => {}
+        }
+    }
+
+    /// Re-arm a host's timer after it handled something.
+    pub fn rearm(&mut self, host: HostId) {
+        let h = &self.hosts[host];
+        if !h.up {
+            return;
+        }
+        let next = match &h.kind {
+            HostKind::Client(c) => c.poll_timeout(),
+            HostKind::Server(s) => s.responder.as_ref().and_then(|r| r.poll_timeout()),
+            _ => None,
+        };
+        if let Some(t) = next {
+            let t = t.max(self.now);
+            if h.wake_at.is_none_or(|w| t < w) {
+                self.hosts[host].wake_at = Some(t);
+                self.schedule(t, EvKind::Wake { host });
+            }
+        }
+    }
+
+    /// A Wake event fired; returns false when it was stale.
+    pub fn take_wake(&mut self, host: HostId) -> bool {
+        let h = &mut self.hosts[host];
+        if h.wake_at == Some(self.now) && h.up {
+            h.wake_at = None;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Run a responder call and send its output.
+    pub fn with_responder(
+        &mut self,
+        host: HostId,
+        f: impl FnOnce(&mut Responder, Instant, &mut Output),
+    ) {
+        let now = self.now;
+        let mut out = std::mem::take(&mut self.out);
+        out.clear();
+        let name;
+        {
+            let HostKind::Server(s) = &mut self.hosts[host].kind else {
+                return;
+            };
+            let Some(r) = s.responder.as_mut() else {
+                return;
+            };
+            name = r.name().to_string();
+            f(r, now, &mut out);
+        }
+        for line in out.logs.drain(..) {
+            self.logs.push((now, name.clone(), line));
+        }
+        for t in out.transmits.drain(..) {
+            let iface = self.iface_for(host, *t.src.ip());
+            self.send(host, iface, t.src, t.dst, t.payload);
+        }
+        self.out = out;
+        self.rearm(host);
+    }
+
+    /// Run a client call and send what it wants sent.
+    pub fn with_client(
+        &mut self,
+        host: HostId,
+        f: impl FnOnce(&mut Client, Instant, &mut Vec<Send>),
+    ) {
+        let now = self.now;
+        let mut sends = std::mem::take(&mut self.sends);
+        sends.clear();
+        let ip_before;
+        let ip_after;
+        {
+            let HostKind::Client(c) = &mut self.hosts[host].kind else {
+                return;
+            };
+            ip_before = c.ip;
+            f(c, now, &mut sends);
+            ip_after = c.ip;
+        }
+        if ip_before != ip_after {
+            self.set_addr(host, 0, ip_after);
+        }
+        for s in sends.drain(..) {
+            self.send(host, 0, s.src, s.dst, s.payload);
+        }
+        self.sends = sends;
+        self.rearm(host);
+    }
+
+    /// Which interface of a host owns a source address (the first one otherwise).
+    pub fn iface_for(&self, host: HostId, ip: Ipv4Addr) -> usize {
+        self.hosts[host]
+            .ifaces
+            .iter()
+            .position(|i| i.ip == Some(ip))
+            .unwrap_or(0)
+    }
+
+    /// The segment whose subnet holds `ip` among a router's interfaces.
+    pub fn router_iface_for(&self, host: HostId, ip: Ipv4Addr) -> Option<usize> {
+        self.hosts[host]
+            .ifaces
+            .iter()
+            .position(|i| self.segments[i.seg].contains(ip))
+    }
+}
+
+pub fn is_tftp_data(payload: &[u8]) -> bool {
+    payload.len() >= 4 && payload[0] == 0 && payload[1] == 3
+}

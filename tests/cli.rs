@@ -1,0 +1,166 @@
+//! End-to-end tests of the `pxelab` binary: the suite passes, bad input gets a
+//! located error, the same seed gives the same bytes, and `explain` timelines.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn pxelab() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_pxelab"))
+}
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+#[test]
+fn suite_passes_in_json() {
+    // The storm has its own benchmark; everything else runs here.
+    let out = pxelab()
+        .current_dir(root())
+        .args(["run", "scenarios", "--format", "json"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap_or_else(|e| {
+        panic!(
+            "not JSON ({e}): {stdout}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    let list = v["scenarios"].as_array().unwrap();
+    assert!(list.len() >= 40, "only {} scenarios ran", list.len());
+    let failed: Vec<_> = list
+        .iter()
+        .filter(|s| s["passed"] != true)
+        .map(|s| format!("{}: {}", s["file"], s["failures"]))
+        .collect();
+    assert!(
+        failed.is_empty(),
+        "failed scenarios:\n{}",
+        failed.join("\n")
+    );
+    for s in list {
+        for key in [
+            "file",
+            "scenario",
+            "mode",
+            "passed",
+            "sim_time_s",
+            "wall_time_s",
+            "boots",
+            "failures",
+        ] {
+            assert!(s.get(key).is_some(), "missing {key} in {s}");
+        }
+    }
+    assert!(out.status.success());
+}
+
+#[test]
+fn malformed_scenarios_get_located_errors() {
+    let dir = root().join("tests/fixtures/bad");
+    let mut n = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "yaml") {
+            continue;
+        }
+        n += 1;
+        let want = std::fs::read_to_string(path.with_extension("expect")).unwrap();
+        let want = want.trim();
+        let out = pxelab().args(["check"]).arg(&path).output().unwrap();
+        assert!(!out.status.success(), "{} was accepted", path.display());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains(want),
+            "{}: error should contain {want:?}, got:\n{err}",
+            path.display()
+        );
+    }
+    assert!(n >= 4, "too few malformed fixtures: {n}");
+}
+
+fn files_in(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut v: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| {
+            let p = e.unwrap().path();
+            (
+                p.file_name().unwrap().to_string_lossy().into_owned(),
+                std::fs::read(&p).unwrap(),
+            )
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn same_seed_gives_identical_pcaps_and_results() {
+    let tmp = std::env::temp_dir().join(format!("pxelab-det-{}", std::process::id()));
+    let scenario = root().join("scenarios/relay/relay-option82.yaml");
+    let mut outputs = Vec::new();
+    for i in 0..2 {
+        let dir = tmp.join(format!("run{i}"));
+        let out = pxelab()
+            .args(["run", "--format", "json", "--pcap"])
+            .arg(&dir)
+            .arg(&scenario)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let mut s = json["scenarios"][0].clone();
+        s.as_object_mut().unwrap().remove("wall_time_s");
+        outputs.push((s, files_in(&dir)));
+    }
+    let _ = std::fs::remove_dir_all(&tmp);
+    assert!(outputs[0].1.len() >= 2, "expected a pcap per segment");
+    for (name, bytes) in &outputs[0].1 {
+        assert!(bytes.len() > 24, "{name} holds no packets");
+    }
+    assert_eq!(outputs[0].0, outputs[1].0, "results differ between runs");
+    assert!(outputs[0].1 == outputs[1].1, "pcaps differ between runs");
+}
+
+#[test]
+fn a_different_seed_changes_a_lossy_run() {
+    let scenario = root().join("scenarios/tftp/lossy-link.yaml");
+    let run = |seed: &str| {
+        let out = pxelab()
+            .args(["run", "--format", "json", "--seed", seed])
+            .arg(&scenario)
+            .output()
+            .unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        v["scenarios"][0]["packets"].clone()
+    };
+    assert_ne!(run("1"), run("2"));
+}
+
+#[test]
+fn explain_timelines() {
+    for (file, client) in [
+        ("scenarios/selection/required-before-available.yaml", "c1"),
+        ("scenarios/answering/response-delay-backup.yaml", "c1"),
+        ("scenarios/selection/bios-needs-x86-image.yaml", "c1"),
+    ] {
+        let out = pxelab()
+            .current_dir(root())
+            .args(["explain", file, "--client", client])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let name = file.replace(['/', '.'], "_");
+        insta::assert_snapshot!(name, text);
+    }
+}
