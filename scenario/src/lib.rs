@@ -336,6 +336,13 @@ pub enum EventKind {
     },
     /// Extension: a one-off TFTP request (REFERENCE.md).
     TftpRequest(TftpRequest),
+    /// Extension: reload a responder's exclusion list (R-EX-3). `macs` is the parsed
+    /// file, or the R-EX-1 error (`file:line: message`) when it has a bad line.
+    ReloadExclusions {
+        responder: String,
+        file: PathBuf,
+        macs: Result<Vec<pxelab_engine::Mac>, String>,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

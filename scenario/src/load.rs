@@ -242,6 +242,7 @@ const EVENT: &[&str] = &[
     "clear_required",
     "link",
     "tftp_request",
+    "reload_exclusions",
 ];
 const ACTIONS: &[&str] = &[
     "boot",
@@ -250,7 +251,10 @@ const ACTIONS: &[&str] = &[
     "clear_required",
     "link",
     "tftp_request",
+    "reload_exclusions",
 ];
+/// Extension (REFERENCE.md): reload a responder's MAC exclusion list from a file.
+const EVENT_RELOAD: &[&str] = &["responder", "file"];
 /// Extension (REFERENCE.md): a one-off TFTP request at a responder.
 const EVENT_TFTP: &[&str] = &["responder", "op", "file", "options"];
 const EXPECT_TFTP: &[&str] = &[
@@ -1072,6 +1076,36 @@ impl Cx<'_> {
                     }
                 }
                 .into()
+            }
+            "reload_exclusions" => {
+                let ro = self.obj(v, "`reload_exclusions`", EVENT_RELOAD)?;
+                let rn = self.req(&ro, "responder")?;
+                let responder = self.text(rn, "a responder name")?;
+                if !net.responders.iter().any(|r| r.config.name == responder) {
+                    return Err(self.err(rn, format!("`{responder}` is not a responder")));
+                }
+                let fnode = self.req(&ro, "file")?;
+                let rel = self.text(fnode, "a file path relative to the scenario")?;
+                let path = self
+                    .file
+                    .parent()
+                    .unwrap_or_else(|| Path::new("."))
+                    .join(&rel);
+                let text = std::fs::read_to_string(&path).map_err(|e| {
+                    self.err(
+                        fnode,
+                        format!("cannot read exclusion file {}: {e}", path.display()),
+                    )
+                })?;
+                // A bad file is not a scenario error: it is what the event tests (R-EX-1
+                // keeps the previous list), so the error travels with the event.
+                let macs = parse_exclusion_list(&text)
+                    .map_err(|e| format!("{}:{}: {}", path.display(), e.line, e.message));
+                EventKind::ReloadExclusions {
+                    responder,
+                    file: path,
+                    macs,
+                }
             }
             "tftp_request" => {
                 let to = self.obj(v, "`tftp_request`", EVENT_TFTP)?;

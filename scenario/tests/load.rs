@@ -323,7 +323,7 @@ fn malformed_files_are_located_and_explained() {
             base_with("{at: 0s, boot: c1}", "{at: 0s}"),
             19,
             5,
-            "an event needs an action (expected one of boot, down, up, clear_required, link, tftp_request)",
+            "an event needs an action (expected one of boot, down, up, clear_required, link, tftp_request, reload_exclusions)",
         ),
         (
             "during without down",

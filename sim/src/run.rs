@@ -665,6 +665,43 @@ fn apply_event(
                 }
             }
         }
+        EventKind::ReloadExclusions {
+            responder,
+            file,
+            macs,
+        } => {
+            let Some(&(rhost, _)) = b.responder_specs.iter().find(|(_, c)| &c.name == responder)
+            else {
+                return;
+            };
+            let line = match macs {
+                Ok(list) => {
+                    let n = list.len();
+                    let mut done = false;
+                    if let HostKind::Server(s) = &mut b.world.hosts[rhost].kind {
+                        if let Some(r) = s.responder.as_mut() {
+                            r.set_exclusions(list.clone());
+                            done = true;
+                        }
+                    }
+                    // The list also survives a restart of the responder.
+                    if let Some(spec) = b
+                        .responder_specs
+                        .iter_mut()
+                        .find(|(_, c)| &c.name == responder)
+                    {
+                        spec.1.mac_exclusions = list.clone();
+                    }
+                    let _ = done;
+                    format!(
+                        "reloaded MAC exclusion list {} ({n} entries)",
+                        file.display()
+                    )
+                }
+                Err(e) => format!("MAC exclusion list not reloaded, keeping the previous one: {e}"),
+            };
+            b.world.logs.push((now, responder.clone(), line));
+        }
         EventKind::TftpRequest(req) => {
             *probe_index += 1;
             let index = *probe_index;
