@@ -70,6 +70,18 @@ impl FileSource for Synthetic {
             pos = (pos + n) % PATTERN_LEN;
         }
     }
+    fn append_to(&self, offset: u64, len: usize, out: &mut Vec<u8>) {
+        let p = pattern();
+        let mut pos = ((offset as usize) + self.shift) % PATTERN_LEN;
+        let mut left = len;
+        out.reserve(len);
+        while left > 0 {
+            let n = left.min(PATTERN_LEN);
+            out.extend_from_slice(&p[pos..pos + n]);
+            left -= n;
+            pos = (pos + n) % PATTERN_LEN;
+        }
+    }
 }
 
 /// The boot root of one simulated responder: the boot programs and payloads of the

@@ -418,7 +418,7 @@ pub fn run_scenario(sc: &Scenario, opts: &RunOptions) -> ScenarioResult {
                 }
             }
         }
-        if scripts_left == 0 && busy == 0 {
+        if scripts_left == 0 && busy == 0 && quiet(&b) {
             break;
         }
     }
@@ -496,6 +496,34 @@ pub fn run_scenario(sc: &Scenario, opts: &RunOptions) -> ScenarioResult {
     result.passed = result.failures.is_empty();
     result.wall_time_s = wall.elapsed().as_secs_f64();
     result
+}
+
+/// Nothing left in flight: every probe answered (or given 10 s) and no responder
+/// still has a TFTP transfer running (so that failures at the server are seen).
+fn quiet(b: &Built) -> bool {
+    let now = b.world.now;
+    for h in &b.world.hosts {
+        match &h.kind {
+            HostKind::Probe(p) => {
+                if p.pending
+                    .iter()
+                    .any(|(_, _, sent)| now < *sent + Duration::from_secs(10))
+                {
+                    return false;
+                }
+            }
+            HostKind::Server(s) => {
+                if s.responder
+                    .as_ref()
+                    .is_some_and(|r| r.active_transfers() > 0)
+                {
+                    return false;
+                }
+            }
+            _ => {}
+        }
+    }
+    true
 }
 
 fn note_finish(
@@ -737,7 +765,7 @@ fn apply_event(
                 tftp_packet::encode_rrq(&mut payload, req.file.as_bytes(), "octet", &opt_refs);
             }
             if let HostKind::Probe(p) = &mut b.world.hosts[probe].kind {
-                p.pending.push((port, index));
+                p.pending.push((port, index, now));
             }
             let ip = b.world.hosts[probe].ifaces[0]
                 .ip
@@ -848,8 +876,12 @@ fn deliver(
         }
         Tag::Probe => {
             if let HostKind::Probe(p) = &mut w.hosts[host].kind {
-                if let Some(pos) = p.pending.iter().position(|(port, _)| *port == dst.port()) {
-                    let (_, idx) = p.pending.remove(pos);
+                if let Some(pos) = p
+                    .pending
+                    .iter()
+                    .position(|(port, _, _)| *port == dst.port())
+                {
+                    let (_, idx, _) = p.pending.remove(pos);
                     p.answers.insert(idx, payload);
                 }
             }

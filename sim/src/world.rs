@@ -9,7 +9,7 @@ use pxelab_engine::responder::{Output, Responder};
 use pxelab_engine::{Instant, Mac};
 use rand::RngExt as _;
 use rand_chacha::ChaCha8Rng;
-use std::cmp::{Ordering, Reverse};
+use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::time::Duration;
@@ -99,8 +99,8 @@ pub struct RouterHost {
 /// records the first answer to each.
 #[derive(Default)]
 pub struct ProbeHost {
-    /// (local port, probe index)
-    pub pending: Vec<(u16, usize)>,
+    /// (local port, probe index, when sent)
+    pub pending: Vec<(u16, usize, Instant)>,
     pub answers: HashMap<usize, Vec<u8>>,
 }
 
@@ -145,28 +145,6 @@ pub enum EvKind {
     Script(usize),
 }
 
-struct Ev {
-    at: Instant,
-    seq: u64,
-    kind: EvKind,
-}
-impl PartialEq for Ev {
-    fn eq(&self, o: &Self) -> bool {
-        self.at == o.at && self.seq == o.seq
-    }
-}
-impl Eq for Ev {}
-impl PartialOrd for Ev {
-    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
-        Some(self.cmp(o))
-    }
-}
-impl Ord for Ev {
-    fn cmp(&self, o: &Self) -> Ordering {
-        (self.at, self.seq).cmp(&(o.at, o.seq))
-    }
-}
-
 /// Counters for `pxelab bench sim`.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Stats {
@@ -178,7 +156,10 @@ pub struct Stats {
 
 pub struct World {
     pub now: Instant,
-    queue: BinaryHeap<Reverse<Ev>>,
+    /// (time, sequence, slot): small keys; the event bodies live in `slots`.
+    queue: BinaryHeap<Reverse<(Instant, u64, u32)>>,
+    slots: Vec<Option<EvKind>>,
+    free: Vec<u32>,
     seq: u64,
     rng: ChaCha8Rng,
     pub segments: Vec<Segment>,
@@ -197,6 +178,8 @@ impl World {
         World {
             now: Instant::ZERO,
             queue: BinaryHeap::new(),
+            slots: Vec::new(),
+            free: Vec::new(),
             seq: 0,
             rng,
             segments: Vec::new(),
@@ -231,13 +214,20 @@ impl World {
         id
     }
 
+    /// Events at the same time run in the order they were scheduled.
     pub fn schedule(&mut self, at: Instant, kind: EvKind) {
         self.seq += 1;
-        self.queue.push(Reverse(Ev {
-            at,
-            seq: self.seq,
-            kind,
-        }));
+        let slot = match self.free.pop() {
+            Some(i) => {
+                self.slots[i as usize] = Some(kind);
+                i
+            }
+            None => {
+                self.slots.push(Some(kind));
+                (self.slots.len() - 1) as u32
+            }
+        };
+        self.queue.push(Reverse((at, self.seq, slot)));
     }
 
     /// Assign (or clear) the address of a host's interface (DHCP lease of a client).
@@ -256,18 +246,19 @@ impl World {
 
     /// Pop the next event, advancing time. `None` when the queue is empty.
     pub fn next_event(&mut self, limit: Instant) -> Option<EvKind> {
-        let Reverse(ev) = self.queue.pop()?;
-        if ev.at > limit {
-            self.queue.push(Reverse(ev));
+        let &Reverse((at, _, slot)) = self.queue.peek()?;
+        if at > limit {
             return None;
         }
-        self.now = ev.at;
+        self.queue.pop();
+        self.now = at;
         self.stats.events += 1;
-        Some(ev.kind)
+        self.free.push(slot);
+        self.slots[slot as usize].take()
     }
 
     pub fn peek_time(&self) -> Option<Instant> {
-        self.queue.peek().map(|Reverse(e)| e.at)
+        self.queue.peek().map(|Reverse((at, _, _))| *at)
     }
 
     /// Send a datagram out of a host's interface.

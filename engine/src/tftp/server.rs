@@ -14,6 +14,13 @@ pub trait FileSource {
     }
     /// Fill `buf` with the bytes at `offset` (the caller stays within `len`).
     fn read_at(&self, offset: u64, buf: &mut [u8]);
+    /// Append `len` bytes at `offset` to `out` (the hot path of every DATA packet;
+    /// sources that can copy straight in override it to skip zero-filling).
+    fn append_to(&self, offset: u64, len: usize, out: &mut Vec<u8>) {
+        let start = out.len();
+        out.resize(start + len, 0);
+        self.read_at(offset, &mut out[start..]);
+    }
 }
 
 impl FileSource for Vec<u8> {
@@ -206,8 +213,7 @@ impl Transfer {
             let mut b = Vec::with_capacity(4 + len);
             // R-TFTP-5: the wire block number is the low 16 bits; it rolls over to 0.
             packet::encode_data_header(&mut b, idx as u16);
-            b.resize(4 + len, 0);
-            self.file.read_at(off, &mut b[4..]);
+            self.file.append_to(off, len, &mut b);
             out.push(b);
             self.blocks_sent += 1;
         }
