@@ -77,7 +77,7 @@ fn malformed_scenarios_get_located_errors() {
             path.display()
         );
     }
-    assert!(n >= 4, "too few malformed fixtures: {n}");
+    assert!(n >= 6, "too few malformed fixtures: {n}");
 }
 
 fn files_in(dir: &Path) -> Vec<(String, Vec<u8>)> {
