@@ -97,7 +97,7 @@ enum Phase {
         stage: Stage,
         server: Ipv4Addr,
         port: u16,
-        transfer: ClientTransfer,
+        transfer: Box<ClientTransfer>,
         file: String,
     },
     Prompt {
@@ -599,7 +599,7 @@ impl Client {
             stage,
             server,
             port,
-            transfer,
+            transfer: Box::new(transfer),
             file,
         };
         self.flush_tftp(payloads, out);

@@ -502,28 +502,17 @@ pub fn run_scenario(sc: &Scenario, opts: &RunOptions) -> ScenarioResult {
 /// still has a TFTP transfer running (so that failures at the server are seen).
 fn quiet(b: &Built) -> bool {
     let now = b.world.now;
-    for h in &b.world.hosts {
-        match &h.kind {
-            HostKind::Probe(p) => {
-                if p.pending
-                    .iter()
-                    .any(|(_, _, sent)| now < *sent + Duration::from_secs(10))
-                {
-                    return false;
-                }
-            }
-            HostKind::Server(s) => {
-                if s.responder
-                    .as_ref()
-                    .is_some_and(|r| r.active_transfers() > 0)
-                {
-                    return false;
-                }
-            }
-            _ => {}
-        }
-    }
-    true
+    !b.world.hosts.iter().any(|h| match &h.kind {
+        HostKind::Probe(p) => p
+            .pending
+            .iter()
+            .any(|(_, _, sent)| now < *sent + Duration::from_secs(10)),
+        HostKind::Server(s) => s
+            .responder
+            .as_ref()
+            .is_some_and(|r| r.active_transfers() > 0),
+        _ => false,
+    })
 }
 
 fn note_finish(

@@ -81,7 +81,7 @@ fn text(b: &[u8], what: &str) -> Result<String, ParseError> {
 
 /// Option pairs; duplicates are an error (RFC 2347 gives each option once).
 fn options(f: &[&[u8]]) -> Result<Vec<(String, String)>, ParseError> {
-    if f.len() % 2 != 0 {
+    if !f.len().is_multiple_of(2) {
         return Err(err("an option has no value"));
     }
     let mut out: Vec<(String, String)> = Vec::with_capacity(f.len() / 2);

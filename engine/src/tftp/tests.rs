@@ -171,7 +171,7 @@ fn r_tftp_4_bounded_retries_then_failed() {
         ..cfg(512, 1)
     };
     let mut t = Transfer::start(Instant::ZERO, &req(&[]), file(5000), &c, &mut out);
-    let mut now = Instant::ZERO;
+    let mut now;
     for _ in 0..3 {
         now = t.poll_timeout().unwrap();
         t.handle_timeout(now, &mut out);
@@ -302,11 +302,11 @@ fn run_lossy(
     let mut srv = Transfer::start(now, &r, data.clone(), &scfg, &mut sout);
     // In flight: (arrival, to_client, payload)
     let mut flight: Vec<(Instant, bool, Vec<u8>)> = Vec::new();
-    let mut send = |flight: &mut Vec<(Instant, bool, Vec<u8>)>,
-                    now: Instant,
-                    to_client: bool,
-                    pkts: &mut Vec<Vec<u8>>,
-                    rnd: &mut dyn FnMut() -> u32| {
+    let send = |flight: &mut Vec<(Instant, bool, Vec<u8>)>,
+                now: Instant,
+                to_client: bool,
+                pkts: &mut Vec<Vec<u8>>,
+                rnd: &mut dyn FnMut() -> u32| {
         for p in pkts.drain(..) {
             if rnd() < loss {
                 continue;
