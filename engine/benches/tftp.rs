@@ -156,8 +156,8 @@ fn responder_paths(c: &mut Criterion) {
         })
     });
 
-    // A TFTP transfer through the responder: each ACK yields the next DATA.
-    let client = SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, 100), 2070);
+    // A TFTP transfer through the responder: each ACK yields the next DATA. Every
+    // transfer uses a fresh client port (a new TID pair), as a new client would.
     let mut rrq = Vec::new();
     packet::encode_rrq(
         &mut rrq,
@@ -165,37 +165,36 @@ fn responder_paths(c: &mut Criterion) {
         "octet",
         &[("blksize", "4096")],
     );
+    let server = Ipv4Addr::new(10, 0, 0, 5);
+    let mut port = 2000u16;
+    let mut start = |r: &mut Responder, out: &mut Output| -> (SocketAddrV4, u16) {
+        port = port.wrapping_add(1).max(1024);
+        let client = SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, 100), port);
+        out.clear();
+        r.handle_datagram(
+            Instant::ZERO,
+            client,
+            SocketAddrV4::new(server, 69),
+            &rrq,
+            out,
+        );
+        (client, out.transmits[0].src.port())
+    };
+    let (mut client, mut tid) = start(&mut r, &mut out);
+    let mut block: u16 = 0;
     c.bench_function("responder_tftp_ack_to_data", |b| {
-        let mut tid = 0u16;
-        let mut block: u16 = 0;
-        let start = |r: &mut Responder, out: &mut Output| {
-            out.clear();
-            r.handle_datagram(
-                Instant::ZERO,
-                client,
-                SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, 5), 69),
-                &rrq,
-                out,
-            );
-            out.transmits[0].src.port()
-        };
-        tid = if tid == 0 {
-            start(&mut r, &mut out)
-        } else {
-            tid
-        };
         b.iter(|| {
             out.clear();
             r.handle_datagram(
                 Instant::ZERO,
                 client,
-                SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, 5), tid),
+                SocketAddrV4::new(server, tid),
                 &ack(block),
                 &mut out,
             );
             block = block.wrapping_add(1);
             if out.transmits.is_empty() {
-                tid = start(&mut r, &mut out);
+                (client, tid) = start(&mut r, &mut out);
                 block = 0;
             }
             black_box(out.transmits.len())

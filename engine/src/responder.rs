@@ -18,8 +18,9 @@ use crate::state::StateStore;
 use crate::tftp::packet::{self as tftp_packet, Packet};
 use crate::tftp::server::{FileSource, ServerConfig, Transfer, TransferStatus};
 use crate::time::Instant;
+use rustc_hash::FxHashMap as HashMap;
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, BinaryHeap, HashMap, VecDeque};
+use std::collections::{BinaryHeap, VecDeque};
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::sync::Arc;
 use std::time::Duration;
@@ -121,7 +122,7 @@ pub struct Responder {
     first_seen: HashMap<(u32, Mac), Instant>,
     first_seen_order: VecDeque<(Instant, u32, Mac)>,
     sessions: HashMap<Mac, Session>,
-    transfers: BTreeMap<u16, Slot>,
+    transfers: HashMap<u16, Slot>,
     by_client: HashMap<SocketAddrV4, u16>,
     timers: BinaryHeap<Reverse<(Instant, u16)>>,
     next_tid: u16,
@@ -161,11 +162,11 @@ impl Responder {
             root,
             tftp_cfg,
             membership,
-            first_seen: HashMap::new(),
+            first_seen: HashMap::default(),
             first_seen_order: VecDeque::new(),
-            sessions: HashMap::new(),
-            transfers: BTreeMap::new(),
-            by_client: HashMap::new(),
+            sessions: HashMap::default(),
+            transfers: HashMap::default(),
+            by_client: HashMap::default(),
             timers: BinaryHeap::new(),
             next_tid: TID_FIRST,
         }

@@ -9,8 +9,9 @@ use pxelab_engine::responder::{Output, Responder};
 use pxelab_engine::{Instant, Mac};
 use rand::RngExt as _;
 use rand_chacha::ChaCha8Rng;
+use rustc_hash::FxHashMap as HashMap;
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::BinaryHeap;
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::time::Duration;
 
@@ -101,7 +102,7 @@ pub struct RouterHost {
 pub struct ProbeHost {
     /// (local port, probe index, when sent)
     pub pending: Vec<(u16, usize, Instant)>,
-    pub answers: HashMap<usize, Vec<u8>>,
+    pub answers: std::collections::HashMap<usize, Vec<u8>>,
 }
 
 pub enum HostKind {
@@ -184,7 +185,7 @@ impl World {
             rng,
             segments: Vec::new(),
             hosts: Vec::new(),
-            addr_index: HashMap::new(),
+            addr_index: HashMap::default(),
             logs: Vec::new(),
             stats: Stats::default(),
             out: Output::default(),
