@@ -588,6 +588,7 @@ impl Client {
             timeout: tftp_timing(self.model).0,
             max_retries: tftp_timing(self.model).1,
             verify: self.verify,
+            keep: matches!(stage, Stage::Params),
         };
         let mut payloads = Vec::new();
         let transfer = ClientTransfer::start(now, &file, &cfg, &mut payloads);

@@ -6,7 +6,7 @@ use super::server::DEFAULT_BLKSIZE;
 use crate::time::Instant;
 use std::time::Duration;
 
-/// Data kept for [`ClientTransfer::data`] (boot parameters and other small files).
+/// Most data kept for [`ClientTransfer::data`] (boot parameters and other small files).
 pub const KEEP_LIMIT: u64 = 1 << 20;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -17,6 +17,8 @@ pub struct ClientConfig {
     pub max_retries: u32,
     /// Compute the CRC-32 of the data.
     pub verify: bool,
+    /// Keep the file's bytes for [`ClientTransfer::data`] (up to [`KEEP_LIMIT`]).
+    pub keep: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -94,7 +96,7 @@ impl ClientTransfer {
             nudged: false,
             bytes: 0,
             hasher: cfg.verify.then(crc32fast::Hasher::new),
-            keep: Some(Vec::new()),
+            keep: cfg.keep.then(Vec::new),
             last_sent: rrq,
             timeout: cfg.timeout,
             max_retries: cfg.max_retries,

@@ -200,6 +200,7 @@ fn r_tftp_5_block_numbers_roll_over_to_zero() {
         timeout: Duration::from_secs(1),
         max_retries: 3,
         verify: true,
+        keep: false,
     };
     let mut cout = Vec::new();
     let mut cl = ClientTransfer::start(Instant::ZERO, "f", &ccfg, &mut cout);
@@ -291,6 +292,7 @@ fn run_lossy(
         timeout: Duration::from_millis(700),
         max_retries: 50,
         verify: true,
+        keep: false,
     };
     let mut now = Instant::ZERO;
     let mut cout = Vec::new();
