@@ -239,6 +239,7 @@ fn client_ignores_other_tids_and_fails_on_error() {
         timeout: Duration::from_secs(1),
         max_retries: 1,
         verify: false,
+        keep: true,
     };
     let mut out = Vec::new();
     let mut cl = ClientTransfer::start(Instant::ZERO, "f", &ccfg, &mut out);
@@ -246,6 +247,13 @@ fn client_ignores_other_tids_and_fails_on_error() {
     packet::encode_data(&mut d, 1, &[1; 512]);
     cl.handle_packet(Instant::ZERO, 4000, &d, &mut out);
     assert_eq!(cl.server_port(), Some(4000));
+    assert_eq!(cl.data().map(<[u8]>::len), Some(512), "kept when asked");
+    let no_keep = ClientConfig {
+        keep: false,
+        ..ccfg.clone()
+    };
+    let other = ClientTransfer::start(Instant::ZERO, "f", &no_keep, &mut out);
+    assert!(other.data().is_none());
     let mut e = Vec::new();
     packet::encode_error(&mut e, 1, "nope");
     cl.handle_packet(Instant::ZERO, 4001, &e, &mut out);
