@@ -80,6 +80,19 @@ pub trait StateStore {
     fn clear_devices(&mut self, devices: &[DeviceKey]) -> usize {
         devices.iter().map(|d| self.clear_device(d)).sum()
     }
+    /// R-STATE-2 for the built-in unknown-computer collections: remove the records of
+    /// every unknown computer. The key of an unknown device does not keep its
+    /// architecture, so clearing either built-in collection clears both kinds.
+    fn clear_unknown_devices(&mut self) -> usize;
+}
+
+/// R-STATE-2: clear required PXE deployments for a collection (its members, or every
+/// unknown computer for the built-in unknown-computer collections).
+pub fn clear_collection(store: &mut dyn StateStore, site: &Site, name: &str) -> usize {
+    if name == X86_UNKNOWN || name == X64_UNKNOWN {
+        return store.clear_unknown_devices();
+    }
+    store.clear_devices(&devices_of_collection(site, name))
 }
 
 /// The in-memory store of the simulator: deterministic (ordered maps), no I/O.
@@ -123,6 +136,17 @@ impl StateStore for MemoryStore {
     fn clear_device(&mut self, device: &DeviceKey) -> usize {
         self.records.remove(device).map_or(0, |s| s.len())
     }
+    fn clear_unknown_devices(&mut self) -> usize {
+        let mut n = 0;
+        self.records.retain(|k, v| {
+            let unknown = matches!(k, DeviceKey::Unknown { .. });
+            if unknown {
+                n += v.len();
+            }
+            !unknown
+        });
+        n
+    }
 }
 
 /// One store shared by every responder of a site (R-STATE-1: "Peers and DPs of one site
@@ -140,13 +164,16 @@ impl<S: StateStore + ?Sized> StateStore for Rc<RefCell<S>> {
     fn clear_devices(&mut self, devices: &[DeviceKey]) -> usize {
         self.borrow_mut().clear_devices(devices)
     }
+    fn clear_unknown_devices(&mut self) -> usize {
+        self.borrow_mut().clear_unknown_devices()
+    }
 }
 
 /// R-STATE-2: the devices whose records a "clear required PXE deployments" on collection
 /// `name` removes: the collection's members, as machine keys. An undeclared collection
 /// gives nothing. The built-in unknown-computer collections (`x86 Unknown Computer`,
 /// `x64 Unknown Computer`) have no site members either, so they also give nothing here:
-/// unknown computers are cleared one by one with their [`DeviceKey::Unknown`].
+/// [`clear_collection`] clears them with [`StateStore::clear_unknown_devices`].
 pub fn devices_of_collection(site: &Site, name: &str) -> Vec<DeviceKey> {
     if name == X86_UNKNOWN || name == X64_UNKNOWN {
         return Vec::new();
@@ -241,5 +268,34 @@ mod tests {
         assert!(b.is_recorded(&DeviceKey::machine("WS01"), "A"));
         let dynamic: &dyn StateStore = &b;
         assert!(dynamic.is_recorded(&DeviceKey::machine("WS01"), "A"));
+    }
+}
+
+#[cfg(test)]
+mod clear_tests {
+    use super::*;
+    use crate::policy::{Collection, Site};
+
+    #[test]
+    fn r_state_2_clearing_a_builtin_collection_clears_unknown_computers_only() {
+        let mut s = MemoryStore::new();
+        let unknown = DeviceKey::Unknown {
+            mac: "52:54:00:00:00:09".parse().unwrap(),
+            guid: None,
+        };
+        s.record(&unknown, "PS120001").unwrap();
+        s.record(&DeviceKey::machine("WS01"), "PS120002").unwrap();
+        let site = Site {
+            collections: vec![Collection {
+                name: "Lab".into(),
+                members: vec!["WS01".into()],
+            }],
+            ..Site::default()
+        };
+        assert_eq!(clear_collection(&mut s, &site, X64_UNKNOWN), 1);
+        assert!(!s.is_recorded(&unknown, "PS120001"));
+        assert!(s.is_recorded(&DeviceKey::machine("WS01"), "PS120002"));
+        assert_eq!(clear_collection(&mut s, &site, "Lab"), 1);
+        assert!(s.is_empty());
     }
 }

@@ -652,12 +652,13 @@ fn apply_event(
             }
         }
         EventKind::ClearRequired(target) => {
-            let keys = match target {
-                ClearTarget::Machine(m) => vec![state::DeviceKey::machine(m)],
-                ClearTarget::Collection(c) => state::devices_of_collection(&b.site, c),
-            };
             let mut store = b.store.clone();
-            let n = pxelab_engine::state::StateStore::clear_devices(&mut store, &keys);
+            let n = match target {
+                ClearTarget::Machine(m) => {
+                    state::StateStore::clear_device(&mut store, &state::DeviceKey::machine(m))
+                }
+                ClearTarget::Collection(c) => state::clear_collection(&mut store, &b.site, c),
+            };
             b.world.logs.push((
                 now,
                 "site".into(),
