@@ -115,6 +115,17 @@ fn load_all(paths: &[PathBuf]) -> (Vec<Scenario>, Vec<String>) {
     (ok, errors)
 }
 
+/// Load one scenario file, or print its located error.
+fn load_one(file: &Path) -> Option<Scenario> {
+    match scenario::load_file(file) {
+        Ok(s) => Some(s),
+        Err(e) => {
+            eprintln!("error: {e}");
+            None
+        }
+    }
+}
+
 fn pcap_dir_for(base: &Path, sc: &Scenario, several: bool) -> PathBuf {
     if !several {
         return base.to_path_buf();
@@ -215,12 +226,8 @@ fn main() -> ExitCode {
             boot,
             seed,
         } => {
-            let sc = match scenario::load_file(&file) {
-                Ok(s) => s,
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    return ExitCode::FAILURE;
-                }
+            let Some(sc) = load_one(&file) else {
+                return ExitCode::FAILURE;
             };
             let Some(c) = sc.network.clients.iter().find(|c| c.name == client) else {
                 let names: Vec<&str> = sc.network.clients.iter().map(|c| c.name.as_str()).collect();
@@ -249,12 +256,8 @@ fn main() -> ExitCode {
                     no_verify,
                 },
         } => {
-            let sc = match scenario::load_file(&file) {
-                Ok(s) => s,
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    return ExitCode::FAILURE;
-                }
+            let Some(sc) = load_one(&file) else {
+                return ExitCode::FAILURE;
             };
             let opts = RunOptions {
                 seed: None,

@@ -20,24 +20,8 @@ pub const MAX_RESTARTS: u32 = 2;
 /// REQUEST retransmissions (DHCP server and port 4011) before restarting discovery.
 const REQUEST_WAITS: [u64; 4] = [4, 8, 16, 32];
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Outcome {
-    Booted,
-    NoOffer,
-    Declined,
-    Failed,
-}
-
-impl Outcome {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Outcome::Booted => "booted",
-            Outcome::NoOffer => "no_offer",
-            Outcome::Declined => "declined",
-            Outcome::Failed => "failed",
-        }
-    }
-}
+/// The outcomes of the format page (`booted`, `no_offer`, `declined`, `failed`).
+pub use pxelab_scenario::Outcome;
 
 /// What one boot came to.
 #[derive(Clone, Debug, PartialEq)]
@@ -318,15 +302,7 @@ impl Client {
                 *tx += 1;
                 *next = now + Duration::from_secs(REQUEST_WAITS[*tx - 1]);
                 let (x, st, o) = (*xid, *started, offer.clone());
-                let secs = self.secs(now, st);
-                let payload = firmware::build_request(
-                    self.model, self.mac, self.guid, x, secs, o.yiaddr, o.server,
-                );
-                out.push(Send {
-                    src: SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 68),
-                    dst: SocketAddrV4::new(Ipv4Addr::BROADCAST, 67),
-                    payload,
-                });
+                self.send_request(now, x, st, &o, out);
             }
             Phase::PxeRequest {
                 tx,
@@ -517,6 +493,28 @@ impl Client {
         }
     }
 
+    /// The DHCP REQUEST for an offered address (broadcast, as the firmware does).
+    fn send_request(
+        &mut self,
+        now: Instant,
+        xid: u32,
+        started: Instant,
+        o: &Offer,
+        out: &mut Vec<Send>,
+    ) {
+        let secs = self.secs(now, started);
+        let payload = firmware::build_request(
+            self.model, self.mac, self.guid, xid, secs, o.yiaddr, o.server,
+        );
+        out.push(Send {
+            src: SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 68),
+            dst: SocketAddrV4::new(Ipv4Addr::BROADCAST, 67),
+            payload,
+        });
+        let y = o.yiaddr;
+        self.note(now, || format!("DHCPREQUEST for {y}"));
+    }
+
     fn note_offer(&mut self, now: Instant, o: &Offer) {
         let (s, y, pxe, gw) = (o.server, o.yiaddr, o.pxe, o.router);
         self.note(now, || {
@@ -548,16 +546,7 @@ impl Client {
             self.answered = true;
         }
         let (x, st, o) = (*xid, *started, offer.clone());
-        let secs = self.secs(now, st);
-        let payload =
-            firmware::build_request(self.model, self.mac, self.guid, x, secs, o.yiaddr, o.server);
-        out.push(Send {
-            src: SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 68),
-            dst: SocketAddrV4::new(Ipv4Addr::BROADCAST, 67),
-            payload,
-        });
-        let y = o.yiaddr;
-        self.note(now, || format!("DHCPREQUEST for {y}"));
+        self.send_request(now, x, st, &o, out);
         self.phase = Phase::Request {
             xid: x,
             started: st,
