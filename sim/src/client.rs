@@ -7,6 +7,7 @@ use pxelab_engine::dhcp::firmware::{self, FirmwareModel};
 use pxelab_engine::dhcp::packet::{self as dhcp_packet, MessageType};
 use pxelab_engine::policy::{ClientClass, Purpose};
 use pxelab_engine::tftp::client::{ClientConfig, ClientStatus, ClientTransfer};
+use pxelab_engine::tftp::packet::{self as tftp_packet, Packet};
 use pxelab_engine::{Guid, Instant, Mac};
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::time::Duration;
@@ -94,6 +95,8 @@ enum Phase {
 
 #[derive(Clone, Debug)]
 enum Stage {
+    /// EDK2 asks for the size first and aborts after the OACK (`tftp_size_probe`).
+    SizeProbe,
     Nbp,
     Params,
     Image(BootParams),
@@ -374,6 +377,40 @@ impl Client {
             self.on_dhcp(now, src, payload, out);
             return;
         }
+        if let Phase::Tftp {
+            port,
+            stage: Stage::SizeProbe,
+            server,
+            file,
+            ..
+        } = &self.phase
+        {
+            if dst.port() != *port {
+                return;
+            }
+            if let Ok(Packet::Oack { .. } | Packet::Data { .. }) = Packet::parse(payload) {
+                // The size is known: abort this transfer as EDK2 does, then read the file.
+                let (server, file, my_port) = (*server, file.clone(), *port);
+                let ip = self.ip.unwrap_or(Ipv4Addr::UNSPECIFIED);
+                let mut e = Vec::new();
+                tftp_packet::encode_error(
+                    &mut e,
+                    tftp_packet::ERR_OPTION,
+                    "User aborted the transfer",
+                );
+                out.push(Send {
+                    src: SocketAddrV4::new(ip, my_port),
+                    dst: src,
+                    payload: e,
+                });
+                self.note(now, || {
+                    "TFTP size known: aborting with error 8, then reading".into()
+                });
+                let opts = self.model.tftp_download_options();
+                self.start_tftp(now, Stage::Nbp, server, file, opts, out);
+                return;
+            }
+        }
         if let Phase::Tftp { transfer, port, .. } = &mut self.phase {
             if dst.port() != *port {
                 return;
@@ -481,13 +518,18 @@ impl Client {
                 self.answered = true;
                 self.served_by = Some(server);
                 self.note(now, || format!("PXE ACK from {server}: boot file {file}"));
-                let opts = self
-                    .model
-                    .tftp_options
-                    .iter()
-                    .map(|(k, v)| (k.to_string(), v.to_string()))
-                    .collect();
-                self.start_tftp(now, Stage::Nbp, server, file, opts, out);
+                if self.model.tftp_size_probe {
+                    let opts = self
+                        .model
+                        .tftp_options
+                        .iter()
+                        .map(|(k, v)| (k.to_string(), v.to_string()))
+                        .collect();
+                    self.start_tftp(now, Stage::SizeProbe, server, file, opts, out);
+                } else {
+                    let opts = self.model.tftp_download_options();
+                    self.start_tftp(now, Stage::Nbp, server, file, opts, out);
+                }
             }
             _ => {}
         }
@@ -656,15 +698,15 @@ impl Client {
                 let f = file.clone();
                 self.note(now, || format!("TFTP {f}: {bytes} bytes received{stats}"));
                 match stage {
+                    Stage::SizeProbe => {
+                        // A server that sent no OACK and a file that fit one block.
+                        let opts = self.model.tftp_download_options();
+                        self.start_tftp(now, Stage::Nbp, server, f, opts, out);
+                    }
                     Stage::Nbp => {
                         // The boot program runs; BIOS first stage learns the CPU (R-ID-2).
                         let path = bootfiles::params_path(self.mac, self.class);
-                        let opts = self
-                            .model
-                            .tftp_options
-                            .iter()
-                            .map(|(k, v)| (k.to_string(), v.to_string()))
-                            .collect();
+                        let opts = self.model.tftp_download_options();
                         self.start_tftp(now, Stage::Params, server, path, opts, out);
                     }
                     Stage::Params => {

@@ -118,19 +118,38 @@ pub struct FirmwareModel {
     pub guid_zero_when_absent: bool,
     /// How long the client waits for a proxy offer once it has a DHCP offer.
     pub proxy_offer_wait_secs: Option<u64>,
-    /// TFTP options of the firmware's own download of the boot program, in order.
+    /// TFTP options of the firmware's first read request for the boot program, in order.
     pub tftp_options: &'static [(&'static str, &'static str)],
+    /// EDK2 first asks only for the size: it reads the OACK's tsize, aborts that transfer
+    /// with error 8 ("User aborted the transfer") and then reads the file with the same
+    /// options less tsize (tests/fixtures/firmware/uefi-*.pcap). iPXE reads at once.
+    pub tftp_size_probe: bool,
     /// DISCOVER retransmission timeouts, seconds.
     pub retransmit: [u64; 4],
+}
+
+impl FirmwareModel {
+    /// The options of the read request that downloads the boot program (after the size
+    /// probe, for firmware that makes one).
+    pub fn tftp_download_options(&self) -> Vec<(String, String)> {
+        self.tftp_options
+            .iter()
+            .filter(|(k, _)| !(self.tftp_size_probe && *k == "tsize"))
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
 }
 
 // iPXE, `dhcp_request_options_data` then `dhcp_create_request`'s stores (175, 61, 97).
 const IPXE_DISCOVER: &[u8] = &[53, 57, 93, 94, 60, 77, 55, 175, 61, 97];
 const IPXE_REQUEST: &[u8] = &[53, 57, 93, 94, 60, 77, 55, 175, 61, 97, 54, 50];
 const IPXE_PXE_REQUEST: &[u8] = &[53, 57, 93, 94, 60, 77, 55, 175, 61, 97, 54];
+/// As the iPXE ROM that QEMU ships (Debian ipxe-qemu 1.0.0+git-20190125) sends it,
+/// captured in tests/fixtures/firmware/bios-x64.pcap. Current iPXE also asks for 42
+/// (NTP) and 121 (classless routes); the lab's ROM does not, and the firmware wins.
 const IPXE_PRL: &[u8] = &[
-    1, 3, 6, 7, 12, 15, 17, 26, 42, 43, 60, 66, 67, 119, 121, 128, 129, 130, 131, 132, 133, 134,
-    135, 175, 203,
+    1, 3, 6, 7, 12, 15, 17, 26, 43, 60, 66, 67, 119, 128, 129, 130, 131, 132, 133, 134, 135, 175,
+    203,
 ];
 /// iPXE's option 175: the bus id (175.177: PCI, 1af4:1000 virtio-net) then the
 /// feature list. Representative of a QEMU ROM build; the exact list is build-dependent.
@@ -155,7 +174,9 @@ const EDK2_PRL: &[u8] = &[
     1, 2, 3, 4, 5, 6, 12, 13, 15, 17, 18, 22, 23, 28, 40, 41, 42, 43, 50, 51, 54, 58, 59, 60, 66,
     67, 97, 128, 129, 130, 131, 132, 133, 134, 135,
 ];
-const EDK2_TFTP: &[(&str, &str)] = &[("blksize", "1468"), ("windowsize", "4"), ("tsize", "0")];
+/// The size probe's options, in the order OVMF, OVMF IA32 and AAVMF send them
+/// (tests/fixtures/firmware/uefi-*.pcap); the download that follows drops tsize.
+const EDK2_TFTP: &[(&str, &str)] = &[("tsize", "0"), ("blksize", "1468"), ("windowsize", "4")];
 
 const fn ipxe(kind: FirmwareKind, name: &'static str) -> FirmwareModel {
     FirmwareModel {
@@ -179,6 +200,7 @@ const fn ipxe(kind: FirmwareKind, name: &'static str) -> FirmwareModel {
         guid_zero_when_absent: false,
         proxy_offer_wait_secs: Some(2),
         tftp_options: IPXE_TFTP,
+        tftp_size_probe: false,
         retransmit: [1, 2, 4, 8],
     }
 }
@@ -210,6 +232,7 @@ const fn edk2(
         guid_zero_when_absent: true,
         proxy_offer_wait_secs: None,
         tftp_options: EDK2_TFTP,
+        tftp_size_probe: true,
         retransmit: [4, 8, 16, 32],
     }
 }
