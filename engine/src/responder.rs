@@ -741,3 +741,358 @@ fn min_opt(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
         (None, y) => y,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dhcp::firmware::{self, FirmwareKind};
+    use crate::dhcp::packet::parse;
+    use crate::dhcp::relay::RelayAgent;
+    use crate::policy::{
+        Arch, AvailableTo, BootImage, Collection, Deployment, Machine, Purpose, Site,
+    };
+    use crate::state::MemoryStore;
+    use proptest::prelude::*;
+    use std::collections::BTreeMap;
+
+    struct Root;
+    impl BootRoot for Root {
+        fn open(&self, path: &str) -> Option<Arc<dyn FileSource>> {
+            path.starts_with("smsboot/")
+                .then(|| Arc::new(vec![7u8; 3000]) as Arc<dyn FileSource>)
+        }
+        fn crc32(&self, _: &str) -> Option<u32> {
+            None
+        }
+    }
+
+    const ME: Ipv4Addr = Ipv4Addr::new(10, 10, 0, 5);
+
+    fn mac(i: u8) -> Mac {
+        Mac([0x52, 0x54, 0, 0, 0, i])
+    }
+
+    fn site() -> Arc<Site> {
+        Arc::new(Site {
+            code: "PS1".into(),
+            boot_images: vec![
+                BootImage {
+                    id: "PS100001".into(),
+                    arch: Arch::X86,
+                    size: 1000,
+                    pxe_enabled: true,
+                },
+                BootImage {
+                    id: "PS100002".into(),
+                    arch: Arch::X64,
+                    size: 1000,
+                    pxe_enabled: true,
+                },
+            ],
+            machines: vec![Machine {
+                name: "WS01".into(),
+                mac: Some(mac(1)),
+                smbios_guid: None,
+            }],
+            collections: vec![Collection {
+                name: "Lab".into(),
+                members: vec!["WS01".into()],
+            }],
+            deployments: vec![Deployment {
+                id: "PS120001".into(),
+                collection: "Lab".into(),
+                boot_image: "PS100002".into(),
+                purpose: Purpose::Available,
+                available_to: AvailableTo::MediaPxe,
+            }],
+            ..Site::default()
+        })
+    }
+
+    fn responder(f: impl FnOnce(&mut ResponderConfig)) -> Responder {
+        let mut cfg = ResponderConfig::new("dp1", ME, Role::DistributionPoint);
+        cfg.images = vec!["PS100001".into(), "PS100002".into()];
+        f(&mut cfg);
+        Responder::new(
+            Instant::ZERO,
+            cfg,
+            site(),
+            Box::new(MemoryStore::new()),
+            Arc::new(Root),
+            1,
+        )
+    }
+
+    fn uefi() -> &'static firmware::FirmwareModel {
+        firmware::model(FirmwareKind::UefiX64)
+    }
+
+    fn discover(secs: u16) -> Vec<u8> {
+        firmware::build_discover(uefi(), mac(1), None, 77, secs)
+    }
+
+    fn client68() -> SocketAddrV4 {
+        SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 68)
+    }
+
+    fn send(r: &mut Responder, now: Instant, src: SocketAddrV4, port: u16, p: &[u8]) -> Output {
+        let mut out = Output::default();
+        r.handle_datagram(now, src, SocketAddrV4::new(ME, port), p, &mut out);
+        out
+    }
+
+    #[test]
+    fn r_ans_1_proxy_offer_then_4011_ack_names_the_boot_file() {
+        let mut r = responder(|_| {});
+        let out = send(&mut r, Instant::ZERO, client68(), 67, &discover(0));
+        assert_eq!(out.transmits.len(), 1);
+        let t = &out.transmits[0];
+        assert_eq!(t.dst, SocketAddrV4::new(Ipv4Addr::BROADCAST, 68));
+        let offer = parse(&t.payload).unwrap();
+        assert_eq!(offer.yiaddr, Ipv4Addr::UNSPECIFIED);
+        assert!(offer.is_pxe_client());
+        assert_eq!(offer.server_id, Some(ME));
+        // EDK2 asks port 4011 from port 4011 with its new address; the ACK goes back there.
+        let ip = Ipv4Addr::new(10, 10, 0, 100);
+        let req = firmware::build_pxe_request(uefi(), mac(1), None, 77, ip, ME);
+        let src = SocketAddrV4::new(ip, 4011);
+        let out = send(&mut r, Instant::ZERO, src, 4011, &req);
+        assert_eq!(out.transmits.len(), 1);
+        assert_eq!(out.transmits[0].dst, src);
+        let ack = parse(&out.transmits[0].payload).unwrap();
+        assert_eq!(ack.message_type, Some(MessageType::Ack));
+        assert_eq!(
+            ack.file_lossy().trim_end_matches('\0'),
+            "smsboot/PS100002/x64/bootmgfw.efi"
+        );
+    }
+
+    #[test]
+    fn r_ex_2_excluded_mac_gets_no_4011_answer_either() {
+        let mut r = responder(|c| c.mac_exclusions = vec![mac(1)]);
+        let req = firmware::build_pxe_request(
+            uefi(),
+            mac(1),
+            None,
+            77,
+            Ipv4Addr::new(10, 10, 0, 100),
+            ME,
+        );
+        let out = send(
+            &mut r,
+            Instant::ZERO,
+            SocketAddrV4::new(Ipv4Addr::new(10, 10, 0, 100), 4011),
+            4011,
+            &req,
+        );
+        assert!(out.transmits.is_empty());
+        let out = send(&mut r, Instant::ZERO, client68(), 67, &discover(0));
+        assert!(out.transmits.is_empty());
+        // R-EX-3: a reload lifts it.
+        r.set_exclusions(vec![]);
+        assert_eq!(
+            send(&mut r, Instant::ZERO, client68(), 67, &discover(0))
+                .transmits
+                .len(),
+            1
+        );
+    }
+
+    #[test]
+    fn r_ans_4_respond_false_is_silent_on_67_and_4011() {
+        let mut r = responder(|c| c.respond = false);
+        assert!(send(&mut r, Instant::ZERO, client68(), 67, &discover(0))
+            .transmits
+            .is_empty());
+        let req = firmware::build_pxe_request(
+            uefi(),
+            mac(1),
+            None,
+            77,
+            Ipv4Addr::new(10, 10, 0, 100),
+            ME,
+        );
+        assert!(send(
+            &mut r,
+            Instant::ZERO,
+            SocketAddrV4::new(Ipv4Addr::new(10, 10, 0, 100), 4011),
+            4011,
+            &req
+        )
+        .transmits
+        .is_empty());
+    }
+
+    #[test]
+    fn r_ans_2_not_listening_on_67_still_answers_4011() {
+        let mut r = responder(|c| c.listen_dhcp_port = false);
+        assert!(send(&mut r, Instant::ZERO, client68(), 67, &discover(0))
+            .transmits
+            .is_empty());
+        let req = firmware::build_pxe_request(
+            uefi(),
+            mac(1),
+            None,
+            77,
+            Ipv4Addr::new(10, 10, 0, 100),
+            ME,
+        );
+        let out = send(
+            &mut r,
+            Instant::ZERO,
+            SocketAddrV4::new(Ipv4Addr::new(10, 10, 0, 100), 4011),
+            4011,
+            &req,
+        );
+        assert_eq!(out.transmits.len(), 1);
+    }
+
+    #[test]
+    fn r_ans_5_elapsed_is_the_larger_of_secs_and_local_time() {
+        let mut r = responder(|c| c.response_delay = Duration::from_secs(4));
+        // secs 0 and first seen now: wait.
+        assert!(send(&mut r, Instant::ZERO, client68(), 67, &discover(0))
+            .transmits
+            .is_empty());
+        // Same transaction 4 s later, still secs 0: local elapsed counts.
+        let t4 = Instant::ZERO + Duration::from_secs(4);
+        assert_eq!(
+            send(&mut r, t4, client68(), 67, &discover(0))
+                .transmits
+                .len(),
+            1
+        );
+        // A fresh responder and a client that says secs 5: answered at once.
+        let mut r = responder(|c| c.response_delay = Duration::from_secs(4));
+        assert_eq!(
+            send(&mut r, Instant::ZERO, client68(), 67, &discover(5))
+                .transmits
+                .len(),
+            1
+        );
+    }
+
+    #[test]
+    fn r_ans_3_relayed_discover_answered_to_giaddr_with_option82_echoed() {
+        let mut relay = RelayAgent::new(
+            vec![
+                (0, Ipv4Addr::new(10, 20, 0, 1), 24),
+                (1, Ipv4Addr::new(10, 10, 0, 1), 24),
+            ],
+            BTreeMap::from([(0, vec![ME])]),
+            BTreeMap::from([(0, (Some(b"vlan20".to_vec()), Some(b"r1".to_vec())))]),
+        );
+        let relayed = relay.from_client(0, &discover(0));
+        assert_eq!(relayed.len(), 1);
+        let (_, src_ip, payload) = &relayed[0];
+        let sent = parse(payload).unwrap();
+        let mut r = responder(|_| {});
+        let out = send(
+            &mut r,
+            Instant::ZERO,
+            SocketAddrV4::new(*src_ip, 67),
+            67,
+            payload,
+        );
+        assert_eq!(out.transmits.len(), 1);
+        assert_eq!(
+            out.transmits[0].dst,
+            SocketAddrV4::new(Ipv4Addr::new(10, 20, 0, 1), 67)
+        );
+        let offer = parse(&out.transmits[0].payload).unwrap();
+        assert_eq!(
+            offer.relay_agent_info.as_ref().map(|o| o.raw.clone()),
+            sent.relay_agent_info.as_ref().map(|o| o.raw.clone())
+        );
+        assert!(offer.relay_agent_info.is_some());
+    }
+
+    #[test]
+    fn r_tftp_1_write_request_refused_from_a_new_port() {
+        let mut r = responder(|_| {});
+        let mut wrq = Vec::new();
+        tftp_packet::encode_wrq(&mut wrq, b"smsboot/x", "octet", &[]);
+        let out = send(
+            &mut r,
+            Instant::ZERO,
+            SocketAddrV4::new(Ipv4Addr::new(10, 10, 0, 100), 2000),
+            69,
+            &wrq,
+        );
+        assert_eq!(out.transmits.len(), 1);
+        assert_ne!(out.transmits[0].src.port(), 69);
+        assert!(matches!(
+            Packet::parse(&out.transmits[0].payload),
+            Ok(Packet::Error { code: 2, .. })
+        ));
+        assert_eq!(r.active_transfers(), 0);
+    }
+
+    #[test]
+    fn r_tftp_6_a_client_that_vanishes_fails_alone() {
+        let mut r = responder(|c| c.tftp.window_size = 1);
+        let a = SocketAddrV4::new(Ipv4Addr::new(10, 10, 0, 100), 2000);
+        let b = SocketAddrV4::new(Ipv4Addr::new(10, 10, 0, 101), 2000);
+        let mut rrq = Vec::new();
+        tftp_packet::encode_rrq(&mut rrq, b"smsboot/a", "octet", &[]);
+        let ta = send(&mut r, Instant::ZERO, a, 69, &rrq).transmits[0]
+            .src
+            .port();
+        let tb = send(&mut r, Instant::ZERO, b, 69, &rrq).transmits[0]
+            .src
+            .port();
+        assert_ne!(ta, tb);
+        // b acknowledges its six blocks; a never answers. Time runs from timer to timer.
+        let mut failed = 0;
+        for block in 1..=6u16 {
+            let mut ack = Vec::new();
+            tftp_packet::encode_ack(&mut ack, block);
+            let _ = send(&mut r, Instant::ZERO, b, tb, &ack);
+        }
+        let mut guard = 0;
+        while let Some(now) = r.poll_timeout() {
+            guard += 1;
+            if r.active_transfers() == 0 || guard > 100 {
+                break;
+            }
+            let mut out = Output::default();
+            r.handle_timeout(now, &mut out);
+            failed += out
+                .effects
+                .iter()
+                .filter(|e| matches!(e, Effect::TransferFailed { client, .. } if *client == a))
+                .count();
+        }
+        assert_eq!(failed, 1, "the silent client's transfer fails");
+        assert_eq!(r.active_transfers(), 0, "b finished its 3000 bytes");
+    }
+
+    proptest! {
+        /// No datagram on any port makes the responder panic, and its memory of
+        /// transactions and transfers stays bounded.
+        #[test]
+        fn arbitrary_datagrams_never_panic(
+            packets in proptest::collection::vec(
+                (prop_oneof![Just(67u16), Just(68), Just(69), Just(4011), Just(PEER_PORT), Just(49152), 0u16..=65535],
+                 proptest::collection::vec(any::<u8>(), 0..700)),
+                1..40),
+        ) {
+            let mut r = responder(|c| c.response_delay = Duration::from_secs(1));
+            let mut now = Instant::ZERO;
+            for (port, bytes) in &packets {
+                now = now + Duration::from_millis(100);
+                let _ = send(&mut r, now, SocketAddrV4::new(Ipv4Addr::new(10, 10, 0, 200), 2000), *port, bytes);
+                // Mutated real packets reach deeper than random bytes.
+                let mut d = discover(0);
+                for (i, b) in bytes.iter().enumerate().take(8) {
+                    let at = (*b as usize * 7 + i * 31) % d.len();
+                    d[at] ^= b;
+                }
+                let _ = send(&mut r, now, client68(), 67, &d);
+                let mut out = Output::default();
+                r.handle_timeout(now, &mut out);
+            }
+            prop_assert!(r.active_transfers() <= packets.len());
+        }
+    }
+}

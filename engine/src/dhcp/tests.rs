@@ -74,7 +74,10 @@ fn firmware_names() {
     assert_eq!(FirmwareKind::from_name("efi"), None);
     let m = firmware::model(FirmwareKind::UefiArm64);
     assert_eq!(m.vendor_class, "PXEClient:Arch:00011:UNDI:003000");
-    assert_eq!(m.tftp_options[0], ("blksize", "1468"));
+    // As captured from AAVMF: the size probe puts tsize first.
+    assert_eq!(m.tftp_options[0], ("tsize", "0"));
+    assert_eq!(m.tftp_options[1], ("blksize", "1468"));
+    assert!(m.tftp_size_probe);
 }
 
 #[test]
