@@ -831,6 +831,20 @@ mod tests {
         firmware::build_discover(uefi(), mac(1), None, 77, secs)
     }
 
+    const CLIENT_IP: Ipv4Addr = Ipv4Addr::new(10, 10, 0, 100);
+
+    /// EDK2's request to port 4011, sent from its new address and port 4011.
+    fn ask_4011(r: &mut Responder) -> Output {
+        let req = firmware::build_pxe_request(uefi(), mac(1), None, 77, CLIENT_IP, ME);
+        send(
+            r,
+            Instant::ZERO,
+            SocketAddrV4::new(CLIENT_IP, 4011),
+            4011,
+            &req,
+        )
+    }
+
     fn client68() -> SocketAddrV4 {
         SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 68)
     }
@@ -870,21 +884,7 @@ mod tests {
     #[test]
     fn r_ex_2_excluded_mac_gets_no_4011_answer_either() {
         let mut r = responder(|c| c.mac_exclusions = vec![mac(1)]);
-        let req = firmware::build_pxe_request(
-            uefi(),
-            mac(1),
-            None,
-            77,
-            Ipv4Addr::new(10, 10, 0, 100),
-            ME,
-        );
-        let out = send(
-            &mut r,
-            Instant::ZERO,
-            SocketAddrV4::new(Ipv4Addr::new(10, 10, 0, 100), 4011),
-            4011,
-            &req,
-        );
+        let out = ask_4011(&mut r);
         assert!(out.transmits.is_empty());
         let out = send(&mut r, Instant::ZERO, client68(), 67, &discover(0));
         assert!(out.transmits.is_empty());
@@ -904,23 +904,7 @@ mod tests {
         assert!(send(&mut r, Instant::ZERO, client68(), 67, &discover(0))
             .transmits
             .is_empty());
-        let req = firmware::build_pxe_request(
-            uefi(),
-            mac(1),
-            None,
-            77,
-            Ipv4Addr::new(10, 10, 0, 100),
-            ME,
-        );
-        assert!(send(
-            &mut r,
-            Instant::ZERO,
-            SocketAddrV4::new(Ipv4Addr::new(10, 10, 0, 100), 4011),
-            4011,
-            &req
-        )
-        .transmits
-        .is_empty());
+        assert!(ask_4011(&mut r).transmits.is_empty());
     }
 
     #[test]
@@ -929,21 +913,7 @@ mod tests {
         assert!(send(&mut r, Instant::ZERO, client68(), 67, &discover(0))
             .transmits
             .is_empty());
-        let req = firmware::build_pxe_request(
-            uefi(),
-            mac(1),
-            None,
-            77,
-            Ipv4Addr::new(10, 10, 0, 100),
-            ME,
-        );
-        let out = send(
-            &mut r,
-            Instant::ZERO,
-            SocketAddrV4::new(Ipv4Addr::new(10, 10, 0, 100), 4011),
-            4011,
-            &req,
-        );
+        let out = ask_4011(&mut r);
         assert_eq!(out.transmits.len(), 1);
     }
 
