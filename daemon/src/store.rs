@@ -1,0 +1,155 @@
+//! R-STATE-1..3 on disk: SQLite in WAL mode with `synchronous = FULL`, so a record is
+//! on stable storage when [`StateStore::record`] returns, and a `kill -9` at any moment
+//! leaves a database that opens clean with every acknowledged record in it.
+
+use pxelab_engine::state::{DeviceKey, StateError, StateStore};
+use rusqlite::{params, Connection, OpenFlags};
+use std::path::Path;
+use std::time::Duration;
+
+pub struct SqliteStore {
+    conn: Connection,
+}
+
+fn err(e: rusqlite::Error) -> StateError {
+    StateError(e.to_string())
+}
+
+impl SqliteStore {
+    /// Open (or create) the site's state database. Several responders may open the
+    /// same file: writers wait up to 5 s for each other.
+    pub fn open(path: &Path) -> Result<SqliteStore, StateError> {
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE
+                | OpenFlags::SQLITE_OPEN_CREATE
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(|e| StateError(format!("{}: {e}", path.display())))?;
+        conn.busy_timeout(Duration::from_secs(5)).map_err(err)?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(err)?;
+        conn.pragma_update(None, "synchronous", "FULL")
+            .map_err(err)?;
+        conn.execute_batch(
+            "CREATE TABLE IF NOT EXISTS required_runs (
+                 device TEXT NOT NULL,
+                 deployment TEXT NOT NULL,
+                 PRIMARY KEY (device, deployment)
+             ) WITHOUT ROWID;",
+        )
+        .map_err(err)?;
+        Ok(SqliteStore { conn })
+    }
+
+    /// `PRAGMA integrity_check` says "ok".
+    pub fn integrity_ok(&self) -> Result<bool, StateError> {
+        let s: String = self
+            .conn
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+            .map_err(err)?;
+        Ok(s == "ok")
+    }
+
+    /// Every record, ordered (for tests and `pxelab` reporting).
+    pub fn records(&self) -> Result<Vec<(String, String)>, StateError> {
+        let mut st = self
+            .conn
+            .prepare("SELECT device, deployment FROM required_runs ORDER BY device, deployment")
+            .map_err(err)?;
+        let rows = st
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .map_err(err)?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(err)?;
+        Ok(rows)
+    }
+}
+
+impl StateStore for SqliteStore {
+    fn is_recorded(&self, device: &DeviceKey, deployment: &str) -> bool {
+        self.conn
+            .query_row(
+                "SELECT 1 FROM required_runs WHERE device = ?1 AND deployment = ?2",
+                params![device.to_string(), deployment],
+                |_| Ok(()),
+            )
+            .is_ok()
+    }
+
+    /// R-STATE-1: durable (WAL, fsync) before this returns, hence before the reply.
+    fn record(&mut self, device: &DeviceKey, deployment: &str) -> Result<(), StateError> {
+        self.conn
+            .execute(
+                "INSERT OR IGNORE INTO required_runs (device, deployment) VALUES (?1, ?2)",
+                params![device.to_string(), deployment],
+            )
+            .map(|_| ())
+            .map_err(err)
+    }
+
+    fn clear_device(&mut self, device: &DeviceKey) -> usize {
+        self.conn
+            .execute(
+                "DELETE FROM required_runs WHERE device = ?1",
+                params![device.to_string()],
+            )
+            .unwrap_or(0)
+    }
+
+    fn clear_unknown_devices(&mut self) -> usize {
+        self.conn
+            .execute(
+                "DELETE FROM required_runs WHERE device LIKE 'unknown:%'",
+                [],
+            )
+            .unwrap_or(0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tmp(name: &str) -> std::path::PathBuf {
+        let d = std::env::temp_dir().join(format!("pxelab-store-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        d.join("state.db")
+    }
+
+    #[test]
+    fn r_state_1_2_records_survive_reopen_and_clear() {
+        let p = tmp("reopen");
+        let ws01 = DeviceKey::machine("WS01");
+        let unknown = DeviceKey::Unknown {
+            mac: "52:54:00:00:00:09".parse().unwrap(),
+            guid: None,
+        };
+        {
+            let mut s = SqliteStore::open(&p).unwrap();
+            s.record(&ws01, "PS120001").unwrap();
+            s.record(&ws01, "PS120001").unwrap(); // idempotent
+            s.record(&unknown, "PS120002").unwrap();
+        }
+        let mut s = SqliteStore::open(&p).unwrap();
+        assert!(s.is_recorded(&ws01, "PS120001"));
+        assert!(!s.is_recorded(&ws01, "PS120002"));
+        assert_eq!(s.records().unwrap().len(), 2);
+        assert_eq!(s.clear_unknown_devices(), 1);
+        assert_eq!(s.clear_device(&ws01), 1);
+        assert!(s.records().unwrap().is_empty());
+        assert!(s.integrity_ok().unwrap());
+        let _ = std::fs::remove_dir_all(p.parent().unwrap());
+    }
+
+    #[test]
+    fn two_responders_share_one_file() {
+        let p = tmp("shared");
+        let mut a = SqliteStore::open(&p).unwrap();
+        let b = SqliteStore::open(&p).unwrap();
+        a.record(&DeviceKey::machine("WS02"), "PS120003").unwrap();
+        assert!(b.is_recorded(&DeviceKey::machine("WS02"), "PS120003"));
+        let _ = std::fs::remove_dir_all(p.parent().unwrap());
+    }
+}
