@@ -7,9 +7,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Debian packages the tests need. The simulator needs none beyond the Rust toolchain;
-# the lab (issue 3) adds its packages here.
-APT_PACKAGES=(pkg-config)
+# Debian packages the tests need: iproute2 for the network namespaces of the daemon
+# tests (`ip netns`). The simulator needs nothing beyond the Rust toolchain.
+APT_PACKAGES=(pkg-config iproute2)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -22,11 +22,17 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup component add rustfmt clippy
 
+if [ "$(id -u)" -ne 0 ]; then
+  echo "note: the daemon tests build network namespaces and need root" >&2
+fi
+
 echo "== format and lint"
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --release -q -- -D warnings
 
 echo "== unit, property, snapshot and integration tests"
+cargo build --release -q
+./target/release/pxelab lab clean >/dev/null   # leftovers of an interrupted earlier run
 cargo test --workspace --release
 
 echo "== scenario suite (simulator)"

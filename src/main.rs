@@ -65,11 +65,49 @@ enum Cmd {
         #[arg(long)]
         seed: Option<u64>,
     },
+    /// Run one responder of a scenario as a real daemon (proxy DHCP 67/4011, TFTP 69).
+    ///
+    /// The site policy and the responder's settings come from the scenario file, the
+    /// files it serves from --root, the required-deployment records from --state (SQLite,
+    /// shared by the site's responders). SIGHUP or a change of the responder's
+    /// mac_exclusion_file reloads it. Needs root for ports 67 and 69.
+    Serve {
+        /// Scenario (or site) file holding `site` and `network.responders`.
+        #[arg(long)]
+        scenario: PathBuf,
+        /// Which responder of the file to run.
+        #[arg(long)]
+        responder: String,
+        /// Bind to this interface only (SO_BINDTODEVICE).
+        #[arg(long)]
+        interface: Option<String>,
+        /// The boot root directory served over TFTP.
+        #[arg(long)]
+        root: PathBuf,
+        /// The site's state database.
+        #[arg(long, default_value = "pxelab-state.db")]
+        state: PathBuf,
+        /// Seed of the peer membership's randomness.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+    },
+    /// The lab (network namespaces).
+    Lab {
+        #[command(subcommand)]
+        what: LabCmd,
+    },
     /// Benchmarks.
     Bench {
         #[command(subcommand)]
         what: BenchCmd,
     },
+}
+
+#[derive(Subcommand)]
+enum LabCmd {
+    /// Remove leftovers of crashed runs: network namespaces named `pxelab-*` and the
+    /// processes still running inside them.
+    Clean,
 }
 
 #[derive(Subcommand)]
@@ -124,6 +162,49 @@ fn load_one(file: &Path) -> Option<Scenario> {
             None
         }
     }
+}
+
+/// `pxelab lab clean`: every namespace this project names `pxelab-*`, the processes in
+/// it (started by pxelab runs), then the namespace itself.
+fn lab_clean() -> ExitCode {
+    let list = match std::process::Command::new("ip")
+        .args(["netns", "list"])
+        .output()
+    {
+        Ok(o) => String::from_utf8_lossy(&o.stdout).into_owned(),
+        Err(e) => {
+            eprintln!("error: cannot run `ip netns list` (iproute2): {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let mut n = 0;
+    for ns in list.lines().filter_map(|l| l.split_whitespace().next()) {
+        if !ns.starts_with("pxelab-") {
+            continue;
+        }
+        if let Ok(o) = std::process::Command::new("ip")
+            .args(["netns", "pids", ns])
+            .output()
+        {
+            for pid in String::from_utf8_lossy(&o.stdout).split_whitespace() {
+                let _ = std::process::Command::new("kill")
+                    .args(["-9", pid])
+                    .status();
+            }
+        }
+        match std::process::Command::new("ip")
+            .args(["netns", "del", ns])
+            .status()
+        {
+            Ok(s) if s.success() => {
+                println!("removed namespace {ns}");
+                n += 1;
+            }
+            _ => eprintln!("could not remove namespace {ns}"),
+        }
+    }
+    println!("{n} namespace(s) removed");
+    ExitCode::SUCCESS
 }
 
 fn pcap_dir_for(base: &Path, sc: &Scenario, several: bool) -> PathBuf {
@@ -248,6 +329,63 @@ fn main() -> ExitCode {
             print!("{}", report::explain(&r, &client, &c.mac.to_string(), boot));
             ExitCode::SUCCESS
         }
+        Cmd::Serve {
+            scenario,
+            responder,
+            interface,
+            root,
+            state,
+            seed,
+        } => {
+            tracing_subscriber::fmt()
+                .with_env_filter(
+                    tracing_subscriber::EnvFilter::try_from_default_env()
+                        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+                )
+                .with_writer(std::io::stderr)
+                .init();
+            let Some(sc) = load_one(&scenario) else {
+                return ExitCode::FAILURE;
+            };
+            let Some(r) = sc
+                .network
+                .responders
+                .iter()
+                .find(|r| r.config.name == responder)
+            else {
+                let names: Vec<&str> = sc
+                    .network
+                    .responders
+                    .iter()
+                    .map(|r| r.config.name.as_str())
+                    .collect();
+                eprintln!(
+                    "error: {} has no responder `{responder}` (responders: {})",
+                    scenario.display(),
+                    names.join(", ")
+                );
+                return ExitCode::FAILURE;
+            };
+            let opts = pxelab_daemon::serve::ServeOptions {
+                config: r.config.clone(),
+                site: sc.site.clone(),
+                interface,
+                root,
+                state,
+                exclusion_file: r.mac_exclusion_file.clone(),
+                seed,
+            };
+            match pxelab_daemon::serve::run(opts) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Cmd::Lab {
+            what: LabCmd::Clean,
+        } => lab_clean(),
         Cmd::Bench {
             what:
                 BenchCmd::Sim {

@@ -7,4 +7,5 @@
 //!   (R-TFTP-3): no symlink that leaves the root, no device file, nothing but regular files.
 
 pub mod root;
+pub mod serve;
 pub mod store;

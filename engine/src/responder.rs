@@ -50,21 +50,23 @@ pub struct Transmit {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Effect {
     /// R-STATE-1: a required deployment was recorded for a device.
-    Recorded {
-        device: String,
-        deployment: String,
-    },
+    Recorded { device: String, deployment: String },
+    /// A transfer began on local port `port` (its TID); the daemon keeps a socket there
+    /// until the transfer is done or failed.
     TransferStarted {
         client: SocketAddrV4,
+        port: u16,
         file: String,
         size: u64,
     },
     TransferDone {
         client: SocketAddrV4,
+        port: u16,
         file: String,
     },
     TransferFailed {
         client: SocketAddrV4,
+        port: u16,
         file: String,
         reason: String,
     },
@@ -588,6 +590,7 @@ impl Responder {
         self.by_client.insert(src, tid);
         out.effects.push(Effect::TransferStarted {
             client: src,
+            port: tid,
             file: path,
             size,
         });
@@ -703,6 +706,7 @@ impl Responder {
                 self.by_client.remove(&slot.client);
                 out.effects.push(Effect::TransferDone {
                     client: slot.client,
+                    port: tid,
                     file: slot.file,
                 });
             }
@@ -716,6 +720,7 @@ impl Responder {
                 ));
                 out.effects.push(Effect::TransferFailed {
                     client: slot.client,
+                    port: tid,
                     file: slot.file,
                     reason,
                 });

@@ -1,0 +1,248 @@
+//! `pxelab serve`: the responder as a real daemon. It only drives the engine: sockets,
+//! a clock and signals in; the engine's datagrams out, its log lines to `tracing`.
+//!
+//! Sockets: UDP 67 (unless `listen_dhcp_port: false`), 4011, 69 and the peer port, each
+//! bound to `0.0.0.0` on the given interface (SO_BINDTODEVICE) with SO_BROADCAST, so that
+//! broadcast DISCOVERs arrive and proxy offers can be broadcast to clients that have no
+//! address yet. A TFTP transfer's port (its TID) gets a socket of its own for as long as
+//! the transfer runs. One thread (a current-thread runtime): the engine is not shared.
+
+use crate::root::FsRoot;
+use crate::store::SqliteStore;
+use pxelab_engine::election::PEER_PORT;
+use pxelab_engine::exclusion::parse_exclusion_list;
+use pxelab_engine::policy::{ResponderConfig, Site};
+use pxelab_engine::responder::{Effect, Output, Responder};
+use pxelab_engine::Instant;
+use socket2::{Domain, Protocol, Socket, Type};
+use std::collections::{HashMap, HashSet};
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+use tokio::net::UdpSocket;
+use tokio::signal::unix::{signal, SignalKind};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+pub struct ServeOptions {
+    pub config: ResponderConfig,
+    pub site: Site,
+    /// Bind to this interface only (SO_BINDTODEVICE); all interfaces when `None`.
+    pub interface: Option<String>,
+    /// The boot root (TFTP files).
+    pub root: PathBuf,
+    /// The site's state database, shared by the site's responders.
+    pub state: PathBuf,
+    /// Reloaded on change and on SIGHUP (R-EX-3).
+    pub exclusion_file: Option<PathBuf>,
+    pub seed: u64,
+}
+
+fn bind(port: u16, iface: Option<&str>) -> std::io::Result<UdpSocket> {
+    let s = Socket::new(Domain::IPV4, Type::DGRAM, Some(Protocol::UDP))?;
+    s.set_reuse_address(true)?;
+    s.set_broadcast(true)?;
+    if let Some(i) = iface {
+        s.bind_device(Some(i.as_bytes()))?;
+    }
+    s.set_nonblocking(true)?;
+    s.bind(&SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, port).into())?;
+    UdpSocket::from_std(s.into())
+}
+
+type Inbox = mpsc::Sender<(u16, SocketAddrV4, Vec<u8>)>;
+
+struct Port {
+    socket: Arc<UdpSocket>,
+    reader: JoinHandle<()>,
+}
+
+fn open_port(port: u16, iface: Option<&str>, tx: &Inbox) -> std::io::Result<Port> {
+    let socket = Arc::new(bind(port, iface)?);
+    let (s, tx) = (socket.clone(), tx.clone());
+    let reader = tokio::spawn(async move {
+        let mut buf = vec![0u8; 65536];
+        loop {
+            match s.recv_from(&mut buf).await {
+                Ok((n, SocketAddr::V4(src))) => {
+                    if tx.send((port, src, buf[..n].to_vec())).await.is_err() {
+                        break;
+                    }
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::debug!(port, "receive error: {e}");
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+            }
+        }
+    });
+    Ok(Port { socket, reader })
+}
+
+fn mtime(p: &PathBuf) -> Option<SystemTime> {
+    std::fs::metadata(p).and_then(|m| m.modified()).ok()
+}
+
+/// Run until SIGINT or SIGTERM.
+pub fn run(opts: ServeOptions) -> Result<(), String> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    rt.block_on(serve(opts))
+}
+
+async fn serve(opts: ServeOptions) -> Result<(), String> {
+    let name = opts.config.name.clone();
+    let address = opts.config.address;
+    let iface = opts.interface.as_deref();
+    let start = tokio::time::Instant::now();
+    let now = move || Instant::from_nanos(start.elapsed().as_nanos() as u64);
+
+    let store = SqliteStore::open(&opts.state).map_err(|e| format!("state database: {e}"))?;
+    let root =
+        FsRoot::new(&opts.root).map_err(|e| format!("boot root {}: {e}", opts.root.display()))?;
+    let mut config = opts.config.clone();
+    let mut excl_mtime = None;
+    if let Some(f) = &opts.exclusion_file {
+        // R-EX-1: a bad file at start is an error: the responder refuses to start.
+        let text = std::fs::read_to_string(f).map_err(|e| format!("{}: {e}", f.display()))?;
+        config.mac_exclusions = parse_exclusion_list(&text)
+            .map_err(|e| format!("{}:{}: {}", f.display(), e.line, e.message))?;
+        excl_mtime = mtime(f);
+    }
+    let listen_dhcp = config.listen_dhcp_port;
+    let mut responder = Responder::new(
+        now(),
+        config,
+        Arc::new(opts.site),
+        Box::new(store),
+        Arc::new(root),
+        opts.seed,
+    );
+
+    let (tx, mut rx) = mpsc::channel(8192);
+    let mut listening: Vec<u16> = vec![4011, 69, PEER_PORT];
+    if listen_dhcp {
+        listening.push(67);
+    }
+    let mut ports: HashMap<u16, Port> = HashMap::new();
+    for p in &listening {
+        let port =
+            open_port(*p, iface, &tx).map_err(|e| format!("cannot bind UDP port {p}: {e}"))?;
+        ports.insert(*p, port);
+    }
+    tracing::info!(
+        responder = %name,
+        %address,
+        interface = iface.unwrap_or("(all)"),
+        ports = ?listening,
+        "PXE responder started"
+    );
+
+    let mut hup = signal(SignalKind::hangup()).map_err(|e| e.to_string())?;
+    let mut term = signal(SignalKind::terminate()).map_err(|e| e.to_string())?;
+    let mut int = signal(SignalKind::interrupt()).map_err(|e| e.to_string())?;
+    let mut poll_files = tokio::time::interval(Duration::from_secs(2));
+    let mut active: HashSet<u16> = HashSet::new();
+    let mut out = Output::default();
+
+    loop {
+        out.clear();
+        let deadline = responder
+            .poll_timeout()
+            .map(|d| start + Duration::from_nanos(d.as_nanos()));
+        let reload = tokio::select! {
+            Some((port, src, payload)) = rx.recv() => {
+                responder.handle_datagram(now(), src, SocketAddrV4::new(address, port), &payload, &mut out);
+                false
+            }
+            _ = tokio::time::sleep_until(deadline.unwrap_or(start)), if deadline.is_some() => {
+                responder.handle_timeout(now(), &mut out);
+                false
+            }
+            _ = hup.recv() => true,
+            _ = poll_files.tick() => {
+                let m = opts.exclusion_file.as_ref().and_then(mtime);
+                m.is_some() && m != excl_mtime
+            }
+            _ = term.recv() => break,
+            _ = int.recv() => break,
+        };
+        if reload {
+            if let Some(f) = &opts.exclusion_file {
+                excl_mtime = mtime(f);
+                // R-EX-3 / R-EX-1: a bad file keeps the previous list.
+                match std::fs::read_to_string(f)
+                    .map_err(|e| e.to_string())
+                    .and_then(|t| {
+                        parse_exclusion_list(&t)
+                            .map_err(|e| format!("line {}: {}", e.line, e.message))
+                    }) {
+                    Ok(list) => {
+                        tracing::info!(responder = %name, "reloaded MAC exclusion list {} ({} entries)", f.display(), list.len());
+                        responder.set_exclusions(list);
+                    }
+                    Err(e) => tracing::warn!(
+                        responder = %name,
+                        "MAC exclusion list not reloaded, keeping the previous one: {}: {e}",
+                        f.display()
+                    ),
+                }
+            }
+        }
+        for line in out.logs.drain(..) {
+            tracing::info!(responder = %name, "{line}");
+        }
+        for e in &out.effects {
+            match e {
+                Effect::TransferStarted { port, .. } => {
+                    active.insert(*port);
+                }
+                Effect::TransferDone { port, .. } | Effect::TransferFailed { port, .. } => {
+                    active.remove(port);
+                }
+                Effect::Recorded { device, deployment } => {
+                    tracing::info!(responder = %name, %device, %deployment, "required deployment recorded");
+                }
+            }
+        }
+        for t in out.transmits.drain(..) {
+            let port = t.src.port();
+            if !ports.contains_key(&port) {
+                match open_port(port, iface, &tx) {
+                    Ok(p) => {
+                        ports.insert(port, p);
+                    }
+                    Err(e) => {
+                        tracing::warn!(responder = %name, port, "cannot bind transfer port: {e}");
+                        continue;
+                    }
+                }
+            }
+            if let Err(e) = ports[&port]
+                .socket
+                .send_to(&t.payload, SocketAddr::V4(t.dst))
+                .await
+            {
+                tracing::warn!(responder = %name, dst = %t.dst, "send failed: {e}");
+            }
+        }
+        // Close transfer ports that no transfer uses any more (also the one-off ports
+        // that carried an error reply).
+        let stale: Vec<u16> = ports
+            .keys()
+            .copied()
+            .filter(|p| !listening.contains(p) && !active.contains(p))
+            .collect();
+        for p in stale {
+            if let Some(port) = ports.remove(&p) {
+                port.reader.abort();
+            }
+        }
+    }
+    tracing::info!(responder = %name, "PXE responder stopped");
+    Ok(())
+}

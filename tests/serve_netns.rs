@@ -1,0 +1,373 @@
+//! `pxelab serve` as a real daemon, in network namespaces this test creates and removes:
+//! a server namespace and a client namespace joined by a veth pair. The client (this
+//! test binary re-run inside the client namespace) broadcasts a UEFI DISCOVER, asks port
+//! 4011, downloads the boot program and its parameters over TFTP with the engine's own
+//! client state machine, and probes a write request and an escape attempt. Needs root
+//! (the README's test command runs as root); traffic stays inside the namespaces.
+
+use pxelab_engine::bootfiles::BootParams;
+use pxelab_engine::dhcp::firmware::{self, FirmwareKind};
+use pxelab_engine::dhcp::packet::{parse, MessageType};
+use pxelab_engine::tftp::client::{ClientConfig, ClientStatus, ClientTransfer};
+use pxelab_engine::tftp::packet::{self as tftp, Packet};
+use pxelab_engine::{Instant, Mac};
+use socket2::{Domain, Protocol, Socket, Type};
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4, UdpSocket};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+const SERVER: Ipv4Addr = Ipv4Addr::new(10, 10, 0, 5);
+const CLIENT: Ipv4Addr = Ipv4Addr::new(10, 10, 0, 100);
+const MAC: &str = "52:54:00:12:34:56";
+
+/// Everything the test made, removed on drop (also when an assertion fails).
+struct Lab {
+    namespaces: Vec<String>,
+    children: Vec<Child>,
+    dir: PathBuf,
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        for c in &mut self.children {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        for ns in &self.namespaces {
+            let _ = Command::new("ip").args(["netns", "del", ns]).status();
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn ip(args: &[&str]) {
+    let st = Command::new("ip")
+        .args(args)
+        .status()
+        .expect("iproute2 `ip`");
+    assert!(st.success(), "ip {} failed", args.join(" "));
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false)
+}
+
+const SCENARIO: &str = r#"
+scenario: serve test site
+site:
+  code: PS1
+  boot_images:
+    - {id: PS100002, arch: x64, size: 300000}
+  machines:
+    - {name: WS01, mac: "52:54:00:12:34:56"}
+  collections:
+    - {name: Lab, members: [WS01]}
+  deployments:
+    - {id: PS120001, collection: Lab, boot_image: PS100002, purpose: required, available_to: media_pxe}
+network:
+  segments:
+    - {name: hq, cidr: 10.10.0.0/24}
+  responders:
+    - {name: dp1, segment: hq, address: 10.10.0.5, role: distribution_point, images: [PS100002], tftp: {block_size: 1432, window_size: 4}}
+"#;
+
+fn pattern(n: usize, seed: u8) -> Vec<u8> {
+    (0..n)
+        .map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed))
+        .collect()
+}
+
+#[test]
+fn serve_answers_proxy_dhcp_4011_and_tftp_in_namespaces() {
+    assert!(
+        is_root(),
+        "this test builds network namespaces: run it as root (scripts/test-all.sh does)"
+    );
+    let tag = format!("pxelab-t{}", std::process::id());
+    let dir = std::env::temp_dir().join(&tag);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("root/SMSBoot/PS100002/x64")).unwrap();
+    std::fs::create_dir_all(dir.join("root/smsimages/PS100002")).unwrap();
+    std::fs::write(
+        dir.join("root/SMSBoot/PS100002/x64/bootmgfw.efi"),
+        pattern(100_000, 1),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("root/smsimages/PS100002/boot.PS100002.wim"),
+        pattern(300_000, 2),
+    )
+    .unwrap();
+    std::fs::write(dir.join("site.yaml"), SCENARIO).unwrap();
+    let (s, c) = (format!("{tag}-s"), format!("{tag}-c"));
+    let mut lab = Lab {
+        namespaces: Vec::new(),
+        children: Vec::new(),
+        dir: dir.clone(),
+    };
+    for ns in [&s, &c] {
+        ip(&["netns", "add", ns]);
+        lab.namespaces.push(ns.clone());
+        ip(&["-n", ns, "link", "set", "lo", "up"]);
+    }
+    ip(&[
+        "-n", &s, "link", "add", "eth0", "type", "veth", "peer", "name", "eth0", "netns", &c,
+    ]);
+    ip(&["-n", &s, "addr", "add", "10.10.0.5/24", "dev", "eth0"]);
+    ip(&["-n", &c, "addr", "add", "10.10.0.100/24", "dev", "eth0"]);
+    ip(&["-n", &s, "link", "set", "eth0", "up"]);
+    ip(&["-n", &c, "link", "set", "eth0", "up"]);
+
+    let log = dir.join("serve.log");
+    let server = Command::new("ip")
+        .args([
+            "netns",
+            "exec",
+            &s,
+            env!("CARGO_BIN_EXE_pxelab"),
+            "serve",
+            "--interface",
+            "eth0",
+            "--responder",
+            "dp1",
+        ])
+        .arg("--scenario")
+        .arg(dir.join("site.yaml"))
+        .arg("--root")
+        .arg(dir.join("root"))
+        .arg("--state")
+        .arg(dir.join("state.db"))
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    lab.children.push(server);
+    let started = (0..100).any(|_| {
+        std::thread::sleep(Duration::from_millis(100));
+        std::fs::read_to_string(&log)
+            .unwrap_or_default()
+            .contains("PXE responder started")
+    });
+    assert!(
+        started,
+        "serve did not start:\n{}",
+        std::fs::read_to_string(&log).unwrap_or_default()
+    );
+
+    let out = Command::new("ip")
+        .args(["netns", "exec", &c])
+        .arg(std::env::current_exe().unwrap())
+        .args([
+            "netns_client",
+            "--exact",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let serve_log = std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(
+        out.status.success(),
+        "client failed:\n{stdout}\n{}\nserve log:\n{serve_log}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for want in [
+        "proxy offer from 10.10.0.5",
+        "boot file smsboot/PS100002/x64/bootmgfw.efi",
+        "bootmgfw.efi: 100000 bytes, content ok",
+        "params: deployment PS120001 image PS100002 block 1432 window 4",
+        "boot image: 300000 bytes, content ok",
+        "write request: error 2",
+        "escape: error",
+    ] {
+        assert!(
+            stdout.contains(want),
+            "missing {want:?} in client output:\n{stdout}\nserve log:\n{serve_log}"
+        );
+    }
+    assert!(
+        serve_log.contains("device is in the database"),
+        "{serve_log}"
+    );
+    // R-STATE-1: the required deployment is on disk.
+    let db = pxelab_daemon::store::SqliteStore::open(&dir.join("state.db")).unwrap();
+    assert_eq!(
+        db.records().unwrap(),
+        vec![("machine:WS01".to_string(), "PS120001".to_string())]
+    );
+    // The daemon is still up after the hostile requests.
+    assert!(
+        lab.children[0].try_wait().unwrap().is_none(),
+        "serve exited:\n{serve_log}"
+    );
+}
+
+fn udp(bind: SocketAddrV4, broadcast: bool) -> UdpSocket {
+    let s = Socket::new(Domain::IPV4, Type::DGRAM, Some(Protocol::UDP)).unwrap();
+    s.set_reuse_address(true).unwrap();
+    if broadcast {
+        s.set_broadcast(true).unwrap();
+        s.bind_device(Some(b"eth0")).unwrap();
+    }
+    s.bind(&bind.into()).unwrap();
+    let u: UdpSocket = s.into();
+    u.set_read_timeout(Some(Duration::from_millis(500)))
+        .unwrap();
+    u
+}
+
+/// Download `file` with the engine's TFTP client over a real socket.
+fn tftp_get(
+    file: &str,
+    options: &[(&str, &str)],
+    keep: bool,
+) -> Result<(u64, Option<Vec<u8>>), String> {
+    let sock = udp(SocketAddrV4::new(CLIENT, 0), false);
+    let cfg = ClientConfig {
+        options: options
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+        timeout: Duration::from_secs(1),
+        max_retries: 5,
+        verify: false,
+        keep,
+    };
+    let t0 = std::time::Instant::now();
+    let now = || Instant::from_nanos(t0.elapsed().as_nanos() as u64);
+    let mut out = Vec::new();
+    let mut tr = ClientTransfer::start(now(), file, &cfg, &mut out);
+    for p in out.drain(..) {
+        sock.send_to(&p, SocketAddrV4::new(SERVER, 69)).unwrap();
+    }
+    let mut buf = vec![0u8; 70000];
+    loop {
+        match tr.status() {
+            ClientStatus::Done { bytes, .. } => return Ok((*bytes, tr.data().map(<[u8]>::to_vec))),
+            ClientStatus::Failed(f) => return Err(format!("error {:?}: {}", f.code, f.message)),
+            ClientStatus::Active => {}
+        }
+        match sock.recv_from(&mut buf) {
+            Ok((n, SocketAddr::V4(src))) if *src.ip() == SERVER => {
+                tr.handle_packet(now(), src.port(), &buf[..n], &mut out)
+            }
+            _ => tr.handle_timeout(now(), &mut out),
+        }
+        let port = tr.server_port().unwrap_or(69);
+        for p in out.drain(..) {
+            sock.send_to(&p, SocketAddrV4::new(SERVER, port)).unwrap();
+        }
+    }
+}
+
+/// The first answer to one raw TFTP request.
+fn tftp_raw(request: &[u8]) -> Option<Vec<u8>> {
+    let sock = udp(SocketAddrV4::new(CLIENT, 0), false);
+    sock.send_to(request, SocketAddrV4::new(SERVER, 69))
+        .unwrap();
+    let mut buf = vec![0u8; 2048];
+    (0..6).find_map(|_| {
+        sock.recv_from(&mut buf)
+            .ok()
+            .map(|(n, _)| buf[..n].to_vec())
+    })
+}
+
+#[test]
+#[ignore = "run inside the client namespace by serve_answers_proxy_dhcp_4011_and_tftp_in_namespaces"]
+fn netns_client() {
+    let mac: Mac = MAC.parse().unwrap();
+    let model = firmware::model(FirmwareKind::UefiX64);
+    let xid = 0x5058_4c42;
+    // 1. DISCOVER, broadcast, as the firmware does; the proxy offer comes back broadcast.
+    let dhcp = udp(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 68), true);
+    let discover = firmware::build_discover(model, mac, None, xid, 0);
+    let mut buf = vec![0u8; 2048];
+    let mut offer = None;
+    for _ in 0..10 {
+        dhcp.send_to(&discover, SocketAddrV4::new(Ipv4Addr::BROADCAST, 67))
+            .unwrap();
+        if let Ok((n, _)) = dhcp.recv_from(&mut buf) {
+            if let Ok(p) = parse(&buf[..n]) {
+                if p.xid == xid && p.message_type == Some(MessageType::Offer) && p.is_pxe_client() {
+                    offer = Some(p);
+                    break;
+                }
+            }
+        }
+    }
+    let offer = offer.expect("no proxy offer");
+    println!("proxy offer from {}", offer.server_id.unwrap());
+    // 2. The 4011 request from 4011, as EDK2 sends it.
+    let pxe = udp(SocketAddrV4::new(CLIENT, 4011), false);
+    let req = firmware::build_pxe_request(model, mac, None, xid, CLIENT, SERVER);
+    pxe.send_to(&req, SocketAddrV4::new(SERVER, 4011)).unwrap();
+    let (n, _) = pxe.recv_from(&mut buf).expect("no answer on 4011");
+    let ack = parse(&buf[..n]).unwrap();
+    assert_eq!(ack.message_type, Some(MessageType::Ack));
+    let file = ack.file_lossy().trim_end_matches('\0').to_string();
+    println!("boot file {file}");
+    // 3. The boot program, with OVMF's download options (case and backslashes as
+    //    Windows boot programs write them).
+    let (bytes, data) = tftp_get(
+        &file.replace('/', "\\").to_uppercase(),
+        &[("blksize", "1468"), ("windowsize", "4")],
+        true,
+    )
+    .expect("boot program download");
+    assert_eq!(
+        data.as_deref(),
+        Some(&pattern(100_000, 1)[..]),
+        "boot program content"
+    );
+    println!("bootmgfw.efi: {bytes} bytes, content ok");
+    // 4. Parameters, then the boot image with the responder's caps.
+    let (_, data) = tftp_get(
+        "smstemp/525400123456.uefi-x64.var",
+        &[("blksize", "1468")],
+        true,
+    )
+    .expect("params");
+    let params = BootParams::parse(&String::from_utf8_lossy(&data.unwrap())).unwrap();
+    println!(
+        "params: deployment {} image {} block {} window {}",
+        params.deployment, params.boot_image, params.block_size, params.window_size
+    );
+    let bs = params.block_size.to_string();
+    let ws = params.window_size.to_string();
+    let (bytes, data) = tftp_get(
+        &params.image_path,
+        &[("blksize", &bs), ("windowsize", &ws), ("tsize", "0")],
+        true,
+    )
+    .expect("boot image download");
+    assert_eq!(bytes, params.image_size);
+    assert_eq!(
+        data.as_deref(),
+        Some(&pattern(300_000, 2)[..]),
+        "boot image content"
+    );
+    println!("boot image: {bytes} bytes, content ok");
+    // 5. R-TFTP-1 and R-TFTP-3 against the live daemon.
+    let mut wrq = Vec::new();
+    tftp::encode_wrq(&mut wrq, b"smsboot/x.efi", "octet", &[]);
+    match tftp_raw(&wrq).map(|a| Packet::parse(&a).map(|p| format!("{p:?}"))) {
+        Some(Ok(p)) if p.starts_with("Error { code: 2") => println!("write request: error 2"),
+        other => println!("write request: unexpected {other:?}"),
+    }
+    let mut rrq = Vec::new();
+    tftp::encode_rrq(&mut rrq, b"..\\..\\..\\etc\\passwd", "octet", &[]);
+    match tftp_raw(&rrq).as_deref().map(Packet::parse) {
+        Some(Ok(Packet::Error { code, .. })) if code == 1 || code == 2 => {
+            println!("escape: error {code}")
+        }
+        other => println!("escape: unexpected {other:?}"),
+    }
+}
