@@ -211,10 +211,10 @@ async fn serve(opts: ServeOptions) -> Result<(), String> {
         }
         for t in out.transmits.drain(..) {
             let port = t.src.port();
-            if !ports.contains_key(&port) {
+            if let std::collections::hash_map::Entry::Vacant(slot) = ports.entry(port) {
                 match open_port(port, iface, &tx) {
                     Ok(p) => {
-                        ports.insert(port, p);
+                        slot.insert(p);
                     }
                     Err(e) => {
                         tracing::warn!(responder = %name, port, "cannot bind transfer port: {e}");
