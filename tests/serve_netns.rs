@@ -104,6 +104,17 @@ fn serve_answers_proxy_dhcp_4011_and_tftp_in_namespaces() {
     )
     .unwrap();
     std::fs::write(dir.join("site.yaml"), SCENARIO).unwrap();
+    // Things in the root that must never be served (R-TFTP-3).
+    std::fs::write(dir.join("secret"), b"outside the root").unwrap();
+    std::os::unix::fs::symlink(dir.join("secret"), dir.join("root/escape")).unwrap();
+    std::os::unix::fs::symlink("../../secret", dir.join("root/SMSBoot/up")).unwrap();
+    std::os::unix::fs::symlink("/dev/zero", dir.join("root/devlink")).unwrap();
+    let st = Command::new("mknod")
+        .arg(dir.join("root/dev0"))
+        .args(["c", "1", "3"])
+        .status()
+        .unwrap();
+    assert!(st.success(), "mknod");
     let (s, c) = (format!("{tag}-s"), format!("{tag}-c"));
     let mut lab = Lab {
         namespaces: Vec::new(),
@@ -186,6 +197,7 @@ fn serve_answers_proxy_dhcp_4011_and_tftp_in_namespaces() {
         "boot image: 300000 bytes, content ok",
         "write request: error 2",
         "escape: error",
+        "corpus: 31 of 31 refused",
     ] {
         assert!(
             stdout.contains(want),
@@ -370,4 +382,61 @@ fn netns_client() {
         }
         other => println!("escape: unexpected {other:?}"),
     }
+    // 6. The escape corpus: every one refused with error 1, 2 (or 4 for a request that
+    //    is not one), never a byte of data.
+    let long = "a/".repeat(150);
+    let names: Vec<&str> = vec![
+        "..",
+        "../etc/passwd",
+        "../../../../../../etc/passwd",
+        "a/../../etc/passwd",
+        "smsboot/../../x",
+        "smsboot/..",
+        "smsboot/x64/../../../secret",
+        r"..\..\etc\passwd",
+        r"smsboot\..\..\secret",
+        r"\..\secret",
+        "/etc/passwd",
+        r"\etc\passwd",
+        "//etc/passwd",
+        "/../secret",
+        r"C:\Windows\win.ini",
+        "c:/windows/win.ini",
+        "%2e%2e/%2e%2e/etc/passwd",
+        "..%2f..%2fetc%2fpasswd",
+        "smsboot/..%5c..%5csecret",
+        ".../secret",
+        "smsboot/.. /secret",
+        "escape",
+        "SMSBoot/up",
+        "ESCAPE",
+        "devlink",
+        "dev0",
+        "smsboot",
+        r"smsboot/ps100002\x64",
+        long.as_str(),
+        "a\u{1}b",
+    ];
+    let mut corpus: Vec<Vec<u8>> = names
+        .iter()
+        .map(|n| {
+            let mut v = Vec::new();
+            tftp::encode_rrq(&mut v, n.as_bytes(), "octet", &[("blksize", "1468")]);
+            v
+        })
+        .collect();
+    // A NUL inside the name: the rest is read as the mode and the options.
+    let mut nul = vec![0u8, 1];
+    nul.extend_from_slice(b"smsboot\0/../../secret\0octet\0");
+    corpus.push(nul);
+    let mut refused = 0;
+    for req in &corpus {
+        match tftp_raw(req).as_deref().map(Packet::parse) {
+            Some(Ok(Packet::Error {
+                code: 1 | 2 | 4, ..
+            })) => refused += 1,
+            other => println!("corpus: {:?} got {other:?}", String::from_utf8_lossy(req)),
+        }
+    }
+    println!("corpus: {refused} of {} refused", corpus.len());
 }

@@ -528,10 +528,24 @@ impl Responder {
             Ok(_) => return,
             Err(e) => {
                 out.logs
-                    .push(format!("ignoring malformed TFTP request from {src}: {e}"));
+                    .push(format!("malformed TFTP request from {src}: {e}"));
+                // RFC 1350: an illegal TFTP operation gets error 4 (one small datagram,
+                // no amplification), but only for what claims to be a request.
+                if matches!(payload.get(..2), Some([0, 1]) | Some([0, 2])) {
+                    self.send_error(src, tftp_packet::ERR_ILLEGAL_OP, "malformed request", out);
+                }
                 return;
             }
         };
+        if req.mode != "octet" && req.mode != "netascii" {
+            self.send_error(
+                src,
+                tftp_packet::ERR_ILLEGAL_OP,
+                "only octet mode is served",
+                out,
+            );
+            return;
+        }
         // A retransmitted RRQ for a transfer that is already running is ignored: the
         // transfer's own timer resends (no second stream to the same client).
         if let Some(tid) = self.by_client.get(&src) {
@@ -1040,6 +1054,60 @@ mod tests {
         }
         assert_eq!(failed, 1, "the silent client's transfer fails");
         assert_eq!(r.active_transfers(), 0, "b finished its 3000 bytes");
+    }
+
+    /// Bytes and datagrams a responder sends for one spoofed read request whose
+    /// "client" never answers, until the transfer gives up.
+    fn spoofed(options: &[(&str, &str)]) -> (usize, usize, usize, usize) {
+        let mut r = responder(|c| {
+            c.tftp.block_size = 8192;
+            c.tftp.window_size = 16;
+        });
+        let mut rrq = Vec::new();
+        tftp_packet::encode_rrq(
+            &mut rrq,
+            b"smsboot/PS100002/x64/bootmgfw.efi",
+            "octet",
+            options,
+        );
+        let victim = SocketAddrV4::new(Ipv4Addr::new(192, 0, 2, 1), 69);
+        let first = send(&mut r, Instant::ZERO, victim, 69, &rrq);
+        let first_datagrams = first.transmits.len();
+        let (mut datagrams, mut bytes) = (
+            first_datagrams,
+            first
+                .transmits
+                .iter()
+                .map(|t| t.payload.len())
+                .sum::<usize>(),
+        );
+        while let Some(t) = r.poll_timeout() {
+            if r.active_transfers() == 0 {
+                break;
+            }
+            let mut out = Output::default();
+            r.handle_timeout(t, &mut out);
+            datagrams += out.transmits.len();
+            bytes += out.transmits.iter().map(|t| t.payload.len()).sum::<usize>();
+        }
+        (first_datagrams, datagrams, bytes, rrq.len())
+    }
+
+    #[test]
+    fn spoofed_request_amplification_is_bounded() {
+        // With options: only the OACK before the client answers, then its retries.
+        let (first, n, bytes, req) =
+            spoofed(&[("blksize", "8192"), ("windowsize", "16"), ("tsize", "0")]);
+        assert_eq!(first, 1, "only an OACK before the client answers");
+        assert_eq!(n, 1 + ServerConfig::default().max_retries as usize);
+        println!("spoofed RRQ with options: {n} datagrams, {bytes} bytes for {req} request bytes ({:.1}x)", bytes as f64 / req as f64);
+        assert!(bytes <= 6 * 64, "{bytes}");
+        // Without options: one window of one 512-byte block, then its retries.
+        let (first, n, bytes, req) = spoofed(&[]);
+        assert_eq!(first, 1, "one block before the client answers");
+        assert_eq!(n, 1 + ServerConfig::default().max_retries as usize);
+        println!("spoofed RRQ without options: {n} datagrams, {bytes} bytes for {req} request bytes ({:.1}x)", bytes as f64 / req as f64);
+        assert!(bytes <= 6 * 516, "{bytes}");
     }
 
     proptest! {
