@@ -82,13 +82,14 @@ fn pattern(n: usize, seed: u8) -> Vec<u8> {
         .collect()
 }
 
-#[test]
-fn serve_answers_proxy_dhcp_4011_and_tftp_in_namespaces() {
+/// Server and client namespaces joined by a veth pair, `pxelab serve` running in the
+/// server one. Returns the lab (removed on drop), the client namespace and the log file.
+fn start_lab(name: &str) -> (Lab, String, PathBuf) {
     assert!(
         is_root(),
         "this test builds network namespaces: run it as root (scripts/test-all.sh does)"
     );
-    let tag = format!("pxelab-t{}", std::process::id());
+    let tag = format!("pxelab-{name}{}", std::process::id());
     let dir = std::env::temp_dir().join(&tag);
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(dir.join("root/SMSBoot/PS100002/x64")).unwrap();
@@ -169,7 +170,13 @@ fn serve_answers_proxy_dhcp_4011_and_tftp_in_namespaces() {
         "serve did not start:\n{}",
         std::fs::read_to_string(&log).unwrap_or_default()
     );
+    (lab, c, log)
+}
 
+#[test]
+fn serve_answers_proxy_dhcp_4011_and_tftp_in_namespaces() {
+    let (mut lab, c, log) = start_lab("t");
+    let dir = lab.dir.clone();
     let out = Command::new("ip")
         .args(["netns", "exec", &c])
         .arg(std::env::current_exe().unwrap())
@@ -439,4 +446,198 @@ fn netns_client() {
         }
     }
     println!("corpus: {refused} of {} refused", corpus.len());
+}
+
+/// The resident memory of a process, in KiB.
+fn rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// Issue 5, item 2: a million malformed and mutated DHCP and TFTP datagrams at the live
+/// daemon while a client boots through it. The daemon stays up, its memory stays
+/// bounded, and the client's boot completes.
+#[test]
+fn serve_survives_a_million_hostile_datagrams_while_a_client_boots() {
+    let (lab, c, log) = start_lab("h");
+    let pid = lab.children[0].id();
+    let before = rss_kib(pid);
+    let flood = Command::new("ip")
+        .args(["netns", "exec", &c])
+        .arg(std::env::current_exe().unwrap())
+        .args([
+            "hostile_sender",
+            "--exact",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env("PXELAB_HOSTILE_COUNT", "1000000")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // The boot starts once the flood is under way.
+    std::thread::sleep(Duration::from_secs(1));
+    let client = Command::new("ip")
+        .args(["netns", "exec", &c])
+        .arg(std::env::current_exe().unwrap())
+        .args([
+            "netns_client",
+            "--exact",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .output()
+        .unwrap();
+    let flood = flood.wait_with_output().unwrap();
+    let sent = String::from_utf8_lossy(&flood.stdout).into_owned();
+    let stdout = String::from_utf8_lossy(&client.stdout).into_owned();
+    let serve_log = std::fs::read_to_string(&log).unwrap_or_default();
+    let after = rss_kib(pid);
+    println!(
+        "{}",
+        sent.lines()
+            .find_map(|l| l.find("hostile:").map(|i| &l[i..]))
+            .unwrap_or("no count")
+    );
+    println!(
+        "daemon RSS before {before} KiB, after {after} KiB; log {} bytes",
+        serve_log.len()
+    );
+    assert!(sent.contains("hostile: sent 1000000"), "{sent}");
+    assert!(
+        client.status.success(),
+        "client failed under the flood:\n{stdout}"
+    );
+    assert!(
+        stdout.contains("boot image: 300000 bytes, content ok"),
+        "{stdout}"
+    );
+    let mut lab = lab;
+    assert!(
+        lab.children[0].try_wait().unwrap().is_none(),
+        "serve died:\n{}",
+        &serve_log[serve_log.len().saturating_sub(3000)..]
+    );
+    assert!(
+        after < before + 64 * 1024,
+        "daemon memory grew from {before} to {after} KiB"
+    );
+    assert!(
+        serve_log.len() < 8 << 20,
+        "the log was flooded: {} bytes",
+        serve_log.len()
+    );
+}
+
+/// Sends PXELAB_HOSTILE_COUNT malformed and mutated datagrams at the server.
+#[test]
+#[ignore = "run inside the client namespace by serve_survives_a_million_hostile_datagrams_while_a_client_boots"]
+fn hostile_sender() {
+    let n: u64 = std::env::var("PXELAB_HOSTILE_COUNT")
+        .unwrap()
+        .parse()
+        .unwrap();
+    let uni = UdpSocket::bind(SocketAddrV4::new(CLIENT, 0)).unwrap();
+    let bcast = udp(SocketAddrV4::new(CLIENT, 0), true);
+    let mac: Mac = "52:54:00:66:66:66".parse().unwrap();
+    let model = firmware::model(FirmwareKind::BiosX64);
+    let base_dhcp = firmware::build_discover(model, mac, None, 7, 0);
+    let tftp_abuse: Vec<Vec<u8>> = [
+        vec![("blksize", "0")],
+        vec![("blksize", "7")],
+        vec![("blksize", "65465")],
+        vec![("windowsize", "0")],
+        vec![("tsize", "-1")],
+        vec![("blksize", "512"), ("blksize", "1024")],
+        vec![("timeout", "0")],
+        vec![("timeout", "256")],
+    ]
+    .iter()
+    .map(|o| {
+        let mut v = Vec::new();
+        tftp::encode_rrq(&mut v, b"smsboot/PS100002/x64/bootmgfw.efi", "octet", o);
+        v
+    })
+    .collect();
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut rnd = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    let server = |port: u16| SocketAddrV4::new(SERVER, port);
+    let mut sent = 0u64;
+    while sent < n {
+        let r = rnd();
+        let (payload, dst, broadcast): (Vec<u8>, SocketAddrV4, bool) = match r % 8 {
+            // Mutated DISCOVERs: flipped bytes, truncated, a bad giaddr, option loops.
+            0 | 1 => {
+                let mut d = base_dhcp.clone();
+                for _ in 0..(r >> 8) % 6 + 1 {
+                    let i = (rnd() as usize) % d.len();
+                    d[i] ^= rnd() as u8;
+                }
+                if r & 0x100 != 0 {
+                    d.truncate((rnd() as usize) % d.len());
+                }
+                (d, server(67), r & 0x200 != 0)
+            }
+            2 => {
+                // Option area of lengths pointing past the end, and option 82 garbage.
+                let mut d = base_dhcp[..240].to_vec();
+                d.extend_from_slice(&[53, 1, 1, 82, 200, 1, 250, 2]);
+                d.extend((0..(rnd() % 300)).map(|_| rnd() as u8));
+                d[24..28].copy_from_slice(&(rnd() as u32).to_be_bytes()); // giaddr
+                (d, server(if r & 0x100 != 0 { 67 } else { 4011 }), false)
+            }
+            3 => {
+                // Huge option counts: thousands of pads and tiny options.
+                let mut d = base_dhcp[..240].to_vec();
+                for i in 0..(rnd() % 1500) {
+                    d.extend_from_slice(&[(i % 200) as u8 + 1, 0]);
+                }
+                (d, server(67), false)
+            }
+            4 => (
+                tftp_abuse[(r >> 8) as usize % tftp_abuse.len()].clone(),
+                server(69),
+                false,
+            ),
+            5 => {
+                // Requests without NULs, odd options, random opcodes.
+                let mut v = vec![0, (r >> 8) as u8 % 8];
+                v.extend((0..(rnd() % 64)).map(|_| b'a' + (rnd() % 26) as u8));
+                (v, server(69), false)
+            }
+            6 => {
+                // Stray ACKs, DATA and ERRORs at transfer ports.
+                let mut v = vec![0, 3 + (r >> 8) as u8 % 3];
+                v.extend((0..(rnd() % 16)).map(|_| rnd() as u8));
+                (v, server(49152 + (rnd() % 256) as u16), false)
+            }
+            _ => {
+                let v: Vec<u8> = (0..(rnd() % 700)).map(|_| rnd() as u8).collect();
+                let ports = [67, 68, 69, 4011, 4012];
+                (v, server(ports[(r >> 8) as usize % ports.len()]), false)
+            }
+        };
+        let res = if broadcast {
+            bcast.send_to(&payload, SocketAddrV4::new(Ipv4Addr::BROADCAST, 67))
+        } else {
+            uni.send_to(&payload, dst)
+        };
+        if res.is_err() {
+            std::thread::sleep(Duration::from_micros(50));
+        }
+        sent += 1;
+    }
+    println!("hostile: sent {sent}");
 }

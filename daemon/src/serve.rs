@@ -81,6 +81,48 @@ fn open_port(port: u16, iface: Option<&str>, tx: &Inbox) -> std::io::Result<Port
     Ok(Port { socket, reader })
 }
 
+/// At most [`LogLimiter::PER_SECOND`] log lines a second; a hostile flood of packets
+/// must not become a flood of log lines. What was dropped is counted and reported.
+#[derive(Default)]
+pub struct LogLimiter {
+    window: Option<std::time::Instant>,
+    count: u32,
+    suppressed: u64,
+}
+
+impl LogLimiter {
+    pub const PER_SECOND: u32 = 200;
+
+    pub fn allow(&mut self, now: std::time::Instant) -> bool {
+        match self.window {
+            Some(w) if now.duration_since(w) < Duration::from_secs(1) => {}
+            _ => {
+                self.window = Some(now);
+                self.count = 0;
+            }
+        }
+        self.count += 1;
+        if self.count > Self::PER_SECOND {
+            self.suppressed += 1;
+            false
+        } else {
+            true
+        }
+    }
+
+    /// The number suppressed, once their second is over.
+    pub fn take_suppressed(&mut self, now: std::time::Instant) -> Option<u64> {
+        let over = self
+            .window
+            .is_none_or(|w| now.duration_since(w) >= Duration::from_secs(1));
+        if over && self.suppressed > 0 {
+            Some(std::mem::take(&mut self.suppressed))
+        } else {
+            None
+        }
+    }
+}
+
 fn mtime(p: &PathBuf) -> Option<SystemTime> {
     std::fs::metadata(p).and_then(|m| m.modified()).ok()
 }
@@ -148,6 +190,7 @@ async fn serve(opts: ServeOptions) -> Result<(), String> {
     let mut poll_files = tokio::time::interval(Duration::from_secs(2));
     let mut active: HashSet<u16> = HashSet::new();
     let mut out = Output::default();
+    let mut limiter = LogLimiter::default();
 
     loop {
         out.clear();
@@ -194,7 +237,12 @@ async fn serve(opts: ServeOptions) -> Result<(), String> {
             }
         }
         for line in out.logs.drain(..) {
-            tracing::info!(responder = %name, "{line}");
+            if limiter.allow(std::time::Instant::now()) {
+                tracing::info!(responder = %name, "{line}");
+            }
+        }
+        if let Some(n) = limiter.take_suppressed(std::time::Instant::now()) {
+            tracing::warn!(responder = %name, "{n} log lines suppressed in the last second (flood?)");
         }
         for e in &out.effects {
             match e {
@@ -245,4 +293,21 @@ async fn serve(opts: ServeOptions) -> Result<(), String> {
     }
     tracing::info!(responder = %name, "PXE responder stopped");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_limiter_caps_a_second_and_reports_what_it_dropped() {
+        let mut l = LogLimiter::default();
+        let t0 = std::time::Instant::now();
+        let allowed = (0..1000).filter(|_| l.allow(t0)).count();
+        assert_eq!(allowed, LogLimiter::PER_SECOND as usize);
+        assert_eq!(l.take_suppressed(t0), None, "not before the second is over");
+        let t1 = t0 + Duration::from_millis(1500);
+        assert_eq!(l.take_suppressed(t1), Some(800));
+        assert!(l.allow(t1));
+    }
 }
