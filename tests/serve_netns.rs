@@ -82,6 +82,21 @@ fn pattern(n: usize, seed: u8) -> Vec<u8> {
         .collect()
 }
 
+/// This test binary, inside namespace `ns`, running only the ignored test `name`.
+fn in_namespace(ns: &str, name: &str) -> Command {
+    let mut cmd = Command::new("ip");
+    cmd.args(["netns", "exec", ns])
+        .arg(std::env::current_exe().unwrap())
+        .args([
+            name,
+            "--exact",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ]);
+    cmd
+}
+
 /// Server and client namespaces joined by a veth pair, `pxelab serve` running in the
 /// server one. Returns the lab (removed on drop), the client namespace and the log file.
 fn start_lab(name: &str) -> (Lab, String, PathBuf) {
@@ -177,18 +192,7 @@ fn start_lab(name: &str) -> (Lab, String, PathBuf) {
 fn serve_answers_proxy_dhcp_4011_and_tftp_in_namespaces() {
     let (mut lab, c, log) = start_lab("t");
     let dir = lab.dir.clone();
-    let out = Command::new("ip")
-        .args(["netns", "exec", &c])
-        .arg(std::env::current_exe().unwrap())
-        .args([
-            "netns_client",
-            "--exact",
-            "--ignored",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .output()
-        .unwrap();
+    let out = in_namespace(&c, "netns_client").output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     let serve_log = std::fs::read_to_string(&log).unwrap_or_default();
     assert!(
@@ -466,16 +470,7 @@ fn serve_survives_a_million_hostile_datagrams_while_a_client_boots() {
     let (lab, c, log) = start_lab("h");
     let pid = lab.children[0].id();
     let before = rss_kib(pid);
-    let flood = Command::new("ip")
-        .args(["netns", "exec", &c])
-        .arg(std::env::current_exe().unwrap())
-        .args([
-            "hostile_sender",
-            "--exact",
-            "--ignored",
-            "--nocapture",
-            "--test-threads=1",
-        ])
+    let flood = in_namespace(&c, "hostile_sender")
         .env("PXELAB_HOSTILE_COUNT", "1000000")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -483,18 +478,7 @@ fn serve_survives_a_million_hostile_datagrams_while_a_client_boots() {
         .unwrap();
     // The boot starts once the flood is under way.
     std::thread::sleep(Duration::from_secs(1));
-    let client = Command::new("ip")
-        .args(["netns", "exec", &c])
-        .arg(std::env::current_exe().unwrap())
-        .args([
-            "netns_client",
-            "--exact",
-            "--ignored",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .output()
-        .unwrap();
+    let client = in_namespace(&c, "netns_client").output().unwrap();
     let flood = flood.wait_with_output().unwrap();
     let sent = String::from_utf8_lossy(&flood.stdout).into_owned();
     let stdout = String::from_utf8_lossy(&client.stdout).into_owned();
