@@ -808,7 +808,8 @@ fn deliver(
     };
     match tag {
         Tag::Client => {
-            if to_me {
+            // Port 68 replies reach a client by its MAC before it holds an address.
+            if to_me || dst.port() == 68 {
                 w.with_client(host, |c, now, out| {
                     c.handle_datagram(now, src, dst, &payload, out)
                 });

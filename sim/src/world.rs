@@ -304,6 +304,31 @@ impl World {
             match self.addr_index.get(&(seg_id, *dst.ip())) {
                 Some(p) => Some(*p),
                 None if !seg.contains(*dst.ip()) => seg.gateway,
+                // A DHCP reply unicast to an address the client does not hold yet (a
+                // relay or server answering a client that left the broadcast flag clear,
+                // as iPXE does) goes to the client's MAC, chaddr, without ARP.
+                None if dst.port() == 68 && payload.len() >= 34 => {
+                    let chaddr = &payload[28..34];
+                    match seg.ports.iter().copied().find(|&(h, i)| {
+                        matches!(self.hosts[h].kind, HostKind::Client(_))
+                            && self.hosts[h].ifaces[i].mac.0[..] == *chaddr
+                    }) {
+                        Some(p) => Some(p),
+                        None => {
+                            self.capture(
+                                seg_id,
+                                start,
+                                src_mac,
+                                Mac::BROADCAST,
+                                src,
+                                dst,
+                                &payload,
+                            );
+                            self.stats.packets_lost += 1;
+                            return;
+                        }
+                    }
+                }
                 None => {
                     self.capture(seg_id, start, src_mac, Mac::BROADCAST, src, dst, &payload);
                     self.stats.packets_lost += 1;
