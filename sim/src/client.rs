@@ -317,10 +317,10 @@ impl Client {
                     return;
                 }
                 if *tx >= REQUEST_WAITS.len() {
-                    self.note(now, || {
-                        "no answer on port 4011: restarting discovery".into()
-                    });
-                    self.restart_or_fail(now, out);
+                    // The firmware's boot server discovery gives up; it does not start
+                    // DHCP again (restarts are for transfers that broke off).
+                    self.note(now, || "no answer on port 4011: PXE gives up".into());
+                    self.give_up(now);
                     return;
                 }
                 *tx += 1;
@@ -584,9 +584,8 @@ impl Client {
             (None, true) => offer.server, // co-located responder (R-ANS-2)
             (None, false) => return,      // keep waiting for a PXE offer
         };
-        if offer.pxe {
-            self.answered = true;
-        }
+        // A DHCP server's option 60 is not a responder's answer: only a proxy offer or
+        // a 4011 ACK counts (`no_offer` is "no responder answered").
         let (x, st, o) = (*xid, *started, offer.clone());
         self.send_request(now, x, st, &o, out);
         self.phase = Phase::Request {
