@@ -237,7 +237,7 @@ impl Responder {
                 slot.transfer.handle_timeout(now, &mut payloads);
                 self.emit_transfer(tid, payloads, out);
             }
-            self.after_transfer_step(now, tid, out);
+            self.after_transfer_step(tid, out);
         }
         if let Some(m) = &mut self.membership {
             let mut sends = Vec::new();
@@ -609,7 +609,7 @@ impl Responder {
             size,
         });
         self.emit_transfer(tid, payloads, out);
-        self.after_transfer_step(now, tid, out);
+        self.after_transfer_step(tid, out);
     }
 
     /// R-STATE-1, R-SEL: selection for the class the boot program learned, the
@@ -682,7 +682,7 @@ impl Responder {
         let mut payloads = Vec::new();
         slot.transfer.handle_packet(now, payload, &mut payloads);
         self.emit_transfer(tid, payloads, out);
-        self.after_transfer_step(now, tid, out);
+        self.after_transfer_step(tid, out);
     }
 
     fn emit_transfer(&mut self, tid: u16, payloads: Vec<Vec<u8>>, out: &mut Output) {
@@ -700,7 +700,7 @@ impl Responder {
     }
 
     /// R-TFTP-6: a finished or failed transfer is removed alone.
-    fn after_transfer_step(&mut self, _now: Instant, tid: u16, out: &mut Output) {
+    fn after_transfer_step(&mut self, tid: u16, out: &mut Output) {
         let Some(slot) = self.transfers.get_mut(&tid) else {
             return;
         };

@@ -398,7 +398,7 @@ pub fn run_scenario(sc: &Scenario, opts: &RunOptions) -> ScenarioResult {
                     HostKind::Client(_) => {
                         b.world
                             .with_client(host, |c, now, out| c.handle_timeout(now, out));
-                        note_finish(&mut b, host, &mut result, &boots_of, &mut busy, t0);
+                        note_finish(&mut b, host, &mut result, &boots_of, &mut busy);
                     }
                     HostKind::Server(_) => b
                         .world
@@ -415,7 +415,7 @@ pub fn run_scenario(sc: &Scenario, opts: &RunOptions) -> ScenarioResult {
             } => {
                 deliver(&mut b, host, iface, src, dst, payload);
                 if matches!(b.world.hosts[host].kind, HostKind::Client(_)) {
-                    note_finish(&mut b, host, &mut result, &boots_of, &mut busy, t0);
+                    note_finish(&mut b, host, &mut result, &boots_of, &mut busy);
                 }
             }
         }
@@ -445,7 +445,8 @@ pub fn run_scenario(sc: &Scenario, opts: &RunOptions) -> ScenarioResult {
     }
     for (at, who, text) in std::mem::take(&mut b.world.logs) {
         result.logs.push((
-            secs(at.saturating_since(t0)) - if at < t0 { secs(t0 - at) } else { 0.0 },
+            // Seconds since scenario time 0; negative during the warm-up.
+            ((at.as_nanos() as f64 - t0.as_nanos() as f64) / 1e6).round() / 1e3,
             who,
             text,
         ));
@@ -522,7 +523,6 @@ fn note_finish(
     result: &mut ScenarioResult,
     boots_of: &HashMap<HostId, Vec<usize>>,
     busy: &mut usize,
-    t0: Instant,
 ) {
     let HostKind::Client(c) = &mut b.world.hosts[host].kind else {
         return;
@@ -550,7 +550,6 @@ fn note_finish(
         }),
     };
     rec.took_s = Some(secs(r.finished.saturating_since(r.at)));
-    let _ = t0;
     *busy = busy.saturating_sub(1);
 }
 
@@ -595,7 +594,7 @@ fn apply_event(
                 .push(result.boots.len() - 1);
             *busy += 1;
             b.world.with_client(host, |c, now, out| c.boot(now, out));
-            note_finish(b, host, result, boots_of, busy, t0);
+            note_finish(b, host, result, boots_of, busy);
         }
         EventKind::Down {
             host,
@@ -696,11 +695,9 @@ fn apply_event(
             let line = match macs {
                 Ok(list) => {
                     let n = list.len();
-                    let mut done = false;
                     if let HostKind::Server(s) = &mut b.world.hosts[rhost].kind {
                         if let Some(r) = s.responder.as_mut() {
                             r.set_exclusions(list.clone());
-                            done = true;
                         }
                     }
                     // The list also survives a restart of the responder.
@@ -711,7 +708,6 @@ fn apply_event(
                     {
                         spec.1.mac_exclusions = list.clone();
                     }
-                    let _ = done;
                     format!(
                         "reloaded MAC exclusion list {} ({n} entries)",
                         file.display()

@@ -297,44 +297,36 @@ impl World {
 
         let broadcast = *dst.ip() == Ipv4Addr::BROADCAST;
         // Receivers on this segment.
-        let target = if broadcast {
-            None
+        // `Err(())`: a unicast that no port on the segment takes.
+        let target: Result<Option<(HostId, usize)>, ()> = if broadcast {
+            Ok(None)
         } else {
             let seg = &self.segments[seg_id];
             match self.addr_index.get(&(seg_id, *dst.ip())) {
-                Some(p) => Some(*p),
-                None if !seg.contains(*dst.ip()) => seg.gateway,
+                Some(p) => Ok(Some(*p)),
+                None if !seg.contains(*dst.ip()) => Ok(seg.gateway),
                 // A DHCP reply unicast to an address the client does not hold yet (a
                 // relay or server answering a client that left the broadcast flag clear,
                 // as iPXE does) goes to the client's MAC, chaddr, without ARP.
                 None if dst.port() == 68 && payload.len() >= 34 => {
                     let chaddr = &payload[28..34];
-                    match seg.ports.iter().copied().find(|&(h, i)| {
-                        matches!(self.hosts[h].kind, HostKind::Client(_))
-                            && self.hosts[h].ifaces[i].mac.0[..] == *chaddr
-                    }) {
-                        Some(p) => Some(p),
-                        None => {
-                            self.capture(
-                                seg_id,
-                                start,
-                                src_mac,
-                                Mac::BROADCAST,
-                                src,
-                                dst,
-                                &payload,
-                            );
-                            self.stats.packets_lost += 1;
-                            return;
-                        }
-                    }
+                    seg.ports
+                        .iter()
+                        .copied()
+                        .find(|&(h, i)| {
+                            matches!(self.hosts[h].kind, HostKind::Client(_))
+                                && self.hosts[h].ifaces[i].mac.0[..] == *chaddr
+                        })
+                        .map(Some)
+                        .ok_or(())
                 }
-                None => {
-                    self.capture(seg_id, start, src_mac, Mac::BROADCAST, src, dst, &payload);
-                    self.stats.packets_lost += 1;
-                    return; // nobody has that address
-                }
+                None => Err(()),
             }
+        };
+        let Ok(target) = target else {
+            self.capture(seg_id, start, src_mac, Mac::BROADCAST, src, dst, &payload);
+            self.stats.packets_lost += 1;
+            return; // nobody on the segment has that address
         };
         let dst_mac = match target {
             Some((h, i)) => self.hosts[h].ifaces[i].mac,
@@ -343,7 +335,7 @@ impl World {
         self.capture(seg_id, start, src_mac, dst_mac, src, dst, &payload);
 
         match target {
-            Some((h, i)) => self.deliver_port(seg_id, link, done, tx, h, i, src, dst, payload),
+            Some((h, i)) => self.deliver_port(link, done, tx, h, i, src, dst, payload),
             None => {
                 // A broadcast goes to every port that would not drop it unread: clients
                 // take only DHCP replies (port 68) carrying their own chaddr; servers,
@@ -366,7 +358,7 @@ impl World {
                     })
                     .collect();
                 for (h, i) in ports {
-                    self.deliver_port(seg_id, link, done, tx, h, i, src, dst, payload.clone());
+                    self.deliver_port(link, done, tx, h, i, src, dst, payload.clone());
                 }
             }
         }
@@ -375,7 +367,6 @@ impl World {
     #[allow(clippy::too_many_arguments)]
     fn deliver_port(
         &mut self,
-        _seg: SegId,
         link: LinkModel,
         done: Instant,
         tx: Duration,

@@ -81,7 +81,8 @@ impl ProxyParams {
     }
 }
 
-fn reply_header(req: &DhcpPacket) -> Header {
+/// The BOOTREPLY header for `req`: its htype, hlen, xid, flags, giaddr and chaddr.
+pub(crate) fn reply_header(req: &DhcpPacket) -> Header {
     let mut h = Header::new(2);
     h.htype = req.htype;
     h.hlen = req.hlen;

@@ -15,7 +15,7 @@ use std::net::{Ipv4Addr, SocketAddrV4};
 use std::time::Duration;
 
 use super::packet::{parse, DhcpPacket, MessageType};
-use super::wire::{Header, Writer};
+use super::wire::Writer;
 use super::{opt, CLIENT_PORT, PXE_CLIENT, SERVER_PORT};
 use crate::Instant;
 
@@ -258,17 +258,6 @@ impl DhcpServer {
         vec![self.reply(req, &p, MessageType::Ack, wanted)]
     }
 
-    fn header(&self, req: &DhcpPacket) -> Header {
-        let mut h = Header::new(2);
-        h.htype = req.htype;
-        h.hlen = req.hlen;
-        h.xid = req.xid;
-        h.flags = req.flags;
-        h.giaddr = req.giaddr;
-        h.chaddr = req.chaddr_raw;
-        h
-    }
-
     fn dst(req: &DhcpPacket, nak: bool) -> SocketAddrV4 {
         if req.is_relayed() {
             SocketAddrV4::new(req.giaddr, SERVER_PORT)
@@ -280,7 +269,7 @@ impl DhcpServer {
     }
 
     fn reply(&self, req: &DhcpPacket, pool: &Pool, mt: MessageType, ip: Ipv4Addr) -> Reply {
-        let mut h = self.header(req);
+        let mut h = super::proxy::reply_header(req);
         h.yiaddr = ip;
         if mt == MessageType::Ack {
             h.ciaddr = req.ciaddr;
@@ -311,7 +300,7 @@ impl DhcpServer {
     }
 
     fn nak(&self, req: &DhcpPacket) -> Reply {
-        let mut w = Writer::new(&self.header(req));
+        let mut w = Writer::new(&super::proxy::reply_header(req));
         w.option(opt::MESSAGE_TYPE, &[MessageType::Nak.to_u8()]);
         w.ip(opt::SERVER_ID, self.addr);
         if let Some(r) = &req.relay_agent_info {
