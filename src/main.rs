@@ -48,6 +48,21 @@ enum Cmd {
         /// Skip CRC checks of downloads (sizes are still checked).
         #[arg(long)]
         no_verify: bool,
+        /// Run in the lab: network namespaces, real DHCP servers and relays, `pxelab
+        /// serve` responders and QEMU firmware (root; see docs/LAB.md). Only scenarios
+        /// whose `modes` include `lab` run.
+        #[arg(long)]
+        lab: bool,
+        /// Lab: leave the network up after each scenario and print how to enter it.
+        #[arg(long, requires = "lab")]
+        keep: bool,
+        /// Run only the I-th of N slices of the suite (1-based), to spread a suite over
+        /// CI runners: `--shard 2/4`.
+        #[arg(long, value_parser = parse_shard)]
+        shard: Option<(usize, usize)>,
+        /// Lab: longest a client boot may take before it is stopped and judged.
+        #[arg(long, default_value = "300s", value_parser = parse_secs)]
+        boot_timeout: std::time::Duration,
     },
     /// Validate scenario files only.
     Check {
@@ -106,8 +121,80 @@ enum Cmd {
 #[derive(Subcommand)]
 enum LabCmd {
     /// Remove leftovers of crashed runs: network namespaces named `pxelab-*` and the
-    /// processes still running inside them.
+    /// processes still running inside them, run directories `/tmp/pxelab-lab-*` whose
+    /// run is gone (and the processes they list), and their tap devices.
     Clean,
+    /// Say what `pxelab run --lab` needs that this machine lacks (Debian packages).
+    Check {
+        /// Scenarios to check for (their firmware); all firmware when omitted.
+        paths: Vec<PathBuf>,
+    },
+    /// Build the boot programs (BIOS first stage, UEFI x64/IA32/ARM64) into a directory.
+    Images {
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// (internal) A segment's switch process.
+    #[command(hide = true)]
+    Switch {
+        #[arg(long)]
+        spec: PathBuf,
+    },
+    /// (internal) The built-in DHCP server process.
+    #[command(hide = true)]
+    Dhcpd {
+        #[arg(long)]
+        spec: PathBuf,
+    },
+    /// (internal) A router's DHCP relay agent process.
+    #[command(hide = true)]
+    Relay {
+        #[arg(long)]
+        spec: PathBuf,
+    },
+}
+
+fn parse_shard(s: &str) -> Result<(usize, usize), String> {
+    let (i, n) = s
+        .split_once('/')
+        .ok_or_else(|| format!("`{s}` is not I/N (for example 2/4)"))?;
+    let i: usize = i
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{i}` is not a number"))?;
+    let n: usize = n
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{n}` is not a number"))?;
+    if n == 0 || i == 0 || i > n {
+        return Err(format!("shard {i}/{n}: need 1 <= I <= N"));
+    }
+    Ok((i, n))
+}
+
+fn parse_secs(s: &str) -> Result<std::time::Duration, String> {
+    let t = s.trim();
+    let n = t.strip_suffix('s').unwrap_or(t);
+    n.parse::<f64>()
+        .ok()
+        .filter(|v| v.is_finite() && *v > 0.0)
+        .map(std::time::Duration::from_secs_f64)
+        .ok_or_else(|| format!("`{s}` is not a duration in seconds (for example 300s)"))
+}
+
+fn read_spec<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+fn exit_with(r: Result<(), String>) -> ExitCode {
+    match r {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 #[derive(Subcommand)]
@@ -164,47 +251,100 @@ fn load_one(file: &Path) -> Option<Scenario> {
     }
 }
 
-/// `pxelab lab clean`: every namespace this project names `pxelab-*`, the processes in
-/// it (started by pxelab runs), then the namespace itself.
-fn lab_clean() -> ExitCode {
-    let list = match std::process::Command::new("ip")
-        .args(["netns", "list"])
-        .output()
-    {
-        Ok(o) => String::from_utf8_lossy(&o.stdout).into_owned(),
-        Err(e) => {
-            eprintln!("error: cannot run `ip netns list` (iproute2): {e}");
-            return ExitCode::FAILURE;
+/// Missing lab prerequisites (all firmware when `all`).
+fn lab_missing(scenarios: &[&Scenario], all: bool) -> Vec<String> {
+    if all {
+        let mut sc = scenario::load_str(
+            "scenario: all firmware\nnetwork:\n  segments: [{name: s, cidr: 10.0.0.0/24}]\n",
+            Path::new("<all>"),
+        )
+        .expect("built-in scenario loads");
+        for (i, f) in pxelab_scenario::Firmware::ALL.iter().enumerate() {
+            sc.network.clients.push(pxelab_scenario::Client {
+                name: format!("c{i}"),
+                segment: "s".into(),
+                firmware: *f,
+                machine: None,
+                mac: pxelab_engine::Mac([2, 0, 0, 0, 0, i as u8]),
+                smbios_guid: None,
+                press_key: false,
+            });
         }
-    };
-    let mut n = 0;
-    for ns in list.lines().filter_map(|l| l.split_whitespace().next()) {
-        if !ns.starts_with("pxelab-") {
-            continue;
-        }
-        if let Ok(o) = std::process::Command::new("ip")
-            .args(["netns", "pids", ns])
-            .output()
-        {
-            for pid in String::from_utf8_lossy(&o.stdout).split_whitespace() {
-                let _ = std::process::Command::new("kill")
-                    .args(["-9", pid])
-                    .status();
-            }
-        }
-        match std::process::Command::new("ip")
-            .args(["netns", "del", ns])
-            .status()
-        {
-            Ok(s) if s.success() => {
-                println!("removed namespace {ns}");
-                n += 1;
-            }
-            _ => eprintln!("could not remove namespace {ns}"),
-        }
+        return pxelab_harness::lab::missing_prerequisites(&[&sc]);
     }
-    println!("{n} namespace(s) removed");
-    ExitCode::SUCCESS
+    pxelab_harness::lab::missing_prerequisites(scenarios)
+}
+
+/// `pxelab run --lab`: each scenario built, run and torn down in turn.
+fn run_lab(
+    scenarios: &[&Scenario],
+    pcap: Option<&Path>,
+    keep: bool,
+    boot_timeout: std::time::Duration,
+    several: bool,
+) -> Result<Vec<ScenarioResult>, ExitCode> {
+    let missing = lab_missing(scenarios, false);
+    if !missing.is_empty() {
+        eprintln!("error: the lab cannot run on this machine; missing:");
+        for m in &missing {
+            eprintln!("  - {m}");
+        }
+        eprintln!("(install the packages with apt-get install, or run scripts/test-all.sh once)");
+        return Err(ExitCode::FAILURE);
+    }
+    pxelab_harness::procs::install_interrupt_handler();
+    let exe = std::env::current_exe().map_err(|e| {
+        eprintln!("error: cannot find the pxelab binary: {e}");
+        ExitCode::FAILURE
+    })?;
+    let programs = std::env::temp_dir().join(format!("pxelab-images-{}", std::process::id()));
+    if let Err(e) = pxelab_harness::bootroot::build_images(&programs) {
+        eprintln!("error: {e}");
+        return Err(ExitCode::FAILURE);
+    }
+    let bar = indicatif::ProgressBar::new(scenarios.len() as u64);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {pos}/{len} {msg}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    bar.enable_steady_tick(std::time::Duration::from_millis(500));
+    let verbose = bar.is_hidden() || std::env::var_os("PXELAB_LAB_VERBOSE").is_some();
+    let mut results = Vec::new();
+    for s in scenarios {
+        if pxelab_harness::procs::interrupted() {
+            break;
+        }
+        bar.set_message(s.file.display().to_string());
+        let pcap_dir = pcap.map(|d| pcap_dir_for(d, s, several));
+        if let Some(d) = &pcap_dir {
+            let _ = std::fs::create_dir_all(d);
+        }
+        let opts = pxelab_harness::lab::LabOptions {
+            exe: exe.clone(),
+            programs: programs.clone(),
+            pcap_dir,
+            keep,
+            boot_timeout,
+            warmup: std::time::Duration::from_secs(5),
+            verbose,
+            progress: Some(bar.clone()),
+        };
+        let r = pxelab_harness::lab::Lab::new(s, opts).run();
+        bar.println(format!(
+            "{} {} (lab, {:.1}s)",
+            if r.passed { "pass" } else { "FAIL" },
+            s.file.display(),
+            r.wall_time_s
+        ));
+        results.push(r);
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    let _ = std::fs::remove_dir_all(&programs);
+    if pxelab_harness::procs::interrupted() {
+        eprintln!("interrupted: the lab was torn down");
+    }
+    Ok(results)
 }
 
 fn pcap_dir_for(base: &Path, sc: &Scenario, several: bool) -> PathBuf {
@@ -235,6 +375,10 @@ fn main() -> ExitCode {
             junit,
             pcap,
             no_verify,
+            lab,
+            keep,
+            shard,
+            boot_timeout,
         } => {
             let (scenarios, errors) = load_all(&paths);
             for e in &errors {
@@ -249,25 +393,45 @@ fn main() -> ExitCode {
                             .any(|t| tags.iter().any(|w| w.eq_ignore_ascii_case(t)))
                 })
                 .collect();
-            let (runnable, skipped): (Vec<&Scenario>, Vec<&Scenario>) = wanted
-                .into_iter()
-                .partition(|s| s.modes.contains(&Mode::Sim));
+            let mode = if lab { Mode::Lab } else { Mode::Sim };
+            let (runnable, skipped): (Vec<&Scenario>, Vec<&Scenario>) =
+                wanted.into_iter().partition(|s| s.modes.contains(&mode));
             for s in &skipped {
-                eprintln!("skip: {} (modes do not include sim)", s.file.display());
+                eprintln!(
+                    "skip: {} (modes do not include {})",
+                    s.file.display(),
+                    mode.as_str()
+                );
             }
+            let runnable: Vec<&Scenario> = match shard {
+                Some((i, n)) => runnable
+                    .into_iter()
+                    .enumerate()
+                    .filter(|(k, _)| k % n == i - 1)
+                    .map(|(_, s)| s)
+                    .collect(),
+                None => runnable,
+            };
             let several = runnable.len() > 1;
-            let results: Vec<ScenarioResult> = runnable
-                .iter()
-                .map(|s| {
-                    let opts = RunOptions {
-                        seed,
-                        pcap_dir: pcap.as_ref().map(|d| pcap_dir_for(d, s, several)),
-                        trace: true,
-                        no_verify,
-                    };
-                    run_scenario(s, &opts)
-                })
-                .collect();
+            let results: Vec<ScenarioResult> = if lab {
+                match run_lab(&runnable, pcap.as_deref(), keep, boot_timeout, several) {
+                    Ok(r) => r,
+                    Err(code) => return code,
+                }
+            } else {
+                runnable
+                    .iter()
+                    .map(|s| {
+                        let opts = RunOptions {
+                            seed,
+                            pcap_dir: pcap.as_ref().map(|d| pcap_dir_for(d, s, several)),
+                            trace: true,
+                            no_verify,
+                        };
+                        run_scenario(s, &opts)
+                    })
+                    .collect()
+            };
             match format {
                 Format::Text => print!("{}", report::text(&results)),
                 Format::Json => println!("{}", report::json(&results)),
@@ -383,9 +547,49 @@ fn main() -> ExitCode {
                 }
             }
         }
-        Cmd::Lab {
-            what: LabCmd::Clean,
-        } => lab_clean(),
+        Cmd::Lab { what } => match what {
+            LabCmd::Clean => match pxelab_harness::lab::clean() {
+                Ok(n) => {
+                    println!("{n} leftover(s) removed");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::FAILURE
+                }
+            },
+            LabCmd::Check { paths } => {
+                let (scenarios, errors) = if paths.is_empty() {
+                    (Vec::new(), Vec::new())
+                } else {
+                    load_all(&paths)
+                };
+                for e in &errors {
+                    eprintln!("error: {e}");
+                }
+                let refs: Vec<&Scenario> = scenarios.iter().collect();
+                let missing = lab_missing(&refs, paths.is_empty());
+                if missing.is_empty() && errors.is_empty() {
+                    println!("the lab has everything it needs");
+                    ExitCode::SUCCESS
+                } else {
+                    for m in &missing {
+                        println!("missing: {m}");
+                    }
+                    ExitCode::FAILURE
+                }
+            }
+            LabCmd::Images { out } => exit_with(pxelab_harness::bootroot::build_images(&out)),
+            LabCmd::Switch { spec } => {
+                exit_with(read_spec(&spec).and_then(pxelab_harness::switch::run))
+            }
+            LabCmd::Dhcpd { spec } => {
+                exit_with(read_spec(&spec).and_then(pxelab_harness::hostd::run_dhcpd))
+            }
+            LabCmd::Relay { spec } => {
+                exit_with(read_spec(&spec).and_then(pxelab_harness::hostd::run_relay))
+            }
+        },
         Cmd::Bench {
             what:
                 BenchCmd::Sim {

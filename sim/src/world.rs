@@ -34,8 +34,13 @@ pub struct LinkModel {
 impl LinkModel {
     /// Line time of a UDP datagram of `payload` bytes.
     pub fn tx_time(&self, payload: usize) -> Duration {
-        let frame = (payload + OVERHEAD).max(MIN_FRAME) + WIRE_EXTRA;
-        let bits = frame as u128 * 8;
+        self.frame_time(payload + OVERHEAD)
+    }
+
+    /// Line time of an Ethernet frame of `frame` bytes (header included, FCS not): the
+    /// lab's segment switches use this for the frames they forward.
+    pub fn frame_time(&self, frame: usize) -> Duration {
+        let bits = (frame.max(MIN_FRAME) + WIRE_EXTRA) as u128 * 8;
         Duration::from_nanos((bits * 1_000_000_000 / self.rate_bps.max(1) as u128) as u64)
     }
 }

@@ -1,0 +1,1210 @@
+//! `pxelab run --lab`: one scenario built as a real network, its timeline played in
+//! wall-clock time, its outcomes read from the serial consoles and the responders' logs.
+//!
+//! The build, for a run with the unique id `ID` (4 hex digits):
+//! - a run directory `/tmp/pxelab-lab-ID/` (boot roots, state database, sockets, logs,
+//!   the `pids` file `pxelab lab clean` reads after a crash);
+//! - per segment one switch process (`pxelab lab switch`) owning tap devices named
+//!   `pxIDsSSpPP` and QEMU's unix datagram sockets;
+//! - per host (responder, DHCP server, router) a namespace `pxelab-ID-HOST` holding its
+//!   taps, renamed `eth0`, `eth1`... in segment order, and its processes
+//!   (`ip netns exec`);
+//! - per client boot a QEMU process in the root namespace (no kernel networking).
+//!
+//! `ip` (iproute2) drives the kernel rather than rtnetlink: every step is a command an
+//! administrator can repeat by hand when inspecting a `--keep` network, errors come
+//! back as `ip`'s own messages, and namespace creation (bind mounts under
+//! /run/netns) stays iproute2's business.
+//!
+//! Teardown (also on error, on SIGINT/SIGTERM and when a panic unwinds): children get
+//! SIGTERM, then SIGKILL; namespaces are deleted; the taps vanish with their switch;
+//! the run directory is removed unless `--keep`.
+
+use crate::procs::{self, in_ns, ip, Procs};
+use crate::{bootroot, qemu};
+use pxelab_engine::state::{self, DeviceKey, StateStore};
+use pxelab_scenario::{ClearTarget, DhcpEngine, EventKind, Firmware, Scenario};
+use pxelab_sim::run::{BootRecord, ScenarioResult};
+use pxelab_sim::world::Stats;
+use std::collections::{BTreeMap, HashMap};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::Ipv4Addr;
+use std::path::{Path, PathBuf};
+use std::process::{ChildStdin, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+#[derive(Clone, Debug)]
+pub struct LabOptions {
+    /// The `pxelab` binary (children run its `serve` and `lab` subcommands).
+    pub exe: PathBuf,
+    /// Built boot programs (see [`bootroot::build_images`]).
+    pub programs: PathBuf,
+    pub pcap_dir: Option<PathBuf>,
+    /// Leave the network up at the end and print how to enter it.
+    pub keep: bool,
+    /// Longest a client boot may take before it is stopped and judged.
+    pub boot_timeout: Duration,
+    /// Wait after the responders start (peer membership) before scenario time 0.
+    pub warmup: Duration,
+    /// Print progress lines to stderr.
+    pub verbose: bool,
+    /// A terminal's progress display: its message follows the lab's steps.
+    pub progress: Option<indicatif::ProgressBar>,
+}
+
+/// The lab's features this scenario uses that the lab cannot build yet, if any.
+pub fn unsupported(sc: &Scenario) -> Vec<String> {
+    let mut v = Vec::new();
+    for e in &sc.events {
+        match &e.kind {
+            EventKind::Down {
+                during_transfer: true,
+                ..
+            } => v.push(format!(
+                "line {}: `down ... during: transfer` is not built in the lab yet",
+                e.line
+            )),
+            EventKind::TftpRequest(_) => v.push(format!(
+                "line {}: `tftp_request` is a simulator extension, not available in the lab",
+                e.line
+            )),
+            EventKind::ReloadExclusions { .. } => v.push(format!(
+                "line {}: `reload_exclusions` is a simulator extension (in the lab, change the file and the responder reloads it)",
+                e.line
+            )),
+            _ => {}
+        }
+    }
+    for d in &sc.network.dhcp_servers {
+        if d.engine != DhcpEngine::Builtin {
+            v.push(format!(
+                "DHCP server {}: engine {} is not built in the lab yet",
+                d.name,
+                d.engine.as_str()
+            ));
+        }
+    }
+    v
+}
+
+/// A namespace host and its interfaces.
+#[derive(Debug, Clone)]
+struct Host {
+    name: String,
+    ns: String,
+    /// (segment index, tap name, interface name, address, prefix, MAC)
+    ifaces: Vec<(usize, String, String, Ipv4Addr, u8, String)>,
+    responders: Vec<String>,
+    dhcp: Vec<String>,
+    router: Option<String>,
+}
+
+/// What one client boot printed and when.
+#[derive(Default)]
+struct Serial {
+    lines: Vec<(f64, String)>,
+    exited: bool,
+}
+
+struct Boot {
+    client: String,
+    n: u32,
+    at_s: f64,
+    started: Instant,
+    serial: Arc<Mutex<Serial>>,
+    what: String,
+    done: Option<BootRecord>,
+}
+
+pub struct Lab<'a> {
+    sc: &'a Scenario,
+    opts: LabOptions,
+    id: String,
+    dir: PathBuf,
+    procs: Procs,
+    namespaces: Vec<String>,
+    hosts: Vec<Host>,
+    switch_stdin: HashMap<String, ChildStdin>,
+    logs: Arc<Mutex<Vec<(f64, String, String)>>>,
+    t0: Instant,
+    boots: Vec<Boot>,
+    torn_down: bool,
+}
+
+fn strip_ansi(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            if chars.peek() == Some(&'[') {
+                chars.next();
+                for d in chars.by_ref() {
+                    if d.is_ascii_alphabetic() {
+                        break;
+                    }
+                }
+            }
+            continue;
+        }
+        if c.is_control() && c != '\t' {
+            continue;
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// The message of a `pxelab serve` log line (tracing's format, colours stripped).
+pub fn serve_message(line: &str) -> String {
+    let l = strip_ansi(line);
+    let msg = match l.find("serve: ") {
+        Some(i) => &l[i + "serve: ".len()..],
+        None => l.as_str(),
+    };
+    match msg.rfind(" responder=") {
+        Some(i) => msg[..i].to_string(),
+        None => msg.to_string(),
+    }
+}
+
+/// A boot program marker: `PXELAB WORD key=value...`.
+pub fn parse_marker(line: &str) -> Option<(String, BTreeMap<String, String>)> {
+    let i = line.find("PXELAB ")?;
+    let mut it = line[i + 7..].split_whitespace();
+    let word = it.next()?.to_string();
+    let kv = it
+        .filter_map(|t| t.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    Some((word, kv))
+}
+
+impl<'a> Lab<'a> {
+    pub fn new(sc: &'a Scenario, opts: LabOptions) -> Lab<'a> {
+        let seed = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or(0)
+            ^ std::process::id().rotate_left(16);
+        let mut id = format!("{:04x}", seed & 0xffff);
+        // Never reuse the id of a run still on this machine.
+        while Path::new(&format!("/tmp/pxelab-lab-{id}")).exists() {
+            id = format!(
+                "{:04x}",
+                (u32::from_str_radix(&id, 16).unwrap_or(0) + 1) & 0xffff
+            );
+        }
+        let dir = PathBuf::from(format!("/tmp/pxelab-lab-{id}"));
+        Lab {
+            sc,
+            procs: Procs::new(&dir),
+            opts,
+            id,
+            dir,
+            namespaces: Vec::new(),
+            hosts: Vec::new(),
+            switch_stdin: HashMap::new(),
+            logs: Arc::new(Mutex::new(Vec::new())),
+            t0: Instant::now(),
+            boots: Vec::new(),
+            torn_down: false,
+        }
+    }
+
+    fn say(&self, msg: &str) {
+        if let Some(p) = self.opts.progress.as_ref().filter(|p| !p.is_hidden()) {
+            p.set_message(format!("{}: {msg}", self.sc.file.display()));
+        } else if self.opts.verbose {
+            eprintln!(
+                "  [lab {} {:>6.1}s] {msg}",
+                self.id,
+                self.t0.elapsed().as_secs_f64()
+            );
+        }
+    }
+
+    /// Builds the network, plays the timeline, tears it all down.
+    pub fn run(mut self) -> ScenarioResult {
+        let wall = Instant::now();
+        let mut result = ScenarioResult {
+            file: self.sc.file.display().to_string(),
+            scenario: self.sc.title.clone(),
+            mode: "lab".into(),
+            passed: false,
+            seed: self.sc.seed,
+            sim_time_s: 0.0,
+            wall_time_s: 0.0,
+            boots: Vec::new(),
+            tftp_requests: Vec::new(),
+            failures: Vec::new(),
+            packets: 0,
+            events: 0,
+            logs: Vec::new(),
+            traces: HashMap::new(),
+            stats: Stats::default(),
+        };
+        let problems = unsupported(self.sc);
+        if !problems.is_empty() {
+            result.failures = problems;
+            result.wall_time_s = wall.elapsed().as_secs_f64();
+            return result;
+        }
+        match self.build().and_then(|_| self.play()) {
+            Ok(()) => {}
+            Err(e) => result.failures.push(format!("lab: {e}")),
+        }
+        let interrupted = procs::interrupted();
+        result.sim_time_s = self.t0.elapsed().as_secs_f64();
+        for b in &mut self.boots {
+            if let Some(r) = b.done.take() {
+                result.boots.push(r);
+            }
+        }
+        result.logs = std::mem::take(&mut *self.logs.lock().unwrap_or_else(|p| p.into_inner()));
+        for b in &self.boots {
+            let s = b.serial.lock().unwrap_or_else(|p| p.into_inner());
+            result
+                .traces
+                .insert(format!("{}#{}", b.client, b.n), s.lines.clone());
+        }
+        if self.opts.keep && !interrupted {
+            self.print_keep();
+            self.torn_down = true; // leave it up
+        } else {
+            self.teardown();
+        }
+        if interrupted {
+            result.failures.push("lab: interrupted".into());
+        }
+        if result.failures.is_empty() {
+            pxelab_sim::expect::check(self.sc, &mut result);
+        } else {
+            result.passed = false;
+        }
+        result.wall_time_s = wall.elapsed().as_secs_f64();
+        result
+    }
+
+    fn print_keep(&self) {
+        eprintln!("lab {} left running (--keep). Enter a host with:", self.id);
+        for h in &self.hosts {
+            eprintln!("  ip netns exec {} bash     # {}", h.ns, h.name);
+        }
+        eprintln!(
+            "Run directory {}. Remove everything with: pxelab lab clean",
+            self.dir.display()
+        );
+    }
+
+    fn plan_hosts(&mut self) -> Result<(), String> {
+        let sc = self.sc;
+        let seg_index = |name: &str| -> Result<usize, String> {
+            sc.network
+                .segments
+                .iter()
+                .position(|s| s.name == name)
+                .ok_or_else(|| format!("unknown segment {name}"))
+        };
+        let mut hosts: Vec<Host> = Vec::new();
+        let add_iface = |h: &mut Host, seg: usize, addr: Ipv4Addr| {
+            let s = &sc.network.segments[seg];
+            h.ifaces.push((
+                seg,
+                String::new(),
+                format!("eth{}", h.ifaces.len()),
+                addr,
+                s.cidr.prefix,
+                String::new(),
+            ));
+        };
+        for r in &sc.network.routers {
+            let mut h = Host {
+                name: r.name.clone(),
+                ns: String::new(),
+                ifaces: Vec::new(),
+                responders: Vec::new(),
+                dhcp: Vec::new(),
+                router: Some(r.name.clone()),
+            };
+            for (seg, addr) in &r.interfaces {
+                add_iface(&mut h, seg_index(seg)?, *addr);
+            }
+            hosts.push(h);
+        }
+        for d in &sc.network.dhcp_servers {
+            let seg = seg_index(&d.segment)?;
+            if let Some(h) = hosts.iter_mut().find(|h| {
+                h.router.is_none() && h.ifaces.iter().any(|i| i.0 == seg && i.3 == d.address)
+            }) {
+                h.dhcp.push(d.name.clone());
+                continue;
+            }
+            let mut h = Host {
+                name: d.name.clone(),
+                ns: String::new(),
+                ifaces: Vec::new(),
+                responders: Vec::new(),
+                dhcp: vec![d.name.clone()],
+                router: None,
+            };
+            add_iface(&mut h, seg, d.address);
+            hosts.push(h);
+        }
+        for r in &sc.network.responders {
+            let seg = seg_index(&r.segment)?;
+            let addr = r.config.address;
+            if let Some(h) = hosts
+                .iter_mut()
+                .find(|h| h.router.is_none() && h.ifaces.iter().any(|i| i.0 == seg && i.3 == addr))
+            {
+                h.responders.push(r.config.name.clone());
+                continue;
+            }
+            let mut h = Host {
+                name: r.config.name.clone(),
+                ns: String::new(),
+                ifaces: Vec::new(),
+                responders: vec![r.config.name.clone()],
+                dhcp: Vec::new(),
+                router: None,
+            };
+            add_iface(&mut h, seg, addr);
+            hosts.push(h);
+        }
+        let mut port_count = vec![0usize; sc.network.segments.len()];
+        for (hi, h) in hosts.iter_mut().enumerate() {
+            h.ns = format!("pxelab-{}-{}", self.id, h.name);
+            for (ii, i) in h.ifaces.iter_mut().enumerate() {
+                let p = port_count[i.0];
+                port_count[i.0] += 1;
+                i.1 = format!("px{}s{}p{}", self.id, i.0, p);
+                i.5 = format!("02:00:00:00:{:02x}:{:02x}", hi + 1, ii);
+            }
+        }
+        self.hosts = hosts;
+        Ok(())
+    }
+
+    fn spawn_logged(&mut self, what: &str, source: &str, mut cmd: Command) -> Result<(), String> {
+        cmd.stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        cmd.env("NO_COLOR", "1");
+        let child = procs::prepare(&mut cmd)
+            .spawn()
+            .map_err(|e| format!("cannot start {what}: {e}"))?;
+        let mut child = child;
+        let stderr = child.stderr.take().expect("piped");
+        self.procs.add(what, child);
+        let logs = self.logs.clone();
+        let t0 = self.t0;
+        let source = source.to_string();
+        let file = self.dir.join(format!("{what}.log"));
+        std::thread::spawn(move || {
+            let mut f = std::fs::File::create(file).ok();
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some(f) = f.as_mut() {
+                    let _ = writeln!(f, "{line}");
+                }
+                let t = t0.elapsed().as_secs_f64();
+                logs.lock().unwrap_or_else(|p| p.into_inner()).push((
+                    t,
+                    source.clone(),
+                    serve_message(&line),
+                ));
+            }
+        });
+        Ok(())
+    }
+
+    fn build(&mut self) -> Result<(), String> {
+        let sc = self.sc;
+        std::fs::create_dir_all(&self.dir).map_err(|e| format!("{}: {e}", self.dir.display()))?;
+        std::fs::write(self.dir.join("owner"), format!("{}\n", std::process::id()))
+            .map_err(|e| e.to_string())?;
+        self.plan_hosts()?;
+        self.say(&format!(
+            "{} hosts, {} segments",
+            self.hosts.len(),
+            sc.network.segments.len()
+        ));
+
+        // Boot roots, one per responder.
+        let cache = self.dir.join("payloads");
+        for r in &sc.network.responders {
+            let root = self.dir.join("roots").join(&r.config.name);
+            std::fs::create_dir_all(&root).map_err(|e| e.to_string())?;
+            bootroot::populate(
+                &sc.site,
+                &r.config.images,
+                &root,
+                &self.opts.programs,
+                &cache,
+            )?;
+        }
+
+        // Segment switches.
+        for (si, seg) in sc.network.segments.iter().enumerate() {
+            let mut ports = Vec::new();
+            for h in &self.hosts {
+                for i in h.ifaces.iter().filter(|i| i.0 == si) {
+                    ports.push(crate::switch::PortSpec {
+                        host: h.name.clone(),
+                        kind: crate::switch::PortKind::Tap(i.1.clone()),
+                    });
+                }
+            }
+            for c in sc.network.clients.iter().filter(|c| c.segment == seg.name) {
+                ports.push(crate::switch::PortSpec {
+                    host: c.name.clone(),
+                    kind: crate::switch::PortKind::Unix {
+                        local: self.dir.join(format!("{}.sw", c.name)),
+                        remote: self.dir.join(format!("{}.vm", c.name)),
+                    },
+                });
+            }
+            let spec = crate::switch::SwitchSpec {
+                segment: seg.name.clone(),
+                rate_bps: seg.link.rate_bps,
+                delay_ns: seg.link.delay.as_nanos() as u64,
+                loss: seg.link.loss,
+                seed: sc.seed ^ (si as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15),
+                pcap: self
+                    .opts
+                    .pcap_dir
+                    .as_ref()
+                    .map(|d| d.join(format!("{}.pcap", seg.name))),
+                ports,
+            };
+            let spec_file = self.dir.join(format!("switch-{}.json", seg.name));
+            std::fs::write(
+                &spec_file,
+                serde_json::to_string_pretty(&spec).map_err(|e| e.to_string())?,
+            )
+            .map_err(|e| e.to_string())?;
+            let mut cmd = Command::new(&self.opts.exe);
+            cmd.args(["lab", "switch", "--spec"])
+                .arg(&spec_file)
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::inherit());
+            let mut child = procs::prepare(&mut cmd)
+                .spawn()
+                .map_err(|e| format!("cannot start the switch of {}: {e}", seg.name))?;
+            let stdin = child.stdin.take().expect("piped");
+            let mut out = BufReader::new(child.stdout.take().expect("piped"));
+            self.procs.add(&format!("switch-{}", seg.name), child);
+            let mut line = String::new();
+            let _ = out.read_line(&mut line);
+            if line.trim() != "ready" {
+                return Err(format!("the switch of segment {} did not start", seg.name));
+            }
+            self.switch_stdin.insert(seg.name.clone(), stdin);
+        }
+
+        // Namespaces and their interfaces.
+        let hosts = self.hosts.clone();
+        for h in &hosts {
+            ip(&["netns", "add", &h.ns])?;
+            self.namespaces.push(h.ns.clone());
+            in_ns(&h.ns, &["ip", "link", "set", "lo", "up"])?;
+            // IPv4 only: no IPv6 autoconfiguration chatter in the captures.
+            in_ns(
+                &h.ns,
+                &[
+                    "sysctl",
+                    "-q",
+                    "-w",
+                    "net.ipv6.conf.all.disable_ipv6=1",
+                    "net.ipv6.conf.default.disable_ipv6=1",
+                ],
+            )?;
+            for (_, tap, ifname, addr, prefix, mac) in &h.ifaces {
+                ip(&["link", "set", "dev", tap, "netns", &h.ns])?;
+                in_ns(&h.ns, &["ip", "link", "set", "dev", tap, "name", ifname])?;
+                in_ns(&h.ns, &["ip", "link", "set", "dev", ifname, "address", mac])?;
+                in_ns(
+                    &h.ns,
+                    &[
+                        "ip",
+                        "addr",
+                        "add",
+                        &format!("{addr}/{prefix}"),
+                        "dev",
+                        ifname,
+                    ],
+                )?;
+                in_ns(&h.ns, &["ip", "link", "set", "dev", ifname, "up"])?;
+            }
+            if h.router.is_some() {
+                in_ns(&h.ns, &["sysctl", "-q", "-w", "net.ipv4.ip_forward=1"])?;
+            } else if let Some((seg, ..)) = h.ifaces.first() {
+                // Default route via a router on the host's segment.
+                let seg_name = &sc.network.segments[*seg].name;
+                if let Some(gw) = sc.network.routers.iter().find_map(|r| {
+                    r.interfaces
+                        .iter()
+                        .find(|(s, _)| s == seg_name)
+                        .map(|(_, a)| *a)
+                }) {
+                    in_ns(
+                        &h.ns,
+                        &["ip", "route", "add", "default", "via", &gw.to_string()],
+                    )?;
+                }
+            }
+        }
+
+        // Host processes: DHCP servers, relays, responders.
+        for h in &hosts {
+            self.start_host(h)?;
+        }
+        // Responders listening before scenario time 0; peers find each other.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        for r in &sc.network.responders {
+            while !self.logged(&r.config.name, "PXE responder started") {
+                if Instant::now() > deadline {
+                    return Err(format!(
+                        "responder {} did not start (see its log in {})",
+                        r.config.name,
+                        self.dir.display()
+                    ));
+                }
+                if procs::interrupted() {
+                    return Err("interrupted".into());
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+        if sc
+            .network
+            .responders
+            .iter()
+            .any(|r| r.config.role == pxelab_engine::policy::Role::Peer)
+        {
+            std::thread::sleep(self.opts.warmup);
+        }
+        Ok(())
+    }
+
+    fn logged(&self, source: &str, text: &str) -> bool {
+        self.logs
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .any(|(_, s, l)| s == source && l.contains(text))
+    }
+
+    fn start_host(&mut self, h: &Host) -> Result<(), String> {
+        let sc = self.sc;
+        for d in &h.dhcp {
+            let d = sc
+                .network
+                .dhcp_servers
+                .iter()
+                .find(|x| &x.name == d)
+                .expect("planned");
+            let iface = &h.ifaces[0];
+            let subnet = |seg: &str| sc.segment(seg).map(|s| (s.cidr.addr, s.cidr.prefix));
+            let pools =
+                d.pools
+                    .iter()
+                    .filter_map(|(seg, a, b)| {
+                        let router = sc.network.routers.iter().find_map(|r| {
+                            r.interfaces.iter().find(|(s, _)| s == seg).map(|(_, a)| *a)
+                        });
+                        Some(crate::hostd::PoolSpec {
+                            subnet: subnet(seg)?,
+                            router,
+                            start: *a,
+                            end: *b,
+                        })
+                    })
+                    .collect();
+            let spec = crate::hostd::DhcpdSpec {
+                name: d.name.clone(),
+                interface: iface.2.clone(),
+                address: d.address,
+                subnet: subnet(&d.segment).unwrap_or((d.address, 24)),
+                pools,
+                option60_pxeclient: d.option60_pxeclient,
+            };
+            let f = self.dir.join(format!("dhcpd-{}.json", d.name));
+            std::fs::write(
+                &f,
+                serde_json::to_string_pretty(&spec).map_err(|e| e.to_string())?,
+            )
+            .map_err(|e| e.to_string())?;
+            let mut cmd = Command::new("ip");
+            cmd.args(["netns", "exec", &h.ns])
+                .arg(&self.opts.exe)
+                .args(["lab", "dhcpd", "--spec"])
+                .arg(&f);
+            self.spawn_logged(&format!("dhcp-{}", d.name), &d.name, cmd)?;
+        }
+        if let Some(rname) = &h.router {
+            let r = sc
+                .network
+                .routers
+                .iter()
+                .find(|x| &x.name == rname)
+                .expect("planned");
+            if !r.ip_helpers.is_empty() {
+                let interfaces = h
+                    .ifaces
+                    .iter()
+                    .map(|(seg, _, ifname, addr, prefix, _)| {
+                        let seg_name = &sc.network.segments[*seg].name;
+                        let o82 = r
+                            .option82
+                            .iter()
+                            .find(|(s, _)| s == seg_name)
+                            .map(|(_, o)| o.clone());
+                        crate::hostd::RelayIface {
+                            interface: ifname.clone(),
+                            address: *addr,
+                            prefix: *prefix,
+                            helpers: r
+                                .ip_helpers
+                                .iter()
+                                .find(|(s, _)| s == seg_name)
+                                .map(|(_, v)| v.clone())
+                                .unwrap_or_default(),
+                            circuit_id: o82.as_ref().and_then(|o| o.circuit_id.clone()),
+                            remote_id: o82.as_ref().and_then(|o| o.remote_id.clone()),
+                        }
+                    })
+                    .collect();
+                let spec = crate::hostd::RelaySpec {
+                    name: r.name.clone(),
+                    interfaces,
+                };
+                let f = self.dir.join(format!("relay-{}.json", r.name));
+                std::fs::write(
+                    &f,
+                    serde_json::to_string_pretty(&spec).map_err(|e| e.to_string())?,
+                )
+                .map_err(|e| e.to_string())?;
+                let mut cmd = Command::new("ip");
+                cmd.args(["netns", "exec", &h.ns])
+                    .arg(&self.opts.exe)
+                    .args(["lab", "relay", "--spec"])
+                    .arg(&f);
+                self.spawn_logged(&format!("relay-{}", r.name), &r.name, cmd)?;
+            }
+        }
+        for name in &h.responders {
+            let mut cmd = Command::new("ip");
+            cmd.args(["netns", "exec", &h.ns])
+                .arg(&self.opts.exe)
+                .arg("serve")
+                .arg("--scenario")
+                .arg(&sc.file)
+                .args(["--responder", name, "--interface", &h.ifaces[0].2, "--root"])
+                .arg(self.dir.join("roots").join(name))
+                .arg("--state")
+                .arg(self.dir.join("state.db"))
+                .args(["--seed", &sc.seed.to_string()]);
+            self.spawn_logged(&format!("responder-{name}"), name, cmd)?;
+        }
+        Ok(())
+    }
+
+    fn host_of(&self, name: &str) -> Option<Host> {
+        self.hosts
+            .iter()
+            .find(|h| {
+                h.name == name
+                    || h.responders.iter().any(|r| r == name)
+                    || h.dhcp.iter().any(|d| d == name)
+                    || h.router.as_deref() == Some(name)
+            })
+            .cloned()
+    }
+
+    /// Stops a host's processes at once (a crash: no goodbye).
+    fn host_down(&mut self, name: &str) {
+        let Some(h) = self.host_of(name) else { return };
+        for r in &h.responders {
+            self.procs.kill(&format!("responder-{r}"));
+        }
+        for d in &h.dhcp {
+            self.procs.kill(&format!("dhcp-{d}"));
+        }
+        if let Some(r) = &h.router {
+            self.procs.kill(&format!("relay-{r}"));
+            let _ = in_ns(&h.ns, &["sysctl", "-q", "-w", "net.ipv4.ip_forward=0"]);
+        }
+    }
+
+    fn host_up(&mut self, name: &str) -> Result<(), String> {
+        let Some(h) = self.host_of(name) else {
+            return Ok(());
+        };
+        if h.router.is_some() {
+            in_ns(&h.ns, &["sysctl", "-q", "-w", "net.ipv4.ip_forward=1"])?;
+        }
+        self.start_host(&h)
+    }
+
+    fn boot(&mut self, client: &str) -> Result<(), String> {
+        let sc = self.sc;
+        let c = sc
+            .client(client)
+            .ok_or_else(|| format!("unknown client {client}"))?;
+        // A client booted again is the same machine rebooted.
+        if let Some(prev) = self.boots.iter_mut().rev().find(|b| b.client == client) {
+            if prev.done.is_none() {
+                self.procs.kill(&prev.what);
+            }
+        }
+        let n = self.boots.iter().filter(|b| b.client == client).count() as u32 + 1;
+        let vm_dir = self.dir.join(format!("vm-{client}-{n}"));
+        std::fs::create_dir_all(&vm_dir).map_err(|e| e.to_string())?;
+        let max_image = sc
+            .site
+            .boot_images
+            .iter()
+            .map(|i| i.size)
+            .max()
+            .unwrap_or(0);
+        let memory_mib = 512 + max_image.div_ceil(1 << 20);
+        let switch_sock = self.dir.join(format!("{client}.sw"));
+        let qemu_sock = self.dir.join(format!("{client}.vm"));
+        let _ = std::fs::remove_file(&qemu_sock);
+        let m = qemu::ClientMachine {
+            firmware: c.firmware,
+            mac: c.mac.to_string().to_ascii_lowercase(),
+            uuid: c.smbios_guid.map(|g| g.to_string()),
+            memory_mib,
+            switch_sock: &switch_sock,
+            qemu_sock: &qemu_sock,
+            dir: &vm_dir,
+        };
+        let mut cmd = qemu::command(&m)?;
+        cmd.stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::from(
+                std::fs::File::create(vm_dir.join("qemu.stderr")).map_err(|e| e.to_string())?,
+            ));
+        let mut child = procs::prepare(&mut cmd)
+            .spawn()
+            .map_err(|e| format!("cannot start QEMU for {client}: {e}"))?;
+        let mut stdin = child.stdin.take().expect("piped");
+        let mut stdout = child.stdout.take().expect("piped");
+        let what = format!("qemu-{client}-{n}");
+        self.procs.add(&what, child);
+        let serial = Arc::new(Mutex::new(Serial::default()));
+        let (s2, t0, press) = (serial.clone(), Instant::now(), c.press_key);
+        let console = vm_dir.join("serial.log");
+        std::thread::spawn(move || {
+            let mut f = std::fs::File::create(console).ok();
+            let mut buf = [0u8; 4096];
+            let mut cur = Vec::new();
+            loop {
+                let n = match stdout.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => n,
+                };
+                if let Some(f) = f.as_mut() {
+                    let _ = f.write_all(&buf[..n]);
+                }
+                for &b in &buf[..n] {
+                    if b == b'\n' || b == b'\r' {
+                        if cur.is_empty() {
+                            continue;
+                        }
+                        let line = strip_ansi(&String::from_utf8_lossy(&cur));
+                        cur.clear();
+                        if press && line.contains("PXELAB PROMPT") {
+                            // The user presses Enter at the network boot prompt.
+                            let _ = stdin.write_all(b"\r");
+                            let _ = stdin.flush();
+                        }
+                        s2.lock()
+                            .unwrap_or_else(|p| p.into_inner())
+                            .lines
+                            .push((t0.elapsed().as_secs_f64(), line));
+                    } else {
+                        cur.push(b);
+                    }
+                }
+            }
+            s2.lock().unwrap_or_else(|p| p.into_inner()).exited = true;
+        });
+        self.boots.push(Boot {
+            client: client.to_string(),
+            n,
+            at_s: self.t0.elapsed().as_secs_f64(),
+            started: Instant::now(),
+            serial,
+            what,
+            done: None,
+        });
+        self.say(&format!("boot {client} ({})", c.firmware.as_str()));
+        Ok(())
+    }
+
+    /// Judges boots that have finished (a final marker, QEMU gone, or out of time).
+    fn judge(&mut self) {
+        let sc = self.sc;
+        let mut finished = Vec::new();
+        for (i, b) in self.boots.iter().enumerate() {
+            if b.done.is_some() {
+                continue;
+            }
+            let s = b.serial.lock().unwrap_or_else(|p| p.into_inner());
+            let markers: Vec<(String, BTreeMap<String, String>, f64)> = s
+                .lines
+                .iter()
+                .filter_map(|(t, l)| parse_marker(l).map(|(w, kv)| (w, kv, *t)))
+                .collect();
+            let fin = markers
+                .iter()
+                .find(|(w, ..)| matches!(w.as_str(), "BOOTED" | "DECLINED" | "FAILED" | "NOACTION"))
+                .cloned();
+            let timed_out = b.started.elapsed() > self.opts.boot_timeout;
+            if fin.is_none() && !s.exited && !timed_out {
+                continue;
+            }
+            let started = markers.iter().any(|(w, ..)| w == "START");
+            let took = fin
+                .as_ref()
+                .map(|f| f.2)
+                .unwrap_or_else(|| b.started.elapsed().as_secs_f64());
+            let client = sc.client(&b.client).expect("booted clients exist");
+            let mac = client.mac.to_string();
+            let answered = self
+                .logs
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .iter()
+                .any(|(_, _, l)| {
+                    l.contains(&mac)
+                        && (l.contains("sent proxy offer") || l.contains("sent boot file"))
+                });
+            let server_name = |kv: &BTreeMap<String, String>| {
+                kv.get("server").and_then(|ip| {
+                    sc.network
+                        .responders
+                        .iter()
+                        .find(|r| r.config.address.to_string() == *ip)
+                        .map(|r| r.config.name.clone())
+                })
+            };
+            let (outcome, image, deployment, served_by) = match &fin {
+                Some((w, kv, _)) => match w.as_str() {
+                    "BOOTED" => (
+                        "booted",
+                        kv.get("image").cloned(),
+                        kv.get("deployment").cloned(),
+                        server_name(kv),
+                    ),
+                    "DECLINED" => (
+                        "declined",
+                        kv.get("image").cloned(),
+                        kv.get("deployment").cloned(),
+                        server_name(kv),
+                    ),
+                    "NOACTION" => ("no_offer", None, None, None),
+                    _ => ("failed", kv.get("image").cloned(), None, server_name(kv)),
+                },
+                None if started || answered => ("failed", None, None, None),
+                None => ("no_offer", None, None, None),
+            };
+            finished.push((
+                i,
+                BootRecord {
+                    client: b.client.clone(),
+                    boot: b.n,
+                    outcome: Some(outcome.into()),
+                    boot_image: image,
+                    deployment,
+                    served_by,
+                    at_s: b.at_s,
+                    took_s: Some(took),
+                },
+            ));
+        }
+        for (i, rec) in finished {
+            self.say(&format!(
+                "{} boot {}: {} after {:.1}s",
+                rec.client,
+                rec.boot,
+                rec.outcome.as_deref().unwrap_or("?"),
+                rec.took_s.unwrap_or(0.0)
+            ));
+            let what = self.boots[i].what.clone();
+            self.procs.kill(&what);
+            self.boots[i].done = Some(rec);
+        }
+    }
+
+    fn play(&mut self) -> Result<(), String> {
+        let sc = self.sc;
+        self.t0 = Instant::now();
+        let mut next = 0;
+        loop {
+            if procs::interrupted() {
+                return Err("interrupted".into());
+            }
+            let now = self.t0.elapsed();
+            while next < sc.events.len() && sc.events[next].at <= now {
+                let e = &sc.events[next];
+                next += 1;
+                match &e.kind {
+                    EventKind::Boot { client } => self.boot(client)?,
+                    EventKind::Down { host, .. } => {
+                        self.say(&format!("down {host}"));
+                        self.host_down(host)
+                    }
+                    EventKind::Up { host } => {
+                        self.say(&format!("up {host}"));
+                        self.host_up(host)?
+                    }
+                    EventKind::ClearRequired(t) => {
+                        let mut store =
+                            pxelab_daemon::store::SqliteStore::open(&self.dir.join("state.db"))
+                                .map_err(|e| format!("state database: {e}"))?;
+                        let n = match t {
+                            ClearTarget::Machine(m) => store.clear_device(&DeviceKey::machine(m)),
+                            ClearTarget::Collection(c) => {
+                                state::clear_collection(&mut store, &sc.site, c)
+                            }
+                        };
+                        self.logs.lock().unwrap_or_else(|p| p.into_inner()).push((
+                            now.as_secs_f64(),
+                            "site".into(),
+                            format!("cleared {n} required PXE deployment record(s)"),
+                        ));
+                    }
+                    EventKind::Link {
+                        segment,
+                        rate_bps,
+                        delay,
+                        loss,
+                    } => {
+                        let seg = sc
+                            .segment(segment)
+                            .ok_or_else(|| format!("unknown segment {segment}"))?;
+                        let line = format!(
+                            "link {} {} {}\n",
+                            rate_bps.unwrap_or(seg.link.rate_bps),
+                            delay.unwrap_or(seg.link.delay).as_nanos(),
+                            loss.unwrap_or(seg.link.loss)
+                        );
+                        if let Some(s) = self.switch_stdin.get_mut(segment) {
+                            s.write_all(line.as_bytes())
+                                .map_err(|e| format!("switch {segment}: {e}"))?;
+                        }
+                    }
+                    EventKind::TftpRequest(_) | EventKind::ReloadExclusions { .. } => {}
+                }
+            }
+            self.judge();
+            let pending_boots = self.boots.iter().any(|b| b.done.is_none());
+            if next >= sc.events.len() && !pending_boots {
+                return Ok(());
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn teardown(&mut self) {
+        if self.torn_down {
+            return;
+        }
+        self.torn_down = true;
+        self.switch_stdin.clear();
+        self.procs.stop_all(Duration::from_secs(2));
+        for ns in self.namespaces.drain(..) {
+            if let Err(e) = ip(&["netns", "del", &ns]) {
+                eprintln!("lab {}: {e}", self.id);
+            }
+        }
+        // Taps vanish with their switch; remove any left in the root namespace.
+        if let Ok(list) = ip(&["-o", "link", "show"]) {
+            let prefix = format!("px{}s", self.id);
+            for l in list.lines() {
+                if let Some(name) = l.split(": ").nth(1) {
+                    let name = name.split('@').next().unwrap_or(name);
+                    if name.starts_with(&prefix) {
+                        let _ = ip(&["link", "del", name]);
+                    }
+                }
+            }
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+impl Drop for Lab<'_> {
+    fn drop(&mut self) {
+        self.teardown();
+    }
+}
+
+/// `pxelab lab clean`: what crashed runs left. Namespaces named `pxelab-*` (the
+/// processes in them are stopped first), run directories `/tmp/pxelab-lab-*` whose
+/// owner is gone (the processes they list are stopped if they still run pxelab or
+/// QEMU), and tap devices of those runs.
+pub fn clean() -> Result<usize, String> {
+    let mut removed = 0;
+    let mut live_ids = Vec::new();
+    if let Ok(rd) = std::fs::read_dir("/tmp") {
+        for e in rd.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let Some(id) = name.strip_prefix("pxelab-lab-") else {
+                continue;
+            };
+            let dir = e.path();
+            let owner: Option<u32> = std::fs::read_to_string(dir.join("owner"))
+                .ok()
+                .and_then(|s| s.trim().parse().ok());
+            if owner.is_some_and(|p| {
+                Path::new(&format!("/proc/{p}")).exists()
+                    && std::fs::read_to_string(format!("/proc/{p}/cmdline"))
+                        .is_ok_and(|c| c.contains("pxelab"))
+            }) {
+                live_ids.push(id.to_string());
+                continue; // a run in progress
+            }
+            for pid in std::fs::read_to_string(dir.join("pids"))
+                .unwrap_or_default()
+                .lines()
+            {
+                let Ok(pid) = pid.trim().parse::<i32>() else {
+                    continue;
+                };
+                let cmd =
+                    std::fs::read_to_string(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+                if cmd.contains("pxelab") || cmd.contains("qemu-system") {
+                    // SAFETY: signalling a process this run started, by its PID.
+                    unsafe {
+                        libc::kill(pid, libc::SIGKILL);
+                    }
+                }
+            }
+            let _ = std::fs::remove_dir_all(&dir);
+            println!("removed run directory {}", dir.display());
+            removed += 1;
+        }
+    }
+    let list = ip(&["netns", "list"])?;
+    for ns in list.lines().filter_map(|l| l.split_whitespace().next()) {
+        if !ns.starts_with("pxelab-")
+            || live_ids
+                .iter()
+                .any(|id| ns.starts_with(&format!("pxelab-{id}-")))
+        {
+            continue;
+        }
+        if let Ok(pids) = ip(&["netns", "pids", ns]) {
+            for pid in pids
+                .split_whitespace()
+                .filter_map(|p| p.parse::<i32>().ok())
+            {
+                // SAFETY: a process inside a namespace only pxelab creates.
+                unsafe {
+                    libc::kill(pid, libc::SIGKILL);
+                }
+            }
+        }
+        match ip(&["netns", "del", ns]) {
+            Ok(_) => {
+                println!("removed namespace {ns}");
+                removed += 1;
+            }
+            Err(e) => eprintln!("could not remove namespace {ns}: {e}"),
+        }
+    }
+    if let Ok(links) = ip(&["-o", "link", "show"]) {
+        for l in links.lines() {
+            let Some(name) = l.split(": ").nth(1) else {
+                continue;
+            };
+            let name = name.split('@').next().unwrap_or(name);
+            let is_ours = name.len() >= 7
+                && name.starts_with("px")
+                && name[2..6].chars().all(|c| c.is_ascii_hexdigit())
+                && name[6..].starts_with('s');
+            let live = live_ids
+                .iter()
+                .any(|id| name.starts_with(&format!("px{id}s")));
+            if is_ours && !live && ip(&["link", "del", name]).is_ok() {
+                println!("removed device {name}");
+                removed += 1;
+            }
+        }
+    }
+    Ok(removed)
+}
+
+/// What `pxelab run --lab` needs on this machine for these scenarios: each missing
+/// program or file with the Debian package that provides it.
+pub fn missing_prerequisites(scenarios: &[&Scenario]) -> Vec<String> {
+    let mut need: Vec<(&str, &str)> = vec![
+        ("ip", "iproute2"),
+        ("nasm", "nasm"),
+        ("clang", "clang"),
+        ("lld-link", "lld"),
+    ];
+    let mut fw: Vec<Firmware> = Vec::new();
+    for sc in scenarios {
+        for c in &sc.network.clients {
+            if !fw.contains(&c.firmware) {
+                fw.push(c.firmware);
+            }
+        }
+    }
+    for f in fw {
+        need.extend(qemu::needs(f));
+    }
+    let mut missing = Vec::new();
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        missing.push("root (network namespaces, tap devices): run as root".to_string());
+    }
+    if !Path::new("/dev/net/tun").exists() {
+        missing.push("/dev/net/tun (kernel TUN/TAP support)".to_string());
+    }
+    let mut seen = Vec::new();
+    for (what, pkg) in need {
+        if seen.contains(&what) {
+            continue;
+        }
+        seen.push(what);
+        let found = if what.starts_with('/') {
+            Path::new(what).exists()
+        } else {
+            std::env::var_os("PATH")
+                .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(what).is_file()))
+        };
+        if !found {
+            missing.push(format!("{what} (Debian package {pkg})"));
+        }
+    }
+    missing
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn markers_parse() {
+        let (w, kv) = parse_marker("\u{1b}[0mPXELAB BOOTED image=PS100002 deployment=PS120001 bytes=1048576 crc32=00ff00ff server=10.10.0.5 class=uefi-x64").unwrap();
+        assert_eq!(w, "BOOTED");
+        assert_eq!(kv["image"], "PS100002");
+        assert_eq!(kv["server"], "10.10.0.5");
+        assert!(parse_marker("Start PXE over IPv4.").is_none());
+    }
+
+    #[test]
+    fn serve_lines_lose_their_frame() {
+        let l = "2026-11-22T14:00:00.123Z  INFO pxelab_daemon::serve: 52:54:00:00:00:01: sent proxy offer responder=dp1";
+        assert_eq!(serve_message(l), "52:54:00:00:00:01: sent proxy offer");
+        assert_eq!(strip_ansi("\u{1b}[2J\u{1b}[1;1Hhello\u{7}"), "hello");
+    }
+}

@@ -1,0 +1,12 @@
+//! pxelab's lab: a scenario built as a real network. Network namespaces for the hosts
+//! (responders, DHCP servers, routers), one userspace switch process per segment that
+//! applies the scenario's link model, real DHCP servers and relays, `pxelab serve`
+//! responders, and QEMU machines running real firmware. See docs/LAB.md.
+
+pub mod bootroot;
+pub mod capture;
+pub mod hostd;
+pub mod lab;
+pub mod procs;
+pub mod qemu;
+pub mod switch;

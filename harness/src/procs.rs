@@ -1,0 +1,158 @@
+//! Processes the lab starts, and the run's record of them for cleanup.
+//!
+//! Every child gets its own process group (a terminal's Ctrl-C reaches only the
+//! harness, which then tears the lab down in order) and `PR_SET_PDEATHSIG`: if the
+//! harness itself dies (`kill -9`), its children die with it. Each PID is also written
+//! to the run directory's `pids` file, so `pxelab lab clean` can stop the processes of
+//! a crashed run, and only those, by PID.
+
+use std::io::Write;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn on_signal(_: libc::c_int) {
+    INTERRUPTED.store(true, Ordering::SeqCst);
+}
+
+/// SIGINT and SIGTERM set a flag the lab polls ([`interrupted`]) instead of killing the
+/// harness, so that it removes what it built.
+pub fn install_interrupt_handler() {
+    // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
+    unsafe {
+        let mut sa: libc::sigaction = std::mem::zeroed();
+        sa.sa_sigaction = on_signal as *const () as usize;
+        libc::sigemptyset(&mut sa.sa_mask);
+        libc::sigaction(libc::SIGINT, &sa, std::ptr::null_mut());
+        libc::sigaction(libc::SIGTERM, &sa, std::ptr::null_mut());
+    }
+}
+
+pub fn interrupted() -> bool {
+    INTERRUPTED.load(Ordering::SeqCst)
+}
+
+/// A command prepared the lab's way: own process group, dies with the harness.
+pub fn prepare(cmd: &mut Command) -> &mut Command {
+    cmd.process_group(0);
+    // SAFETY: prctl is async-signal-safe; nothing else runs between fork and exec.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+            Ok(())
+        });
+    }
+    cmd
+}
+
+/// The children of one lab run.
+pub struct Procs {
+    pub list: Vec<(String, Child)>,
+    pid_file: PathBuf,
+}
+
+impl Procs {
+    pub fn new(run_dir: &Path) -> Procs {
+        Procs {
+            list: Vec::new(),
+            pid_file: run_dir.join("pids"),
+        }
+    }
+
+    pub fn spawn(&mut self, what: &str, cmd: &mut Command) -> Result<u32, String> {
+        let child = prepare(cmd)
+            .spawn()
+            .map_err(|e| format!("cannot start {what} ({:?}): {e}", cmd.get_program()))?;
+        let pid = child.id();
+        self.record(pid);
+        self.list.push((what.to_string(), child));
+        Ok(pid)
+    }
+
+    pub fn add(&mut self, what: &str, child: Child) {
+        self.record(child.id());
+        self.list.push((what.to_string(), child));
+    }
+
+    fn record(&self, pid: u32) {
+        if let Ok(mut f) = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.pid_file)
+        {
+            let _ = writeln!(f, "{pid}");
+        }
+    }
+
+    /// Stops one child (SIGKILL: a crash, no goodbye) and reaps it.
+    pub fn kill(&mut self, what: &str) -> bool {
+        let Some(i) = self.list.iter().position(|(w, _)| w == what) else {
+            return false;
+        };
+        let (_, mut c) = self.list.remove(i);
+        let _ = c.kill();
+        let _ = c.wait();
+        true
+    }
+
+    /// Stops every child: SIGTERM, then SIGKILL for those still running after `grace`.
+    pub fn stop_all(&mut self, grace: Duration) {
+        for (_, c) in &self.list {
+            // SAFETY: signalling our own child by its PID.
+            unsafe {
+                libc::kill(c.id() as libc::pid_t, libc::SIGTERM);
+            }
+        }
+        let deadline = Instant::now() + grace;
+        for (_, c) in &mut self.list {
+            loop {
+                match c.try_wait() {
+                    Ok(Some(_)) | Err(_) => break,
+                    Ok(None) if Instant::now() >= deadline => {
+                        let _ = c.kill();
+                        let _ = c.wait();
+                        break;
+                    }
+                    Ok(None) => std::thread::sleep(Duration::from_millis(20)),
+                }
+            }
+        }
+        self.list.clear();
+    }
+}
+
+/// Runs a command to completion; an error names the command and its stderr.
+pub fn run(cmd: &mut Command) -> Result<String, String> {
+    let out = cmd
+        .output()
+        .map_err(|e| format!("cannot run {:?}: {e}", cmd.get_program()))?;
+    if !out.status.success() {
+        let args: Vec<String> = cmd
+            .get_args()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        return Err(format!(
+            "`{} {}` failed: {}",
+            cmd.get_program().to_string_lossy(),
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// `ip ARGS...`
+pub fn ip(args: &[&str]) -> Result<String, String> {
+    run(Command::new("ip").args(args))
+}
+
+/// `ip netns exec NS ARGS...`
+pub fn in_ns(ns: &str, args: &[&str]) -> Result<String, String> {
+    let mut a = vec!["netns", "exec", ns];
+    a.extend_from_slice(args);
+    ip(&a)
+}

@@ -1,0 +1,411 @@
+//! A lab segment: a userspace learning switch, one process per segment
+//! (`pxelab lab switch --spec FILE`). This kernel has no netem, so the switch applies
+//! the scenario's link model itself, the same one the simulator uses
+//! (`pxelab_sim::world::LinkModel`): each port's link serialises the frames its host
+//! sends at the segment's rate (egress), the switch port towards the receiver
+//! serialises them again (ingress), then the one-way delay applies; `loss` drops a frame
+//! per receiver, drawn from a generator seeded by the scenario's seed.
+//!
+//! Ports are tap devices (created here with `tokio-tun`, non-persistent: they vanish
+//! with this process; the harness moves each into its host's namespace) or QEMU
+//! `-netdev dgram` unix datagram sockets. Every frame a host sends is written to the
+//! segment's pcap at the time it starts on the wire.
+//!
+//! Control on stdin, one command a line: `link RATE_BPS DELAY_NS LOSS` changes the link
+//! model (a scenario's `link` event). The switch prints `ready` on stdout once its
+//! ports exist and exits when stdin closes or on SIGTERM/SIGINT.
+
+use pxelab_sim::world::LinkModel;
+use rand::{RngExt, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+use std::collections::{BinaryHeap, HashMap};
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SwitchSpec {
+    pub segment: String,
+    pub rate_bps: u64,
+    pub delay_ns: u64,
+    pub loss: f64,
+    pub seed: u64,
+    pub pcap: Option<PathBuf>,
+    pub ports: Vec<PortSpec>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct PortSpec {
+    /// The host on this port (for logs).
+    pub host: String,
+    pub kind: PortKind,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub enum PortKind {
+    /// A tap device of this name, created by the switch.
+    Tap(String),
+    /// A QEMU `-netdev dgram` pair: the switch binds `local` and sends to `remote`.
+    Unix { local: PathBuf, remote: PathBuf },
+}
+
+/// The forwarding decision and link timing, without I/O.
+pub struct SwitchCore {
+    link: LinkModel,
+    rng: ChaCha8Rng,
+    macs: HashMap<[u8; 6], usize>,
+    egress_busy: Vec<Duration>,
+    ingress_busy: Vec<Duration>,
+    pub forwarded: u64,
+    pub dropped: u64,
+}
+
+/// A frame to hand to `port` at `at` (time since the switch started).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivery {
+    pub at: Duration,
+    pub port: usize,
+}
+
+impl SwitchCore {
+    pub fn new(ports: usize, link: LinkModel, seed: u64) -> SwitchCore {
+        SwitchCore {
+            link,
+            rng: ChaCha8Rng::seed_from_u64(seed),
+            macs: HashMap::new(),
+            egress_busy: vec![Duration::ZERO; ports],
+            ingress_busy: vec![Duration::ZERO; ports],
+            forwarded: 0,
+            dropped: 0,
+        }
+    }
+
+    pub fn set_link(&mut self, link: LinkModel) {
+        self.link = link;
+    }
+
+    /// A frame from `from` at `now`: the time it starts on the sender's link (for the
+    /// capture) and where and when it is delivered.
+    pub fn frame_in(
+        &mut self,
+        now: Duration,
+        from: usize,
+        frame: &[u8],
+    ) -> (Duration, Vec<Delivery>) {
+        let mut out = Vec::new();
+        if frame.len() < 14 || from >= self.egress_busy.len() {
+            self.dropped += 1;
+            return (now, out);
+        }
+        let mut dst = [0u8; 6];
+        dst.copy_from_slice(&frame[0..6]);
+        let mut src = [0u8; 6];
+        src.copy_from_slice(&frame[6..12]);
+        if src[0] & 1 == 0 {
+            self.macs.insert(src, from);
+        }
+        let tx = self.link.frame_time(frame.len());
+        let start = now.max(self.egress_busy[from]);
+        self.egress_busy[from] = start + tx;
+        let done = start + tx;
+        let targets: Vec<usize> = match self.macs.get(&dst) {
+            Some(&p) if dst[0] & 1 == 0 => {
+                if p == from {
+                    Vec::new()
+                } else {
+                    vec![p]
+                }
+            }
+            _ => (0..self.egress_busy.len()).filter(|&p| p != from).collect(),
+        };
+        for port in targets {
+            if self.link.loss > 0.0 && self.rng.random::<f64>() < self.link.loss {
+                self.dropped += 1;
+                continue;
+            }
+            let s = done.max(self.ingress_busy[port]);
+            self.ingress_busy[port] = s + tx;
+            out.push(Delivery {
+                at: s + tx + self.link.delay,
+                port,
+            });
+            self.forwarded += 1;
+        }
+        (start, out)
+    }
+}
+
+/// Pending deliveries, earliest first.
+struct Pending {
+    at: Duration,
+    seq: u64,
+    port: usize,
+    frame: std::sync::Arc<Vec<u8>>,
+}
+impl PartialEq for Pending {
+    fn eq(&self, o: &Self) -> bool {
+        (self.at, self.seq) == (o.at, o.seq)
+    }
+}
+impl Eq for Pending {}
+impl PartialOrd for Pending {
+    fn partial_cmp(&self, o: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(o))
+    }
+}
+impl Ord for Pending {
+    fn cmp(&self, o: &Self) -> std::cmp::Ordering {
+        (o.at, o.seq).cmp(&(self.at, self.seq))
+    }
+}
+
+enum Io {
+    Tap(tokio_tun::Tun),
+    Unix(tokio::net::UnixDatagram, PathBuf),
+}
+
+impl Io {
+    async fn send(&self, frame: &[u8]) {
+        let r = match self {
+            Io::Tap(t) => t.send(frame).await.map(|_| ()),
+            Io::Unix(s, remote) => s.send_to(frame, remote).await.map(|_| ()),
+        };
+        if let Err(e) = r {
+            tracing::debug!("send: {e}");
+        }
+    }
+}
+
+/// Runs the switch until stdin closes or a signal arrives.
+pub fn run(spec: SwitchSpec) -> Result<(), String> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    rt.block_on(serve(spec))
+}
+
+async fn serve(spec: SwitchSpec) -> Result<(), String> {
+    use tokio::io::AsyncBufReadExt;
+    let mut ios = Vec::new();
+    for p in &spec.ports {
+        let io = match &p.kind {
+            PortKind::Tap(name) => {
+                let mut tuns = tokio_tun::Tun::builder()
+                    .name(name)
+                    .tap()
+                    .up()
+                    .build()
+                    .map_err(|e| format!("tap {name}: {e}"))?;
+                Io::Tap(tuns.remove(0))
+            }
+            PortKind::Unix { local, remote } => {
+                let _ = std::fs::remove_file(local);
+                let s = tokio::net::UnixDatagram::bind(local)
+                    .map_err(|e| format!("{}: {e}", local.display()))?;
+                Io::Unix(s, remote.clone())
+            }
+        };
+        ios.push(std::sync::Arc::new(io));
+    }
+    let mut capture = match &spec.pcap {
+        Some(p) => Some(crate::capture::FrameCapture::create(p)?),
+        None => None,
+    };
+    let link = LinkModel {
+        rate_bps: spec.rate_bps,
+        delay: Duration::from_nanos(spec.delay_ns),
+        loss: spec.loss,
+    };
+    let mut core = SwitchCore::new(ios.len(), link, spec.seed);
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<(usize, Vec<u8>)>(4096);
+    for (i, io) in ios.iter().enumerate() {
+        let (io, tx) = (io.clone(), tx.clone());
+        tokio::spawn(async move {
+            let mut buf = vec![0u8; 65536];
+            loop {
+                let r = match &*io {
+                    Io::Tap(t) => t.recv(&mut buf).await,
+                    Io::Unix(s, _) => s.recv(&mut buf).await,
+                };
+                match r {
+                    Ok(n) => {
+                        if tx.send((i, buf[..n].to_vec())).await.is_err() {
+                            break;
+                        }
+                    }
+                    Err(e) => {
+                        tracing::debug!("port {i}: {e}");
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                    }
+                }
+            }
+        });
+    }
+    drop(tx);
+    println!("ready");
+    use std::io::Write;
+    let _ = std::io::stdout().flush();
+
+    let mut stdin = tokio::io::BufReader::new(tokio::io::stdin()).lines();
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .map_err(|e| e.to_string())?;
+    let mut int = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
+        .map_err(|e| e.to_string())?;
+    let t0 = tokio::time::Instant::now();
+    let mut heap: BinaryHeap<Pending> = BinaryHeap::new();
+    let mut seq = 0u64;
+    loop {
+        let next = heap.peek().map(|p| t0 + p.at);
+        tokio::select! {
+            Some((port, frame)) = rx.recv() => {
+                let now = t0.elapsed();
+                let (start, deliveries) = core.frame_in(now, port, &frame);
+                if let Some(c) = &mut capture {
+                    c.write(start, &frame);
+                }
+                let frame = std::sync::Arc::new(frame);
+                for d in deliveries {
+                    seq += 1;
+                    heap.push(Pending { at: d.at, seq, port: d.port, frame: frame.clone() });
+                }
+            }
+            _ = tokio::time::sleep_until(next.unwrap_or(t0)), if next.is_some() => {}
+            line = stdin.next_line() => {
+                match line {
+                    Ok(Some(l)) => match parse_link(&l) {
+                        Ok(link) => core.set_link(link),
+                        Err(e) => eprintln!("switch {}: {e}", spec.segment),
+                    },
+                    _ => break,
+                }
+            }
+            _ = term.recv() => break,
+            _ = int.recv() => break,
+        }
+        let now = t0.elapsed();
+        while heap.peek().is_some_and(|p| p.at <= now) {
+            let p = heap.pop().expect("peeked");
+            ios[p.port].send(&p.frame).await;
+        }
+    }
+    if let Some(c) = &mut capture {
+        c.finish();
+    }
+    Ok(())
+}
+
+/// `link RATE_BPS DELAY_NS LOSS`
+pub fn parse_link(line: &str) -> Result<LinkModel, String> {
+    let f: Vec<&str> = line.split_whitespace().collect();
+    match f.as_slice() {
+        ["link", r, d, l] => Ok(LinkModel {
+            rate_bps: r.parse().map_err(|_| format!("bad rate `{r}`"))?,
+            delay: Duration::from_nanos(d.parse().map_err(|_| format!("bad delay `{d}`"))?),
+            loss: l.parse().map_err(|_| format!("bad loss `{l}`"))?,
+        }),
+        _ => Err(format!("unknown command `{line}`")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frame(dst: [u8; 6], src: [u8; 6], len: usize) -> Vec<u8> {
+        let mut f = vec![0u8; len];
+        f[0..6].copy_from_slice(&dst);
+        f[6..12].copy_from_slice(&src);
+        f
+    }
+    const A: [u8; 6] = [2, 0, 0, 0, 0, 1];
+    const B: [u8; 6] = [2, 0, 0, 0, 0, 2];
+    const BC: [u8; 6] = [0xff; 6];
+
+    fn gig() -> LinkModel {
+        LinkModel {
+            rate_bps: 1_000_000_000,
+            delay: Duration::ZERO,
+            loss: 0.0,
+        }
+    }
+
+    #[test]
+    fn floods_unknown_then_learns() {
+        let mut s = SwitchCore::new(3, gig(), 0);
+        let (_, d) = s.frame_in(Duration::ZERO, 0, &frame(B, A, 100));
+        assert_eq!(d.iter().map(|d| d.port).collect::<Vec<_>>(), vec![1, 2]);
+        let (_, d) = s.frame_in(Duration::ZERO, 1, &frame(A, B, 100));
+        assert_eq!(d.iter().map(|d| d.port).collect::<Vec<_>>(), vec![0]);
+        let (_, d) = s.frame_in(Duration::ZERO, 0, &frame(B, A, 100));
+        assert_eq!(d.iter().map(|d| d.port).collect::<Vec<_>>(), vec![1]);
+        let (_, d) = s.frame_in(Duration::ZERO, 0, &frame(BC, A, 100));
+        assert_eq!(d.len(), 2, "broadcast goes to every other port");
+        let (_, d) = s.frame_in(Duration::ZERO, 0, &frame(A, A, 100));
+        assert!(
+            d.is_empty(),
+            "a frame to the sender's own port is not sent back"
+        );
+    }
+
+    #[test]
+    fn rate_and_delay_follow_the_simulators_model() {
+        let link = LinkModel {
+            rate_bps: 10_000_000,
+            delay: Duration::from_millis(20),
+            loss: 0.0,
+        };
+        let mut s = SwitchCore::new(2, link, 0);
+        let tx = link.frame_time(1514);
+        // 1514 + 24 bytes at 10 Mbit/s = 1230.4 us.
+        assert_eq!(tx, Duration::from_nanos(1_230_400));
+        let (start0, d0) = s.frame_in(Duration::ZERO, 0, &frame(BC, A, 1514));
+        let (start1, d1) = s.frame_in(Duration::ZERO, 0, &frame(BC, A, 1514));
+        assert_eq!(start0, Duration::ZERO);
+        assert_eq!(
+            start1, tx,
+            "the second frame waits for the first on the link"
+        );
+        assert_eq!(d0[0].at, tx * 2 + link.delay);
+        assert_eq!(d1[0].at, tx * 3 + link.delay);
+    }
+
+    #[test]
+    fn loss_is_seeded_and_near_its_ratio() {
+        let link = LinkModel {
+            rate_bps: 1_000_000_000,
+            delay: Duration::ZERO,
+            loss: 0.1,
+        };
+        let run = |seed| {
+            let mut s = SwitchCore::new(2, link, seed);
+            (0..10_000)
+                .map(|i| {
+                    let t = Duration::from_micros(i * 100);
+                    s.frame_in(t, 0, &frame(BC, A, 100)).1.len()
+                })
+                .collect::<Vec<_>>()
+        };
+        let a = run(7);
+        assert_eq!(a, run(7), "same seed, same drops");
+        assert_ne!(a, run(8));
+        let lost = a.iter().filter(|&&n| n == 0).count();
+        assert!((800..1200).contains(&lost), "lost {lost} of 10000 at 10%");
+    }
+
+    #[test]
+    fn runt_frames_are_dropped() {
+        let mut s = SwitchCore::new(2, gig(), 0);
+        assert!(s.frame_in(Duration::ZERO, 0, &[1, 2, 3]).1.is_empty());
+        assert_eq!(s.dropped, 1);
+    }
+
+    #[test]
+    fn link_command_parses() {
+        let l = parse_link("link 10000000 50000000 0.01").unwrap();
+        assert_eq!(l.rate_bps, 10_000_000);
+        assert_eq!(l.delay, Duration::from_millis(50));
+        assert!(parse_link("link x 1 1").is_err());
+        assert!(parse_link("bogus").is_err());
+    }
+}
