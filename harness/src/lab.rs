@@ -76,15 +76,6 @@ pub fn unsupported(sc: &Scenario) -> Vec<String> {
             _ => {}
         }
     }
-    for d in &sc.network.dhcp_servers {
-        if d.engine != DhcpEngine::Builtin {
-            v.push(format!(
-                "DHCP server {}: engine {} is not built in the lab yet",
-                d.name,
-                d.engine.as_str()
-            ));
-        }
-    }
     v
 }
 
@@ -610,7 +601,7 @@ impl<'a> Lab<'a> {
             let pools =
                 d.pools
                     .iter()
-                    .filter_map(|(seg, a, b)| {
+                    .filter_map(|(seg, a, b)| -> Option<crate::hostd::PoolSpec> {
                         let router = sc.network.routers.iter().find_map(|r| {
                             r.interfaces.iter().find(|(s, _)| s == seg).map(|(_, a)| *a)
                         });
@@ -621,7 +612,38 @@ impl<'a> Lab<'a> {
                             end: *b,
                         })
                     })
-                    .collect();
+                    .collect::<Vec<_>>();
+            if d.engine != DhcpEngine::Builtin {
+                let conf = crate::servers::ServerConf {
+                    name: &d.name,
+                    interface: &iface.2,
+                    pools: pools
+                        .iter()
+                        .zip(&d.pools)
+                        .map(|(p, (seg, ..))| crate::servers::PoolConf {
+                            tag: seg.clone(),
+                            subnet: p.subnet,
+                            router: p.router,
+                            start: p.start,
+                            end: p.end,
+                        })
+                        .collect(),
+                    option60_pxeclient: d.option60_pxeclient,
+                    dir: &self.dir.join(format!("dhcp-{}", d.name)),
+                };
+                let inner = crate::servers::command(d.engine, &conf)?;
+                let mut cmd = Command::new("ip");
+                cmd.args(["netns", "exec", &h.ns])
+                    .arg(inner.get_program())
+                    .args(inner.get_args());
+                for (k, v) in inner.get_envs() {
+                    if let Some(v) = v {
+                        cmd.env(k, v);
+                    }
+                }
+                self.spawn_logged(&format!("dhcp-{}", d.name), &d.name, cmd)?;
+                continue;
+            }
             let spec = crate::hostd::DhcpdSpec {
                 name: d.name.clone(),
                 interface: iface.2.clone(),
@@ -1152,6 +1174,13 @@ pub fn missing_prerequisites(scenarios: &[&Scenario]) -> Vec<String> {
     ];
     let mut fw: Vec<Firmware> = Vec::new();
     for sc in scenarios {
+        for d in &sc.network.dhcp_servers {
+            match d.engine {
+                DhcpEngine::Dnsmasq => need.push(("dnsmasq", "dnsmasq-base")),
+                DhcpEngine::Kea => need.push(("kea-dhcp4", "kea-dhcp4-server")),
+                DhcpEngine::Builtin => {}
+            }
+        }
         for c in &sc.network.clients {
             if !fw.contains(&c.firmware) {
                 fw.push(c.firmware);

@@ -9,4 +9,5 @@ pub mod hostd;
 pub mod lab;
 pub mod procs;
 pub mod qemu;
+pub mod servers;
 pub mod switch;
