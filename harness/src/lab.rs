@@ -260,30 +260,48 @@ impl<'a> Lab<'a> {
                 .insert(format!("{}#{}", b.client, b.n), s.lines.clone());
         }
         if self.opts.keep && !interrupted {
+            // The lab's processes die with the harness, so it stays in the foreground.
             self.print_keep();
-            self.torn_down = true; // leave it up
-        } else {
-            self.teardown();
+            while !procs::interrupted() {
+                std::thread::sleep(Duration::from_millis(200));
+            }
         }
+        self.teardown();
         if interrupted {
             result.failures.push("lab: interrupted".into());
         }
         if result.failures.is_empty() {
             pxelab_sim::expect::check(self.sc, &mut result);
-        } else {
-            result.passed = false;
         }
+        result.passed = result.failures.is_empty();
         result.wall_time_s = wall.elapsed().as_secs_f64();
         result
     }
 
     fn print_keep(&self) {
-        eprintln!("lab {} left running (--keep). Enter a host with:", self.id);
+        eprintln!(
+            "lab {} is up (--keep) until you press Ctrl-C. Enter a host with:",
+            self.id
+        );
         for h in &self.hosts {
             eprintln!("  ip netns exec {} bash     # {}", h.ns, h.name);
         }
+        for seg in &self.sc.network.segments {
+            eprintln!(
+                "  segment {}: switch ports {}",
+                seg.name,
+                self.hosts
+                    .iter()
+                    .flat_map(|h| h.ifaces.iter().map(move |i| (h, i)))
+                    .filter(|(_, i)| self.sc.network.segments[i.0].name == seg.name)
+                    .map(|(h, i)| format!("{}:{} {}/{}", h.name, i.2, i.3, i.4))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
         eprintln!(
-            "Run directory {}. Remove everything with: pxelab lab clean",
+            "Run directory {} (serial consoles in vm-*/serial.log, daemon logs in *.log). \
+             After a crash, `pxelab lab clean` removes what is left.",
             self.dir.display()
         );
     }
@@ -887,7 +905,13 @@ impl<'a> Lab<'a> {
                 .find(|(w, ..)| matches!(w.as_str(), "BOOTED" | "DECLINED" | "FAILED" | "NOACTION"))
                 .cloned();
             let timed_out = b.started.elapsed() > self.opts.boot_timeout;
-            if fin.is_none() && !s.exited && !timed_out {
+            // EDK2 gave up on its IPv4 PXE boot option (what follows, IPv6 and HTTP
+            // boot, is not PXE over IPv4).
+            let gave_up = s
+                .lines
+                .iter()
+                .any(|(_, l)| l.contains("BdsDxe: failed to") && l.contains("PXEv4"));
+            if fin.is_none() && !s.exited && !timed_out && !gave_up {
                 continue;
             }
             let started = markers.iter().any(|(w, ..)| w == "START");
