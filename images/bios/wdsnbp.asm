@@ -231,14 +231,7 @@ start:
 
 ; ---------------------------------------------------------------- the prompt
 prompt:
-        mov si, s_prompt
-        call puts
-        call image_and_deployment
-        call crlf
-        mov si, s_press
-        call puts
-        call crlf
-        ; Drain what is already in the UART, then wait up to 4 s (73 BIOS ticks).
+        ; Drop what is already in the UART: only a key pressed at the prompt counts.
 .drain:
         mov dx, COM1+5
         in al, dx
@@ -248,6 +241,14 @@ prompt:
         in al, dx
         jmp .drain
 .drained:
+        mov si, s_prompt
+        call puts
+        call image_and_deployment
+        call crlf
+        mov si, s_press
+        call puts
+        call crlf
+        ; Wait up to 4 s (73 BIOS ticks) for a key.
         push es
         mov ax, 0x40
         mov es, ax
