@@ -3,13 +3,20 @@
 # It installs what the tests need first (Debian packages, Rust components), then:
 #   1. cargo fmt --check and clippy (warnings are errors),
 #   2. every unit, property, snapshot and integration test (release profile),
-#   3. the whole scenario suite in the simulator, as the README's first command.
+#   3. the whole scenario suite in the simulator, as the README's first command,
+#   4. the lab: the lab suite (scenarios/lab) with real firmware under QEMU, compared
+#      with the simulator (sim/lab parity), and a run interrupted with SIGINT that must
+#      leave nothing behind (tests/lab.rs; root).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Debian packages the tests need: iproute2 for the network namespaces of the daemon
-# tests (`ip netns`). The simulator needs nothing beyond the Rust toolchain.
-APT_PACKAGES=(pkg-config iproute2)
+# Debian packages the tests need: iproute2 for the network namespaces (daemon tests and
+# the lab); for the lab, QEMU with SeaBIOS + iPXE, OVMF, OVMF IA32 and AAVMF, dnsmasq
+# and Kea, and nasm, clang and lld to build the boot programs. The simulator needs
+# nothing beyond the Rust toolchain. (`pxelab lab check` says what the lab lacks.)
+APT_PACKAGES=(pkg-config iproute2 procps
+  qemu-system-x86 qemu-system-arm ipxe-qemu ovmf ovmf-ia32 qemu-efi-aarch64
+  dnsmasq-base kea-dhcp4-server nasm clang lld)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -18,7 +25,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   echo "installing Debian packages: ${missing[*]}"
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
   $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}"
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 for c in rustfmt clippy; do
   rustup component list --installed 2>/dev/null | grep -q "^$c" || rustup component add "$c"
@@ -39,3 +46,11 @@ cargo test --workspace --release
 
 echo "== scenario suite (simulator)"
 cargo run --release -q -- run scenarios --junit target/scenarios-junit.xml
+
+echo "== the lab: real firmware (QEMU, TCG), sim/lab parity, cleanup after SIGINT"
+if [ "$(id -u)" -ne 0 ]; then
+  echo "error: the lab tests need root (network namespaces, tap devices)" >&2
+  exit 1
+fi
+cargo test --release --test lab -- --ignored --test-threads=1 --nocapture
+./target/release/pxelab lab clean >/dev/null

@@ -705,7 +705,7 @@ impl Client {
                     Stage::Nbp => {
                         // The boot program runs; BIOS first stage learns the CPU (R-ID-2).
                         let path = bootfiles::params_path(self.mac, self.class);
-                        let opts = self.model.tftp_download_options();
+                        let opts = self.model.boot_program_options(None);
                         self.start_tftp(now, Stage::Params, server, path, opts, out);
                     }
                     Stage::Params => {
@@ -773,11 +773,7 @@ impl Client {
         server: Ipv4Addr,
         out: &mut Vec<Send>,
     ) {
-        let opts = vec![
-            ("blksize".to_string(), params.block_size.to_string()),
-            ("windowsize".to_string(), params.window_size.to_string()),
-            ("tsize".to_string(), "0".to_string()),
-        ];
+        let opts = self.model.boot_program_options(Some(params.block_size));
         let path = params.image_path.replace('/', "\\");
         self.start_tftp(now, Stage::Image(params), server, path, opts, out);
     }

@@ -131,6 +131,33 @@ pub struct FirmwareModel {
 impl FirmwareModel {
     /// The options of the read request that downloads the boot program (after the size
     /// probe, for firmware that makes one).
+    /// The TFTP options of a read by the boot program through this firmware's PXE
+    /// interface, asking for `block_size` (`None`: the parameters file, read with the
+    /// interface's defaults). As the lab's captures show (docs/LAB.md): iPXE's
+    /// `PXENV_TFTP_OPEN` sends `blksize` (at least 512, at most 1432, its largest for a
+    /// 1500-byte MTU) and `tsize 0`; EDK2's `Mtftp` sends `blksize` only when given one
+    /// and always its own `windowsize 4`, no `tsize` when it reads into a buffer. The
+    /// responder's window size never reaches the wire: no firmware interface takes one.
+    pub fn boot_program_options(&self, block_size: Option<u16>) -> Vec<(String, String)> {
+        match self.stack {
+            Stack::Ipxe => {
+                let b = block_size.unwrap_or(512).clamp(512, IPXE_MAX_BLKSIZE);
+                vec![
+                    ("blksize".to_string(), b.to_string()),
+                    ("tsize".to_string(), "0".to_string()),
+                ]
+            }
+            Stack::Edk2 => {
+                let mut v = Vec::new();
+                if let Some(b) = block_size {
+                    v.push(("blksize".to_string(), b.to_string()));
+                }
+                v.push(("windowsize".to_string(), "4".to_string()));
+                v
+            }
+        }
+    }
+
     pub fn tftp_download_options(&self) -> Vec<(String, String)> {
         self.tftp_options
             .iter()
@@ -139,6 +166,9 @@ impl FirmwareModel {
             .collect()
     }
 }
+
+/// The largest block size iPXE asks for (MTU 1500 less IP, UDP and TFTP headers).
+pub const IPXE_MAX_BLKSIZE: u16 = 1432;
 
 // iPXE, `dhcp_request_options_data` then `dhcp_create_request`'s stores (175, 61, 97).
 const IPXE_DISCOVER: &[u8] = &[53, 57, 93, 94, 60, 77, 55, 175, 61, 97];

@@ -405,3 +405,31 @@ fn option60_offer_is_binl_for_edk2() {
         assert_eq!(o.server_id, Some(ip(10, 10, 0, 2)));
     }
 }
+
+#[test]
+fn boot_program_reads_carry_what_the_lab_captured() {
+    let opts = |k, b| {
+        firmware::model(k)
+            .boot_program_options(b)
+            .into_iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    // iPXE's PXE API: blksize within 512..=1432, tsize; no window size.
+    assert_eq!(
+        opts(FirmwareKind::BiosX64, Some(4096)),
+        "blksize=1432 tsize=0"
+    );
+    assert_eq!(
+        opts(FirmwareKind::BiosX86, Some(1024)),
+        "blksize=1024 tsize=0"
+    );
+    assert_eq!(opts(FirmwareKind::BiosX64, None), "blksize=512 tsize=0");
+    // EDK2's Mtftp: blksize as asked, its own windowsize 4.
+    assert_eq!(
+        opts(FirmwareKind::UefiX64, Some(8192)),
+        "blksize=8192 windowsize=4"
+    );
+    assert_eq!(opts(FirmwareKind::UefiArm64, None), "windowsize=4");
+}

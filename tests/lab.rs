@@ -1,0 +1,213 @@
+//! The lab against real firmware (QEMU under TCG), and sim/lab parity. These tests need
+//! root and the lab's Debian packages, so they are `#[ignore]`d in a plain `cargo test`;
+//! the README's test command (scripts/test-all.sh) runs them as root with
+//! `cargo test --release --test lab -- --ignored --test-threads=1`.
+
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const PXELAB: &str = env!("CARGO_BIN_EXE_pxelab");
+
+fn run_json(args: &[&str]) -> Value {
+    let out = Command::new(PXELAB)
+        .args(args)
+        .args(["--format", "json"])
+        .stderr(Stdio::inherit())
+        .output()
+        .expect("pxelab runs");
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "pxelab {args:?} printed no JSON ({e}): {}",
+            String::from_utf8_lossy(&out.stdout)
+        )
+    })
+}
+
+/// What a boot came to, by scenario file and client/boot: outcome, image, deployment
+/// and responder.
+type Boots = BTreeMap<(String, String, u64), (Value, Value, Value, Value)>;
+
+fn boots(v: &Value) -> (Boots, Vec<String>) {
+    let mut m = BTreeMap::new();
+    let mut failed = Vec::new();
+    for s in v["scenarios"].as_array().expect("scenarios") {
+        let file = s["file"].as_str().unwrap_or_default().to_string();
+        if s["passed"] != Value::Bool(true) {
+            failed.push(format!("{file} [{}]: {}", s["mode"], s["failures"]));
+        }
+        for b in s["boots"].as_array().into_iter().flatten() {
+            m.insert(
+                (
+                    file.clone(),
+                    b["client"].as_str().unwrap_or_default().to_string(),
+                    b["boot"].as_u64().unwrap_or(0),
+                ),
+                (
+                    b["outcome"].clone(),
+                    b["boot_image"].clone(),
+                    b["deployment"].clone(),
+                    b["served_by"].clone(),
+                ),
+            );
+        }
+    }
+    (m, failed)
+}
+
+/// Namespaces, tap devices, run directories and processes a lab run may leave.
+fn leftovers() -> Vec<String> {
+    let mut v = Vec::new();
+    let ns = Command::new("ip").args(["netns", "list"]).output().unwrap();
+    for l in String::from_utf8_lossy(&ns.stdout).lines() {
+        if l.starts_with("pxelab-") {
+            v.push(format!("namespace {l}"));
+        }
+    }
+    let links = Command::new("ip")
+        .args(["-o", "link", "show"])
+        .output()
+        .unwrap();
+    for l in String::from_utf8_lossy(&links.stdout).lines() {
+        if let Some(name) = l.split(": ").nth(1) {
+            let name = name.split('@').next().unwrap_or(name);
+            if name.starts_with("px")
+                && name.len() > 7
+                && name[2..6].chars().all(|c| c.is_ascii_hexdigit())
+                && name[6..].starts_with('s')
+            {
+                v.push(format!("device {name}"));
+            }
+        }
+    }
+    for e in std::fs::read_dir("/tmp").unwrap().flatten() {
+        let n = e.file_name().to_string_lossy().into_owned();
+        if n.starts_with("pxelab-lab-") {
+            v.push(format!("run directory /tmp/{n}"));
+        }
+    }
+    let ps = Command::new("ps")
+        .args(["-eo", "pid,args"])
+        .output()
+        .unwrap();
+    for l in String::from_utf8_lossy(&ps.stdout).lines() {
+        if l.contains("pxelab lab ") || l.contains("pxelab serve") || l.contains("/tmp/pxelab-lab-")
+        {
+            v.push(format!("process {}", l.trim()));
+        }
+    }
+    v
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false)
+}
+
+#[test]
+#[ignore = "lab: needs root, QEMU and the lab's Debian packages (scripts/test-all.sh)"]
+fn lab_suite_passes_with_real_firmware_and_matches_the_simulator() {
+    assert!(is_root(), "the lab needs root");
+    let before = leftovers();
+    let lab = run_json(&["run", "--lab", "scenarios/lab"]);
+    let sim = run_json(&["run", "scenarios/lab"]);
+    let (lab_boots, lab_failed) = boots(&lab);
+    let (sim_boots, sim_failed) = boots(&sim);
+    let n = lab["scenarios"].as_array().map_or(0, |a| a.len());
+    eprintln!("lab: {n} scenarios, {} boots", lab_boots.len());
+    assert!(n >= 10, "the lab suite has at least 10 scenarios, ran {n}");
+    assert!(
+        lab_failed.is_empty(),
+        "lab failures:\n{}",
+        lab_failed.join("\n")
+    );
+    assert!(
+        sim_failed.is_empty(),
+        "sim failures:\n{}",
+        sim_failed.join("\n")
+    );
+    // Parity: every boot the lab ran came to the same outcome, image, deployment and
+    // responder in the simulator.
+    let mut diffs = Vec::new();
+    for (k, l) in &lab_boots {
+        match sim_boots.get(k) {
+            Some(s) if s == l => {}
+            other => diffs.push(format!("{k:?}: lab {l:?}, sim {other:?}")),
+        }
+    }
+    assert!(diffs.is_empty(), "sim/lab differ:\n{}", diffs.join("\n"));
+    assert_eq!(
+        lab_boots.len(),
+        sim_boots.len(),
+        "the same boots in both modes"
+    );
+    let after: Vec<String> = leftovers()
+        .into_iter()
+        .filter(|l| !before.contains(l))
+        .collect();
+    assert!(after.is_empty(), "left behind: {after:?}");
+}
+
+#[test]
+#[ignore = "lab: needs root, QEMU and the lab's Debian packages (scripts/test-all.sh)"]
+fn sigint_tears_the_lab_down() {
+    assert!(is_root(), "the lab needs root");
+    let before = leftovers();
+    let mut child = Command::new(PXELAB)
+        .args(["run", "--lab", "scenarios/lab/bios-x64.yaml"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("pxelab runs");
+    // Wait until the network is up and the firmware runs, then interrupt.
+    let t0 = Instant::now();
+    loop {
+        let up = leftovers()
+            .iter()
+            .any(|l| l.starts_with("process") && l.contains("qemu-system"))
+            || Command::new("pgrep")
+                .args(["-P", &child.id().to_string(), "qemu-system"])
+                .output()
+                .map(|o| !o.stdout.is_empty())
+                .unwrap_or(false);
+        if up {
+            break;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(60),
+            "the lab did not come up"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    std::thread::sleep(Duration::from_secs(3));
+    let during = leftovers();
+    assert!(
+        during.iter().any(|l| l.starts_with("namespace")),
+        "a namespace exists while the lab runs: {during:?}"
+    );
+    // SAFETY: signalling our own child.
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGINT);
+    }
+    let t1 = Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            t1.elapsed() < Duration::from_secs(30),
+            "pxelab did not stop on SIGINT"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(!status.success(), "an interrupted run does not pass");
+    let after: Vec<String> = leftovers()
+        .into_iter()
+        .filter(|l| !before.contains(l))
+        .collect();
+    assert!(after.is_empty(), "left behind after SIGINT: {after:?}");
+}
