@@ -16,7 +16,7 @@ cd "$(dirname "$0")/.."
 # nothing beyond the Rust toolchain. (`pxelab lab check` says what the lab lacks.)
 APT_PACKAGES=(pkg-config iproute2 procps
   qemu-system-x86 qemu-system-arm ipxe-qemu ovmf ovmf-ia32 qemu-efi-aarch64
-  dnsmasq-base kea-dhcp4-server nasm clang lld)
+  dnsmasq-base kea-dhcp4-server isc-dhcp-relay nasm clang lld)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -25,7 +25,19 @@ if [ ${#missing[@]} -gt 0 ]; then
   echo "installing Debian packages: ${missing[*]}"
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
   $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  # The lab starts its own DHCP servers and relays; their packages' system services
+  # (kea-dhcp4-server, isc-dhcp-relay) must not start on install: a policy-rc.d that
+  # says no, for the length of the install only (left alone if one exists).
+  policy=""
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    policy=/usr/sbin/policy-rc.d
+    printf '#!/bin/sh\nexit 101\n' | $SUDO tee "$policy" >/dev/null
+    $SUDO chmod +x "$policy"
+  fi
+  status=0
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" || status=$?
+  [ -n "$policy" ] && $SUDO rm -f "$policy"
+  [ "$status" -eq 0 ] || exit "$status"
 fi
 for c in rustfmt clippy; do
   rustup component list --installed 2>/dev/null | grep -q "^$c" || rustup component add "$c"

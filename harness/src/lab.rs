@@ -715,7 +715,17 @@ impl<'a> Lab<'a> {
                             remote_id: o82.as_ref().and_then(|o| o.remote_id.clone()),
                         }
                     })
-                    .collect();
+                    .collect::<Vec<_>>();
+                if r.relay == pxelab_scenario::RelayEngine::Dhcrelay {
+                    let cmd = dhcrelay_command(
+                        &h.ns,
+                        &interfaces,
+                        &self.dir.join(format!("dhcrelay-{}.pid", r.name)),
+                    )
+                    .map_err(|e| format!("router {}: {e}", r.name))?;
+                    self.spawn_logged(&format!("relay-{}", r.name), &r.name, cmd)?;
+                    return self.start_responders(h);
+                }
                 let spec = crate::hostd::RelaySpec {
                     name: r.name.clone(),
                     interfaces,
@@ -734,6 +744,11 @@ impl<'a> Lab<'a> {
                 self.spawn_logged(&format!("relay-{}", r.name), &r.name, cmd)?;
             }
         }
+        self.start_responders(h)
+    }
+
+    fn start_responders(&mut self, h: &Host) -> Result<(), String> {
+        let sc = self.sc;
         for name in &h.responders {
             let mut cmd = Command::new("ip");
             cmd.args(["netns", "exec", &h.ns])
@@ -1085,6 +1100,44 @@ impl<'a> Lab<'a> {
     }
 }
 
+/// ISC's `dhcrelay` as a router's IP helpers (`relay: dhcrelay`): the interfaces with
+/// helpers listen for clients (`-id`), the others face the servers (`-iu`). dhcrelay
+/// relays every client interface to one server list, and its option 82 (`-a`) carries
+/// its own circuit id (the interface name), not the scenario's values.
+fn dhcrelay_command(
+    ns: &str,
+    ifaces: &[crate::hostd::RelayIface],
+    pid_file: &Path,
+) -> Result<Command, String> {
+    let down: Vec<&crate::hostd::RelayIface> =
+        ifaces.iter().filter(|i| !i.helpers.is_empty()).collect();
+    let Some(first) = down.first() else {
+        return Err("dhcrelay needs an interface with ip_helpers".into());
+    };
+    if down.iter().any(|i| i.helpers != first.helpers) {
+        return Err("dhcrelay relays every client segment to one helper list; give them the same ip_helpers".into());
+    }
+    let mut cmd = Command::new("ip");
+    cmd.args(["netns", "exec", ns, "dhcrelay", "-4", "-d", "-pf"])
+        .arg(pid_file);
+    if down
+        .iter()
+        .any(|i| i.circuit_id.is_some() || i.remote_id.is_some())
+    {
+        cmd.arg("-a");
+    }
+    for i in &down {
+        cmd.args(["-id", &i.interface]);
+    }
+    for i in ifaces.iter().filter(|i| i.helpers.is_empty()) {
+        cmd.args(["-iu", &i.interface]);
+    }
+    for h in &first.helpers {
+        cmd.arg(h.to_string());
+    }
+    Ok(cmd)
+}
+
 impl Drop for Lab<'_> {
     fn drop(&mut self) {
         self.teardown();
@@ -1204,6 +1257,14 @@ pub fn missing_prerequisites(scenarios: &[&Scenario]) -> Vec<String> {
                 DhcpEngine::Kea => need.push(("kea-dhcp4", "kea-dhcp4-server")),
                 DhcpEngine::Builtin => {}
             }
+        }
+        if sc
+            .network
+            .routers
+            .iter()
+            .any(|r| r.relay == pxelab_scenario::RelayEngine::Dhcrelay)
+        {
+            need.push(("dhcrelay", "isc-dhcp-relay"));
         }
         for c in &sc.network.clients {
             if !fw.contains(&c.firmware) {

@@ -172,6 +172,19 @@ pub struct Router {
     pub ip_helpers: Vec<(String, Vec<Ipv4Addr>)>,
     /// (client-side segment, option 82 to insert), in file order.
     pub option82: Vec<(String, Option82)>,
+    /// Extension (REFERENCE.md): the relay agent the lab runs as the IP helpers.
+    pub relay: RelayEngine,
+}
+
+/// Extension (REFERENCE.md): the lab's relay agent for a router's IP helpers; the
+/// simulator always runs pxelab's own.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub enum RelayEngine {
+    /// pxelab's relay agent (the simulator's), as a process.
+    #[default]
+    Pxelab,
+    /// ISC's `dhcrelay` (Debian isc-dhcp-relay), to cross-check it.
+    Dhcrelay,
 }
 
 /// Relay agent information (RFC 3046) a router inserts.

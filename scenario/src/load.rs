@@ -198,7 +198,7 @@ const NETWORK: &[&str] = &[
 ];
 const SEGMENT: &[&str] = &["name", "cidr", "link"];
 const LINK: &[&str] = &["rate", "delay", "loss"];
-const ROUTER: &[&str] = &["name", "interfaces", "ip_helpers", "option82"];
+const ROUTER: &[&str] = &["name", "interfaces", "ip_helpers", "option82", "relay"];
 const OPTION82: &[&str] = &["circuit_id", "remote_id"];
 const DHCP: &[&str] = &[
     "name",
@@ -691,6 +691,7 @@ impl Cx<'_> {
                 interfaces: Vec::new(),
                 ip_helpers: Vec::new(),
                 option82: Vec::new(),
+                relay: RelayEngine::default(),
             };
             let ifs = self.req(&ro, "interfaces")?;
             let ifs = self.entries(Some(ifs), "`interfaces`, segment: address")?;
@@ -746,6 +747,16 @@ impl Cx<'_> {
             }
             router.ip_helpers = helpers;
             router.option82 = o82;
+            if let Some(e) = ro.get("relay") {
+                router.relay = self.choice(
+                    e,
+                    "`relay`",
+                    &[
+                        ("pxelab", RelayEngine::Pxelab),
+                        ("dhcrelay", RelayEngine::Dhcrelay),
+                    ],
+                )?;
+            }
             net.routers.push(router);
         }
 
