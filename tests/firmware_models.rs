@@ -179,3 +179,56 @@ fn uefi_ia32_model_matches_ovmf_ia32() {
 fn uefi_arm64_model_matches_aavmf() {
     compare(FirmwareKind::UefiArm64, "uefi-arm64");
 }
+
+/// The read requests of a lab run (`pxelab run --lab ... --pcap DIR`, filtered to UDP
+/// port 69): the firmware's own read of the boot program, then the boot program's reads
+/// through the firmware's PXE interface (its parameters file, then the boot image).
+fn lab_rrqs(name: &str) -> Vec<(String, Vec<(String, String)>)> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join(format!("tests/fixtures/firmware/{name}.pcap"));
+    udp_payloads(&path)
+        .into_iter()
+        .filter_map(|(_, p)| match Packet::parse(&p) {
+            Ok(Packet::Rrq(r)) => Some((
+                String::from_utf8_lossy(r.filename).into_owned(),
+                r.options.clone(),
+            )),
+            _ => None,
+        })
+        .collect()
+}
+
+fn boot_program_reads_match(kind: FirmwareKind, name: &str, block_size: u16) {
+    let m = firmware::model(kind);
+    let rrqs = lab_rrqs(name);
+    let params = rrqs
+        .iter()
+        .find(|(f, _)| f.starts_with("smstemp/"))
+        .unwrap_or_else(|| panic!("{name}: no parameters read"));
+    assert_eq!(
+        params.1,
+        m.boot_program_options(None),
+        "{name}: parameters read"
+    );
+    let image = rrqs
+        .iter()
+        .find(|(f, _)| f.starts_with("smsimages/"))
+        .unwrap_or_else(|| panic!("{name}: no boot image read"));
+    assert_eq!(
+        image.1,
+        m.boot_program_options(Some(block_size)),
+        "{name}: boot image read asking for block size {block_size}"
+    );
+}
+
+#[test]
+fn boot_program_reads_through_ipxe_match_the_lab() {
+    // scenarios/lab/bios-x64.yaml: the responder's default block size, 4096.
+    boot_program_reads_match(FirmwareKind::BiosX64, "lab-bios-x64-rrq", 4096);
+}
+
+#[test]
+fn boot_program_reads_through_edk2_match_the_lab() {
+    // scenarios/lab/large-image-uefi.yaml: block size 8192.
+    boot_program_reads_match(FirmwareKind::UefiX64, "lab-uefi-x64-rrq", 8192);
+}
