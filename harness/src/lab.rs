@@ -118,6 +118,8 @@ pub struct Lab<'a> {
     hosts: Vec<Host>,
     switch_stdin: HashMap<String, ChildStdin>,
     logs: Arc<Mutex<Vec<(f64, String, String)>>>,
+    /// When each client's port sent a DHCP request (from the switches).
+    dhcp_seen: Arc<Mutex<HashMap<String, Vec<Instant>>>>,
     t0: Instant,
     boots: Vec<Boot>,
     torn_down: bool,
@@ -197,6 +199,7 @@ impl<'a> Lab<'a> {
             hosts: Vec::new(),
             switch_stdin: HashMap::new(),
             logs: Arc::new(Mutex::new(Vec::new())),
+            dhcp_seen: Arc::new(Mutex::new(HashMap::new())),
             t0: Instant::now(),
             boots: Vec::new(),
             torn_down: false,
@@ -509,6 +512,18 @@ impl<'a> Lab<'a> {
             if line.trim() != "ready" {
                 return Err(format!("the switch of segment {} did not start", seg.name));
             }
+            let seen = self.dhcp_seen.clone();
+            std::thread::spawn(move || {
+                for l in out.lines().map_while(Result::ok) {
+                    if let Some(host) = l.strip_prefix("dhcp ") {
+                        seen.lock()
+                            .unwrap_or_else(|p| p.into_inner())
+                            .entry(host.to_string())
+                            .or_default()
+                            .push(Instant::now());
+                    }
+                }
+            });
             self.switch_stdin.insert(seg.name.clone(), stdin);
         }
 
@@ -930,10 +945,23 @@ impl<'a> Lab<'a> {
                 continue;
             }
             let started = markers.iter().any(|(w, ..)| w == "START");
-            let took = fin
+            // From the firmware's first DHCP request, as the simulator counts (its
+            // power-on is the first DISCOVER); QEMU's start-up under TCG is not the
+            // network's time. From QEMU's start when no request was seen.
+            let end = fin
                 .as_ref()
-                .map(|f| f.2)
-                .unwrap_or_else(|| b.started.elapsed().as_secs_f64());
+                .map(|f| b.started + Duration::from_secs_f64(f.2))
+                .unwrap_or_else(Instant::now);
+            let first_dhcp = self
+                .dhcp_seen
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .get(&b.client)
+                .and_then(|v| v.iter().find(|t| **t >= b.started).copied());
+            let took = end
+                .saturating_duration_since(first_dhcp.unwrap_or(b.started))
+                .as_secs_f64();
+            let firmware_start = first_dhcp.map(|t| t.duration_since(b.started).as_secs_f64());
             let client = sc.client(&b.client).expect("booted clients exist");
             let mac = client.mac.to_string();
             let answered = self
@@ -976,6 +1004,7 @@ impl<'a> Lab<'a> {
             };
             finished.push((
                 i,
+                firmware_start,
                 BootRecord {
                     client: b.client.clone(),
                     boot: b.n,
@@ -988,13 +1017,14 @@ impl<'a> Lab<'a> {
                 },
             ));
         }
-        for (i, rec) in finished {
+        for (i, firmware_start, rec) in finished {
             self.say(&format!(
-                "{} boot {}: {} after {:.1}s",
+                "{} boot {}: {} after {:.1}s (first DHCP request {} after QEMU started)",
                 rec.client,
                 rec.boot,
                 rec.outcome.as_deref().unwrap_or("?"),
-                rec.took_s.unwrap_or(0.0)
+                rec.took_s.unwrap_or(0.0),
+                firmware_start.map_or("never".to_string(), |t| format!("{t:.1}s"))
             ));
             let what = self.boots[i].what.clone();
             self.procs.kill(&what);

@@ -13,7 +13,9 @@
 //!
 //! Control on stdin, one command a line: `link RATE_BPS DELAY_NS LOSS` changes the link
 //! model (a scenario's `link` event). The switch prints `ready` on stdout once its
-//! ports exist and exits when stdin closes or on SIGTERM/SIGINT.
+//! ports exist, then `dhcp HOST` each time a QEMU port sends a DHCP request (the
+//! harness times a boot from the firmware's first DISCOVER, as the simulator does), and
+//! exits when stdin closes or on SIGTERM/SIGINT.
 
 use pxelab_sim::world::LinkModel;
 use rand::{RngExt, SeedableRng};
@@ -133,6 +135,20 @@ impl SwitchCore {
         }
         (start, out)
     }
+}
+
+/// A BOOTREQUEST to UDP port 67 in an Ethernet II / IPv4 frame.
+pub fn is_dhcp_request(frame: &[u8]) -> bool {
+    if frame.len() < 14 + 20 + 8 + 1 || frame[12..14] != [0x08, 0x00] {
+        return false;
+    }
+    let ip = &frame[14..];
+    let ihl = usize::from(ip[0] & 0x0f) * 4;
+    if ip[0] >> 4 != 4 || ihl < 20 || ip[9] != 17 || ip.len() < ihl + 9 {
+        return false;
+    }
+    let udp = &ip[ihl..];
+    u16::from_be_bytes([udp[2], udp[3]]) == 67 && udp[8] == 1
 }
 
 /// Pending deliveries, earliest first.
@@ -260,6 +276,10 @@ async fn serve(spec: SwitchSpec) -> Result<(), String> {
         tokio::select! {
             Some((port, frame)) = rx.recv() => {
                 let now = t0.elapsed();
+                if matches!(spec.ports[port].kind, PortKind::Unix { .. }) && is_dhcp_request(&frame) {
+                    println!("dhcp {}", spec.ports[port].host);
+                    let _ = std::io::stdout().flush();
+                }
                 let (start, deliveries) = core.frame_in(now, port, &frame);
                 if let Some(c) = &mut capture {
                     c.write(start, &frame);
@@ -391,6 +411,23 @@ mod tests {
         assert_ne!(a, run(8));
         let lost = a.iter().filter(|&&n| n == 0).count();
         assert!((800..1200).contains(&lost), "lost {lost} of 10000 at 10%");
+    }
+
+    #[test]
+    fn dhcp_requests_are_recognised() {
+        let frame = |dport: u16, op: u8| {
+            let mut f = Vec::new();
+            etherparse::PacketBuilder::ethernet2(A, BC)
+                .ipv4([0, 0, 0, 0], [255, 255, 255, 255], 64)
+                .udp(68, dport)
+                .write(&mut f, &[op; 300])
+                .unwrap();
+            f
+        };
+        assert!(is_dhcp_request(&frame(67, 1)));
+        assert!(!is_dhcp_request(&frame(67, 2)), "a reply");
+        assert!(!is_dhcp_request(&frame(69, 1)), "TFTP");
+        assert!(!is_dhcp_request(&[0u8; 20]));
     }
 
     #[test]
