@@ -153,3 +153,28 @@ mod tests {
         let _ = std::fs::remove_dir_all(p.parent().unwrap());
     }
 }
+
+#[cfg(test)]
+mod open_tests {
+    use super::*;
+
+    /// A site's responders start together and open one database (the lab starts them
+    /// at once): every open succeeds, also the first ones, which create it.
+    #[test]
+    fn responders_opening_a_new_database_at_once_all_succeed() {
+        for round in 0..30 {
+            let dir =
+                std::env::temp_dir().join(format!("pxelab-open-{}-{round}", std::process::id()));
+            std::fs::create_dir_all(&dir).unwrap();
+            let path = dir.join("state.db");
+            let errors: Vec<String> = std::thread::scope(|s| {
+                let hs: Vec<_> = (0..6)
+                    .map(|_| s.spawn(|| SqliteStore::open(&path).err().map(|e| e.to_string())))
+                    .collect();
+                hs.into_iter().filter_map(|h| h.join().unwrap()).collect()
+            });
+            let _ = std::fs::remove_dir_all(&dir);
+            assert!(errors.is_empty(), "round {round}: {errors:?}");
+        }
+    }
+}

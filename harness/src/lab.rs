@@ -585,14 +585,19 @@ impl<'a> Lab<'a> {
             self.start_host(h)?;
         }
         // Responders listening before scenario time 0; peers find each other.
-        let deadline = Instant::now() + Duration::from_secs(10);
+        let deadline = Instant::now() + Duration::from_secs(30);
         for r in &sc.network.responders {
             while !self.logged(&r.config.name, "PXE responder started") {
                 if Instant::now() > deadline {
+                    let log = std::fs::read_to_string(
+                        self.dir.join(format!("responder-{}.log", r.config.name)),
+                    )
+                    .unwrap_or_default();
+                    let tail: Vec<&str> = log.lines().rev().take(5).collect();
                     return Err(format!(
-                        "responder {} did not start (see its log in {})",
+                        "responder {} did not start within 30 s; its last log lines: {}",
                         r.config.name,
-                        self.dir.display()
+                        tail.into_iter().rev().collect::<Vec<_>>().join(" | ")
                     ));
                 }
                 if procs::interrupted() {
