@@ -187,6 +187,10 @@ async fn serve(opts: ServeOptions) -> Result<(), String> {
     let mut hup = signal(SignalKind::hangup()).map_err(|e| e.to_string())?;
     let mut term = signal(SignalKind::terminate()).map_err(|e| e.to_string())?;
     let mut int = signal(SignalKind::interrupt()).map_err(|e| e.to_string())?;
+    // SIGUSR1 arms a crash just before the next TFTP DATA packet of any transfer: the
+    // format's `down ... during: transfer`, as the lab plays it (docs/LAB.md).
+    let mut usr1 = signal(SignalKind::user_defined1()).map_err(|e| e.to_string())?;
+    let mut crash_before_data = false;
     let mut poll_files = tokio::time::interval(Duration::from_secs(2));
     let mut active: HashSet<u16> = HashSet::new();
     let mut out = Output::default();
@@ -213,6 +217,11 @@ async fn serve(opts: ServeOptions) -> Result<(), String> {
             }
             _ = term.recv() => break,
             _ = int.recv() => break,
+            _ = usr1.recv() => {
+                tracing::info!(responder = %name, "armed: going down before the next TFTP data packet");
+                crash_before_data = true;
+                false
+            }
         };
         if reload {
             if let Some(f) = &opts.exclusion_file {
@@ -259,6 +268,14 @@ async fn serve(opts: ServeOptions) -> Result<(), String> {
         }
         for t in out.transmits.drain(..) {
             let port = t.src.port();
+            if crash_before_data
+                && !listening.contains(&port)
+                && t.payload.get(..2) == Some(&[0, 3])
+            {
+                // A crash: nothing more is sent, no goodbye to the peers.
+                tracing::warn!(responder = %name, "down during a transfer (SIGUSR1)");
+                std::process::exit(137);
+            }
             if let std::collections::hash_map::Entry::Vacant(slot) = ports.entry(port) {
                 match open_port(port, iface, &tx) {
                     Ok(p) => {

@@ -58,13 +58,6 @@ pub fn unsupported(sc: &Scenario) -> Vec<String> {
     let mut v = Vec::new();
     for e in &sc.events {
         match &e.kind {
-            EventKind::Down {
-                during_transfer: true,
-                ..
-            } => v.push(format!(
-                "line {}: `down ... during: transfer` is not built in the lab yet",
-                e.line
-            )),
             EventKind::TftpRequest(_) => v.push(format!(
                 "line {}: `tftp_request` is a simulator extension, not available in the lab",
                 e.line
@@ -813,6 +806,20 @@ impl<'a> Lab<'a> {
         }
     }
 
+    /// `down ... during: transfer`: each responder of the host goes down just before it
+    /// sends its next TFTP DATA packet (`pxelab serve` on SIGUSR1).
+    fn arm_transfer_crash(&mut self, name: &str) {
+        let Some(h) = self.host_of(name) else { return };
+        for r in &h.responders {
+            if let Some(pid) = self.procs.pid(&format!("responder-{r}")) {
+                // SAFETY: signalling our own child by its PID.
+                unsafe {
+                    libc::kill(pid as libc::pid_t, libc::SIGUSR1);
+                }
+            }
+        }
+    }
+
     fn host_up(&mut self, name: &str) -> Result<(), String> {
         let Some(h) = self.host_of(name) else {
             return Ok(());
@@ -1002,7 +1009,12 @@ impl<'a> Lab<'a> {
                         server_name(kv),
                     ),
                     "NOACTION" => ("no_offer", None, None, None),
-                    _ => ("failed", kv.get("image").cloned(), None, server_name(kv)),
+                    _ => (
+                        "failed",
+                        kv.get("image").cloned(),
+                        kv.get("deployment").cloned(),
+                        server_name(kv),
+                    ),
                 },
                 None if started || answered => ("failed", None, None, None),
                 None => ("no_offer", None, None, None),
@@ -1051,6 +1063,13 @@ impl<'a> Lab<'a> {
                 next += 1;
                 match &e.kind {
                     EventKind::Boot { client } => self.boot(client)?,
+                    EventKind::Down {
+                        host,
+                        during_transfer: true,
+                    } => {
+                        self.say(&format!("down {host} during its next transfer"));
+                        self.arm_transfer_crash(host)
+                    }
                     EventKind::Down { host, .. } => {
                         self.say(&format!("down {host}"));
                         self.host_down(host)

@@ -73,7 +73,15 @@ impl Procs {
         Ok(pid)
     }
 
+    /// The PID of a running child.
+    pub fn pid(&mut self, what: &str) -> Option<u32> {
+        let (_, c) = self.list.iter_mut().find(|(w, _)| w == what)?;
+        matches!(c.try_wait(), Ok(None)).then(|| c.id())
+    }
+
     pub fn add(&mut self, what: &str, child: Child) {
+        // A host started again replaces its earlier (crashed or stopped) process.
+        self.kill(what);
         self.record(child.id());
         self.list.push((what.to_string(), child));
     }

@@ -14,7 +14,7 @@
 ;   PXELAB DECLINED image=<id> deployment=<id> server=<ip>
 ;   PXELAB BOOTED image=<id> deployment=<id> bytes=<n> crc32=<hex> server=<ip> class=<c> blksize=<n>
 ;   PXELAB NOACTION class=<c>
-;   PXELAB FAILED reason=<why> [image=<id>]
+;   PXELAB FAILED reason=<why> [image=<id> deployment=<id> server=<ip>]
 
         bits 16
         cpu 686
@@ -310,7 +310,7 @@ put_server:
         loop .next
         ret
 
-; fail: SI = reason, DI = image id or 0
+; fail: SI = reason, DI = image_id once the parameters are known, else 0
 fail:
         push di
         push si
@@ -321,10 +321,8 @@ fail:
         pop di
         test di, di
         jz .end
-        mov si, s_image
-        call puts
-        mov si, di
-        call puts
+        call image_and_deployment
+        call put_server
 .end:
         call crlf
         ; fall through

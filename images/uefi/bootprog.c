@@ -12,7 +12,7 @@
  *   PXELAB DECLINED image=<id> deployment=<id> server=<ip>
  *   PXELAB BOOTED image=<id> deployment=<id> bytes=<n> crc32=<hex> server=<ip> class=<class> blksize=<n>
  *   PXELAB NOACTION class=<class>
- *   PXELAB FAILED reason=<why> [image=<id>]
+ *   PXELAB FAILED reason=<why> [image=<id> deployment=<id> server=<ip>]
  */
 #include "efi.h"
 
@@ -109,12 +109,20 @@ static void power_off(void) {
   }
 }
 
+/* What the parameters named, for the FAILED marker once they are known. */
+static char deployment[64];
+static EFI_IP_ADDRESS server;
+
 static void fail(const char *why, const char *image) {
   add("PXELAB FAILED reason=");
   add(why);
   if (image && *image) {
     add(" image=");
     add(image);
+    add(" deployment=");
+    add(deployment);
+    add(" server=");
+    add_ip(server.v4);
   }
   flush();
   power_off();
@@ -272,7 +280,6 @@ EFI_STATUS EFIAPI efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *st) {
   const UINT8 *from = m->PxeReplyReceived     ? m->PxeReply.Raw
                       : m->ProxyOfferReceived ? m->ProxyOffer.Raw
                                               : m->DhcpAck.Raw;
-  EFI_IP_ADDRESS server;
   memset(&server, 0, sizeof(server));
   for (int i = 0; i < 4; i++)
     server.v4[i] = from[20 + i];
@@ -304,7 +311,7 @@ EFI_STATUS EFIAPI efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *st) {
   params_len = (UINTN)size;
   params[params_len] = 0;
 
-  char image_id[64], deployment[64], path[200];
+  char image_id[64], path[200];
   UINT32 image_size = 0, crc_want = 0, blksize = 512, prompt = 0;
   if (!param_str("boot_image", image_id, sizeof image_id) ||
       !param_str("deployment", deployment, sizeof deployment) ||

@@ -16,7 +16,7 @@ use std::time::Duration;
 pub const DISCOVER_WAITS: [u64; 4] = [4, 8, 16, 32];
 /// How long the network boot prompt waits for a key (R-PROMPT-2).
 pub const PROMPT_TIMEOUT: Duration = Duration::from_secs(4);
-/// Restarts of the PXE sequence after a TFTP failure, per boot.
+/// Restarts of DHCP discovery after a REQUEST that got no DHCPACK, per boot.
 pub const MAX_RESTARTS: u32 = 2;
 /// REQUEST retransmissions (DHCP server and port 4011) before restarting discovery.
 const REQUEST_WAITS: [u64; 4] = [4, 8, 16, 32];
@@ -684,7 +684,10 @@ impl Client {
                     self.finish(now, Outcome::NoOffer, None, None);
                     return;
                 }
-                self.restart_or_fail(now, out);
+                // No firmware starts PXE again after a failed download (the lab: OVMF
+                // moves on to its next boot option, SeaBIOS + iPXE gives up; our boot
+                // programs stop): the boot ends here (docs/MODEL.md).
+                self.give_up(now);
             }
             ClientStatus::Done { bytes, crc32 } => {
                 let (bytes, crc32, stage) = (*bytes, *crc32, stage.clone());
