@@ -25,7 +25,6 @@ use crate::{bootroot, qemu};
 use pxelab_engine::state::{self, DeviceKey, StateStore};
 use pxelab_scenario::{ClearTarget, DhcpEngine, EventKind, Firmware, Scenario};
 use pxelab_sim::run::{BootRecord, ScenarioResult};
-use pxelab_sim::world::Stats;
 use std::collections::{BTreeMap, HashMap};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::Ipv4Addr;
@@ -214,23 +213,7 @@ impl<'a> Lab<'a> {
     /// Builds the network, plays the timeline, tears it all down.
     pub fn run(mut self) -> ScenarioResult {
         let wall = Instant::now();
-        let mut result = ScenarioResult {
-            file: self.sc.file.display().to_string(),
-            scenario: self.sc.title.clone(),
-            mode: "lab".into(),
-            passed: false,
-            seed: self.sc.seed,
-            sim_time_s: 0.0,
-            wall_time_s: 0.0,
-            boots: Vec::new(),
-            tftp_requests: Vec::new(),
-            failures: Vec::new(),
-            packets: 0,
-            events: 0,
-            logs: Vec::new(),
-            traces: HashMap::new(),
-            stats: Stats::default(),
-        };
+        let mut result = ScenarioResult::new(self.sc, "lab", self.sc.seed);
         let problems = unsupported(self.sc);
         if !problems.is_empty() {
             result.failures = problems;
@@ -683,18 +666,7 @@ impl<'a> Lab<'a> {
                 pools,
                 option60_pxeclient: d.option60_pxeclient,
             };
-            let f = self.dir.join(format!("dhcpd-{}.json", d.name));
-            std::fs::write(
-                &f,
-                serde_json::to_string_pretty(&spec).map_err(|e| e.to_string())?,
-            )
-            .map_err(|e| e.to_string())?;
-            let mut cmd = Command::new("ip");
-            cmd.args(["netns", "exec", &h.ns])
-                .arg(&self.opts.exe)
-                .args(["lab", "dhcpd", "--spec"])
-                .arg(&f);
-            self.spawn_logged(&format!("dhcp-{}", d.name), &d.name, cmd)?;
+            self.spawn_host_daemon(&h.ns, "dhcpd", &format!("dhcp-{}", d.name), &d.name, &spec)?;
         }
         if let Some(rname) = &h.router {
             let r = sc
@@ -743,18 +715,13 @@ impl<'a> Lab<'a> {
                     name: r.name.clone(),
                     interfaces,
                 };
-                let f = self.dir.join(format!("relay-{}.json", r.name));
-                std::fs::write(
-                    &f,
-                    serde_json::to_string_pretty(&spec).map_err(|e| e.to_string())?,
-                )
-                .map_err(|e| e.to_string())?;
-                let mut cmd = Command::new("ip");
-                cmd.args(["netns", "exec", &h.ns])
-                    .arg(&self.opts.exe)
-                    .args(["lab", "relay", "--spec"])
-                    .arg(&f);
-                self.spawn_logged(&format!("relay-{}", r.name), &r.name, cmd)?;
+                self.spawn_host_daemon(
+                    &h.ns,
+                    "relay",
+                    &format!("relay-{}", r.name),
+                    &r.name,
+                    &spec,
+                )?;
             }
         }
         self.start_responders(h)
@@ -777,6 +744,27 @@ impl<'a> Lab<'a> {
             self.spawn_logged(&format!("responder-{name}"), name, cmd)?;
         }
         Ok(())
+    }
+
+    /// `pxelab lab KIND --spec FILE` in namespace `ns`, its spec written to the run
+    /// directory as `WHAT.json`.
+    fn spawn_host_daemon(
+        &mut self,
+        ns: &str,
+        kind: &str,
+        what: &str,
+        source: &str,
+        spec: &impl serde::Serialize,
+    ) -> Result<(), String> {
+        let f = self.dir.join(format!("{what}.json"));
+        let text = serde_json::to_string_pretty(spec).map_err(|e| e.to_string())?;
+        std::fs::write(&f, text).map_err(|e| format!("{}: {e}", f.display()))?;
+        let mut cmd = Command::new("ip");
+        cmd.args(["netns", "exec", ns])
+            .arg(&self.opts.exe)
+            .args(["lab", kind, "--spec"])
+            .arg(&f);
+        self.spawn_logged(what, source, cmd)
     }
 
     fn host_of(&self, name: &str) -> Option<Host> {

@@ -91,6 +91,29 @@ pub struct ScenarioResult {
     pub stats: Stats,
 }
 
+impl ScenarioResult {
+    /// A result with nothing in it yet, for a run of `sc` in `mode`.
+    pub fn new(sc: &Scenario, mode: &str, seed: u64) -> ScenarioResult {
+        ScenarioResult {
+            file: sc.file.display().to_string(),
+            scenario: sc.title.clone(),
+            mode: mode.into(),
+            passed: false,
+            seed,
+            sim_time_s: 0.0,
+            wall_time_s: 0.0,
+            boots: Vec::new(),
+            tftp_requests: Vec::new(),
+            failures: Vec::new(),
+            packets: 0,
+            events: 0,
+            logs: Vec::new(),
+            traces: HashMap::new(),
+            stats: Stats::default(),
+        }
+    }
+}
+
 pub fn client_class(f: Firmware) -> ClientClass {
     match f {
         Firmware::BiosX64 => ClientClass::BiosX64,
@@ -337,23 +360,7 @@ fn secs(d: Duration) -> f64 {
 pub fn run_scenario(sc: &Scenario, opts: &RunOptions) -> ScenarioResult {
     let wall = std::time::Instant::now();
     let seed = opts.seed.unwrap_or(sc.seed);
-    let mut result = ScenarioResult {
-        file: sc.file.display().to_string(),
-        scenario: sc.title.clone(),
-        mode: "sim".into(),
-        passed: false,
-        seed,
-        sim_time_s: 0.0,
-        wall_time_s: 0.0,
-        boots: Vec::new(),
-        tftp_requests: Vec::new(),
-        failures: Vec::new(),
-        packets: 0,
-        events: 0,
-        logs: Vec::new(),
-        traces: HashMap::new(),
-        stats: Stats::default(),
-    };
+    let mut result = ScenarioResult::new(sc, "sim", seed);
     let mut b = match build(sc, seed, opts) {
         Ok(b) => b,
         Err(e) => {
