@@ -6,6 +6,8 @@ use pxelab_sim::{report, run_scenario, RunOptions, ScenarioResult};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+mod bench_tftp;
+
 #[derive(Parser)]
 #[command(
     name = "pxelab",
@@ -209,6 +211,34 @@ enum BenchCmd {
         #[arg(long)]
         no_verify: bool,
     },
+    /// TFTP transfer time over a matrix of block size x window size x link x size, with
+    /// each point's theoretical bound min(rate, window x block / RTT).
+    Tftp {
+        /// sim: the simulator's prediction (lab and both are not built yet).
+        #[arg(long, default_value = "sim")]
+        mode: String,
+        /// Servers to compare (the simulator models pxelab's own).
+        #[arg(long, default_value = "pxelab")]
+        servers: String,
+        #[arg(long, default_value = "1432,4096,8192")]
+        block_size: String,
+        #[arg(long, default_value = "1,4,8,16")]
+        window_size: String,
+        #[arg(long, default_value = "1Gbit")]
+        rate: String,
+        #[arg(long, default_value = "1ms")]
+        delay: String,
+        #[arg(long, default_value = "0")]
+        loss: String,
+        #[arg(long, default_value = "64MiB")]
+        size: String,
+        /// Runs per point (each with its own loss draws); median and spread reported.
+        #[arg(long, default_value_t = 3)]
+        repeat: u32,
+        /// table (terminal), json ({"points": [...]}), csv or markdown.
+        #[arg(long, default_value = "table")]
+        format: String,
+    },
 }
 
 fn load_all(paths: &[PathBuf]) -> (Vec<Scenario>, Vec<String>) {
@@ -249,6 +279,73 @@ fn load_one(file: &Path) -> Option<Scenario> {
             None
         }
     }
+}
+
+/// `pxelab bench tftp`.
+fn bench_tftp_cmd(
+    mode: &str,
+    servers: &str,
+    lists: [&str; 6],
+    repeat: u32,
+    format: &str,
+) -> ExitCode {
+    use bench_tftp::*;
+    if mode != "sim" {
+        eprintln!("error: --mode {mode}: only `sim` is built so far (lab and both come with the lab bench)");
+        return ExitCode::FAILURE;
+    }
+    if let Some(other) = servers.split(',').map(str::trim).find(|s| *s != "pxelab") {
+        eprintln!("error: --servers: `{other}` runs only in the lab; the simulator models pxelab's own server");
+        return ExitCode::FAILURE;
+    }
+    if !["table", "json", "csv", "markdown"].contains(&format) {
+        eprintln!("error: --format {format}: use table, json, csv or markdown");
+        return ExitCode::FAILURE;
+    }
+    let [b, w, r, d, l, s] = lists;
+    let matrix = (|| -> Result<Matrix, String> {
+        Ok(Matrix {
+            block_sizes: parse_u16_list(b, "--block-size", 8)
+                .map_err(|e| format!("--block-size {e}"))?,
+            window_sizes: parse_u16_list(w, "--window-size", 1)
+                .map_err(|e| format!("--window-size {e}"))?,
+            rates: parse_rates(r).map_err(|e| format!("--rate {e}"))?,
+            delays: parse_delays(d).map_err(|e| format!("--delay {e}"))?,
+            losses: parse_losses(l).map_err(|e| format!("--loss {e}"))?,
+            sizes: parse_sizes(s).map_err(|e| format!("--size {e}"))?,
+            repeat,
+        })
+    })();
+    let matrix = match matrix {
+        Ok(m) => m,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let total = (matrix.block_sizes.len()
+        * matrix.window_sizes.len()
+        * matrix.rates.len()
+        * matrix.delays.len()
+        * matrix.losses.len()
+        * matrix.sizes.len()) as u64;
+    let bar = indicatif::ProgressBar::new(total);
+    let points = run_sim(&matrix, |_| bar.inc(1));
+    bar.finish_and_clear();
+    match format {
+        "json" => {
+            let v = serde_json::json!({ "points": points });
+            println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+        }
+        "csv" => print!("{}", csv(&points)),
+        other => {
+            print!("{}", table(&points, other == "markdown"));
+            for a in advice(&points) {
+                println!("advice: {a}");
+            }
+        }
+    }
+    ExitCode::SUCCESS
 }
 
 /// Missing lab prerequisites (all firmware when `all`).
@@ -590,6 +687,27 @@ fn main() -> ExitCode {
                 exit_with(read_spec(&spec).and_then(pxelab_harness::hostd::run_relay))
             }
         },
+        Cmd::Bench {
+            what:
+                BenchCmd::Tftp {
+                    mode,
+                    servers,
+                    block_size,
+                    window_size,
+                    rate,
+                    delay,
+                    loss,
+                    size,
+                    repeat,
+                    format,
+                },
+        } => bench_tftp_cmd(
+            &mode,
+            &servers,
+            [&block_size, &window_size, &rate, &delay, &loss, &size],
+            repeat,
+            &format,
+        ),
         Cmd::Bench {
             what:
                 BenchCmd::Sim {

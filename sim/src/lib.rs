@@ -9,6 +9,7 @@ pub mod expect;
 pub mod pcap;
 pub mod report;
 pub mod run;
+pub mod tftp_bench;
 pub mod world;
 
 pub use run::{run_scenario, RunOptions, ScenarioResult};

@@ -1,0 +1,291 @@
+//! `pxelab bench tftp --mode sim`: the simulator's prediction of one TFTP transfer, the
+//! responder's TFTP server (`engine::tftp::server`) against the engine's client over
+//! one segment with the simulator's link model (`world::LinkModel`: each side's link
+//! serialises what it sends, the switch port to the receiver serialises it again, then
+//! the one-way delay; loss per packet from a seeded generator). Virtual time: a point
+//! costs milliseconds of wall time whatever it predicts.
+
+use crate::content::Synthetic;
+use crate::world::LinkModel;
+use pxelab_engine::tftp::client::{ClientConfig, ClientStatus, ClientTransfer};
+use pxelab_engine::tftp::packet::Packet;
+use pxelab_engine::tftp::server::{FileSource, ServerConfig, Transfer};
+use pxelab_engine::Instant;
+use rand::{RngExt, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use std::collections::BinaryHeap;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// One point of the matrix.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Point {
+    pub block_size: u16,
+    pub window_size: u16,
+    pub link: LinkModel,
+    pub size: u64,
+}
+
+/// What the simulator predicts for a point.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Prediction {
+    /// Seconds from the read request to the last block, `None` if the transfer failed.
+    pub seconds: Option<f64>,
+    pub block_size: usize,
+    pub window_size: u64,
+    pub timeouts: u64,
+    pub failure: Option<String>,
+}
+
+/// The theoretical bound of a point: `size / min(rate, window × block / RTT)`, RTT
+/// being twice the one-way delay (the rate alone when there is no delay).
+pub fn bound_seconds(p: &Point) -> f64 {
+    let bits = p.size as f64 * 8.0;
+    let rate = p.link.rate_bps as f64;
+    let rtt = 2.0 * p.link.delay.as_secs_f64();
+    let window_rate = if rtt > 0.0 {
+        f64::from(p.window_size) * f64::from(p.block_size) * 8.0 / rtt
+    } else {
+        f64::INFINITY
+    };
+    bits / rate.min(window_rate)
+}
+
+struct InFlight {
+    at: Instant,
+    seq: u64,
+    to_client: bool,
+    payload: Vec<u8>,
+}
+impl PartialEq for InFlight {
+    fn eq(&self, o: &Self) -> bool {
+        (self.at, self.seq) == (o.at, o.seq)
+    }
+}
+impl Eq for InFlight {}
+impl PartialOrd for InFlight {
+    fn partial_cmp(&self, o: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(o))
+    }
+}
+impl Ord for InFlight {
+    fn cmp(&self, o: &Self) -> std::cmp::Ordering {
+        (o.at, o.seq).cmp(&(self.at, self.seq))
+    }
+}
+
+/// One side's link: egress then the switch port's ingress towards the other side.
+#[derive(Default)]
+struct Side {
+    egress_busy: Instant,
+    ingress_busy: Instant,
+}
+
+/// Predicts one transfer. `seed` drives the loss draws.
+pub fn predict(p: &Point, seed: u64) -> Prediction {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let path = "smsimages/bench/boot.bench.wim";
+    let file: Arc<dyn FileSource> = Arc::new(Synthetic::new(path, p.size));
+    let cfg = ServerConfig {
+        caps: pxelab_engine::policy::TftpCaps {
+            block_size: p.block_size,
+            window_size: p.window_size,
+        },
+        ..ServerConfig::default()
+    };
+    let client_cfg = ClientConfig {
+        options: vec![
+            ("blksize".into(), p.block_size.to_string()),
+            ("windowsize".into(), p.window_size.to_string()),
+            ("tsize".into(), "0".into()),
+        ],
+        timeout: Duration::from_secs(1),
+        max_retries: 8,
+        verify: false,
+        keep: false,
+    };
+    let t0 = Instant::from_nanos(0);
+    let mut queue: BinaryHeap<InFlight> = BinaryHeap::new();
+    let mut seq = 0u64;
+    let (mut client_side, mut server_side) = (Side::default(), Side::default());
+    let mut send = |now: Instant,
+                    to_client: bool,
+                    payload: Vec<u8>,
+                    q: &mut BinaryHeap<InFlight>,
+                    rng: &mut ChaCha8Rng| {
+        let (from, to) = if to_client {
+            (&mut server_side, &mut client_side)
+        } else {
+            (&mut client_side, &mut server_side)
+        };
+        let tx = p.link.tx_time(payload.len());
+        let start = now.max(from.egress_busy);
+        from.egress_busy = start + tx;
+        if p.link.loss > 0.0 && rng.random::<f64>() < p.link.loss {
+            return;
+        }
+        let s = (start + tx).max(to.ingress_busy);
+        to.ingress_busy = s + tx;
+        seq += 1;
+        q.push(InFlight {
+            at: s + tx + p.link.delay,
+            seq,
+            to_client,
+            payload,
+        });
+    };
+    let mut out = Vec::new();
+    let mut client = ClientTransfer::start(t0, path, &client_cfg, &mut out);
+    for pl in out.drain(..) {
+        send(t0, false, pl, &mut queue, &mut rng);
+    }
+    let mut server: Option<Transfer> = None;
+    let mut now = t0;
+    loop {
+        match client.status() {
+            ClientStatus::Active => {}
+            ClientStatus::Done { .. } => {
+                let st = client.stats();
+                return Prediction {
+                    seconds: Some(now.as_nanos() as f64 / 1e9),
+                    block_size: st.block_size,
+                    window_size: st.window_size,
+                    timeouts: st.timeouts,
+                    failure: None,
+                };
+            }
+            ClientStatus::Failed(f) => {
+                let st = client.stats();
+                return Prediction {
+                    seconds: None,
+                    block_size: st.block_size,
+                    window_size: st.window_size,
+                    timeouts: st.timeouts,
+                    failure: Some(f.message.clone()),
+                };
+            }
+        }
+        let next_packet = queue.peek().map(|f| f.at);
+        let next_timer = [
+            client.poll_timeout(),
+            server.as_ref().and_then(|s| s.poll_timeout()),
+        ]
+        .into_iter()
+        .flatten()
+        .min();
+        let Some(at) = [next_packet, next_timer].into_iter().flatten().min() else {
+            return Prediction {
+                seconds: None,
+                block_size: 0,
+                window_size: 0,
+                timeouts: 0,
+                failure: Some("stalled".into()),
+            };
+        };
+        now = at;
+        if next_packet == Some(at) {
+            let f = queue.pop().expect("peeked");
+            if f.to_client {
+                client.handle_packet(now, 69, &f.payload, &mut out);
+                for pl in out.drain(..) {
+                    send(now, false, pl, &mut queue, &mut rng);
+                }
+            } else if let Some(s) = server.as_mut() {
+                s.handle_packet(now, &f.payload, &mut out);
+                for pl in out.drain(..) {
+                    send(now, true, pl, &mut queue, &mut rng);
+                }
+            } else if let Ok(Packet::Rrq(req)) = Packet::parse(&f.payload) {
+                server = Some(Transfer::start(now, &req, file.clone(), &cfg, &mut out));
+                for pl in out.drain(..) {
+                    send(now, true, pl, &mut queue, &mut rng);
+                }
+            }
+            continue;
+        }
+        if client.poll_timeout() == Some(at) {
+            client.handle_timeout(now, &mut out);
+            for pl in out.drain(..) {
+                send(now, false, pl, &mut queue, &mut rng);
+            }
+        }
+        if let Some(s) = server.as_mut() {
+            if s.poll_timeout() == Some(at) {
+                s.handle_timeout(now, &mut out);
+                for pl in out.drain(..) {
+                    send(now, true, pl, &mut queue, &mut rng);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn point(block: u16, window: u16, rate: u64, delay_ms: u64, size: u64) -> Point {
+        Point {
+            block_size: block,
+            window_size: window,
+            link: LinkModel {
+                rate_bps: rate,
+                delay: Duration::from_millis(delay_ms),
+                loss: 0.0,
+            },
+            size,
+        }
+    }
+
+    #[test]
+    fn lock_step_on_a_slow_round_trip_is_window_bound() {
+        // 4 MiB in 4096-byte blocks, one per 20 ms round trip: 1025 round trips.
+        let p = point(4096, 1, 1_000_000_000, 10, 4 << 20);
+        let r = predict(&p, 0);
+        let s = r.seconds.expect("completes");
+        let bound = bound_seconds(&p);
+        assert!((20.0..21.5).contains(&s), "{s}");
+        assert!((bound..bound * 1.05).contains(&s), "{s} vs bound {bound}");
+        assert_eq!((r.block_size, r.window_size), (4096, 1));
+    }
+
+    #[test]
+    fn a_wider_window_divides_the_time() {
+        let one = predict(&point(4096, 1, 1_000_000_000, 10, 4 << 20), 0)
+            .seconds
+            .unwrap();
+        let eight = predict(&point(4096, 8, 1_000_000_000, 10, 4 << 20), 0)
+            .seconds
+            .unwrap();
+        assert!(one / eight > 7.0 && one / eight < 8.5, "{one} / {eight}");
+    }
+
+    #[test]
+    fn without_delay_the_rate_bounds_it() {
+        // 16 MiB at 100 Mbit/s: at least 1.34 s of payload. Headers add 5 %, and each
+        // window of 4 waits for its ACK behind the switch's store-and-forward (5 line
+        // times per 4 blocks): about 1.8 s.
+        let p = point(1468, 4, 100_000_000, 0, 16 << 20);
+        let s = predict(&p, 0).seconds.unwrap();
+        assert!(s >= bound_seconds(&p) && s < bound_seconds(&p) * 1.4, "{s}");
+        let wide = predict(&point(1468, 64, 100_000_000, 0, 16 << 20), 0)
+            .seconds
+            .unwrap();
+        assert!(
+            wide < bound_seconds(&p) * 1.1,
+            "a wide window fills the link: {wide}"
+        );
+    }
+
+    #[test]
+    fn loss_costs_timeouts_and_is_seeded() {
+        let mut p = point(1432, 4, 1_000_000_000, 1, 2 << 20);
+        p.link.loss = 0.01;
+        let a = predict(&p, 7);
+        assert_eq!(a, predict(&p, 7));
+        p.link.loss = 0.0;
+        let clean = predict(&p, 7).seconds.unwrap();
+        let lossy = a.seconds.expect("completes despite 1 % loss");
+        assert!(lossy > clean + 1.0, "timeouts of 1 s: {lossy} vs {clean}");
+    }
+}
