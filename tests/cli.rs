@@ -164,3 +164,98 @@ fn explain_timelines() {
         insta::assert_snapshot!(name, text);
     }
 }
+
+fn files_run(args: &[&str]) -> Vec<String> {
+    let out = pxelab()
+        .current_dir(root())
+        .args(args)
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    v["scenarios"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["file"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn shards_split_a_suite_without_overlap_or_gaps() {
+    let all = files_run(&["run", "scenarios/selection", "scenarios/prompt"]);
+    let mut parts: Vec<String> = Vec::new();
+    for i in 1..=3 {
+        let shard = format!("{i}/3");
+        let part = files_run(&[
+            "run",
+            "scenarios/selection",
+            "scenarios/prompt",
+            "--shard",
+            &shard,
+        ]);
+        assert!(!part.is_empty(), "shard {shard} ran nothing");
+        parts.extend(part);
+    }
+    parts.sort();
+    let mut all_sorted = all.clone();
+    all_sorted.sort();
+    assert_eq!(parts, all_sorted);
+    let bad = pxelab()
+        .args(["run", "scenarios", "--shard", "4/3"])
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("1 <= I <= N"));
+}
+
+#[test]
+fn bench_tftp_json_has_the_checked_fields() {
+    let out = pxelab()
+        .args([
+            "bench",
+            "tftp",
+            "--mode",
+            "sim",
+            "--block-size",
+            "1432,4096",
+            "--window-size",
+            "1,4",
+            "--rate",
+            "100Mbit",
+            "--delay",
+            "2ms",
+            "--loss",
+            "0",
+            "--size",
+            "1MiB",
+            "--repeat",
+            "2",
+            "--format",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let points = v["points"].as_array().unwrap();
+    assert_eq!(points.len(), 4);
+    for p in points {
+        let (m, b, r) = (
+            p["median_s"].as_f64().unwrap(),
+            p["bound_s"].as_f64().unwrap(),
+            p["ratio_to_bound"].as_f64().unwrap(),
+        );
+        assert!(m >= b && (r - b / m).abs() < 1e-9, "{p}");
+    }
+    let lab = pxelab()
+        .args(["bench", "tftp", "--mode", "both"])
+        .output()
+        .unwrap();
+    assert!(!lab.status.success(), "not built yet, and says so");
+    assert!(String::from_utf8_lossy(&lab.stderr).contains("only `sim`"));
+}
