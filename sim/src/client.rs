@@ -240,19 +240,30 @@ impl Client {
             started,
             tx,
             next,
-            ..
+            offer,
+            proxy,
         } = &mut self.phase
         else {
             return;
         };
         let (x, st) = (*xid, *started);
         *tx += 1;
+        // iPXE's `secs` is not elapsed time: (transmissions << 2) | (holds a DHCP
+        // offer: 2) | (holds a proxy offer: 1), 4 in the first DISCOVER (the lab's
+        // captures: 4, 10, 11, 18). A responder reads it as seconds (R-ANS-5).
+        let state_bits = ((*tx as u16).min(0x3fff) << 2)
+            | (u16::from(offer.is_some()) << 1)
+            | u16::from(proxy.is_some());
         let waited: u64 = DISCOVER_WAITS[..(*tx).min(DISCOVER_WAITS.len())]
             .iter()
             .sum();
         *next = st + Duration::from_secs(waited);
         let n = *tx;
-        let secs = self.secs(now, st);
+        let secs = if self.model.sends_secs {
+            self.secs(now, st)
+        } else {
+            state_bits
+        };
         let payload = firmware::build_discover(self.model, self.mac, self.guid, x, secs);
         out.push(Send {
             src: SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 68),
