@@ -329,7 +329,7 @@ impl Client {
                 }
                 if *tx >= REQUEST_WAITS.len() {
                     // The firmware's boot server discovery gives up; it does not start
-                    // DHCP again (restarts are for transfers that broke off).
+                    // DHCP again (only a REQUEST without a DHCPACK restarts discovery).
                     self.note(now, || "no answer on port 4011: PXE gives up".into());
                     self.give_up(now);
                     return;
