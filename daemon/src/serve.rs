@@ -5,25 +5,23 @@
 //! bound to `0.0.0.0` on the given interface (SO_BINDTODEVICE) with SO_BROADCAST, so that
 //! broadcast DISCOVERs arrive and proxy offers can be broadcast to clients that have no
 //! address yet. A TFTP transfer's port (its TID) gets a socket of its own for as long as
-//! the transfer runs. One thread (a current-thread runtime): the engine is not shared.
+//! the transfer runs. One thread, one `ppoll` (see [`run`]): the engine is not shared.
 
+use crate::evloop::{self, Signals};
 use crate::root::FsRoot;
 use crate::store::SqliteStore;
 use pxelab_engine::election::PEER_PORT;
 use pxelab_engine::exclusion::parse_exclusion_list;
 use pxelab_engine::policy::{ResponderConfig, Site};
-use pxelab_engine::responder::{Effect, Output, Responder};
+use pxelab_engine::responder::{Effect, Output, Responder, Transmit};
 use pxelab_engine::Instant;
 use socket2::{Domain, Protocol, Socket, Type};
-use std::collections::{HashMap, HashSet};
-use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::collections::HashSet;
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4, UdpSocket};
+use std::os::fd::AsRawFd;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
-use tokio::net::UdpSocket;
-use tokio::signal::unix::{signal, SignalKind};
-use tokio::sync::mpsc;
-use tokio::task::JoinHandle;
 
 pub struct ServeOptions {
     pub config: ResponderConfig,
@@ -48,37 +46,96 @@ fn bind(port: u16, iface: Option<&str>) -> std::io::Result<UdpSocket> {
     }
     s.set_nonblocking(true)?;
     s.bind(&SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, port).into())?;
-    UdpSocket::from_std(s.into())
+    Ok(s.into())
 }
 
-type Inbox = mpsc::Sender<(u16, SocketAddrV4, Vec<u8>)>;
-
-struct Port {
-    socket: Arc<UdpSocket>,
-    reader: JoinHandle<()>,
+/// The responder's sockets: the well-known ports and one per running TFTP transfer,
+/// with the `pollfd`s that watch them (same order).
+struct Ports {
+    sockets: Vec<(u16, UdpSocket)>,
+    fds: Vec<libc::pollfd>,
 }
 
-fn open_port(port: u16, iface: Option<&str>, tx: &Inbox) -> std::io::Result<Port> {
-    let socket = Arc::new(bind(port, iface)?);
-    let (s, tx) = (socket.clone(), tx.clone());
-    let reader = tokio::spawn(async move {
-        let mut buf = vec![0u8; 65536];
-        loop {
-            match s.recv_from(&mut buf).await {
-                Ok((n, SocketAddr::V4(src))) => {
-                    if tx.send((port, src, buf[..n].to_vec())).await.is_err() {
-                        break;
-                    }
-                }
-                Ok(_) => {}
-                Err(e) => {
-                    tracing::debug!(port, "receive error: {e}");
-                    tokio::time::sleep(Duration::from_millis(10)).await;
-                }
-            }
+impl Ports {
+    fn get(&self, port: u16) -> Option<&UdpSocket> {
+        self.sockets
+            .iter()
+            .find(|(p, _)| *p == port)
+            .map(|(_, s)| s)
+    }
+
+    fn open(&mut self, port: u16, iface: Option<&str>) -> std::io::Result<()> {
+        let s = bind(port, iface)?;
+        self.fds.push(evloop::readable(s.as_raw_fd()));
+        self.sockets.push((port, s));
+        Ok(())
+    }
+
+    fn close(&mut self, port: u16) {
+        if let Some(i) = self.sockets.iter().position(|(p, _)| *p == port) {
+            self.sockets.swap_remove(i);
+            self.fds.swap_remove(i);
         }
-    });
-    Ok(Port { socket, reader })
+    }
+}
+
+/// Sends `batch` (datagrams from one port) with as few system calls as the kernel
+/// allows: a TFTP window goes out in one `sendmmsg`.
+fn send_batch(socket: &UdpSocket, batch: &[Transmit]) -> std::io::Result<()> {
+    if let [one] = batch {
+        socket.send_to(&one.payload, SocketAddr::V4(one.dst))?;
+        return Ok(());
+    }
+    let addrs: Vec<libc::sockaddr_in> = batch
+        .iter()
+        .map(|t| libc::sockaddr_in {
+            sin_family: libc::AF_INET as libc::sa_family_t,
+            sin_port: t.dst.port().to_be(),
+            sin_addr: libc::in_addr {
+                s_addr: u32::from(*t.dst.ip()).to_be(),
+            },
+            sin_zero: [0; 8],
+        })
+        .collect();
+    let mut iovs: Vec<libc::iovec> = batch
+        .iter()
+        .map(|t| libc::iovec {
+            iov_base: t.payload.as_ptr() as *mut libc::c_void,
+            iov_len: t.payload.len(),
+        })
+        .collect();
+    // SAFETY: mmsghdr is plain data; zeroed is a valid empty header.
+    let mut msgs: Vec<libc::mmsghdr> = (0..batch.len())
+        .map(|_| unsafe { std::mem::zeroed::<libc::mmsghdr>() })
+        .collect();
+    for (i, m) in msgs.iter_mut().enumerate() {
+        m.msg_hdr.msg_name = &addrs[i] as *const libc::sockaddr_in as *mut libc::c_void;
+        m.msg_hdr.msg_namelen = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+        m.msg_hdr.msg_iov = &mut iovs[i];
+        m.msg_hdr.msg_iovlen = 1;
+    }
+    let mut sent = 0;
+    while sent < msgs.len() {
+        // SAFETY: every header points into addrs and iovs (and the payloads they point
+        // to), which outlive the call; the count matches the slice.
+        let n = unsafe {
+            libc::sendmmsg(
+                socket.as_raw_fd(),
+                msgs[sent..].as_mut_ptr(),
+                (msgs.len() - sent) as libc::c_uint,
+                0,
+            )
+        };
+        if n < 0 {
+            let e = std::io::Error::last_os_error();
+            if e.kind() == std::io::ErrorKind::Interrupted {
+                continue;
+            }
+            return Err(e);
+        }
+        sent += n as usize;
+    }
+    Ok(())
 }
 
 /// At most [`LogLimiter::PER_SECOND`] log lines a second; a hostile flood of packets
@@ -128,19 +185,15 @@ fn mtime(p: &PathBuf) -> Option<SystemTime> {
 }
 
 /// Run until SIGINT or SIGTERM.
+///
+/// One thread, one `ppoll` over the sockets whose timeout is the engine's next timer:
+/// a datagram goes from its socket to the engine and the engine's answers back out
+/// without a thread or task hop, and a TFTP window leaves in one `sendmmsg`.
 pub fn run(opts: ServeOptions) -> Result<(), String> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| e.to_string())?;
-    rt.block_on(serve(opts))
-}
-
-async fn serve(opts: ServeOptions) -> Result<(), String> {
     let name = opts.config.name.clone();
     let address = opts.config.address;
     let iface = opts.interface.as_deref();
-    let start = tokio::time::Instant::now();
+    let start = std::time::Instant::now();
     let now = move || Instant::from_nanos(start.elapsed().as_nanos() as u64);
 
     let store = SqliteStore::open(&opts.state).map_err(|e| format!("state database: {e}"))?;
@@ -165,17 +218,22 @@ async fn serve(opts: ServeOptions) -> Result<(), String> {
         opts.seed,
     );
 
-    let (tx, mut rx) = mpsc::channel(8192);
     let mut listening: Vec<u16> = vec![4011, 69, PEER_PORT];
     if listen_dhcp {
         listening.push(67);
     }
-    let mut ports: HashMap<u16, Port> = HashMap::new();
+    let mut ports = Ports {
+        sockets: Vec::new(),
+        fds: Vec::new(),
+    };
     for p in &listening {
-        let port =
-            open_port(*p, iface, &tx).map_err(|e| format!("cannot bind UDP port {p}: {e}"))?;
-        ports.insert(*p, port);
+        ports
+            .open(*p, iface)
+            .map_err(|e| format!("cannot bind UDP port {p}: {e}"))?;
     }
+    // SIGUSR1 arms a crash just before the next TFTP DATA packet of any transfer: the
+    // format's `down ... during: transfer`, as the lab plays it (docs/LAB.md).
+    let signals = Signals::catch(&[libc::SIGHUP, libc::SIGTERM, libc::SIGINT, libc::SIGUSR1]);
     tracing::info!(
         responder = %name,
         %address,
@@ -184,45 +242,66 @@ async fn serve(opts: ServeOptions) -> Result<(), String> {
         "PXE responder started"
     );
 
-    let mut hup = signal(SignalKind::hangup()).map_err(|e| e.to_string())?;
-    let mut term = signal(SignalKind::terminate()).map_err(|e| e.to_string())?;
-    let mut int = signal(SignalKind::interrupt()).map_err(|e| e.to_string())?;
-    // SIGUSR1 arms a crash just before the next TFTP DATA packet of any transfer: the
-    // format's `down ... during: transfer`, as the lab plays it (docs/LAB.md).
-    let mut usr1 = signal(SignalKind::user_defined1()).map_err(|e| e.to_string())?;
+    const FILE_POLL: Duration = Duration::from_secs(2);
+    const SPIN: Duration = Duration::from_micros(50);
+    const FAST: Duration = Duration::from_micros(200);
+    let mut next_file_poll = std::time::Instant::now() + FILE_POLL;
     let mut crash_before_data = false;
-    let mut poll_files = tokio::time::interval(Duration::from_secs(2));
     let mut active: HashSet<u16> = HashSet::new();
     let mut out = Output::default();
     let mut limiter = LogLimiter::default();
+    let mut buf = vec![0u8; 65536];
+    let mut answers_fast = false;
+    let (mut spin_misses, mut loops) = (0u32, 0u32);
+    let mut ctx = Ctx {
+        name: &name,
+        iface,
+        listening: &listening,
+        crash_before_data: false,
+        last_send: std::time::Instant::now(),
+    };
 
-    loop {
-        out.clear();
-        let deadline = responder
-            .poll_timeout()
-            .map(|d| start + Duration::from_nanos(d.as_nanos()));
-        let reload = tokio::select! {
-            Some((port, src, payload)) = rx.recv() => {
-                responder.handle_datagram(now(), src, SocketAddrV4::new(address, port), &payload, &mut out);
-                false
+    while !signals.caught(libc::SIGTERM) && !signals.caught(libc::SIGINT) {
+        let wall = std::time::Instant::now();
+        let mut timeout = next_file_poll.saturating_duration_since(wall);
+        if let Some(d) = responder.poll_timeout() {
+            let at = start + Duration::from_nanos(d.as_nanos());
+            timeout = timeout.min(at.saturating_duration_since(wall));
+        }
+        // While transfers run on a fast link, the next ACK is a few microseconds away:
+        // look for it without sleeping for up to SPIN first, so that a window-1 transfer
+        // does not pay a scheduler wake-up per block (on this machine's veth that nearly
+        // halved the time per block). Only while the last answer came within FAST of our
+        // last send, and while spinning finds something: spins that come back empty
+        // (a slower link, or a CPU shared with the client) stop it until a later probe.
+        let mut ready = 0;
+        loops = loops.wrapping_add(1);
+        if loops % 512 == 0 {
+            spin_misses = 0;
+        }
+        if !active.is_empty() && answers_fast && spin_misses < 4 {
+            let spin_until = std::time::Instant::now() + SPIN;
+            while ready == 0 && std::time::Instant::now() < spin_until {
+                ready = evloop::poll(&mut ports.fds, Some(Duration::ZERO), &signals)
+                    .map_err(|e| format!("poll: {e}"))?;
             }
-            _ = tokio::time::sleep_until(deadline.unwrap_or(start)), if deadline.is_some() => {
-                responder.handle_timeout(now(), &mut out);
-                false
-            }
-            _ = hup.recv() => true,
-            _ = poll_files.tick() => {
-                let m = opts.exclusion_file.as_ref().and_then(mtime);
-                m.is_some() && m != excl_mtime
-            }
-            _ = term.recv() => break,
-            _ = int.recv() => break,
-            _ = usr1.recv() => {
-                tracing::info!(responder = %name, "armed: going down before the next TFTP data packet");
-                crash_before_data = true;
-                false
-            }
-        };
+            spin_misses = if ready == 0 { spin_misses + 1 } else { 0 };
+        }
+        if ready == 0 {
+            ready = evloop::poll(&mut ports.fds, Some(timeout), &signals)
+                .map_err(|e| format!("poll: {e}"))?;
+        }
+        if signals.take(libc::SIGUSR1) {
+            tracing::info!(responder = %name, "armed: going down before the next TFTP data packet");
+            crash_before_data = true;
+        }
+        ctx.crash_before_data = crash_before_data;
+        let mut reload = signals.take(libc::SIGHUP);
+        if std::time::Instant::now() >= next_file_poll {
+            next_file_poll = std::time::Instant::now() + FILE_POLL;
+            let m = opts.exclusion_file.as_ref().and_then(mtime);
+            reload |= m.is_some() && m != excl_mtime;
+        }
         if reload {
             if let Some(f) = &opts.exclusion_file {
                 excl_mtime = mtime(f);
@@ -245,6 +324,78 @@ async fn serve(opts: ServeOptions) -> Result<(), String> {
                 }
             }
         }
+        if responder.poll_timeout().is_some_and(|d| d <= now()) {
+            out.clear();
+            responder.handle_timeout(now(), &mut out);
+            ctx.dispatch(&mut out, &mut ports, &mut active, &mut limiter);
+        }
+        if ready == 0 {
+            continue;
+        }
+        // Each ready socket: what it holds, a bounded number at a time so that one busy
+        // transfer cannot starve the others. (Indices are taken before dispatching: a
+        // dispatch may open and close transfer ports.)
+        let ready_ports: Vec<u16> = ports
+            .fds
+            .iter()
+            .zip(&ports.sockets)
+            .filter(|(f, _)| f.revents != 0)
+            .map(|(_, (p, _))| *p)
+            .collect();
+        if ready_ports.iter().any(|p| active.contains(p)) {
+            answers_fast = ctx.last_send.elapsed() < FAST;
+        }
+        for port in ready_ports {
+            for _ in 0..64 {
+                let Some(socket) = ports.get(port) else {
+                    break;
+                };
+                let (n, src) = match socket.recv_from(&mut buf) {
+                    Ok((n, SocketAddr::V4(src))) => (n, src),
+                    Ok(_) => continue,
+                    Err(e) => {
+                        if e.kind() != std::io::ErrorKind::WouldBlock {
+                            tracing::debug!(port, "receive error: {e}");
+                        }
+                        break;
+                    }
+                };
+                out.clear();
+                responder.handle_datagram(
+                    now(),
+                    src,
+                    SocketAddrV4::new(address, port),
+                    &buf[..n],
+                    &mut out,
+                );
+                ctx.dispatch(&mut out, &mut ports, &mut active, &mut limiter);
+            }
+        }
+    }
+    tracing::info!(responder = %name, "PXE responder stopped");
+    Ok(())
+}
+
+/// What the loop needs to carry out the engine's output.
+struct Ctx<'a> {
+    name: &'a str,
+    iface: Option<&'a str>,
+    listening: &'a [u16],
+    crash_before_data: bool,
+    /// When the last datagram left (to tell a fast link from a slow one).
+    last_send: std::time::Instant,
+}
+
+impl Ctx<'_> {
+    /// Logs, effects and datagrams of one engine step.
+    fn dispatch(
+        &mut self,
+        out: &mut Output,
+        ports: &mut Ports,
+        active: &mut HashSet<u16>,
+        limiter: &mut LogLimiter,
+    ) {
+        let name = self.name;
         for line in out.logs.drain(..) {
             if limiter.allow(std::time::Instant::now()) {
                 tracing::info!(responder = %name, "{line}");
@@ -253,6 +404,7 @@ async fn serve(opts: ServeOptions) -> Result<(), String> {
         if let Some(n) = limiter.take_suppressed(std::time::Instant::now()) {
             tracing::warn!(responder = %name, "{n} log lines suppressed in the last second (flood?)");
         }
+        let mut finished: Vec<u16> = Vec::new();
         for e in &out.effects {
             match e {
                 Effect::TransferStarted { port, .. } => {
@@ -260,56 +412,55 @@ async fn serve(opts: ServeOptions) -> Result<(), String> {
                 }
                 Effect::TransferDone { port, .. } | Effect::TransferFailed { port, .. } => {
                     active.remove(port);
+                    finished.push(*port);
                 }
                 Effect::Recorded { device, deployment } => {
                     tracing::info!(responder = %name, %device, %deployment, "required deployment recorded");
                 }
             }
         }
-        for t in out.transmits.drain(..) {
-            let port = t.src.port();
-            if crash_before_data
-                && !listening.contains(&port)
-                && t.payload.get(..2) == Some(&[0, 3])
+        let transmits = std::mem::take(&mut out.transmits);
+        let mut rest = &transmits[..];
+        while let Some(first) = rest.first() {
+            let port = first.src.port();
+            let len = rest
+                .iter()
+                .take_while(|t| t.src.port() == port && t.dst == first.dst)
+                .count();
+            let (batch, tail) = rest.split_at(len);
+            rest = tail;
+            if self.crash_before_data
+                && !self.listening.contains(&port)
+                && batch.iter().any(|t| t.payload.get(..2) == Some(&[0, 3]))
             {
                 // A crash: nothing more is sent, no goodbye to the peers.
                 tracing::warn!(responder = %name, "down during a transfer (SIGUSR1)");
                 std::process::exit(137);
             }
-            if let std::collections::hash_map::Entry::Vacant(slot) = ports.entry(port) {
-                match open_port(port, iface, &tx) {
-                    Ok(p) => {
-                        slot.insert(p);
-                    }
-                    Err(e) => {
-                        tracing::warn!(responder = %name, port, "cannot bind transfer port: {e}");
-                        continue;
-                    }
+            if ports.get(port).is_none() {
+                if let Err(e) = ports.open(port, self.iface) {
+                    tracing::warn!(responder = %name, port, "cannot bind transfer port: {e}");
+                    continue;
+                }
+                // A one-off port (an error reply to a refused request) closes once sent.
+                if !active.contains(&port) {
+                    finished.push(port);
                 }
             }
-            if let Err(e) = ports[&port]
-                .socket
-                .send_to(&t.payload, SocketAddr::V4(t.dst))
-                .await
-            {
-                tracing::warn!(responder = %name, dst = %t.dst, "send failed: {e}");
+            let socket = ports.get(port).expect("opened above");
+            if let Err(e) = send_batch(socket, batch) {
+                tracing::warn!(responder = %name, dst = %first.dst, "send failed: {e}");
             }
+            self.last_send = std::time::Instant::now();
         }
-        // Close transfer ports that no transfer uses any more (also the one-off ports
-        // that carried an error reply).
-        let stale: Vec<u16> = ports
-            .keys()
-            .copied()
-            .filter(|p| !listening.contains(p) && !active.contains(p))
-            .collect();
-        for p in stale {
-            if let Some(port) = ports.remove(&p) {
-                port.reader.abort();
+        out.transmits = transmits;
+        out.transmits.clear();
+        for p in finished {
+            if !self.listening.contains(&p) && !active.contains(&p) {
+                ports.close(p);
             }
         }
     }
-    tracing::info!(responder = %name, "PXE responder stopped");
-    Ok(())
 }
 
 #[cfg(test)]
