@@ -2,7 +2,8 @@
 //! responder's TFTP server (`engine::tftp::server`) against the engine's client over
 //! one segment with the simulator's link model (`world::LinkModel`: each side's link
 //! serialises what it sends, the switch port to the receiver serialises it again, then
-//! the one-way delay; loss per packet from a seeded generator). Virtual time: a point
+//! the one-way delay; a datagram over the 1500-byte MTU goes as IPv4 fragments, frame by
+//! frame; loss per packet from a seeded generator). Virtual time: a point
 //! costs milliseconds of wall time whatever it predicts.
 
 use crate::content::Synthetic;
@@ -121,10 +122,12 @@ pub fn predict(p: &Point, seed: u64) -> Prediction {
         let tx = p.link.tx_time(payload.len());
         let start = now.max(from.egress_busy);
         from.egress_busy = start + tx;
-        if p.link.loss > 0.0 && rng.random::<f64>() < p.link.loss {
+        if p.link.loss > 0.0 && rng.random::<f64>() < p.link.datagram_loss(payload.len()) {
             return;
         }
-        let s = (start + tx).max(to.ingress_busy);
+        // The switch sends each frame on once it is in: a fragmented datagram's
+        // first frame is in after its own line time.
+        let s = (start + p.link.first_frame_time(payload.len())).max(to.ingress_busy);
         to.ingress_busy = s + tx;
         seq += 1;
         q.push(InFlight {
@@ -235,6 +238,33 @@ mod tests {
             },
             size,
         }
+    }
+
+    #[test]
+    fn large_blocks_go_as_fragments_and_pipeline_through_the_switch() {
+        // 8192 + 8 bytes of UDP in 1480-byte pieces: 6 frames, the last of 800 bytes.
+        let frames: Vec<usize> = LinkModel::frames(8192 + 4).collect();
+        assert_eq!(frames.len(), 6);
+        assert_eq!(frames[0], 1514);
+        assert_eq!(frames.iter().map(|f| f - 34).sum::<usize>(), 8192 + 4 + 8);
+        assert_eq!(LinkModel::frames(1432 + 4).count(), 1);
+        let link = LinkModel {
+            rate_bps: 10_000_000,
+            delay: Duration::ZERO,
+            loss: 0.1,
+        };
+        assert!(link.tx_time(8196) > link.tx_time(8196 - 1470) + link.first_frame_time(8196) / 2);
+        assert!((link.datagram_loss(8196) - (1.0 - 0.9f64.powi(6))).abs() < 1e-12);
+        assert!((link.datagram_loss(516) - 0.1).abs() < 1e-12);
+        // Window 1 at 10 Mbit: one block costs about its line time once plus one
+        // frame's (the switch forwards frame by frame), not twice its line time.
+        let p = point(8192, 1, 10_000_000, 0, 1 << 20);
+        let per_block = predict(&p, 0).seconds.unwrap() / 128.0;
+        let tx = link.tx_time(8196).as_secs_f64();
+        assert!(
+            per_block < tx * 1.35 && per_block > tx,
+            "{per_block} vs {tx}"
+        );
     }
 
     #[test]

@@ -23,6 +23,9 @@ const OVERHEAD: usize = 14 + 20 + 8;
 const MIN_FRAME: usize = 60;
 /// Preamble, start delimiter, FCS and inter-frame gap also take line time.
 const WIRE_EXTRA: usize = 8 + 4 + 12;
+/// The links' MTU: a datagram larger than fits (a TFTP block of 4096 or 8192 bytes) is
+/// sent as IPv4 fragments, each a frame of its own, as the lab's hosts do.
+pub const MTU: usize = 1500;
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct LinkModel {
@@ -32,9 +35,44 @@ pub struct LinkModel {
 }
 
 impl LinkModel {
-    /// Line time of a UDP datagram of `payload` bytes.
+    /// The Ethernet frames (header included, FCS not) that carry a UDP datagram of
+    /// `payload` bytes: one, or IPv4 fragments of at most [`MTU`] bytes.
+    pub fn frames(payload: usize) -> impl Iterator<Item = usize> {
+        // IP payload: UDP header + data, cut into pieces of a multiple of 8 bytes.
+        let per = (MTU - 20) / 8 * 8;
+        let ip_payload = payload + 8;
+        let n = ip_payload.div_ceil(per).max(1);
+        (0..n).map(move |k| {
+            let len = if k + 1 < n {
+                per
+            } else {
+                ip_payload - per * (n - 1)
+            };
+            14 + 20 + len
+        })
+    }
+
+    /// Line time of a UDP datagram of `payload` bytes: all of its frames.
     pub fn tx_time(&self, payload: usize) -> Duration {
-        self.frame_time(payload + OVERHEAD)
+        if payload + OVERHEAD <= MTU + 14 {
+            return self.frame_time(payload + OVERHEAD);
+        }
+        Self::frames(payload).map(|f| self.frame_time(f)).sum()
+    }
+
+    /// Line time of the datagram's first frame: a store-and-forward switch starts
+    /// sending a fragmented datagram on towards its receiver once that frame is in,
+    /// while the sender is still sending the rest.
+    pub fn first_frame_time(&self, payload: usize) -> Duration {
+        Self::frames(payload)
+            .next()
+            .map_or(Duration::ZERO, |f| self.frame_time(f))
+    }
+
+    /// The chance that a datagram is lost: it is lost when any of its frames is.
+    pub fn datagram_loss(&self, payload: usize) -> f64 {
+        let n = Self::frames(payload).count() as i32;
+        1.0 - (1.0 - self.loss).powi(n)
     }
 
     /// Line time of an Ethernet frame of `frame` bytes (header included, FCS not): the
@@ -290,6 +328,7 @@ impl World {
         let seg_id = self.hosts[host].ifaces[iface].seg;
         let link = self.segments[seg_id].link;
         let tx = link.tx_time(payload.len());
+        let first = link.first_frame_time(payload.len());
         let now = self.now;
         let start = {
             let i = &mut self.hosts[host].ifaces[iface];
@@ -297,7 +336,8 @@ impl World {
             i.egress_busy = start + tx;
             start
         };
-        let done = start + tx;
+        // When the switch can start sending it on: its first frame is in.
+        let ready = start + first;
         let src_mac = self.hosts[host].ifaces[iface].mac;
 
         let broadcast = *dst.ip() == Ipv4Addr::BROADCAST;
@@ -340,7 +380,7 @@ impl World {
         self.capture(seg_id, start, src_mac, dst_mac, src, dst, &payload);
 
         match target {
-            Some((h, i)) => self.deliver_port(link, done, tx, h, i, src, dst, payload),
+            Some((h, i)) => self.deliver_port(link, ready, tx, h, i, src, dst, payload),
             None => {
                 // A broadcast goes to every port that would not drop it unread: clients
                 // take only DHCP replies (port 68) carrying their own chaddr; servers,
@@ -363,7 +403,7 @@ impl World {
                     })
                     .collect();
                 for (h, i) in ports {
-                    self.deliver_port(link, done, tx, h, i, src, dst, payload.clone());
+                    self.deliver_port(link, ready, tx, h, i, src, dst, payload.clone());
                 }
             }
         }
@@ -373,7 +413,7 @@ impl World {
     fn deliver_port(
         &mut self,
         link: LinkModel,
-        done: Instant,
+        ready: Instant,
         tx: Duration,
         h: HostId,
         i: usize,
@@ -381,14 +421,14 @@ impl World {
         dst: SocketAddrV4,
         payload: Vec<u8>,
     ) {
-        if link.loss > 0.0 && self.rng.random::<f64>() < link.loss {
+        if link.loss > 0.0 && self.rng.random::<f64>() < link.datagram_loss(payload.len()) {
             self.stats.packets_lost += 1;
             return;
         }
-        // Store-and-forward switch: the frame leaves the switch port to the receiver
-        // after the receiver's link is free.
+        // Store-and-forward switch: each frame leaves the switch port to the receiver
+        // once it is in and the receiver's link is free.
         let iface = &mut self.hosts[h].ifaces[i];
-        let start = done.max(iface.ingress_busy);
+        let start = ready.max(iface.ingress_busy);
         iface.ingress_busy = start + tx;
         let at = start + tx + link.delay;
         self.stats.packets_delivered += 1;
