@@ -6,7 +6,9 @@
 #   3. the whole scenario suite in the simulator, as the README's first command,
 #   4. the lab: the lab suite (scenarios/lab) with real firmware under QEMU, compared
 #      with the simulator (sim/lab parity), and a run interrupted with SIGINT that must
-#      leave nothing behind (tests/lab.rs; root).
+#      leave nothing behind (tests/lab.rs; root),
+#   5. the lab bench: `pxelab bench tftp --mode both` against pxelab, atftpd, tftpd-hpa
+#      and dnsmasq with our client and atftp (tests/lab.rs; root).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,9 +16,13 @@ cd "$(dirname "$0")/.."
 # the lab); for the lab, QEMU with SeaBIOS + iPXE, OVMF, OVMF IA32 and AAVMF, dnsmasq
 # and Kea, and nasm, clang and lld to build the boot programs. The simulator needs
 # nothing beyond the Rust toolchain. (`pxelab lab check` says what the lab lacks.)
+# The TFTP bench compares with atftp (client), atftpd and tftpd-hpa: the two servers'
+# packages conflict, so scripts/tftp-servers.sh unpacks them (their libraries, libwrap0
+# and libpcre2-8-0, come from apt); kea-admin brings perfdhcp.
 APT_PACKAGES=(pkg-config iproute2 procps
   qemu-system-x86 qemu-system-arm ipxe-qemu ovmf ovmf-ia32 qemu-efi-aarch64
-  dnsmasq-base kea-dhcp4-server isc-dhcp-relay nasm clang lld)
+  dnsmasq-base kea-dhcp4-server isc-dhcp-relay nasm clang lld
+  atftp libwrap0 libpcre2-8-0 kea-admin)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -39,6 +45,8 @@ if [ ${#missing[@]} -gt 0 ]; then
   [ -n "$policy" ] && $SUDO rm -f "$policy"
   [ "$status" -eq 0 ] || exit "$status"
 fi
+SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+$SUDO ./scripts/tftp-servers.sh
 for c in rustfmt clippy; do
   rustup component list --installed 2>/dev/null | grep -q "^$c" || rustup component add "$c"
 done

@@ -6,6 +6,7 @@ use pxelab_sim::{report, run_scenario, RunOptions, ScenarioResult};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+mod bench_plot;
 mod bench_tftp;
 
 #[derive(Parser)]
@@ -142,6 +143,30 @@ enum LabCmd {
         #[arg(long)]
         spec: PathBuf,
     },
+    /// Download one file with pxelab's own TFTP client (the engine's client on a real
+    /// socket); prints one JSON line: seconds, bytes, CRC-32, granted options.
+    TftpGet {
+        /// The server's address.
+        #[arg(long)]
+        server: std::net::Ipv4Addr,
+        #[arg(long, default_value_t = 69)]
+        port: u16,
+        /// The file name to ask for.
+        #[arg(long)]
+        file: String,
+        /// blksize to ask for (none when omitted).
+        #[arg(long)]
+        block_size: Option<u16>,
+        /// windowsize to ask for (none when omitted).
+        #[arg(long)]
+        window_size: Option<u16>,
+        /// Do not ask for tsize.
+        #[arg(long)]
+        no_tsize: bool,
+        /// Retransmission timeout, e.g. 1s or 500ms.
+        #[arg(long, default_value = "1s")]
+        timeout: String,
+    },
     /// (internal) The built-in DHCP server process.
     #[command(hide = true)]
     Dhcpd {
@@ -213,32 +238,109 @@ enum BenchCmd {
     },
     /// TFTP transfer time over a matrix of block size x window size x link x size, with
     /// each point's theoretical bound min(rate, window x block / RTT).
-    Tftp {
-        /// sim: the simulator's prediction (lab and both are not built yet).
-        #[arg(long, default_value = "sim")]
-        mode: String,
-        /// Servers to compare (the simulator models pxelab's own).
-        #[arg(long, default_value = "pxelab")]
-        servers: String,
-        #[arg(long, default_value = "1432,4096,8192")]
-        block_size: String,
-        #[arg(long, default_value = "1,4,8,16")]
-        window_size: String,
-        #[arg(long, default_value = "1Gbit")]
-        rate: String,
-        #[arg(long, default_value = "1ms")]
-        delay: String,
-        #[arg(long, default_value = "0")]
-        loss: String,
-        #[arg(long, default_value = "64MiB")]
-        size: String,
-        /// Runs per point (each with its own loss draws); median and spread reported.
-        #[arg(long, default_value_t = 3)]
-        repeat: u32,
-        /// table (terminal), json ({"points": [...]}), csv or markdown.
-        #[arg(long, default_value = "table")]
-        format: String,
-    },
+    Tftp(Box<TftpBenchArgs>),
+}
+
+#[derive(clap::Args)]
+struct TftpBenchArgs {
+    /// A bench file (scenarios/bench/*.yaml) with the matrix and settings; flags given
+    /// here override it.
+    file: Option<PathBuf>,
+    /// sim: the simulator's prediction; lab: real transfers between two network
+    /// namespaces (root; the lab's switch emulates the link); both: the two, with the
+    /// relative error per point. [default: sim]
+    #[arg(long)]
+    mode: Option<String>,
+    /// Servers to compare: pxelab, atftpd, tftpd-hpa, dnsmasq (lab; the simulator models
+    /// pxelab's own). [default: pxelab]
+    #[arg(long)]
+    servers: Option<String>,
+    /// Clients: pxelab (our own), atftp (lab). [default: pxelab]
+    #[arg(long)]
+    clients: Option<String>,
+    /// [default: 1432,4096,8192]
+    #[arg(long)]
+    block_size: Option<String>,
+    /// [default: 1,4,8,16]
+    #[arg(long)]
+    window_size: Option<String>,
+    /// Link rates, e.g. 100Mbit,1Gbit; `veth` is the lab's plain veth pair (no
+    /// emulation, no delay or loss). [default: 1Gbit]
+    #[arg(long)]
+    rate: Option<String>,
+    /// One-way delays. [default: 1ms]
+    #[arg(long)]
+    delay: Option<String>,
+    /// Loss ratios (0.01 or 1%). [default: 0]
+    #[arg(long)]
+    loss: Option<String>,
+    /// File sizes. [default: 16MiB]
+    #[arg(long)]
+    size: Option<String>,
+    /// Runs per point (each with its own loss draws); median and spread reported.
+    /// [default: 3]
+    #[arg(long)]
+    repeat: Option<u32>,
+    /// table (terminal), json ({"points": [...]}), csv or markdown.
+    #[arg(long, default_value = "table")]
+    format: String,
+    /// Also draw transfer time against window size, one line per block size, one panel
+    /// per link (SVG).
+    #[arg(long)]
+    plot: Option<PathBuf>,
+}
+
+/// The bench's settings: the command line's, else the bench file's, else the defaults.
+struct TftpBench {
+    mode: String,
+    servers: String,
+    clients: String,
+    block_size: String,
+    window_size: String,
+    rate: String,
+    delay: String,
+    loss: String,
+    size: String,
+    repeat: u32,
+    format: String,
+    plot: Option<PathBuf>,
+    /// Given on the command line (not from the bench file or the defaults).
+    explicit_servers: bool,
+    explicit_rate: bool,
+}
+
+impl TftpBenchArgs {
+    fn resolve(&self) -> Result<TftpBench, String> {
+        let f = match &self.file {
+            Some(p) => bench_tftp::BenchFile::load(p)?,
+            None => bench_tftp::BenchFile::default(),
+        };
+        let pick = |cli: &Option<String>, file: &Option<bench_tftp::Items>, default: &str| {
+            cli.clone()
+                .or_else(|| file.as_ref().map(|i| i.joined()))
+                .unwrap_or_else(|| default.to_string())
+        };
+        Ok(TftpBench {
+            mode: self
+                .mode
+                .clone()
+                .or(f.mode.clone())
+                .unwrap_or_else(|| "sim".into()),
+            servers: pick(&self.servers, &f.servers, "pxelab"),
+            clients: pick(&self.clients, &f.clients, "pxelab"),
+            block_size: pick(&self.block_size, &f.block_size, "1432,4096,8192"),
+            window_size: pick(&self.window_size, &f.window_size, "1,4,8,16"),
+            rate: pick(&self.rate, &f.rate, "1Gbit"),
+            delay: pick(&self.delay, &f.delay, "1ms"),
+            loss: pick(&self.loss, &f.loss, "0"),
+            size: pick(&self.size, &f.size, "16MiB"),
+            repeat: self.repeat.or(f.repeat).unwrap_or(3),
+            format: self.format.clone(),
+            plot: self.plot.clone(),
+            explicit_servers: self.servers.is_some(),
+            explicit_rate: self.rate.is_some(),
+        })
+    }
 }
 
 fn load_all(paths: &[PathBuf]) -> (Vec<Scenario>, Vec<String>) {
@@ -282,57 +384,146 @@ fn load_one(file: &Path) -> Option<Scenario> {
 }
 
 /// `pxelab bench tftp`.
-fn bench_tftp_cmd(
-    mode: &str,
-    servers: &str,
-    lists: [&str; 6],
-    repeat: u32,
-    format: &str,
-) -> ExitCode {
+fn bench_tftp_cmd(args: &TftpBenchArgs) -> ExitCode {
     use bench_tftp::*;
-    if mode != "sim" {
-        eprintln!("error: --mode {mode}: only `sim` is built so far (lab and both come with the lab bench)");
-        return ExitCode::FAILURE;
-    }
-    if let Some(other) = servers.split(',').map(str::trim).find(|s| *s != "pxelab") {
-        eprintln!("error: --servers: `{other}` runs only in the lab; the simulator models pxelab's own server");
-        return ExitCode::FAILURE;
-    }
-    if !["table", "json", "csv", "markdown"].contains(&format) {
-        eprintln!("error: --format {format}: use table, json, csv or markdown");
-        return ExitCode::FAILURE;
-    }
-    let [b, w, r, d, l, s] = lists;
-    let matrix = (|| -> Result<Matrix, String> {
-        Ok(Matrix {
-            block_sizes: parse_u16_list(b, "--block-size", 8)
-                .map_err(|e| format!("--block-size {e}"))?,
-            window_sizes: parse_u16_list(w, "--window-size", 1)
-                .map_err(|e| format!("--window-size {e}"))?,
-            rates: parse_rates(r).map_err(|e| format!("--rate {e}"))?,
-            delays: parse_delays(d).map_err(|e| format!("--delay {e}"))?,
-            losses: parse_losses(l).map_err(|e| format!("--loss {e}"))?,
-            sizes: parse_sizes(s).map_err(|e| format!("--size {e}"))?,
-            repeat,
-        })
-    })();
-    let matrix = match matrix {
-        Ok(m) => m,
+    use pxelab_harness::bench::{Client, Server};
+    let a = match args.resolve() {
+        Ok(a) => a,
         Err(e) => {
             eprintln!("error: {e}");
             return ExitCode::FAILURE;
         }
     };
-    let total = (matrix.block_sizes.len()
-        * matrix.window_sizes.len()
-        * matrix.rates.len()
-        * matrix.delays.len()
-        * matrix.losses.len()
-        * matrix.sizes.len()) as u64;
-    let bar = indicatif::ProgressBar::new(total);
-    let points = run_sim(&matrix, |_| bar.inc(1));
-    bar.finish_and_clear();
-    match format {
+    if !["sim", "lab", "both"].contains(&a.mode.as_str()) {
+        eprintln!("error: --mode {}: use sim, lab or both", a.mode);
+        return ExitCode::FAILURE;
+    }
+    if !["table", "json", "csv", "markdown"].contains(&a.format.as_str()) {
+        eprintln!(
+            "error: --format {}: use table, json, csv or markdown",
+            a.format
+        );
+        return ExitCode::FAILURE;
+    }
+    let parsed = (|| -> Result<(Matrix, Vec<Server>, Vec<Client>), String> {
+        let m = Matrix {
+            block_sizes: parse_u16_list(&a.block_size, "--block-size", 8)
+                .map_err(|e| format!("--block-size {e}"))?,
+            window_sizes: parse_u16_list(&a.window_size, "--window-size", 1)
+                .map_err(|e| format!("--window-size {e}"))?,
+            rates: parse_rates(&a.rate).map_err(|e| format!("--rate {e}"))?,
+            delays: parse_delays(&a.delay).map_err(|e| format!("--delay {e}"))?,
+            losses: parse_losses(&a.loss).map_err(|e| format!("--loss {e}"))?,
+            sizes: parse_sizes(&a.size).map_err(|e| format!("--size {e}"))?,
+            repeat: a.repeat,
+        };
+        let servers = list(&a.servers, Server::parse).map_err(|e| format!("--servers {e}"))?;
+        let clients = list(&a.clients, Client::parse).map_err(|e| format!("--clients {e}"))?;
+        let mut m = m;
+        if a.mode == "sim" {
+            // What only the lab has: an error when asked for on the command line; left
+            // out, with a note, when it comes from a bench file run with --mode sim.
+            if let Some(s) = servers.iter().find(|s| **s != Server::Pxelab) {
+                if a.explicit_servers {
+                    return Err(format!(
+                        "--servers: `{}` runs only in the lab (--mode lab or both); the simulator models pxelab's own server",
+                        s.name()
+                    ));
+                }
+                eprintln!("note: the simulator models pxelab's own server only; the other servers run in the lab (--mode lab or both)");
+            }
+            if m.rates.contains(&Rate::Veth) {
+                if a.explicit_rate {
+                    return Err(
+                        "--rate veth: the veth pair is a lab link (--mode lab or both)".into(),
+                    );
+                }
+                eprintln!("note: the veth link is left out: it is a lab link (--mode lab or both)");
+                m.rates.retain(|r| *r != Rate::Veth);
+                if m.rates.is_empty() {
+                    return Err("no link to simulate: the bench file has only veth".into());
+                }
+            }
+        }
+        if m.block_sizes.iter().any(|b| *b > 65464) {
+            return Err("--block-size: at most 65464 (RFC 2348)".into());
+        }
+        if servers.is_empty() || clients.is_empty() || m.points() == 0 {
+            return Err("the matrix is empty".into());
+        }
+        Ok((m, servers, clients))
+    })();
+    let (matrix, servers, clients) = match parsed {
+        Ok(v) => v,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let points = if a.mode == "sim" {
+        let bar = indicatif::ProgressBar::new(matrix.points() as u64);
+        let p = run_sim(&matrix, |_| bar.inc(1));
+        bar.finish_and_clear();
+        p
+    } else {
+        let missing = pxelab_harness::bench::missing(&servers, &clients);
+        if !missing.is_empty() {
+            eprintln!("error: `pxelab bench tftp --mode {}` needs:", a.mode);
+            for m in &missing {
+                eprintln!("  - {m}");
+            }
+            return ExitCode::FAILURE;
+        }
+        let exe = match std::env::current_exe() {
+            Ok(e) => e,
+            Err(e) => {
+                eprintln!("error: cannot find this program's path: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        pxelab_harness::procs::install_interrupt_handler();
+        let settings = LabSettings {
+            servers,
+            clients,
+            exe,
+            with_sim: a.mode == "both",
+        };
+        let total = (matrix.points() * settings.servers.len() * settings.clients.len()) as u64;
+        let bar = indicatif::ProgressBar::new(total).with_style(
+            indicatif::ProgressStyle::with_template(
+                "{bar:30} {pos}/{len} points {elapsed_precise} {wide_msg}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        let plain = bar.is_hidden();
+        let r = run_lab(
+            &matrix,
+            &settings,
+            |step| {
+                if plain {
+                    eprintln!("bench: {step}");
+                } else {
+                    bar.set_message(step.to_string());
+                }
+            },
+            |_| bar.inc(1),
+        );
+        bar.finish_and_clear();
+        match r {
+            Ok(p) => p,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
+    };
+    if let Some(plot) = &a.plot {
+        if let Err(e) = bench_plot::plot(&points, plot) {
+            eprintln!("error: --plot {}: {e}", plot.display());
+            return ExitCode::FAILURE;
+        }
+    }
+    match a.format.as_str() {
         "json" => {
             let v = serde_json::json!({ "points": points });
             println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
@@ -680,6 +871,47 @@ fn main() -> ExitCode {
             LabCmd::Switch { spec } => {
                 exit_with(read_spec(&spec).and_then(pxelab_harness::switch::run))
             }
+            LabCmd::TftpGet {
+                server,
+                port,
+                file,
+                block_size,
+                window_size,
+                no_tsize,
+                timeout,
+            } => {
+                let timeout = match pxelab_scenario::values::parse_duration(&timeout) {
+                    Ok(t) => t,
+                    Err(e) => {
+                        eprintln!("error: --timeout {timeout}: {e}");
+                        return ExitCode::FAILURE;
+                    }
+                };
+                let o = pxelab_harness::tftp_get::GetOptions {
+                    server,
+                    port,
+                    file,
+                    block_size,
+                    window_size,
+                    tsize: !no_tsize,
+                    timeout,
+                    verify: true,
+                };
+                match pxelab_harness::tftp_get::get(&o) {
+                    Ok(r) => {
+                        println!("{}", serde_json::to_string(&r).unwrap_or_default());
+                        if r.error.is_some() {
+                            ExitCode::FAILURE
+                        } else {
+                            ExitCode::SUCCESS
+                        }
+                    }
+                    Err(e) => {
+                        eprintln!("error: {e}");
+                        ExitCode::FAILURE
+                    }
+                }
+            }
             LabCmd::Dhcpd { spec } => {
                 exit_with(read_spec(&spec).and_then(pxelab_harness::hostd::run_dhcpd))
             }
@@ -688,26 +920,8 @@ fn main() -> ExitCode {
             }
         },
         Cmd::Bench {
-            what:
-                BenchCmd::Tftp {
-                    mode,
-                    servers,
-                    block_size,
-                    window_size,
-                    rate,
-                    delay,
-                    loss,
-                    size,
-                    repeat,
-                    format,
-                },
-        } => bench_tftp_cmd(
-            &mode,
-            &servers,
-            [&block_size, &window_size, &rate, &delay, &loss, &size],
-            repeat,
-            &format,
-        ),
+            what: BenchCmd::Tftp(args),
+        } => bench_tftp_cmd(&args),
         Cmd::Bench {
             what:
                 BenchCmd::Sim {

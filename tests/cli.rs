@@ -252,10 +252,80 @@ fn bench_tftp_json_has_the_checked_fields() {
         );
         assert!(m >= b && (r - b / m).abs() < 1e-9, "{p}");
     }
-    let lab = pxelab()
-        .args(["bench", "tftp", "--mode", "both"])
-        .output()
-        .unwrap();
-    assert!(!lab.status.success(), "not built yet, and says so");
-    assert!(String::from_utf8_lossy(&lab.stderr).contains("only `sim`"));
+    // The lab modes: a server or client the bench does not know is refused before
+    // anything is built, with the list it knows. (The lab runs are in tests/lab.rs.)
+    for (flag, bad, known) in [
+        (
+            "--servers",
+            "pxelab,tftpd",
+            "pxelab, atftpd, tftpd-hpa, dnsmasq",
+        ),
+        ("--clients", "curl", "pxelab, atftp"),
+    ] {
+        let lab = pxelab()
+            .args(["bench", "tftp", "--mode", "both", flag, bad])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&lab.stderr);
+        assert!(!lab.status.success(), "{flag} {bad}");
+        assert!(err.contains(known), "{flag} {bad}: {err}");
+    }
+}
+
+#[test]
+fn bench_tftp_reads_a_bench_file_and_flags_override_it() {
+    let dir = std::env::temp_dir().join(format!("pxelab-benchfile-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let f = dir.join("b.yaml");
+    std::fs::write(
+        &f,
+        "bench: two points\nmode: sim\nblock_size: [1432, 8192]\nwindow_size: 4\nrate: 100Mbit\ndelay: 2ms\nsize: 1MiB\nrepeat: 1\n",
+    )
+    .unwrap();
+    let run = |extra: &[&str]| {
+        let out = pxelab()
+            .args(["bench", "tftp"])
+            .arg(&f)
+            .args(extra)
+            .args(["--format", "json"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        v["points"].as_array().unwrap().clone()
+    };
+    let points = run(&[]);
+    let blocks: Vec<u64> = points
+        .iter()
+        .map(|p| p["block_size"].as_u64().unwrap())
+        .collect();
+    assert_eq!(blocks, [1432, 8192]);
+    assert!(points
+        .iter()
+        .all(|p| p["window_size"] == 4 && p["size"] == 1 << 20));
+    let points = run(&["--block-size", "4096", "--window-size", "1,2"]);
+    let got: Vec<(u64, u64)> = points
+        .iter()
+        .map(|p| {
+            (
+                p["block_size"].as_u64().unwrap(),
+                p["window_size"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(got, [(4096, 1), (4096, 2)], "the flags win over the file");
+
+    std::fs::write(&f, "bench: typo\nblock_sise: [512]\n").unwrap();
+    let out = pxelab().args(["bench", "tftp"]).arg(&f).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        err.contains("b.yaml") && err.contains("line 2") && err.contains("block_sise"),
+        "{err}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
 }

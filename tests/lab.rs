@@ -211,3 +211,85 @@ fn sigint_tears_the_lab_down() {
         .collect();
     assert!(after.is_empty(), "left behind after SIGINT: {after:?}");
 }
+
+#[test]
+#[ignore = "lab: needs root, atftp, atftpd, tftpd-hpa and dnsmasq (scripts/test-all.sh)"]
+fn bench_tftp_measures_every_server_and_client_in_the_lab() {
+    assert!(is_root(), "the lab bench needs root");
+    let before = leftovers();
+    let plot = std::env::temp_dir().join(format!("pxelab-bench-{}.svg", std::process::id()));
+    let v = run_json(&[
+        "bench",
+        "tftp",
+        "--mode",
+        "both",
+        "--servers",
+        "pxelab,atftpd,tftpd-hpa,dnsmasq",
+        "--clients",
+        "pxelab,atftp",
+        "--block-size",
+        "1432,8192",
+        "--window-size",
+        "1,8",
+        "--rate",
+        "100Mbit,veth",
+        "--delay",
+        "1ms",
+        "--size",
+        "1MiB",
+        "--repeat",
+        "1",
+        "--plot",
+        plot.to_str().unwrap(),
+    ]);
+    let points = v["points"].as_array().expect("points");
+    // 4 servers × 2 clients × 2 links × 2 blocks × 2 windows.
+    assert_eq!(points.len(), 64);
+    for p in points {
+        assert_eq!(p["failures"], 0, "{p}");
+        assert!(p["median_s"].as_f64().is_some_and(|t| t > 0.0), "{p}");
+        let (server, block, window) = (
+            p["server"].as_str().unwrap(),
+            p["block_size"].as_u64().unwrap(),
+            p["window_size"].as_u64().unwrap(),
+        );
+        let granted = (
+            p["negotiated_block_size"].as_u64().unwrap(),
+            p["negotiated_window_size"].as_u64().unwrap(),
+        );
+        // What each real server grants: tftpd-hpa and dnsmasq have no windowsize,
+        // dnsmasq caps the block at the interface MTU.
+        let expect = match server {
+            "pxelab" | "atftpd" => (block, window),
+            "tftpd-hpa" => (block, 1),
+            "dnsmasq" => (block.min(1468), 1),
+            other => panic!("unexpected server {other}"),
+        };
+        assert_eq!(granted, expect, "{p}");
+        if (granted.0, granted.1) != (block, window) {
+            assert!(
+                p["note"].as_str().is_some_and(|n| n.contains(server)),
+                "{p}"
+            );
+        }
+        match p["link"].as_str().unwrap() {
+            "emulated" => {
+                assert!(p["bound_s"].as_f64().is_some() && p["sim_s"].as_f64().is_some());
+                // Never faster than the link allows.
+                assert!(p["ratio_to_bound"].as_f64().unwrap() <= 1.0, "{p}");
+                assert!(p["rel_error"].as_f64().is_some(), "{p}");
+            }
+            "veth" => assert!(p["bound_s"].is_null() && p["sim_s"].is_null(), "{p}"),
+            other => panic!("unexpected link {other}"),
+        }
+    }
+    let svg = std::fs::read_to_string(&plot).expect("the plot is written");
+    std::fs::remove_file(&plot).ok();
+    assert!(svg.contains("veth (no emulation)") && svg.contains("100 Mbit/s"));
+    assert!(svg.contains("pxelab ← tftpd-hpa block 8192"));
+    let after: Vec<String> = leftovers()
+        .into_iter()
+        .filter(|l| !before.contains(l))
+        .collect();
+    assert!(after.is_empty(), "left behind by the bench: {after:?}");
+}

@@ -167,19 +167,7 @@ pub fn parse_marker(line: &str) -> Option<(String, BTreeMap<String, String>)> {
 
 impl<'a> Lab<'a> {
     pub fn new(sc: &'a Scenario, opts: LabOptions) -> Lab<'a> {
-        let seed = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.subsec_nanos())
-            .unwrap_or(0)
-            ^ std::process::id().rotate_left(16);
-        let mut id = format!("{:04x}", seed & 0xffff);
-        // Never reuse the id of a run still on this machine.
-        while Path::new(&format!("/tmp/pxelab-lab-{id}")).exists() {
-            id = format!(
-                "{:04x}",
-                (u32::from_str_radix(&id, 16).unwrap_or(0) + 1) & 0xffff
-            );
-        }
+        let id = new_run_id();
         let dir = PathBuf::from(format!("/tmp/pxelab-lab-{id}"));
         Lab {
             sc,
@@ -1186,6 +1174,24 @@ impl Drop for Lab<'_> {
     }
 }
 
+/// A run id (4 hex digits) not used by any run on this machine: the prefix of its
+/// namespaces (`pxelab-ID-`), devices (`pxIDs`) and run directory (`/tmp/pxelab-lab-ID`).
+pub fn new_run_id() -> String {
+    let seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0)
+        ^ std::process::id().rotate_left(16);
+    let mut id = format!("{:04x}", seed & 0xffff);
+    while Path::new(&format!("/tmp/pxelab-lab-{id}")).exists() {
+        id = format!(
+            "{:04x}",
+            (u32::from_str_radix(&id, 16).unwrap_or(0) + 1) & 0xffff
+        );
+    }
+    id
+}
+
 /// `pxelab lab clean`: what crashed runs left. Namespaces named `pxelab-*` (the
 /// processes in them are stopped first), run directories `/tmp/pxelab-lab-*` whose
 /// owner is gone (the processes they list are stopped if they still run pxelab or
@@ -1275,6 +1281,35 @@ pub fn clean() -> Result<usize, String> {
                 .any(|id| name.starts_with(&format!("px{id}s")));
             if is_ours && !live && ip(&["link", "del", name]).is_ok() {
                 println!("removed device {name}");
+                removed += 1;
+            }
+        }
+    }
+    // The bench's CPU accounting groups (cgroup v2, `pxelab-ID-server`).
+    if let Some(mount) = crate::bench::CpuGroup::mount() {
+        for e in std::fs::read_dir(&mount).into_iter().flatten().flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if !name.starts_with("pxelab-")
+                || live_ids
+                    .iter()
+                    .any(|id| name.starts_with(&format!("pxelab-{id}-")))
+            {
+                continue;
+            }
+            for pid in std::fs::read_to_string(e.path().join("cgroup.procs"))
+                .unwrap_or_default()
+                .lines()
+                .filter_map(|p| p.trim().parse::<i32>().ok())
+            {
+                // SAFETY: a process in a group only pxelab's bench creates.
+                unsafe {
+                    libc::kill(pid, libc::SIGKILL);
+                }
+            }
+            let group = crate::bench::CpuGroup::at(e.path());
+            group.remove();
+            if !e.path().exists() {
+                println!("removed cgroup {}", e.path().display());
                 removed += 1;
             }
         }

@@ -3,6 +3,7 @@
 //! applies the scenario's link model, real DHCP servers and relays, `pxelab serve`
 //! responders, and QEMU machines running real firmware. See docs/LAB.md.
 
+pub mod bench;
 pub mod bootroot;
 pub mod capture;
 pub mod hostd;
@@ -11,3 +12,4 @@ pub mod procs;
 pub mod qemu;
 pub mod servers;
 pub mod switch;
+pub mod tftp_get;

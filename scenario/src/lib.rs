@@ -22,7 +22,7 @@ use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-pub use load::{discover, load_file, load_str};
+pub use load::{discover, is_bench_file, load_file, load_str};
 
 /// One scenario file, checked.
 #[derive(Clone, Debug, PartialEq)]

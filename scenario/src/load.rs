@@ -48,6 +48,17 @@ pub fn load_str(text: &str, file: &Path) -> Result<Scenario, LoadError> {
 /// The scenario files among `paths`: a file is taken as given; a directory is searched
 /// recursively for `*.yaml` and `*.yml` files (directories whose names start with `.`
 /// are skipped). The result is sorted and free of duplicates.
+/// A `pxelab bench tftp` file (`scenarios/bench/`): a top-level `bench:` key and no
+/// `scenario:` one. A directory walk leaves these out; named alone, a file is loaded as
+/// a scenario whatever it holds (and says what is wrong with it).
+pub fn is_bench_file(path: &Path) -> bool {
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return false;
+    };
+    let top = |key: &str| text.lines().any(|l| l.starts_with(key));
+    top("bench:") && !top("scenario:")
+}
+
 pub fn discover(paths: &[PathBuf]) -> Result<Vec<PathBuf>, LoadError> {
     fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), LoadError> {
         let io = |e: std::io::Error| LoadError {
@@ -69,7 +80,8 @@ pub fn discover(paths: &[PathBuf]) -> Result<Vec<PathBuf>, LoadError> {
             } else if matches!(
                 path.extension().and_then(|e| e.to_str()),
                 Some("yaml" | "yml")
-            ) {
+            ) && !is_bench_file(&path)
+            {
                 out.push(path);
             }
         }

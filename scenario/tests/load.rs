@@ -665,6 +665,13 @@ fn discover_finds_yaml_files_sorted() {
     let found = discover(&[data(""), data("full.yaml")]).unwrap();
     assert_eq!(found, [data("full.yaml")]);
     assert!(discover(&[data("nope")]).is_err());
+    // A bench file (top-level `bench:`) is not a scenario: a walk leaves it out, but a
+    // file named alone is taken as given.
+    assert!(is_bench_file(&data("bench.yaml")) && !is_bench_file(&data("full.yaml")));
+    assert_eq!(
+        discover(&[data(""), data("bench.yaml")]).unwrap(),
+        [data("bench.yaml"), data("full.yaml")]
+    );
 }
 
 #[test]

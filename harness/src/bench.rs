@@ -1,0 +1,780 @@
+//! `pxelab bench tftp --mode lab`: real TFTP transfers between two network namespaces.
+//!
+//! - `pxelab-ID-bsrv` holds the server, `pxelab-ID-bcli` the client.
+//! - Two links join them, both always up:
+//!   - the lab's userspace segment switch (`pxelab lab switch`), which applies the
+//!     simulator's link model (rate, one-way delay, seeded loss); a point's link is set
+//!     through the switch's `link` command. Taps `pxIDs0p0` / `pxIDs0p1`, addresses
+//!     10.201.0.1 (server) and 10.201.0.2 (client);
+//!   - a plain veth pair with no emulation, for raw speed (`--rate veth`). Devices
+//!     `pxIDsva` / `pxIDsvb`, addresses 10.202.0.1 and 10.202.0.2.
+//! - Servers, each started on UDP 69 of the server namespace for its points and stopped
+//!   after them: our responder (`pxelab serve`), atftpd, tftpd-hpa (`in.tftpd`) and
+//!   dnsmasq. Clients: our own (`pxelab lab tftp-get`, the engine's TFTP client) and
+//!   `atftp`.
+//!
+//! Everything lives under the run id like a lab run's: `pxelab lab clean` removes what a
+//! killed bench left behind.
+
+use crate::procs::{self, in_ns, ip, Procs};
+use crate::tftp_get::GetResult;
+use pxelab_engine::tftp::server::FileSource;
+use pxelab_sim::world::LinkModel;
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{ChildStdin, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub const SWITCH_SERVER: &str = "10.201.0.1";
+pub const VETH_SERVER: &str = "10.202.0.1";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Server {
+    Pxelab,
+    Atftpd,
+    TftpdHpa,
+    Dnsmasq,
+}
+
+impl Server {
+    pub const ALL: [Server; 4] = [
+        Server::Pxelab,
+        Server::Atftpd,
+        Server::TftpdHpa,
+        Server::Dnsmasq,
+    ];
+    pub fn name(self) -> &'static str {
+        match self {
+            Server::Pxelab => "pxelab",
+            Server::Atftpd => "atftpd",
+            Server::TftpdHpa => "tftpd-hpa",
+            Server::Dnsmasq => "dnsmasq",
+        }
+    }
+    pub fn parse(s: &str) -> Result<Server, String> {
+        Server::ALL
+            .into_iter()
+            .find(|v| v.name() == s)
+            .ok_or_else(|| {
+                format!("unknown server `{s}`; the servers are pxelab, atftpd, tftpd-hpa, dnsmasq")
+            })
+    }
+    /// The program and the Debian package it comes from.
+    pub fn program(self) -> Option<(&'static str, &'static str)> {
+        match self {
+            Server::Pxelab => None,
+            Server::Atftpd => Some(("atftpd", "atftpd")),
+            Server::TftpdHpa => Some(("in.tftpd", "tftpd-hpa")),
+            Server::Dnsmasq => Some(("dnsmasq", "dnsmasq-base")),
+        }
+    }
+    /// The RFC 7440 window size option: which servers grant it.
+    pub fn speaks_windowsize(self) -> bool {
+        matches!(self, Server::Pxelab | Server::Atftpd)
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Client {
+    Pxelab,
+    Atftp,
+}
+
+impl Client {
+    pub const ALL: [Client; 2] = [Client::Pxelab, Client::Atftp];
+    pub fn name(self) -> &'static str {
+        match self {
+            Client::Pxelab => "pxelab",
+            Client::Atftp => "atftp",
+        }
+    }
+    pub fn parse(s: &str) -> Result<Client, String> {
+        Client::ALL
+            .into_iter()
+            .find(|v| v.name() == s)
+            .ok_or_else(|| format!("unknown client `{s}`; the clients are pxelab, atftp"))
+    }
+}
+
+/// Where atftpd and tftpd-hpa are unpacked when they are not installed: Debian's two
+/// packages conflict (both are `tftpd`), so `scripts/tftp-servers.sh` unpacks their
+/// .debs (`apt-get download`, `dpkg-deb -x`) here instead of installing them.
+pub const TOOLS_DIR: &str = "/var/cache/pxelab/tools";
+
+/// A program on PATH, in /usr/sbin or /sbin, or unpacked under [`TOOLS_DIR`].
+pub fn find_program(name: &str) -> Option<PathBuf> {
+    let mut dirs: Vec<PathBuf> = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).collect())
+        .unwrap_or_default();
+    dirs.extend(["/usr/sbin", "/sbin", "/usr/bin"].iter().map(PathBuf::from));
+    let tools = std::env::var_os("PXELAB_TOOLS_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(TOOLS_DIR));
+    dirs.push(tools.join("usr/sbin"));
+    dirs.push(tools.join("usr/bin"));
+    dirs.into_iter().map(|d| d.join(name)).find(|p| p.is_file())
+}
+
+/// What the lab bench lacks for these servers and clients: one line each, naming the
+/// Debian package.
+pub fn missing(servers: &[Server], clients: &[Client]) -> Vec<String> {
+    let mut out = Vec::new();
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        out.push("root (network namespaces and tap devices): run with sudo".to_string());
+    }
+    if find_program("ip").is_none() {
+        out.push("`ip`: apt-get install iproute2".into());
+    }
+    for s in servers {
+        if let Some((prog, pkg)) = s.program() {
+            if find_program(prog).is_none() {
+                let how = match s {
+                    Server::Atftpd | Server::TftpdHpa => format!(
+                        "scripts/tftp-servers.sh (unpacks Debian's {pkg}; atftpd and tftpd-hpa conflict as packages)"
+                    ),
+                    _ => format!("apt-get install {pkg}"),
+                };
+                out.push(format!("`{prog}` ({} server): {how}", s.name()));
+            }
+        }
+    }
+    if clients.contains(&Client::Atftp) && find_program("atftp").is_none() {
+        out.push("`atftp` (atftp client): apt-get install atftp".into());
+    }
+    out
+}
+
+/// One transfer of the bench.
+#[derive(Clone, Copy, Debug)]
+pub struct Transfer<'a> {
+    pub client: Client,
+    pub link: Link,
+    pub file: &'a str,
+    pub size: u64,
+    pub block: u16,
+    pub window: u16,
+    /// Killed after this long.
+    pub limit: Duration,
+}
+
+/// The bench's link for a point.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Link {
+    /// Through the userspace switch with this model.
+    Emulated(LinkModel),
+    /// The plain veth pair.
+    Veth,
+}
+
+pub struct BenchLab {
+    pub id: String,
+    pub dir: PathBuf,
+    exe: PathBuf,
+    procs: Procs,
+    ns_srv: String,
+    ns_cli: String,
+    namespaces: Vec<String>,
+    switch: Option<ChildStdin>,
+    link: Option<LinkModel>,
+    server: Option<Server>,
+    cpu_group: Option<CpuGroup>,
+    torn_down: bool,
+}
+
+/// A cgroup (v2) holding the bench's server and every process it forks, so that the
+/// server's CPU time counts them all: tftpd-hpa serves each transfer from a child that
+/// its parent reaps when it likes, which `/proc/PID/stat`'s children times miss.
+pub struct CpuGroup {
+    dir: PathBuf,
+}
+
+impl CpuGroup {
+    /// Where cgroup v2 is mounted (`/sys/fs/cgroup` on Debian 12, or
+    /// `/sys/fs/cgroup/unified` beside v1 controllers).
+    pub fn mount() -> Option<PathBuf> {
+        let mounts = std::fs::read_to_string("/proc/mounts").ok()?;
+        mounts
+            .lines()
+            .map(|l| l.split_whitespace().collect::<Vec<_>>())
+            .find(|f| f.len() > 2 && f[2] == "cgroup2")
+            .map(|f| PathBuf::from(f[1]))
+    }
+
+    /// A new group named `name` (a `pxelab-` run name, so `lab clean` finds leftovers).
+    pub fn create(name: &str) -> Option<CpuGroup> {
+        let dir = Self::mount()?.join(name);
+        std::fs::create_dir(&dir).ok()?;
+        dir.join("cpu.stat")
+            .exists()
+            .then_some(CpuGroup { dir: dir.clone() })
+            .or_else(|| {
+                let _ = std::fs::remove_dir(&dir);
+                None
+            })
+    }
+
+    /// The group at `dir` (an existing one: `lab clean`).
+    pub fn at(dir: PathBuf) -> CpuGroup {
+        CpuGroup { dir }
+    }
+
+    /// Moves `pid` (and the children it forks from now on) into the group.
+    pub fn add(&self, pid: u32) -> bool {
+        std::fs::write(self.dir.join("cgroup.procs"), pid.to_string()).is_ok()
+    }
+
+    /// CPU time used by the group's processes, those that ended included.
+    pub fn usage(&self) -> Option<Duration> {
+        let stat = std::fs::read_to_string(self.dir.join("cpu.stat")).ok()?;
+        let usec = stat
+            .lines()
+            .find_map(|l| l.strip_prefix("usage_usec "))?
+            .trim()
+            .parse::<u64>()
+            .ok()?;
+        Some(Duration::from_micros(usec))
+    }
+
+    /// Removes the group once its processes are gone (they are stopped first).
+    pub fn remove(&self) {
+        for _ in 0..50 {
+            if std::fs::remove_dir(&self.dir).is_ok() || !self.dir.exists() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl BenchLab {
+    /// Builds the namespaces, the switch and the veth pair.
+    pub fn start(exe: &Path) -> Result<BenchLab, String> {
+        let id = crate::lab::new_run_id();
+        let dir = PathBuf::from(format!("/tmp/pxelab-lab-{id}"));
+        let mut b = BenchLab {
+            ns_srv: format!("pxelab-{id}-bsrv"),
+            ns_cli: format!("pxelab-{id}-bcli"),
+            procs: Procs::new(&dir),
+            id,
+            dir,
+            exe: exe.to_path_buf(),
+            namespaces: Vec::new(),
+            switch: None,
+            link: None,
+            server: None,
+            cpu_group: None,
+            torn_down: false,
+        };
+        b.build()?;
+        Ok(b)
+    }
+
+    fn build(&mut self) -> Result<(), String> {
+        std::fs::create_dir_all(self.dir.join("root"))
+            .map_err(|e| format!("{}: {e}", self.dir.display()))?;
+        std::fs::write(self.dir.join("owner"), format!("{}\n", std::process::id()))
+            .map_err(|e| e.to_string())?;
+        for ns in [self.ns_srv.clone(), self.ns_cli.clone()] {
+            ip(&["netns", "add", &ns])?;
+            self.namespaces.push(ns.clone());
+            in_ns(&ns, &["ip", "link", "set", "lo", "up"])?;
+            in_ns(
+                &ns,
+                &[
+                    "sysctl",
+                    "-q",
+                    "-w",
+                    "net.ipv6.conf.all.disable_ipv6=1",
+                    "net.ipv6.conf.default.disable_ipv6=1",
+                ],
+            )?;
+        }
+        // The switch: two tap ports.
+        let taps = [format!("px{}s0p0", self.id), format!("px{}s0p1", self.id)];
+        let spec = crate::switch::SwitchSpec {
+            segment: "bench".into(),
+            rate_bps: 1_000_000_000,
+            delay_ns: 0,
+            loss: 0.0,
+            seed: 1,
+            pcap: None,
+            ports: vec![
+                crate::switch::PortSpec {
+                    host: "server".into(),
+                    kind: crate::switch::PortKind::Tap(taps[0].clone()),
+                },
+                crate::switch::PortSpec {
+                    host: "client".into(),
+                    kind: crate::switch::PortKind::Tap(taps[1].clone()),
+                },
+            ],
+        };
+        let spec_file = self.dir.join("switch.json");
+        std::fs::write(
+            &spec_file,
+            serde_json::to_string_pretty(&spec).map_err(|e| e.to_string())?,
+        )
+        .map_err(|e| e.to_string())?;
+        let mut cmd = Command::new(&self.exe);
+        cmd.args(["lab", "switch", "--spec"])
+            .arg(&spec_file)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
+        let mut child = procs::prepare(&mut cmd)
+            .spawn()
+            .map_err(|e| format!("cannot start the bench switch: {e}"))?;
+        let stdin = child.stdin.take().expect("piped");
+        let mut out = BufReader::new(child.stdout.take().expect("piped"));
+        self.procs.add("switch", child);
+        let mut line = String::new();
+        let _ = out.read_line(&mut line);
+        if line.trim() != "ready" {
+            return Err("the bench switch did not start".into());
+        }
+        self.switch = Some(stdin);
+        for (tap, ns, addr) in [
+            (&taps[0], &self.ns_srv, "10.201.0.1/24"),
+            (&taps[1], &self.ns_cli, "10.201.0.2/24"),
+        ] {
+            ip(&["link", "set", "dev", tap, "netns", ns])?;
+            in_ns(ns, &["ip", "addr", "add", addr, "dev", tap])?;
+            in_ns(ns, &["ip", "link", "set", "dev", tap, "up"])?;
+        }
+        // The veth pair.
+        let (va, vb) = (format!("px{}sva", self.id), format!("px{}svb", self.id));
+        ip(&[
+            "link",
+            "add",
+            &va,
+            "netns",
+            &self.ns_srv,
+            "type",
+            "veth",
+            "peer",
+            "name",
+            &vb,
+            "netns",
+            &self.ns_cli,
+        ])?;
+        for (dev, ns, addr) in [
+            (&va, &self.ns_srv, "10.202.0.1/24"),
+            (&vb, &self.ns_cli, "10.202.0.2/24"),
+        ] {
+            in_ns(ns, &["ip", "addr", "add", addr, "dev", dev])?;
+            in_ns(ns, &["ip", "link", "set", "dev", dev, "up"])?;
+        }
+        Ok(())
+    }
+
+    /// The file of `size` bytes in the boot root (the simulator's synthetic content, so
+    /// a CRC can be compared with the simulator's).
+    pub fn file(&self, size: u64) -> Result<String, String> {
+        let name = format!("bench-{size}.bin");
+        let path = self.dir.join("root").join(&name);
+        if !path.exists() {
+            let content = pxelab_sim::content::Synthetic::new(&name, size);
+            let mut f = std::io::BufWriter::new(
+                std::fs::File::create(&path).map_err(|e| format!("{}: {e}", path.display()))?,
+            );
+            let mut off = 0u64;
+            let mut buf = vec![0u8; 1 << 20];
+            while off < size {
+                let n = (size - off).min(buf.len() as u64) as usize;
+                content.read_at(off, &mut buf[..n]);
+                f.write_all(&buf[..n]).map_err(|e| e.to_string())?;
+                off += n as u64;
+            }
+            f.flush().map_err(|e| e.to_string())?;
+        }
+        Ok(name)
+    }
+
+    /// Sets the switch's link model (no-op when unchanged).
+    pub fn set_link(&mut self, link: LinkModel) -> Result<(), String> {
+        if self.link == Some(link) {
+            return Ok(());
+        }
+        let s = self
+            .switch
+            .as_mut()
+            .ok_or("the bench switch is not running")?;
+        writeln!(
+            s,
+            "link {} {} {}",
+            link.rate_bps,
+            link.delay.as_nanos(),
+            link.loss
+        )
+        .and_then(|_| s.flush())
+        .map_err(|e| format!("the bench switch: {e}"))?;
+        self.link = Some(link);
+        // The switch applies it to frames that arrive after the command.
+        std::thread::sleep(Duration::from_millis(20));
+        Ok(())
+    }
+
+    /// Starts `server` on UDP 69 of the server namespace (stopping the one before) and
+    /// waits until it listens. `block_cap` / `window_cap` are our responder's caps.
+    pub fn start_server(
+        &mut self,
+        server: Server,
+        block_cap: u16,
+        window_cap: u16,
+    ) -> Result<(), String> {
+        self.stop_server();
+        let root = self.dir.join("root");
+        let log = self.dir.join(format!("{}.log", server.name()));
+        let mut cmd = Command::new("ip");
+        cmd.args(["netns", "exec", &self.ns_srv]);
+        match server {
+            Server::Pxelab => {
+                let yaml = self.dir.join("bench-responder.yaml");
+                std::fs::write(&yaml, responder_yaml(block_cap, window_cap))
+                    .map_err(|e| e.to_string())?;
+                cmd.arg(&self.exe)
+                    .args(["serve", "--responder", "bench", "--scenario"])
+                    .arg(&yaml)
+                    .arg("--root")
+                    .arg(&root)
+                    .arg("--state")
+                    .arg(self.dir.join("state.db"))
+                    .env("RUST_LOG", "warn");
+            }
+            Server::Atftpd => {
+                cmd.arg(find_program("atftpd").ok_or("atftpd is not installed")?)
+                    .args([
+                        "--daemon",
+                        "--no-fork",
+                        "--port",
+                        "69",
+                        "--user",
+                        "root",
+                        "--group",
+                        "root",
+                        "--no-multicast",
+                        "--logfile",
+                    ])
+                    .arg(&log)
+                    .arg(&root);
+            }
+            Server::TftpdHpa => {
+                cmd.arg(find_program("in.tftpd").ok_or("in.tftpd (tftpd-hpa) is not installed")?)
+                    .args([
+                        "--foreground",
+                        "--listen",
+                        "--address",
+                        "0.0.0.0:69",
+                        "--user",
+                        "root",
+                        "--secure",
+                    ])
+                    .arg(&root);
+            }
+            Server::Dnsmasq => {
+                cmd.arg(find_program("dnsmasq").ok_or("dnsmasq is not installed")?)
+                    .args([
+                        "--keep-in-foreground",
+                        "--conf-file=/dev/null",
+                        "--port=0",
+                        "--enable-tftp",
+                        "--user=root",
+                        "--group=root",
+                    ])
+                    .arg(format!("--tftp-root={}", root.display()))
+                    .arg(format!(
+                        "--pid-file={}",
+                        self.dir.join("dnsmasq.pid").display()
+                    ))
+                    .arg(format!("--log-facility={}", log.display()));
+            }
+        }
+        cmd.stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::from(
+                std::fs::File::create(self.dir.join(format!("{}.err", server.name())))
+                    .map_err(|e| e.to_string())?,
+            ));
+        self.procs
+            .spawn(&format!("server-{}", server.name()), &mut cmd)?;
+        self.server = Some(server);
+        // Before the server's first request, so every child it forks is counted too.
+        if let Some(g) = self.cpu_group.take() {
+            g.remove();
+        }
+        self.cpu_group =
+            CpuGroup::create(&format!("pxelab-{}-{}", self.id, server.name())).filter(|g| {
+                self.procs
+                    .pid(&format!("server-{}", server.name()))
+                    .is_some_and(|pid| g.add(pid))
+            });
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let udp = in_ns(&self.ns_srv, &["cat", "/proc/net/udp"]).unwrap_or_default();
+            // local_address column: 00000000:0045 is 0.0.0.0:69.
+            if udp.lines().any(|l| {
+                l.split_whitespace()
+                    .nth(1)
+                    .is_some_and(|a| a.ends_with(":0045"))
+            }) {
+                return Ok(());
+            }
+            if self
+                .procs
+                .pid(&format!("server-{}", server.name()))
+                .is_none()
+                || Instant::now() > deadline
+            {
+                let err = std::fs::read_to_string(self.dir.join(format!("{}.err", server.name())))
+                    .unwrap_or_default();
+                return Err(format!(
+                    "the {} server did not start listening on UDP 69: {}",
+                    server.name(),
+                    err.lines().last().unwrap_or("(no output)")
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// CPU time (user + system) the running server has used so far: its cgroup's (see
+    /// [`CpuGroup`]), or without cgroup v2 its process's with that of the children it
+    /// has reaped.
+    pub fn server_cpu(&mut self) -> Option<Duration> {
+        let s = self.server?;
+        if let Some(g) = &self.cpu_group {
+            return g.usage();
+        }
+        let pid = self.procs.pid(&format!("server-{}", s.name()))?;
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        // Fields after the command name (which is in parentheses): utime, stime,
+        // cutime and cstime are the 14th to 17th fields of the line.
+        let rest = &stat[stat.rfind(')')? + 2..];
+        let f: Vec<&str> = rest.split_whitespace().collect();
+        let ticks: u64 = (11..15)
+            .map(|i| f.get(i).and_then(|v| v.parse::<u64>().ok()))
+            .sum::<Option<u64>>()?;
+        // SAFETY: sysconf has no preconditions.
+        let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
+        Some(Duration::from_nanos(ticks * 1_000_000_000 / hz))
+    }
+
+    pub fn stop_server(&mut self) {
+        if let Some(s) = self.server.take() {
+            self.procs.kill(&format!("server-{}", s.name()));
+        }
+        if let Some(g) = self.cpu_group.take() {
+            g.remove();
+        }
+    }
+
+    /// One transfer, killed after its time limit.
+    pub fn transfer(&mut self, t: &Transfer) -> Result<GetResult, String> {
+        let Transfer {
+            client,
+            link,
+            file,
+            size,
+            block,
+            window,
+            limit,
+        } = *t;
+        let server_ip = match link {
+            Link::Emulated(m) => {
+                self.set_link(m)?;
+                SWITCH_SERVER
+            }
+            Link::Veth => VETH_SERVER,
+        };
+        match client {
+            Client::Pxelab => {
+                let mut cmd = Command::new("ip");
+                cmd.args(["netns", "exec", &self.ns_cli])
+                    .arg(&self.exe)
+                    .args(["lab", "tftp-get", "--server", server_ip, "--file", file])
+                    .args(["--block-size", &block.to_string()])
+                    .args(["--window-size", &window.to_string()]);
+                let out = run_limited(&mut cmd, limit)?;
+                match out {
+                    None => Ok(timed_out(limit)),
+                    Some(text) => {
+                        let line = text.lines().last().unwrap_or("");
+                        let mut r: GetResult = serde_json::from_str(line)
+                            .map_err(|e| format!("pxelab lab tftp-get printed `{line}`: {e}"))?;
+                        if r.error.is_none() && r.bytes != size {
+                            r.error = Some(format!("received {} of {size} bytes", r.bytes));
+                            r.seconds = None;
+                        }
+                        Ok(r)
+                    }
+                }
+            }
+            Client::Atftp => {
+                let local = self.dir.join("atftp.out");
+                let _ = std::fs::remove_file(&local);
+                let mut cmd = Command::new("ip");
+                cmd.args(["netns", "exec", &self.ns_cli])
+                    .arg(find_program("atftp").ok_or("atftp is not installed")?)
+                    .args(["--option", &format!("blksize {block}")])
+                    .args(["--option", &format!("windowsize {window}")])
+                    .args(["--option", "tsize 0", "-g", "-r", file, "-l"])
+                    .arg(&local)
+                    .arg(server_ip);
+                let t0 = Instant::now();
+                let out = run_limited(&mut cmd, limit)?;
+                let secs = t0.elapsed().as_secs_f64();
+                let got = std::fs::metadata(&local).map(|m| m.len()).unwrap_or(0);
+                let _ = std::fs::remove_file(&local);
+                match out {
+                    None => Ok(timed_out(limit)),
+                    Some(_) if got == size => Ok(GetResult {
+                        seconds: Some(secs),
+                        bytes: got,
+                        crc32: None,
+                        block_size: 0,
+                        window_size: 0,
+                        timeouts: 0,
+                        error: None,
+                    }),
+                    Some(_) => Ok(GetResult {
+                        seconds: None,
+                        bytes: got,
+                        crc32: None,
+                        block_size: 0,
+                        window_size: 0,
+                        timeouts: 0,
+                        error: Some(format!("atftp received {got} of {size} bytes")),
+                    }),
+                }
+            }
+        }
+    }
+
+    /// Stops every process, deletes the namespaces (the veth pair and the taps go with
+    /// them and with the switch) and the run directory.
+    pub fn teardown(&mut self) {
+        if self.torn_down {
+            return;
+        }
+        self.torn_down = true;
+        self.switch = None;
+        self.procs.stop_all(Duration::from_secs(2));
+        if let Some(g) = self.cpu_group.take() {
+            if let Ok(pids) = std::fs::read_to_string(g.dir.join("cgroup.procs")) {
+                for pid in pids.lines().filter_map(|p| p.trim().parse::<i32>().ok()) {
+                    // SAFETY: a process of the server this bench started (its cgroup).
+                    unsafe {
+                        libc::kill(pid, libc::SIGKILL);
+                    }
+                }
+            }
+            g.remove();
+        }
+        for ns in self.namespaces.drain(..) {
+            if let Ok(pids) = ip(&["netns", "pids", &ns]) {
+                for pid in pids
+                    .split_whitespace()
+                    .filter_map(|p| p.parse::<i32>().ok())
+                {
+                    // SAFETY: a process inside a namespace this run created.
+                    unsafe {
+                        libc::kill(pid, libc::SIGKILL);
+                    }
+                }
+            }
+            let _ = ip(&["netns", "del", &ns]);
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+impl Drop for BenchLab {
+    fn drop(&mut self) {
+        self.teardown();
+    }
+}
+
+fn timed_out(limit: Duration) -> GetResult {
+    GetResult {
+        seconds: None,
+        bytes: 0,
+        crc32: None,
+        block_size: 0,
+        window_size: 0,
+        timeouts: 0,
+        error: Some(format!("no result within {} s", limit.as_secs())),
+    }
+}
+
+/// Runs a command, its stdout captured; `None` when it ran past `limit` (it is killed)
+/// or the run was interrupted.
+fn run_limited(cmd: &mut Command, limit: Duration) -> Result<Option<String>, String> {
+    let mut child = procs::prepare(cmd.stdout(Stdio::piped()).stderr(Stdio::piped()))
+        .spawn()
+        .map_err(|e| format!("cannot run {:?}: {e}", cmd.get_program()))?;
+    let mut stdout = child.stdout.take().expect("piped");
+    let reader = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = std::io::Read::read_to_string(&mut stdout, &mut s);
+        s
+    });
+    let deadline = Instant::now() + limit;
+    loop {
+        match child.try_wait() {
+            Ok(Some(_)) => break,
+            Ok(None) if Instant::now() >= deadline || procs::interrupted() => {
+                // SAFETY: the process group of our own child (prepare() made it).
+                unsafe {
+                    libc::kill(-(child.id() as libc::pid_t), libc::SIGKILL);
+                }
+                let _ = child.wait();
+                return Ok(None);
+            }
+            Ok(None) => std::thread::sleep(Duration::from_millis(2)),
+            Err(e) => return Err(e.to_string()),
+        }
+    }
+    Ok(Some(reader.join().unwrap_or_default()))
+}
+
+/// The scenario file `pxelab serve` reads for the bench: one responder whose TFTP caps
+/// are the largest the matrix asks for.
+pub fn responder_yaml(block_cap: u16, window_cap: u16) -> String {
+    format!(
+        "scenario: pxelab bench tftp's server (generated)\n\
+         site:\n  code: PXB\n  boot_images: []\n\
+         network:\n  segments:\n    - {{name: bench, cidr: 10.201.0.0/24}}\n\
+         \x20 responders:\n    - {{name: bench, segment: bench, address: 10.201.0.1, role: distribution_point, images: [], tftp: {{block_size: {block_cap}, window_size: {window_cap}}}}}\n\
+         events: []\nexpect: []\n"
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_generated_responder_file_loads_with_its_caps() {
+        let dir = std::env::temp_dir().join(format!("pxelab-bench-yaml-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let f = dir.join("b.yaml");
+        std::fs::write(&f, responder_yaml(8192, 16)).unwrap();
+        let sc = pxelab_scenario::load_file(&f).unwrap();
+        let r = &sc.network.responders[0];
+        assert_eq!(r.config.tftp.block_size, 8192);
+        assert_eq!(r.config.tftp.window_size, 16);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn servers_and_clients_parse_by_name_and_refuse_others() {
+        assert_eq!(Server::parse("tftpd-hpa"), Ok(Server::TftpdHpa));
+        assert!(Server::parse("tftpd")
+            .unwrap_err()
+            .contains("pxelab, atftpd"));
+        assert_eq!(Client::parse("atftp"), Ok(Client::Atftp));
+        assert!(Client::parse("curl").is_err());
+        assert!(Server::Atftpd.speaks_windowsize() && !Server::Dnsmasq.speaks_windowsize());
+    }
+}

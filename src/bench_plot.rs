@@ -1,0 +1,200 @@
+//! `pxelab bench tftp --plot FILE`: transfer time against window size, one line per
+//! block size (and server and client when there are several), one panel per link, as
+//! SVG (plotters). With `--mode both` the simulator's predictions are drawn beside the
+//! lab's as dashed lines.
+
+use crate::bench_tftp::PointResult;
+use plotters::prelude::*;
+use std::path::Path;
+
+fn link_key(p: &PointResult) -> String {
+    let size = if p.size.is_multiple_of(1 << 20) {
+        format!("{} MiB", p.size >> 20)
+    } else {
+        format!("{} B", p.size)
+    };
+    match p.rate_bps {
+        None => format!("veth (no emulation), {size}"),
+        Some(r) => format!(
+            "{} Mbit/s, {} ms one way, {}% loss, {size}",
+            r as f64 / 1e6,
+            p.delay_s * 1000.0,
+            p.loss * 100.0
+        ),
+    }
+}
+
+const COLOURS: [RGBColor; 8] = [
+    RGBColor(31, 119, 180),
+    RGBColor(255, 127, 14),
+    RGBColor(44, 160, 44),
+    RGBColor(214, 39, 40),
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+    RGBColor(127, 127, 127),
+];
+
+/// Writes the plot; an error says what failed.
+pub fn plot(points: &[PointResult], file: &Path) -> Result<(), String> {
+    let mut links: Vec<String> = Vec::new();
+    for p in points {
+        let k = link_key(p);
+        if !links.contains(&k) {
+            links.push(k);
+        }
+    }
+    if links.is_empty() {
+        return Err("no points to plot".into());
+    }
+    let mut windows: Vec<u16> = points.iter().map(|p| p.window_size).collect();
+    windows.sort_unstable();
+    windows.dedup();
+    let several_servers = points.iter().any(|p| p.server != points[0].server)
+        || points.iter().any(|p| p.client != points[0].client);
+    let cols = links.len().min(2);
+    let rows = links.len().div_ceil(cols);
+    let (w, h) = (560 * cols as u32, 420 * rows as u32);
+    let root = SVGBackend::new(file, (w, h)).into_drawing_area();
+    root.fill(&WHITE).map_err(|e| e.to_string())?;
+    let panels = root.split_evenly((rows, cols));
+    for (link, area) in links.iter().zip(panels.iter()) {
+        let here: Vec<&PointResult> = points.iter().filter(|p| &link_key(p) == link).collect();
+        let ymax = here
+            .iter()
+            .flat_map(|p| [p.median_s, p.sim_s])
+            .flatten()
+            .fold(0.0f64, f64::max)
+            .max(1e-3)
+            * 1.1;
+        let mut chart = ChartBuilder::on(area)
+            .caption(link, ("sans-serif", 15))
+            .margin(12)
+            .x_label_area_size(34)
+            .y_label_area_size(52)
+            .build_cartesian_2d(0f64..(windows.len() as f64 - 1.0).max(1.0), 0f64..ymax)
+            .map_err(|e| e.to_string())?;
+        let ws = windows.clone();
+        chart
+            .configure_mesh()
+            .x_labels(windows.len())
+            .x_label_formatter(&move |x| {
+                let i = x.round() as usize;
+                if (x - i as f64).abs() < 1e-6 {
+                    ws.get(i).map(|w| w.to_string()).unwrap_or_default()
+                } else {
+                    String::new()
+                }
+            })
+            .x_desc("window size (blocks)")
+            .y_desc("transfer time (s)")
+            .draw()
+            .map_err(|e| e.to_string())?;
+        let mut series: Vec<(String, &str, &str, u16)> = Vec::new();
+        for p in &here {
+            let label = if several_servers {
+                format!("{} ← {} block {}", p.client, p.server, p.block_size)
+            } else {
+                format!("block {}", p.block_size)
+            };
+            if !series.iter().any(|s| s.0 == label) {
+                series.push((label, p.server, p.client, p.block_size));
+            }
+        }
+        for (i, (label, server, client, block)) in series.iter().enumerate() {
+            let colour = COLOURS[i % COLOURS.len()];
+            let mut line: Vec<(f64, f64, Option<f64>)> = here
+                .iter()
+                .filter(|p| p.server == *server && p.client == *client && p.block_size == *block)
+                .filter_map(|p| {
+                    let x = windows.iter().position(|w| *w == p.window_size)? as f64;
+                    Some((x, p.median_s?, p.sim_s))
+                })
+                .collect();
+            line.sort_by(|a, b| a.0.total_cmp(&b.0));
+            let measured: Vec<(f64, f64)> = line.iter().map(|(x, y, _)| (*x, *y)).collect();
+            chart
+                .draw_series(LineSeries::new(measured.clone(), colour.stroke_width(2)))
+                .map_err(|e| e.to_string())?
+                .label(label.clone())
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 18, y)], colour.stroke_width(2))
+                });
+            chart
+                .draw_series(
+                    measured
+                        .iter()
+                        .map(|(x, y)| Circle::new((*x, *y), 3, colour.filled())),
+                )
+                .map_err(|e| e.to_string())?;
+            let sim: Vec<(f64, f64)> = line
+                .iter()
+                .filter_map(|(x, _, s)| s.map(|s| (*x, s)))
+                .collect();
+            if !sim.is_empty() {
+                chart
+                    .draw_series(DashedLineSeries::new(sim, 6, 4, colour.stroke_width(1)))
+                    .map_err(|e| e.to_string())?
+                    .label(format!("{label} (simulator)"))
+                    .legend(move |(x, y)| {
+                        PathElement::new(vec![(x, y), (x + 18, y)], colour.stroke_width(1))
+                    });
+            }
+        }
+        chart
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK)
+            .position(SeriesLabelPosition::UpperRight)
+            .draw()
+            .map_err(|e| e.to_string())?;
+    }
+    root.present().map_err(|e| e.to_string())?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bench_tftp::{run_sim, Matrix, Rate};
+
+    #[test]
+    fn the_plot_has_a_panel_per_link_and_a_line_per_block_size() {
+        let m = Matrix {
+            block_sizes: vec![1432, 4096],
+            window_sizes: vec![1, 4, 8],
+            rates: vec![Rate::Bps(100_000_000), Rate::Bps(1_000_000_000)],
+            delays: vec![std::time::Duration::from_millis(2)],
+            losses: vec![0.0],
+            sizes: vec![1 << 20],
+            repeat: 1,
+        };
+        let pts = run_sim(&m, |_| {});
+        let f = std::env::temp_dir().join(format!("pxelab-plot-{}.svg", std::process::id()));
+        plot(&pts, &f).unwrap();
+        let svg = std::fs::read_to_string(&f).unwrap();
+        std::fs::remove_file(&f).unwrap();
+        assert!(svg.starts_with("<svg"), "{}", &svg[..80.min(svg.len())]);
+        assert!(svg.contains("100 Mbit/s, 2 ms one way") && svg.contains("1000 Mbit/s"));
+        assert!(svg.contains("block 1432") && svg.contains("block 4096"));
+        assert!(svg.contains("window size (blocks)"));
+        // Two panels × two lines of three windows each (axes and legend keys are
+        // polylines of two points).
+        let lines = svg
+            .split("<polyline")
+            .skip(1)
+            .filter(|p| {
+                let pts = p.split("points=\"").nth(1).unwrap_or("");
+                let pts = pts.split('"').next().unwrap_or("");
+                p.contains("stroke-width=\"2\"") && pts.split_whitespace().count() == 3
+            })
+            .count();
+        assert_eq!(lines, 4);
+    }
+
+    #[test]
+    fn nothing_to_plot_is_an_error() {
+        let f = std::env::temp_dir().join("pxelab-plot-empty.svg");
+        assert!(plot(&[], &f).unwrap_err().contains("no points"));
+    }
+}
