@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 mod bench_plot;
+mod bench_storm;
 mod bench_tftp;
 
 #[derive(Parser)]
@@ -239,6 +240,160 @@ enum BenchCmd {
     /// TFTP transfer time over a matrix of block size x window size x link x size, with
     /// each point's theoretical bound min(rate, window x block / RTT).
     Tftp(Box<TftpBenchArgs>),
+    /// Boot storm capacity, from the simulator: N clients, P peers or distribution
+    /// points, an image size, a link and the responders' TFTP tuning; time until every
+    /// client booted and the peak link use. Lists give a row per combination.
+    Storm(Box<StormArgs>),
+}
+
+#[derive(clap::Args)]
+struct StormArgs {
+    /// Clients powering on (list).
+    #[arg(long, default_value = "100")]
+    clients: String,
+    /// Responders holding the image (list).
+    #[arg(long, default_value = "4")]
+    responders: String,
+    /// peer or distribution_point.
+    #[arg(long, default_value = "peer")]
+    role: String,
+    /// uefi-x64, bios-x64, uefi-ia32 or uefi-arm64.
+    #[arg(long, default_value = "uefi-x64")]
+    firmware: String,
+    #[arg(long, default_value = "100MiB")]
+    image_size: String,
+    #[arg(long, default_value = "1Gbit")]
+    rate: String,
+    /// One-way delay.
+    #[arg(long, default_value = "0")]
+    delay: String,
+    #[arg(long, default_value = "0")]
+    loss: String,
+    /// The responders' RamDisk TFTP block size caps (list).
+    #[arg(long, default_value = "4096")]
+    block_size: String,
+    /// The responders' RamDisk TFTP window size caps (list).
+    #[arg(long, default_value = "1")]
+    window_size: String,
+    /// Power-ons spread evenly over this time (0: all at once).
+    #[arg(long, default_value = "0")]
+    spread: String,
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// table or json.
+    #[arg(long, default_value = "table")]
+    format: String,
+    /// Print the generated scenario of the first row and stop (it runs with `pxelab run`).
+    #[arg(long)]
+    emit: bool,
+}
+
+fn bench_storm_cmd(a: &StormArgs) -> ExitCode {
+    use bench_tftp::{list, parse_delays, parse_u16_list};
+    let parsed = (|| -> Result<Vec<bench_storm::StormSpec>, String> {
+        let u32s = |s: &str, flag: &str| {
+            list(s, |x| {
+                x.parse::<u32>()
+                    .map_err(|_| "not a whole number".to_string())
+            })
+            .map_err(|e| format!("{flag} {e}"))
+        };
+        let clients = u32s(&a.clients, "--clients")?;
+        let responders = u32s(&a.responders, "--responders")?;
+        let blocks = parse_u16_list(&a.block_size, "--block-size", 8)
+            .map_err(|e| format!("--block-size {e}"))?;
+        let windows = parse_u16_list(&a.window_size, "--window-size", 1)
+            .map_err(|e| format!("--window-size {e}"))?;
+        let one = |v: Vec<Duration>, flag: &str| {
+            v.first()
+                .copied()
+                .ok_or_else(|| format!("{flag}: one duration"))
+        };
+        use std::time::Duration;
+        let delay = one(
+            parse_delays(&a.delay).map_err(|e| format!("--delay {e}"))?,
+            "--delay",
+        )?;
+        let spread = one(
+            parse_delays(&a.spread).map_err(|e| format!("--spread {e}"))?,
+            "--spread",
+        )?;
+        let image_size =
+            scenario::values::parse_size(&a.image_size).map_err(|e| format!("--image-size {e}"))?;
+        let rate_bps = scenario::values::parse_rate(&a.rate).map_err(|e| format!("--rate {e}"))?;
+        let loss = scenario::values::parse_ratio(&a.loss).map_err(|e| format!("--loss {e}"))?;
+        let mut specs = Vec::new();
+        for &c in &clients {
+            for &r in &responders {
+                for &b in &blocks {
+                    for &w in &windows {
+                        specs.push(bench_storm::StormSpec {
+                            clients: c,
+                            responders: r,
+                            role: a.role.clone(),
+                            firmware: a.firmware.clone(),
+                            image_size,
+                            rate_bps,
+                            delay,
+                            loss,
+                            block_size: b,
+                            window_size: w,
+                            spread,
+                            seed: a.seed,
+                        });
+                    }
+                }
+            }
+        }
+        Ok(specs)
+    })();
+    let specs = match parsed {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    if !["table", "json"].contains(&a.format.as_str()) {
+        eprintln!("error: --format {}: use table or json", a.format);
+        return ExitCode::FAILURE;
+    }
+    if a.emit {
+        return match bench_storm::scenario_yaml(&specs[0]) {
+            Ok(y) => {
+                print!("{y}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
+    let bar = indicatif::ProgressBar::new(specs.len() as u64);
+    let mut rows = Vec::new();
+    for s in &specs {
+        bar.set_message(format!(
+            "{} clients, {} responders, block {} window {}",
+            s.clients, s.responders, s.block_size, s.window_size
+        ));
+        match bench_storm::run(s) {
+            Ok(r) => rows.push(r),
+            Err(e) => {
+                bar.finish_and_clear();
+                eprintln!("error: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    if a.format == "json" {
+        println!("{}", serde_json::json!({ "storms": rows }));
+    } else {
+        print!("{}", bench_storm::table(&rows));
+    }
+    ExitCode::SUCCESS
 }
 
 #[derive(clap::Args)]
@@ -922,6 +1077,9 @@ fn main() -> ExitCode {
         Cmd::Bench {
             what: BenchCmd::Tftp(args),
         } => bench_tftp_cmd(&args),
+        Cmd::Bench {
+            what: BenchCmd::Storm(args),
+        } => bench_storm_cmd(&args),
         Cmd::Bench {
             what:
                 BenchCmd::Sim {

@@ -89,6 +89,9 @@ pub struct ScenarioResult {
     pub traces: HashMap<String, Vec<(f64, String)>>,
     #[serde(skip)]
     pub stats: Stats,
+    /// Bytes on the wire over virtual time (`pxelab bench storm`).
+    #[serde(skip)]
+    pub usage: crate::world::Usage,
 }
 
 impl ScenarioResult {
@@ -110,6 +113,7 @@ impl ScenarioResult {
             logs: Vec::new(),
             traces: HashMap::new(),
             stats: Stats::default(),
+            usage: Default::default(),
         }
     }
 }
@@ -433,6 +437,7 @@ pub fn run_scenario(sc: &Scenario, opts: &RunOptions) -> ScenarioResult {
     let end = b.world.now;
     result.sim_time_s = secs(end.saturating_since(t0));
     result.stats = b.world.stats;
+    result.usage = std::mem::take(&mut b.world.usage);
     result.packets = b.world.stats.packets_sent;
     result.events = b.world.stats.events;
     // Boots still running when the run stopped.

@@ -198,6 +198,35 @@ pub struct Stats {
     pub events: u64,
 }
 
+/// Bytes on the wire (Ethernet frames, fragments counted) per [`Usage::BUCKET`] of
+/// virtual time: what entered each segment, and what each server host sent. For
+/// `pxelab bench storm`'s peak link use.
+#[derive(Clone, Debug, Default)]
+pub struct Usage {
+    /// Per segment (by id), per bucket.
+    pub segments: Vec<Vec<u64>>,
+    /// Per host (by id), per bucket: servers only (responders, DHCP servers); empty
+    /// for the others.
+    pub egress: Vec<Vec<u64>>,
+}
+
+impl Usage {
+    pub const BUCKET: Duration = Duration::from_millis(100);
+
+    fn add(v: &mut Vec<u64>, at: Instant, bytes: u64) {
+        let i = (at.as_nanos() / Self::BUCKET.as_nanos() as u64) as usize;
+        if v.len() <= i {
+            v.resize(i + 1, 0);
+        }
+        v[i] += bytes;
+    }
+
+    /// The highest rate over one bucket, bits per second.
+    pub fn peak_bps(v: &[u64]) -> f64 {
+        v.iter().copied().max().unwrap_or(0) as f64 * 8.0 / Self::BUCKET.as_secs_f64()
+    }
+}
+
 pub struct World {
     pub now: Instant,
     /// (time, sequence, slot): small keys; the event bodies live in `slots`.
@@ -213,6 +242,7 @@ pub struct World {
     /// Responder log lines: (time, responder name, text).
     pub logs: Vec<(Instant, String, String)>,
     pub stats: Stats,
+    pub usage: Usage,
     out: Output,
     sends: Vec<Send>,
 }
@@ -231,6 +261,7 @@ impl World {
             addr_index: HashMap::default(),
             logs: Vec::new(),
             stats: Stats::default(),
+            usage: Usage::default(),
             out: Output::default(),
             sends: Vec::new(),
         }
@@ -338,6 +369,17 @@ impl World {
         };
         // When the switch can start sending it on: its first frame is in.
         let ready = start + first;
+        let wire: u64 = LinkModel::frames(payload.len()).map(|f| f as u64).sum();
+        if self.usage.segments.len() <= seg_id {
+            self.usage.segments.resize(seg_id + 1, Vec::new());
+        }
+        Usage::add(&mut self.usage.segments[seg_id], start, wire);
+        if matches!(self.hosts[host].kind, HostKind::Server(_)) {
+            if self.usage.egress.len() <= host {
+                self.usage.egress.resize(host + 1, Vec::new());
+            }
+            Usage::add(&mut self.usage.egress[host], start, wire);
+        }
         let src_mac = self.hosts[host].ifaces[iface].mac;
 
         let broadcast = *dst.ip() == Ipv4Addr::BROADCAST;
