@@ -311,8 +311,14 @@ mod tests {
             run(&s).unwrap()
         };
         let (w1, w8) = (far(1), far(8));
-        assert!(w8.all_booted_s.unwrap() < w1.all_booted_s.unwrap() / 2.0, "{w1:?} {w8:?}");
-        assert!(w8.peak_responder_use > 2.0 * w1.peak_responder_use, "{w1:?} {w8:?}");
+        assert!(
+            w8.all_booted_s.unwrap() < w1.all_booted_s.unwrap() / 2.0,
+            "{w1:?} {w8:?}"
+        );
+        assert!(
+            w8.peak_responder_use > 2.0 * w1.peak_responder_use,
+            "{w1:?} {w8:?}"
+        );
     }
 
     #[test]

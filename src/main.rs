@@ -6,6 +6,7 @@ use pxelab_sim::{report, run_scenario, RunOptions, ScenarioResult};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+mod bench_dhcp;
 mod bench_plot;
 mod bench_storm;
 mod bench_tftp;
@@ -244,6 +245,123 @@ enum BenchCmd {
     /// points, an image size, a link and the responders' TFTP tuning; time until every
     /// client booted and the peak link use. Lists give a row per combination.
     Storm(Box<StormArgs>),
+    /// Proxy DHCP under load (root): Kea's perfdhcp against `pxelab serve` and dnsmasq in
+    /// proxy mode, PXE vendor class set: answers per second, latency percentiles, CPU.
+    Dhcp(Box<DhcpArgs>),
+}
+
+#[derive(clap::Args)]
+struct DhcpArgs {
+    /// pxelab, dnsmasq.
+    #[arg(long, default_value = "pxelab,dnsmasq")]
+    servers: String,
+    /// DISCOVERs a second perfdhcp sends (list).
+    #[arg(long, default_value = "100,1000,4000")]
+    rate: String,
+    /// Distinct client MACs.
+    #[arg(long, default_value_t = 1000)]
+    clients: u32,
+    /// Seconds per rate.
+    #[arg(long, default_value_t = 5)]
+    seconds: u32,
+    /// uefi-x64 or bios-x64 (option 60's architecture, 93, 94).
+    #[arg(long, default_value = "uefi-x64")]
+    firmware: String,
+    /// table or json.
+    #[arg(long, default_value = "table")]
+    format: String,
+}
+
+fn bench_dhcp_cmd(a: &DhcpArgs) -> ExitCode {
+    use bench_tftp::list;
+    use pxelab_harness::bench::{find_program, ProxyServer};
+    let parsed = (|| -> Result<(Vec<ProxyServer>, Vec<u32>), String> {
+        let servers = list(&a.servers, ProxyServer::parse).map_err(|e| format!("--servers {e}"))?;
+        let rates = list(&a.rate, |x| {
+            x.parse::<u32>()
+                .ok()
+                .filter(|r| *r > 0)
+                .ok_or_else(|| "not a rate (DISCOVERs a second, more than 0)".to_string())
+        })
+        .map_err(|e| format!("--rate {e}"))?;
+        bench_dhcp::pxe_options(&a.firmware)?;
+        if !["table", "json"].contains(&a.format.as_str()) {
+            return Err(format!("--format {}: use table or json", a.format));
+        }
+        if servers.is_empty() || rates.is_empty() || a.clients == 0 || a.seconds == 0 {
+            return Err("nothing to run: give servers, rates, --clients and --seconds".into());
+        }
+        Ok((servers, rates))
+    })();
+    let (servers, rates) = match parsed {
+        Ok(v) => v,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    // Root and iproute2, as the TFTP bench; then perfdhcp and the servers.
+    let mut missing = pxelab_harness::bench::missing(&[], &[]);
+    for (prog, pkg, needed) in [
+        ("perfdhcp", "kea-admin", true),
+        (
+            "dnsmasq",
+            "dnsmasq-base",
+            servers.contains(&ProxyServer::Dnsmasq),
+        ),
+    ] {
+        if needed && find_program(prog).is_none() {
+            missing.push(format!("`{prog}`: apt-get install {pkg}"));
+        }
+    }
+    if !missing.is_empty() {
+        eprintln!("error: `pxelab bench dhcp` needs:");
+        for m in &missing {
+            eprintln!("  - {m}");
+        }
+        return ExitCode::FAILURE;
+    }
+    let exe = match std::env::current_exe() {
+        Ok(e) => e,
+        Err(e) => {
+            eprintln!("error: cannot find this program's path: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    pxelab_harness::procs::install_interrupt_handler();
+    let bar = indicatif::ProgressBar::new_spinner();
+    let plain = bar.is_hidden();
+    let bench = bench_dhcp::DhcpBench {
+        servers,
+        rates,
+        clients: a.clients,
+        seconds: a.seconds,
+        firmware: a.firmware.clone(),
+        exe,
+    };
+    let r = bench_dhcp::run(&bench, |step| {
+        if plain {
+            eprintln!("bench: {step}");
+        } else {
+            bar.set_message(step.to_string());
+            bar.tick();
+        }
+    });
+    bar.finish_and_clear();
+    match r {
+        Ok(points) => {
+            if a.format == "json" {
+                println!("{}", serde_json::json!({ "points": points }));
+            } else {
+                print!("{}", bench_dhcp::table(&points));
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 #[derive(clap::Args)]
@@ -1080,6 +1198,9 @@ fn main() -> ExitCode {
         Cmd::Bench {
             what: BenchCmd::Storm(args),
         } => bench_storm_cmd(&args),
+        Cmd::Bench {
+            what: BenchCmd::Dhcp(args),
+        } => bench_dhcp_cmd(&args),
         Cmd::Bench {
             what:
                 BenchCmd::Sim {

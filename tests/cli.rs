@@ -329,3 +329,61 @@ fn bench_tftp_reads_a_bench_file_and_flags_override_it() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn bench_storm_reports_the_time_until_all_booted_and_the_peak_link_use() {
+    let out = pxelab()
+        .args([
+            "bench",
+            "storm",
+            "--clients",
+            "6",
+            "--responders",
+            "1,3",
+            "--image-size",
+            "2MiB",
+            "--rate",
+            "100Mbit",
+            "--format",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rows = v["storms"].as_array().unwrap();
+    assert_eq!(rows.len(), 2);
+    for r in rows {
+        assert_eq!(r["booted"], 6, "{r}");
+        // 6 clients x 2 MiB through 100 Mbit/s ports: at least the line time of one
+        // responder's share.
+        let per = 6.0 * 2.0 * 1048576.0 * 8.0 / 1e8 / r["responders"].as_f64().unwrap();
+        assert!(r["all_booted_s"].as_f64().unwrap() > per * 0.9, "{r}");
+        let u = r["peak_responder_use"].as_f64().unwrap();
+        assert!(u > 0.5 && u <= 1.0 + 1e-9, "{r}");
+    }
+    assert!(
+        rows[1]["all_booted_s"].as_f64().unwrap() < rows[0]["all_booted_s"].as_f64().unwrap(),
+        "three responders share the load"
+    );
+    // --emit prints the generated scenario, which `pxelab check` accepts.
+    let out = pxelab()
+        .args(["bench", "storm", "--clients", "3", "--emit"])
+        .output()
+        .unwrap();
+    let dir = std::env::temp_dir().join(format!("pxelab-storm-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let f = dir.join("storm.yaml");
+    std::fs::write(&f, &out.stdout).unwrap();
+    let check = pxelab().arg("check").arg(&f).output().unwrap();
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

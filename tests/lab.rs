@@ -87,6 +87,20 @@ fn leftovers() -> Vec<String> {
             v.push(format!("run directory /tmp/{n}"));
         }
     }
+    // The benches' CPU accounting groups (cgroup v2).
+    let mounts = std::fs::read_to_string("/proc/mounts").unwrap_or_default();
+    if let Some(m) = mounts
+        .lines()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>())
+        .find(|f| f.len() > 2 && f[2] == "cgroup2")
+    {
+        for e in std::fs::read_dir(m[1]).into_iter().flatten().flatten() {
+            let n = e.file_name().to_string_lossy().into_owned();
+            if n.starts_with("pxelab-") {
+                v.push(format!("cgroup {n}"));
+            }
+        }
+    }
     let ps = Command::new("ps")
         .args(["-eo", "pid,args"])
         .output()
@@ -287,6 +301,49 @@ fn bench_tftp_measures_every_server_and_client_in_the_lab() {
     std::fs::remove_file(&plot).ok();
     assert!(svg.contains("veth (no emulation)") && svg.contains("100 Mbit/s"));
     assert!(svg.contains("pxelab ← tftpd-hpa block 8192"));
+    let after: Vec<String> = leftovers()
+        .into_iter()
+        .filter(|l| !before.contains(l))
+        .collect();
+    assert!(after.is_empty(), "left behind by the bench: {after:?}");
+}
+
+#[test]
+#[ignore = "lab: needs root, perfdhcp (kea-admin) and dnsmasq (scripts/test-all.sh)"]
+fn bench_dhcp_answers_perfdhcp_from_pxelab_and_dnsmasq() {
+    assert!(is_root(), "the DHCP bench needs root");
+    let before = leftovers();
+    let v = run_json(&[
+        "bench",
+        "dhcp",
+        "--servers",
+        "pxelab,dnsmasq",
+        "--rate",
+        "50,400",
+        "--clients",
+        "200",
+        "--seconds",
+        "2",
+    ]);
+    let points = v["points"].as_array().expect("points");
+    assert_eq!(points.len(), 4, "{v}");
+    for p in points {
+        let (sent, got) = (p["sent"].as_u64().unwrap(), p["received"].as_u64().unwrap());
+        // perfdhcp sends about rate x seconds; a proxy offer answers each DISCOVER.
+        let rate = p["rate"].as_u64().unwrap();
+        assert!(sent >= rate, "{p}");
+        assert!(got as f64 >= 0.95 * sent as f64, "{p}");
+        let (p50, p99, max) = (
+            p["p50_ms"].as_f64().unwrap(),
+            p["p99_ms"].as_f64().unwrap(),
+            p["max_ms"].as_f64().unwrap(),
+        );
+        assert!(0.0 < p50 && p50 <= p99 && p99 <= max, "{p}");
+        assert!(
+            p["cpu_us_per_answer"].as_f64().is_some_and(|c| c > 0.0),
+            "{p}"
+        );
+    }
     let after: Vec<String> = leftovers()
         .into_iter()
         .filter(|l| !before.contains(l))
