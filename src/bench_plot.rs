@@ -1,7 +1,7 @@
-//! `pxelab bench tftp --plot FILE`: transfer time against window size, one line per
-//! block size (and server and client when there are several), one panel per link, as
-//! SVG (plotters). With `--mode both` the simulator's predictions are drawn beside the
-//! lab's as dashed lines.
+//! `pxelab bench tftp --plot FILE`: transfer time (log axis) against window size, one
+//! line per block size, one panel per link (and per client ← server when there are
+//! several, with a shared time axis per link), as SVG (plotters). With `--mode both`
+//! the simulator's predictions are drawn beside the lab's as dashed lines.
 
 use crate::bench_tftp::PointResult;
 use plotters::prelude::*;
@@ -24,7 +24,8 @@ fn link_key(p: &PointResult) -> String {
     }
 }
 
-const COLOURS: [RGBColor; 8] = [
+/// Ten distinct colours (matplotlib's tab10), then `Palette99` for more series.
+const COLOURS: [RGBColor; 10] = [
     RGBColor(31, 119, 180),
     RGBColor(255, 127, 14),
     RGBColor(44, 160, 44),
@@ -33,9 +34,27 @@ const COLOURS: [RGBColor; 8] = [
     RGBColor(140, 86, 75),
     RGBColor(227, 119, 194),
     RGBColor(127, 127, 127),
+    RGBColor(188, 189, 34),
+    RGBColor(23, 190, 207),
 ];
 
-/// Writes the plot; an error says what failed.
+fn colour(i: usize) -> RGBColor {
+    if i < COLOURS.len() {
+        COLOURS[i]
+    } else {
+        let c = Palette99::pick(i - COLOURS.len()).to_rgba();
+        RGBColor(c.0, c.1, c.2)
+    }
+}
+
+/// Panel sizes: the chart, and the legend column beside it.
+const CHART_W: u32 = 560;
+const LEGEND_W: u32 = 170;
+const PANEL_H: u32 = 420;
+
+/// Writes the plot; an error says what failed. Time is on a logarithmic axis (a
+/// window-1 transfer takes tens of times a window-16 one); each panel's legend is a
+/// column beside it, with one entry for the simulator's dashed lines.
 pub fn plot(points: &[PointResult], file: &Path) -> Result<(), String> {
     let mut links: Vec<String> = Vec::new();
     for p in points {
@@ -50,29 +69,63 @@ pub fn plot(points: &[PointResult], file: &Path) -> Result<(), String> {
     let mut windows: Vec<u16> = points.iter().map(|p| p.window_size).collect();
     windows.sort_unstable();
     windows.dedup();
+    let mut blocks: Vec<u16> = points.iter().map(|p| p.block_size).collect();
+    blocks.sort_unstable();
+    blocks.dedup();
+    // A panel per link, and per client ← server when there are several: each with a
+    // line per block size, the same colour for a block size everywhere, and the same
+    // time axis for one link's panels.
+    let mut panels_of: Vec<(String, String)> = Vec::new();
     let several_servers = points.iter().any(|p| p.server != points[0].server)
         || points.iter().any(|p| p.client != points[0].client);
-    let cols = links.len().min(2);
-    let rows = links.len().div_ceil(cols);
-    let (w, h) = (560 * cols as u32, 420 * rows as u32);
+    for link in &links {
+        for p in points.iter().filter(|p| &link_key(p) == link) {
+            let who = if several_servers {
+                format!("{} ← {}", p.client, p.server)
+            } else {
+                String::new()
+            };
+            if !panels_of.iter().any(|(l, w)| l == link && *w == who) {
+                panels_of.push((link.clone(), who));
+            }
+        }
+    }
+    let cols = panels_of.len().min(2);
+    let rows = panels_of.len().div_ceil(cols);
+    let (w, h) = ((CHART_W + LEGEND_W) * cols as u32, PANEL_H * rows as u32);
     let root = SVGBackend::new(file, (w, h)).into_drawing_area();
     root.fill(&WHITE).map_err(|e| e.to_string())?;
     let panels = root.split_evenly((rows, cols));
-    for (link, area) in links.iter().zip(panels.iter()) {
-        let here: Vec<&PointResult> = points.iter().filter(|p| &link_key(p) == link).collect();
-        let ymax = here
+    for ((link, who), panel) in panels_of.iter().zip(panels.iter()) {
+        let (area, legend) = panel.split_horizontally(CHART_W);
+        let of_link: Vec<&PointResult> = points.iter().filter(|p| &link_key(p) == link).collect();
+        let here: Vec<&PointResult> = of_link
+            .iter()
+            .copied()
+            .filter(|p| who.is_empty() || *who == format!("{} ← {}", p.client, p.server))
+            .collect();
+        let ys: Vec<f64> = of_link
             .iter()
             .flat_map(|p| [p.median_s, p.sim_s])
             .flatten()
-            .fold(0.0f64, f64::max)
-            .max(1e-3)
-            * 1.1;
-        let mut chart = ChartBuilder::on(area)
-            .caption(link, ("sans-serif", 15))
+            .filter(|y| *y > 0.0)
+            .collect();
+        let ymax = ys.iter().copied().fold(1e-3f64, f64::max) * 1.3;
+        let ymin = ys.iter().copied().fold(ymax, f64::min).max(1e-4) / 1.3;
+        let caption = if who.is_empty() {
+            link.clone()
+        } else {
+            format!("{who}: {link}")
+        };
+        let mut chart = ChartBuilder::on(&area)
+            .caption(caption, ("sans-serif", 14))
             .margin(12)
             .x_label_area_size(34)
             .y_label_area_size(52)
-            .build_cartesian_2d(0f64..(windows.len() as f64 - 1.0).max(1.0), 0f64..ymax)
+            .build_cartesian_2d(
+                0f64..(windows.len() as f64 - 1.0).max(1.0),
+                (ymin..ymax).log_scale(),
+            )
             .map_err(|e| e.to_string())?;
         let ws = windows.clone();
         chart
@@ -86,23 +139,31 @@ pub fn plot(points: &[PointResult], file: &Path) -> Result<(), String> {
                     String::new()
                 }
             })
+            .y_label_formatter(&|y| {
+                if *y >= 10.0 {
+                    format!("{y:.0}")
+                } else if *y >= 1.0 {
+                    format!("{y:.1}")
+                } else {
+                    format!("{y:.2}")
+                }
+            })
             .x_desc("window size (blocks)")
-            .y_desc("transfer time (s)")
+            .y_desc("transfer time (s, log)")
             .draw()
             .map_err(|e| e.to_string())?;
         let mut series: Vec<(String, &str, &str, u16)> = Vec::new();
         for p in &here {
-            let label = if several_servers {
-                format!("{} ← {} block {}", p.client, p.server, p.block_size)
-            } else {
-                format!("block {}", p.block_size)
-            };
+            let label = format!("block {}", p.block_size);
             if !series.iter().any(|s| s.0 == label) {
-                series.push((label, p.server, p.client, p.block_size));
+                series.push((label, &p.server, &p.client, p.block_size));
             }
         }
-        for (i, (label, server, client, block)) in series.iter().enumerate() {
-            let colour = COLOURS[i % COLOURS.len()];
+        series.sort_by_key(|s| s.3);
+        let mut keys: Vec<(String, RGBColor, bool)> = Vec::new();
+        let mut has_sim = false;
+        for (label, server, client, block) in &series {
+            let colour = colour(blocks.iter().position(|b| b == block).unwrap_or(0));
             let mut line: Vec<(f64, f64, Option<f64>)> = here
                 .iter()
                 .filter(|p| p.server == *server && p.client == *client && p.block_size == *block)
@@ -115,11 +176,7 @@ pub fn plot(points: &[PointResult], file: &Path) -> Result<(), String> {
             let measured: Vec<(f64, f64)> = line.iter().map(|(x, y, _)| (*x, *y)).collect();
             chart
                 .draw_series(LineSeries::new(measured.clone(), colour.stroke_width(2)))
-                .map_err(|e| e.to_string())?
-                .label(label.clone())
-                .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 18, y)], colour.stroke_width(2))
-                });
+                .map_err(|e| e.to_string())?;
             chart
                 .draw_series(
                     measured
@@ -127,6 +184,7 @@ pub fn plot(points: &[PointResult], file: &Path) -> Result<(), String> {
                         .map(|(x, y)| Circle::new((*x, *y), 3, colour.filled())),
                 )
                 .map_err(|e| e.to_string())?;
+            keys.push((label.clone(), colour, false));
             let sim: Vec<(f64, f64)> = line
                 .iter()
                 .filter_map(|(x, _, s)| s.map(|s| (*x, s)))
@@ -134,20 +192,40 @@ pub fn plot(points: &[PointResult], file: &Path) -> Result<(), String> {
             if !sim.is_empty() {
                 chart
                     .draw_series(DashedLineSeries::new(sim, 6, 4, colour.stroke_width(1)))
-                    .map_err(|e| e.to_string())?
-                    .label(format!("{label} (simulator)"))
-                    .legend(move |(x, y)| {
-                        PathElement::new(vec![(x, y), (x + 18, y)], colour.stroke_width(1))
-                    });
+                    .map_err(|e| e.to_string())?;
+                has_sim = true;
             }
         }
-        chart
-            .configure_series_labels()
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .position(SeriesLabelPosition::UpperRight)
-            .draw()
-            .map_err(|e| e.to_string())?;
+        if has_sim {
+            keys.push(("simulator (dashed)".into(), BLACK, true));
+        }
+        // The legend column: a key line and the label, one row each.
+        for (i, (label, colour, dashed)) in keys.iter().enumerate() {
+            let y = 40 + i as i32 * 18;
+            let key: Vec<(i32, i32)> = if *dashed {
+                vec![(4, y), (10, y)]
+            } else {
+                vec![(4, y), (26, y)]
+            };
+            legend
+                .draw(&PathElement::new(key, colour.stroke_width(2)))
+                .map_err(|e| e.to_string())?;
+            if *dashed {
+                legend
+                    .draw(&PathElement::new(
+                        vec![(16, y), (26, y)],
+                        colour.stroke_width(2),
+                    ))
+                    .map_err(|e| e.to_string())?;
+            }
+            legend
+                .draw(&Text::new(
+                    label.clone(),
+                    (32, y - 7),
+                    ("sans-serif", 12).into_font().color(&BLACK),
+                ))
+                .map_err(|e| e.to_string())?;
+        }
     }
     root.present().map_err(|e| e.to_string())?;
     Ok(())
@@ -179,7 +257,7 @@ mod tests {
         assert!(svg.contains("block 1432") && svg.contains("block 4096"));
         assert!(svg.contains("window size (blocks)"));
         // Two panels × two lines of three windows each (axes and legend keys are
-        // polylines of two points).
+        // polylines of two points), with a legend entry per line.
         let lines = svg
             .split("<polyline")
             .skip(1)

@@ -9,6 +9,7 @@ use pxelab_scenario::values::{parse_duration, parse_rate, parse_ratio, parse_siz
 use pxelab_sim::tftp_bench::{bound_seconds, predict, Point};
 use pxelab_sim::world::LinkModel;
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 use std::fmt::Write as _;
 use std::time::Duration;
 
@@ -56,13 +57,13 @@ impl Matrix {
     }
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct PointResult {
-    pub mode: &'static str,
-    pub server: &'static str,
-    pub client: &'static str,
+    pub mode: Cow<'static, str>,
+    pub server: Cow<'static, str>,
+    pub client: Cow<'static, str>,
     /// `emulated` (the lab switch, or the simulator) or `veth`.
-    pub link: &'static str,
+    pub link: Cow<'static, str>,
     pub block_size: u16,
     pub window_size: u16,
     /// Null for the veth pair.
@@ -272,10 +273,10 @@ pub fn run_sim(m: &Matrix, mut on_point: impl FnMut(&PointResult)) -> Vec<PointR
                     let max = times.iter().copied().reduce(f64::max);
                     let med = median(&mut times);
                     let pr = PointResult {
-                        mode: "sim",
-                        server: "pxelab",
-                        client: "pxelab",
-                        link: "emulated",
+                        mode: "sim".into(),
+                        server: "pxelab".into(),
+                        client: "pxelab".into(),
+                        link: "emulated".into(),
                         block_size: block,
                         window_size: window,
                         rate_bps: Some(bps),
@@ -469,13 +470,14 @@ pub fn run_lab(
                                 _ => None,
                             };
                             let pr = PointResult {
-                                mode: if s.with_sim { "both" } else { "lab" },
-                                server: server.name(),
-                                client: client.name(),
+                                mode: if s.with_sim { "both" } else { "lab" }.into(),
+                                server: server.name().into(),
+                                client: client.name().into(),
                                 link: match rate {
                                     Rate::Veth => "veth",
                                     Rate::Bps(_) => "emulated",
-                                },
+                                }
+                                .into(),
                                 block_size: block,
                                 window_size: window,
                                 rate_bps: match rate {

@@ -561,6 +561,10 @@ struct TftpBenchArgs {
     /// per link (SVG).
     #[arg(long)]
     plot: Option<PathBuf>,
+    /// Run nothing: show a saved run (the JSON of `--format json`) again, in --format
+    /// and --plot.
+    #[arg(long, conflicts_with = "file")]
+    from: Option<PathBuf>,
 }
 
 /// The bench's settings: the command line's, else the bench file's, else the defaults.
@@ -660,6 +664,25 @@ fn load_one(file: &Path) -> Option<Scenario> {
 fn bench_tftp_cmd(args: &TftpBenchArgs) -> ExitCode {
     use bench_tftp::*;
     use pxelab_harness::bench::{Client, Server};
+    if let Some(from) = &args.from {
+        // A saved run (`--format json`), shown again: table, csv, markdown, plot.
+        let points = std::fs::read_to_string(from)
+            .map_err(|e| e.to_string())
+            .and_then(|t| {
+                #[derive(serde::Deserialize)]
+                struct Saved {
+                    points: Vec<PointResult>,
+                }
+                serde_json::from_str::<Saved>(&t).map_err(|e| e.to_string())
+            });
+        return match points {
+            Ok(saved) => emit_tftp(&saved.points, args.plot.as_deref(), &args.format),
+            Err(e) => {
+                eprintln!("error: --from {}: {e}", from.display());
+                ExitCode::FAILURE
+            }
+        };
+    }
     let a = match args.resolve() {
         Ok(a) => a,
         Err(e) => {
@@ -790,13 +813,20 @@ fn bench_tftp_cmd(args: &TftpBenchArgs) -> ExitCode {
             }
         }
     };
-    if let Some(plot) = &a.plot {
+    emit_tftp(&points, a.plot.as_deref(), &a.format)
+}
+
+/// The bench's output: the plot, then the points in the format asked for.
+fn emit_tftp(points: &[bench_tftp::PointResult], plot: Option<&Path>, format: &str) -> ExitCode {
+    use bench_tftp::*;
+    let points = points.to_vec();
+    if let Some(plot) = plot {
         if let Err(e) = bench_plot::plot(&points, plot) {
             eprintln!("error: --plot {}: {e}", plot.display());
             return ExitCode::FAILURE;
         }
     }
-    match a.format.as_str() {
+    match format {
         "json" => {
             let v = serde_json::json!({ "points": points });
             println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());

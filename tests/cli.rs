@@ -387,3 +387,60 @@ fn bench_storm_reports_the_time_until_all_booted_and_the_peak_link_use() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn bench_tftp_shows_a_saved_run_again_with_from() {
+    let dir = std::env::temp_dir().join(format!("pxelab-benchfrom-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = pxelab()
+        .args([
+            "bench",
+            "tftp",
+            "--block-size",
+            "1432,8192",
+            "--window-size",
+            "1,4",
+            "--size",
+            "1MiB",
+            "--repeat",
+            "1",
+            "--format",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let saved = dir.join("run.json");
+    std::fs::write(&saved, &out.stdout).unwrap();
+    let svg = dir.join("run.svg");
+    let again = pxelab()
+        .args(["bench", "tftp", "--format", "csv", "--from"])
+        .arg(&saved)
+        .arg("--plot")
+        .arg(&svg)
+        .output()
+        .unwrap();
+    assert!(
+        again.status.success(),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    let csv = String::from_utf8_lossy(&again.stdout);
+    assert_eq!(
+        csv.lines().count(),
+        1 + 4,
+        "a header and the four points: {csv}"
+    );
+    assert!(std::fs::read_to_string(&svg)
+        .unwrap()
+        .contains("block 8192"));
+    std::fs::write(&saved, "{\"points\": 3}").unwrap();
+    let bad = pxelab()
+        .args(["bench", "tftp", "--from"])
+        .arg(&saved)
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("run.json"));
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -300,7 +300,15 @@ fn bench_tftp_measures_every_server_and_client_in_the_lab() {
     let svg = std::fs::read_to_string(&plot).expect("the plot is written");
     std::fs::remove_file(&plot).ok();
     assert!(svg.contains("veth (no emulation)") && svg.contains("100 Mbit/s"));
-    assert!(svg.contains("pxelab ← tftpd-hpa block 8192"));
+    // A panel per client ← server and link, a line per block size in each.
+    for who in [
+        "pxelab ← tftpd-hpa: ",
+        "atftp ← dnsmasq: ",
+        "pxelab ← pxelab: ",
+    ] {
+        assert!(svg.contains(who), "no panel {who}");
+    }
+    assert!(svg.contains("block 8192") && svg.contains("simulator (dashed)"));
     let after: Vec<String> = leftovers()
         .into_iter()
         .filter(|l| !before.contains(l))
