@@ -7,8 +7,9 @@
 #   4. the lab: the lab suite (scenarios/lab) with real firmware under QEMU, compared
 #      with the simulator (sim/lab parity), and a run interrupted with SIGINT that must
 #      leave nothing behind (tests/lab.rs; root),
-#   5. the lab bench: `pxelab bench tftp --mode both` against pxelab, atftpd, tftpd-hpa
-#      and dnsmasq with our client and atftp (tests/lab.rs; root).
+#   5. the lab benches: `pxelab bench tftp --mode both` against pxelab, atftpd, tftpd-hpa
+#      and dnsmasq with our client and atftp, and `pxelab bench dhcp` (perfdhcp against
+#      pxelab and dnsmasq in proxy mode) (tests/lab.rs; root).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
