@@ -272,6 +272,25 @@ struct DhcpArgs {
     format: String,
 }
 
+/// Before a lab bench runs: what this machine lacks (the bench stops, saying so), this
+/// program's path (the bench starts it as `pxelab serve` and the switch) and the
+/// interrupt handler that tears the bench's lab down on Ctrl-C.
+fn lab_bench_prelude(what: &str, missing: &[String]) -> Result<PathBuf, ExitCode> {
+    if !missing.is_empty() {
+        eprintln!("error: `{what}` needs:");
+        for m in missing {
+            eprintln!("  - {m}");
+        }
+        return Err(ExitCode::FAILURE);
+    }
+    let exe = std::env::current_exe().map_err(|e| {
+        eprintln!("error: cannot find this program's path: {e}");
+        ExitCode::FAILURE
+    })?;
+    pxelab_harness::procs::install_interrupt_handler();
+    Ok(exe)
+}
+
 fn bench_dhcp_cmd(a: &DhcpArgs) -> ExitCode {
     use bench_tftp::list;
     use pxelab_harness::bench::{find_program, ProxyServer};
@@ -314,21 +333,10 @@ fn bench_dhcp_cmd(a: &DhcpArgs) -> ExitCode {
             missing.push(format!("`{prog}`: apt-get install {pkg}"));
         }
     }
-    if !missing.is_empty() {
-        eprintln!("error: `pxelab bench dhcp` needs:");
-        for m in &missing {
-            eprintln!("  - {m}");
-        }
-        return ExitCode::FAILURE;
-    }
-    let exe = match std::env::current_exe() {
+    let exe = match lab_bench_prelude("pxelab bench dhcp", &missing) {
         Ok(e) => e,
-        Err(e) => {
-            eprintln!("error: cannot find this program's path: {e}");
-            return ExitCode::FAILURE;
-        }
+        Err(code) => return code,
     };
-    pxelab_harness::procs::install_interrupt_handler();
     let bar = indicatif::ProgressBar::new_spinner();
     let plain = bar.is_hidden();
     let bench = bench_dhcp::DhcpBench {
@@ -763,21 +771,11 @@ fn bench_tftp_cmd(args: &TftpBenchArgs) -> ExitCode {
         p
     } else {
         let missing = pxelab_harness::bench::missing(&servers, &clients);
-        if !missing.is_empty() {
-            eprintln!("error: `pxelab bench tftp --mode {}` needs:", a.mode);
-            for m in &missing {
-                eprintln!("  - {m}");
-            }
-            return ExitCode::FAILURE;
-        }
-        let exe = match std::env::current_exe() {
+        let what = format!("pxelab bench tftp --mode {}", a.mode);
+        let exe = match lab_bench_prelude(&what, &missing) {
             Ok(e) => e,
-            Err(e) => {
-                eprintln!("error: cannot find this program's path: {e}");
-                return ExitCode::FAILURE;
-            }
+            Err(code) => return code,
         };
-        pxelab_harness::procs::install_interrupt_handler();
         let settings = LabSettings {
             servers,
             clients,

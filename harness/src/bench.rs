@@ -280,16 +280,7 @@ impl BenchLab {
             ip(&["netns", "add", &ns])?;
             self.namespaces.push(ns.clone());
             in_ns(&ns, &["ip", "link", "set", "lo", "up"])?;
-            in_ns(
-                &ns,
-                &[
-                    "sysctl",
-                    "-q",
-                    "-w",
-                    "net.ipv6.conf.all.disable_ipv6=1",
-                    "net.ipv6.conf.default.disable_ipv6=1",
-                ],
-            )?;
+            crate::lab::ipv4_only(&ns)?;
         }
         // The switch: two tap ports.
         let taps = [format!("px{}s0p0", self.id), format!("px{}s0p1", self.id)];

@@ -498,16 +498,7 @@ impl<'a> Lab<'a> {
             self.namespaces.push(h.ns.clone());
             in_ns(&h.ns, &["ip", "link", "set", "lo", "up"])?;
             // IPv4 only: no IPv6 autoconfiguration chatter in the captures.
-            in_ns(
-                &h.ns,
-                &[
-                    "sysctl",
-                    "-q",
-                    "-w",
-                    "net.ipv6.conf.all.disable_ipv6=1",
-                    "net.ipv6.conf.default.disable_ipv6=1",
-                ],
-            )?;
+            ipv4_only(&h.ns)?;
             for (_, tap, ifname, addr, prefix, mac) in &h.ifaces {
                 ip(&["link", "set", "dev", tap, "netns", &h.ns])?;
                 in_ns(&h.ns, &["ip", "link", "set", "dev", tap, "name", ifname])?;
@@ -1190,6 +1181,20 @@ pub fn new_run_id() -> String {
         );
     }
     id
+}
+
+/// Turns IPv6 off in a namespace (no autoconfiguration chatter in captures and benches).
+pub(crate) fn ipv4_only(ns: &str) -> Result<String, String> {
+    in_ns(
+        ns,
+        &[
+            "sysctl",
+            "-q",
+            "-w",
+            "net.ipv6.conf.all.disable_ipv6=1",
+            "net.ipv6.conf.default.disable_ipv6=1",
+        ],
+    )
 }
 
 /// `pxelab lab clean`: what crashed runs left. Namespaces named `pxelab-*` (the

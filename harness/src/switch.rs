@@ -208,12 +208,6 @@ impl Io {
     }
 }
 
-static STOP: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-
-extern "C" fn on_stop(_: libc::c_int) {
-    STOP.store(true, std::sync::atomic::Ordering::SeqCst);
-}
-
 /// Runs the switch until stdin closes or SIGTERM/SIGINT arrives.
 ///
 /// One thread, one `ppoll` over the ports and stdin whose timeout is the next
@@ -261,25 +255,8 @@ pub fn run(spec: SwitchSpec) -> Result<(), String> {
         loss: spec.loss,
     };
     let mut core = SwitchCore::new(ios.len(), link, spec.seed);
-    // SAFETY: plain libc calls on this process's own signal state and timer slack; the
-    // handler only stores to an atomic.
-    let unblocked = unsafe {
-        libc::prctl(libc::PR_SET_TIMERSLACK, 1 as libc::c_ulong, 0, 0, 0);
-        let mut sa: libc::sigaction = std::mem::zeroed();
-        sa.sa_sigaction = on_stop as *const () as usize;
-        libc::sigemptyset(&mut sa.sa_mask);
-        libc::sigaction(libc::SIGTERM, &sa, std::ptr::null_mut());
-        libc::sigaction(libc::SIGINT, &sa, std::ptr::null_mut());
-        let mut block: libc::sigset_t = std::mem::zeroed();
-        libc::sigemptyset(&mut block);
-        libc::sigaddset(&mut block, libc::SIGTERM);
-        libc::sigaddset(&mut block, libc::SIGINT);
-        let mut old: libc::sigset_t = std::mem::zeroed();
-        libc::pthread_sigmask(libc::SIG_BLOCK, &block, &mut old);
-        libc::sigdelset(&mut old, libc::SIGTERM);
-        libc::sigdelset(&mut old, libc::SIGINT);
-        old
-    };
+    // SIGTERM and SIGINT are seen by the loop's ppoll only; 1 ns timer slack.
+    let signals = pxelab_daemon::evloop::Signals::catch(&[libc::SIGTERM, libc::SIGINT]);
     // SAFETY: fcntl on stdin, which this process owns.
     unsafe {
         let fl = libc::fcntl(0, libc::F_GETFL);
@@ -296,37 +273,14 @@ pub fn run(spec: SwitchSpec) -> Result<(), String> {
     let mut line = Vec::new();
     let mut fds: Vec<libc::pollfd> = ios
         .iter()
-        .map(|io| libc::pollfd {
-            fd: io.fd(),
-            events: libc::POLLIN,
-            revents: 0,
-        })
+        .map(|io| pxelab_daemon::evloop::readable(io.fd()))
         .collect();
-    fds.push(libc::pollfd {
-        fd: 0,
-        events: libc::POLLIN,
-        revents: 0,
-    });
+    fds.push(pxelab_daemon::evloop::readable(0));
     let mut stdin_open = true;
-    while !STOP.load(std::sync::atomic::Ordering::SeqCst) && stdin_open {
-        let timeout = heap.peek().map(|p| {
-            let wait = p.at.saturating_sub(t0.elapsed());
-            libc::timespec {
-                tv_sec: wait.as_secs() as libc::time_t,
-                tv_nsec: wait.subsec_nanos() as libc::c_long,
-            }
-        });
-        // SAFETY: fds is a valid array of pollfd; the timespec and mask outlive the call.
-        let n = unsafe {
-            libc::ppoll(
-                fds.as_mut_ptr(),
-                fds.len() as libc::nfds_t,
-                timeout
-                    .as_ref()
-                    .map_or(std::ptr::null(), |t| t as *const libc::timespec),
-                &unblocked,
-            )
-        };
+    while !signals.caught(libc::SIGTERM) && !signals.caught(libc::SIGINT) && stdin_open {
+        let timeout = heap.peek().map(|p| p.at.saturating_sub(t0.elapsed()));
+        let n = pxelab_daemon::evloop::poll(&mut fds, timeout, &signals)
+            .map_err(|e| format!("poll: {e}"))?;
         if n > 0 {
             for i in 0..ios.len() {
                 if fds[i].revents == 0 {
