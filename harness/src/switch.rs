@@ -195,15 +195,61 @@ impl Io {
             Io::Unix(s, _) => s.recv(buf),
         }
     }
-    /// Non-blocking: a port whose receiver is not keeping up loses the frame, as a
-    /// real switch port with a full queue would.
-    fn send(&self, frame: &[u8]) {
-        let r = match self {
+    /// Non-blocking; `WouldBlock` when the receiver's queue is full (a QEMU unix socket
+    /// holds only `net.unix.max_dgram_qlen` datagrams, 10 by default).
+    fn try_send(&self, frame: &[u8]) -> std::io::Result<()> {
+        match self {
             Io::Tap(t) => t.try_send(frame).map(|_| ()),
             Io::Unix(s, remote) => s.send_to(frame, remote).map(|_| ()),
-        };
-        if let Err(e) = r {
-            tracing::debug!("send: {e}");
+        }
+    }
+}
+
+/// A port's output queue: frames its receiver could not take yet, sent in order when
+/// its descriptor is writable again (a real switch port's buffer). A QEMU guest that
+/// polls its NIC now and then leaves the socket full for a while; a burst of fragments
+/// (a TFTP window of 8 KiB blocks is 24 frames) must wait, not vanish.
+#[derive(Default)]
+struct OutQueue {
+    frames: std::collections::VecDeque<std::sync::Arc<Vec<u8>>>,
+    dropped: u64,
+}
+
+impl OutQueue {
+    /// At most this many frames wait; more are dropped, as by a full port buffer.
+    const CAP: usize = 4096;
+
+    fn send(&mut self, io: &Io, frame: std::sync::Arc<Vec<u8>>) {
+        if self.frames.is_empty() {
+            match io.try_send(&frame) {
+                Ok(()) => return,
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                Err(e) => {
+                    tracing::debug!("send: {e}");
+                    return;
+                }
+            }
+        }
+        if self.frames.len() >= Self::CAP {
+            self.dropped += 1;
+        } else {
+            self.frames.push_back(frame);
+        }
+    }
+
+    /// Sends what waits until the receiver is full again.
+    fn flush(&mut self, io: &Io) {
+        while let Some(f) = self.frames.front() {
+            match io.try_send(f) {
+                Ok(()) => {
+                    self.frames.pop_front();
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return,
+                Err(e) => {
+                    tracing::debug!("send: {e}");
+                    self.frames.pop_front();
+                }
+            }
         }
     }
 }
@@ -268,6 +314,7 @@ pub fn run(spec: SwitchSpec) -> Result<(), String> {
 
     let t0 = std::time::Instant::now();
     let mut heap: BinaryHeap<Pending> = BinaryHeap::new();
+    let mut queues: Vec<OutQueue> = ios.iter().map(|_| OutQueue::default()).collect();
     let mut seq = 0u64;
     let mut buf = vec![0u8; 65536];
     let mut line = Vec::new();
@@ -279,11 +326,21 @@ pub fn run(spec: SwitchSpec) -> Result<(), String> {
     let mut stdin_open = true;
     while !signals.caught(libc::SIGTERM) && !signals.caught(libc::SIGINT) && stdin_open {
         let timeout = heap.peek().map(|p| p.at.saturating_sub(t0.elapsed()));
+        for (f, q) in fds.iter_mut().zip(&queues) {
+            f.events = if q.frames.is_empty() {
+                libc::POLLIN
+            } else {
+                libc::POLLIN | libc::POLLOUT
+            };
+        }
         let n = pxelab_daemon::evloop::poll(&mut fds, timeout, &signals)
             .map_err(|e| format!("poll: {e}"))?;
         if n > 0 {
             for i in 0..ios.len() {
-                if fds[i].revents == 0 {
+                if fds[i].revents & libc::POLLOUT != 0 {
+                    queues[i].flush(&ios[i]);
+                }
+                if fds[i].revents & (libc::POLLIN | libc::POLLERR | libc::POLLHUP) == 0 {
                     continue;
                 }
                 // Everything queued on this port, each frame through the link model.
@@ -355,8 +412,15 @@ pub fn run(spec: SwitchSpec) -> Result<(), String> {
         let now = t0.elapsed();
         while heap.peek().is_some_and(|p| p.at <= now) {
             let p = heap.pop().expect("peeked");
-            ios[p.port].send(&p.frame);
+            queues[p.port].send(&ios[p.port], p.frame);
         }
+    }
+    let dropped: u64 = queues.iter().map(|q| q.dropped).sum();
+    if dropped > 0 {
+        tracing::warn!(
+            "switch {}: {dropped} frames dropped on full port queues",
+            spec.segment
+        );
     }
     if let Some(c) = &mut capture {
         c.finish();
@@ -484,6 +548,35 @@ mod tests {
         let mut s = SwitchCore::new(2, gig(), 0);
         assert!(s.frame_in(Duration::ZERO, 0, &[1, 2, 3]).1.is_empty());
         assert_eq!(s.dropped, 1);
+    }
+
+    #[test]
+    fn a_full_receiver_gets_its_frames_later_in_order_not_never() {
+        let dir = std::env::temp_dir().join(format!("pxelab-outq-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let (a, b) = (dir.join("a"), dir.join("b"));
+        let _ = (std::fs::remove_file(&a), std::fs::remove_file(&b));
+        let rx = std::os::unix::net::UnixDatagram::bind(&b).unwrap();
+        let tx = std::os::unix::net::UnixDatagram::bind(&a).unwrap();
+        tx.set_nonblocking(true).unwrap();
+        let io = Io::Unix(tx, b.clone());
+        let mut q = OutQueue::default();
+        // More frames than a unix datagram socket queues (max_dgram_qlen, 10 here).
+        for i in 0..40u8 {
+            q.send(&io, std::sync::Arc::new(vec![i; 100]));
+        }
+        assert!(!q.frames.is_empty(), "the receiver was full: frames wait");
+        let mut got = Vec::new();
+        let mut buf = [0u8; 200];
+        rx.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+        while got.len() < 40 {
+            let n = rx.recv(&mut buf).unwrap();
+            got.push(buf[..n][0]);
+            q.flush(&io);
+        }
+        assert_eq!(got, (0..40u8).collect::<Vec<_>>());
+        assert_eq!(q.dropped, 0);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
