@@ -6,7 +6,7 @@
 
 use pxelab_harness::bench::{BenchLab, Client, Link, Server, Transfer};
 use pxelab_scenario::values::{parse_duration, parse_rate, parse_ratio, parse_size};
-use pxelab_sim::tftp_bench::{bound_seconds, predict, Point};
+use pxelab_sim::tftp_bench::{bound_seconds, predict, window_bound_seconds, Point};
 use pxelab_sim::world::LinkModel;
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
@@ -79,6 +79,13 @@ pub struct PointResult {
     pub bound_s: Option<f64>,
     /// bound_s / median_s: the share of the theoretical bound reached.
     pub ratio_to_bound: Option<f64>,
+    /// windows × RTT + blocks × line time: what a sender that waits for each window's
+    /// ACK cannot beat (`window_bound_seconds`); null on the veth pair.
+    #[serde(default)]
+    pub window_bound_s: Option<f64>,
+    /// window_bound_s / median_s.
+    #[serde(default)]
+    pub ratio_to_window_bound: Option<f64>,
     /// What the server granted (OACK).
     pub negotiated_block_size: usize,
     pub negotiated_window_size: u64,
@@ -288,6 +295,8 @@ pub fn run_sim(m: &Matrix, mut on_point: impl FnMut(&PointResult)) -> Vec<PointR
                         max_s: max,
                         bound_s: Some(bound),
                         ratio_to_bound: med.map(|t| bound / t),
+                        window_bound_s: None,
+                        ratio_to_window_bound: None,
                         negotiated_block_size: nb,
                         negotiated_window_size: nw,
                         timeouts,
@@ -299,6 +308,8 @@ pub fn run_sim(m: &Matrix, mut on_point: impl FnMut(&PointResult)) -> Vec<PointR
                         server_cpu_s_per_gib: None,
                         note: None,
                     };
+                    let mut pr = pr;
+                    pr.fill_window_bound();
                     on_point(&pr);
                     out.push(pr);
                 }
@@ -306,6 +317,29 @@ pub fn run_sim(m: &Matrix, mut on_point: impl FnMut(&PointResult)) -> Vec<PointR
         }
     }
     out
+}
+
+impl PointResult {
+    /// Fills the window bound and its ratio from the point's own figures (also for a
+    /// run saved before they existed).
+    pub fn fill_window_bound(&mut self) {
+        let Some(rate_bps) = self.rate_bps else {
+            return;
+        };
+        let p = Point {
+            block_size: self.block_size,
+            window_size: self.window_size,
+            link: LinkModel {
+                rate_bps,
+                delay: Duration::from_secs_f64(self.delay_s),
+                loss: self.loss,
+            },
+            size: self.size,
+        };
+        let b = window_bound_seconds(&p);
+        self.window_bound_s = Some(b);
+        self.ratio_to_window_bound = self.median_s.map(|m| b / m);
+    }
 }
 
 /// The repeats of one transfer setting on one server.
@@ -495,6 +529,8 @@ pub fn run_lab(
                                     (Some(b), Some(t)) => Some(b / t),
                                     _ => None,
                                 },
+                                window_bound_s: None,
+                                ratio_to_window_bound: None,
                                 negotiated_block_size: nb,
                                 negotiated_window_size: nw,
                                 timeouts,
@@ -511,6 +547,8 @@ pub fn run_lab(
                                     .map(|c| c.as_secs_f64() / sent),
                                 note,
                             };
+                            let mut pr = pr;
+                            pr.fill_window_bound();
                             on_point(&pr);
                             out.push(pr);
                         }
@@ -663,7 +701,7 @@ pub fn table(points: &[PointResult], markdown: bool) -> String {
     let lab = points.iter().any(|p| p.mode != "sim");
     let mut head = vec![
         "mode", "server", "client", "link", "block", "window", "median s", "min s", "max s",
-        "bound s", "ratio", "granted", "timeouts",
+        "bound s", "ratio", "ratio w", "granted", "timeouts",
     ];
     if both {
         head.extend(["sim s", "rel err"]);
@@ -686,6 +724,8 @@ pub fn table(points: &[PointResult], markdown: bool) -> String {
                 opt(p.max_s, 3),
                 p.bound_s.map_or("-".into(), |b| format!("{b:.3}")),
                 p.ratio_to_bound.map_or("-".into(), |x| format!("{x:.2}")),
+                p.ratio_to_window_bound
+                    .map_or("-".into(), |x| format!("{x:.2}")),
                 format!("{}/{}", p.negotiated_block_size, p.negotiated_window_size),
                 p.timeouts.to_string(),
             ];
@@ -753,13 +793,13 @@ pub fn table(points: &[PointResult], markdown: bool) -> String {
 
 pub fn csv(points: &[PointResult]) -> String {
     let mut s = String::from(
-        "mode,server,client,link,block_size,window_size,rate_bps,delay_s,loss,size,median_s,min_s,max_s,bound_s,ratio_to_bound,negotiated_block_size,negotiated_window_size,timeouts,failures,sim_s,lab_s,rel_error,mib_per_s,server_cpu_s_per_gib,note\n",
+        "mode,server,client,link,block_size,window_size,rate_bps,delay_s,loss,size,median_s,min_s,max_s,bound_s,ratio_to_bound,window_bound_s,ratio_to_window_bound,negotiated_block_size,negotiated_window_size,timeouts,failures,sim_s,lab_s,rel_error,mib_per_s,server_cpu_s_per_gib,note\n",
     );
     let o = |v: Option<f64>| v.map_or(String::new(), |x| x.to_string());
     for p in points {
         let _ = writeln!(
             s,
-            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},\"{}\"",
+            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},\"{}\"",
             p.mode,
             p.server,
             p.client,
@@ -775,6 +815,8 @@ pub fn csv(points: &[PointResult]) -> String {
             o(p.max_s),
             o(p.bound_s),
             o(p.ratio_to_bound),
+            o(p.window_bound_s),
+            o(p.ratio_to_window_bound),
             p.negotiated_block_size,
             p.negotiated_window_size,
             p.timeouts,

@@ -684,7 +684,13 @@ fn bench_tftp_cmd(args: &TftpBenchArgs) -> ExitCode {
                 serde_json::from_str::<Saved>(&t).map_err(|e| e.to_string())
             });
         return match points {
-            Ok(saved) => emit_tftp(&saved.points, args.plot.as_deref(), &args.format),
+            Ok(mut saved) => {
+                saved
+                    .points
+                    .iter_mut()
+                    .for_each(PointResult::fill_window_bound);
+                emit_tftp(&saved.points, args.plot.as_deref(), &args.format)
+            }
             Err(e) => {
                 eprintln!("error: --from {}: {e}", from.display());
                 ExitCode::FAILURE

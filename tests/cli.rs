@@ -251,6 +251,10 @@ fn bench_tftp_json_has_the_checked_fields() {
             p["ratio_to_bound"].as_f64().unwrap(),
         );
         assert!(m >= b && (r - b / m).abs() < 1e-9, "{p}");
+        // The window bound (round trips and line time) is tighter, and still a bound.
+        let w = p["window_bound_s"].as_f64().unwrap();
+        assert!(b <= w && w <= m, "{p}");
+        assert!((p["ratio_to_window_bound"].as_f64().unwrap() - w / m).abs() < 1e-9);
     }
     // The lab modes: a server or client the bench does not know is refused before
     // anything is built, with the list it knows. (The lab runs are in tests/lab.rs.)
