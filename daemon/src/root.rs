@@ -255,7 +255,7 @@ mod tests {
                     proptest::prop_assert!(*b == want || (truncated && *b == 0), "offset {} read {}", off + j, b);
                 }
             }
-            let _ = std::fs::remove_file(&path);
+            let _ = std::fs::remove_dir_all(&dir);
         }
     }
 }
