@@ -5,6 +5,7 @@
 //! per second, latency percentiles from perfdhcp's per-exchange timestamps, and the
 //! server's CPU time per answer.
 
+use crate::bench_tftp::percentile;
 use pxelab_harness::bench::{BenchLab, ProxyServer};
 use serde::Serialize;
 use std::fmt::Write as _;
@@ -84,13 +85,6 @@ pub struct DhcpPoint {
     pub max_ms: Option<f64>,
     /// The server's CPU time per answer, microseconds (its cgroup).
     pub cpu_us_per_answer: Option<f64>,
-}
-
-fn percentile(sorted: &[f64], p: f64) -> Option<f64> {
-    if sorted.is_empty() {
-        return None;
-    }
-    Some(sorted[((sorted.len() - 1) as f64 * p).round() as usize])
 }
 
 pub struct DhcpBench {

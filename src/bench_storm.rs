@@ -7,6 +7,7 @@
 //! scenario (`scenario_yaml`, the same format as any other, so `--emit` shows it) run
 //! by the simulator.
 
+use crate::bench_tftp::percentile;
 use pxelab_scenario::load_str;
 use pxelab_sim::run::{run_scenario, RunOptions};
 use pxelab_sim::world::Usage;
@@ -153,14 +154,6 @@ pub fn scenario_yaml(s: &StormSpec) -> Result<String, String> {
         let _ = writeln!(y, "  - {{client: c{:05}, outcome: booted}}", c + 1);
     }
     Ok(y)
-}
-
-fn percentile(sorted: &[f64], p: f64) -> Option<f64> {
-    if sorted.is_empty() {
-        return None;
-    }
-    let i = ((sorted.len() - 1) as f64 * p).round() as usize;
-    Some(sorted[i])
 }
 
 pub fn run(s: &StormSpec) -> Result<StormResult, String> {

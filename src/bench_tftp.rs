@@ -218,6 +218,14 @@ pub fn parse_sizes(s: &str) -> Result<Vec<u64>, String> {
     list(s, parse_size)
 }
 
+/// The value at share `p` (0 to 1) of an ascending list, nearest rank.
+pub fn percentile(sorted: &[f64], p: f64) -> Option<f64> {
+    if sorted.is_empty() {
+        return None;
+    }
+    Some(sorted[((sorted.len() - 1) as f64 * p).round() as usize])
+}
+
 fn median(v: &mut [f64]) -> Option<f64> {
     if v.is_empty() {
         return None;

@@ -246,7 +246,6 @@ pub fn run(opts: ServeOptions) -> Result<(), String> {
     const SPIN: Duration = Duration::from_micros(50);
     const FAST: Duration = Duration::from_micros(200);
     let mut next_file_poll = std::time::Instant::now() + FILE_POLL;
-    let mut crash_before_data = false;
     let mut active: HashSet<u16> = HashSet::new();
     let mut out = Output::default();
     let mut limiter = LogLimiter::default();
@@ -293,9 +292,8 @@ pub fn run(opts: ServeOptions) -> Result<(), String> {
         }
         if signals.take(libc::SIGUSR1) {
             tracing::info!(responder = %name, "armed: going down before the next TFTP data packet");
-            crash_before_data = true;
+            ctx.crash_before_data = true;
         }
-        ctx.crash_before_data = crash_before_data;
         let mut reload = signals.take(libc::SIGHUP);
         if std::time::Instant::now() >= next_file_poll {
             next_file_poll = std::time::Instant::now() + FILE_POLL;

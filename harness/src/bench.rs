@@ -425,14 +425,7 @@ impl BenchLab {
                 let yaml = self.dir.join("bench-responder.yaml");
                 std::fs::write(&yaml, responder_yaml(block_cap, window_cap))
                     .map_err(|e| e.to_string())?;
-                cmd.arg(&self.exe)
-                    .args(["serve", "--responder", "bench", "--scenario"])
-                    .arg(&yaml)
-                    .arg("--root")
-                    .arg(&root)
-                    .arg("--state")
-                    .arg(self.dir.join("state.db"))
-                    .env("RUST_LOG", "warn");
+                self.serve_args(&mut cmd, &yaml, "state.db");
             }
             Server::Atftpd => {
                 cmd.arg(find_program("atftpd").ok_or("atftpd is not installed")?)
@@ -483,6 +476,19 @@ impl BenchLab {
             }
         }
         self.launch(server.name(), cmd, 69)
+    }
+
+    /// `pxelab serve` as the responder `bench` of `yaml`, on the run's boot root, with
+    /// its state database `state` in the run directory (quiet: warnings only).
+    fn serve_args(&self, cmd: &mut Command, yaml: &Path, state: &str) {
+        cmd.arg(&self.exe)
+            .args(["serve", "--responder", "bench", "--scenario"])
+            .arg(yaml)
+            .arg("--root")
+            .arg(self.dir.join("root"))
+            .arg("--state")
+            .arg(self.dir.join(state))
+            .env("RUST_LOG", "warn");
     }
 
     /// Starts a server's command (`ip netns exec` in the server namespace), puts it in
@@ -568,14 +574,7 @@ impl BenchLab {
             ProxyServer::Pxelab => {
                 let yaml = self.dir.join("proxy-responder.yaml");
                 std::fs::write(&yaml, proxy_responder_yaml()).map_err(|e| e.to_string())?;
-                cmd.arg(&self.exe)
-                    .args(["serve", "--responder", "bench", "--scenario"])
-                    .arg(&yaml)
-                    .arg("--root")
-                    .arg(self.dir.join("root"))
-                    .arg("--state")
-                    .arg(self.dir.join("proxy-state.db"))
-                    .env("RUST_LOG", "warn");
+                self.serve_args(&mut cmd, &yaml, "proxy-state.db");
             }
             ProxyServer::Dnsmasq => {
                 cmd.arg(find_program("dnsmasq").ok_or("dnsmasq is not installed")?)
