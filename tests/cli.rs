@@ -448,3 +448,40 @@ fn bench_tftp_shows_a_saved_run_again_with_from() {
     assert!(String::from_utf8_lossy(&bad.stderr).contains("run.json"));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Issue 5, rogue peers: the keyed scenario passes (p1 answers at once); the same file
+/// without the site's peer key lets the rogues join, and the client moves to dp1 — so
+/// the scenario's expectation is what the key buys, not a result that holds anyway.
+#[test]
+fn a_rogue_changes_who_answers_only_without_the_peer_key() {
+    let file = root().join("scenarios/peers/rogue-peer-keyed.yaml");
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(text.contains("\n  peer_key: "));
+    let dir = std::env::temp_dir().join(format!("pxelab-rogue-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let unkeyed = dir.join("unkeyed.yaml");
+    let stripped: String = text
+        .lines()
+        .filter(|l| !l.starts_with("  peer_key: "))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(&unkeyed, stripped).unwrap();
+    let served_by = |f: &Path| {
+        let out = pxelab()
+            .args(["run", "--format", "json"])
+            .arg(f)
+            .output()
+            .unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let boot = &v["scenarios"][0]["boots"][0];
+        (
+            v["scenarios"][0]["passed"].as_bool().unwrap(),
+            boot["served_by"].as_str().unwrap_or("").to_string(),
+        )
+    };
+    let keyed = served_by(&file);
+    let open = served_by(&unkeyed);
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert_eq!(keyed, (true, "p1".to_string()));
+    assert_eq!(open, (false, "dp1".to_string()));
+}

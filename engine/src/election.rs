@@ -10,8 +10,10 @@
 use crate::ids::Mac;
 use crate::time::Instant;
 use foca::{Codec, Config, Foca, Member, Notification, PostcardCodec, Runtime, Timer};
+use hmac::{Hmac, Mac as _};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use sha2::Sha256;
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::num::NonZeroU32;
 use std::time::Duration;
@@ -163,38 +165,112 @@ pub enum MembershipEvent {
     Rejoined,
 }
 
-/// Frame header: magic, version, kind. The frame is the seam where an HMAC with the site
-/// key will go (see [`seal`] and [`open`]).
+/// Frame header: magic, version, kind. Version 1 frames are plain (a site without a peer
+/// key); version 2 frames carry [`TAG_LEN`] bytes of HMAC-SHA256 over header and body,
+/// keyed with the site's peer key (see [`seal`] and [`open`]).
 const MAGIC: &[u8; 4] = b"PXLP";
-const VERSION: u8 = 1;
+const VERSION_PLAIN: u8 = 1;
+const VERSION_SEALED: u8 = 2;
 const KIND_HELLO: u8 = 1;
 const KIND_SWIM: u8 = 2;
 const HEADER_LEN: usize = 6;
+/// Bytes of the HMAC-SHA256 tag kept on a sealed frame (the leftmost 16, as in
+/// HMAC-SHA256-128 of RFC 4868: 128 bits leave no room for forgery by guessing).
+pub const TAG_LEN: usize = 16;
 
-/// Wrap a body into a datagram. Future: append an HMAC of header and body with the site
-/// key here.
-fn seal(kind: u8, body: &[u8]) -> Vec<u8> {
-    let mut v = Vec::with_capacity(HEADER_LEN + body.len());
+type HmacSha256 = Hmac<Sha256>;
+
+/// The site's peer key: membership datagrams between peers are authenticated with it
+/// (HMAC-SHA256), so a host without it can neither join the peer set nor change what the
+/// peers believe about each other. Any length; a long random secret is best.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PeerKey(Vec<u8>);
+
+impl PeerKey {
+    /// A key from its bytes; `None` for an empty one (an empty key authenticates
+    /// nothing, so it is refused rather than taken).
+    pub fn new(bytes: impl Into<Vec<u8>>) -> Option<PeerKey> {
+        let bytes = bytes.into();
+        (!bytes.is_empty()).then_some(PeerKey(bytes))
+    }
+
+    fn mac(&self) -> HmacSha256 {
+        <HmacSha256 as hmac::Mac>::new_from_slice(&self.0).expect("HMAC takes keys of any length")
+    }
+}
+
+impl std::fmt::Debug for PeerKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never print the secret.
+        write!(f, "PeerKey({} bytes)", self.0.len())
+    }
+}
+
+/// Why a membership datagram was dropped (counted by [`Membership::rejected`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Rejection {
+    /// Not a pxelab membership frame, or a kind we do not know.
+    NotOurs,
+    /// A plain frame at a peer that has a key, a sealed frame at a peer that has none,
+    /// or a tag that does not verify with our key: forged, tampered with, or from a host
+    /// with another key.
+    Unauthenticated,
+    /// Authentic (or unkeyed) but not acceptable: bad encoding, a hello from an address
+    /// other than the one it names, someone claiming our address.
+    Invalid,
+}
+
+/// Wrap a body into a datagram: a plain frame without a key, a sealed one (tag appended)
+/// with it.
+fn seal(key: Option<&PeerKey>, kind: u8, body: &[u8]) -> Vec<u8> {
+    let mut v = Vec::with_capacity(HEADER_LEN + body.len() + TAG_LEN);
     v.extend_from_slice(MAGIC);
-    v.push(VERSION);
+    v.push(if key.is_some() {
+        VERSION_SEALED
+    } else {
+        VERSION_PLAIN
+    });
     v.push(kind);
     v.extend_from_slice(body);
+    if let Some(key) = key {
+        let mut mac = key.mac();
+        mac.update(&v);
+        let tag = mac.finalize().into_bytes();
+        v.extend_from_slice(&tag[..TAG_LEN]);
+    }
     v
 }
 
-/// Unwrap a datagram: `(kind, body)`, `None` if it is not ours. Future: verify and strip
-/// the HMAC here, before anything else reads the body.
-fn open(payload: &[u8]) -> Option<(u8, &[u8])> {
-    if payload.len() < HEADER_LEN || &payload[..4] != MAGIC || payload[4] != VERSION {
-        return None;
+/// Unwrap a datagram: `(kind, body)`. With a key, the frame must be sealed and its tag
+/// must verify (in constant time) before anything reads the body; without one, only
+/// plain frames are taken.
+fn open<'a>(key: Option<&PeerKey>, payload: &'a [u8]) -> Result<(u8, &'a [u8]), Rejection> {
+    if payload.len() < HEADER_LEN || &payload[..4] != MAGIC {
+        return Err(Rejection::NotOurs);
     }
-    Some((payload[5], &payload[HEADER_LEN..]))
+    match (payload[4], key) {
+        (VERSION_PLAIN, None) => Ok((payload[5], &payload[HEADER_LEN..])),
+        (VERSION_SEALED, Some(key)) => {
+            if payload.len() < HEADER_LEN + TAG_LEN {
+                return Err(Rejection::Unauthenticated);
+            }
+            let (framed, tag) = payload.split_at(payload.len() - TAG_LEN);
+            let mut mac = key.mac();
+            mac.update(framed);
+            mac.verify_truncated_left(tag)
+                .map_err(|_| Rejection::Unauthenticated)?;
+            Ok((framed[5], &framed[HEADER_LEN..]))
+        }
+        (VERSION_PLAIN | VERSION_SEALED, _) => Err(Rejection::Unauthenticated),
+        _ => Err(Rejection::NotOurs),
+    }
 }
 
 /// foca's [`Runtime`], for the length of one call: sends go to `out`, timers to the
 /// deadline list, notifications to the event list.
 struct Rt<'a> {
     now: Instant,
+    key: Option<&'a PeerKey>,
     out: &'a mut Vec<(SocketAddrV4, Vec<u8>)>,
     timers: &'a mut Vec<(Instant, u64, Timer<Node>)>,
     timer_seq: &'a mut u64,
@@ -212,7 +288,8 @@ impl Runtime<Node> for Rt<'_> {
     }
 
     fn send_to(&mut self, to: Node, data: &[u8]) {
-        self.out.push((to.peer.addr, seal(KIND_SWIM, data)));
+        self.out
+            .push((to.peer.addr, seal(self.key, KIND_SWIM, data)));
     }
 
     fn submit_after(&mut self, event: Timer<Node>, after: Duration) {
@@ -259,8 +336,31 @@ pub struct Membership {
     next_hello: Instant,
     jitter: ChaCha8Rng,
     events: Vec<MembershipEvent>,
-    /// Datagrams that were ours but could not be handled (bad encoding and the like).
-    rejected: u64,
+    key: Option<PeerKey>,
+    /// Datagrams dropped, by reason.
+    rejected: Rejected,
+}
+
+/// Counts of dropped membership datagrams, by [`Rejection`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Rejected {
+    pub not_ours: u64,
+    pub unauthenticated: u64,
+    pub invalid: u64,
+}
+
+impl Rejected {
+    fn count(&mut self, r: Rejection) {
+        match r {
+            Rejection::NotOurs => self.not_ours += 1,
+            Rejection::Unauthenticated => self.unauthenticated += 1,
+            Rejection::Invalid => self.invalid += 1,
+        }
+    }
+
+    pub fn total(&self) -> u64 {
+        self.not_ours + self.unauthenticated + self.invalid
+    }
 }
 
 impl std::fmt::Debug for Membership {
@@ -276,10 +376,12 @@ impl std::fmt::Debug for Membership {
 }
 
 impl Membership {
-    /// A peer that knows no one yet. `seed` drives foca's random choices and the hello
-    /// jitter (the simulator passes its scenario seed mixed with the peer; the daemon a
-    /// random one). The first hello is due at `now`.
-    pub fn new(me: PeerIdentity, seed: u64, now: Instant) -> Self {
+    /// A peer that knows no one yet. `key` is the site's peer key: with one, every
+    /// datagram sent is sealed and every one received must verify; without one, frames
+    /// are plain and sealed ones are dropped. `seed` drives foca's random choices and the
+    /// hello jitter (the simulator passes its scenario seed mixed with the peer; the
+    /// daemon a random one). The first hello is due at `now`.
+    pub fn new(me: PeerIdentity, key: Option<PeerKey>, seed: u64, now: Instant) -> Self {
         let node = Node {
             peer: me.clone(),
             generation: 0,
@@ -297,7 +399,8 @@ impl Membership {
             next_hello: now,
             jitter: ChaCha8Rng::seed_from_u64(seed ^ 0x9e37_79b9_7f4a_7c15),
             events: Vec::new(),
-            rejected: 0,
+            key,
+            rejected: Rejected::default(),
         }
     }
 
@@ -314,6 +417,7 @@ impl Membership {
     ) -> R {
         let rt = Rt {
             now,
+            key: self.key.as_ref(),
             out,
             timers: &mut self.timers,
             timer_seq: &mut self.timer_seq,
@@ -331,48 +435,49 @@ impl Membership {
         payload: &[u8],
         out: &mut Vec<(SocketAddrV4, Vec<u8>)>,
     ) {
-        let Some((kind, body)) = open(payload) else {
-            self.rejected += 1;
-            return;
-        };
+        if let Err(r) = self.handle_inner(now, src, payload, out) {
+            self.rejected.count(r);
+        }
+    }
+
+    fn handle_inner(
+        &mut self,
+        now: Instant,
+        src: SocketAddrV4,
+        payload: &[u8],
+        out: &mut Vec<(SocketAddrV4, Vec<u8>)>,
+    ) -> Result<(), Rejection> {
+        let (kind, body) = open(self.key.as_ref(), payload)?;
         match kind {
-            KIND_SWIM => {
-                let r = self.with_rt(now, out, |foca, rt| foca.handle_data(body, rt));
-                if r.is_err() {
-                    self.rejected += 1;
-                }
-            }
+            KIND_SWIM => self
+                .with_rt(now, out, |foca, rt| foca.handle_data(body, rt))
+                .map_err(|_| Rejection::Invalid),
             KIND_HELLO => {
                 let mut body = body;
-                let Ok(member) = Codec::<Node>::decode_member(&mut PostcardCodec, &mut body) else {
-                    self.rejected += 1;
-                    return;
-                };
+                let member = Codec::<Node>::decode_member(&mut PostcardCodec, &mut body)
+                    .map_err(|_| Rejection::Invalid)?;
                 let node = member.id().clone();
                 if node.peer.addr == self.me.addr {
                     // Our own broadcast coming back is fine; anyone else claiming our
                     // address is not ours to join.
-                    if node.peer != self.me {
-                        self.rejected += 1;
-                    }
-                    return;
+                    return if node.peer != self.me {
+                        Err(Rejection::Invalid)
+                    } else {
+                        Ok(())
+                    };
                 }
-                // A hello must come from the address it names (a cheap sanity check until
-                // datagrams are authenticated).
+                // A hello must come from the address it names.
                 if src.ip() != node.peer.addr.ip() {
-                    self.rejected += 1;
-                    return;
+                    return Err(Rejection::Invalid);
                 }
                 // A peer we already count as alive: nothing to do.
                 if self.foca.iter_members().any(|m| m.id() == &node) {
-                    return;
+                    return Ok(());
                 }
-                let r = self.with_rt(now, out, |foca, rt| foca.announce(node, rt));
-                if r.is_err() {
-                    self.rejected += 1;
-                }
+                self.with_rt(now, out, |foca, rt| foca.announce(node, rt))
+                    .map_err(|_| Rejection::Invalid)
             }
-            _ => self.rejected += 1,
+            _ => Err(Rejection::NotOurs),
         }
     }
 
@@ -416,7 +521,7 @@ impl Membership {
         if Codec::<Node>::encode_member(&mut PostcardCodec, &member, &mut body).is_ok() {
             out.push((
                 SocketAddrV4::new(Ipv4Addr::BROADCAST, PEER_PORT),
-                seal(KIND_HELLO, &body),
+                seal(self.key.as_ref(), KIND_HELLO, &body),
             ));
         }
         let interval = if self.knows_others() {
@@ -449,7 +554,7 @@ impl Membership {
             .with_rt(now, out, |foca, rt| foca.announce(node, rt))
             .is_err()
         {
-            self.rejected += 1;
+            self.rejected.count(Rejection::Invalid);
         }
     }
 
@@ -478,7 +583,18 @@ impl Membership {
 
     /// How many datagrams were dropped as not decodable or not acceptable.
     pub fn rejected(&self) -> u64 {
+        self.rejected.total()
+    }
+
+    /// Dropped datagrams by reason (unauthenticated ones are forgeries, tampering, or a
+    /// peer with another key).
+    pub fn rejected_by_reason(&self) -> Rejected {
         self.rejected
+    }
+
+    /// Does this peer authenticate its membership datagrams?
+    pub fn keyed(&self) -> bool {
+        self.key.is_some()
     }
 }
 

@@ -207,6 +207,9 @@ pub struct ResponderConfig {
     pub failover_step: Duration,
     pub mac_exclusions: Vec<Mac>,
     pub tftp: TftpCaps,
+    /// The site's peer key (peers only): membership datagrams are sealed and verified
+    /// with it (issue 5, rogue peers). `None`: plain, unauthenticated membership.
+    pub peer_key: Option<crate::election::PeerKey>,
 }
 
 impl ResponderConfig {
@@ -224,6 +227,7 @@ impl ResponderConfig {
             failover_step: Duration::from_secs(4),
             mac_exclusions: Vec::new(),
             tftp: TftpCaps::default(),
+            peer_key: None,
         }
     }
 }

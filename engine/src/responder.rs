@@ -152,6 +152,7 @@ impl Responder {
                     addr: SocketAddrV4::new(cfg.address, PEER_PORT),
                     images: cfg.images.clone(),
                 },
+                cfg.peer_key.clone(),
                 seed,
                 now,
             )

@@ -15,7 +15,8 @@ mod load;
 pub mod values;
 mod yaml;
 
-use pxelab_engine::policy::{ClientClass, ResponderConfig, Site};
+pub use pxelab_engine::election::PeerKey;
+use pxelab_engine::policy::{ClientClass, ResponderConfig, Role, Site};
 use pxelab_engine::{Guid, Mac};
 use std::fmt;
 use std::net::Ipv4Addr;
@@ -104,6 +105,36 @@ pub struct Network {
     pub dhcp_servers: Vec<DhcpServer>,
     pub responders: Vec<Responder>,
     pub clients: Vec<Client>,
+    /// `rogues` (an extension): hosts that try to join the peer set.
+    pub rogues: Vec<Rogue>,
+}
+
+/// A rogue host on a segment (extension `network.rogues`): it speaks the peer membership
+/// protocol claiming to be a peer holding `images`, signing with its own `peer_key` (or
+/// none), and never answers a client. Against a site without a peer key it joins the peer
+/// set and, when it ranks first for a client, makes the real peers wait (R-ANS-6); against
+/// a keyed site its datagrams are refused.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Rogue {
+    pub name: String,
+    pub segment: String,
+    pub address: Ipv4Addr,
+    /// The peer name it announces (default: its own name).
+    pub claims: String,
+    pub images: Vec<String>,
+    pub peer_key: Option<PeerKey>,
+}
+
+impl Rogue {
+    /// The rogue as the engine runs it: a peer that never responds (R-ANS-4), with the
+    /// claimed name and images and its own key.
+    pub fn responder_config(&self) -> ResponderConfig {
+        let mut cfg = ResponderConfig::new(&self.claims, self.address, Role::Peer);
+        cfg.images = self.images.clone();
+        cfg.respond = false;
+        cfg.peer_key = self.peer_key.clone();
+        cfg
+    }
 }
 
 /// An IPv4 network: the network address (host bits cleared) and the prefix length.

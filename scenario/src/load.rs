@@ -195,6 +195,8 @@ const SITE: &[&str] = &[
     "collections",
     "deployments",
     "duplicate_hardware_ids",
+    "peer_key",
+    "peer_key_file",
 ];
 const IMAGE: &[&str] = &["id", "arch", "size", "pxe_enabled"];
 const MACHINE: &[&str] = &["name", "mac", "smbios_guid"];
@@ -207,7 +209,9 @@ const NETWORK: &[&str] = &[
     "dhcp_servers",
     "responders",
     "clients",
+    "rogues",
 ];
+const ROGUE: &[&str] = &["name", "segment", "address", "claims", "images", "peer_key"];
 const SEGMENT: &[&str] = &["name", "cidr", "link"];
 const LINK: &[&str] = &["rate", "delay", "loss"];
 const ROUTER: &[&str] = &["name", "interfaces", "ip_helpers", "option82", "relay"];
@@ -604,6 +608,37 @@ impl Cx<'_> {
                 available_to,
             });
         }
+        match (o.entry("peer_key"), o.get("peer_key_file")) {
+            (Some((k, _)), Some(_)) => {
+                return Err(self.err(
+                    k,
+                    "`site` has both `peer_key` and `peer_key_file`; give one of them",
+                ))
+            }
+            (Some((_, v)), None) => {
+                let text = self.text(v, "a peer key (a secret text)")?;
+                sn.peer_key = Some(PeerKey::new(text.into_bytes()).ok_or_else(|| {
+                    self.err(
+                        v,
+                        "`peer_key` is empty (an empty key authenticates nothing)",
+                    )
+                })?);
+            }
+            (None, Some(f)) => {
+                let rel = self.text(f, "a file path")?;
+                let path = self.file.parent().unwrap_or(Path::new("")).join(&rel);
+                let bytes = std::fs::read(&path).map_err(|e| {
+                    self.err(
+                        f,
+                        format!("cannot read peer_key_file `{}`: {e}", path.display()),
+                    )
+                })?;
+                sn.peer_key = Some(PeerKey::new(bytes).ok_or_else(|| {
+                    self.err(f, format!("peer_key_file `{}` is empty", path.display()))
+                })?);
+            }
+            (None, None) => {}
+        }
         if let Some(dn) = o.get("duplicate_hardware_ids") {
             let dup = self.obj(dn, "`duplicate_hardware_ids`", DUPLICATES)?;
             for m in self.list(dup.get("macs"), "`macs`")? {
@@ -850,6 +885,9 @@ impl Cx<'_> {
                 ],
             )?;
             let mut cfg = ResponderConfig::new(&name, address, role);
+            if role == Role::Peer {
+                cfg.peer_key = sn.peer_key.clone();
+            }
             for i in self.list(ro.get("images"), "`images`")? {
                 cfg.images.push(self.refer(&sn.images, i, "image")?);
             }
@@ -936,6 +974,42 @@ impl Cx<'_> {
                 config: cfg,
                 segment,
                 mac_exclusion_file: exclusion_file,
+            });
+        }
+
+        for r in self.list(o.get("rogues"), "`rogues`")? {
+            let ro = self.obj(r, "a rogue", ROGUE)?;
+            let nn = self.req(&ro, "name")?;
+            let name = self.name(nn, "rogue name")?;
+            self.hosts.declare(self.file, nn, &name)?;
+            let segment = self.refer(segs, self.req(&ro, "segment")?, "segment")?;
+            let an = self.req(&ro, "address")?;
+            let address = self.ip(an, "an address")?;
+            in_segment(self, an, address, &segment)?;
+            clash(self, &addrs, an, address, &name, "rogue", &segment)?;
+            addrs.push((address, name.clone(), segment.clone(), "rogue"));
+            let claims = match ro.get("claims") {
+                Some(c) => self.name(c, "the peer name it claims")?,
+                None => name.clone(),
+            };
+            let mut images = Vec::new();
+            for i in self.list(ro.get("images"), "`images`")? {
+                images.push(self.refer(&sn.images, i, "image")?);
+            }
+            let peer_key = match ro.get("peer_key") {
+                None => None,
+                Some(v) => Some(
+                    PeerKey::new(self.text(v, "a peer key (a secret text)")?.into_bytes())
+                        .ok_or_else(|| self.err(v, "`peer_key` is empty; leave it out for none"))?,
+                ),
+            };
+            net.rogues.push(Rogue {
+                name,
+                segment,
+                address,
+                claims,
+                images,
+                peer_key,
             });
         }
 
@@ -1430,6 +1504,8 @@ impl From<ClearTarget> for EventKind {
 
 /// Names declared in `site`.
 struct SiteNames {
+    /// `site.peer_key` / `peer_key_file` (an extension): given to every responder.
+    peer_key: Option<PeerKey>,
     images: Names,
     machines: Names,
     collections: Names,
@@ -1439,6 +1515,7 @@ struct SiteNames {
 impl Default for SiteNames {
     fn default() -> Self {
         SiteNames {
+            peer_key: None,
             images: Names::new("boot image"),
             machines: Names::new("machine"),
             collections: Names::new("collection"),

@@ -729,3 +729,58 @@ expect:
     assert_eq!(b.boot, 2);
     assert_eq!(b.within, Some(Duration::from_millis(1500)));
 }
+
+#[test]
+fn peer_key_goes_to_peers_and_rogues_are_loaded_and_checked() {
+    let text = base_with("site:\n", "site:\n  peer_key: s3cret\n").replacen(
+        "  clients:\n",
+        "    - {name: p1, segment: lan, address: 10.0.0.11, role: peer, images: [B1]}\n  rogues:\n    - {name: r1, segment: lan, address: 10.0.0.66, claims: P7, images: [B1], peer_key: guess}\n    - {name: r2, segment: lan, address: 10.0.0.67}\n  clients:\n",
+        1,
+    );
+    let s = load(&text).unwrap_or_else(|e| panic!("{e}"));
+    let p1 = &s.responder("p1").unwrap().config;
+    assert_eq!(p1.peer_key, PeerKey::new(*b"s3cret"));
+    // A distribution point takes no part in membership: no key.
+    assert_eq!(s.responder("dp").unwrap().config.peer_key, None);
+    let r1 = &s.network.rogues[0];
+    assert_eq!((r1.claims.as_str(), r1.address), ("P7", ip("10.0.0.66")));
+    let cfg = r1.responder_config();
+    assert!(!cfg.respond && cfg.role == Role::Peer && cfg.name == "P7");
+    assert_eq!(cfg.images, ["B1"]);
+    assert_eq!(cfg.peer_key, PeerKey::new(*b"guess"));
+    let r2 = &s.network.rogues[1];
+    assert_eq!((r2.claims.as_str(), r2.peer_key.clone()), ("r2", None));
+
+    for (from, to, msg) in [
+        (
+            "site:\n",
+            "site:\n  peer_key: \"\"\n",
+            "`peer_key` is empty",
+        ),
+        (
+            "site:\n",
+            "site:\n  peer_key: a\n  peer_key_file: k.txt\n",
+            "has both `peer_key` and `peer_key_file`",
+        ),
+        (
+            "site:\n",
+            "site:\n  peer_key_file: no-such-key.txt\n",
+            "cannot read peer_key_file",
+        ),
+    ] {
+        let e = load(&base_with(from, to)).unwrap_err().to_string();
+        assert!(e.contains(msg), "{e}");
+    }
+    let e = load(&text.replace("address: 10.0.0.66", "address: 10.0.0.5"))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("already the address of responder `dp`"), "{e}");
+    let e = load(&text.replace("images: [B1], peer_key", "images: [B9], peer_key"))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("B9"), "{e}");
+    let e = load(&text.replace("claims: P7", "claim: P7"))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("unknown key `claim` in a rogue (allowed keys: name, segment, address, claims, images, peer_key)"), "{e}");
+}

@@ -323,6 +323,27 @@ fn build(sc: &Scenario, seed: u64, opts: &RunOptions) -> Result<Built, String> {
         responder_specs.push((id, cfg));
         world.rearm(id);
     }
+    // Rogues (extension): a peer that never answers, with its own key or none.
+    for (i, r) in sc.network.rogues.iter().enumerate() {
+        let cfg = r.responder_config();
+        let idx = sc.network.responders.len() + i;
+        let responder = new_responder(&site, &store, &cfg, Instant::ZERO, seed, idx);
+        let hid = world.hosts.len();
+        let sid = seg(&r.segment)?;
+        let id = world.add_host(Host::new(
+            &r.name,
+            HostKind::Server(Box::new(ServerHost {
+                responder: Some(responder),
+                responder_spec: Some(responder_specs.len()),
+                dhcp: None,
+                down_on_transfer: false,
+            })),
+            vec![Iface::new(sid, Some(r.address), infra_mac(hid, 0))],
+        ));
+        host_by_name.insert(r.name.clone(), id);
+        responder_specs.push((id, cfg));
+        world.rearm(id);
+    }
     for c in &sc.network.clients {
         let sid = seg(&c.segment)?;
         let model = firmware::model(firmware_kind(c.firmware));

@@ -101,13 +101,31 @@ fn r_ans_6_answer_after() {
 
 #[test]
 fn frames_reject_foreign_datagrams() {
-    assert_eq!(open(b"PXL"), None);
-    assert_eq!(open(b"XXXX\x01\x02abc"), None);
-    assert_eq!(open(b"PXLP\x02\x02abc"), None);
+    assert_eq!(open(None, b"PXL"), Err(Rejection::NotOurs));
+    assert_eq!(open(None, b"XXXX\x01\x02abc"), Err(Rejection::NotOurs));
+    assert_eq!(open(None, b"PXLP\x03\x02abc"), Err(Rejection::NotOurs));
+    // A sealed frame at a peer without a key cannot be verified: refused.
     assert_eq!(
-        open(&seal(KIND_SWIM, b"abc")),
-        Some((KIND_SWIM, &b"abc"[..]))
+        open(None, b"PXLP\x02\x02abc"),
+        Err(Rejection::Unauthenticated)
     );
+    assert_eq!(
+        open(None, &seal(None, KIND_SWIM, b"abc")),
+        Ok((KIND_SWIM, &b"abc"[..]))
+    );
+    let k = PeerKey::new(*b"k").unwrap();
+    let sealed = seal(Some(&k), KIND_SWIM, b"abc");
+    assert_eq!(sealed.len(), HEADER_LEN + 3 + TAG_LEN);
+    assert_eq!(open(Some(&k), &sealed), Ok((KIND_SWIM, &b"abc"[..])));
+    // A plain frame at a keyed peer is refused, as is a frame sealed with another key.
+    assert_eq!(
+        open(Some(&k), &seal(None, KIND_SWIM, b"abc")),
+        Err(Rejection::Unauthenticated)
+    );
+    let other = PeerKey::new(*b"K").unwrap();
+    assert_eq!(open(Some(&other), &sealed), Err(Rejection::Unauthenticated));
+    assert_eq!(PeerKey::new(Vec::new()), None);
+    assert_eq!(format!("{k:?}"), "PeerKey(1 bytes)");
 }
 
 // ---- membership in virtual time ----
@@ -138,8 +156,16 @@ fn ident(i: usize) -> PeerIdentity {
 
 impl Net {
     fn new(n: usize, seed: u64) -> Net {
-        let nodes = (0..n)
-            .map(|i| Membership::new(ident(i), seed.wrapping_add(i as u64), Instant::ZERO))
+        Net::with_keys(vec![None; n], seed)
+    }
+
+    /// One peer per key (peer `i` at `ident(i)`).
+    fn with_keys(keys: Vec<Option<PeerKey>>, seed: u64) -> Net {
+        let n = keys.len();
+        let nodes = keys
+            .into_iter()
+            .enumerate()
+            .map(|(i, k)| Membership::new(ident(i), k, seed.wrapping_add(i as u64), Instant::ZERO))
             .collect();
         Net {
             now: Instant::ZERO,
@@ -313,7 +339,7 @@ fn r_ans_6_restarted_peer_rejoins() {
         .unwrap();
     // Restart: a fresh Membership with the same identity (generation 0 again).
     let restart = net.now;
-    net.nodes[1] = Membership::new(ident(1), 7, restart);
+    net.nodes[1] = Membership::new(ident(1), None, 7, restart);
     net.running[1] = true;
     let t = net
         .run_until(restart + Duration::from_secs(30), |n| {
@@ -343,7 +369,7 @@ fn r_ans_6_staggered_starts_converge() {
         for i in 1..4 {
             let start = secs(3 * i as u64);
             net.run_until(start, |_| false);
-            net.nodes[i] = Membership::new(ident(i), seed + i as u64, net.now);
+            net.nodes[i] = Membership::new(ident(i), None, seed + i as u64, net.now);
             net.running[i] = true;
         }
         let started = net.now;
@@ -381,8 +407,8 @@ fn r_ans_6_announce_to_without_broadcast() {
 
 #[test]
 fn hello_from_wrong_source_is_rejected() {
-    let mut a = Membership::new(ident(0), 1, Instant::ZERO);
-    let mut b = Membership::new(ident(1), 2, Instant::ZERO);
+    let mut a = Membership::new(ident(0), None, 1, Instant::ZERO);
+    let mut b = Membership::new(ident(1), None, 2, Instant::ZERO);
     let mut hello = Vec::new();
     b.handle_timeout(Instant::ZERO, &mut hello);
     assert_eq!(hello.len(), 1);
@@ -431,4 +457,155 @@ fn no_false_downs(seed: u64, loss_percent: u64) {
             );
         }
     }
+}
+
+// ---------------------------------------------------------------------------------------
+// Authenticated membership (issue 5: rogue peers)
+// ---------------------------------------------------------------------------------------
+
+fn key(s: &str) -> Option<PeerKey> {
+    PeerKey::new(s.as_bytes())
+}
+
+/// A SWIM gossip datagram from `from` telling that `victim` (generation 0) is down, as a
+/// host on the segment could build it from the hellos it hears, framed with `frame_key`.
+fn forged_down(from: &PeerIdentity, victim: &PeerIdentity, frame_key: Option<&PeerKey>) -> Vec<u8> {
+    let node = |p: &PeerIdentity| Node {
+        peer: p.clone(),
+        generation: 0,
+    };
+    let mut body = Vec::new();
+    let header = foca::Header {
+        src: node(from),
+        src_incarnation: 0,
+        dst: node(&ident(0)),
+        message: foca::Message::Gossip,
+    };
+    Codec::<Node>::encode_header(&mut PostcardCodec, &header, &mut body).unwrap();
+    body.extend_from_slice(&1u16.to_be_bytes());
+    let down = Member::new(node(victim), 0, foca::State::Down);
+    Codec::<Node>::encode_member(&mut PostcardCodec, &down, &mut body).unwrap();
+    seal(frame_key, KIND_SWIM, &body)
+}
+
+fn rogue_ident() -> PeerIdentity {
+    PeerIdentity {
+        name: "rogue".into(),
+        addr: SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, 66), PEER_PORT),
+        images: vec!["PS100001".into()],
+    }
+}
+
+#[test]
+fn keyed_peers_converge_and_still_detect_a_crash() {
+    let k = key("site PS1 secret");
+    let mut net = Net::with_keys(vec![k.clone(), k.clone(), k], 3);
+    net.run_until(secs(20), |n| converged(n, &[0, 1, 2]))
+        .expect("peers sharing the key converge");
+    assert!(net.nodes.iter().all(|n| n.keyed() && n.rejected() == 0));
+    let crash = net.now;
+    net.running[2] = false;
+    net.run_until(crash + Duration::from_secs(10), |n| converged(n, &[0, 1]))
+        .expect("the crashed keyed peer is declared down");
+}
+
+/// A rogue with no key or a wrong key joins an unkeyed peer set (the attack is real)
+/// but not a keyed one.
+#[test]
+fn a_rogue_without_the_key_cannot_join() {
+    let k = key("site PS1 secret");
+    for (site_key, rogue_key, joins) in [
+        (None, None, true),
+        (k.clone(), None, false),
+        (k.clone(), key("guessed"), false),
+        (k.clone(), k.clone(), true),
+    ] {
+        let mut net = Net::with_keys(
+            vec![site_key.clone(), site_key.clone(), rogue_key.clone()],
+            9,
+        );
+        // Peer 2 is the rogue's host; it claims the name `rogue`.
+        net.nodes[2] = Membership::new(rogue_ident(), rogue_key.clone(), 11, Instant::ZERO);
+        // The net delivers by node address; the rogue sits at its own.
+        net.run_until(secs(30), |_| false);
+        for i in 0..2 {
+            let names = net.live_names(i);
+            assert_eq!(
+                names.contains(&"rogue".to_string()),
+                joins,
+                "site key {site_key:?}, rogue key {rogue_key:?}: peer {i} sees {names:?}"
+            );
+            assert!(
+                names.contains(&ident(1 - i).name),
+                "the real peers still see each other"
+            );
+            if !joins {
+                assert!(net.nodes[i].rejected_by_reason().unauthenticated > 0);
+            }
+        }
+    }
+}
+
+/// Forged gossip declaring a live peer down evicts it from an unkeyed peer set, and
+/// changes nothing in a keyed one, whether unsigned or signed with another key.
+#[test]
+fn forged_down_gossip_evicts_only_without_the_key() {
+    let k = key("site PS1 secret");
+    for (site_key, frame_key, evicted) in [
+        (None, None, true),
+        (k.clone(), None, false),
+        (k.clone(), key("guessed"), false),
+    ] {
+        let mut net = Net::with_keys(vec![site_key.clone(); 3], 5);
+        net.run_until(secs(20), |n| converged(n, &[0, 1, 2]))
+            .unwrap();
+        let _ = net.nodes[0].take_events();
+        let forged = forged_down(&rogue_ident(), &ident(1), frame_key.as_ref());
+        let mut out = Vec::new();
+        let now = net.now;
+        net.nodes[0].handle_datagram(now, rogue_ident().addr, &forged, &mut out);
+        let downs: Vec<_> = net.nodes[0]
+            .take_events()
+            .into_iter()
+            .filter(|e| matches!(e, MembershipEvent::Down(p) if p.name == ident(1).name))
+            .collect();
+        assert_eq!(
+            !downs.is_empty(),
+            evicted,
+            "site key {site_key:?}, frame key {frame_key:?}"
+        );
+        if !evicted {
+            assert!(net.live_names(0).contains(&ident(1).name));
+            assert_eq!(net.nodes[0].rejected_by_reason().unauthenticated, 1);
+        }
+    }
+}
+
+#[test]
+fn a_tampered_or_truncated_sealed_datagram_is_refused() {
+    let k = key("site PS1 secret");
+    let mut a = Membership::new(ident(0), k.clone(), 1, Instant::ZERO);
+    let mut b = Membership::new(ident(1), k, 2, Instant::ZERO);
+    let mut hello = Vec::new();
+    b.handle_timeout(Instant::ZERO, &mut hello);
+    let good = hello[0].1.clone();
+    assert_eq!(good[4], VERSION_SEALED);
+    let from = ident(1).addr;
+    let mut out = Vec::new();
+    for i in 0..good.len() {
+        let mut bad = good.clone();
+        bad[i] ^= 0x01;
+        a.handle_datagram(Instant::ZERO, from, &bad, &mut out);
+    }
+    for cut in [1, TAG_LEN, TAG_LEN + 1, good.len() - HEADER_LEN] {
+        a.handle_datagram(Instant::ZERO, from, &good[..good.len() - cut], &mut out);
+    }
+    assert!(out.is_empty(), "nothing tampered with is answered");
+    let r = a.rejected_by_reason();
+    // Flipping a magic or the version byte makes it not ours; every other flip or cut
+    // fails the tag.
+    assert_eq!(r.not_ours, 5);
+    assert_eq!(r.unauthenticated, good.len() as u64 - 5 + 4);
+    a.handle_datagram(Instant::ZERO, from, &good, &mut out);
+    assert_eq!(out.len(), 1, "the genuine hello is taken: an announce back");
 }
