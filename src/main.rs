@@ -1106,17 +1106,28 @@ fn main() -> ExitCode {
             let Some(sc) = load_one(&scenario) else {
                 return ExitCode::FAILURE;
             };
-            let Some(r) = sc
+            // A responder of the file, or one of its rogues (extension `network.rogues`:
+            // a peer that never answers, with its own key or none).
+            let found = sc
                 .network
                 .responders
                 .iter()
                 .find(|r| r.config.name == responder)
-            else {
+                .map(|r| (r.config.clone(), r.mac_exclusion_file.clone()))
+                .or_else(|| {
+                    sc.network
+                        .rogues
+                        .iter()
+                        .find(|r| r.name == responder)
+                        .map(|r| (r.responder_config(), None))
+                });
+            let Some((config, exclusion_file)) = found else {
                 let names: Vec<&str> = sc
                     .network
                     .responders
                     .iter()
                     .map(|r| r.config.name.as_str())
+                    .chain(sc.network.rogues.iter().map(|r| r.name.as_str()))
                     .collect();
                 eprintln!(
                     "error: {} has no responder `{responder}` (responders: {})",
@@ -1126,12 +1137,12 @@ fn main() -> ExitCode {
                 return ExitCode::FAILURE;
             };
             let opts = pxelab_daemon::serve::ServeOptions {
-                config: r.config.clone(),
+                config,
                 site: sc.site.clone(),
                 interface,
                 root,
                 state,
-                exclusion_file: r.mac_exclusion_file.clone(),
+                exclusion_file,
                 seed,
             };
             match pxelab_daemon::serve::run(opts) {

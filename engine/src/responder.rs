@@ -275,7 +275,18 @@ impl Responder {
             PEER_PORT => {
                 if let Some(m) = &mut self.membership {
                     let mut sends = Vec::new();
+                    let before = m.rejected_by_reason().unauthenticated;
                     m.handle_datagram(now, src, payload, &mut sends);
+                    if m.rejected_by_reason().unauthenticated > before {
+                        out.logs.push(format!(
+                            "refused a peer membership datagram from {src}: {}",
+                            if m.keyed() {
+                                "it is not sealed with the site's peer key"
+                            } else {
+                                "it is sealed, and this peer has no peer key"
+                            }
+                        ));
+                    }
                     push_peer_sends(self.cfg.address, sends, out);
                 }
             }

@@ -348,6 +348,19 @@ impl<'a> Lab<'a> {
             add_iface(&mut h, seg, addr);
             hosts.push(h);
         }
+        // Rogues (extension): a host of their own running `pxelab serve` as the rogue.
+        for r in &sc.network.rogues {
+            let mut h = Host {
+                name: r.name.clone(),
+                ns: String::new(),
+                ifaces: Vec::new(),
+                responders: vec![r.name.clone()],
+                dhcp: Vec::new(),
+                router: None,
+            };
+            add_iface(&mut h, seg_index(&r.segment)?, r.address);
+            hosts.push(h);
+        }
         let mut port_count = vec![0usize; sc.network.segments.len()];
         for (hi, h) in hosts.iter_mut().enumerate() {
             h.ns = format!("pxelab-{}-{}", self.id, h.name);
@@ -418,6 +431,11 @@ impl<'a> Lab<'a> {
                 &self.opts.programs,
                 &cache,
             )?;
+        }
+        for r in &sc.network.rogues {
+            // A rogue serves nothing: an empty root.
+            let root = self.dir.join("roots").join(&r.name);
+            std::fs::create_dir_all(&root).map_err(|e| e.to_string())?;
         }
 
         // Segment switches.
@@ -541,17 +559,22 @@ impl<'a> Lab<'a> {
         }
         // Responders listening before scenario time 0; peers find each other.
         let deadline = Instant::now() + Duration::from_secs(30);
-        for r in &sc.network.responders {
-            while !self.logged(&r.config.name, "PXE responder started") {
+        let started: Vec<&str> = sc
+            .network
+            .responders
+            .iter()
+            .map(|r| r.config.name.as_str())
+            .chain(sc.network.rogues.iter().map(|r| r.name.as_str()))
+            .collect();
+        for name in started {
+            while !self.logged(name, "PXE responder started") {
                 if Instant::now() > deadline {
-                    let log = std::fs::read_to_string(
-                        self.dir.join(format!("responder-{}.log", r.config.name)),
-                    )
-                    .unwrap_or_default();
+                    let log =
+                        std::fs::read_to_string(self.dir.join(format!("responder-{name}.log")))
+                            .unwrap_or_default();
                     let tail: Vec<&str> = log.lines().rev().take(5).collect();
                     return Err(format!(
-                        "responder {} did not start within 30 s; its last log lines: {}",
-                        r.config.name,
+                        "responder {name} did not start within 30 s; its last log lines: {}",
                         tail.into_iter().rev().collect::<Vec<_>>().join(" | ")
                     ));
                 }
