@@ -6,6 +6,7 @@ use pxelab_sim::{report, run_scenario, RunOptions, ScenarioResult};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+mod audit;
 mod bench_dhcp;
 mod bench_plot;
 mod bench_storm;
@@ -121,6 +122,10 @@ enum Cmd {
         #[command(subcommand)]
         what: BenchCmd,
     },
+    /// Every DHCP and proxy DHCP server seen answering on a segment (live on an
+    /// interface, or from pcap files), flagged when the scenario does not name it: exit
+    /// status 1 when one is flagged, 2 on an error.
+    Audit(audit::AuditArgs),
 }
 
 #[derive(Subcommand)]
@@ -1237,6 +1242,7 @@ fn main() -> ExitCode {
                 exit_with(read_spec(&spec).and_then(pxelab_harness::hostd::run_relay))
             }
         },
+        Cmd::Audit(args) => audit::run(&args),
         Cmd::Bench {
             what: BenchCmd::Tftp(args),
         } => bench_tftp_cmd(&args),

@@ -625,3 +625,128 @@ fn hostile_sender() {
     }
     println!("hostile: sent {sent}");
 }
+
+/// `pxelab audit` live (issue 5, rogue servers): a segment (a bridge in the audit's
+/// namespace) with `pxelab serve` as dp1 (named by the site file) and Debian's dnsmasq
+/// as a proxy DHCP server nobody named (10.10.0.66). The audit probes as WS01 and must
+/// list both, flag dnsmasq, and exit 1.
+#[test]
+fn audit_flags_a_proxy_dhcp_server_the_site_does_not_name() {
+    assert!(
+        is_root(),
+        "this test builds network namespaces: run it as root (scripts/test-all.sh does)"
+    );
+    let Some(dnsmasq) = ["/usr/sbin/dnsmasq", "/usr/bin/dnsmasq"]
+        .into_iter()
+        .find(|p| std::path::Path::new(p).exists())
+    else {
+        panic!("dnsmasq is not installed (scripts/test-all.sh installs it)");
+    };
+    let tag = format!("pxelab-au{}", std::process::id());
+    let dir = std::env::temp_dir().join(&tag);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("root")).unwrap();
+    std::fs::write(dir.join("site.yaml"), SCENARIO).unwrap();
+    let mut lab = Lab {
+        namespaces: Vec::new(),
+        children: Vec::new(),
+        dir: dir.clone(),
+    };
+    let (s, r, a) = (format!("{tag}-s"), format!("{tag}-r"), format!("{tag}-a"));
+    for ns in [&s, &r, &a] {
+        ip(&["netns", "add", ns]);
+        lab.namespaces.push(ns.clone());
+        ip(&["-n", ns, "link", "set", "lo", "up"]);
+    }
+    ip(&["-n", &a, "link", "add", "br0", "type", "bridge"]);
+    for (ns, port, addr) in [(&s, "ps", "10.10.0.5/24"), (&r, "pr", "10.10.0.66/24")] {
+        ip(&[
+            "-n", &a, "link", "add", port, "type", "veth", "peer", "name", "eth0", "netns", ns,
+        ]);
+        ip(&["-n", &a, "link", "set", port, "master", "br0"]);
+        ip(&["-n", &a, "link", "set", port, "up"]);
+        ip(&["-n", ns, "addr", "add", addr, "dev", "eth0"]);
+        ip(&["-n", ns, "link", "set", "eth0", "up"]);
+    }
+    ip(&["-n", &a, "addr", "add", "10.10.0.100/24", "dev", "br0"]);
+    ip(&["-n", &a, "link", "set", "br0", "up"]);
+
+    let log = dir.join("serve.log");
+    let serve = Command::new("ip")
+        .args(["netns", "exec", &s, env!("CARGO_BIN_EXE_pxelab"), "serve"])
+        .args(["--interface", "eth0", "--responder", "dp1", "--scenario"])
+        .arg(dir.join("site.yaml"))
+        .arg("--root")
+        .arg(dir.join("root"))
+        .arg("--state")
+        .arg(dir.join("state.db"))
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    lab.children.push(serve);
+    let rogue = Command::new("ip")
+        .args(["netns", "exec", &r, dnsmasq])
+        .args([
+            "--keep-in-foreground",
+            "--conf-file=/dev/null",
+            "--port=0",
+            "--user=root",
+            "--group=root",
+            "--interface=eth0",
+            "--bind-interfaces",
+            "--dhcp-range=10.10.0.0,proxy,255.255.255.0",
+            "--pxe-service=x86-64_EFI,rogue,evil.efi",
+            "--log-facility=/dev/null",
+        ])
+        .arg(format!("--dhcp-leasefile={}", dir.join("leases").display()))
+        .arg(format!("--pid-file={}", dir.join("dnsmasq.pid").display()))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    lab.children.push(rogue);
+    let started = (0..100).any(|_| {
+        std::thread::sleep(Duration::from_millis(100));
+        std::fs::read_to_string(&log)
+            .unwrap_or_default()
+            .contains("PXE responder started")
+    });
+    assert!(started, "serve did not start");
+
+    let out = Command::new("ip")
+        .args(["netns", "exec", &a, env!("CARGO_BIN_EXE_pxelab"), "audit"])
+        .args(["--interface", "br0", "--duration", "5s", "--probe-mac", MAC])
+        .arg("--scenario")
+        .arg(dir.join("site.yaml"))
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap_or_else(|e| {
+        panic!(
+            "audit printed no JSON ({e}): {text}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    assert_eq!(out.status.code(), Some(1), "a flagged server exits 1: {v}");
+    let servers = v["servers"].as_array().unwrap();
+    let by = |a: &str| {
+        servers
+            .iter()
+            .find(|s| s["server"] == a)
+            .unwrap_or_else(|| panic!("{a} not seen: {v}"))
+    };
+    let dp1 = by("10.10.0.5");
+    assert_eq!(dp1["named"], "dp1");
+    assert_eq!(dp1["flagged"], false);
+    let rogue = by("10.10.0.66");
+    assert_eq!(rogue["flagged"], true, "{v}");
+    assert_eq!(rogue["named"], serde_json::Value::Null);
+    assert!(
+        rogue["kinds"].as_array().unwrap().contains(&"proxy".into()),
+        "{v}"
+    );
+    assert_eq!(v["flagged"], 1);
+    assert_eq!(servers.len(), 2, "{v}");
+}

@@ -6,6 +6,7 @@
 //! - [`root::FsRoot`]: the boot root on disk, read-only, case-insensitive, and confined
 //!   (R-TFTP-3): no symlink that leaves the root, no device file, nothing but regular files.
 
+pub mod audit;
 pub mod evloop;
 pub mod root;
 pub mod serve;

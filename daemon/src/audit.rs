@@ -1,0 +1,569 @@
+//! `pxelab audit`: who answers DHCP and proxy DHCP on a segment.
+//!
+//! A PXE segment is an unauthenticated broadcast network: any host can answer a
+//! client's DISCOVER. The audit watches the segment's frames (live, from an interface,
+//! or from pcap files such as the lab's and the simulator's segment captures), picks
+//! out every BOOTREPLY sent from port 67 or 4011, and reports each server that
+//! answered: its server identifier (option 54, else the source address), the MACs
+//! and source addresses it was seen from (a relay's address when it came through
+//! one), whether it offered addresses (a DHCP server) or only boot information (a proxy
+//! DHCP server, R-ANS-1), on which ports, and the boot files it named. Given the
+//! scenario (or site file) that describes the segment, every server it does not name
+//! (a DHCP server or a responder at that address) is flagged.
+//!
+//! [`Audit::observe_frame`] is the whole analysis, sans IO; [`capture_live`] and
+//! [`read_pcap`] only feed it frames.
+
+use etherparse::{NetSlice, SlicedPacket, TransportSlice};
+use pxelab_engine::dhcp::packet::{parse, MessageType};
+use pxelab_engine::Mac;
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::Ipv4Addr;
+use std::path::Path;
+use std::time::Duration;
+
+/// What the audit knows is supposed to answer: address → (name, what it is).
+#[derive(Clone, Debug, Default)]
+pub struct Named {
+    pub servers: BTreeMap<Ipv4Addr, (String, &'static str)>,
+}
+
+impl Named {
+    pub fn add(&mut self, addr: Ipv4Addr, name: &str, what: &'static str) {
+        self.servers.entry(addr).or_insert((name.to_string(), what));
+    }
+}
+
+/// One server seen answering.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Seen {
+    /// Option 54 of its answers, else their source address.
+    pub server: Ipv4Addr,
+    /// What the file or config calls it; `None`: not named there.
+    pub named: Option<String>,
+    /// Flagged: a scenario was given and does not name this server.
+    pub flagged: bool,
+    /// `dhcp` when it offered an address (yiaddr set), `proxy` when it answered with
+    /// boot information only.
+    pub kinds: BTreeSet<String>,
+    /// UDP source ports of its answers (67, 4011).
+    pub ports: BTreeSet<u16>,
+    /// Source MACs of the frames (a router's when relayed).
+    pub macs: BTreeSet<String>,
+    /// Source IP addresses of the frames, when other than `server` (relays).
+    pub via: BTreeSet<Ipv4Addr>,
+    /// DHCP message types it sent (OFFER, ACK, ...).
+    pub messages: BTreeSet<String>,
+    /// Boot file names it handed out (file field or option 67).
+    pub boot_files: BTreeSet<String>,
+    /// Answers counted.
+    pub answers: u64,
+    /// Seconds since the start of the capture.
+    pub first_s: f64,
+    pub last_s: f64,
+}
+
+/// The audit's state: frames in, servers out.
+#[derive(Debug, Default)]
+pub struct Audit {
+    named: Option<Named>,
+    seen: BTreeMap<Ipv4Addr, Seen>,
+    /// Frames looked at, and BOOTREPLYs among them that did not parse.
+    pub frames: u64,
+    pub malformed: u64,
+}
+
+fn message_name(m: MessageType) -> String {
+    match m {
+        MessageType::Discover => "DISCOVER".into(),
+        MessageType::Offer => "OFFER".into(),
+        MessageType::Request => "REQUEST".into(),
+        MessageType::Decline => "DECLINE".into(),
+        MessageType::Ack => "ACK".into(),
+        MessageType::Nak => "NAK".into(),
+        MessageType::Release => "RELEASE".into(),
+        MessageType::Inform => "INFORM".into(),
+        MessageType::Other(o) => format!("type {o}"),
+    }
+}
+
+impl Audit {
+    /// `named`: what the scenario names; `None` lists servers without flagging.
+    pub fn new(named: Option<Named>) -> Audit {
+        Audit {
+            named,
+            ..Audit::default()
+        }
+    }
+
+    /// One Ethernet frame seen at `at` (since the start of the capture). Anything that
+    /// is not an IPv4 UDP datagram from port 67 or 4011 carrying a BOOTREPLY is skipped;
+    /// a reply that does not parse is counted as malformed.
+    pub fn observe_frame(&mut self, at: Duration, frame: &[u8]) {
+        self.frames += 1;
+        let Ok(p) = SlicedPacket::from_ethernet(frame) else {
+            return;
+        };
+        let Some(NetSlice::Ipv4(ip)) = &p.net else {
+            return;
+        };
+        let Some(TransportSlice::Udp(udp)) = &p.transport else {
+            return;
+        };
+        let src_port = udp.source_port();
+        if src_port != 67 && src_port != 4011 {
+            return;
+        }
+        let src_ip = ip.header().source_addr();
+        let src_mac = p
+            .link
+            .as_ref()
+            .and_then(|l| match l {
+                etherparse::LinkSlice::Ethernet2(e) => Some(Mac(e.source())),
+                _ => None,
+            })
+            .map(|m| m.to_string());
+        // A fragmented reply: only its first fragment has the UDP header; DHCP replies
+        // are small, so this does not happen with real servers.
+        let payload = udp.payload();
+        if payload.first() != Some(&2) {
+            return; // a BOOTREQUEST (a relay forwarding a client's request) or junk
+        }
+        let Ok(d) = parse(payload) else {
+            self.malformed += 1;
+            return;
+        };
+        let server = d.server_id.unwrap_or(src_ip);
+        let named = self
+            .named
+            .as_ref()
+            .map(|n| n.servers.get(&server).map(|(name, _)| name.clone()));
+        let s = self.seen.entry(server).or_insert_with(|| Seen {
+            server,
+            named: named.clone().flatten(),
+            flagged: matches!(named, Some(None)),
+            kinds: BTreeSet::new(),
+            ports: BTreeSet::new(),
+            macs: BTreeSet::new(),
+            via: BTreeSet::new(),
+            messages: BTreeSet::new(),
+            boot_files: BTreeSet::new(),
+            answers: 0,
+            first_s: at.as_secs_f64(),
+            last_s: at.as_secs_f64(),
+        });
+        s.answers += 1;
+        s.last_s = at.as_secs_f64();
+        s.ports.insert(src_port);
+        if let Some(m) = src_mac {
+            s.macs.insert(m);
+        }
+        if src_ip != server {
+            s.via.insert(src_ip);
+        }
+        if let Some(m) = d.message_type {
+            s.messages.insert(message_name(m));
+        }
+        s.kinds.insert(
+            if d.yiaddr.is_unspecified() {
+                "proxy"
+            } else {
+                "dhcp"
+            }
+            .to_string(),
+        );
+        let file = d
+            .option(67)
+            .map(|f| {
+                String::from_utf8_lossy(&f)
+                    .trim_end_matches('\0')
+                    .to_string()
+            })
+            .unwrap_or_else(|| d.file_lossy());
+        if !file.is_empty() {
+            s.boot_files.insert(file);
+        }
+    }
+
+    /// Every server seen, by address.
+    pub fn servers(&self) -> Vec<Seen> {
+        self.seen.values().cloned().collect()
+    }
+
+    /// Servers flagged (answering, not named).
+    pub fn flagged(&self) -> usize {
+        self.seen.values().filter(|s| s.flagged).count()
+    }
+
+    /// Named servers that were not seen answering (only meaningful when clients did
+    /// boot, or with `--probe`).
+    pub fn silent(&self) -> Vec<(Ipv4Addr, String, &'static str)> {
+        let Some(n) = &self.named else {
+            return Vec::new();
+        };
+        n.servers
+            .iter()
+            .filter(|(a, _)| !self.seen.contains_key(a))
+            .map(|(a, (name, what))| (*a, name.clone(), *what))
+            .collect()
+    }
+}
+
+/// Feed every frame of a pcap file (Ethernet link type) to the audit; times are since
+/// the file's first packet.
+pub fn read_pcap(path: &Path, audit: &mut Audit) -> Result<u64, String> {
+    let file = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut r = pcap_file::pcap::PcapReader::new(file)
+        .map_err(|e| format!("{}: not a pcap file: {e}", path.display()))?;
+    if r.header().datalink != pcap_file::DataLink::ETHERNET {
+        return Err(format!(
+            "{}: link type {:?}; the audit reads Ethernet captures",
+            path.display(),
+            r.header().datalink
+        ));
+    }
+    let mut first = None;
+    let mut n = 0;
+    while let Some(p) = r.next_packet() {
+        let p = p.map_err(|e| format!("{}: packet {}: {e}", path.display(), n + 1))?;
+        let t0 = *first.get_or_insert(p.timestamp);
+        audit.observe_frame(p.timestamp.saturating_sub(t0), &p.data);
+        n += 1;
+    }
+    Ok(n)
+}
+
+/// Watch `interface` for `duration` (AF_PACKET, every frame the interface sees), feeding
+/// the audit. With `probe`, send a PXE DHCPDISCOVER (UEFI x64) from port 68 every 2 s
+/// so that every server on the segment has something to answer, as the MAC given there
+/// (a machine a responder knows), or a random locally administered one. Needs root
+/// (CAP_NET_RAW).
+pub fn capture_live(
+    interface: &str,
+    duration: Duration,
+    probe: Option<Option<Mac>>,
+    audit: &mut Audit,
+) -> Result<u64, String> {
+    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+    let ifindex = {
+        let c = std::ffi::CString::new(interface).map_err(|_| "bad interface name".to_string())?;
+        // SAFETY: a NUL-terminated name.
+        let i = unsafe { libc::if_nametoindex(c.as_ptr()) };
+        if i == 0 {
+            return Err(format!("no interface `{interface}`"));
+        }
+        i
+    };
+    let proto = (libc::ETH_P_ALL as u16).to_be();
+    // SAFETY: plain socket(2) call; the result is checked and owned below.
+    let fd = unsafe { libc::socket(libc::AF_PACKET, libc::SOCK_RAW, i32::from(proto)) };
+    if fd < 0 {
+        return Err(format!(
+            "cannot open a packet socket on {interface}: {} (the live audit needs root or CAP_NET_RAW)",
+            std::io::Error::last_os_error()
+        ));
+    }
+    // SAFETY: fd is a fresh, valid descriptor that nothing else owns.
+    let sock = unsafe { OwnedFd::from_raw_fd(fd) };
+    // SAFETY: sockaddr_ll is plain old data; zeroed is a valid value.
+    let mut sll: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
+    sll.sll_family = libc::AF_PACKET as u16;
+    sll.sll_protocol = proto;
+    sll.sll_ifindex = ifindex as i32;
+    // SAFETY: binding our own socket to a sockaddr_ll of the right size.
+    let r = unsafe {
+        libc::bind(
+            sock.as_raw_fd(),
+            &sll as *const libc::sockaddr_ll as *const libc::sockaddr,
+            std::mem::size_of::<libc::sockaddr_ll>() as libc::socklen_t,
+        )
+    };
+    if r < 0 {
+        return Err(format!(
+            "cannot bind the packet socket to {interface}: {}",
+            std::io::Error::last_os_error()
+        ));
+    }
+    let prober = match probe {
+        Some(mac) => Some(Prober::new(interface, mac)?),
+        None => None,
+    };
+    let start = std::time::Instant::now();
+    let mut next_probe = start;
+    let mut buf = vec![0u8; 65536];
+    let mut n = 0;
+    loop {
+        let now = std::time::Instant::now();
+        let elapsed = now - start;
+        if elapsed >= duration {
+            break;
+        }
+        if let Some(p) = &prober {
+            if now >= next_probe {
+                p.send()?;
+                next_probe = now + Duration::from_secs(2);
+            }
+        }
+        let mut wait = duration - elapsed;
+        if prober.is_some() {
+            wait = wait.min(next_probe.saturating_duration_since(now));
+        }
+        let mut pfd = libc::pollfd {
+            fd: sock.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        let ms = wait.as_millis().clamp(1, i32::MAX as u128) as i32;
+        // SAFETY: one valid pollfd.
+        let r = unsafe { libc::poll(&mut pfd, 1, ms) };
+        if r < 0 {
+            let e = std::io::Error::last_os_error();
+            if e.kind() == std::io::ErrorKind::Interrupted {
+                continue;
+            }
+            return Err(format!("poll: {e}"));
+        }
+        if r == 0 {
+            continue;
+        }
+        // SAFETY: reading into our own buffer of its length.
+        let len = unsafe {
+            libc::recv(
+                sock.as_raw_fd(),
+                buf.as_mut_ptr() as *mut libc::c_void,
+                buf.len(),
+                libc::MSG_DONTWAIT,
+            )
+        };
+        if len < 0 {
+            continue;
+        }
+        n += 1;
+        audit.observe_frame(start.elapsed(), &buf[..len as usize]);
+    }
+    Ok(n)
+}
+
+/// Sends PXE DISCOVERs as a UEFI x64 client would, from 0.0.0.0:68 on the interface.
+struct Prober {
+    sock: std::net::UdpSocket,
+    mac: Mac,
+}
+
+impl Prober {
+    fn new(interface: &str, mac: Option<Mac>) -> Result<Prober, String> {
+        use socket2::{Domain, Protocol, Socket, Type};
+        let s = Socket::new(Domain::IPV4, Type::DGRAM, Some(Protocol::UDP))
+            .map_err(|e| format!("probe socket: {e}"))?;
+        s.set_reuse_address(true).ok();
+        s.set_broadcast(true)
+            .map_err(|e| format!("probe socket: {e}"))?;
+        s.bind_device(Some(interface.as_bytes()))
+            .map_err(|e| format!("probe socket on {interface}: {e}"))?;
+        let addr = std::net::SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 68);
+        s.bind(&addr.into()).map_err(|e| {
+            format!("cannot bind UDP port 68 on {interface} to probe: {e} (is a DHCP client running there?)")
+        })?;
+        let mut seed = [0u8; 4];
+        let t = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .subsec_nanos()
+            ^ std::process::id();
+        seed.copy_from_slice(&t.to_be_bytes());
+        // Locally administered, unicast.
+        let mac = mac.unwrap_or(Mac([0x02, 0x50, seed[0], seed[1], seed[2], seed[3]]));
+        Ok(Prober {
+            sock: s.into(),
+            mac,
+        })
+    }
+
+    fn send(&self) -> Result<(), String> {
+        use pxelab_engine::dhcp::firmware::{build_discover, model, FirmwareKind};
+        let xid = u32::from_be_bytes([self.mac.0[2], self.mac.0[3], self.mac.0[4], self.mac.0[5]]);
+        let d = build_discover(model(FirmwareKind::UefiX64), self.mac, None, xid, 0);
+        self.sock
+            .send_to(&d, (Ipv4Addr::BROADCAST, 67))
+            .map_err(|e| format!("probe: {e}"))?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use etherparse::PacketBuilder;
+    use pxelab_engine::dhcp::firmware::{build_discover, model, FirmwareKind};
+    use pxelab_engine::dhcp::packet::parse;
+    use pxelab_engine::dhcp::proxy::{build_proxy_ack, build_proxy_offer, ProxyParams};
+    use pxelab_engine::dhcp::server::{DhcpServer, Pool};
+
+    fn frame(
+        src_mac: [u8; 6],
+        src: Ipv4Addr,
+        sport: u16,
+        dst: Ipv4Addr,
+        dport: u16,
+        p: &[u8],
+    ) -> Vec<u8> {
+        let b = PacketBuilder::ethernet2(src_mac, [0xff; 6])
+            .ipv4(src.octets(), dst.octets(), 64)
+            .udp(sport, dport);
+        let mut v = Vec::with_capacity(b.size(p.len()));
+        b.write(&mut v, p).unwrap();
+        v
+    }
+
+    fn ip(s: &str) -> Ipv4Addr {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn classifies_dhcp_and_proxy_answers_and_flags_unnamed_servers() {
+        let client = Mac([0x52, 0x54, 0, 0, 0, 1]);
+        let discover = build_discover(model(FirmwareKind::UefiX64), client, None, 7, 0);
+        let req = parse(&discover).unwrap();
+        // A named DHCP server's offer.
+        let mut dhcp = DhcpServer::new(
+            ip("10.0.0.2"),
+            vec![Pool {
+                subnet: (ip("10.0.0.0"), 24),
+                router: None,
+                start: ip("10.0.0.100"),
+                end: ip("10.0.0.199"),
+            }],
+            false,
+        );
+        let replies = dhcp.handle(
+            pxelab_engine::Instant::ZERO,
+            std::net::SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 68),
+            &discover,
+            (ip("10.0.0.0"), 24),
+        );
+        assert_eq!(replies.len(), 1, "the DHCP server offers an address");
+        let offer = &replies[0].payload;
+        // A proxy offer from a named responder and one from an unnamed host.
+        let proxy = build_proxy_ack(
+            &req,
+            &ProxyParams::new(ip("10.0.0.5"), Some("smsboot/x64/wdsmgfw.efi".into())),
+        );
+        let rogue = build_proxy_offer(
+            &req,
+            &ProxyParams::new(ip("10.0.0.66"), Some("evil.efi".into())),
+        );
+        let mut named = Named::default();
+        named.add(ip("10.0.0.2"), "dhcp", "DHCP server");
+        named.add(ip("10.0.0.5"), "dp1", "responder");
+        named.add(ip("10.0.0.9"), "dp2", "responder");
+        let mut a = Audit::new(Some(named));
+        let bcast = Ipv4Addr::BROADCAST;
+        a.observe_frame(
+            Duration::ZERO,
+            &frame([2, 0, 0, 0, 0, 1], ip("0.0.0.0"), 68, bcast, 67, &discover),
+        );
+        a.observe_frame(
+            Duration::from_millis(1),
+            &frame([2, 0, 0, 0, 0, 2], ip("10.0.0.2"), 67, bcast, 68, offer),
+        );
+        a.observe_frame(
+            Duration::from_millis(2),
+            &frame(
+                [2, 0, 0, 0, 0, 5],
+                ip("10.0.0.5"),
+                4011,
+                ip("10.0.0.100"),
+                68,
+                &proxy,
+            ),
+        );
+        a.observe_frame(
+            Duration::from_millis(3),
+            &frame(
+                [2, 0, 0, 0, 0, 0x66],
+                ip("10.0.0.66"),
+                67,
+                bcast,
+                68,
+                &rogue,
+            ),
+        );
+        a.observe_frame(
+            Duration::from_millis(4),
+            &frame(
+                [2, 0, 0, 0, 0, 0x66],
+                ip("10.0.0.66"),
+                4011,
+                ip("10.0.0.100"),
+                4011,
+                &rogue,
+            ),
+        );
+        // A mangled reply is counted, not fatal.
+        a.observe_frame(
+            Duration::from_millis(5),
+            &frame(
+                [2, 0, 0, 0, 0, 0x66],
+                ip("10.0.0.66"),
+                67,
+                bcast,
+                68,
+                &[2, 1, 6],
+            ),
+        );
+        let s = a.servers();
+        assert_eq!(s.len(), 3, "{s:#?}");
+        assert_eq!(
+            (s[0].server, s[0].named.as_deref(), s[0].flagged),
+            (ip("10.0.0.2"), Some("dhcp"), false)
+        );
+        assert!(s[0].kinds.contains("dhcp") && s[0].messages.contains("OFFER"));
+        assert_eq!((s[1].named.as_deref(), s[1].flagged), (Some("dp1"), false));
+        assert_eq!(s[1].kinds.iter().collect::<Vec<_>>(), ["proxy"]);
+        assert!(s[1].boot_files.contains("smsboot/x64/wdsmgfw.efi"));
+        assert!(s[1].messages.contains("ACK") && s[1].ports.contains(&4011));
+        assert_eq!(
+            (s[2].server, s[2].named.as_deref(), s[2].flagged),
+            (ip("10.0.0.66"), None, true)
+        );
+        assert_eq!(s[2].answers, 2);
+        assert_eq!(s[2].ports.iter().copied().collect::<Vec<_>>(), [67, 4011]);
+        assert_eq!(s[2].macs.iter().collect::<Vec<_>>(), ["02:00:00:00:00:66"]);
+        assert_eq!(a.flagged(), 1);
+        assert_eq!(a.malformed, 1);
+        assert_eq!(a.frames, 6);
+        assert_eq!(
+            a.silent(),
+            [(ip("10.0.0.9"), "dp2".to_string(), "responder")]
+        );
+    }
+
+    #[test]
+    fn a_relayed_answer_is_the_servers_and_names_the_relay() {
+        let client = Mac([0x52, 0x54, 0, 0, 0, 1]);
+        let discover = build_discover(model(FirmwareKind::BiosX64), client, None, 9, 0);
+        let req = parse(&discover).unwrap();
+        let proxy = build_proxy_offer(&req, &ProxyParams::new(ip("10.10.0.5"), None));
+        let mut a = Audit::new(None);
+        // The router forwards the server's answer to the client from its own address.
+        a.observe_frame(
+            Duration::ZERO,
+            &frame(
+                [2, 0, 0, 0, 0, 1],
+                ip("10.20.0.1"),
+                67,
+                Ipv4Addr::BROADCAST,
+                68,
+                &proxy,
+            ),
+        );
+        let s = a.servers();
+        assert_eq!(s.len(), 1);
+        assert_eq!(s[0].server, ip("10.10.0.5"));
+        assert_eq!(
+            s[0].via.iter().copied().collect::<Vec<_>>(),
+            [ip("10.20.0.1")]
+        );
+        assert!(!s[0].flagged, "nothing is flagged without a scenario");
+    }
+}
