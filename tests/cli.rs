@@ -485,3 +485,85 @@ fn a_rogue_changes_who_answers_only_without_the_peer_key() {
     assert_eq!(keyed, (true, "p1".to_string()));
     assert_eq!(open, (false, "dp1".to_string()));
 }
+
+/// `pxelab audit --pcap`: the segment capture of a run in which dp1 answered (the rogue
+/// scenario without its key) lists the DHCP server and dp1; against a scenario that
+/// does not name 10.10.0.5, dp1 is flagged and the exit status is 1.
+#[test]
+fn audit_reads_a_segment_capture_and_flags_unnamed_servers() {
+    let file = root().join("scenarios/peers/rogue-peer-keyed.yaml");
+    let text = std::fs::read_to_string(&file).unwrap();
+    let dir = std::env::temp_dir().join(format!("pxelab-audit-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let unkeyed = dir.join("unkeyed.yaml");
+    let stripped: String = text
+        .lines()
+        .filter(|l| !l.starts_with("  peer_key: "))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(&unkeyed, stripped).unwrap();
+    let st = pxelab()
+        .args(["run", "--pcap"])
+        .arg(dir.join("pcap"))
+        .arg(&unkeyed)
+        .output()
+        .unwrap();
+    assert_eq!(
+        st.status.code(),
+        Some(1),
+        "the unkeyed run fails its expectations"
+    );
+    let pcap = dir.join("pcap/hq.pcap");
+    let audit = |scenario: &Path| {
+        let out = pxelab()
+            .args(["audit", "--format", "json", "--pcap"])
+            .arg(&pcap)
+            .arg("--scenario")
+            .arg(scenario)
+            .output()
+            .unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+            panic!("{e}: {}", String::from_utf8_lossy(&out.stderr));
+        });
+        (out.status.code(), v)
+    };
+    let (code, v) = audit(&file);
+    assert_eq!(code, Some(0), "{v}");
+    let servers: Vec<(String, String)> = v["servers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["server"].as_str().unwrap().to_string(),
+                s["named"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        servers,
+        [
+            ("10.10.0.2".to_string(), "dhcp".to_string()),
+            ("10.10.0.5".to_string(), "dp1".to_string())
+        ]
+    );
+    let (code, v) = audit(&root().join("scenarios/peers/one-peer-answers.yaml"));
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert_eq!(code, Some(1), "{v}");
+    assert_eq!(v["flagged"], 1);
+    let flagged: Vec<&serde_json::Value> = v["servers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["flagged"] == true)
+        .collect();
+    assert_eq!(flagged[0]["server"], "10.10.0.5");
+    // A missing capture is an error (2) that names the file.
+    let out = pxelab()
+        .args(["audit", "--pcap", "/nonexistent/x.pcap"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/x.pcap"));
+}
