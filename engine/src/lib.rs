@@ -11,6 +11,8 @@ pub mod bootfiles;
 pub mod dhcp;
 pub mod election;
 pub mod exclusion;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod ids;
 pub mod policy;
 pub mod responder;

@@ -212,6 +212,9 @@ pub enum MalformedKind {
     RelaySubOptionOverrun { sub_offset: usize },
     /// Option 52 with a value other than 1, 2 or 3.
     BadOverload { value: u8 },
+    /// Option 52 inside the `file` or `sname` field it overloads (it belongs in the
+    /// main option area only).
+    OverloadInOverloadedField,
     /// Our walk and dhcproto's borrowed walker disagree (a bug in one of them).
     WalkerDisagrees,
 }
@@ -256,6 +259,9 @@ impl fmt::Display for MalformedDhcp {
                 "relay agent sub-option at byte {sub_offset} of the option runs past its end"
             )?,
             MalformedKind::BadOverload { value } => write!(f, "option overload value {value}")?,
+            MalformedKind::OverloadInOverloadedField => {
+                f.write_str("option overload inside an overloaded field")?
+            }
             MalformedKind::WalkerDisagrees => {
                 f.write_str("option walk disagrees with dhcproto's walker")?
             }
@@ -487,28 +493,44 @@ pub fn parse(payload: &[u8]) -> Result<DhcpPacket, MalformedDhcp> {
         )
     })?;
 
-    // Option overload: find 52 in the main area first (RFC 2132 9.3).
+    // Option overload: 52 in the main area (RFC 2132 9.3), its instances concatenated
+    // like every other option's (RFC 3396), one byte in all.
     let mut overload = None;
-    for f in &main.found {
-        if f.code == opt::OVERLOAD {
-            let [v] = exact::<1>(&payload[f.data.clone()], f.code, f.offset, "1")?;
-            if !(1..=3).contains(&v) {
-                return Err(bad(
-                    f.offset,
-                    Some(f.code),
-                    MalformedKind::BadOverload { value: v },
-                ));
-            }
-            overload = Some(v);
+    let mut parts = main
+        .found
+        .iter()
+        .filter(|f| f.code == opt::OVERLOAD)
+        .peekable();
+    if let Some(first) = parts.peek().map(|f| f.offset) {
+        let d: Vec<u8> = parts
+            .flat_map(|f| payload[f.data.clone()].iter().copied())
+            .collect();
+        let [v] = exact::<1>(&d, opt::OVERLOAD, first, "1")?;
+        if !(1..=3).contains(&v) {
+            return Err(bad(
+                first,
+                Some(opt::OVERLOAD),
+                MalformedKind::BadOverload { value: v },
+            ));
         }
+        overload = Some(v);
     }
     let mut all: Vec<Found> = main.found.clone();
     if let Some(v) = overload {
-        if v & 1 != 0 {
-            all.extend(walk_area(payload, 108, 236)?.found);
-        }
-        if v & 2 != 0 {
-            all.extend(walk_area(payload, 44, 108)?.found);
+        for (bit, start, stop) in [(1, 108, 236), (2, 44, 108)] {
+            if v & bit == 0 {
+                continue;
+            }
+            let area = walk_area(payload, start, stop)?;
+            // An overloaded field says nothing about overloading.
+            if let Some(f) = area.found.iter().find(|f| f.code == opt::OVERLOAD) {
+                return Err(bad(
+                    f.offset,
+                    Some(opt::OVERLOAD),
+                    MalformedKind::OverloadInOverloadedField,
+                ));
+            }
+            all.extend(area.found);
         }
     }
     let options: Vec<(u8, Vec<u8>)> = all
@@ -883,6 +905,30 @@ mod tests {
         assert_eq!(p.option(67).as_deref(), Some(&b"boot"[..]));
         v[108 + 1] = 200;
         assert!(matches!(kind_of(&v), MalformedKind::OptionOverrun { .. }));
+    }
+
+    #[test]
+    fn overload_is_one_byte_in_the_main_area_only() {
+        // Found by the fuzzer (fuzz/regressions/dhcp): a 52 inside the overloaded
+        // sname field was listed as an option while the main area's 52 was obeyed.
+        let mut v = with_options(&[53, 1, 1, 52, 1, 3, 255]);
+        v[108..108 + 4].copy_from_slice(&[67, 1, b'x', 255]);
+        v[44..44 + 4].copy_from_slice(&[52, 1, 1, 255]);
+        let e = parse(&v).unwrap_err();
+        assert_eq!(e.kind, MalformedKind::OverloadInOverloadedField);
+        assert_eq!((e.offset, e.option), (44, Some(52)));
+        v[44] = 0;
+        let p = parse(&v).unwrap();
+        assert_eq!(p.overload, Some(3));
+        assert_eq!(p.option(67).as_deref(), Some(&b"x"[..]));
+        // Two instances in the main area are concatenated (RFC 3396): two bytes.
+        assert_eq!(
+            kind_of(&with_options(&[52, 1, 1, 52, 1, 1, 255])),
+            MalformedKind::BadLength {
+                len: 2,
+                expected: "1"
+            }
+        );
     }
 
     #[test]
