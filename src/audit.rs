@@ -94,6 +94,7 @@ pub fn run(args: &AuditArgs) -> ExitCode {
                 "frames": audit.frames,
                 "malformed_replies": audit.malformed,
                 "servers": servers,
+                "clients": audit.clients(),
                 "flagged": audit.flagged(),
                 "named_but_silent": silent,
             });
@@ -169,6 +170,29 @@ fn text(audit: &Audit, servers: &[Seen], with_scenario: bool) -> String {
                 "a proxy DHCP"
             })),
             join(&s.macs)
+        );
+    }
+    let clients = audit.clients();
+    if !clients.is_empty() {
+        let _ = writeln!(
+            o,
+            "{:<18} {:>10} {:>10} {:>16} {:>15}",
+            "client", "DISCOVERs", "first s", "proxy offer s", "from (try)"
+        );
+    }
+    for c in &clients {
+        let _ = writeln!(
+            o,
+            "{:<18} {:>10} {:>10.3} {:>16} {:>15}",
+            c.mac,
+            c.discovers.len(),
+            c.discovers.first().copied().unwrap_or_default(),
+            c.first_proxy_offer_s
+                .map_or("-".to_string(), |t| format!("{t:.3}")),
+            match (c.proxy_offer_from, c.discovers_until_proxy_offer) {
+                (Some(f), Some(n)) => format!("{f} ({n})"),
+                _ => "none".into(),
+            }
         );
     }
     for (a, n, w) in audit.silent() {

@@ -966,6 +966,25 @@ fn pcap_dir_for(base: &Path, sc: &Scenario, several: bool) -> PathBuf {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Reports piped into `head` and the like: end quietly when the reader goes away, as
+    // other command-line tools do, instead of panicking on the write's EPIPE. Only for
+    // commands that build nothing to tear down: daemons and everything that builds a
+    // lab keep Rust's default (ignored; a write error instead, and teardown runs).
+    let builds_nothing = match &cli.cmd {
+        Cmd::Run { lab, .. } => !lab,
+        Cmd::Check { .. } | Cmd::Explain { .. } | Cmd::Audit(_) => true,
+        Cmd::Bench {
+            what: BenchCmd::Sim { .. } | BenchCmd::Storm(_),
+        } => true,
+        _ => false,
+    };
+    if builds_nothing {
+        // SAFETY: setting a signal's disposition to its default at start-up, before
+        // any thread exists.
+        unsafe {
+            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        }
+    }
     match cli.cmd {
         Cmd::Run {
             paths,

@@ -63,11 +63,27 @@ pub struct Seen {
     pub last_s: f64,
 }
 
+/// One client seen asking: its DISCOVERs and the proxy offers it got, to tell how long
+/// a client waited for a boot server (failover under fire) and how many tries it took.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct ClientSeen {
+    pub mac: String,
+    /// Times of its DHCPDISCOVERs (seconds since the start of the capture).
+    pub discovers: Vec<f64>,
+    /// The first proxy offer (yiaddr 0) addressed to it: when, and from which server.
+    pub first_proxy_offer_s: Option<f64>,
+    pub proxy_offer_from: Option<Ipv4Addr>,
+    /// DISCOVERs it had sent when that offer came (1: answered at once; 2: at the
+    /// first retry).
+    pub discovers_until_proxy_offer: Option<usize>,
+}
+
 /// The audit's state: frames in, servers out.
 #[derive(Debug, Default)]
 pub struct Audit {
     named: Option<Named>,
     seen: BTreeMap<Ipv4Addr, Seen>,
+    clients: BTreeMap<Mac, ClientSeen>,
     /// Frames looked at, and BOOTREPLYs among them that did not parse.
     pub frames: u64,
     pub malformed: u64,
@@ -111,6 +127,10 @@ impl Audit {
             return;
         };
         let src_port = udp.source_port();
+        if src_port == 68 {
+            self.observe_request(at, udp.payload());
+            return;
+        }
         if src_port != 67 && src_port != 4011 {
             return;
         }
@@ -172,6 +192,16 @@ impl Audit {
             }
             .to_string(),
         );
+        if d.yiaddr.is_unspecified() && d.message_type == Some(MessageType::Offer) {
+            if let Some(c) = d.chaddr.and_then(|m| self.clients.get_mut(&m)) {
+                if c.first_proxy_offer_s.is_none() {
+                    c.first_proxy_offer_s = Some(at.as_secs_f64());
+                    c.proxy_offer_from = Some(server);
+                    c.discovers_until_proxy_offer = Some(c.discovers.len());
+                }
+            }
+        }
+        let s = self.seen.get_mut(&server).expect("inserted above");
         let file = d
             .option(67)
             .map(|f| {
@@ -183,6 +213,31 @@ impl Audit {
         if !file.is_empty() {
             s.boot_files.insert(file);
         }
+    }
+
+    /// A client's DISCOVER (from port 68).
+    fn observe_request(&mut self, at: Duration, payload: &[u8]) {
+        let Ok(d) = parse(payload) else { return };
+        if d.op != 1 || d.message_type != Some(MessageType::Discover) {
+            return;
+        }
+        let Some(mac) = d.chaddr else { return };
+        self.clients
+            .entry(mac)
+            .or_insert_with(|| ClientSeen {
+                mac: mac.to_string(),
+                discovers: Vec::new(),
+                first_proxy_offer_s: None,
+                proxy_offer_from: None,
+                discovers_until_proxy_offer: None,
+            })
+            .discovers
+            .push(at.as_secs_f64());
+    }
+
+    /// Every client seen sending a DISCOVER, by MAC.
+    pub fn clients(&self) -> Vec<ClientSeen> {
+        self.clients.values().cloned().collect()
     }
 
     /// Every server seen, by address.
@@ -530,6 +585,15 @@ mod tests {
         assert_eq!(s[2].ports.iter().copied().collect::<Vec<_>>(), [67, 4011]);
         assert_eq!(s[2].macs.iter().collect::<Vec<_>>(), ["02:00:00:00:00:66"]);
         assert_eq!(a.flagged(), 1);
+        // The client's DISCOVER, and the first proxy OFFER addressed to it (dp1 sent an
+        // ACK, the rogue an OFFER).
+        let c = a.clients();
+        assert_eq!(c.len(), 1);
+        assert_eq!(c[0].mac, "52:54:00:00:00:01");
+        assert_eq!(c[0].discovers, [0.0]);
+        assert_eq!(c[0].first_proxy_offer_s, Some(0.003));
+        assert_eq!(c[0].proxy_offer_from, Some(ip("10.0.0.66")));
+        assert_eq!(c[0].discovers_until_proxy_offer, Some(1));
         assert_eq!(a.malformed, 1);
         assert_eq!(a.frames, 6);
         assert_eq!(
