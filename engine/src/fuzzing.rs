@@ -776,7 +776,7 @@ impl BootRoot for FuzzRoot {
             u64::from(c % 3000)
         } else if path.starts_with("smsimages/") {
             u64::from(c % 70_000)
-        } else if c % 3 == 0 {
+        } else if c.is_multiple_of(3) {
             return None;
         } else {
             u64::from(c % 5000)
