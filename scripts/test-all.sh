@@ -2,7 +2,8 @@
 # Run every test pxelab has, on a fresh Debian machine as on a developer's.
 # It installs what the tests need first (Debian packages, Rust components), then:
 #   1. cargo fmt --check and clippy (warnings are errors),
-#   2. every unit, property, snapshot and integration test (release profile),
+#   2. every unit, property, snapshot and integration test (release profile), then a
+#      short smoke of every fuzz target (scripts/fuzz.sh smoke; docs/FUZZING.md),
 #   3. the whole scenario suite in the simulator, as the README's first command,
 #   4. the lab: the lab suite (scenarios/lab) with real firmware under QEMU, compared
 #      with the simulator (sim/lab parity), and a run interrupted with SIGINT that must
@@ -19,8 +20,9 @@ cd "$(dirname "$0")/.."
 # nothing beyond the Rust toolchain. (`pxelab lab check` says what the lab lacks.)
 # The TFTP bench compares with atftp (client), atftpd and tftpd-hpa: the two servers'
 # packages conflict, so scripts/tftp-servers.sh unpacks them (their libraries, libwrap0
-# and libpcre2-8-0, come from apt); kea-admin brings perfdhcp.
-APT_PACKAGES=(pkg-config iproute2 procps
+# and libpcre2-8-0, come from apt); kea-admin brings perfdhcp. The fuzz targets build
+# libFuzzer's C++ sources (libfuzzer-sys) with g++.
+APT_PACKAGES=(pkg-config iproute2 procps g++
   qemu-system-x86 qemu-system-arm ipxe-qemu ovmf ovmf-ia32 qemu-efi-aarch64
   dnsmasq-base kea-dhcp4-server isc-dhcp-relay nasm clang lld
   atftp libwrap0 libpcre2-8-0 kea-admin)
@@ -64,6 +66,9 @@ echo "== unit, property, snapshot and integration tests"
 cargo build --release -q
 ./target/release/pxelab lab clean >/dev/null   # leftovers of an interrupted earlier run
 cargo test --workspace --release
+
+echo "== fuzz smoke: every fuzz target briefly (crashes land in fuzz/artifacts/)"
+scripts/fuzz.sh smoke
 
 echo "== scenario suite (simulator)"
 cargo run --release -q -- run scenarios --junit target/scenarios-junit.xml
