@@ -5,11 +5,13 @@
 //!
 //! Each row of the matrix (clients × responders × block × window) is a generated
 //! scenario (`scenario_yaml`, the same format as any other, so `--emit` shows it) run
-//! by the simulator.
+//! by the simulator, or with `--mode lab` in the lab with modelled clients (`pxelab run
+//! --lab --model-clients`): real `pxelab serve` responders, a real DHCP server and the
+//! segment switch, the clients the simulator's firmware models speaking real frames.
 
 use crate::bench_tftp::percentile;
 use pxelab_scenario::load_str;
-use pxelab_sim::run::{run_scenario, RunOptions};
+use pxelab_sim::run::{run_scenario, ProcessPeak, RunOptions, ScenarioResult};
 use pxelab_sim::world::Usage;
 use serde::Serialize;
 use std::fmt::Write as _;
@@ -35,6 +37,8 @@ pub struct StormSpec {
 
 #[derive(Clone, Debug, Serialize)]
 pub struct StormResult {
+    /// `sim` or `lab`.
+    pub mode: String,
     pub clients: u32,
     pub responders: u32,
     pub role: String,
@@ -59,6 +63,12 @@ pub struct StormResult {
     pub peak_segment_bps: f64,
     pub packets: u64,
     pub wall_s: f64,
+    /// Lab: peak memory and descriptors of the responders and the modelled clients.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub resources: Vec<ProcessPeak>,
+    /// Lab: what went wrong, if anything (the lab's own failures, not boots).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub failures: Vec<String>,
 }
 
 /// The image architecture a firmware boots.
@@ -92,6 +102,8 @@ pub fn scenario_yaml(s: &StormSpec) -> Result<String, String> {
         s.clients, s.firmware, s.responders, s.role
     );
     let _ = writeln!(y, "seed: {}", s.seed);
+    // The lab runs it with modelled clients (`pxelab run --lab --model-clients`).
+    let _ = writeln!(y, "modes: [sim, lab]");
     let _ = writeln!(y, "site:\n  code: PS1\n  boot_images:");
     let _ = writeln!(
         y,
@@ -156,10 +168,16 @@ pub fn scenario_yaml(s: &StormSpec) -> Result<String, String> {
     Ok(y)
 }
 
-pub fn run(s: &StormSpec) -> Result<StormResult, String> {
+/// The storm's scenario, loaded.
+pub fn scenario(s: &StormSpec) -> Result<pxelab_scenario::Scenario, String> {
     let yaml = scenario_yaml(s)?;
-    let sc = load_str(&yaml, std::path::Path::new("<bench storm>"))
-        .map_err(|e| format!("the generated storm scenario does not load: {e}"))?;
+    load_str(&yaml, std::path::Path::new("<bench storm>"))
+        .map_err(|e| format!("the generated storm scenario does not load: {e}"))
+}
+
+/// The storm in the simulator.
+pub fn run(s: &StormSpec) -> Result<StormResult, String> {
+    let sc = scenario(s)?;
     let r = run_scenario(
         &sc,
         &RunOptions {
@@ -169,6 +187,11 @@ pub fn run(s: &StormSpec) -> Result<StormResult, String> {
             no_verify: true,
         },
     );
+    Ok(summarize(s, &r))
+}
+
+/// A storm row from a run's result, simulator or lab (the lab has no link use).
+pub fn summarize(s: &StormSpec, r: &ScenarioResult) -> StormResult {
     let booted: Vec<&pxelab_sim::run::BootRecord> = r
         .boots
         .iter()
@@ -177,11 +200,13 @@ pub fn run(s: &StormSpec) -> Result<StormResult, String> {
     let mut times: Vec<f64> = booted.iter().filter_map(|b| b.took_s).collect();
     times.sort_by(|a, b| a.total_cmp(b));
     let not_booted = s.clients as usize - booted.len().min(s.clients as usize);
+    // From the first power-on (the lab starts its clock a little before it).
+    let first = r.boots.iter().map(|b| b.at_s).fold(f64::INFINITY, f64::min);
     let all_booted_s = (not_booted == 0)
         .then(|| {
             booted
                 .iter()
-                .map(|b| b.at_s + b.took_s.unwrap_or(0.0))
+                .map(|b| b.at_s + b.took_s.unwrap_or(0.0) - first)
                 .fold(0.0, f64::max)
         })
         .filter(|_| !booted.is_empty());
@@ -197,7 +222,8 @@ pub fn run(s: &StormSpec) -> Result<StormResult, String> {
         .iter()
         .map(|v| Usage::peak_bps(v))
         .fold(0.0, f64::max);
-    Ok(StormResult {
+    StormResult {
+        mode: r.mode.clone(),
         clients: s.clients,
         responders: s.responders,
         role: s.role.clone(),
@@ -218,14 +244,22 @@ pub fn run(s: &StormSpec) -> Result<StormResult, String> {
         peak_segment_bps,
         packets: r.stats.packets_sent,
         wall_s: r.wall_time_s,
-    })
+        resources: r.resources.clone(),
+        failures: r
+            .failures
+            .iter()
+            .filter(|f| f.starts_with("lab"))
+            .cloned()
+            .collect(),
+    }
 }
 
 pub fn table(rows: &[StormResult]) -> String {
     let mut t = String::new();
     let _ = writeln!(
         t,
-        "{:>7} {:>5} {:>6} {:>6}  {:>9} {:>9} {:>9} {:>8}  {:>13} {:>5}  {:>12}  {:>7}",
+        "{:>4} {:>7} {:>5} {:>6} {:>6}  {:>9} {:>9} {:>9} {:>8}  {:>13} {:>5}  {:>12}  {:>7}",
+        "mode",
         "clients",
         "resp",
         "block",
@@ -241,9 +275,19 @@ pub fn table(rows: &[StormResult]) -> String {
     );
     for r in rows {
         let f = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.1}"));
+        let (resp, pct, segm) = if r.mode == "lab" {
+            ("-".to_string(), "-".to_string(), "-".to_string())
+        } else {
+            (
+                format!("{:.0} Mbit", r.peak_responder_bps / 1e6),
+                format!("{:.0}%", r.peak_responder_use * 100.0),
+                format!("{:.0} Mbit", r.peak_segment_bps / 1e6),
+            )
+        };
         let _ = writeln!(
             t,
-            "{:>7} {:>5} {:>6} {:>6}  {:>9} {:>9} {:>9} {:>8}  {:>8.0} Mbit {:>4.0}%  {:>7.0} Mbit  {:>7.2}",
+            "{:>4} {:>7} {:>5} {:>6} {:>6}  {:>9} {:>9} {:>9} {:>8}  {:>13} {:>5}  {:>12}  {:>7.2}",
+            r.mode,
             r.clients,
             r.responders,
             r.block_size,
@@ -252,11 +296,27 @@ pub fn table(rows: &[StormResult]) -> String {
             f(r.all_booted_s),
             f(r.boot_median_s),
             f(r.boot_p95_s),
-            r.peak_responder_bps / 1e6,
-            r.peak_responder_use * 100.0,
-            r.peak_segment_bps / 1e6,
+            resp,
+            pct,
+            segm,
             r.wall_s
         );
+    }
+    for r in rows {
+        for p in &r.resources {
+            let _ = writeln!(
+                t,
+                "  {} {} clients: {} peak {:.1} MiB resident, {} descriptors",
+                r.mode,
+                r.clients,
+                p.process,
+                p.peak_rss_kib as f64 / 1024.0,
+                p.peak_fds
+            );
+        }
+        for f in &r.failures {
+            let _ = writeln!(t, "  {} {} clients: {f}", r.mode, r.clients);
+        }
     }
     t
 }

@@ -62,6 +62,11 @@ enum Cmd {
         /// Lab: leave the network up after each scenario and print how to enter it.
         #[arg(long, requires = "lab")]
         keep: bool,
+        /// Lab: modelled clients instead of QEMU: the simulator's firmware models speak
+        /// real frames into each segment's switch (`pxelab lab swarm`), so hundreds of
+        /// clients can boot at once against the real responders and DHCP servers.
+        #[arg(long, requires = "lab")]
+        model_clients: bool,
         /// Run only the I-th of N slices of the suite (1-based), to spread a suite over
         /// CI runners: `--shard 2/4`.
         #[arg(long, value_parser = parse_shard)]
@@ -147,6 +152,12 @@ enum LabCmd {
     /// (internal) A segment's switch process.
     #[command(hide = true)]
     Switch {
+        #[arg(long)]
+        spec: PathBuf,
+    },
+    /// (internal) A segment's modelled clients on a switch port.
+    #[command(hide = true)]
+    Swarm {
         #[arg(long)]
         spec: PathBuf,
     },
@@ -417,6 +428,10 @@ struct StormArgs {
     /// Print the generated scenario of the first row and stop (it runs with `pxelab run`).
     #[arg(long)]
     emit: bool,
+    /// sim (predicted), lab (real responders, DHCP server and switch, modelled clients
+    /// speaking real frames; root) or both.
+    #[arg(long, default_value = "sim")]
+    mode: String,
 }
 
 fn bench_storm_cmd(a: &StormArgs) -> ExitCode {
@@ -501,9 +516,57 @@ fn bench_storm_cmd(a: &StormArgs) -> ExitCode {
             }
         };
     }
-    let bar = indicatif::ProgressBar::new(specs.len() as u64);
+    let (sim, lab) = match a.mode.as_str() {
+        "sim" => (true, false),
+        "lab" => (false, true),
+        "both" => (true, true),
+        m => {
+            eprintln!("error: --mode {m}: use sim, lab or both");
+            return ExitCode::FAILURE;
+        }
+    };
     let mut rows = Vec::new();
-    for s in &specs {
+    if lab {
+        // The lab prints its own progress; each storm is one lab run.
+        // Each storm as a file: the lab's responders read their scenario from it.
+        let dir = std::env::temp_dir().join(format!("pxelab-storm-{}", std::process::id()));
+        let loaded = (|| -> Result<Vec<Scenario>, String> {
+            std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+            let mut v = Vec::new();
+            for (i, s) in specs.iter().enumerate() {
+                let f = dir.join(format!("storm-{}.yaml", i + 1));
+                std::fs::write(&f, bench_storm::scenario_yaml(s)?)
+                    .map_err(|e| format!("{}: {e}", f.display()))?;
+                v.push(scenario::load_file(&f).map_err(|e| e.to_string())?);
+            }
+            Ok(v)
+        })();
+        let scenarios = match loaded {
+            Ok(v) => v,
+            Err(e) => {
+                let _ = std::fs::remove_dir_all(&dir);
+                eprintln!("error: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        let refs: Vec<&Scenario> = scenarios.iter().collect();
+        let flags = LabRunFlags {
+            keep: false,
+            boot_timeout: std::time::Duration::from_secs(600),
+            model_clients: true,
+        };
+        let results = run_lab(&refs, None, flags, false);
+        let _ = std::fs::remove_dir_all(&dir);
+        let results = match results {
+            Ok(r) => r,
+            Err(code) => return code,
+        };
+        for (s, r) in specs.iter().zip(&results) {
+            rows.push(bench_storm::summarize(s, r));
+        }
+    }
+    let bar = indicatif::ProgressBar::new(specs.len() as u64);
+    for s in specs.iter().filter(|_| sim) {
         bar.set_message(format!(
             "{} clients, {} responders, block {} window {}",
             s.clients, s.responders, s.block_size, s.window_size
@@ -876,13 +939,25 @@ fn lab_missing(scenarios: &[&Scenario], all: bool) -> Vec<String> {
 }
 
 /// `pxelab run --lab`: each scenario built, run and torn down in turn.
+/// How `pxelab run --lab` runs: keep the network up, longest boot, modelled clients.
+#[derive(Clone, Copy)]
+struct LabRunFlags {
+    keep: bool,
+    boot_timeout: std::time::Duration,
+    model_clients: bool,
+}
+
 fn run_lab(
     scenarios: &[&Scenario],
     pcap: Option<&Path>,
-    keep: bool,
-    boot_timeout: std::time::Duration,
+    flags: LabRunFlags,
     several: bool,
 ) -> Result<Vec<ScenarioResult>, ExitCode> {
+    let LabRunFlags {
+        keep,
+        boot_timeout,
+        model_clients,
+    } = flags;
     let missing = lab_missing(scenarios, false);
     if !missing.is_empty() {
         eprintln!("error: the lab cannot run on this machine; missing:");
@@ -928,6 +1003,7 @@ fn run_lab(
             warmup: std::time::Duration::from_secs(5),
             verbose,
             progress: Some(bar.clone()),
+            model_clients,
         };
         let r = pxelab_harness::lab::Lab::new(s, opts).run();
         bar.println(format!(
@@ -996,6 +1072,7 @@ fn main() -> ExitCode {
             no_verify,
             lab,
             keep,
+            model_clients,
             shard,
             boot_timeout,
         } => {
@@ -1033,7 +1110,12 @@ fn main() -> ExitCode {
             };
             let several = runnable.len() > 1;
             let results: Vec<ScenarioResult> = if lab {
-                match run_lab(&runnable, pcap.as_deref(), keep, boot_timeout, several) {
+                let flags = LabRunFlags {
+                    keep,
+                    boot_timeout,
+                    model_clients,
+                };
+                match run_lab(&runnable, pcap.as_deref(), flags, several) {
                     Ok(r) => r,
                     Err(code) => return code,
                 }
@@ -1212,6 +1294,9 @@ fn main() -> ExitCode {
             LabCmd::Images { out } => exit_with(pxelab_harness::bootroot::build_images(&out)),
             LabCmd::Switch { spec } => {
                 exit_with(read_spec(&spec).and_then(pxelab_harness::switch::run))
+            }
+            LabCmd::Swarm { spec } => {
+                exit_with(read_spec(&spec).and_then(pxelab_harness::swarm::run))
             }
             LabCmd::TftpGet {
                 server,

@@ -295,10 +295,12 @@ impl BenchLab {
                 crate::switch::PortSpec {
                     host: "server".into(),
                     kind: crate::switch::PortKind::Tap(taps[0].clone()),
+                    many_hosts: false,
                 },
                 crate::switch::PortSpec {
                     host: "client".into(),
                     kind: crate::switch::PortKind::Tap(taps[1].clone()),
+                    many_hosts: false,
                 },
             ],
         };

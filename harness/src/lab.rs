@@ -50,6 +50,9 @@ pub struct LabOptions {
     pub verbose: bool,
     /// A terminal's progress display: its message follows the lab's steps.
     pub progress: Option<indicatif::ProgressBar>,
+    /// Modelled clients instead of QEMU: the simulator's firmware models speaking real
+    /// frames into each segment's switch (`pxelab lab swarm`, one per segment).
+    pub model_clients: bool,
 }
 
 /// The lab's features this scenario uses that the lab cannot build yet, if any.
@@ -115,6 +118,11 @@ pub struct Lab<'a> {
     t0: Instant,
     boots: Vec<Boot>,
     torn_down: bool,
+    /// Modelled clients: each segment's swarm (its stdin), and the boots they finished.
+    swarm_stdin: HashMap<String, ChildStdin>,
+    swarm_results: Arc<Mutex<Vec<crate::swarm::SwarmResult>>>,
+    /// Peak memory and descriptors per process, sampled while the timeline plays.
+    peaks: BTreeMap<String, pxelab_sim::run::ProcessPeak>,
 }
 
 fn strip_ansi(s: &str) -> String {
@@ -183,6 +191,9 @@ impl<'a> Lab<'a> {
             t0: Instant::now(),
             boots: Vec::new(),
             torn_down: false,
+            swarm_stdin: HashMap::new(),
+            swarm_results: Arc::new(Mutex::new(Vec::new())),
+            peaks: BTreeMap::new(),
         }
     }
 
@@ -214,6 +225,7 @@ impl<'a> Lab<'a> {
         }
         let interrupted = procs::interrupted();
         result.sim_time_s = self.t0.elapsed().as_secs_f64();
+        result.resources = self.peaks.values().cloned().collect();
         for b in &mut self.boots {
             if let Some(r) = b.done.take() {
                 result.boots.push(r);
@@ -446,16 +458,34 @@ impl<'a> Lab<'a> {
                     ports.push(crate::switch::PortSpec {
                         host: h.name.clone(),
                         kind: crate::switch::PortKind::Tap(i.1.clone()),
+                        many_hosts: false,
                     });
                 }
             }
-            for c in sc.network.clients.iter().filter(|c| c.segment == seg.name) {
+            let seg_clients: Vec<&pxelab_scenario::Client> = sc
+                .network
+                .clients
+                .iter()
+                .filter(|c| c.segment == seg.name)
+                .collect();
+            if self.opts.model_clients && !seg_clients.is_empty() {
+                ports.push(crate::switch::PortSpec {
+                    host: format!("swarm-{}", seg.name),
+                    kind: crate::switch::PortKind::Unix {
+                        local: self.dir.join(format!("swarm-{}.sw", seg.name)),
+                        remote: self.dir.join(format!("swarm-{}.cl", seg.name)),
+                    },
+                    many_hosts: true,
+                });
+            }
+            for c in seg_clients.iter().filter(|_| !self.opts.model_clients) {
                 ports.push(crate::switch::PortSpec {
                     host: c.name.clone(),
                     kind: crate::switch::PortKind::Unix {
                         local: self.dir.join(format!("{}.sw", c.name)),
                         remote: self.dir.join(format!("{}.vm", c.name)),
                     },
+                    many_hosts: false,
                 });
             }
             let spec = crate::switch::SwitchSpec {
@@ -507,6 +537,9 @@ impl<'a> Lab<'a> {
                 }
             });
             self.switch_stdin.insert(seg.name.clone(), stdin);
+            if self.opts.model_clients && !seg_clients.is_empty() {
+                self.start_swarm(&seg.name, &seg_clients)?;
+            }
         }
 
         // Namespaces and their interfaces.
@@ -593,6 +626,121 @@ impl<'a> Lab<'a> {
             std::thread::sleep(self.opts.warmup);
         }
         Ok(())
+    }
+
+    /// The modelled clients of segment `seg`: `pxelab lab swarm` on the switch's swarm
+    /// port, its results read from its stdout.
+    fn start_swarm(
+        &mut self,
+        seg: &str,
+        clients: &[&pxelab_scenario::Client],
+    ) -> Result<(), String> {
+        let spec = crate::swarm::SwarmSpec {
+            local: self.dir.join(format!("swarm-{seg}.cl")),
+            remote: self.dir.join(format!("swarm-{seg}.sw")),
+            clients: clients
+                .iter()
+                .map(|c| crate::swarm::SwarmClient {
+                    name: c.name.clone(),
+                    mac: c.mac.to_string(),
+                    guid: c.smbios_guid.map(|g| g.to_string()),
+                    firmware: c.firmware.as_str().to_string(),
+                    press_key: c.press_key,
+                })
+                .collect(),
+            verify: true,
+        };
+        let f = self.dir.join(format!("swarm-{seg}.json"));
+        std::fs::write(
+            &f,
+            serde_json::to_string_pretty(&spec).map_err(|e| e.to_string())?,
+        )
+        .map_err(|e| format!("{}: {e}", f.display()))?;
+        let mut cmd = Command::new(&self.opts.exe);
+        cmd.args(["lab", "swarm", "--spec"])
+            .arg(&f)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::from(
+                std::fs::File::create(self.dir.join(format!("swarm-{seg}.log")))
+                    .map_err(|e| e.to_string())?,
+            ));
+        let mut child = procs::prepare(&mut cmd)
+            .spawn()
+            .map_err(|e| format!("cannot start the modelled clients of {seg}: {e}"))?;
+        let stdin = child.stdin.take().expect("piped");
+        let mut out = BufReader::new(child.stdout.take().expect("piped"));
+        self.procs.add(&format!("swarm-{seg}"), child);
+        let mut line = String::new();
+        let _ = out.read_line(&mut line);
+        if line.trim() != "ready" {
+            return Err(format!(
+                "the modelled clients of segment {seg} did not start"
+            ));
+        }
+        let results = self.swarm_results.clone();
+        let logs = self.logs.clone();
+        let t0 = self.t0;
+        let source = format!("swarm-{seg}");
+        std::thread::spawn(move || {
+            for l in out.lines().map_while(Result::ok) {
+                if let Some(r) = l.strip_prefix("result ") {
+                    if let Ok(r) = serde_json::from_str(r) {
+                        results.lock().unwrap_or_else(|p| p.into_inner()).push(r);
+                    }
+                } else {
+                    logs.lock().unwrap_or_else(|p| p.into_inner()).push((
+                        t0.elapsed().as_secs_f64(),
+                        source.clone(),
+                        l,
+                    ));
+                }
+            }
+        });
+        self.swarm_stdin.insert(seg.to_string(), stdin);
+        Ok(())
+    }
+
+    /// Sample memory and descriptors of the responders and swarms.
+    fn sample_peaks(&mut self) {
+        let sc = self.sc;
+        let mut names: Vec<String> = sc
+            .network
+            .responders
+            .iter()
+            .map(|r| format!("responder-{}", r.config.name))
+            .collect();
+        names.extend(
+            sc.network
+                .segments
+                .iter()
+                .map(|s| format!("swarm-{}", s.name)),
+        );
+        for what in names {
+            let Some(pid) = self.procs.pid(&what) else {
+                continue;
+            };
+            let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+            let rss = status
+                .lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse::<u64>().ok());
+            let Some(rss) = rss else { continue };
+            let fds = std::fs::read_dir(format!("/proc/{pid}/fd")).map_or(0, |d| d.count() as u64);
+            let p = self
+                .peaks
+                .entry(what.clone())
+                .or_insert(pxelab_sim::run::ProcessPeak {
+                    process: what,
+                    peak_rss_kib: 0,
+                    peak_fds: 0,
+                    samples: 0,
+                });
+            p.peak_rss_kib = p.peak_rss_kib.max(rss);
+            p.peak_fds = p.peak_fds.max(fds);
+            p.samples += 1;
+        }
     }
 
     fn logged(&self, source: &str, text: &str) -> bool {
@@ -825,6 +973,33 @@ impl<'a> Lab<'a> {
         let c = sc
             .client(client)
             .ok_or_else(|| format!("unknown client {client}"))?;
+        if self.opts.model_clients {
+            let n = self.boots.iter().filter(|b| b.client == client).count() as u32 + 1;
+            if let Some(prev) = self.boots.iter_mut().rev().find(|b| b.client == client) {
+                // A reboot: the swarm starts the client over; the earlier boot is over.
+                if prev.done.is_none() {
+                    prev.what = "rebooted".into();
+                }
+            }
+            let stdin = self
+                .swarm_stdin
+                .get_mut(&c.segment)
+                .ok_or_else(|| format!("no modelled clients on segment {}", c.segment))?;
+            stdin
+                .write_all(format!("boot {client}\n").as_bytes())
+                .and_then(|_| stdin.flush())
+                .map_err(|e| format!("the modelled clients of {}: {e}", c.segment))?;
+            self.boots.push(Boot {
+                client: client.to_string(),
+                n,
+                at_s: self.t0.elapsed().as_secs_f64(),
+                started: Instant::now(),
+                serial: Arc::new(Mutex::new(Serial::default())),
+                what: "model".into(),
+                done: None,
+            });
+            return Ok(());
+        }
         // A client booted again is the same machine rebooted.
         if let Some(prev) = self.boots.iter_mut().rev().find(|b| b.client == client) {
             if prev.done.is_none() {
@@ -920,6 +1095,10 @@ impl<'a> Lab<'a> {
 
     /// Judges boots that have finished (a final marker, QEMU gone, or out of time).
     fn judge(&mut self) {
+        if self.opts.model_clients {
+            self.judge_models();
+            return;
+        }
         let sc = self.sc;
         let mut finished = Vec::new();
         for (i, b) in self.boots.iter().enumerate() {
@@ -1039,6 +1218,67 @@ impl<'a> Lab<'a> {
         }
     }
 
+    /// Judges modelled boots from the swarms' results (in order per client), or when
+    /// out of time.
+    fn judge_models(&mut self) {
+        let sc = self.sc;
+        let results: Vec<crate::swarm::SwarmResult> =
+            std::mem::take(&mut *self.swarm_results.lock().unwrap_or_else(|p| p.into_inner()));
+        let name_of = |ip: Option<Ipv4Addr>| {
+            ip.and_then(|ip| {
+                sc.network
+                    .responders
+                    .iter()
+                    .find(|r| r.config.address == ip)
+                    .map(|r| r.config.name.clone())
+            })
+        };
+        for r in results {
+            let Some(b) = self
+                .boots
+                .iter_mut()
+                .find(|b| b.client == r.client && b.done.is_none() && b.what == "model")
+            else {
+                continue;
+            };
+            b.done = Some(BootRecord {
+                client: b.client.clone(),
+                boot: b.n,
+                outcome: Some(r.outcome.clone()),
+                boot_image: r.boot_image.clone(),
+                deployment: r.deployment.clone(),
+                served_by: name_of(r.served_by),
+                at_s: b.at_s,
+                took_s: Some(r.took_s),
+            });
+        }
+        let timeout = self.opts.boot_timeout;
+        for b in &mut self.boots {
+            if b.done.is_none() && (b.what == "rebooted" || b.started.elapsed() > timeout) {
+                b.done = Some(BootRecord {
+                    client: b.client.clone(),
+                    boot: b.n,
+                    outcome: Some("failed".into()),
+                    boot_image: None,
+                    deployment: None,
+                    served_by: None,
+                    at_s: b.at_s,
+                    took_s: Some(b.started.elapsed().as_secs_f64()),
+                });
+            }
+        }
+        let pending = self.boots.iter().filter(|b| b.done.is_none()).count();
+        if pending > 0 {
+            let done = self.boots.len() - pending;
+            if let Some(p) = &self.opts.progress {
+                p.set_message(format!(
+                    "{done} of {} modelled boots finished",
+                    self.boots.len()
+                ));
+            }
+        }
+    }
+
     fn play(&mut self) -> Result<(), String> {
         let sc = self.sc;
         self.t0 = Instant::now();
@@ -1108,6 +1348,7 @@ impl<'a> Lab<'a> {
                 }
             }
             self.judge();
+            self.sample_peaks();
             let pending_boots = self.boots.iter().any(|b| b.done.is_none());
             if next >= sc.events.len() && !pending_boots {
                 return Ok(());

@@ -11,5 +11,6 @@ pub mod lab;
 pub mod procs;
 pub mod qemu;
 pub mod servers;
+pub mod swarm;
 pub mod switch;
 pub mod tftp_get;

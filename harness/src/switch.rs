@@ -41,6 +41,11 @@ pub struct PortSpec {
     /// The host on this port (for logs).
     pub host: String,
     pub kind: PortKind,
+    /// Many hosts behind this one port (the modelled clients of `pxelab lab swarm`):
+    /// each source MAC gets a link of its own, as if it had its own port, instead of
+    /// all of them sharing one.
+    #[serde(default)]
+    pub many_hosts: bool,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -58,6 +63,10 @@ pub struct SwitchCore {
     macs: HashMap<[u8; 6], usize>,
     egress_busy: Vec<Duration>,
     ingress_busy: Vec<Duration>,
+    /// Ports with many hosts behind them, and their hosts' own links by MAC.
+    many: Vec<bool>,
+    host_egress: HashMap<[u8; 6], Duration>,
+    host_ingress: HashMap<[u8; 6], Duration>,
     pub forwarded: u64,
     pub dropped: u64,
 }
@@ -77,8 +86,18 @@ impl SwitchCore {
             macs: HashMap::new(),
             egress_busy: vec![Duration::ZERO; ports],
             ingress_busy: vec![Duration::ZERO; ports],
+            many: vec![false; ports],
+            host_egress: HashMap::new(),
+            host_ingress: HashMap::new(),
             forwarded: 0,
             dropped: 0,
+        }
+    }
+
+    /// Port `port` has many hosts behind it: a link per host (source / destination MAC).
+    pub fn set_many_hosts(&mut self, port: usize) {
+        if let Some(m) = self.many.get_mut(port) {
+            *m = true;
         }
     }
 
@@ -107,8 +126,13 @@ impl SwitchCore {
             self.macs.insert(src, from);
         }
         let tx = self.link.frame_time(frame.len());
-        let start = now.max(self.egress_busy[from]);
-        self.egress_busy[from] = start + tx;
+        let egress = if self.many[from] {
+            self.host_egress.entry(src).or_insert(Duration::ZERO)
+        } else {
+            &mut self.egress_busy[from]
+        };
+        let start = now.max(*egress);
+        *egress = start + tx;
         let done = start + tx;
         let targets: Vec<usize> = match self.macs.get(&dst) {
             Some(&p) if dst[0] & 1 == 0 => {
@@ -125,8 +149,14 @@ impl SwitchCore {
                 self.dropped += 1;
                 continue;
             }
-            let s = done.max(self.ingress_busy[port]);
-            self.ingress_busy[port] = s + tx;
+            let ingress = if self.many[port] {
+                // A broadcast reaches every host behind the port at once.
+                self.host_ingress.entry(dst).or_insert(Duration::ZERO)
+            } else {
+                &mut self.ingress_busy[port]
+            };
+            let s = done.max(*ingress);
+            *ingress = s + tx;
             out.push(Delivery {
                 at: s + tx + self.link.delay,
                 port,
@@ -301,6 +331,11 @@ pub fn run(spec: SwitchSpec) -> Result<(), String> {
         loss: spec.loss,
     };
     let mut core = SwitchCore::new(ios.len(), link, spec.seed);
+    for (i, p) in spec.ports.iter().enumerate() {
+        if p.many_hosts {
+            core.set_many_hosts(i);
+        }
+    }
     // SIGTERM and SIGINT are seen by the loop's ppoll only; 1 ns timer slack.
     let signals = pxelab_daemon::evloop::Signals::catch(&[libc::SIGTERM, libc::SIGINT]);
     // SAFETY: fcntl on stdin, which this process owns.

@@ -68,6 +68,16 @@ pub struct ProbeRecord {
     pub oack: BTreeMap<String, String>,
 }
 
+/// A process's peak resident memory and open descriptors over a lab run.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct ProcessPeak {
+    pub process: String,
+    pub peak_rss_kib: u64,
+    pub peak_fds: u64,
+    /// Samples taken (every 100 ms of the run).
+    pub samples: u64,
+}
+
 #[derive(Clone, Debug, Serialize)]
 pub struct ScenarioResult {
     pub file: String,
@@ -83,6 +93,10 @@ pub struct ScenarioResult {
     pub failures: Vec<String>,
     pub packets: u64,
     pub events: u64,
+    /// Lab only: peak memory and descriptors of the lab's long-running processes
+    /// (responders, the modelled-client swarm), sampled while the scenario ran.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub resources: Vec<ProcessPeak>,
     #[serde(skip)]
     pub logs: Vec<(f64, String, String)>,
     #[serde(skip)]
@@ -110,6 +124,7 @@ impl ScenarioResult {
             failures: Vec::new(),
             packets: 0,
             events: 0,
+            resources: Vec::new(),
             logs: Vec::new(),
             traces: HashMap::new(),
             stats: Stats::default(),
