@@ -380,8 +380,22 @@ pub fn run_lab(
     mut on_point: impl FnMut(&PointResult),
 ) -> Result<Vec<PointResult>, String> {
     let mut lab = BenchLab::start(&s.exe)?;
-    let block_cap = m.block_sizes.iter().copied().max().unwrap_or(512);
-    let window_cap = m.window_sizes.iter().copied().max().unwrap_or(1);
+    // The servers' caps: the largest the matrix or a firmware client asks for.
+    let fixed: Vec<(u16, u16)> = s.clients.iter().filter_map(|c| c.fixed_point()).collect();
+    let block_cap = m
+        .block_sizes
+        .iter()
+        .copied()
+        .chain(fixed.iter().map(|p| p.0))
+        .max()
+        .unwrap_or(512);
+    let window_cap = m
+        .window_sizes
+        .iter()
+        .copied()
+        .chain(fixed.iter().map(|p| p.1))
+        .max()
+        .unwrap_or(1);
     let mut files = Vec::new();
     for &size in &m.sizes {
         on_step(&format!("writing the {} file", size_text(size)));
@@ -400,8 +414,19 @@ pub fn run_lab(
                     Rate::Bps(bps) => Link::Emulated(sim_link(bps, delay, loss)),
                 };
                 for &client in &s.clients {
-                    for &block in &m.block_sizes {
-                        for &window in &m.window_sizes {
+                    // A firmware client measures the one point it asks for, over the
+                    // switch only (it boots on the switch's firmware port).
+                    let points: Vec<(u16, u16)> = match client.fixed_point() {
+                        Some(_) if rate == Rate::Veth => Vec::new(),
+                        Some(p) => vec![p],
+                        None => m
+                            .block_sizes
+                            .iter()
+                            .flat_map(|&b| m.window_sizes.iter().map(move |&w| (b, w)))
+                            .collect(),
+                    };
+                    for (block, window) in points {
+                        {
                             if pxelab_harness::procs::interrupted() {
                                 return Err("interrupted".into());
                             }

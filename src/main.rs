@@ -604,7 +604,9 @@ struct TftpBenchArgs {
     /// pxelab's own). [default: pxelab]
     #[arg(long)]
     servers: Option<String>,
-    /// Clients: pxelab (our own), atftp (lab). [default: pxelab]
+    /// Clients: pxelab (our own), atftp, and the firmware itself under QEMU: ovmf
+    /// (blksize 1468, windowsize 4), ipxe (blksize 1432): one point each, whatever the
+    /// block and window lists (lab). [default: pxelab]
     #[arg(long)]
     clients: Option<String>,
     /// [default: 1432,4096,8192]

@@ -346,6 +346,92 @@ fn storm_of_500_modelled_clients_through_the_switch_and_the_storm_model() {
     assert!(after.is_empty(), "left behind: {after:?}");
 }
 
+/// Issue 4, firmware clients: OVMF and iPXE themselves (QEMU, TCG) download the bench
+/// file as their boot program from pxelab and atftpd over the switch; each measures the
+/// one point it asks for (1468/4 and 1432/1), no veth point; pxelab is not slower.
+#[test]
+#[ignore = "lab: needs root, QEMU and the lab's Debian packages (scripts/test-all.sh)"]
+fn bench_tftp_times_ovmf_and_ipxe_downloads() {
+    assert!(is_root(), "the lab bench needs root");
+    let before = leftovers();
+    let v = run_json(&[
+        "bench",
+        "tftp",
+        "--mode",
+        "both",
+        "--servers",
+        "pxelab,atftpd",
+        "--clients",
+        "ovmf,ipxe",
+        "--block-size",
+        "4096",
+        "--window-size",
+        "1",
+        "--rate",
+        "1Gbit,veth",
+        "--delay",
+        "1ms",
+        "--size",
+        "1MiB",
+        "--repeat",
+        "1",
+    ]);
+    let points = v["points"].as_array().expect("points");
+    assert_eq!(
+        points.len(),
+        4,
+        "2 servers x 2 firmware, the switch only: {v}"
+    );
+    let mut by = std::collections::HashMap::new();
+    for p in points {
+        let client = p["client"].as_str().unwrap();
+        let want = if client == "ovmf" {
+            (1468, 4)
+        } else {
+            (1432, 1)
+        };
+        assert_eq!(
+            (
+                p["block_size"].as_u64().unwrap(),
+                p["window_size"].as_u64().unwrap()
+            ),
+            want,
+            "{p}"
+        );
+        assert_eq!(p["negotiated_block_size"].as_u64(), Some(want.0), "{p}");
+        let t = p["median_s"]
+            .as_f64()
+            .unwrap_or_else(|| panic!("no time: {p}"));
+        let r = p["ratio_to_bound"].as_f64().unwrap();
+        assert!(r > 0.3 && r <= 1.05, "{p}");
+        assert!(p["sim_s"].as_f64().is_some(), "{p}");
+        by.insert(
+            (
+                p["server"].as_str().unwrap().to_string(),
+                client.to_string(),
+            ),
+            t,
+        );
+    }
+    for c in ["ovmf", "ipxe"] {
+        let (ours, theirs) = (
+            by[&("pxelab".into(), c.into())],
+            by[&("atftpd".into(), c.into())],
+        );
+        eprintln!("{c}: pxelab {ours:.3} s, atftpd {theirs:.3} s");
+        // One run each under TCG: a 10 % allowance for the emulator's jitter.
+        assert!(
+            ours <= theirs * 1.10,
+            "{c}: pxelab {ours} s, atftpd {theirs} s"
+        );
+    }
+    let after: Vec<String> = leftovers()
+        .into_iter()
+        .filter(|l| !before.contains(l))
+        .collect();
+    assert!(after.is_empty(), "left behind: {after:?}");
+}
+
 #[test]
 #[ignore = "lab: needs root, QEMU and the lab's Debian packages (scripts/test-all.sh)"]
 fn sigint_tears_the_lab_down() {

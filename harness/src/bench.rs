@@ -23,6 +23,7 @@ use pxelab_sim::world::LinkModel;
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{ChildStdin, Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 pub const SWITCH_SERVER: &str = "10.201.0.1";
@@ -78,21 +79,46 @@ impl Server {
 pub enum Client {
     Pxelab,
     Atftp,
+    /// OVMF (x64) itself, under QEMU TCG on the switch: its PXE download of the file
+    /// as a boot program, with its own options (blksize 1468, windowsize 4, tsize).
+    Ovmf,
+    /// iPXE (SeaBIOS, the e1000 option ROM) itself: blksize 1432, tsize.
+    Ipxe,
 }
 
 impl Client {
-    pub const ALL: [Client; 2] = [Client::Pxelab, Client::Atftp];
+    pub const ALL: [Client; 4] = [Client::Pxelab, Client::Atftp, Client::Ovmf, Client::Ipxe];
     pub fn name(self) -> &'static str {
         match self {
             Client::Pxelab => "pxelab",
             Client::Atftp => "atftp",
+            Client::Ovmf => "ovmf",
+            Client::Ipxe => "ipxe",
         }
     }
     pub fn parse(s: &str) -> Result<Client, String> {
         Client::ALL
             .into_iter()
             .find(|v| v.name() == s)
-            .ok_or_else(|| format!("unknown client `{s}`; the clients are pxelab, atftp"))
+            .ok_or_else(|| {
+                format!("unknown client `{s}`; the clients are pxelab, atftp, ovmf, ipxe")
+            })
+    }
+    /// A firmware client asks for its own block and window size whatever the matrix
+    /// says: the one point it measures.
+    pub fn fixed_point(self) -> Option<(u16, u16)> {
+        match self {
+            Client::Ovmf => Some((1468, 4)),
+            Client::Ipxe => Some((1432, 1)),
+            _ => None,
+        }
+    }
+    fn firmware(self) -> Option<pxelab_scenario::Firmware> {
+        match self {
+            Client::Ovmf => Some(pxelab_scenario::Firmware::UefiX64),
+            Client::Ipxe => Some(pxelab_scenario::Firmware::BiosX64),
+            _ => None,
+        }
     }
 }
 
@@ -142,6 +168,28 @@ pub fn missing(servers: &[Server], clients: &[Client]) -> Vec<String> {
     if clients.contains(&Client::Atftp) && find_program("atftp").is_none() {
         out.push("`atftp` (atftp client): apt-get install atftp".into());
     }
+    for c in clients {
+        if let Some(f) = c.firmware() {
+            for (what, pkg) in crate::qemu::needs(f) {
+                let present = if what.starts_with('/') {
+                    Path::new(what).exists()
+                } else {
+                    find_program(what).is_some()
+                };
+                if !present {
+                    out.push(format!(
+                        "`{what}` ({} client): apt-get install {pkg}",
+                        c.name()
+                    ));
+                }
+            }
+        }
+    }
+    if clients.iter().any(|c| c.firmware().is_some()) && find_program("dnsmasq").is_none() {
+        out.push(
+            "`dnsmasq` (the firmware clients' DHCP server): apt-get install dnsmasq-base".into(),
+        );
+    }
     out
 }
 
@@ -176,6 +224,8 @@ pub struct BenchLab {
     ns_cli: String,
     namespaces: Vec<String>,
     switch: Option<ChildStdin>,
+    /// The switch's `tftp ...` lines about the firmware port, with when they came.
+    switch_events: Arc<Mutex<Vec<String>>>,
     link: Option<LinkModel>,
     /// The running server's name.
     server: Option<&'static str>,
@@ -262,6 +312,7 @@ impl BenchLab {
             exe: exe.to_path_buf(),
             namespaces: Vec::new(),
             switch: None,
+            switch_events: Arc::new(Mutex::new(Vec::new())),
             link: None,
             server: None,
             cpu_group: None,
@@ -302,6 +353,15 @@ impl BenchLab {
                     kind: crate::switch::PortKind::Tap(taps[1].clone()),
                     many_hosts: false,
                 },
+                // The firmware clients' QEMU (started per transfer).
+                crate::switch::PortSpec {
+                    host: "firmware".into(),
+                    kind: crate::switch::PortKind::Unix {
+                        local: self.dir.join("fw.sw"),
+                        remote: self.dir.join("fw.vm"),
+                    },
+                    many_hosts: false,
+                },
             ],
         };
         let spec_file = self.dir.join("switch.json");
@@ -328,6 +388,17 @@ impl BenchLab {
             return Err("the bench switch did not start".into());
         }
         self.switch = Some(stdin);
+        let events = self.switch_events.clone();
+        std::thread::spawn(move || {
+            for l in out.lines().map_while(Result::ok) {
+                if let Some(e) = l.strip_prefix("tftp firmware ") {
+                    events
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .push(e.to_string());
+                }
+            }
+        });
         for (tap, ns, addr) in [
             (&taps[0], &self.ns_srv, "10.201.0.1/24"),
             (&taps[1], &self.ns_cli, "10.201.0.2/24"),
@@ -651,6 +722,13 @@ impl BenchLab {
             Link::Veth => VETH_SERVER,
         };
         match client {
+            Client::Ovmf | Client::Ipxe => match link {
+                Link::Veth => Err(format!(
+                    "{} boots on the switch; it has no veth point",
+                    client.name()
+                )),
+                Link::Emulated(_) => self.firmware_transfer(client, file, size, limit),
+            },
             Client::Pxelab => {
                 let mut cmd = Command::new("ip");
                 cmd.args(["netns", "exec", &self.ns_cli])
@@ -714,6 +792,114 @@ impl BenchLab {
         }
     }
 
+    /// A firmware client downloads `file` as its boot program: dnsmasq in the client
+    /// namespace answers its DHCP with the file and the server's address, QEMU boots
+    /// the firmware on the switch's firmware port, and the switch reports the read
+    /// request and the DATA lengths it forwards; the time runs from the first read
+    /// request to the short last DATA (the firmware's tsize probe included, as it is
+    /// part of how it downloads). QEMU and dnsmasq are stopped after each transfer.
+    fn firmware_transfer(
+        &mut self,
+        client: Client,
+        file: &str,
+        size: u64,
+        limit: Duration,
+    ) -> Result<GetResult, String> {
+        let firmware = client.firmware().expect("a firmware client");
+        let vm = self.dir.join("fw-vm");
+        let _ = std::fs::remove_dir_all(&vm);
+        std::fs::create_dir_all(&vm).map_err(|e| e.to_string())?;
+        let mut dhcp = Command::new("ip");
+        dhcp.args(["netns", "exec", &self.ns_cli])
+            .arg(find_program("dnsmasq").ok_or("dnsmasq is not installed")?)
+            .args([
+                "--keep-in-foreground",
+                "--conf-file=/dev/null",
+                "--port=0",
+                "--user=root",
+                "--group=root",
+                "--bind-interfaces",
+                "--dhcp-range=10.201.0.100,10.201.0.200,255.255.255.0",
+                "--log-facility=/dev/null",
+            ])
+            .arg(format!("--interface=px{}s0p1", self.id))
+            .arg(format!("--dhcp-boot={file},,{SWITCH_SERVER}"))
+            .arg(format!("--dhcp-leasefile={}", vm.join("leases").display()))
+            .arg(format!("--pid-file={}", vm.join("dnsmasq.pid").display()))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        let child = procs::prepare(&mut dhcp)
+            .spawn()
+            .map_err(|e| format!("cannot start dnsmasq for the firmware: {e}"))?;
+        self.procs.add("fw-dhcp", child);
+        self.switch_events
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
+        let switch_sock = self.dir.join("fw.sw");
+        let qemu_sock = self.dir.join("fw.vm");
+        let _ = std::fs::remove_file(&qemu_sock);
+        let m = crate::qemu::ClientMachine {
+            firmware,
+            mac: "52:54:00:fb:00:01".into(),
+            uuid: None,
+            memory_mib: 512 + size.div_ceil(1 << 20),
+            switch_sock: &switch_sock,
+            qemu_sock: &qemu_sock,
+            dir: &vm,
+        };
+        let mut cmd = crate::qemu::command(&m)?;
+        cmd.stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        let child = procs::prepare(&mut cmd)
+            .spawn()
+            .map_err(|e| format!("cannot start QEMU for {}: {e}", client.name()))?;
+        self.procs.add("fw-qemu", child);
+        // The firmware's POST under TCG comes first: the limit counts from its request.
+        let deadline = Instant::now() + limit + Duration::from_secs(90);
+        let mut result = None;
+        while Instant::now() < deadline && result.is_none() {
+            if procs::interrupted() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+            let ev = self
+                .switch_events
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .clone();
+            result = firmware_download_time(&ev, size);
+        }
+        self.procs.kill("fw-qemu");
+        self.procs.kill("fw-dhcp");
+        let _ = std::fs::remove_dir_all(&vm);
+        Ok(match result {
+            Some((secs, block)) => GetResult {
+                seconds: Some(secs),
+                bytes: size,
+                crc32: None,
+                block_size: block,
+                window_size: 0,
+                timeouts: 0,
+                error: None,
+            },
+            None => GetResult {
+                seconds: None,
+                bytes: 0,
+                crc32: None,
+                block_size: 0,
+                window_size: 0,
+                timeouts: 0,
+                error: Some(format!(
+                    "{} did not download the file within {:.0} s",
+                    client.name(),
+                    limit.as_secs_f64() + 90.0
+                )),
+            },
+        })
+    }
+
     /// Stops every process, deletes the namespaces (the veth pair and the taps go with
     /// them and with the switch) and the run directory.
     pub fn teardown(&mut self) {
@@ -756,6 +942,42 @@ impl Drop for BenchLab {
     fn drop(&mut self) {
         self.teardown();
     }
+}
+
+/// From the switch's `rrq T` / `data BLOCK LEN T` lines about the firmware port: the
+/// seconds from the first read request to the DATA that ends a transfer of `size`
+/// bytes (its block number and length say so), and the block size it used.
+pub fn firmware_download_time(events: &[String], size: u64) -> Option<(f64, usize)> {
+    let mut first_rrq: Option<u64> = None;
+    let mut block_len: Option<usize> = None;
+    for e in events {
+        let f: Vec<&str> = e.split_whitespace().collect();
+        match f.as_slice() {
+            ["rrq", t] => {
+                let t: u64 = t.parse().ok()?;
+                first_rrq.get_or_insert(t);
+                block_len = None;
+            }
+            ["data", block, len, t] => {
+                let (block, len, t): (u16, usize, u64) =
+                    (block.parse().ok()?, len.parse().ok()?, t.parse().ok()?);
+                let data = len.saturating_sub(4);
+                match block_len {
+                    None if block == 1 => block_len = Some(data),
+                    Some(b) if b > 0 => {
+                        let last = (size / b as u64 + 1) as u16;
+                        if block == last && (data as u64) == size % b as u64 {
+                            let start = first_rrq?;
+                            return Some((t.saturating_sub(start) as f64 / 1e9, b));
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            _ => {}
+        }
+    }
+    None
 }
 
 fn timed_out(limit: Duration) -> GetResult {
@@ -847,7 +1069,7 @@ pub fn responder_yaml(block_cap: u16, window_cap: u16) -> String {
         "scenario: pxelab bench tftp's server (generated)\n\
          site:\n  code: PXB\n  boot_images: []\n\
          network:\n  segments:\n    - {{name: bench, cidr: 10.201.0.0/24}}\n\
-         \x20 responders:\n    - {{name: bench, segment: bench, address: 10.201.0.1, role: distribution_point, images: [], tftp: {{block_size: {block_cap}, window_size: {window_cap}}}}}\n\
+         \x20 responders:\n    - {{name: bench, segment: bench, address: 10.201.0.1, role: distribution_point, images: [], listen_dhcp_port: false, tftp: {{block_size: {block_cap}, window_size: {window_cap}}}}}\n\
          events: []\nexpect: []\n"
     )
 }

@@ -167,6 +167,42 @@ impl SwitchCore {
     }
 }
 
+/// What a QEMU port's TFTP traffic shows the harness (`pxelab bench tftp`'s firmware
+/// clients time their downloads with it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TftpSeen {
+    /// A read request to port 69.
+    Rrq,
+    /// A DATA packet: its block number and TFTP length (4 + data).
+    Data { block: u16, len: usize },
+}
+
+/// A TFTP read request or DATA packet in an unfragmented Ethernet II / IPv4 / UDP frame.
+pub fn tftp_seen(frame: &[u8]) -> Option<TftpSeen> {
+    if frame.len() < 14 + 20 + 8 + 4 || frame[12..14] != [0x08, 0x00] {
+        return None;
+    }
+    let ip = &frame[14..];
+    let ihl = usize::from(ip[0] & 0x0f) * 4;
+    // Not a fragment: offset 0 and no more fragments.
+    let frag = u16::from_be_bytes([ip[6], ip[7]]) & 0x3fff;
+    if ip[0] >> 4 != 4 || ihl < 20 || ip[9] != 17 || frag != 0 || ip.len() < ihl + 12 {
+        return None;
+    }
+    let udp = &ip[ihl..];
+    let udp_len = usize::from(u16::from_be_bytes([udp[4], udp[5]]));
+    let payload = udp.get(8..udp_len.min(udp.len()))?;
+    let dst_port = u16::from_be_bytes([udp[2], udp[3]]);
+    match (payload.first(), payload.get(1)) {
+        (Some(0), Some(1)) if dst_port == 69 => Some(TftpSeen::Rrq),
+        (Some(0), Some(3)) if payload.len() >= 4 => Some(TftpSeen::Data {
+            block: u16::from_be_bytes([payload[2], payload[3]]),
+            len: payload.len(),
+        }),
+        _ => None,
+    }
+}
+
 /// A BOOTREQUEST to UDP port 67 in an Ethernet II / IPv4 frame.
 pub fn is_dhcp_request(frame: &[u8]) -> bool {
     if frame.len() < 14 + 20 + 8 + 1 || frame[12..14] != [0x08, 0x00] {
@@ -359,6 +395,7 @@ pub fn run(spec: SwitchSpec) -> Result<(), String> {
         .collect();
     fds.push(pxelab_daemon::evloop::readable(0));
     let mut stdin_open = true;
+    let mut last_data_len = vec![0usize; ios.len()];
     while !signals.caught(libc::SIGTERM) && !signals.caught(libc::SIGINT) && stdin_open {
         let timeout = heap.peek().map(|p| p.at.saturating_sub(t0.elapsed()));
         for (f, q) in fds.iter_mut().zip(&queues) {
@@ -399,6 +436,34 @@ pub fn run(spec: SwitchSpec) -> Result<(), String> {
                     let (start, deliveries) = core.frame_in(now, i, frame);
                     if let Some(c) = &mut capture {
                         c.write(start, frame);
+                    }
+                    // A QEMU port's TFTP downloads: its read requests, and the DATA it
+                    // is sent whenever the length changes (the first block, the short
+                    // last one), with the switch's times in nanoseconds.
+                    match tftp_seen(frame) {
+                        Some(TftpSeen::Rrq)
+                            if matches!(spec.ports[i].kind, PortKind::Unix { .. }) =>
+                        {
+                            last_data_len[i] = 0;
+                            println!("tftp {} rrq {}", spec.ports[i].host, start.as_nanos());
+                            let _ = std::io::stdout().flush();
+                        }
+                        Some(TftpSeen::Data { block, len }) => {
+                            for d in &deliveries {
+                                if matches!(spec.ports[d.port].kind, PortKind::Unix { .. })
+                                    && last_data_len[d.port] != len
+                                {
+                                    last_data_len[d.port] = len;
+                                    println!(
+                                        "tftp {} data {block} {len} {}",
+                                        spec.ports[d.port].host,
+                                        d.at.as_nanos()
+                                    );
+                                    let _ = std::io::stdout().flush();
+                                }
+                            }
+                        }
+                        _ => {}
                     }
                     if deliveries.is_empty() {
                         continue;
