@@ -903,7 +903,7 @@ mod tests {
         // options (the daemon reads up to 64 KiB) took 180 ms to parse. Eight times the
         // options must cost about eight times the time, not 64 (best of 5 runs each).
         let packet = |n: usize| {
-            let mut opts = vec![5u8, 0].repeat(n);
+            let mut opts = [5u8, 0].repeat(n);
             opts.push(255);
             with_options(&opts)
         };
