@@ -26,6 +26,16 @@ fn bench(c: &mut Criterion) {
             b.iter(|| build_proxy_offer(&parse(black_box(&discover)).unwrap(), &params))
         });
     }
+    // The worst datagram the daemon reads: 64 KiB of empty options (the fuzzer found
+    // it quadratic once).
+    let mut big = vec![0u8; 240];
+    big[..3].copy_from_slice(&[1, 1, 6]);
+    big[236..240].copy_from_slice(&[99, 130, 83, 99]);
+    big.extend([5u8, 0].repeat(32_000));
+    big.push(255);
+    c.bench_function("parse 64 KiB of empty options", |b| {
+        b.iter(|| parse(black_box(&big)).unwrap())
+    });
 }
 
 criterion_group!(benches, bench);

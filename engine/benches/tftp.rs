@@ -83,6 +83,14 @@ fn parse(c: &mut Criterion) {
     c.bench_function("tftp_parse_data", |b| {
         b.iter(|| black_box(Packet::parse(black_box(&data)).is_ok()))
     });
+    // A 64 KiB-class request of distinct options (the duplicate check was quadratic).
+    let mut many = b"\x00\x01f\x00octet\x00".to_vec();
+    for i in 0..10_000u32 {
+        many.extend_from_slice(format!("{i:x}\0v\0").as_bytes());
+    }
+    c.bench_function("tftp_parse_rrq_10000_options", |b| {
+        b.iter(|| black_box(Packet::parse(black_box(&many)).is_ok()))
+    });
 }
 
 struct Root(Arc<Vec<u8>>);

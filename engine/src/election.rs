@@ -266,6 +266,28 @@ fn open<'a>(key: Option<&PeerKey>, payload: &'a [u8]) -> Result<(u8, &'a [u8]), 
     }
 }
 
+/// `frame` (a membership datagram, or any bytes: the first is then taken as the kind)
+/// sealed with `key`, as a peer holding it would send it. For the fuzzer, which must
+/// reach the decoders behind the tag.
+#[doc(hidden)]
+pub fn reseal(key: &PeerKey, frame: &[u8]) -> Vec<u8> {
+    let (kind, body) = if frame.len() >= HEADER_LEN && &frame[..4] == MAGIC {
+        (frame[5], &frame[HEADER_LEN..])
+    } else {
+        (
+            frame.first().copied().unwrap_or(KIND_SWIM),
+            frame.get(1..).unwrap_or(&[]),
+        )
+    };
+    seal(Some(key), kind, body)
+}
+
+/// Is `frame` a sealed membership frame (what a keyed peer sends)?
+#[doc(hidden)]
+pub fn is_sealed(frame: &[u8]) -> bool {
+    frame.len() >= HEADER_LEN + TAG_LEN && &frame[..4] == MAGIC && frame[4] == VERSION_SEALED
+}
+
 /// foca's [`Runtime`], for the length of one call: sends go to `out`, timers to the
 /// deadline list, notifications to the event list.
 struct Rt<'a> {

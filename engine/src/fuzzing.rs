@@ -633,6 +633,15 @@ pub mod flag {
     /// Bits 4-5: response delay 0, 1, 2 or 5 s.
     pub const DELAY_SHIFT: u8 = 4;
     pub const EXCLUDE: u8 = 64;
+    /// A peer with the fuzz site's peer key: membership datagrams are sealed with it
+    /// before delivery (unless the source selector's bit 3 is set), so the SWIM and
+    /// hello decoders behind the tag are fuzzed too.
+    pub const KEYED: u8 = 128;
+}
+
+/// The peer key of [`flag::KEYED`] responders.
+pub fn fuzz_key() -> crate::election::PeerKey {
+    crate::election::PeerKey::new(*b"pxelab fuzz site key").expect("not empty")
 }
 
 /// Writes a [`responder`] input.
@@ -816,6 +825,9 @@ pub fn build_responder(header: [u8; 4]) -> Responder {
     if flags & flag::EXCLUDE != 0 {
         cfg.mac_exclusions = vec![Mac([0x52, 0x54, 0, 0, 0, 2])];
     }
+    if role == Role::Peer && flags & flag::KEYED != 0 {
+        cfg.peer_key = Some(fuzz_key());
+    }
     cfg.tftp = TftpCaps {
         block_size: BLOCK_SIZES[usize::from(blk % 8)],
         window_size: WINDOW_SIZES[usize::from(win % 8)],
@@ -846,6 +858,7 @@ pub struct Harness {
     active: Vec<u16>,
     requests: usize,
     peer: bool,
+    keyed: bool,
 }
 
 impl Harness {
@@ -853,6 +866,7 @@ impl Harness {
         let responder = build_responder(header);
         let window_cap = usize::from(responder.config().tftp.window_size.max(1));
         let peer = responder.config().role == Role::Peer;
+        let keyed = responder.config().peer_key.is_some();
         Harness {
             responder,
             now: Instant::ZERO,
@@ -861,6 +875,7 @@ impl Harness {
             active: Vec::new(),
             requests: 0,
             peer,
+            keyed,
         }
     }
 
@@ -897,6 +912,13 @@ impl Harness {
         if port == 69 && payload.get(..2) == Some(&[0, 1]) {
             self.requests += 1;
         }
+        let sealed;
+        let payload = if self.keyed && port == PEER_PORT && src_sel & 8 == 0 {
+            sealed = crate::election::reseal(&fuzz_key(), payload);
+            &sealed[..]
+        } else {
+            payload
+        };
         let mut out = Output::default();
         self.responder.handle_datagram(
             self.now,
@@ -1004,7 +1026,14 @@ impl Harness {
                         assert!(!req.is_relayed(), "a peer answered a relayed request");
                     }
                 }
-                PEER_PORT => assert!(self.peer, "a distribution point sent membership traffic"),
+                PEER_PORT => {
+                    assert!(self.peer, "a distribution point sent membership traffic");
+                    assert_eq!(
+                        crate::election::is_sealed(&t.payload),
+                        self.keyed,
+                        "a keyed peer seals every membership datagram, an unkeyed one none"
+                    );
+                }
                 _ => {
                     let p = Packet::parse(&t.payload).expect("the TFTP server sent garbage");
                     match (self.tids.get(&sport).filter(|i| !i.finished), p) {

@@ -897,29 +897,16 @@ mod tests {
     }
 
     #[test]
-    fn parse_time_grows_linearly_with_the_number_of_options() {
+    fn a_datagram_full_of_empty_options_parses() {
         // Found by the dhcp fuzz target slowing down: the walker cross-check looked up
         // each option's predecessor by a linear search, so a 64 KiB datagram of empty
-        // options (the daemon reads up to 64 KiB) took 180 ms to parse. Eight times the
-        // options must cost about eight times the time, not 64 (best of 5 runs each).
-        let packet = |n: usize| {
-            let mut opts = [5u8, 0].repeat(n);
-            opts.push(255);
-            with_options(&opts)
-        };
-        let best = |p: &[u8]| {
-            (0..5)
-                .map(|_| {
-                    let t = std::time::Instant::now();
-                    assert!(parse(p).is_ok());
-                    t.elapsed()
-                })
-                .min()
-                .unwrap()
-        };
-        let (small, large) = (packet(4000), packet(32_000));
-        let ratio = best(&large).as_secs_f64() / best(&small).as_secs_f64();
-        assert!(ratio < 24.0, "8x the options took {ratio:.1}x the time");
+        // options (the daemon reads up to 64 KiB) took 180 ms to parse; now 2.6 ms.
+        // Its cost is measured by `cargo bench -p pxelab-engine --bench dhcp` ("parse
+        // 64 KiB of empty options"), not here.
+        let mut opts = [5u8, 0].repeat(32_000);
+        opts.push(255);
+        let p = parse(&with_options(&opts)).unwrap();
+        assert_eq!(p.options.len(), 32_000);
     }
 
     #[test]
