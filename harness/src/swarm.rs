@@ -563,3 +563,143 @@ pub fn run(spec: SwarmSpec) -> Result<(), String> {
     let _ = stdout.flush();
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn swarm() -> Swarm {
+        Swarm::new(&SwarmSpec {
+            local: PathBuf::from("/nonexistent/l"),
+            remote: PathBuf::from("/nonexistent/r"),
+            clients: vec![SwarmClient {
+                name: "c1".into(),
+                mac: "52:54:00:00:00:01".into(),
+                guid: None,
+                firmware: "uefi-x64".into(),
+                press_key: false,
+            }],
+            verify: true,
+        })
+        .unwrap()
+    }
+
+    const MAC: [u8; 6] = [0x52, 0x54, 0, 0, 0, 1];
+    const GW_MAC: [u8; 6] = [2, 0, 0, 0, 0, 0x99];
+
+    fn arp_frame(
+        op: etherparse::ArpOperation,
+        smac: [u8; 6],
+        sip: [u8; 4],
+        tip: [u8; 4],
+    ) -> Vec<u8> {
+        let arp = ArpPacket::new(
+            ArpHardwareId::ETHERNET,
+            EtherType::IPV4,
+            op,
+            &smac,
+            &sip,
+            &[0; 6],
+            &tip,
+        )
+        .unwrap();
+        let mut v = Vec::new();
+        v.extend_from_slice(&BROADCAST);
+        v.extend_from_slice(&smac);
+        v.extend_from_slice(&EtherType::ARP.0.to_be_bytes());
+        v.extend_from_slice(&arp.to_bytes());
+        v
+    }
+
+    #[test]
+    fn a_boot_broadcasts_the_models_discover_from_the_clients_mac() {
+        let mut s = swarm();
+        s.boot(Instant::ZERO, "c1").unwrap();
+        assert!(s.boot(Instant::ZERO, "nobody").is_err());
+        let f = s.out.pop_front().expect("a DISCOVER");
+        let p = SlicedPacket::from_ethernet(&f).unwrap();
+        let Some(LinkSlice::Ethernet2(e)) = &p.link else {
+            panic!("not Ethernet II")
+        };
+        assert_eq!((e.source(), e.destination()), (MAC, BROADCAST));
+        let Some(etherparse::TransportSlice::Udp(u)) = &p.transport else {
+            panic!("not UDP")
+        };
+        assert_eq!((u.source_port(), u.destination_port()), (68, 67));
+        let d = pxelab_engine::dhcp::packet::parse(u.payload()).unwrap();
+        assert_eq!(d.chaddr, Some(Mac(MAC)));
+        assert!(d.is_pxe_client());
+    }
+
+    #[test]
+    fn arp_is_answered_for_the_clients_address_and_off_subnet_goes_to_the_gateway() {
+        let mut s = swarm();
+        let me = Ipv4Addr::new(10, 20, 0, 100);
+        s.clients[0].ip = Some(me);
+        // Someone asks for the client's address: answered with its MAC; for another
+        // address: silence.
+        s.frame_in(
+            Instant::ZERO,
+            &arp_frame(
+                etherparse::ArpOperation::REQUEST,
+                GW_MAC,
+                [10, 20, 0, 1],
+                [10, 20, 0, 7],
+            ),
+        );
+        assert!(s.out.is_empty());
+        s.frame_in(
+            Instant::ZERO,
+            &arp_frame(
+                etherparse::ArpOperation::REQUEST,
+                [2, 0, 0, 0, 0, 5],
+                [10, 20, 0, 5],
+                me.octets(),
+            ),
+        );
+        let reply = s.out.pop_front().expect("an ARP reply");
+        assert_eq!(&reply[0..6], &[2, 0, 0, 0, 0, 5]);
+        assert_eq!(&reply[6..12], &MAC);
+        // The DHCP server said: /24, gateway 10.20.0.1. A datagram to another subnet
+        // waits for the gateway's MAC, asked for by ARP, then goes to it.
+        s.routes[0] = Some((
+            me,
+            Ipv4Addr::new(255, 255, 255, 0),
+            Some(Ipv4Addr::new(10, 20, 0, 200)),
+        ));
+        let send = Send {
+            src: SocketAddrV4::new(me, 2070),
+            dst: SocketAddrV4::new(Ipv4Addr::new(10, 10, 0, 5), 69),
+            payload: b"\x00\x01f\x00octet\x00".to_vec(),
+        };
+        s.transmit(Instant::ZERO, 0, send);
+        let ask = s.out.pop_front().expect("an ARP request");
+        let p = SlicedPacket::from_ethernet(&ask).unwrap();
+        let Some(NetSlice::Arp(a)) = &p.net else {
+            panic!("not ARP")
+        };
+        assert_eq!(
+            a.target_protocol_addr(),
+            &[10, 20, 0, 200],
+            "the gateway, not the server"
+        );
+        assert!(s.out.is_empty(), "the datagram waits");
+        s.frame_in(
+            Instant::ZERO,
+            &arp_frame(
+                etherparse::ArpOperation::REPLY,
+                GW_MAC,
+                [10, 20, 0, 200],
+                me.octets(),
+            ),
+        );
+        let f = s.out.pop_front().expect("the datagram, now");
+        assert_eq!(&f[0..6], &GW_MAC);
+        let p = SlicedPacket::from_ethernet(&f).unwrap();
+        let Some(NetSlice::Ipv4(ip)) = &p.net else {
+            panic!("not IPv4")
+        };
+        assert_eq!(ip.header().destination_addr(), Ipv4Addr::new(10, 10, 0, 5));
+        assert_eq!(s.stats.arp_requests, 1);
+    }
+}
