@@ -6,11 +6,14 @@
 #      short smoke of every fuzz target (scripts/fuzz.sh smoke; docs/FUZZING.md),
 #   3. the whole scenario suite in the simulator, as the README's first command,
 #   4. the lab: the lab suite (scenarios/lab) with real firmware under QEMU, compared
-#      with the simulator (sim/lab parity), and a run interrupted with SIGINT that must
-#      leave nothing behind (tests/lab.rs; root),
+#      with the simulator (sim/lab parity); rogue peers without the site key; failover
+#      under fire (kill -9, lab and sim); a storm of 500 modelled clients through the
+#      switch; a run interrupted with SIGINT that must leave nothing behind (tests/lab.rs;
+#      root),
 #   5. the lab benches: `pxelab bench tftp --mode both` against pxelab, atftpd, tftpd-hpa
-#      and dnsmasq with our client and atftp, and `pxelab bench dhcp` (perfdhcp against
-#      pxelab and dnsmasq in proxy mode) (tests/lab.rs; root).
+#      and dnsmasq with our client and atftp, and with OVMF and iPXE themselves, and
+#      `pxelab bench dhcp` (perfdhcp against pxelab and dnsmasq in proxy mode)
+#      (tests/lab.rs; root).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
