@@ -1230,13 +1230,7 @@ fn main() -> ExitCode {
                         .map(|r| (r.responder_config(), None))
                 });
             let Some((config, exclusion_file)) = found else {
-                let names: Vec<&str> = sc
-                    .network
-                    .responders
-                    .iter()
-                    .map(|r| r.config.name.as_str())
-                    .chain(sc.network.rogues.iter().map(|r| r.name.as_str()))
-                    .collect();
+                let names: Vec<&str> = sc.serve_names().collect();
                 eprintln!(
                     "error: {} has no responder `{responder}` (responders: {})",
                     scenario.display(),

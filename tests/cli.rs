@@ -449,16 +449,16 @@ fn bench_tftp_shows_a_saved_run_again_with_from() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// Issue 5, rogue peers: the keyed scenario passes (p1 answers at once); the same file
-/// without the site's peer key lets the rogues join, and the client moves to dp1 — so
-/// the scenario's expectation is what the key buys, not a result that holds anyway.
-#[test]
-fn a_rogue_changes_who_answers_only_without_the_peer_key() {
-    let file = root().join("scenarios/peers/rogue-peer-keyed.yaml");
-    let text = std::fs::read_to_string(&file).unwrap();
-    assert!(text.contains("\n  peer_key: "));
-    let dir = std::env::temp_dir().join(format!("pxelab-rogue-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+/// `file` without its site's `peer_key` line, written to `dir/unkeyed.yaml` (made anew).
+fn without_peer_key(file: &Path, dir: &Path) -> PathBuf {
+    let text = std::fs::read_to_string(file).unwrap();
+    assert!(
+        text.contains("\n  peer_key: "),
+        "{} has a peer key",
+        file.display()
+    );
+    let _ = std::fs::remove_dir_all(dir);
+    std::fs::create_dir_all(dir).unwrap();
     let unkeyed = dir.join("unkeyed.yaml");
     let stripped: String = text
         .lines()
@@ -466,6 +466,17 @@ fn a_rogue_changes_who_answers_only_without_the_peer_key() {
         .map(|l| format!("{l}\n"))
         .collect();
     std::fs::write(&unkeyed, stripped).unwrap();
+    unkeyed
+}
+
+/// Issue 5, rogue peers: the keyed scenario passes (p1 answers at once); the same file
+/// without the site's peer key lets the rogues join, and the client moves to dp1 — so
+/// the scenario's expectation is what the key buys, not a result that holds anyway.
+#[test]
+fn a_rogue_changes_who_answers_only_without_the_peer_key() {
+    let file = root().join("scenarios/peers/rogue-peer-keyed.yaml");
+    let dir = std::env::temp_dir().join(format!("pxelab-rogue-{}", std::process::id()));
+    let unkeyed = without_peer_key(&file, &dir);
     let served_by = |f: &Path| {
         let out = pxelab()
             .args(["run", "--format", "json"])
@@ -492,17 +503,8 @@ fn a_rogue_changes_who_answers_only_without_the_peer_key() {
 #[test]
 fn audit_reads_a_segment_capture_and_flags_unnamed_servers() {
     let file = root().join("scenarios/peers/rogue-peer-keyed.yaml");
-    let text = std::fs::read_to_string(&file).unwrap();
     let dir = std::env::temp_dir().join(format!("pxelab-audit-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let unkeyed = dir.join("unkeyed.yaml");
-    let stripped: String = text
-        .lines()
-        .filter(|l| !l.starts_with("  peer_key: "))
-        .map(|l| format!("{l}\n"))
-        .collect();
-    std::fs::write(&unkeyed, stripped).unwrap();
+    let unkeyed = without_peer_key(&file, &dir);
     let st = pxelab()
         .args(["run", "--pcap"])
         .arg(dir.join("pcap"))

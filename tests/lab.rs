@@ -123,6 +123,16 @@ impl Drop for TempDir {
     }
 }
 
+/// What `leftovers` finds now that it did not find `before`: nothing, or the test fails
+/// with `what` and the list.
+fn assert_nothing_left(before: &[String], what: &str) {
+    let after: Vec<String> = leftovers()
+        .into_iter()
+        .filter(|l| !before.contains(l))
+        .collect();
+    assert!(after.is_empty(), "{what}{after:?}");
+}
+
 fn is_root() -> bool {
     Command::new("id")
         .arg("-u")
@@ -168,11 +178,7 @@ fn lab_suite_passes_with_real_firmware_and_matches_the_simulator() {
         sim_boots.len(),
         "the same boots in both modes"
     );
-    let after: Vec<String> = leftovers()
-        .into_iter()
-        .filter(|l| !before.contains(l))
-        .collect();
-    assert!(after.is_empty(), "left behind: {after:?}");
+    assert_nothing_left(&before, "left behind: ");
 }
 
 /// Issue 5, rogue peers, in the lab: `scenarios/lab/rogue-peer-keyed.yaml` (in the lab
@@ -339,11 +345,7 @@ fn storm_of_500_modelled_clients_through_the_switch_and_the_storm_model() {
         rel * 100.0
     );
     assert!(rel.abs() <= 0.10, "sim {sim} s vs lab {lab} s");
-    let after: Vec<String> = leftovers()
-        .into_iter()
-        .filter(|l| !before.contains(l))
-        .collect();
-    assert!(after.is_empty(), "left behind: {after:?}");
+    assert_nothing_left(&before, "left behind: ");
 }
 
 /// Issue 4, firmware clients: OVMF and iPXE themselves (QEMU, TCG) download the bench
@@ -425,11 +427,7 @@ fn bench_tftp_times_ovmf_and_ipxe_downloads() {
             "{c}: pxelab {ours} s, atftpd {theirs} s"
         );
     }
-    let after: Vec<String> = leftovers()
-        .into_iter()
-        .filter(|l| !before.contains(l))
-        .collect();
-    assert!(after.is_empty(), "left behind: {after:?}");
+    assert_nothing_left(&before, "left behind: ");
 }
 
 #[test]
@@ -485,11 +483,7 @@ fn sigint_tears_the_lab_down() {
         std::thread::sleep(Duration::from_millis(100));
     };
     assert!(!status.success(), "an interrupted run does not pass");
-    let after: Vec<String> = leftovers()
-        .into_iter()
-        .filter(|l| !before.contains(l))
-        .collect();
-    assert!(after.is_empty(), "left behind after SIGINT: {after:?}");
+    assert_nothing_left(&before, "left behind after SIGINT: ");
 }
 
 #[test]
@@ -575,11 +569,7 @@ fn bench_tftp_measures_every_server_and_client_in_the_lab() {
         assert!(svg.contains(who), "no panel {who}");
     }
     assert!(svg.contains("block 8192") && svg.contains("simulator (dashed)"));
-    let after: Vec<String> = leftovers()
-        .into_iter()
-        .filter(|l| !before.contains(l))
-        .collect();
-    assert!(after.is_empty(), "left behind by the bench: {after:?}");
+    assert_nothing_left(&before, "left behind by the bench: ");
 }
 
 #[test]
@@ -618,9 +608,5 @@ fn bench_dhcp_answers_perfdhcp_from_pxelab_and_dnsmasq() {
             "{p}"
         );
     }
-    let after: Vec<String> = leftovers()
-        .into_iter()
-        .filter(|l| !before.contains(l))
-        .collect();
-    assert!(after.is_empty(), "left behind by the bench: {after:?}");
+    assert_nothing_left(&before, "left behind by the bench: ");
 }

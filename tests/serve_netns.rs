@@ -97,6 +97,21 @@ fn in_namespace(ns: &str, name: &str) -> Command {
     cmd
 }
 
+/// Waits up to 10 s for `pxelab serve` to log that it started, else fails with its log.
+fn wait_started(log: &std::path::Path) {
+    let started = (0..100).any(|_| {
+        std::thread::sleep(Duration::from_millis(100));
+        std::fs::read_to_string(log)
+            .unwrap_or_default()
+            .contains("PXE responder started")
+    });
+    assert!(
+        started,
+        "serve did not start:\n{}",
+        std::fs::read_to_string(log).unwrap_or_default()
+    );
+}
+
 /// Server and client namespaces joined by a veth pair, `pxelab serve` running in the
 /// server one. Returns the lab (removed on drop), the client namespace and the log file.
 fn start_lab(name: &str) -> (Lab, String, PathBuf) {
@@ -174,17 +189,7 @@ fn start_lab(name: &str) -> (Lab, String, PathBuf) {
         .spawn()
         .unwrap();
     lab.children.push(server);
-    let started = (0..100).any(|_| {
-        std::thread::sleep(Duration::from_millis(100));
-        std::fs::read_to_string(&log)
-            .unwrap_or_default()
-            .contains("PXE responder started")
-    });
-    assert!(
-        started,
-        "serve did not start:\n{}",
-        std::fs::read_to_string(&log).unwrap_or_default()
-    );
+    wait_started(&log);
     (lab, c, log)
 }
 
@@ -687,12 +692,8 @@ fn audit_flags_a_proxy_dhcp_server_the_site_does_not_name() {
     lab.children.push(serve);
     let rogue = Command::new("ip")
         .args(["netns", "exec", &r, dnsmasq])
+        .args(pxelab_harness::bench::DNSMASQ_BASE)
         .args([
-            "--keep-in-foreground",
-            "--conf-file=/dev/null",
-            "--port=0",
-            "--user=root",
-            "--group=root",
             "--interface=eth0",
             "--bind-interfaces",
             "--dhcp-range=10.10.0.0,proxy,255.255.255.0",
@@ -706,13 +707,7 @@ fn audit_flags_a_proxy_dhcp_server_the_site_does_not_name() {
         .spawn()
         .unwrap();
     lab.children.push(rogue);
-    let started = (0..100).any(|_| {
-        std::thread::sleep(Duration::from_millis(100));
-        std::fs::read_to_string(&log)
-            .unwrap_or_default()
-            .contains("PXE responder started")
-    });
-    assert!(started, "serve did not start");
+    wait_started(&log);
 
     let out = Command::new("ip")
         .args(["netns", "exec", &a, env!("CARGO_BIN_EXE_pxelab"), "audit"])

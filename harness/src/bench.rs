@@ -127,6 +127,16 @@ impl Client {
 /// .debs (`apt-get download`, `dpkg-deb -x`) here instead of installing them.
 pub const TOOLS_DIR: &str = "/var/cache/pxelab/tools";
 
+/// dnsmasq's flags for every instance the benches and tests start: in the foreground,
+/// no configuration file, no DNS, as root.
+pub const DNSMASQ_BASE: [&str; 5] = [
+    "--keep-in-foreground",
+    "--conf-file=/dev/null",
+    "--port=0",
+    "--user=root",
+    "--group=root",
+];
+
 /// A program on PATH, in /usr/sbin or /sbin, or unpacked under [`TOOLS_DIR`].
 pub fn find_program(name: &str) -> Option<PathBuf> {
     let mut dirs: Vec<PathBuf> = std::env::var_os("PATH")
@@ -532,14 +542,8 @@ impl BenchLab {
             }
             Server::Dnsmasq => {
                 cmd.arg(find_program("dnsmasq").ok_or("dnsmasq is not installed")?)
-                    .args([
-                        "--keep-in-foreground",
-                        "--conf-file=/dev/null",
-                        "--port=0",
-                        "--enable-tftp",
-                        "--user=root",
-                        "--group=root",
-                    ])
+                    .args(["--enable-tftp"])
+                    .args(DNSMASQ_BASE)
                     .arg(format!("--tftp-root={}", root.display()))
                     .arg(format!(
                         "--pid-file={}",
@@ -651,12 +655,8 @@ impl BenchLab {
             }
             ProxyServer::Dnsmasq => {
                 cmd.arg(find_program("dnsmasq").ok_or("dnsmasq is not installed")?)
+                    .args(DNSMASQ_BASE)
                     .args([
-                        "--keep-in-foreground",
-                        "--conf-file=/dev/null",
-                        "--port=0",
-                        "--user=root",
-                        "--group=root",
                         "--dhcp-range=10.202.0.0,proxy,255.255.255.0",
                         "--pxe-service=x86-64_EFI,pxelab,smsboot/x64/bootmgfw.efi",
                         "--pxe-service=x86PC,pxelab,smsboot/x86/wdsnbp.com",
@@ -812,12 +812,8 @@ impl BenchLab {
         let mut dhcp = Command::new("ip");
         dhcp.args(["netns", "exec", &self.ns_cli])
             .arg(find_program("dnsmasq").ok_or("dnsmasq is not installed")?)
+            .args(DNSMASQ_BASE)
             .args([
-                "--keep-in-foreground",
-                "--conf-file=/dev/null",
-                "--port=0",
-                "--user=root",
-                "--group=root",
                 "--bind-interfaces",
                 "--dhcp-range=10.201.0.100,10.201.0.200,255.255.255.0",
                 "--log-facility=/dev/null",

@@ -592,13 +592,7 @@ impl<'a> Lab<'a> {
         }
         // Responders listening before scenario time 0; peers find each other.
         let deadline = Instant::now() + Duration::from_secs(30);
-        let started: Vec<&str> = sc
-            .network
-            .responders
-            .iter()
-            .map(|r| r.config.name.as_str())
-            .chain(sc.network.rogues.iter().map(|r| r.name.as_str()))
-            .collect();
+        let started: Vec<&str> = sc.serve_names().collect();
         for name in started {
             while !self.logged(name, "PXE responder started") {
                 if Instant::now() > deadline {

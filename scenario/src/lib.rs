@@ -52,6 +52,14 @@ impl Scenario {
     pub fn client(&self, name: &str) -> Option<&Client> {
         self.network.clients.iter().find(|c| c.name == name)
     }
+    /// Names `pxelab serve --responder` takes: the responders, then the rogues.
+    pub fn serve_names(&self) -> impl Iterator<Item = &str> {
+        self.network
+            .responders
+            .iter()
+            .map(|r| r.config.name.as_str())
+            .chain(self.network.rogues.iter().map(|r| r.name.as_str()))
+    }
     pub fn responder(&self, name: &str) -> Option<&Responder> {
         self.network
             .responders
