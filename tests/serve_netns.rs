@@ -97,6 +97,28 @@ fn in_namespace(ns: &str, name: &str) -> Command {
     cmd
 }
 
+/// `pxelab serve` as dp1 of the lab directory's `site.yaml`, in namespace `ns` on its
+/// `eth0`, serving `root/`, its log in `serve.log` (returned), once it has started.
+fn start_serve(lab: &mut Lab, ns: &str) -> PathBuf {
+    let dir = lab.dir.clone();
+    let log = dir.join("serve.log");
+    let server = Command::new("ip")
+        .args(["netns", "exec", ns, env!("CARGO_BIN_EXE_pxelab"), "serve"])
+        .args(["--interface", "eth0", "--responder", "dp1", "--scenario"])
+        .arg(dir.join("site.yaml"))
+        .arg("--root")
+        .arg(dir.join("root"))
+        .arg("--state")
+        .arg(dir.join("state.db"))
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    lab.children.push(server);
+    wait_started(&log);
+    log
+}
+
 /// Waits up to 10 s for `pxelab serve` to log that it started, else fails with its log.
 fn wait_started(log: &std::path::Path) {
     let started = (0..100).any(|_| {
@@ -165,31 +187,7 @@ fn start_lab(name: &str) -> (Lab, String, PathBuf) {
     ip(&["-n", &s, "link", "set", "eth0", "up"]);
     ip(&["-n", &c, "link", "set", "eth0", "up"]);
 
-    let log = dir.join("serve.log");
-    let server = Command::new("ip")
-        .args([
-            "netns",
-            "exec",
-            &s,
-            env!("CARGO_BIN_EXE_pxelab"),
-            "serve",
-            "--interface",
-            "eth0",
-            "--responder",
-            "dp1",
-        ])
-        .arg("--scenario")
-        .arg(dir.join("site.yaml"))
-        .arg("--root")
-        .arg(dir.join("root"))
-        .arg("--state")
-        .arg(dir.join("state.db"))
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log).unwrap())
-        .spawn()
-        .unwrap();
-    lab.children.push(server);
-    wait_started(&log);
+    let log = start_serve(&mut lab, &s);
     (lab, c, log)
 }
 
@@ -676,20 +674,7 @@ fn audit_flags_a_proxy_dhcp_server_the_site_does_not_name() {
     ip(&["-n", &a, "addr", "add", "10.10.0.100/24", "dev", "br0"]);
     ip(&["-n", &a, "link", "set", "br0", "up"]);
 
-    let log = dir.join("serve.log");
-    let serve = Command::new("ip")
-        .args(["netns", "exec", &s, env!("CARGO_BIN_EXE_pxelab"), "serve"])
-        .args(["--interface", "eth0", "--responder", "dp1", "--scenario"])
-        .arg(dir.join("site.yaml"))
-        .arg("--root")
-        .arg(dir.join("root"))
-        .arg("--state")
-        .arg(dir.join("state.db"))
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log).unwrap())
-        .spawn()
-        .unwrap();
-    lab.children.push(serve);
+    start_serve(&mut lab, &s);
     let rogue = Command::new("ip")
         .args(["netns", "exec", &r, dnsmasq])
         .args(pxelab_harness::bench::DNSMASQ_BASE)
@@ -707,7 +692,6 @@ fn audit_flags_a_proxy_dhcp_server_the_site_does_not_name() {
         .spawn()
         .unwrap();
     lab.children.push(rogue);
-    wait_started(&log);
 
     let out = Command::new("ip")
         .args(["netns", "exec", &a, env!("CARGO_BIN_EXE_pxelab"), "audit"])
