@@ -880,19 +880,11 @@ impl BenchLab {
                 timeouts: 0,
                 error: None,
             },
-            None => GetResult {
-                seconds: None,
-                bytes: 0,
-                crc32: None,
-                block_size: 0,
-                window_size: 0,
-                timeouts: 0,
-                error: Some(format!(
-                    "{} did not download the file within {:.0} s",
-                    client.name(),
-                    limit.as_secs_f64() + 90.0
-                )),
-            },
+            None => failed(format!(
+                "{} did not download the file within {:.0} s",
+                client.name(),
+                limit.as_secs_f64() + 90.0
+            )),
         })
     }
 
@@ -976,7 +968,8 @@ pub fn firmware_download_time(events: &[String], size: u64) -> Option<(f64, usiz
     None
 }
 
-fn timed_out(limit: Duration) -> GetResult {
+/// A transfer that gave no result, and why.
+fn failed(error: String) -> GetResult {
     GetResult {
         seconds: None,
         bytes: 0,
@@ -984,8 +977,12 @@ fn timed_out(limit: Duration) -> GetResult {
         block_size: 0,
         window_size: 0,
         timeouts: 0,
-        error: Some(format!("no result within {} s", limit.as_secs())),
+        error: Some(error),
     }
+}
+
+fn timed_out(limit: Duration) -> GetResult {
+    failed(format!("no result within {} s", limit.as_secs()))
 }
 
 /// Runs a command, its stdout captured; `None` when it ran past `limit` (it is killed)

@@ -291,22 +291,15 @@ impl Swarm {
         self.asked.insert(ip, now);
         let c = &self.clients[i];
         let Some(sender_ip) = c.ip else { return };
-        let Ok(arp) = ArpPacket::new(
-            ArpHardwareId::ETHERNET,
-            EtherType::IPV4,
+        let Some(v) = arp_frame(
             etherparse::ArpOperation::REQUEST,
-            &c.mac.0,
-            &sender_ip.octets(),
-            &[0; 6],
-            &ip.octets(),
+            c.mac.0,
+            sender_ip.octets(),
+            BROADCAST,
+            ip.octets(),
         ) else {
             return;
         };
-        let mut v = Vec::with_capacity(42);
-        v.extend_from_slice(&BROADCAST);
-        v.extend_from_slice(&c.mac.0);
-        v.extend_from_slice(&EtherType::ARP.0.to_be_bytes());
-        v.extend_from_slice(&arp.to_bytes());
         self.stats.arp_requests += 1;
         self.stats.frames_out += 1;
         self.out.push_back(v);
@@ -350,22 +343,15 @@ impl Swarm {
                 if arp.operation() == etherparse::ArpOperation::REQUEST {
                     let tip = Ipv4Addr::from(tip);
                     if let Some(c) = self.clients.iter().find(|c| c.ip == Some(tip)) {
-                        let Ok(reply) = ArpPacket::new(
-                            ArpHardwareId::ETHERNET,
-                            EtherType::IPV4,
+                        let Some(v) = arp_frame(
                             etherparse::ArpOperation::REPLY,
-                            &c.mac.0,
-                            &tip.octets(),
-                            &smac,
-                            &sip,
+                            c.mac.0,
+                            tip.octets(),
+                            smac,
+                            sip,
                         ) else {
                             return;
                         };
-                        let mut v = Vec::with_capacity(42);
-                        v.extend_from_slice(&smac);
-                        v.extend_from_slice(&c.mac.0);
-                        v.extend_from_slice(&EtherType::ARP.0.to_be_bytes());
-                        v.extend_from_slice(&reply.to_bytes());
                         self.stats.frames_out += 1;
                         self.out.push_back(v);
                     }
@@ -438,6 +424,35 @@ impl Swarm {
         let mask = v4(d.option(1)).unwrap_or(Ipv4Addr::new(255, 255, 255, 0));
         self.routes[i] = Some((d.yiaddr, mask, v4(d.option(3))));
     }
+}
+
+/// An Ethernet II frame carrying an ARP `op` from (`smac`, `sip`) to `dmac` about
+/// `tip`: a request goes to the broadcast address with an empty target MAC, a reply to
+/// the asker with its MAC as the target.
+fn arp_frame(
+    op: etherparse::ArpOperation,
+    smac: [u8; 6],
+    sip: [u8; 4],
+    dmac: [u8; 6],
+    tip: [u8; 4],
+) -> Option<Vec<u8>> {
+    let target_mac = if dmac == BROADCAST { [0; 6] } else { dmac };
+    let arp = ArpPacket::new(
+        ArpHardwareId::ETHERNET,
+        EtherType::IPV4,
+        op,
+        &smac,
+        &sip,
+        &target_mac,
+        &tip,
+    )
+    .ok()?;
+    let mut v = Vec::with_capacity(42);
+    v.extend_from_slice(&dmac);
+    v.extend_from_slice(&smac);
+    v.extend_from_slice(&EtherType::ARP.0.to_be_bytes());
+    v.extend_from_slice(&arp.to_bytes());
+    Some(v)
 }
 
 fn proc_status(field: &str) -> u64 {
@@ -587,28 +602,8 @@ mod tests {
     const MAC: [u8; 6] = [0x52, 0x54, 0, 0, 0, 1];
     const GW_MAC: [u8; 6] = [2, 0, 0, 0, 0, 0x99];
 
-    fn arp_frame(
-        op: etherparse::ArpOperation,
-        smac: [u8; 6],
-        sip: [u8; 4],
-        tip: [u8; 4],
-    ) -> Vec<u8> {
-        let arp = ArpPacket::new(
-            ArpHardwareId::ETHERNET,
-            EtherType::IPV4,
-            op,
-            &smac,
-            &sip,
-            &[0; 6],
-            &tip,
-        )
-        .unwrap();
-        let mut v = Vec::new();
-        v.extend_from_slice(&BROADCAST);
-        v.extend_from_slice(&smac);
-        v.extend_from_slice(&EtherType::ARP.0.to_be_bytes());
-        v.extend_from_slice(&arp.to_bytes());
-        v
+    fn arp(op: etherparse::ArpOperation, smac: [u8; 6], sip: [u8; 4], tip: [u8; 4]) -> Vec<u8> {
+        arp_frame(op, smac, sip, BROADCAST, tip).unwrap()
     }
 
     #[test]
@@ -640,7 +635,7 @@ mod tests {
         // address: silence.
         s.frame_in(
             Instant::ZERO,
-            &arp_frame(
+            &arp(
                 etherparse::ArpOperation::REQUEST,
                 GW_MAC,
                 [10, 20, 0, 1],
@@ -650,7 +645,7 @@ mod tests {
         assert!(s.out.is_empty());
         s.frame_in(
             Instant::ZERO,
-            &arp_frame(
+            &arp(
                 etherparse::ArpOperation::REQUEST,
                 [2, 0, 0, 0, 0, 5],
                 [10, 20, 0, 5],
@@ -686,7 +681,7 @@ mod tests {
         assert!(s.out.is_empty(), "the datagram waits");
         s.frame_in(
             Instant::ZERO,
-            &arp_frame(
+            &arp(
                 etherparse::ArpOperation::REPLY,
                 GW_MAC,
                 [10, 20, 0, 200],
