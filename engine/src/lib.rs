@@ -4,8 +4,8 @@
 //! No sockets, no clocks, no threads live here: the simulator (`pxelab-sim`) and
 //! the daemon (`pxelab serve`) drive these machines.
 //!
-//! Every rule of `shared/spec/responder-rules.md` lives in one place that names its
-//! id (search the source for `R-SEL-3` and so on).
+//! Every rule of the responder rules (`docs/RULES.md`) lives in one place that names
+//! its id (search the source for `R-SEL-3` and so on).
 
 pub mod bootfiles;
 pub mod dhcp;
