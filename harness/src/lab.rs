@@ -55,6 +55,13 @@ pub struct LabOptions {
     pub model_clients: bool,
 }
 
+/// The lab's log line (source `lab`) for a modelled boot that reached no outcome within
+/// the boot timeout.
+pub const BOOT_TIMED_OUT: &str = "no outcome within the boot timeout";
+
+/// How often the resource time series samples each process (the peaks: every 100 ms).
+const SERIES_INTERVAL: Duration = Duration::from_secs(1);
+
 /// The lab's features this scenario uses that the lab cannot build yet, if any.
 pub fn unsupported(sc: &Scenario) -> Vec<String> {
     let mut v = Vec::new();
@@ -123,6 +130,10 @@ pub struct Lab<'a> {
     swarm_results: Arc<Mutex<Vec<crate::swarm::SwarmResult>>>,
     /// Peak memory and descriptors per process, sampled while the timeline plays.
     peaks: BTreeMap<String, pxelab_sim::run::ProcessPeak>,
+    /// The same samples, one a second per process (the time series a soak reads).
+    series: Vec<pxelab_sim::run::ProcessSample>,
+    /// When the series last took a sample of each process.
+    series_at: HashMap<String, Instant>,
 }
 
 fn strip_ansi(s: &str) -> String {
@@ -194,6 +205,8 @@ impl<'a> Lab<'a> {
             swarm_stdin: HashMap::new(),
             swarm_results: Arc::new(Mutex::new(Vec::new())),
             peaks: BTreeMap::new(),
+            series: Vec::new(),
+            series_at: HashMap::new(),
         }
     }
 
@@ -226,6 +239,7 @@ impl<'a> Lab<'a> {
         let interrupted = procs::interrupted();
         result.sim_time_s = self.t0.elapsed().as_secs_f64();
         result.resources = self.peaks.values().cloned().collect();
+        result.resource_series = std::mem::take(&mut self.series);
         for b in &mut self.boots {
             if let Some(r) = b.done.take() {
                 result.boots.push(r);
@@ -715,13 +729,31 @@ impl<'a> Lab<'a> {
                 continue;
             };
             let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-            let rss = status
-                .lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|v| v.parse::<u64>().ok());
-            let Some(rss) = rss else { continue };
+            let field = |name: &str| {
+                status
+                    .lines()
+                    .find(|l| l.starts_with(name))
+                    .and_then(|l| l.split_whitespace().nth(1))
+                    .and_then(|v| v.parse::<u64>().ok())
+            };
+            let Some(rss) = field("VmRSS:") else { continue };
             let fds = std::fs::read_dir(format!("/proc/{pid}/fd")).map_or(0, |d| d.count() as u64);
+            let now = Instant::now();
+            if self
+                .series_at
+                .get(&what)
+                .is_none_or(|at| now.duration_since(*at) >= SERIES_INTERVAL)
+            {
+                self.series_at.insert(what.clone(), now);
+                self.series.push(pxelab_sim::run::ProcessSample {
+                    process: what.clone(),
+                    pid,
+                    t_s: now.duration_since(self.t0).as_secs_f64(),
+                    rss_kib: rss,
+                    anon_kib: field("RssAnon:").unwrap_or(0),
+                    fds,
+                });
+            }
             let p = self
                 .peaks
                 .entry(what.clone())
@@ -1249,6 +1281,15 @@ impl<'a> Lab<'a> {
         let timeout = self.opts.boot_timeout;
         for b in &mut self.boots {
             if b.done.is_none() && (b.what == "rebooted" || b.started.elapsed() > timeout) {
+                if b.what != "rebooted" {
+                    // A boot the model never finished: judged failed, and said so (a
+                    // soak counts these as hung).
+                    self.logs.lock().unwrap_or_else(|p| p.into_inner()).push((
+                        self.t0.elapsed().as_secs_f64(),
+                        "lab".into(),
+                        format!("{} boot {}: {BOOT_TIMED_OUT}", b.client, b.n),
+                    ));
+                }
                 b.done = Some(BootRecord {
                     client: b.client.clone(),
                     boot: b.n,

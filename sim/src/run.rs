@@ -78,6 +78,24 @@ pub struct ProcessPeak {
     pub samples: u64,
 }
 
+/// One sample of a lab process's memory and descriptors, for a time series (the soak,
+/// `pxelab bench soak`): a process's trend, not only its peak.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct ProcessSample {
+    /// The lab's name for it (`responder-p1`, `swarm-floor`).
+    pub process: String,
+    /// A host started again (`up`) is a new process with a new PID.
+    pub pid: u32,
+    /// Seconds since scenario time 0.
+    pub t_s: f64,
+    /// Resident memory (`VmRSS`) and its anonymous part (`RssAnon`: the heap, without
+    /// the mapped program), KiB.
+    pub rss_kib: u64,
+    pub anon_kib: u64,
+    /// Open descriptors.
+    pub fds: u64,
+}
+
 #[derive(Clone, Debug, Serialize)]
 pub struct ScenarioResult {
     pub file: String,
@@ -97,6 +115,10 @@ pub struct ScenarioResult {
     /// (responders, the modelled-client swarm), sampled while the scenario ran.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub resources: Vec<ProcessPeak>,
+    /// Lab only: the same processes sampled once a second (not in the JSON results: a
+    /// long run has thousands; `pxelab bench soak` reports their trends).
+    #[serde(skip)]
+    pub resource_series: Vec<ProcessSample>,
     #[serde(skip)]
     pub logs: Vec<(f64, String, String)>,
     #[serde(skip)]
@@ -125,6 +147,7 @@ impl ScenarioResult {
             packets: 0,
             events: 0,
             resources: Vec::new(),
+            resource_series: Vec::new(),
             logs: Vec::new(),
             traces: HashMap::new(),
             stats: Stats::default(),
