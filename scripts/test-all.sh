@@ -8,8 +8,10 @@
 #   4. the lab: the lab suite (scenarios/lab) with real firmware under QEMU, compared
 #      with the simulator (sim/lab parity); rogue peers without the site key; failover
 #      under fire (kill -9, lab and sim); a storm of 500 modelled clients through the
-#      switch; a run interrupted with SIGINT that must leave nothing behind (tests/lab.rs;
-#      root),
+#      switch; a 2-minute soak (modelled clients booting every second against two peers
+#      and a DP, a peer crash a minute, link flaps: every boot as the simulator says,
+#      descriptors and memory flat); a run interrupted with SIGINT that must leave
+#      nothing behind (tests/lab.rs; root),
 #   5. the lab benches: `pxelab bench tftp --mode both` against pxelab, atftpd, tftpd-hpa
 #      and dnsmasq with our client and atftp, and with OVMF and iPXE themselves, and
 #      `pxelab bench dhcp` (perfdhcp against pxelab and dnsmasq in proxy mode)

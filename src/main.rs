@@ -9,6 +9,7 @@ use std::process::ExitCode;
 mod audit;
 mod bench_dhcp;
 mod bench_plot;
+mod bench_soak;
 mod bench_storm;
 mod bench_tftp;
 
@@ -264,6 +265,10 @@ enum BenchCmd {
     /// Proxy DHCP under load (root): Kea's perfdhcp against `pxelab serve` and dnsmasq in
     /// proxy mode, PXE vendor class set: answers per second, latency percentiles, CPU.
     Dhcp(Box<DhcpArgs>),
+    /// A soak: modelled clients boot continuously for --minutes against two peers and a
+    /// DP, a peer crash every minute, link flaps; every boot against the model, and the
+    /// responders' memory and descriptors over time (lab: root).
+    Soak(Box<bench_soak::SoakArgs>),
 }
 
 #[derive(clap::Args)]
@@ -1352,6 +1357,9 @@ fn main() -> ExitCode {
         Cmd::Bench {
             what: BenchCmd::Dhcp(args),
         } => bench_dhcp_cmd(&args),
+        Cmd::Bench {
+            what: BenchCmd::Soak(args),
+        } => bench_soak::run(&args),
         Cmd::Bench {
             what:
                 BenchCmd::Sim {

@@ -348,6 +348,86 @@ fn storm_of_500_modelled_clients_through_the_switch_and_the_storm_model() {
     assert_nothing_left(&before, "left behind: ");
 }
 
+/// Issue 12, item 6, the soak in CI (the 30-minute figures are in docs/RELIABILITY.md):
+/// two minutes of modelled UEFI clients powering on every second against two real
+/// `pxelab serve` peers and a DP, a peer killed every minute and back at the next, the
+/// link down for 1.5 s and degraded for 10 s each minute (`pxelab bench soak`, whose
+/// timeline keeps every boot's end determined: harness/src/soak.rs). Every boot ends,
+/// none hangs, each as planned and as the simulator's same boot; each process's
+/// descriptors end where they started and its memory grows less than 1 MiB after its
+/// first 30 s. 1 MiB is four of the TFTP read-ahead windows (256 KiB each, taken from
+/// the heap and kept by the allocator: a responder's resident memory steps up by one
+/// when it first has one more transfer open at once than before, which a loaded machine
+/// makes likelier later in the run); a leak of 12 KiB per boot in the swarm (every boot,
+/// about 90 after its warm-up) or of 16 KiB in the DP (about 60) breaks it. Measured
+/// flat here: no step at all in the DP and the swarm over the measured part.
+#[test]
+#[ignore = "lab: needs root and the lab's Debian packages (scripts/test-all.sh)"]
+fn soak_of_two_minutes_every_boot_as_the_model_says_and_memory_flat() {
+    assert!(is_root(), "the lab needs root");
+    let before = leftovers();
+    let out = Command::new(PXELAB)
+        .args(["bench", "soak", "--format", "json", "--mode", "both"])
+        .args(["--minutes", "2", "--every", "1s", "--warmup", "30s"])
+        .stderr(Stdio::inherit())
+        .output()
+        .expect("pxelab runs");
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "bench soak printed no JSON ({e}): {}",
+            String::from_utf8_lossy(&out.stdout)
+        )
+    });
+    let r = &v["soak"];
+    eprintln!("soak of 2 minutes: {r}");
+    let boots = r["boots"].as_u64().unwrap();
+    assert_eq!(boots, 120, "a boot a second for two minutes: {r}");
+    assert_eq!(r["peer_crashes"], 2, "{r}");
+    for mode in ["sim", "lab"] {
+        let m = &r[mode];
+        assert_eq!(m["boots"].as_u64(), Some(boots), "{mode}: {m}");
+        assert_eq!(m["hung"], 0, "{mode}: a boot never ended: {m}");
+        assert_eq!(m["ended"].as_u64(), Some(boots), "{mode}: {m}");
+        assert_eq!(m["as_planned"].as_u64(), Some(boots), "{mode}: {m}");
+        assert_eq!(m["passed"], true, "{mode}: {m}");
+    }
+    let a = &r["agreement"];
+    assert_eq!(a["compared"].as_u64(), Some(boots), "{a}");
+    assert_eq!(a["agree"].as_u64(), Some(boots), "lab and sim differ: {a}");
+    let res = r["resources"].as_array().expect("resources");
+    let names: Vec<&str> = res.iter().map(|p| p["process"].as_str().unwrap()).collect();
+    assert_eq!(
+        names,
+        [
+            "responder-dp1",
+            "responder-p1",
+            "responder-p2",
+            "swarm-floor"
+        ],
+        "{r}"
+    );
+    for p in res {
+        let name = p["process"].as_str().unwrap();
+        let get = |k: &str| {
+            p[k].as_i64()
+                .unwrap_or_else(|| panic!("{name}: no {k}: {p}"))
+        };
+        assert!(get("samples") >= 15, "{name}: {p}");
+        let fds = get("last_fds") - get("first_fds");
+        assert!(
+            fds.abs() <= 4,
+            "{name}: descriptors {fds:+} over the run: {p}"
+        );
+        let rss = get("last_rss_kib") - get("first_rss_kib");
+        assert!(
+            rss < 1024,
+            "{name}: resident memory {rss:+} KiB over the run: {p}"
+        );
+    }
+    assert_eq!(out.status.code(), Some(0), "{r}");
+    assert_nothing_left(&before, "left behind: ");
+}
+
 /// Issue 4, firmware clients: OVMF and iPXE themselves (QEMU, TCG) download the bench
 /// file as their boot program from pxelab and atftpd over the switch; each measures the
 /// one point it asks for (1468/4 and 1432/1), no veth point; pxelab is not slower.

@@ -11,6 +11,7 @@ pub mod lab;
 pub mod procs;
 pub mod qemu;
 pub mod servers;
+pub mod soak;
 pub mod swarm;
 pub mod switch;
 pub mod tftp_get;
