@@ -930,7 +930,9 @@ fn serve_answers_every_request_during_symlink_and_fifo_swaps() {
                 if requests - answered >= 5 {
                     break; // a stalled daemon: no point waiting 2 s for each of the rest
                 }
-                let sock = udp(SocketAddrV4::new(CLIENT, 0), false);
+                // A port of its own per request: an ephemeral port used again while the
+                // daemon still holds the last transfer from it would be a retransmission.
+                let sock = udp(SocketAddrV4::new(CLIENT, 20_000 + k as u16), false);
                 sock.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
                 let mut rrq = Vec::new();
                 tftp::encode_rrq(&mut rrq, names[k % names.len()].as_bytes(), "octet", &[]);
