@@ -14,4 +14,5 @@ pub mod servers;
 pub mod soak;
 pub mod swarm;
 pub mod switch;
+pub mod tap;
 pub mod tftp_get;

@@ -11,6 +11,8 @@
 //! assert_eq!(s.modes, vec![pxelab_scenario::Mode::Sim]);
 //! ```
 
+#![forbid(unsafe_code)]
+
 mod load;
 pub mod values;
 mod yaml;
