@@ -392,6 +392,57 @@ fn bench_storm_reports_the_time_until_all_booted_and_the_peak_link_use() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// `pxelab bench soak --mode sim`: the soak's timeline in the simulator alone (the lab
+/// soak is in tests/lab.rs): every boot ends as designed; `--emit` is a valid scenario.
+#[test]
+fn bench_soak_in_the_simulator_ends_every_boot_as_planned() {
+    let out = pxelab()
+        .args(["bench", "soak", "--minutes", "3", "--mode", "sim"])
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let r = &v["soak"];
+    assert_eq!(
+        (&r["boots"], &r["peer_crashes"], &r["link_changes"]),
+        (&90.into(), &3.into(), &12.into()),
+        "{r}"
+    );
+    assert_eq!(r["sim"]["as_planned"], 90, "{r}");
+    assert!(r["lab"].is_null() && r["agreement"].is_null(), "{r}");
+    let out = pxelab()
+        .args(["bench", "soak", "--minutes", "2", "--emit"])
+        .output()
+        .unwrap();
+    let dir = std::env::temp_dir().join(format!("pxelab-soak-emit-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let f = dir.join("soak.yaml");
+    std::fs::write(&f, &out.stdout).unwrap();
+    let run = pxelab().arg("run").arg(&f).output().unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stdout)
+    );
+    for args in [
+        ["--every", "100ms", "--mode", "sim"],
+        ["--minutes", "0", "--mode", "sim"],
+        ["--mode", "lan", "--minutes", "1"],
+    ] {
+        let (flag, bad) = (args[0], args[1]);
+        let out = pxelab().args(["bench", "soak"]).args(args).output().unwrap();
+        assert!(!out.status.success(), "{flag} {bad}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(flag), "{flag} {bad}: {err}");
+    }
+}
+
 #[test]
 fn bench_tftp_shows_a_saved_run_again_with_from() {
     let dir = std::env::temp_dir().join(format!("pxelab-benchfrom-{}", std::process::id()));

@@ -413,7 +413,12 @@ pub fn summarize(p: &Plan, r: &ScenarioResult) -> ModeSummary {
     ModeSummary {
         mode: r.mode.clone(),
         boots: r.boots.len(),
-        ended: r.boots.iter().filter(|b| b.outcome.is_some()).count() - hung,
+        ended: r
+            .boots
+            .iter()
+            .filter(|b| b.outcome.is_some())
+            .count()
+            .saturating_sub(hung),
         booted: r
             .boots
             .iter()
@@ -720,12 +725,12 @@ pub fn table(r: &SoakReport) -> String {
     if !r.resources.is_empty() {
         let _ = writeln!(
             t,
-            "  after {:.0} s of warm-up ({:>2} = processes, slopes within each):",
-            r.warmup_s, "n"
+            "  each process after its first {:.0} s (n: processes it was, a restarted peer is one more; slopes within each):",
+            r.warmup_s
         );
         let _ = writeln!(
             t,
-            "  {:<16} {:>2} {:>6}  {:>18} {:>11}  {:>18} {:>11}  {:>9} {:>9}",
+            "  {:<16} {:>2} {:>6}  {:>19} {:>9}  {:>19} {:>9}  {:>7} {:>7}",
             "process",
             "n",
             "span s",
@@ -740,7 +745,7 @@ pub fn table(r: &SoakReport) -> String {
         for x in &r.resources {
             let _ = writeln!(
                 t,
-                "  {:<16} {:>2} {:>6.0}  {:>18} {:>11}  {:>18} {:>11}  {:>9} {:>9}",
+                "  {:<16} {:>2} {:>6.0}  {:>19} {:>9}  {:>19} {:>9}  {:>7} {:>7}",
                 x.process,
                 x.instances,
                 x.span_s,
