@@ -375,21 +375,29 @@ fn bench_storm_reports_the_time_until_all_booted_and_the_peak_link_use() {
         "three responders share the load"
     );
     // --emit prints the generated scenario, which `pxelab check` accepts.
-    let out = pxelab()
-        .args(["bench", "storm", "--clients", "3", "--emit"])
-        .output()
-        .unwrap();
-    let dir = std::env::temp_dir().join(format!("pxelab-storm-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let f = dir.join("storm.yaml");
-    std::fs::write(&f, &out.stdout).unwrap();
-    let check = pxelab().arg("check").arg(&f).output().unwrap();
+    let check = with_emitted(&["storm", "--clients", "3"], "check");
     assert!(
         check.status.success(),
         "{}",
         String::from_utf8_lossy(&check.stderr)
     );
+}
+
+/// `pxelab bench BENCH... --emit` written to a file, then `pxelab CMD FILE`.
+fn with_emitted(bench: &[&str], cmd: &str) -> std::process::Output {
+    let out = pxelab()
+        .arg("bench")
+        .args(bench)
+        .arg("--emit")
+        .output()
+        .unwrap();
+    let dir = std::env::temp_dir().join(format!("pxelab-emit-{}-{}", bench[0], std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let f = dir.join("emitted.yaml");
+    std::fs::write(&f, &out.stdout).unwrap();
+    let r = pxelab().arg(cmd).arg(&f).output().unwrap();
     let _ = std::fs::remove_dir_all(&dir);
+    r
 }
 
 /// `pxelab bench soak --mode sim`: the soak's timeline in the simulator alone (the lab
@@ -415,16 +423,7 @@ fn bench_soak_in_the_simulator_ends_every_boot_as_planned() {
     );
     assert_eq!(r["sim"]["as_planned"], 90, "{r}");
     assert!(r["lab"].is_null() && r["agreement"].is_null(), "{r}");
-    let out = pxelab()
-        .args(["bench", "soak", "--minutes", "2", "--emit"])
-        .output()
-        .unwrap();
-    let dir = std::env::temp_dir().join(format!("pxelab-soak-emit-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let f = dir.join("soak.yaml");
-    std::fs::write(&f, &out.stdout).unwrap();
-    let run = pxelab().arg("run").arg(&f).output().unwrap();
-    let _ = std::fs::remove_dir_all(&dir);
+    let run = with_emitted(&["soak", "--minutes", "2"], "run");
     assert!(
         run.status.success(),
         "{}",
@@ -436,7 +435,11 @@ fn bench_soak_in_the_simulator_ends_every_boot_as_planned() {
         ["--mode", "lan", "--minutes", "1"],
     ] {
         let (flag, bad) = (args[0], args[1]);
-        let out = pxelab().args(["bench", "soak"]).args(args).output().unwrap();
+        let out = pxelab()
+            .args(["bench", "soak"])
+            .args(args)
+            .output()
+            .unwrap();
         assert!(!out.status.success(), "{flag} {bad}");
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(err.contains(flag), "{flag} {bad}: {err}");
