@@ -51,6 +51,15 @@ enum Cmd {
         /// scenario when several run).
         #[arg(long)]
         pcap: Option<PathBuf>,
+        /// Capture whole frames: by default each record keeps the first 590 bytes
+        /// (every header, whole DHCP messages, the start of each TFTP DATA block).
+        #[arg(long, requires = "pcap")]
+        pcap_full: bool,
+        /// Most bytes the run's pcaps may take on disk (KiB, MiB, GiB; 0: no limit).
+        /// When reached, that capture stops (a valid file) and the run goes on.
+        #[arg(long, requires = "pcap", default_value = "1GiB",
+              value_parser = pxelab_scenario::values::parse_size)]
+        pcap_budget: u64,
         /// Skip CRC checks of downloads (sizes are still checked).
         #[arg(long)]
         no_verify: bool,
@@ -554,6 +563,7 @@ fn bench_storm_cmd(a: &StormArgs) -> ExitCode {
             keep: false,
             boot_timeout: std::time::Duration::from_secs(600),
             model_clients: true,
+            capture: Default::default(),
         };
         let results = run_lab(&refs, None, flags, false);
         let _ = std::fs::remove_dir_all(&dir);
@@ -942,11 +952,11 @@ fn lab_missing(scenarios: &[&Scenario], all: bool) -> Vec<String> {
 
 /// `pxelab run --lab`: each scenario built, run and torn down in turn.
 /// How `pxelab run --lab` runs: keep the network up, longest boot, modelled clients.
-#[derive(Clone, Copy)]
 struct LabRunFlags {
     keep: bool,
     boot_timeout: std::time::Duration,
     model_clients: bool,
+    capture: pxelab_sim::pcap::CaptureOptions,
 }
 
 fn run_lab(
@@ -959,6 +969,7 @@ fn run_lab(
         keep,
         boot_timeout,
         model_clients,
+        capture,
     } = flags;
     let missing = lab_missing(scenarios, false);
     if !missing.is_empty() {
@@ -1000,6 +1011,7 @@ fn run_lab(
             exe: exe.clone(),
             programs: programs.clone(),
             pcap_dir,
+            capture: capture.clone(),
             keep,
             boot_timeout,
             warmup: std::time::Duration::from_secs(5),
@@ -1014,6 +1026,9 @@ fn run_lab(
             s.file.display(),
             r.wall_time_s
         ));
+        if let Some(m) = capture.take_notice() {
+            bar.println(format!("warning: {m}"));
+        }
         results.push(r);
         bar.inc(1);
     }
@@ -1071,6 +1086,8 @@ fn main() -> ExitCode {
             format,
             junit,
             pcap,
+            pcap_full,
+            pcap_budget,
             no_verify,
             lab,
             keep,
@@ -1111,11 +1128,13 @@ fn main() -> ExitCode {
                 None => runnable,
             };
             let several = runnable.len() > 1;
+            let capture = pxelab_sim::pcap::CaptureOptions::new(pcap_full, pcap_budget);
             let results: Vec<ScenarioResult> = if lab {
                 let flags = LabRunFlags {
                     keep,
                     boot_timeout,
                     model_clients,
+                    capture,
                 };
                 match run_lab(&runnable, pcap.as_deref(), flags, several) {
                     Ok(r) => r,
@@ -1128,10 +1147,15 @@ fn main() -> ExitCode {
                         let opts = RunOptions {
                             seed,
                             pcap_dir: pcap.as_ref().map(|d| pcap_dir_for(d, s, several)),
+                            capture: capture.clone(),
                             trace: true,
                             no_verify,
                         };
-                        run_scenario(s, &opts)
+                        let r = run_scenario(s, &opts);
+                        if let Some(m) = capture.take_notice() {
+                            eprintln!("warning: {m}");
+                        }
+                        r
                     })
                     .collect()
             };
@@ -1189,6 +1213,7 @@ fn main() -> ExitCode {
             let opts = RunOptions {
                 seed,
                 pcap_dir: None,
+                capture: Default::default(),
                 trace: true,
                 no_verify: false,
             };
@@ -1366,6 +1391,7 @@ fn main() -> ExitCode {
             let opts = RunOptions {
                 seed: None,
                 pcap_dir: None,
+                capture: Default::default(),
                 trace: false,
                 no_verify,
             };

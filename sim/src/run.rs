@@ -2,7 +2,7 @@
 
 use crate::client::{Client, Outcome};
 use crate::content::SimRoot;
-use crate::pcap::SegmentCapture;
+use crate::pcap::{CaptureOptions, SegmentCapture};
 use crate::world::{
     EvKind, Host, HostId, HostKind, Iface, LinkModel, ProbeHost, RouterHost, Segment, ServerHost,
     Stats, World,
@@ -39,6 +39,8 @@ pub struct RunOptions {
     pub seed: Option<u64>,
     /// Write one pcap per segment into this directory.
     pub pcap_dir: Option<PathBuf>,
+    /// The captures' snap length and the run's budget (shared by its scenarios).
+    pub capture: CaptureOptions,
     /// Record client timelines (for `explain`).
     pub trace: bool,
     /// Compute CRCs of downloads (default on).
@@ -202,11 +204,14 @@ fn build(sc: &Scenario, seed: u64, opts: &RunOptions) -> Result<Built, String> {
         std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     }
     for s in &sc.network.segments {
+        // Once the run's budget is reached, no further captures (the budget's message
+        // says so).
         let capture = match &opts.pcap_dir {
-            Some(dir) => Some(SegmentCapture::create(
+            Some(dir) if opts.capture.open() => Some(SegmentCapture::create(
                 &dir.join(format!("{}.pcap", s.name)),
+                &opts.capture,
             )?),
-            None => None,
+            _ => None,
         };
         let id = world.add_segment(Segment {
             name: s.name.clone(),
@@ -532,9 +537,10 @@ pub fn run_scenario(sc: &Scenario, opts: &RunOptions) -> ScenarioResult {
             }
         }
     }
-    for s in &b.world.segments {
-        if let Some(c) = &s.capture {
-            if let Some(e) = &c.error {
+    for s in &mut b.world.segments {
+        if let Some(c) = &mut s.capture {
+            c.finish();
+            if let Some(e) = c.error() {
                 result
                     .failures
                     .push(format!("pcap for segment {}: {e}", s.name));
