@@ -155,6 +155,18 @@ fn default_snap_length_keeps_headers_and_full_keeps_payloads() {
         }
     }
     assert!(big_data >= 200, "{big_data} 4096-byte DATA records");
+    // `pxelab audit` reads the cut capture (pcap-file's checked reader would not).
+    let audit = pxelab()
+        .args(["audit", "--format", "json", "--pcap"])
+        .arg(&cut_file)
+        .arg("--scenario")
+        .arg(&sc)
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&audit.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&audit.stderr)));
+    assert_eq!(audit.status.code(), Some(0), "{v}");
+    assert_eq!(v["servers"].as_array().map(Vec::len), Some(2), "{v}");
 
     let (snaplen, full_recs) = read(&full_file);
     assert_eq!(snaplen, 262_144);
