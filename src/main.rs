@@ -2,6 +2,7 @@
 
 use clap::{Parser, Subcommand, ValueEnum};
 use pxelab_scenario::{self as scenario, Mode, Scenario};
+use pxelab_sim::merge::{Shard, Suite};
 use pxelab_sim::{report, run_scenario, RunOptions, ScenarioResult};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -11,6 +12,7 @@ mod bench_dhcp;
 mod bench_plot;
 mod bench_storm;
 mod bench_tftp;
+mod results;
 
 #[derive(Parser)]
 #[command(
@@ -47,6 +49,9 @@ enum Cmd {
         /// Also write JUnit XML here.
         #[arg(long)]
         junit: Option<PathBuf>,
+        /// Also write the JSON results here (what `pxelab merge` reads).
+        #[arg(long)]
+        json: Option<PathBuf>,
         /// Write one pcap per segment into this directory (a subdirectory per
         /// scenario when several run).
         #[arg(long)]
@@ -79,7 +84,7 @@ enum Cmd {
         /// Run only the I-th of N slices of the suite (1-based), to spread a suite over
         /// CI runners: `--shard 2/4`.
         #[arg(long, value_parser = parse_shard)]
-        shard: Option<(usize, usize)>,
+        shard: Option<Shard>,
         /// Lab: longest a client boot may take before it is stopped and judged.
         #[arg(long, default_value = "300s", value_parser = parse_secs)]
         boot_timeout: std::time::Duration,
@@ -140,6 +145,11 @@ enum Cmd {
     /// interface, or from pcap files), flagged when the scenario does not name it: exit
     /// status 1 when one is flagged, 2 on an error.
     Audit(audit::AuditArgs),
+    /// Merge the JSON results of a suite's shards (`pxelab run --shard I/N --json F`)
+    /// into the results of one run. Refuses shards of different suites, shards split
+    /// differently, a scenario in two files, and (unless --partial) a missing shard.
+    /// Exit status 0 when every scenario passed, 1 when one failed, 2 on a refusal.
+    Merge(results::MergeArgs),
 }
 
 #[derive(Subcommand)]
@@ -208,7 +218,7 @@ enum LabCmd {
     },
 }
 
-fn parse_shard(s: &str) -> Result<(usize, usize), String> {
+fn parse_shard(s: &str) -> Result<Shard, String> {
     let (i, n) = s
         .split_once('/')
         .ok_or_else(|| format!("`{s}` is not I/N (for example 2/4)"))?;
@@ -223,7 +233,7 @@ fn parse_shard(s: &str) -> Result<(usize, usize), String> {
     if n == 0 || i == 0 || i > n {
         return Err(format!("shard {i}/{n}: need 1 <= I <= N"));
     }
-    Ok((i, n))
+    Ok(Shard { index: i, count: n })
 }
 
 fn parse_secs(s: &str) -> Result<std::time::Duration, String> {
@@ -1065,7 +1075,7 @@ fn main() -> ExitCode {
     // lab keep Rust's default (ignored; a write error instead, and teardown runs).
     let builds_nothing = match &cli.cmd {
         Cmd::Run { lab, .. } => !lab,
-        Cmd::Check { .. } | Cmd::Explain { .. } | Cmd::Audit(_) => true,
+        Cmd::Check { .. } | Cmd::Explain { .. } | Cmd::Audit(_) | Cmd::Merge(_) => true,
         Cmd::Bench {
             what: BenchCmd::Sim { .. } | BenchCmd::Storm(_),
         } => true,
@@ -1085,6 +1095,7 @@ fn main() -> ExitCode {
             seed,
             format,
             junit,
+            json,
             pcap,
             pcap_full,
             pcap_budget,
@@ -1118,11 +1129,13 @@ fn main() -> ExitCode {
                     mode.as_str()
                 );
             }
+            let files: Vec<&Path> = runnable.iter().map(|s| s.file.as_path()).collect();
+            let suite = Suite::new(mode.as_str(), seed, &tags, &files, shard);
             let runnable: Vec<&Scenario> = match shard {
-                Some((i, n)) => runnable
+                Some(shard) => runnable
                     .into_iter()
                     .enumerate()
-                    .filter(|(k, _)| k % n == i - 1)
+                    .filter(|(k, _)| shard.holds(*k))
                     .map(|(_, s)| s)
                     .collect(),
                 None => runnable,
@@ -1159,15 +1172,8 @@ fn main() -> ExitCode {
                     })
                     .collect()
             };
-            match format {
-                Format::Text => print!("{}", report::text(&results)),
-                Format::Json => println!("{}", report::json(&results)),
-            }
-            if let Some(j) = junit {
-                if let Err(e) = std::fs::write(&j, report::junit(&results)) {
-                    eprintln!("error: {}: {e}", j.display());
-                    return ExitCode::FAILURE;
-                }
+            if let Err(code) = results::emit(&results, &suite, format, json, junit) {
+                return code;
             }
             // Scenarios skipped for their modes do not fail a run; files that do not
             // load do (they are in `errors`, as is finding no scenario file at all).
@@ -1368,6 +1374,7 @@ fn main() -> ExitCode {
             }
         },
         Cmd::Audit(args) => audit::run(&args),
+        Cmd::Merge(args) => results::merge(args),
         Cmd::Bench {
             what: BenchCmd::Tftp(args),
         } => bench_tftp_cmd(&args),

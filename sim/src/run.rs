@@ -18,7 +18,7 @@ use pxelab_engine::{Instant, Mac};
 use pxelab_scenario::{ClearTarget, EventKind, Firmware, Scenario};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 use std::net::{Ipv4Addr, SocketAddrV4};
@@ -47,7 +47,7 @@ pub struct RunOptions {
     pub no_verify: bool,
 }
 
-#[derive(Clone, Debug, Serialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct BootRecord {
     pub client: String,
     pub boot: u32,
@@ -59,7 +59,7 @@ pub struct BootRecord {
     pub took_s: Option<f64>,
 }
 
-#[derive(Clone, Debug, Serialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct ProbeRecord {
     pub index: usize,
     pub responder: String,
@@ -71,7 +71,7 @@ pub struct ProbeRecord {
 }
 
 /// A process's peak resident memory and open descriptors over a lab run.
-#[derive(Clone, Debug, Serialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct ProcessPeak {
     pub process: String,
     pub peak_rss_kib: u64,
@@ -80,7 +80,8 @@ pub struct ProcessPeak {
     pub samples: u64,
 }
 
-#[derive(Clone, Debug, Serialize)]
+/// One scenario's result; its JSON is read back by `pxelab merge`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct ScenarioResult {
     pub file: String,
     pub scenario: String,
@@ -90,14 +91,14 @@ pub struct ScenarioResult {
     pub sim_time_s: f64,
     pub wall_time_s: f64,
     pub boots: Vec<BootRecord>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tftp_requests: Vec<ProbeRecord>,
     pub failures: Vec<String>,
     pub packets: u64,
     pub events: u64,
     /// Lab only: peak memory and descriptors of the lab's long-running processes
     /// (responders, the modelled-client swarm), sampled while the scenario ran.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub resources: Vec<ProcessPeak>,
     #[serde(skip)]
     pub logs: Vec<(f64, String, String)>,
