@@ -1,6 +1,8 @@
 //! End-to-end tests of the `pxelab` binary: the suite passes, bad input gets a
 //! located error, the same seed gives the same bytes, and `explain` timelines.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -173,12 +175,7 @@ fn files_run(args: &[&str]) -> Vec<String> {
         .output()
         .unwrap();
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    v["scenarios"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["file"].as_str().unwrap().to_string())
-        .collect()
+    common::scenario_files(&v)
 }
 
 #[test]

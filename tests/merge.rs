@@ -1,36 +1,15 @@
 //! `pxelab merge`: the shards of a real run of the suite merge into the unsharded run's
 //! results; shards that do not belong together are refused, naming the files.
 
+mod common;
+
+use common::{pxelab, run_ok, scenario_files as files, tmp};
 use serde_json::Value;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn pxelab() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_pxelab"));
-    c.current_dir(env!("CARGO_MANIFEST_DIR"));
-    c
-}
-
-fn tmp(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("pxelab-merge-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
+use std::path::Path;
+use std::process::Output;
 
 fn run(args: &[&str], json: &Path) {
-    let out = pxelab()
-        .arg("run")
-        .args(args)
-        .arg("--json")
-        .arg(json)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "pxelab run {args:?}:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    run_ok(pxelab().arg("run").args(args).arg("--json").arg(json));
 }
 
 fn merge(files: &[&Path], extra: &[&str]) -> Output {
@@ -61,15 +40,6 @@ fn scenarios(v: &Value) -> Vec<Value> {
             s.as_object_mut().unwrap().remove("wall_time_s");
             s
         })
-        .collect()
-}
-
-fn files(v: &Value) -> Vec<String> {
-    v["scenarios"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["file"].as_str().unwrap().to_string())
         .collect()
 }
 

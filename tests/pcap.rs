@@ -1,20 +1,11 @@
 //! `pxelab run --pcap`: the default snap length, `--pcap-full`, and the run's budget.
 
+mod common;
+
+use common::{pxelab, run_ok, tmp};
 use pcap_file::pcap::PcapReader;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn pxelab() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_pxelab"))
-}
-
-/// A fresh directory for one test.
-fn tmp(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("pxelab-pcap-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
+use std::process::Output;
 
 /// The README's minimal scenario with a 1 MiB boot image: bootmgfw.efi in 1468-byte
 /// blocks, boot.wim in 4096-byte blocks (the RamDisk default).
@@ -55,14 +46,7 @@ expect:
 }
 
 fn run(args: &[&str], paths: &[&Path]) -> Output {
-    let out = pxelab().arg("run").args(args).args(paths).output().unwrap();
-    assert!(
-        out.status.success(),
-        "pxelab run {args:?} failed:\n{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
+    run_ok(pxelab().arg("run").args(args).args(paths))
 }
 
 struct Record {

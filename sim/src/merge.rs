@@ -406,21 +406,16 @@ mod tests {
         assert_eq!(m.suite.shard, None);
     }
 
+    /// Why shard 1/2 (a.yaml and c.yaml) does not merge with `second`.
+    fn refusal(second: Part) -> String {
+        let first = part("1.json", suite(&ALL, Some((1, 2))), &["a.yaml", "c.yaml"]);
+        merge(vec![first, second], false).unwrap_err().to_string()
+    }
+
     #[test]
     fn refusals_name_the_files_and_the_scenario() {
-        let e = merge(
-            vec![
-                part("1.json", suite(&ALL, Some((1, 2))), &["a.yaml", "c.yaml"]),
-                part(
-                    "x.json",
-                    suite(&["a.yaml", "d.yaml"], Some((2, 2))),
-                    &["d.yaml"],
-                ),
-            ],
-            false,
-        )
-        .unwrap_err()
-        .to_string();
+        let other = suite(&["a.yaml", "d.yaml"], Some((2, 2)));
+        let e = refusal(part("x.json", other, &["d.yaml"]));
         assert!(
             e.contains("1.json and x.json are from different suites"),
             "{e}"
@@ -430,70 +425,46 @@ mod tests {
             "{e}"
         );
 
-        let e = merge(
-            vec![
-                part("1.json", suite(&ALL, Some((1, 2))), &["a.yaml", "c.yaml"]),
-                part("2.json", suite(&ALL, Some((2, 2))), &["b.yaml", "c.yaml"]),
-            ],
-            false,
-        )
-        .unwrap_err()
-        .to_string();
+        let e = refusal(part(
+            "2.json",
+            suite(&ALL, Some((2, 2))),
+            &["b.yaml", "c.yaml"],
+        ));
         assert_eq!(e, "scenario c.yaml is in both 1.json and 2.json");
 
-        let e = merge(
-            vec![
-                part("1.json", suite(&ALL, Some((1, 2))), &["a.yaml", "c.yaml"]),
-                part("1b.json", suite(&ALL, Some((1, 2))), &[]),
-            ],
-            false,
-        )
-        .unwrap_err()
-        .to_string();
+        let e = refusal(part("1b.json", suite(&ALL, Some((1, 2))), &[]));
         assert_eq!(e, "1.json and 1b.json are both shard 1/2");
 
-        let e = merge(
-            vec![
-                part("1.json", suite(&ALL, Some((1, 2))), &["a.yaml", "c.yaml"]),
-                part("3.json", suite(&ALL, Some((2, 3))), &["b.yaml"]),
-            ],
-            false,
-        )
-        .unwrap_err()
-        .to_string();
+        let e = refusal(part("3.json", suite(&ALL, Some((2, 3))), &["b.yaml"]));
         assert!(
             e.starts_with("1.json is shard 1/2 and 3.json is shard 2/3"),
             "{e}"
         );
 
-        let mut lab = suite(&ALL, Some((2, 2)));
-        lab.mode = "lab".into();
-        let e = merge(
-            vec![
-                part("1.json", suite(&ALL, Some((1, 2))), &["a.yaml", "c.yaml"]),
-                part("2.json", lab, &["b.yaml"]),
-            ],
-            false,
-        )
-        .unwrap_err()
-        .to_string();
-        assert!(
-            e.contains("1.json ran in the sim mode, 2.json in the lab mode"),
-            "{e}"
-        );
+        type Change = fn(&mut Suite);
+        let changes: [(Change, &str); 3] = [
+            (
+                |s| s.mode = "lab".into(),
+                "1.json ran in the sim mode, 2.json in the lab mode",
+            ),
+            (
+                |s| s.seed = Some(7),
+                "1.json ran with the scenarios' own seeds, 2.json with --seed 7",
+            ),
+            (
+                |s| s.digest = "crc32:00000001".into(),
+                "the same scenario files with different contents in 1.json and 2.json",
+            ),
+        ];
+        for (change, want) in changes {
+            let mut other = suite(&ALL, Some((2, 2)));
+            change(&mut other);
+            let e = refusal(part("2.json", other, &["b.yaml"]));
+            assert!(e.contains(want), "{e}");
+        }
 
-        let mut other = suite(&ALL, Some((2, 2)));
-        other.digest = "crc32:00000001".into();
-        let e = merge(
-            vec![
-                part("1.json", suite(&ALL, Some((1, 2))), &["a.yaml", "c.yaml"]),
-                part("2.json", other, &["b.yaml"]),
-            ],
-            false,
-        )
-        .unwrap_err()
-        .to_string();
-        assert!(e.contains("different contents"), "{e}");
+        let e = refusal(part("2.json", suite(&ALL, Some((2, 2))), &["z.yaml"]));
+        assert_eq!(e, "2.json holds scenario z.yaml, which is not in its suite");
     }
 
     #[test]
