@@ -94,6 +94,8 @@ enum Cmd {
         #[arg(required = true)]
         paths: Vec<PathBuf>,
     },
+    /// Print the scenario format's JSON Schema (for editors: see scenario/REFERENCE.md).
+    Schema,
     /// A client's timeline, packet by packet, with each responder's log lines.
     Explain {
         file: PathBuf,
@@ -1075,7 +1077,9 @@ fn main() -> ExitCode {
     // lab keep Rust's default (ignored; a write error instead, and teardown runs).
     let builds_nothing = match &cli.cmd {
         Cmd::Run { lab, .. } => !lab,
-        Cmd::Check { .. } | Cmd::Explain { .. } | Cmd::Audit(_) | Cmd::Merge(_) => true,
+        Cmd::Check { .. } | Cmd::Schema | Cmd::Explain { .. } | Cmd::Audit(_) | Cmd::Merge(_) => {
+            true
+        }
         Cmd::Bench {
             what: BenchCmd::Sim { .. } | BenchCmd::Storm(_),
         } => true,
@@ -1197,6 +1201,11 @@ fn main() -> ExitCode {
             } else {
                 ExitCode::FAILURE
             }
+        }
+        Cmd::Schema => {
+            let schema = pxelab_scenario::schema::json_schema();
+            println!("{}", serde_json::to_string_pretty(&schema).expect("JSON"));
+            ExitCode::SUCCESS
         }
         Cmd::Explain {
             file,

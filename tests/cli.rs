@@ -566,3 +566,17 @@ fn audit_reads_a_segment_capture_and_flags_unnamed_servers() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/x.pcap"));
 }
+
+#[test]
+fn schema_prints_a_json_schema_of_the_scenario_format() {
+    let out = pxelab().arg("schema").output().unwrap();
+    assert!(out.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(v["$schema"], "https://json-schema.org/draft/2020-12/schema");
+    assert_eq!(v["required"], serde_json::json!(["scenario"]));
+    let responder = &v["$defs"]["responder"]["properties"];
+    for key in ["tftp", "mac_exclusion_file", "response_delay"] {
+        assert!(responder.get(key).is_some(), "responder has no {key}");
+    }
+    assert_eq!(v["$defs"]["responder"]["additionalProperties"], false);
+}

@@ -7,6 +7,8 @@
 //! Every rule of the responder rules (`docs/RULES.md`) lives in one place that names
 //! its id (search the source for `R-SEL-3` and so on).
 
+#![forbid(unsafe_code)]
+
 pub mod bootfiles;
 pub mod dhcp;
 pub mod election;

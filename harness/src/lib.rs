@@ -12,4 +12,5 @@ pub mod qemu;
 pub mod servers;
 pub mod swarm;
 pub mod switch;
+pub mod tap;
 pub mod tftp_get;

@@ -6,7 +6,7 @@
 //! serialises them again (ingress), then the one-way delay applies; `loss` drops a frame
 //! per receiver, drawn from a generator seeded by the scenario's seed.
 //!
-//! Ports are tap devices (created here with `tokio-tun`, non-persistent: they vanish
+//! Ports are tap devices (created by [`crate::tap`], non-persistent: they vanish
 //! with this process; the harness moves each into its host's namespace) or QEMU
 //! `-netdev dgram` unix datagram sockets. Every frame a host sends is written to the
 //! segment's pcap at the time it starts on the wire.
@@ -253,7 +253,7 @@ impl Ord for Pending {
 
 /// A port: a tap device or a QEMU unix datagram socket, both non-blocking.
 enum Io {
-    Tap(tokio_tun::Tun),
+    Tap(crate::tap::Tap),
     Unix(std::os::unix::net::UnixDatagram, PathBuf),
 }
 
@@ -267,7 +267,7 @@ impl Io {
     }
     fn recv(&self, buf: &mut [u8]) -> std::io::Result<usize> {
         match self {
-            Io::Tap(t) => t.try_recv(buf),
+            Io::Tap(t) => t.recv(buf),
             Io::Unix(s, _) => s.recv(buf),
         }
     }
@@ -275,7 +275,7 @@ impl Io {
     /// holds only `net.unix.max_dgram_qlen` datagrams, 10 by default).
     fn try_send(&self, frame: &[u8]) -> std::io::Result<()> {
         match self {
-            Io::Tap(t) => t.try_send(frame).map(|_| ()),
+            Io::Tap(t) => t.send(frame),
             Io::Unix(s, remote) => s.send_to(frame, remote).map(|_| ()),
         }
     }
@@ -335,28 +335,17 @@ impl OutQueue {
 /// One thread, one `ppoll` over the ports and stdin whose timeout is the next
 /// delivery: a frame goes from a port's queue through the link model to its receiver
 /// without a thread hop, and the thread's timer slack is 1 ns (PR_SET_TIMERSLACK), so a
-/// delivery is late by the kernel's wake-up latency only. (tokio's timers tick in
-/// milliseconds: a 1 ms one-way delay became 1 to 2 ms with them.) SIGTERM and SIGINT
+/// delivery is late by the kernel's wake-up latency only. (A runtime's timers that
+/// tick in milliseconds made a 1 ms one-way delay 1 to 2 ms.) SIGTERM and SIGINT
 /// are blocked except inside `ppoll`, so one that arrives is never missed.
 pub fn run(spec: SwitchSpec) -> Result<(), String> {
-    // tokio-tun registers its devices with a tokio reactor; the switch never awaits
-    // them, it polls their descriptors itself.
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_io()
-        .build()
-        .map_err(|e| e.to_string())?;
-    let _guard = rt.enter();
     let mut ios = Vec::new();
     for p in &spec.ports {
         match &p.kind {
             PortKind::Tap(name) => {
-                let mut tuns = tokio_tun::Tun::builder()
-                    .name(name)
-                    .tap()
-                    .up()
-                    .build()
-                    .map_err(|e| format!("tap {name}: {e}"))?;
-                ios.push(Io::Tap(tuns.remove(0)));
+                ios.push(Io::Tap(
+                    crate::tap::Tap::create(name).map_err(|e| format!("tap {name}: {e}"))?,
+                ));
             }
             PortKind::Unix { local, remote } => {
                 let _ = std::fs::remove_file(local);

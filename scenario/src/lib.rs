@@ -11,7 +11,10 @@
 //! assert_eq!(s.modes, vec![pxelab_scenario::Mode::Sim]);
 //! ```
 
+#![forbid(unsafe_code)]
+
 mod load;
+pub mod schema;
 pub mod values;
 mod yaml;
 

@@ -3,6 +3,8 @@
 //! servers, responders running the engine, clients with firmware models) and runs
 //! its timeline.
 
+#![forbid(unsafe_code)]
+
 pub mod client;
 pub mod content;
 pub mod expect;
