@@ -1039,7 +1039,12 @@ fn run_lab(
             r.wall_time_s
         ));
         if let Some(m) = capture.take_notice() {
-            bar.println(format!("warning: {m}"));
+            // A hidden bar (not a terminal: CI) prints nothing.
+            if bar.is_hidden() {
+                eprintln!("warning: {m}");
+            } else {
+                bar.println(format!("warning: {m}"));
+            }
         }
         results.push(r);
         bar.inc(1);

@@ -459,6 +459,25 @@ mod tests {
     }
 
     #[test]
+    fn bytes_written_elsewhere_count() {
+        // The lab: each switch writes its share, the run is charged the files' sizes.
+        let opts = CaptureOptions::new(false, 1 << 20);
+        let b = opts.budget.as_ref().unwrap();
+        assert_eq!(b.remaining(), 1 << 20);
+        b.charge(1 << 19);
+        assert_eq!(b.remaining(), 1 << 19);
+        b.charge(1 << 20);
+        assert_eq!(b.remaining(), 0);
+        assert!(
+            opts.open(),
+            "charged, not reached: only a stopped capture closes the run's"
+        );
+        b.stop_at(Path::new("hq.pcap"));
+        assert!(!opts.open());
+        assert!(CaptureOptions::new(false, 0).budget.is_none());
+    }
+
+    #[test]
     fn full_snaplen_keeps_whole_frames() {
         let d = tmp("full");
         let path = d.join("a.pcap");
