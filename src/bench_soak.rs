@@ -101,6 +101,7 @@ fn run_inner(a: &SoakArgs) -> Result<ExitCode, String> {
             keep: false,
             boot_timeout: a.boot_timeout,
             model_clients: true,
+            capture: Default::default(),
         };
         let r = crate::run_lab(&[&sc], None, flags, false);
         let _ = std::fs::remove_dir_all(&dir);

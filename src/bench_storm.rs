@@ -182,9 +182,9 @@ pub fn run(s: &StormSpec) -> Result<StormResult, String> {
         &sc,
         &RunOptions {
             seed: None,
-            pcap_dir: None,
             trace: false,
             no_verify: true,
+            ..Default::default()
         },
     );
     Ok(summarize(s, &r))

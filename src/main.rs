@@ -2,6 +2,7 @@
 
 use clap::{Parser, Subcommand, ValueEnum};
 use pxelab_scenario::{self as scenario, Mode, Scenario};
+use pxelab_sim::merge::{Shard, Suite};
 use pxelab_sim::{report, run_scenario, RunOptions, ScenarioResult};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -12,6 +13,7 @@ mod bench_plot;
 mod bench_soak;
 mod bench_storm;
 mod bench_tftp;
+mod results;
 
 #[derive(Parser)]
 #[command(
@@ -48,10 +50,22 @@ enum Cmd {
         /// Also write JUnit XML here.
         #[arg(long)]
         junit: Option<PathBuf>,
+        /// Also write the JSON results here (what `pxelab merge` reads).
+        #[arg(long)]
+        json: Option<PathBuf>,
         /// Write one pcap per segment into this directory (a subdirectory per
         /// scenario when several run).
         #[arg(long)]
         pcap: Option<PathBuf>,
+        /// Capture whole frames: by default each record keeps the first 590 bytes
+        /// (every header, whole DHCP messages, the start of each TFTP DATA block).
+        #[arg(long, requires = "pcap")]
+        pcap_full: bool,
+        /// Most bytes the run's pcaps may take on disk (KiB, MiB, GiB; 0: no limit).
+        /// When reached, that capture stops (a valid file) and the run goes on.
+        #[arg(long, requires = "pcap", default_value = "1GiB",
+              value_parser = pxelab_scenario::values::parse_size)]
+        pcap_budget: u64,
         /// Skip CRC checks of downloads (sizes are still checked).
         #[arg(long)]
         no_verify: bool,
@@ -71,7 +85,7 @@ enum Cmd {
         /// Run only the I-th of N slices of the suite (1-based), to spread a suite over
         /// CI runners: `--shard 2/4`.
         #[arg(long, value_parser = parse_shard)]
-        shard: Option<(usize, usize)>,
+        shard: Option<Shard>,
         /// Lab: longest a client boot may take before it is stopped and judged.
         #[arg(long, default_value = "300s", value_parser = parse_secs)]
         boot_timeout: std::time::Duration,
@@ -81,6 +95,8 @@ enum Cmd {
         #[arg(required = true)]
         paths: Vec<PathBuf>,
     },
+    /// Print the scenario format's JSON Schema (for editors: see scenario/REFERENCE.md).
+    Schema,
     /// A client's timeline, packet by packet, with each responder's log lines.
     Explain {
         file: PathBuf,
@@ -132,6 +148,11 @@ enum Cmd {
     /// interface, or from pcap files), flagged when the scenario does not name it: exit
     /// status 1 when one is flagged, 2 on an error.
     Audit(audit::AuditArgs),
+    /// Merge the JSON results of a suite's shards (`pxelab run --shard I/N --json F`)
+    /// into the results of one run. Refuses shards of different suites, shards split
+    /// differently, a scenario in two files, and (unless --partial) a missing shard.
+    /// Exit status 0 when every scenario passed, 1 when one failed, 2 on a refusal.
+    Merge(results::MergeArgs),
 }
 
 #[derive(Subcommand)]
@@ -200,7 +221,7 @@ enum LabCmd {
     },
 }
 
-fn parse_shard(s: &str) -> Result<(usize, usize), String> {
+fn parse_shard(s: &str) -> Result<Shard, String> {
     let (i, n) = s
         .split_once('/')
         .ok_or_else(|| format!("`{s}` is not I/N (for example 2/4)"))?;
@@ -215,7 +236,7 @@ fn parse_shard(s: &str) -> Result<(usize, usize), String> {
     if n == 0 || i == 0 || i > n {
         return Err(format!("shard {i}/{n}: need 1 <= I <= N"));
     }
-    Ok((i, n))
+    Ok(Shard { index: i, count: n })
 }
 
 fn parse_secs(s: &str) -> Result<std::time::Duration, String> {
@@ -559,6 +580,7 @@ fn bench_storm_cmd(a: &StormArgs) -> ExitCode {
             keep: false,
             boot_timeout: std::time::Duration::from_secs(600),
             model_clients: true,
+            capture: Default::default(),
         };
         let results = run_lab(&refs, None, flags, false);
         let _ = std::fs::remove_dir_all(&dir);
@@ -947,11 +969,11 @@ fn lab_missing(scenarios: &[&Scenario], all: bool) -> Vec<String> {
 
 /// `pxelab run --lab`: each scenario built, run and torn down in turn.
 /// How `pxelab run --lab` runs: keep the network up, longest boot, modelled clients.
-#[derive(Clone, Copy)]
 struct LabRunFlags {
     keep: bool,
     boot_timeout: std::time::Duration,
     model_clients: bool,
+    capture: pxelab_sim::pcap::CaptureOptions,
 }
 
 fn run_lab(
@@ -964,6 +986,7 @@ fn run_lab(
         keep,
         boot_timeout,
         model_clients,
+        capture,
     } = flags;
     let missing = lab_missing(scenarios, false);
     if !missing.is_empty() {
@@ -1005,6 +1028,7 @@ fn run_lab(
             exe: exe.clone(),
             programs: programs.clone(),
             pcap_dir,
+            capture: capture.clone(),
             keep,
             boot_timeout,
             warmup: std::time::Duration::from_secs(5),
@@ -1019,6 +1043,14 @@ fn run_lab(
             s.file.display(),
             r.wall_time_s
         ));
+        if let Some(m) = capture.take_notice() {
+            // A hidden bar (not a terminal: CI) prints nothing.
+            if bar.is_hidden() {
+                eprintln!("warning: {m}");
+            } else {
+                bar.println(format!("warning: {m}"));
+            }
+        }
         results.push(r);
         bar.inc(1);
     }
@@ -1055,7 +1087,9 @@ fn main() -> ExitCode {
     // lab keep Rust's default (ignored; a write error instead, and teardown runs).
     let builds_nothing = match &cli.cmd {
         Cmd::Run { lab, .. } => !lab,
-        Cmd::Check { .. } | Cmd::Explain { .. } | Cmd::Audit(_) => true,
+        Cmd::Check { .. } | Cmd::Schema | Cmd::Explain { .. } | Cmd::Audit(_) | Cmd::Merge(_) => {
+            true
+        }
         Cmd::Bench {
             what: BenchCmd::Sim { .. } | BenchCmd::Storm(_),
         } => true,
@@ -1075,7 +1109,10 @@ fn main() -> ExitCode {
             seed,
             format,
             junit,
+            json,
             pcap,
+            pcap_full,
+            pcap_budget,
             no_verify,
             lab,
             keep,
@@ -1106,21 +1143,25 @@ fn main() -> ExitCode {
                     mode.as_str()
                 );
             }
+            let files: Vec<&Path> = runnable.iter().map(|s| s.file.as_path()).collect();
+            let suite = Suite::new(mode.as_str(), seed, &tags, &files, shard);
             let runnable: Vec<&Scenario> = match shard {
-                Some((i, n)) => runnable
+                Some(shard) => runnable
                     .into_iter()
                     .enumerate()
-                    .filter(|(k, _)| k % n == i - 1)
+                    .filter(|(k, _)| shard.holds(*k))
                     .map(|(_, s)| s)
                     .collect(),
                 None => runnable,
             };
             let several = runnable.len() > 1;
+            let capture = pxelab_sim::pcap::CaptureOptions::new(pcap_full, pcap_budget);
             let results: Vec<ScenarioResult> = if lab {
                 let flags = LabRunFlags {
                     keep,
                     boot_timeout,
                     model_clients,
+                    capture,
                 };
                 match run_lab(&runnable, pcap.as_deref(), flags, several) {
                     Ok(r) => r,
@@ -1133,22 +1174,20 @@ fn main() -> ExitCode {
                         let opts = RunOptions {
                             seed,
                             pcap_dir: pcap.as_ref().map(|d| pcap_dir_for(d, s, several)),
+                            capture: capture.clone(),
                             trace: true,
                             no_verify,
                         };
-                        run_scenario(s, &opts)
+                        let r = run_scenario(s, &opts);
+                        if let Some(m) = capture.take_notice() {
+                            eprintln!("warning: {m}");
+                        }
+                        r
                     })
                     .collect()
             };
-            match format {
-                Format::Text => print!("{}", report::text(&results)),
-                Format::Json => println!("{}", report::json(&results)),
-            }
-            if let Some(j) = junit {
-                if let Err(e) = std::fs::write(&j, report::junit(&results)) {
-                    eprintln!("error: {}: {e}", j.display());
-                    return ExitCode::FAILURE;
-                }
+            if let Err(code) = results::emit(&results, &suite, format, json, junit) {
+                return code;
             }
             // Scenarios skipped for their modes do not fail a run; files that do not
             // load do (they are in `errors`, as is finding no scenario file at all).
@@ -1173,6 +1212,11 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         }
+        Cmd::Schema => {
+            let schema = pxelab_scenario::schema::json_schema();
+            println!("{}", serde_json::to_string_pretty(&schema).expect("JSON"));
+            ExitCode::SUCCESS
+        }
         Cmd::Explain {
             file,
             client,
@@ -1194,6 +1238,7 @@ fn main() -> ExitCode {
             let opts = RunOptions {
                 seed,
                 pcap_dir: None,
+                capture: Default::default(),
                 trace: true,
                 no_verify: false,
             };
@@ -1348,6 +1393,7 @@ fn main() -> ExitCode {
             }
         },
         Cmd::Audit(args) => audit::run(&args),
+        Cmd::Merge(args) => results::merge(args),
         Cmd::Bench {
             what: BenchCmd::Tftp(args),
         } => bench_tftp_cmd(&args),
@@ -1374,6 +1420,7 @@ fn main() -> ExitCode {
             let opts = RunOptions {
                 seed: None,
                 pcap_dir: None,
+                capture: Default::default(),
                 trace: false,
                 no_verify,
             };

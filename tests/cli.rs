@@ -1,6 +1,8 @@
 //! End-to-end tests of the `pxelab` binary: the suite passes, bad input gets a
 //! located error, the same seed gives the same bytes, and `explain` timelines.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -173,12 +175,7 @@ fn files_run(args: &[&str]) -> Vec<String> {
         .output()
         .unwrap();
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    v["scenarios"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["file"].as_str().unwrap().to_string())
-        .collect()
+    common::scenario_files(&v)
 }
 
 #[test]
@@ -391,8 +388,7 @@ fn with_emitted(bench: &[&str], cmd: &str) -> std::process::Output {
         .arg("--emit")
         .output()
         .unwrap();
-    let dir = std::env::temp_dir().join(format!("pxelab-emit-{}-{}", bench[0], std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = common::tmp(&format!("emit-{}", bench[0]));
     let f = dir.join("emitted.yaml");
     std::fs::write(&f, &out.stdout).unwrap();
     let r = pxelab().arg(cmd).arg(&f).output().unwrap();
@@ -622,4 +618,18 @@ fn audit_reads_a_segment_capture_and_flags_unnamed_servers() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/x.pcap"));
+}
+
+#[test]
+fn schema_prints_a_json_schema_of_the_scenario_format() {
+    let out = pxelab().arg("schema").output().unwrap();
+    assert!(out.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(v["$schema"], "https://json-schema.org/draft/2020-12/schema");
+    assert_eq!(v["required"], serde_json::json!(["scenario"]));
+    let responder = &v["$defs"]["responder"]["properties"];
+    for key in ["tftp", "mac_exclusion_file", "response_delay"] {
+        assert!(responder.get(key).is_some(), "responder has no {key}");
+    }
+    assert_eq!(v["$defs"]["responder"]["additionalProperties"], false);
 }

@@ -277,12 +277,22 @@ pub fn read_pcap(path: &Path, audit: &mut Audit) -> Result<u64, String> {
             r.header().datalink
         ));
     }
+    let nanos = r.header().ts_resolution == pcap_file::TsResolution::NanoSecond;
     let mut first = None;
     let mut n = 0;
-    while let Some(p) = r.next_packet() {
+    // Raw records: pcap-file's checked ones refuse a record longer on the wire than the
+    // snap length, which is every truncated record of a capture with a snap length
+    // (tcpdump's, or `pxelab run --pcap`'s default).
+    while let Some(p) = r.next_raw_packet() {
         let p = p.map_err(|e| format!("{}: packet {}: {e}", path.display(), n + 1))?;
-        let t0 = *first.get_or_insert(p.timestamp);
-        audit.observe_frame(p.timestamp.saturating_sub(t0), &p.data);
+        let frac = if nanos {
+            p.ts_frac
+        } else {
+            p.ts_frac.saturating_mul(1000)
+        };
+        let ts = Duration::new(u64::from(p.ts_sec), frac.min(999_999_999));
+        let t0 = *first.get_or_insert(ts);
+        audit.observe_frame(ts.saturating_sub(t0), &p.data);
         n += 1;
     }
     Ok(n)

@@ -40,6 +40,9 @@ pub struct LabOptions {
     /// Built boot programs (see [`bootroot::build_images`]).
     pub programs: PathBuf,
     pub pcap_dir: Option<PathBuf>,
+    /// The captures' snap length and the run's budget: each segment's switch gets an
+    /// equal share of what is left of it, and is charged what its file took.
+    pub capture: pxelab_sim::pcap::CaptureOptions,
     /// Leave the network up at the end and print how to enter it.
     pub keep: bool,
     /// Longest a client boot may take before it is stopped and judged.
@@ -134,6 +137,8 @@ pub struct Lab<'a> {
     series: Vec<pxelab_sim::run::ProcessSample>,
     /// When the series last took a sample of each process.
     series_at: HashMap<String, Instant>,
+    /// The segments' pcaps, charged to the run's budget after teardown.
+    pcaps: Vec<PathBuf>,
 }
 
 fn strip_ansi(s: &str) -> String {
@@ -199,6 +204,7 @@ impl<'a> Lab<'a> {
             switch_stdin: HashMap::new(),
             logs: Arc::new(Mutex::new(Vec::new())),
             dhcp_seen: Arc::new(Mutex::new(HashMap::new())),
+            pcaps: Vec::new(),
             t0: Instant::now(),
             boots: Vec::new(),
             torn_down: false,
@@ -260,6 +266,15 @@ impl<'a> Lab<'a> {
             }
         }
         self.teardown();
+        if let Some(b) = &self.opts.capture.budget {
+            let used: u64 = self
+                .pcaps
+                .iter()
+                .filter_map(|p| std::fs::metadata(p).ok())
+                .map(|m| m.len())
+                .sum();
+            b.charge(used);
+        }
         if interrupted {
             result.failures.push("lab: interrupted".into());
         }
@@ -464,7 +479,13 @@ impl<'a> Lab<'a> {
             std::fs::create_dir_all(&root).map_err(|e| e.to_string())?;
         }
 
-        // Segment switches.
+        // Segment switches, each with an equal share of what is left of the budget.
+        let pcap_share = self
+            .opts
+            .capture
+            .budget
+            .as_ref()
+            .map(|b| b.remaining() / sc.network.segments.len().max(1) as u64);
         for (si, seg) in sc.network.segments.iter().enumerate() {
             let mut ports = Vec::new();
             for h in &self.hosts {
@@ -512,9 +533,17 @@ impl<'a> Lab<'a> {
                     .opts
                     .pcap_dir
                     .as_ref()
-                    .map(|d| d.join(format!("{}.pcap", seg.name))),
+                    .filter(|_| self.opts.capture.open())
+                    .map(|d| crate::switch::CaptureSpec {
+                        path: d.join(format!("{}.pcap", seg.name)),
+                        snaplen: self.opts.capture.snaplen,
+                        budget: pcap_share,
+                    }),
                 ports,
             };
+            if let Some(c) = &spec.pcap {
+                self.pcaps.push(c.path.clone());
+            }
             let spec_file = self.dir.join(format!("switch-{}.json", seg.name));
             std::fs::write(
                 &spec_file,
@@ -539,9 +568,15 @@ impl<'a> Lab<'a> {
                 return Err(format!("the switch of segment {} did not start", seg.name));
             }
             let seen = self.dhcp_seen.clone();
+            let budget = self.opts.capture.budget.clone();
+            let pcap_path = spec.pcap.as_ref().map(|c| c.path.clone());
             std::thread::spawn(move || {
                 for l in out.lines().map_while(Result::ok) {
-                    if let Some(host) = l.strip_prefix("dhcp ") {
+                    if l == "pcap-stopped" {
+                        if let (Some(b), Some(p)) = (&budget, &pcap_path) {
+                            b.stop_at(p);
+                        }
+                    } else if let Some(host) = l.strip_prefix("dhcp ") {
                         seen.lock()
                             .unwrap_or_else(|p| p.into_inner())
                             .entry(host.to_string())

@@ -5,7 +5,6 @@
 
 pub mod bench;
 pub mod bootroot;
-pub mod capture;
 pub mod hostd;
 pub mod lab;
 pub mod procs;

@@ -32,8 +32,18 @@ pub struct SwitchSpec {
     pub delay_ns: u64,
     pub loss: f64,
     pub seed: u64,
-    pub pcap: Option<PathBuf>,
+    pub pcap: Option<CaptureSpec>,
     pub ports: Vec<PortSpec>,
+}
+
+/// The segment's pcap: where, its snap length, and the bytes it may take (its share of
+/// the run's budget; none: no limit). When the share is used up the switch prints
+/// `pcap-stopped` on its stdout and captures nothing more.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct CaptureSpec {
+    pub path: PathBuf,
+    pub snaplen: u32,
+    pub budget: Option<u64>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -347,9 +357,22 @@ pub fn run(spec: SwitchSpec) -> Result<(), String> {
         }
     }
     let mut capture = match &spec.pcap {
-        Some(p) => Some(crate::capture::FrameCapture::create(p)?),
+        Some(c) => {
+            let opts = pxelab_sim::pcap::CaptureOptions {
+                snaplen: c.snaplen,
+                budget: c
+                    .budget
+                    .map(|b| std::sync::Arc::new(pxelab_sim::pcap::Budget::new(b))),
+            };
+            Some(pxelab_sim::pcap::PcapFile::create(&c.path, &opts)?)
+        }
         None => None,
     };
+    // Frames are stamped with the time since the epoch at which the switch started, plus
+    // the time each started on the sender's link.
+    let epoch = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
     let link = LinkModel {
         rate_bps: spec.rate_bps,
         delay: Duration::from_nanos(spec.delay_ns),
@@ -424,7 +447,15 @@ pub fn run(spec: SwitchSpec) -> Result<(), String> {
                     }
                     let (start, deliveries) = core.frame_in(now, i, frame);
                     if let Some(c) = &mut capture {
-                        c.write(start, frame);
+                        if !c.write(epoch + start, frame) {
+                            if c.stopped {
+                                println!("pcap-stopped");
+                                let _ = std::io::stdout().flush();
+                            } else if let Some(e) = &c.error {
+                                eprintln!("pcap {}: {e}; capture stopped", c.path().display());
+                            }
+                            capture = None;
+                        }
                     }
                     // A QEMU port's TFTP downloads: its read requests, and the DATA it
                     // is sent whenever the length changes (the first block, the short

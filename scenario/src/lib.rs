@@ -14,6 +14,7 @@
 #![forbid(unsafe_code)]
 
 mod load;
+pub mod schema;
 pub mod values;
 mod yaml;
 

@@ -1550,3 +1550,33 @@ fn parse_cidr(s: &str) -> Result<Cidr, String> {
         prefix,
     })
 }
+
+/// The allowed keys of each place, for the JSON Schema (`schema.rs`), which is built
+/// from these same lists.
+pub(crate) mod keys {
+    pub(crate) const TOP: &[&str] = super::TOP;
+    pub(crate) const SITE: &[&str] = super::SITE;
+    pub(crate) const IMAGE: &[&str] = super::IMAGE;
+    pub(crate) const MACHINE: &[&str] = super::MACHINE;
+    pub(crate) const COLLECTION: &[&str] = super::COLLECTION;
+    pub(crate) const DEPLOYMENT: &[&str] = super::DEPLOYMENT;
+    pub(crate) const DUPLICATES: &[&str] = super::DUPLICATES;
+    pub(crate) const NETWORK: &[&str] = super::NETWORK;
+    pub(crate) const ROGUE: &[&str] = super::ROGUE;
+    pub(crate) const SEGMENT: &[&str] = super::SEGMENT;
+    pub(crate) const LINK: &[&str] = super::LINK;
+    pub(crate) const ROUTER: &[&str] = super::ROUTER;
+    pub(crate) const OPTION82: &[&str] = super::OPTION82;
+    pub(crate) const DHCP: &[&str] = super::DHCP;
+    pub(crate) const RESPONDER: &[&str] = super::RESPONDER;
+    pub(crate) const TFTP: &[&str] = super::TFTP;
+    pub(crate) const CLIENT: &[&str] = super::CLIENT;
+    pub(crate) const EVENT: &[&str] = super::EVENT;
+    pub(crate) const EVENT_RELOAD: &[&str] = super::EVENT_RELOAD;
+    pub(crate) const EVENT_TFTP: &[&str] = super::EVENT_TFTP;
+    pub(crate) const EXPECT_TFTP: &[&str] = super::EXPECT_TFTP;
+    pub(crate) const CLEAR: &[&str] = super::CLEAR;
+    pub(crate) const EVENT_LINK: &[&str] = super::EVENT_LINK;
+    pub(crate) const EXPECT_BOOT: &[&str] = super::EXPECT_BOOT;
+    pub(crate) const EXPECT_LOG: &[&str] = super::EXPECT_LOG;
+}

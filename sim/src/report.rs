@@ -1,8 +1,10 @@
 //! Output of a run: text lines, JSON (the format page's shape), JUnit XML, and
 //! `explain` timelines.
 
+use crate::merge::Suite;
 use crate::run::ScenarioResult;
 use std::fmt::Write as _;
+use std::path::Path;
 
 /// One line per scenario; for a failure each failed expectation and the timelines of
 /// the clients it names.
@@ -54,9 +56,31 @@ pub fn text(results: &[ScenarioResult]) -> String {
     s
 }
 
-pub fn json(results: &[ScenarioResult]) -> String {
-    let v = serde_json::json!({ "scenarios": results });
+/// The JSON results: which suite they are from (what `pxelab merge` checks), when
+/// known, and each scenario's result.
+pub fn json(results: &[ScenarioResult], suite: Option<&Suite>) -> String {
+    let v = match suite {
+        Some(suite) => serde_json::json!({ "suite": suite, "scenarios": results }),
+        None => serde_json::json!({ "scenarios": results }),
+    };
     serde_json::to_string_pretty(&v).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+}
+
+/// Writes the JSON results and JUnit XML to the files asked for.
+pub fn write_files(
+    results: &[ScenarioResult],
+    suite: Option<&Suite>,
+    json_file: Option<&Path>,
+    junit_file: Option<&Path>,
+) -> Result<(), String> {
+    if let Some(f) = json_file {
+        std::fs::write(f, json(results, suite) + "\n")
+            .map_err(|e| format!("{}: {e}", f.display()))?;
+    }
+    if let Some(f) = junit_file {
+        std::fs::write(f, junit(results)).map_err(|e| format!("{}: {e}", f.display()))?;
+    }
+    Ok(())
 }
 
 fn xml_escape(s: &str) -> String {

@@ -2,7 +2,7 @@
 
 use crate::client::{Client, Outcome};
 use crate::content::SimRoot;
-use crate::pcap::SegmentCapture;
+use crate::pcap::{CaptureOptions, SegmentCapture};
 use crate::world::{
     EvKind, Host, HostId, HostKind, Iface, LinkModel, ProbeHost, RouterHost, Segment, ServerHost,
     Stats, World,
@@ -18,7 +18,7 @@ use pxelab_engine::{Instant, Mac};
 use pxelab_scenario::{ClearTarget, EventKind, Firmware, Scenario};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 use std::net::{Ipv4Addr, SocketAddrV4};
@@ -39,13 +39,15 @@ pub struct RunOptions {
     pub seed: Option<u64>,
     /// Write one pcap per segment into this directory.
     pub pcap_dir: Option<PathBuf>,
+    /// The captures' snap length and the run's budget (shared by its scenarios).
+    pub capture: CaptureOptions,
     /// Record client timelines (for `explain`).
     pub trace: bool,
     /// Compute CRCs of downloads (default on).
     pub no_verify: bool,
 }
 
-#[derive(Clone, Debug, Serialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct BootRecord {
     pub client: String,
     pub boot: u32,
@@ -57,7 +59,7 @@ pub struct BootRecord {
     pub took_s: Option<f64>,
 }
 
-#[derive(Clone, Debug, Serialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct ProbeRecord {
     pub index: usize,
     pub responder: String,
@@ -69,7 +71,7 @@ pub struct ProbeRecord {
 }
 
 /// A process's peak resident memory and open descriptors over a lab run.
-#[derive(Clone, Debug, Serialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct ProcessPeak {
     pub process: String,
     pub peak_rss_kib: u64,
@@ -80,7 +82,7 @@ pub struct ProcessPeak {
 
 /// One sample of a lab process's memory and descriptors, for a time series (the soak,
 /// `pxelab bench soak`): a process's trend, not only its peak.
-#[derive(Clone, Debug, Serialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct ProcessSample {
     /// The lab's name for it (`responder-p1`, `swarm-floor`).
     pub process: String,
@@ -96,7 +98,8 @@ pub struct ProcessSample {
     pub fds: u64,
 }
 
-#[derive(Clone, Debug, Serialize)]
+/// One scenario's result; its JSON is read back by `pxelab merge`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct ScenarioResult {
     pub file: String,
     pub scenario: String,
@@ -106,14 +109,14 @@ pub struct ScenarioResult {
     pub sim_time_s: f64,
     pub wall_time_s: f64,
     pub boots: Vec<BootRecord>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tftp_requests: Vec<ProbeRecord>,
     pub failures: Vec<String>,
     pub packets: u64,
     pub events: u64,
     /// Lab only: peak memory and descriptors of the lab's long-running processes
     /// (responders, the modelled-client swarm), sampled while the scenario ran.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub resources: Vec<ProcessPeak>,
     /// Lab only: the same processes sampled once a second (not in the JSON results: a
     /// long run has thousands; `pxelab bench soak` reports their trends).
@@ -225,11 +228,14 @@ fn build(sc: &Scenario, seed: u64, opts: &RunOptions) -> Result<Built, String> {
         std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     }
     for s in &sc.network.segments {
+        // Once the run's budget is reached, no further captures (the budget's message
+        // says so).
         let capture = match &opts.pcap_dir {
-            Some(dir) => Some(SegmentCapture::create(
+            Some(dir) if opts.capture.open() => Some(SegmentCapture::create(
                 &dir.join(format!("{}.pcap", s.name)),
+                &opts.capture,
             )?),
-            None => None,
+            _ => None,
         };
         let id = world.add_segment(Segment {
             name: s.name.clone(),
@@ -555,9 +561,10 @@ pub fn run_scenario(sc: &Scenario, opts: &RunOptions) -> ScenarioResult {
             }
         }
     }
-    for s in &b.world.segments {
-        if let Some(c) = &s.capture {
-            if let Some(e) = &c.error {
+    for s in &mut b.world.segments {
+        if let Some(c) = &mut s.capture {
+            c.finish();
+            if let Some(e) = c.error() {
                 result
                     .failures
                     .push(format!("pcap for segment {}: {e}", s.name));
