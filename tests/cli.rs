@@ -150,6 +150,8 @@ fn explain_timelines() {
         ("scenarios/selection/required-before-available.yaml", "c1"),
         ("scenarios/answering/response-delay-backup.yaml", "c1"),
         ("scenarios/selection/bios-needs-x86-image.yaml", "c1"),
+        // R-ID-5: why PS1's DP stayed silent for PS2's machine.
+        ("scenarios/sites/other-site-machine-gets-nothing.yaml", "c2"),
     ] {
         let out = pxelab()
             .current_dir(root())

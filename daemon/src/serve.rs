@@ -415,6 +415,8 @@ impl Ctx<'_> {
                 Effect::Recorded { device, deployment } => {
                     tracing::info!(responder = %name, %device, %deployment, "required deployment recorded");
                 }
+                // The log lines above already say what the responder did.
+                Effect::Silent { .. } | Effect::Answered { .. } => {}
             }
         }
         let transmits = std::mem::take(&mut out.transmits);

@@ -29,6 +29,7 @@ fn big_site() -> Site {
             name: format!("WS{n:05}"),
             mac: Some(mac(n)),
             smbios_guid: Some(guid(n)),
+            assigned_site: None,
         })
         .collect();
     let collections = (0..100)
@@ -90,6 +91,7 @@ fn big_site() -> Site {
         deployments,
         duplicate_macs: vec![mac(7)],
         duplicate_guids: vec![],
+        other_sites: vec![],
     }
 }
 

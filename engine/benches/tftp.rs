@@ -117,6 +117,7 @@ fn site() -> Site {
                 name: format!("WS{i:04}"),
                 mac: Some(Mac([0x52, 0x54, 0, 0, (i >> 8) as u8, i as u8])),
                 smbios_guid: None,
+                assigned_site: None,
             })
             .collect(),
         collections: vec![Collection {

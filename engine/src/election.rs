@@ -117,13 +117,16 @@ pub struct PeerIdentity {
     pub addr: SocketAddrV4,
     /// Boot images pre-cached on it.
     pub images: Vec<String>,
+    /// The primary site it belongs to: a peer ranks only the peers of a site that
+    /// serves the client (R-ID-5).
+    pub site: String,
 }
 
 /// The SWIM identity: a [`PeerIdentity`] plus a generation that grows each time the peer
 /// comes back after being declared down (foca's `Identity::renew`), so a restarted or
 /// wrongly suspected peer rejoins at once instead of waiting for its old identity to be
 /// forgotten. Two identities at one address: the higher generation wins, then the larger
-/// (name, images), so every peer decides alike.
+/// (name, images, site), so every peer decides alike.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 struct Node {
     peer: PeerIdentity,
@@ -145,12 +148,17 @@ impl foca::Identity for Node {
     }
 
     fn win_addr_conflict(&self, adversary: &Self) -> bool {
-        (self.generation, &self.peer.name, &self.peer.images)
-            > (
-                adversary.generation,
-                &adversary.peer.name,
-                &adversary.peer.images,
-            )
+        (
+            self.generation,
+            &self.peer.name,
+            &self.peer.images,
+            &self.peer.site,
+        ) > (
+            adversary.generation,
+            &adversary.peer.name,
+            &adversary.peer.images,
+            &adversary.peer.site,
+        )
     }
 }
 
@@ -556,8 +564,8 @@ impl Membership {
     }
 
     /// Ask `addr` (a peer's membership address) to let us join, without waiting for a
-    /// hello: for peers the broadcast does not reach. `name` and `images` are not known
-    /// yet and are learned from the reply.
+    /// hello: for peers the broadcast does not reach. `name`, `images` and `site` are
+    /// not known yet and are learned from the reply.
     pub fn announce_to(
         &mut self,
         now: Instant,
@@ -569,6 +577,7 @@ impl Membership {
                 name: String::new(),
                 addr,
                 images: Vec::new(),
+                site: String::new(),
             },
             generation: 0,
         };

@@ -678,8 +678,8 @@ impl ResponderScript {
 }
 
 /// The fuzzed site: the capture's machine (known, a required and an available
-/// deployment), another machine whose deployment's image is not PXE-enabled, unknown
-/// computers, a duplicate MAC.
+/// deployment), another machine whose deployment's image is not PXE-enabled, a machine
+/// of another primary site, unknown computers, a duplicate MAC.
 pub fn site() -> Site {
     let image = |id: &str, arch, pxe_enabled| BootImage {
         id: id.into(),
@@ -707,17 +707,25 @@ pub fn site() -> Site {
                 name: "WS01".into(),
                 mac: Some(CAPTURE_MAC),
                 smbios_guid: Some(CAPTURE_UUID),
+                assigned_site: None,
             },
             Machine {
                 name: "WS02".into(),
                 mac: Some(Mac([0x52, 0x54, 0, 0, 0, 2])),
                 smbios_guid: None,
+                assigned_site: None,
+            },
+            Machine {
+                name: OTHER_SITE_MACHINE.into(),
+                mac: Some(Mac([0x52, 0x54, 0, 0, 0, 4])),
+                smbios_guid: None,
+                assigned_site: Some("PS2".into()),
             },
         ],
         collections: vec![
             Collection {
                 name: "Lab".into(),
-                members: vec!["WS01".into()],
+                members: vec!["WS01".into(), OTHER_SITE_MACHINE.into()],
             },
             Collection {
                 name: "Lab2".into(),
@@ -770,8 +778,14 @@ pub fn site() -> Site {
         ],
         duplicate_macs: vec![Mac([0x52, 0x54, 0, 0, 0, 3])],
         duplicate_guids: Vec::new(),
+        other_sites: vec!["PS2".into()],
     }
 }
+
+/// A machine of the fuzzed site assigned to the other primary site, PS2, in the
+/// collection of the capture's machine: no fuzzed responder (of PS1) may answer it
+/// (R-ID-5).
+pub const OTHER_SITE_MACHINE: &str = "WS04";
 
 /// The fuzzed boot root: every `smsboot/` and `smsimages/` file exists with a size and
 /// content that depend on its name; other names exist unless their CRC is a multiple
@@ -859,6 +873,7 @@ pub struct Harness {
     requests: usize,
     peer: bool,
     keyed: bool,
+    site: Site,
 }
 
 impl Harness {
@@ -876,6 +891,7 @@ impl Harness {
             requests: 0,
             peer,
             keyed,
+            site: site(),
         }
     }
 
@@ -961,6 +977,7 @@ impl Harness {
     }
 
     fn check(&mut self, out: &Output, input: Option<(u16, &[u8])>) {
+        let (mut silent, mut answered) = (0, Vec::new());
         for e in &out.effects {
             match e {
                 Effect::TransferStarted { port, .. } => {
@@ -997,6 +1014,8 @@ impl Harness {
                     self.active.retain(|p| p != port);
                 }
                 Effect::Recorded { .. } => {}
+                Effect::Silent { .. } => silent += 1,
+                Effect::Answered { client } => answered.push(*client),
             }
         }
         let mut per_tid: BTreeMap<u16, usize> = BTreeMap::new();
@@ -1014,6 +1033,22 @@ impl Harness {
                     let req = must_parse("the request the responder answered", payload);
                     assert_eq!(r.xid, req.xid);
                     assert_eq!(r.chaddr_raw, req.chaddr_raw);
+                    assert_eq!(
+                        answered.iter().map(|m| m.0.to_vec()).collect::<Vec<_>>(),
+                        vec![req.chaddr_raw[..6].to_vec()],
+                        "a proxy reply is one Answered effect, for the client it answers"
+                    );
+                    assert_eq!(silent, 0, "a responder answered and stayed silent at once");
+                    if let Some(mac) = req.chaddr {
+                        assert_ne!(
+                            crate::select::identify(&self.site, mac, req.client_guid),
+                            crate::select::DeviceMatch::Known {
+                                machine: OTHER_SITE_MACHINE.into(),
+                                by: crate::select::MatchedBy::Mac
+                            },
+                            "answered a machine of another site (R-ID-5)"
+                        );
+                    }
                     assert!(req.is_pxe_client(), "answered a client that is not PXE");
                     let want = if port == 4011 {
                         MessageType::Ack
@@ -1055,6 +1090,11 @@ impl Harness {
             }
         }
         assert!(dhcp_replies <= 1, "{dhcp_replies} replies to one datagram");
+        assert_eq!(
+            answered.len(),
+            dhcp_replies,
+            "an Answered effect without a reply"
+        );
         for (tid, n) in per_tid {
             // R-TFTP-4: a window at most per transfer per event.
             assert!(n <= self.window_cap, "port {tid} sent {n} blocks at once");

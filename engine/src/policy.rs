@@ -102,6 +102,9 @@ pub struct Machine {
     pub name: String,
     pub mac: Option<Mac>,
     pub smbios_guid: Option<Guid>,
+    /// The primary site the machine is assigned to (R-ID-5); `None` is the site's own
+    /// code (see [`Site::assigned_site`]).
+    pub assigned_site: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -145,9 +148,16 @@ pub struct Deployment {
 }
 
 /// A site's policy: what the ConfigMgr site database knows.
+///
+/// One policy for the whole hierarchy: `code` is the primary site the scenario is
+/// about and `other_sites` the other primary sites beside it. Machines and responders
+/// each belong to one of them (R-ID-5); collections and deployments are the
+/// hierarchy's, seen alike at every site.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Site {
     pub code: String,
+    /// The other primary sites of the hierarchy (R-ID-5).
+    pub other_sites: Vec<String>,
     pub boot_images: Vec<BootImage>,
     pub machines: Vec<Machine>,
     pub collections: Vec<Collection>,
@@ -165,6 +175,14 @@ impl Site {
     }
     pub fn collection(&self, name: &str) -> Option<&Collection> {
         self.collections.iter().find(|c| c.name == name)
+    }
+    /// The primary site `machine` is assigned to: its `assigned_site`, else `code`.
+    pub fn assigned_site<'a>(&'a self, machine: &'a Machine) -> &'a str {
+        machine.assigned_site.as_deref().unwrap_or(&self.code)
+    }
+    /// The primary site `responder` belongs to: its `site`, else `code`.
+    pub fn responder_site<'a>(&'a self, responder: &'a ResponderConfig) -> &'a str {
+        responder.site.as_deref().unwrap_or(&self.code)
     }
 }
 
@@ -198,6 +216,9 @@ pub struct ResponderConfig {
     pub name: String,
     pub address: Ipv4Addr,
     pub role: Role,
+    /// The primary site it belongs to (R-ID-5); `None` is the site's own code (see
+    /// [`Site::responder_site`]).
+    pub site: Option<String>,
     /// Boot image ids: distributed to a DP, pre-cached on a peer.
     pub images: Vec<String>,
     pub unknown_computer_support: bool,
@@ -219,6 +240,7 @@ impl ResponderConfig {
             name: name.to_string(),
             address,
             role,
+            site: None,
             images: Vec::new(),
             unknown_computer_support: false,
             listen_dhcp_port: true,

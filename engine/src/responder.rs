@@ -70,6 +70,16 @@ pub enum Effect {
         file: String,
         reason: String,
     },
+    /// The responder stayed silent for a client's request (a DISCOVER, a 4011 request
+    /// or its boot program's parameters): the rule it followed and why, as logged.
+    /// `pxelab explain` lists these per responder.
+    Silent {
+        client: Mac,
+        rule: &'static str,
+        reason: String,
+    },
+    /// The responder answered a client's request with a proxy offer or a 4011 ACK.
+    Answered { client: Mac },
 }
 
 /// What a call produced. Reuse one across calls (the vectors are drained by the driver).
@@ -81,6 +91,15 @@ pub struct Output {
 }
 
 impl Output {
+    /// Record an [`Effect::Silent`].
+    fn silent(&mut self, client: Mac, rule: &'static str, reason: impl Into<String>) {
+        self.effects.push(Effect::Silent {
+            client,
+            rule,
+            reason: reason.into(),
+        });
+    }
+
     pub fn clear(&mut self) {
         self.transmits.clear();
         self.logs.clear();
@@ -151,6 +170,7 @@ impl Responder {
                     name: cfg.name.clone(),
                     addr: SocketAddrV4::new(cfg.address, PEER_PORT),
                     images: cfg.images.clone(),
+                    site: site.responder_site(&cfg).to_string(),
                 },
                 cfg.peer_key.clone(),
                 seed,
@@ -302,6 +322,19 @@ impl Responder {
             .push(format!("{}{text}", select::smspxe_prefix(mac, guid)));
     }
 
+    /// Stay silent for a client by `rule`: log `why` and say so as an effect.
+    fn silent(
+        &self,
+        out: &mut Output,
+        mac: Mac,
+        guid: Option<Guid>,
+        rule: &'static str,
+        why: &str,
+    ) {
+        self.log(out, mac, guid, why);
+        out.silent(mac, rule, why);
+    }
+
     // ---------------------------------------------------------------- proxy DHCP
 
     fn on_dhcp(
@@ -341,16 +374,19 @@ impl Responder {
         if !wanted {
             return;
         }
-        // R-ANS-4: a responder not allowed to respond stays silent.
+        // R-ANS-4: a responder not allowed to respond stays silent (and logs nothing,
+        // as ConfigMgr's does not).
         if !self.cfg.respond {
+            out.silent(mac, "R-ANS-4", "not allowed to respond (respond: false)");
             return;
         }
         // R-EX-2: an excluded MAC never gets an answer from this responder.
         if self.exclusions.is_excluded(&mac) {
-            self.log(
+            self.silent(
                 out,
                 mac,
                 guid,
+                "R-EX-2",
                 "MAC address is in the exclusion list. Ignoring.",
             );
             return;
@@ -362,10 +398,11 @@ impl Responder {
         }
         // R-ID-2: option 93; absent means BIOS.
         let Some(class) = ClientClass::from_option93(pkt.client_arch.first().copied()) else {
-            self.log(
+            self.silent(
                 out,
                 mac,
                 guid,
+                "R-ID-2",
                 &format!(
                     "unsupported client architecture {:?}. Not serviced.",
                     pkt.client_arch
@@ -396,8 +433,11 @@ impl Responder {
                 }
             };
             let mut needed = self.cfg.response_delay;
+            let mut rule = "R-ANS-5";
             if self.cfg.role == Role::Peer {
-                // R-ANS-6: rank among the live peers holding the selected image.
+                // R-ANS-6: rank among the live peers that would answer the client: those
+                // holding the selected image, of a site that serves the device (R-ID-5).
+                rule = "R-ANS-6";
                 let image = choice.boot_image.as_str();
                 let rank = match &self.membership {
                     Some(m) => election::rank(
@@ -405,6 +445,9 @@ impl Responder {
                         &self.cfg.name,
                         m.live_peers()
                             .filter(|p| p.images.iter().any(|i| i == image))
+                            .filter(|p| {
+                                select::r_id_5_site_serves(&self.site, &sel.device, &p.site).is_ok()
+                            })
                             .map(|p| p.name.as_str()),
                     ),
                     None => 0,
@@ -413,10 +456,11 @@ impl Responder {
                     election::answer_after(rank, self.cfg.response_delay, self.cfg.failover_step);
             }
             if elapsed < needed {
-                self.log(
+                self.silent(
                     out,
                     mac,
                     guid,
+                    rule,
                     &format!(
                         "waiting: elapsed {:.1}s is below the response delay {:.1}s",
                         elapsed.as_secs_f64(),
@@ -439,6 +483,7 @@ impl Responder {
                 payload: reply,
             });
             self.log(out, mac, guid, "sent proxy offer");
+            out.effects.push(Effect::Answered { client: mac });
         } else {
             let choice = match &sel.outcome {
                 Ok(c) => c.clone(),
@@ -476,12 +521,17 @@ impl Responder {
                 payload: reply,
             });
             self.log(out, mac, guid, &format!("sent boot file {boot_file}"));
+            out.effects.push(Effect::Answered { client: mac });
         }
     }
 
+    /// Log a selection's lines; a silence is also an [`Effect::Silent`].
     fn log_selection(&self, out: &mut Output, mac: Mac, guid: Option<Guid>, sel: &Selection) {
         for line in &sel.log {
             self.log(out, mac, guid, line);
+        }
+        if let Err(s) = &sel.outcome {
+            out.silent(mac, s.reason.rule(), s.why.as_str());
         }
     }
 
@@ -784,7 +834,9 @@ mod tests {
     };
     use crate::state::MemoryStore;
     use proptest::prelude::*;
+    use std::cell::RefCell;
     use std::collections::BTreeMap;
+    use std::rc::Rc;
 
     struct Root;
     impl BootRoot for Root {
@@ -824,6 +876,7 @@ mod tests {
                 name: "WS01".into(),
                 mac: Some(mac(1)),
                 smbios_guid: None,
+                assigned_site: None,
             }],
             collections: vec![Collection {
                 name: "Lab".into(),
@@ -1006,6 +1059,222 @@ mod tests {
             sent.relay_agent_info.as_ref().map(|o| o.raw.clone())
         );
         assert!(offer.relay_agent_info.is_some());
+    }
+
+    // ---- R-ID-5: sites of a hierarchy ----
+
+    /// `site()` with WS02 (`mac(2)`, assigned to the other primary site PS2) beside
+    /// WS01 in `Lab`, whose deployment is required.
+    fn two_sites() -> Arc<Site> {
+        let mut s = (*site()).clone();
+        s.other_sites = vec!["PS2".into()];
+        s.machines.push(Machine {
+            name: "WS02".into(),
+            mac: Some(mac(2)),
+            smbios_guid: None,
+            assigned_site: Some("PS2".into()),
+        });
+        s.collections[0].members.push("WS02".into());
+        s.deployments[0].purpose = Purpose::Required;
+        Arc::new(s)
+    }
+
+    /// A responder of `site_code` (`None`: the site's own) on the two-site site.
+    fn of_site(
+        name: &str,
+        last_octet: u8,
+        role: Role,
+        site_code: Option<&str>,
+        site: &Arc<Site>,
+        store: Box<dyn StateStore>,
+    ) -> Responder {
+        let mut cfg = ResponderConfig::new(name, Ipv4Addr::new(10, 10, 0, last_octet), role);
+        cfg.images = vec!["PS100001".into(), "PS100002".into()];
+        cfg.site = site_code.map(str::to_string);
+        Responder::new(Instant::ZERO, cfg, site.clone(), store, Arc::new(Root), 1)
+    }
+
+    /// A client's DISCOVER (EDK2, `secs` 0) at a responder, at `now`.
+    fn discover_at(r: &mut Responder, now: Instant, client: Mac) -> Output {
+        let d = firmware::build_discover(uefi(), client, None, 77, 0);
+        let mut out = Output::default();
+        let dst = SocketAddrV4::new(Ipv4Addr::BROADCAST, 67);
+        r.handle_datagram(now, client68(), dst, &d, &mut out);
+        out
+    }
+
+    fn silences(out: &Output) -> Vec<(&'static str, &str)> {
+        out.effects
+            .iter()
+            .filter_map(|e| match e {
+                Effect::Silent { rule, reason, .. } => Some((*rule, reason.as_str())),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn r_id_5_no_proxy_offer_and_no_4011_ack_for_a_device_of_another_site() {
+        let s = two_sites();
+        let store = Box::new(MemoryStore::new());
+        let mut dp1 = of_site("dp1", 5, Role::DistributionPoint, None, &s, store);
+        let out = discover_at(&mut dp1, Instant::ZERO, mac(2));
+        assert!(out.transmits.is_empty(), "no proxy offer");
+        let why = "device is assigned to site PS2, its policies are not visible at site PS1";
+        assert_eq!(silences(&out), vec![("R-ID-5", why)]);
+        assert!(out
+            .logs
+            .iter()
+            .all(|l| l.starts_with("52:54:00:00:00:02, ")));
+        let lines: Vec<&str> = out
+            .logs
+            .iter()
+            .filter_map(|l| l.split_once(": ").map(|(_, text)| text))
+            .collect();
+        assert_eq!(
+            lines,
+            vec!["device is in the database", why, "Not serviced."]
+        );
+        // Its 4011 request is not answered either.
+        let req = firmware::build_pxe_request(uefi(), mac(2), None, 77, CLIENT_IP, ME);
+        let from = SocketAddrV4::new(CLIENT_IP, 4011);
+        let out = send(&mut dp1, Instant::ZERO, from, 4011, &req);
+        assert!(out.transmits.is_empty(), "no 4011 ACK");
+        assert_eq!(silences(&out), vec![("R-ID-5", why)]);
+        // PS1's own machine gets its offer from the same DP.
+        let out = discover_at(&mut dp1, Instant::ZERO, mac(1));
+        assert_eq!(out.transmits.len(), 1);
+        assert_eq!(out.effects, vec![Effect::Answered { client: mac(1) }]);
+    }
+
+    #[test]
+    fn r_id_5_state_recorded_by_one_sites_responder_is_seen_by_the_others() {
+        // One state store for the hierarchy, as the simulator and `pxelab serve --state`
+        // share it: dp2 (PS2) records WS02's required deployment; dp1 (PS1) sees it.
+        let s = two_sites();
+        let store = Rc::new(RefCell::new(MemoryStore::new()));
+        let dp = |name, octet, code| {
+            let store = Box::new(store.clone());
+            of_site(name, octet, Role::DistributionPoint, code, &s, store)
+        };
+        let (mut dp1, mut dp2) = (dp("dp1", 5, None), dp("dp2", 6, Some("PS2")));
+        assert_eq!(
+            discover_at(&mut dp2, Instant::ZERO, mac(2)).transmits.len(),
+            1
+        );
+        // The boot program asks dp2 for its parameters: the deployment is recorded.
+        let mut rrq = Vec::new();
+        let params = bootfiles::params_path(mac(2), ClientClass::UefiX64);
+        tftp_packet::encode_rrq(&mut rrq, params.as_bytes(), "octet", &[]);
+        let from = SocketAddrV4::new(CLIENT_IP, 2000);
+        let out = send(&mut dp2, Instant::ZERO, from, 69, &rrq);
+        assert!(out.effects.contains(&Effect::Recorded {
+            device: "machine:WS02".into(),
+            deployment: "PS120001".into()
+        }));
+        let ws02 = crate::state::DeviceKey::machine("WS02");
+        assert!(dp1.store_mut().is_recorded(&ws02, "PS120001"));
+        // dp2 does not offer it again (R-STATE-1); dp1 still stays silent by R-ID-5,
+        // and records of PS1's machines live in the same store.
+        let out = discover_at(&mut dp2, Instant::ZERO + Duration::from_secs(1), mac(2));
+        assert_eq!(silences(&out), vec![("R-SEL-5", "no advertisements found")]);
+        assert_eq!(
+            silences(&discover_at(&mut dp1, Instant::ZERO, mac(2)))[0].0,
+            "R-ID-5"
+        );
+        let ws01 = crate::state::DeviceKey::machine("WS01");
+        dp1.store_mut().record(&ws01, "PS120001").unwrap();
+        assert!(dp2.store_mut().is_recorded(&ws01, "PS120001"));
+        assert_eq!(store.borrow().len(), 2);
+    }
+
+    /// Runs the peers' membership (every datagram delivered 1 ms later, broadcasts to
+    /// all others) until each counts all the others alive; returns the time.
+    fn converge(peers: &mut [Responder]) -> Instant {
+        let mut now = Instant::ZERO;
+        let mut inflight: Vec<(Instant, usize, Transmit)> = Vec::new();
+        let step = Duration::from_millis(1);
+        while peers.iter().any(|p| p.live_peers().len() + 1 < peers.len()) {
+            assert!(
+                now < Instant::ZERO + Duration::from_secs(30),
+                "no convergence"
+            );
+            let mut due = Vec::new();
+            inflight.retain(|(at, from, t)| {
+                if *at <= now {
+                    due.push((*from, t.clone()));
+                    false
+                } else {
+                    true
+                }
+            });
+            for (from, t) in due {
+                for (i, p) in peers.iter_mut().enumerate() {
+                    let to_me = t.dst.ip().is_broadcast() || *t.dst.ip() == p.config().address;
+                    if i != from && to_me {
+                        let mut out = Output::default();
+                        p.handle_datagram(now, t.src, t.dst, &t.payload, &mut out);
+                        inflight.extend(out.transmits.into_iter().map(|t| (now + step, i, t)));
+                    }
+                }
+            }
+            for (i, p) in peers.iter_mut().enumerate() {
+                if p.poll_timeout().is_some_and(|t| t <= now) {
+                    let mut out = Output::default();
+                    p.handle_timeout(now, &mut out);
+                    inflight.extend(out.transmits.into_iter().map(|t| (now + step, i, t)));
+                }
+            }
+            now = now + step;
+        }
+        now
+    }
+
+    #[test]
+    fn r_ans_6_r_id_5_a_peer_of_another_site_is_not_ranked() {
+        // A client for which p2 ranks ahead of p1: WS01 gets that MAC.
+        let client = (1..=255u8)
+            .map(mac)
+            .find(|m| election::score(*m, "p2") > election::score(*m, "p1"))
+            .expect("some MAC ranks p2 first");
+        let mut s = (*two_sites()).clone();
+        s.machines[0].mac = Some(client);
+        s.machines[1].mac = Some(mac(0));
+        let s = Arc::new(s);
+        let peer = |name: &str, octet, code: Option<&str>| {
+            of_site(
+                name,
+                octet,
+                Role::Peer,
+                code,
+                &s,
+                Box::new(MemoryStore::new()),
+            )
+        };
+        // p1 of PS1 and p2 of PS2 on one segment, both holding the image: for WS01 (PS1)
+        // p2 would stay silent (R-ID-5), so p1 does not wait for it.
+        let mut peers = vec![peer("p1", 11, None), peer("p2", 12, Some("PS2"))];
+        let now = converge(&mut peers);
+        assert_eq!(peers[0].live_peers(), vec!["p2".to_string()]);
+        let out = discover_at(&mut peers[0], now, client);
+        assert_eq!(out.transmits.len(), 1, "p1 answers at once: {:?}", out.logs);
+        assert_eq!(
+            silences(&discover_at(&mut peers[1], now, client))[0].0,
+            "R-ID-5"
+        );
+        // Control: with p2 of PS1 too, p2 is ranked first and p1 waits one failover step.
+        let mut peers = vec![peer("p1", 11, None), peer("p2", 12, None)];
+        let now = converge(&mut peers);
+        let out = discover_at(&mut peers[0], now, client);
+        assert!(out.transmits.is_empty());
+        assert_eq!(
+            silences(&out),
+            vec![(
+                "R-ANS-6",
+                "waiting: elapsed 0.0s is below the response delay 4.0s"
+            )]
+        );
+        assert_eq!(discover_at(&mut peers[1], now, client).transmits.len(), 1);
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! Device identity and deployment selection: R-ID-3, R-ID-4, R-EX-4, R-SEL-1..5.
+//! Device identity and deployment selection: R-ID-3, R-ID-4, R-ID-5, R-EX-4, R-SEL-1..5.
 //!
 //! Pure functions of the site policy, the responder's settings and the deployment state.
 //! Each rule is one function that names its id. Log lines use the vocabulary of
@@ -37,6 +37,12 @@ pub mod log {
         "no PXE-enabled x86 boot image on this responder to start a BIOS client";
     /// R-ID-4: an unknown device and `unknown_computer_support: false`.
     pub const UNKNOWN_NOT_SUPPORTED: &str = "unknown computer support is disabled";
+    /// R-ID-5: a known device of another primary site; followed by its site, then
+    /// [`OTHER_SITE_NOT_VISIBLE`] and this responder's site
+    /// (`device is assigned to site PS2, its policies are not visible at site PS1`).
+    pub const OTHER_SITE: &str = "device is assigned to site";
+    /// R-ID-5, the second half of the line (see [`OTHER_SITE`]).
+    pub const OTHER_SITE_NOT_VISIBLE: &str = ", its policies are not visible at site";
     /// R-SEL-3 choice, followed by the deployment id.
     pub const FOUND_REQUIRED: &str = "found required advertisement";
     /// R-SEL-3 choice, followed by the deployment id.
@@ -111,6 +117,30 @@ pub fn identify(site: &Site, mac: Mac, guid: Option<Guid>) -> DeviceMatch {
     DeviceMatch::Unknown
 }
 
+/// R-ID-5: may a responder of primary site `responder_site` serve `device`?
+///
+/// A known device assigned to another primary site cannot boot from it: that site's
+/// management point cannot see the device's policies. `Err` holds the device's site.
+/// An unknown device has no site record: any site's responder may serve it as an
+/// unknown computer (R-ID-4). A known device of `responder_site` is served as usual.
+///
+/// The one place the rule lives: [`select`] asks it for this responder, and a peer's
+/// election (R-ANS-6) asks it for each live peer, so that a peer of another site (which
+/// stays silent) is not ranked ahead of one that answers.
+pub fn r_id_5_site_serves<'a>(
+    site: &'a Site,
+    device: &DeviceMatch,
+    responder_site: &str,
+) -> Result<(), &'a str> {
+    let DeviceMatch::Known { machine, .. } = device else {
+        return Ok(());
+    };
+    match site.machine(machine).map(|m| site.assigned_site(m)) {
+        Some(assigned) if assigned != responder_site => Err(assigned),
+        _ => Ok(()),
+    }
+}
+
 /// R-SEL-2: the architecture classes of a client: (exact, compatible).
 ///
 /// [`ClientClass::Bios`] is a BIOS client whose CPU is not known yet: DHCP option 93 = 0
@@ -171,6 +201,8 @@ pub struct Choice {
 pub enum SilenceReason {
     /// R-ID-4: unknown device, and the responder has `unknown_computer_support: false`.
     UnknownNotSupported,
+    /// R-ID-5: a known device assigned to another primary site than the responder's.
+    OtherSite,
     /// R-SEL-5: nothing eligible.
     NoEligibleDeployment,
     /// R-SEL-4: BIOS client, no PXE-enabled x86 boot image on this responder.
@@ -182,6 +214,7 @@ impl SilenceReason {
     pub fn rule(self) -> &'static str {
         match self {
             SilenceReason::UnknownNotSupported => "R-ID-4",
+            SilenceReason::OtherSite => "R-ID-5",
             SilenceReason::NoEligibleDeployment => "R-SEL-5",
             SilenceReason::NoX86ImageForBios => "R-SEL-4",
         }
@@ -192,6 +225,8 @@ impl SilenceReason {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Silence {
     pub reason: SilenceReason,
+    /// The logged line that says why (one of [`Selection::log`]).
+    pub why: String,
     /// What would have been chosen without the reason (R-SEL-4 only).
     pub would_have_chosen: Option<String>,
 }
@@ -359,9 +394,10 @@ pub fn r_sel_4_first_stage_image(
 }
 
 /// Select what this responder offers the client, or why it stays silent
-/// (R-ID-3, R-ID-4, R-EX-4, R-SEL-1..5, R-STATE-1).
+/// (R-ID-3, R-ID-4, R-ID-5, R-EX-4, R-SEL-1..5, R-STATE-1).
 ///
-/// Steps: identify the device; an unknown device needs `unknown_computer_support`;
+/// Steps: identify the device; a known device must be of this responder's site
+/// (R-ID-5); an unknown device needs `unknown_computer_support`;
 /// list the eligible deployments in R-SEL-3 order; none is R-SEL-5 silence; a BIOS client
 /// additionally needs an x86 boot image for its first stage (R-SEL-4); else the first
 /// candidate is chosen. This does not record state: the caller records a required
@@ -377,26 +413,51 @@ pub fn select(
     let device = identify(site, mac, guid);
     let device_key = device.device_key(mac, guid);
     let mut log_lines = Vec::new();
-    let silence = |reason, would: Option<String>, mut lines: Vec<String>, device, device_key| {
-        lines.push(log::NOT_SERVICED.to_string());
-        Selection {
-            device,
-            device_key,
-            outcome: Err(Silence {
-                reason,
-                would_have_chosen: would,
-            }),
-            log: lines,
-        }
-    };
+    // `why` is the logged line that says why; `Not serviced.` ends the lines.
+    let silence =
+        |reason, why: String, would: Option<String>, mut lines: Vec<String>, device, device_key| {
+            lines.push(log::NOT_SERVICED.to_string());
+            Selection {
+                device,
+                device_key,
+                outcome: Err(Silence {
+                    reason,
+                    why,
+                    would_have_chosen: would,
+                }),
+                log: lines,
+            }
+        };
     match &device {
-        DeviceMatch::Known { .. } => log_lines.push(log::KNOWN.to_string()),
+        DeviceMatch::Known { .. } => {
+            log_lines.push(log::KNOWN.to_string());
+            // R-ID-5: known, but assigned to another primary site: silent, and not
+            // treated as an unknown computer either.
+            let mine = site.responder_site(responder);
+            if let Err(theirs) = r_id_5_site_serves(site, &device, mine) {
+                let why = format!(
+                    "{} {theirs}{} {mine}",
+                    log::OTHER_SITE,
+                    log::OTHER_SITE_NOT_VISIBLE
+                );
+                log_lines.push(why.clone());
+                return silence(
+                    SilenceReason::OtherSite,
+                    why,
+                    None,
+                    log_lines,
+                    device,
+                    device_key,
+                );
+            }
+        }
         DeviceMatch::Unknown => {
             log_lines.push(log::UNKNOWN.to_string());
             if !responder.unknown_computer_support {
                 log_lines.push(log::UNKNOWN_NOT_SUPPORTED.to_string());
                 return silence(
                     SilenceReason::UnknownNotSupported,
+                    log::UNKNOWN_NOT_SUPPORTED.to_string(),
                     None,
                     log_lines,
                     device,
@@ -417,6 +478,7 @@ pub fn select(
         log_lines.push(log::NO_BOOT_ACTION.to_string());
         return silence(
             SilenceReason::NoEligibleDeployment,
+            log::NO_ADVERTISEMENTS.to_string(),
             None,
             log_lines,
             device,
@@ -430,6 +492,7 @@ pub fn select(
                 log_lines.push(log::NO_X86_FOR_BIOS.to_string());
                 return silence(
                     SilenceReason::NoX86ImageForBios,
+                    log::NO_X86_FOR_BIOS.to_string(),
                     Some(best.deployment),
                     log_lines,
                     device,

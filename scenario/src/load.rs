@@ -190,6 +190,7 @@ const TOP: &[&str] = &[
 ];
 const SITE: &[&str] = &[
     "code",
+    "other_sites",
     "boot_images",
     "machines",
     "collections",
@@ -199,7 +200,7 @@ const SITE: &[&str] = &[
     "peer_key_file",
 ];
 const IMAGE: &[&str] = &["id", "arch", "size", "pxe_enabled"];
-const MACHINE: &[&str] = &["name", "mac", "smbios_guid"];
+const MACHINE: &[&str] = &["name", "mac", "smbios_guid", "assigned_site"];
 const COLLECTION: &[&str] = &["name", "members"];
 const DEPLOYMENT: &[&str] = &["id", "collection", "boot_image", "purpose", "available_to"];
 const DUPLICATES: &[&str] = &["macs", "smbios_guids"];
@@ -229,6 +230,7 @@ const RESPONDER: &[&str] = &[
     "segment",
     "address",
     "role",
+    "site",
     "images",
     "unknown_computer_support",
     "listen_dhcp_port",
@@ -419,6 +421,27 @@ impl Cx<'_> {
         })
     }
 
+    /// R-ID-5: a reference to a primary site of the hierarchy (`site.code` or one of
+    /// `site.other_sites`), for `key` (`assigned_site`, a responder's `site`).
+    fn site_ref(&self, sn: &SiteNames, n: &Node, key: &str) -> R<String> {
+        let s = self.text(n, &format!("a site code for `{key}`"))?;
+        if !sn.sites.contains(&s) {
+            let known = if sn.sites.order.is_empty() {
+                "the scenario declares none: give `site.code`".to_string()
+            } else {
+                format!(
+                    "the hierarchy's sites are `site.code` and `site.other_sites`: {}",
+                    sn.sites.order.join(", ")
+                )
+            };
+            return Err(self.err(
+                n,
+                format!("`{key}: {s}` is not a site of the hierarchy ({known})"),
+            ));
+        }
+        Ok(s)
+    }
+
     /// A reference to a declared name.
     fn refer(&self, names: &Names, n: &Node, what: &str) -> R<String> {
         let s = self.text(n, what)?;
@@ -509,6 +532,27 @@ impl Cx<'_> {
                 .unwrap_or_default(),
             ..Site::default()
         };
+        // R-ID-5: the primary sites of the hierarchy, the site's own first.
+        if let Some((_, c)) = o.entry("code").filter(|_| !site.code.is_empty()) {
+            sn.sites.declare(self.file, c, &site.code)?;
+        }
+        for other in self.list(o.get("other_sites"), "`other_sites`")? {
+            let code = self.text(other, "a site code")?;
+            if site.code.is_empty() {
+                return Err(self.err(
+                    other,
+                    "`other_sites` needs the site's own `code` (machines and responders belong to it by default)",
+                ));
+            }
+            if code == site.code {
+                return Err(self.err(
+                    other,
+                    format!("`other_sites` lists `{code}`, which is this site's own `code`"),
+                ));
+            }
+            sn.sites.declare(self.file, other, &code)?;
+            site.other_sites.push(code);
+        }
         for i in self.list(o.get("boot_images"), "`boot_images`")? {
             let b = self.obj(i, "a boot image", IMAGE)?;
             let idn = self.req(&b, "id")?;
@@ -541,6 +585,10 @@ impl Cx<'_> {
                 name,
                 mac: self.opt(&mo, "mac", mac)?,
                 smbios_guid: self.opt(&mo, "smbios_guid", guid)?,
+                assigned_site: mo
+                    .get("assigned_site")
+                    .map(|n| self.site_ref(sn, n, "assigned_site"))
+                    .transpose()?,
             });
         }
         for c in self.list(o.get("collections"), "`collections`")? {
@@ -885,6 +933,10 @@ impl Cx<'_> {
                 ],
             )?;
             let mut cfg = ResponderConfig::new(&name, address, role);
+            cfg.site = ro
+                .get("site")
+                .map(|n| self.site_ref(sn, n, "site"))
+                .transpose()?;
             if role == Role::Peer {
                 cfg.peer_key = sn.peer_key.clone();
             }
@@ -1506,6 +1558,8 @@ impl From<ClearTarget> for EventKind {
 struct SiteNames {
     /// `site.peer_key` / `peer_key_file` (an extension): given to every responder.
     peer_key: Option<PeerKey>,
+    /// `code` and `other_sites` (R-ID-5).
+    sites: Names,
     images: Names,
     machines: Names,
     collections: Names,
@@ -1516,6 +1570,7 @@ impl Default for SiteNames {
     fn default() -> Self {
         SiteNames {
             peer_key: None,
+            sites: Names::new("site"),
             images: Names::new("boot image"),
             machines: Names::new("machine"),
             collections: Names::new("collection"),

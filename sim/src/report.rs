@@ -2,7 +2,7 @@
 //! `explain` timelines.
 
 use crate::merge::Suite;
-use crate::run::ScenarioResult;
+use crate::run::{Decision, ScenarioResult};
 use std::fmt::Write as _;
 use std::path::Path;
 
@@ -138,7 +138,74 @@ pub fn junit(results: &[ScenarioResult]) -> String {
     s
 }
 
-/// A client's timeline, packet by packet, with each responder's log lines about it.
+/// Why responders stayed silent for the client (MAC `mac`) in `[from, to)`: per
+/// responder and rule, how often and when, the last reason it gave, and when it
+/// answered after that, if it did. Empty when no responder held back.
+fn silences(r: &ScenarioResult, mac: &str, from: f64, to: f64) -> String {
+    struct Held<'a> {
+        responder: &'a str,
+        rule: &'static str,
+        count: usize,
+        first: f64,
+        last: f64,
+        why: &'a str,
+    }
+    let mine: Vec<&Decision> = r
+        .decisions
+        .iter()
+        .filter(|d| d.at >= from && d.at < to && d.client.to_string() == mac)
+        .collect();
+    let mut held: Vec<Held> = Vec::new();
+    for d in &mine {
+        let Some((rule, why)) = &d.silent else {
+            continue;
+        };
+        match held
+            .iter_mut()
+            .find(|h| h.responder == d.responder && h.rule == *rule)
+        {
+            Some(h) => {
+                h.count += 1;
+                h.last = d.at;
+                h.why = why;
+            }
+            None => held.push(Held {
+                responder: &d.responder,
+                rule,
+                count: 1,
+                first: d.at,
+                last: d.at,
+                why,
+            }),
+        }
+    }
+    let mut s = String::new();
+    if held.is_empty() {
+        return s;
+    }
+    s.push_str("why responders stayed silent:\n");
+    for h in &held {
+        let when = if h.count == 1 {
+            format!("once at {:.3}s", h.first)
+        } else {
+            format!("{} times, {:.3}s to {:.3}s", h.count, h.first, h.last)
+        };
+        let answered = mine
+            .iter()
+            .find(|d| d.silent.is_none() && d.responder == h.responder && d.at >= h.last)
+            .map(|d| format!("; then answered at {:.3}s", d.at))
+            .unwrap_or_default();
+        let _ = writeln!(
+            s,
+            "  {:<10} {:<8} {when}: {}{answered}",
+            h.responder, h.rule, h.why
+        );
+    }
+    s
+}
+
+/// A client's timeline, packet by packet, with each responder's log lines about it,
+/// then why responders stayed silent for it.
 pub fn explain(r: &ScenarioResult, client: &str, mac: &str, boot: Option<u32>) -> String {
     let mut lines: Vec<(f64, usize, String)> = Vec::new();
     let boots: Vec<_> = r.boots.iter().filter(|b| b.client == client).collect();
@@ -192,5 +259,6 @@ pub fn explain(r: &ScenarioResult, client: &str, mac: &str, boot: Option<u32>) -
                 .unwrap_or_else(|| "-".into())
         );
     }
+    s.push_str(&silences(r, mac, from, to));
     s
 }

@@ -47,6 +47,18 @@ pub struct RunOptions {
     pub no_verify: bool,
 }
 
+/// What a responder did with one request of a client (its `Silent` and `Answered`
+/// effects), for `pxelab explain`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Decision {
+    /// Seconds since scenario time 0.
+    pub at: f64,
+    pub responder: String,
+    pub client: Mac,
+    /// `None`: it answered; else the rule it stayed silent by and why.
+    pub silent: crate::world::Held,
+}
+
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct BootRecord {
     pub client: String,
@@ -124,6 +136,9 @@ pub struct ScenarioResult {
     pub resource_series: Vec<ProcessSample>,
     #[serde(skip)]
     pub logs: Vec<(f64, String, String)>,
+    /// What responders did with clients' requests (sim only).
+    #[serde(skip)]
+    pub decisions: Vec<Decision>,
     #[serde(skip)]
     pub traces: HashMap<String, Vec<(f64, String)>>,
     #[serde(skip)]
@@ -152,6 +167,7 @@ impl ScenarioResult {
             resources: Vec::new(),
             resource_series: Vec::new(),
             logs: Vec::new(),
+            decisions: Vec::new(),
             traces: HashMap::new(),
             stats: Stats::default(),
             usage: Default::default(),
@@ -520,13 +536,19 @@ pub fn run_scenario(sc: &Scenario, opts: &RunOptions) -> ScenarioResult {
             }
         }
     }
+    // Seconds since scenario time 0, to the millisecond; negative during the warm-up.
+    let since_t0 =
+        |at: Instant| ((at.as_nanos() as f64 - t0.as_nanos() as f64) / 1e6).round() / 1e3;
     for (at, who, text) in std::mem::take(&mut b.world.logs) {
-        result.logs.push((
-            // Seconds since scenario time 0; negative during the warm-up.
-            ((at.as_nanos() as f64 - t0.as_nanos() as f64) / 1e6).round() / 1e3,
-            who,
-            text,
-        ));
+        result.logs.push((since_t0(at), who, text));
+    }
+    for (at, responder, client, silent) in std::mem::take(&mut b.world.decisions) {
+        result.decisions.push(Decision {
+            at: since_t0(at),
+            responder,
+            client,
+            silent,
+        });
     }
     for h in &mut b.world.hosts {
         if let HostKind::Client(c) = &mut h.kind {

@@ -5,7 +5,7 @@ use crate::client::{Client, Send};
 use crate::pcap::SegmentCapture;
 use pxelab_engine::dhcp::relay::RelayAgent;
 use pxelab_engine::dhcp::server::DhcpServer;
-use pxelab_engine::responder::{Output, Responder};
+use pxelab_engine::responder::{Effect, Output, Responder};
 use pxelab_engine::{Instant, Mac};
 use rand::RngExt as _;
 use rand_chacha::ChaCha8Rng;
@@ -241,11 +241,18 @@ pub struct World {
     addr_index: HashMap<(SegId, Ipv4Addr), (HostId, usize)>,
     /// Responder log lines: (time, responder name, text).
     pub logs: Vec<(Instant, String, String)>,
+    /// What responders did with clients' requests, from their `Silent` and `Answered`
+    /// effects: (time, responder name, client, what it did).
+    pub decisions: Vec<(Instant, String, Mac, Held)>,
     pub stats: Stats,
     pub usage: Usage,
     out: Output,
     sends: Vec<Send>,
 }
+
+/// What a responder did with a client's request: `None` it answered, or
+/// `Some((rule, why))` it stayed silent by that rule, for that reason.
+pub type Held = Option<(&'static str, String)>;
 
 impl World {
     pub fn new(rng: ChaCha8Rng) -> World {
@@ -260,6 +267,7 @@ impl World {
             hosts: Vec::new(),
             addr_index: HashMap::default(),
             logs: Vec::new(),
+            decisions: Vec::new(),
             stats: Stats::default(),
             usage: Usage::default(),
             out: Output::default(),
@@ -570,6 +578,21 @@ impl World {
         }
         for line in out.logs.drain(..) {
             self.logs.push((now, name.clone(), line));
+        }
+        for e in out.effects.drain(..) {
+            match e {
+                Effect::Silent {
+                    client,
+                    rule,
+                    reason,
+                } => self
+                    .decisions
+                    .push((now, name.clone(), client, Some((rule, reason)))),
+                Effect::Answered { client } => {
+                    self.decisions.push((now, name.clone(), client, None))
+                }
+                _ => {}
+            }
         }
         for t in out.transmits.drain(..) {
             let iface = self.iface_for(host, *t.src.ip());

@@ -151,6 +151,7 @@ fn ident(i: usize) -> PeerIdentity {
         name: format!("peer-{i}"),
         addr: SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, 1 + i as u8), PEER_PORT),
         images: vec!["PS100001".into()],
+        site: "PS1".into(),
     }
 }
 
@@ -493,6 +494,7 @@ fn rogue_ident() -> PeerIdentity {
         name: "rogue".into(),
         addr: SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, 66), PEER_PORT),
         images: vec!["PS100001".into()],
+        site: "PS1".into(),
     }
 }
 

@@ -62,16 +62,19 @@ fn site(deployments: Vec<Deployment>) -> Site {
                 name: "WS01".into(),
                 mac: Some(mac(1)),
                 smbios_guid: Some(guid(1)),
+                assigned_site: None,
             },
             Machine {
                 name: "WS02".into(),
                 mac: Some(mac(2)),
                 smbios_guid: Some(guid(2)),
+                assigned_site: None,
             },
             Machine {
                 name: "WS03".into(),
                 mac: Some(mac(3)),
                 smbios_guid: None,
+                assigned_site: None,
             },
         ],
         collections: vec![Collection {
@@ -81,6 +84,7 @@ fn site(deployments: Vec<Deployment>) -> Site {
         deployments,
         duplicate_macs: vec![],
         duplicate_guids: vec![],
+        other_sites: vec![],
     }
 }
 
@@ -250,26 +254,144 @@ fn r_id_4_x86_unknown_collection_does_not_take_x64_client() {
     let s = site(vec![req("PS120086", X86_UNKNOWN, X86)]);
     let mut r = all_dp();
     r.unknown_computer_support = true;
-    let sel = select(
-        &s,
-        &r,
-        &MemoryStore::new(),
-        mac(50),
-        None,
-        ClientClass::UefiX64,
-    );
+    let sel = unknown(&s, &r, ClientClass::UefiX64);
     assert_eq!(silence(&sel), SilenceReason::NoEligibleDeployment);
     // A bios-x64 unknown client belongs to the x64 collection only, even though an
     // x86 image would be architecture-compatible.
+    let sel = unknown(&s, &r, ClientClass::BiosX64);
+    assert_eq!(silence(&sel), SilenceReason::NoEligibleDeployment);
+}
+
+/// An unknown computer (`mac(50)`, no GUID) of `class` at `r`, with no state.
+fn unknown(s: &Site, r: &ResponderConfig, class: ClientClass) -> Selection {
+    select(s, r, &MemoryStore::new(), mac(50), None, class)
+}
+
+// ---- R-ID-5 ----
+
+/// The site with WS02 assigned to the other primary site PS2, and a DP of `dp_site`
+/// (`None`: the site's own code) that supports unknown computers.
+fn two_sites(deployments: Vec<Deployment>, dp_site: Option<&str>) -> (Site, ResponderConfig) {
+    let mut s = site(deployments);
+    s.other_sites = vec!["PS2".into()];
+    s.machines[1].assigned_site = Some("PS2".into());
+    let mut r = all_dp();
+    r.unknown_computer_support = true;
+    r.site = dp_site.map(str::to_string);
+    (s, r)
+}
+
+fn ws02(site: &Site, r: &ResponderConfig) -> Selection {
+    select(
+        site,
+        r,
+        &MemoryStore::new(),
+        mac(2),
+        Some(guid(2)),
+        ClientClass::UefiX64,
+    )
+}
+
+const NOT_VISIBLE_AT_PS1: &str =
+    "device is assigned to site PS2, its policies are not visible at site PS1";
+
+#[test]
+fn r_id_5_device_of_another_site_is_silent_with_its_log_lines() {
+    let (s, r) = two_sites(vec![req("PS120001", "Lab", X64)], None);
+    let sel = ws02(&s, &r);
+    assert_eq!(silence(&sel), SilenceReason::OtherSite);
+    assert_eq!(SilenceReason::OtherSite.rule(), "R-ID-5");
+    assert_eq!(
+        sel.log,
+        vec![log::KNOWN, NOT_VISIBLE_AT_PS1, log::NOT_SERVICED]
+    );
+    assert_eq!(sel.outcome.unwrap_err().why, NOT_VISIBLE_AT_PS1);
+    // Its own site's machine, in the same collection, is served by the same DP.
+    assert_eq!(
+        chosen(&ws01(&s, &r, &MemoryStore::new(), ClientClass::UefiX64)),
+        "PS120001"
+    );
+}
+
+#[test]
+fn r_id_5_known_device_of_another_site_is_not_an_unknown_computer() {
+    // The DP serves unknown computers an x64 deployment: WS02 is known (R-ID-3), so it
+    // gets neither its collection's deployment nor the unknown-computer one.
+    let (s, r) = two_sites(
+        vec![
+            req("PS120001", "Lab", X64),
+            req("PS120064", X64_UNKNOWN, X64),
+        ],
+        None,
+    );
+    let sel = ws02(&s, &r);
+    assert!(matches!(sel.device, DeviceMatch::Known { ref machine, .. } if machine == "WS02"));
+    assert_eq!(sel.device_key, DeviceKey::machine("WS02"));
+    assert_eq!(silence(&sel), SilenceReason::OtherSite);
+    // A truly unknown computer still gets the unknown-computer deployment there.
+    assert_eq!(chosen(&unknown(&s, &r, ClientClass::UefiX64)), "PS120064");
+}
+
+#[test]
+fn r_id_5_responder_of_the_devices_site_serves_it_and_not_the_others() {
+    let (s, r) = two_sites(vec![req("PS120001", "Lab", X64)], Some("PS2"));
+    assert_eq!(chosen(&ws02(&s, &r)), "PS120001");
+    let sel = ws01(&s, &r, &MemoryStore::new(), ClientClass::UefiX64);
+    assert_eq!(silence(&sel), SilenceReason::OtherSite);
+    assert_eq!(
+        sel.log[1],
+        "device is assigned to site PS1, its policies are not visible at site PS2"
+    );
+}
+
+#[test]
+fn r_id_5_defaults_are_the_site_code() {
+    let (s, mut r) = two_sites(vec![req("PS120001", "Lab", X64)], None);
+    let ws01_device = identify(&s, mac(1), None);
+    let ws02_device = identify(&s, mac(2), None);
+    // No `site` on the responder, no `assigned_site` on WS01: both are PS1.
+    assert_eq!(s.responder_site(&r), "PS1");
+    assert_eq!(s.assigned_site(&s.machines[0]), "PS1");
+    assert_eq!(r_id_5_site_serves(&s, &ws01_device, "PS1"), Ok(()));
+    assert_eq!(r_id_5_site_serves(&s, &ws02_device, "PS1"), Err("PS2"));
+    assert_eq!(r_id_5_site_serves(&s, &ws02_device, "PS2"), Ok(()));
+    // An unknown computer is any site's to serve (R-ID-4 decides).
+    assert_eq!(r_id_5_site_serves(&s, &DeviceMatch::Unknown, "PS2"), Ok(()));
+    // Naming the site's own code is the same as leaving it out.
+    r.site = Some("PS1".into());
+    assert_eq!(
+        chosen(&ws01(&s, &r, &MemoryStore::new(), ClientClass::UefiX64)),
+        "PS120001"
+    );
+    assert_eq!(silence(&ws02(&s, &r)), SilenceReason::OtherSite);
+}
+
+#[test]
+fn r_id_5_the_record_the_guid_finds_decides_the_site() {
+    // MAC of WS01 (PS1), GUID of WS02 (PS2): the GUID wins (R-ID-3), so the device is
+    // WS02, of PS2, and PS1's DP stays silent.
+    let (s, r) = two_sites(vec![req("PS120001", "Lab", X64)], None);
     let sel = select(
         &s,
         &r,
         &MemoryStore::new(),
-        mac(50),
-        None,
-        ClientClass::BiosX64,
+        mac(1),
+        Some(guid(2)),
+        ClientClass::UefiX64,
     );
-    assert_eq!(silence(&sel), SilenceReason::NoEligibleDeployment);
+    assert_eq!(silence(&sel), SilenceReason::OtherSite);
+    // With WS02's GUID listed as a duplicate (R-EX-4) the MAC finds WS01: served.
+    let mut s = s;
+    s.duplicate_guids = vec![guid(2)];
+    let sel = select(
+        &s,
+        &r,
+        &MemoryStore::new(),
+        mac(1),
+        Some(guid(2)),
+        ClientClass::UefiX64,
+    );
+    assert_eq!(chosen(&sel), "PS120001");
 }
 
 // ---- R-SEL-1 ----
