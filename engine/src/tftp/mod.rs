@@ -5,6 +5,7 @@
 pub mod client;
 pub mod packet;
 pub mod path;
+pub mod rto;
 pub mod server;
 
 #[cfg(test)]
