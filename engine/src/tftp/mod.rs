@@ -3,6 +3,7 @@
 //! programs in the simulator; `path` is R-TFTP-3.
 
 pub mod client;
+pub mod netascii;
 pub mod packet;
 pub mod path;
 pub mod rto;
