@@ -116,6 +116,10 @@ enum Cmd {
         /// Seed of the peer membership's randomness.
         #[arg(long, default_value_t = 0)]
         seed: u64,
+        /// The UDP ports TFTP transfers are served from (their TIDs), FIRST-LAST: each
+        /// transfer gets one at random; one another process holds is passed over.
+        #[arg(long, value_name = "FIRST-LAST", default_value_t = pxelab_engine::responder::TransferPorts::default())]
+        tftp_ports: pxelab_engine::responder::TransferPorts,
     },
     /// The lab (network namespaces).
     Lab {
@@ -1203,6 +1207,7 @@ fn main() -> ExitCode {
             root,
             state,
             seed,
+            tftp_ports,
         } => {
             tracing_subscriber::fmt()
                 .with_env_filter(
@@ -1246,6 +1251,7 @@ fn main() -> ExitCode {
                 state,
                 exclusion_file,
                 seed,
+                tftp_ports,
             };
             match pxelab_daemon::serve::run(opts) {
                 Ok(()) => ExitCode::SUCCESS,
