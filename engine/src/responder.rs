@@ -759,8 +759,8 @@ impl Responder {
                 }
             };
         let file: Arc<dyn FileSource> = if netascii {
-            match Netascii::new(file) {
-                Some(n) => Arc::new(n),
+            match Netascii::shared(file) {
+                Some(n) => n,
                 None => {
                     let msg = format!(
                         "netascii is served for files up to {} MiB: ask for this one in octet mode",

@@ -68,6 +68,16 @@ impl Netascii {
     }
 }
 
+impl Netascii {
+    /// [`Netascii::new`] as the engine's shared file type.
+    pub fn shared(inner: Arc<dyn FileSource>) -> Option<Arc<dyn FileSource>> {
+        // The engine is single-threaded: `Arc<dyn FileSource>` shares a file between
+        // transfers, not threads (and `dyn FileSource` is neither Send nor Sync).
+        #[allow(clippy::arc_with_non_send_sync)]
+        Netascii::new(inner).map(|n| Arc::new(n) as Arc<dyn FileSource>)
+    }
+}
+
 impl FileSource for Netascii {
     fn len(&self) -> u64 {
         self.len
@@ -237,7 +247,7 @@ mod tests {
                 _ => b'a' + (i % 26) as u8,
             })
             .collect();
-        let n: Arc<dyn FileSource> = Arc::new(Netascii::new(source(&text)).unwrap());
+        let n = Netascii::shared(source(&text)).unwrap();
         let req = packet::Request {
             filename: b"f",
             mode: "netascii".into(),
