@@ -51,14 +51,14 @@ pub struct ServerConfig {
 impl Default for ServerConfig {
     fn default() -> Self {
         // With the default bounds and no measured round trip the resends go at 1, 3,
-        // 7, 15 and 23 s and the transfer ends at 31 s; once a LAN round trip is
+        // 7, 15, 23 and 31 s and the transfer ends at 39 s; once a LAN round trip is
         // measured, at 0.2, 0.6, 1.4, 3, 6.2, 12.6, 20.6 and 28.6 s, ending at
         // 36.6 s (times since the last acknowledgement). dnsmasq resends at about 1,
-        // 3, 6, 9, 14 and 19 s.
+        // 3, 6, 9, 14 and 19 s: at least as many resends, over a longer time.
         ServerConfig {
             caps: TftpCaps::default(),
             rto: RtoBounds::default(),
-            max_retries: 5,
+            max_retries: 6,
             patience: Duration::from_secs(30),
         }
     }

@@ -183,13 +183,13 @@ fn silent_schedule(t: &mut Transfer, out: &mut Vec<Vec<u8>>) -> (Vec<f64>, f64) 
 #[test]
 fn r_tftp_4_backs_off_and_gives_up_after_retries_and_patience() {
     // No answer at all (no round trip measured): 1 s, then doubling up to 8 s; given up
-    // once 5 resends went out and 30 s passed without progress.
+    // once 6 resends went out and 30 s passed without progress.
     let mut out = Vec::new();
     let mut t = Transfer::start(Instant::ZERO, &req(&[]), file(5000), &cfg(512, 1), &mut out);
     let (resends, end) = silent_schedule(&mut t, &mut out);
-    assert_eq!(resends, [1.0, 3.0, 7.0, 15.0, 23.0]);
-    assert_eq!(end, 31.0);
-    assert!(matches!(t.status(), TransferStatus::Failed(r) if r.contains("31.0 s")));
+    assert_eq!(resends, [1.0, 3.0, 7.0, 15.0, 23.0, 31.0]);
+    assert_eq!(end, 39.0);
+    assert!(matches!(t.status(), TransferStatus::Failed(r) if r.contains("39.0 s")));
     assert_eq!(t.poll_timeout(), None);
 
     // A client 2 ms away answers the OACK, then goes silent: the timeout starts at the
@@ -225,8 +225,8 @@ fn r_tftp_4_a_long_client_timeout_still_gets_its_resends() {
         &mut out,
     );
     let (resends, end) = silent_schedule(&mut t, &mut out);
-    assert_eq!(resends, [40.0, 80.0, 120.0, 160.0, 200.0]);
-    assert_eq!(end, 240.0);
+    assert_eq!(resends, [40.0, 80.0, 120.0, 160.0, 200.0, 240.0]);
+    assert_eq!(end, 280.0);
     // A 1 s timeout: every second, until 30 s without progress.
     let mut t = Transfer::start(
         Instant::ZERO,
