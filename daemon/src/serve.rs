@@ -549,6 +549,31 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_transfer_port_is_not_shared_with_another_socket() {
+        // Another process's socket on the port (no SO_REUSEADDR, as most programs bind):
+        // the transfer's bind fails, and the engine moves the transfer.
+        let other = UdpSocket::bind("0.0.0.0:0").unwrap();
+        let port = other.local_addr().unwrap().port();
+        let e = bind(port, None, false).unwrap_err();
+        assert_eq!(e.kind(), std::io::ErrorKind::AddrInUse);
+        drop(other);
+        // A transfer's own socket keeps others off its port, SO_REUSEADDR or not.
+        let mine = bind(port, None, false).unwrap();
+        assert!(bind(port, None, true).is_err());
+        assert!(bind(port, None, false).is_err());
+        drop(mine);
+        // The well-known ports are shared (SO_REUSEADDR on both sides).
+        let a = bind(port, None, true).unwrap();
+        let b = bind(port, None, true).unwrap();
+        drop((a, b));
+    }
+
+    #[test]
+    fn os_random_differs_between_calls() {
+        assert_ne!(os_random(), os_random());
+    }
+
+    #[test]
     fn log_limiter_caps_a_second_and_reports_what_it_dropped() {
         let mut l = LogLimiter::default();
         let t0 = std::time::Instant::now();
