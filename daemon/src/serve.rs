@@ -271,9 +271,7 @@ pub fn run(opts: ServeOptions) -> Result<(), String> {
     const SPIN: Duration = Duration::from_micros(50);
     const FAST: Duration = Duration::from_micros(200);
     let mut next_file_poll = std::time::Instant::now() + FILE_POLL;
-    let mut active: HashSet<u16> = HashSet::new();
     let mut out = Output::default();
-    let mut limiter = LogLimiter::default();
     let mut buf = vec![0u8; 65536];
     let mut answers_fast = false;
     let (mut spin_misses, mut loops) = (0u32, 0u32);
@@ -283,6 +281,8 @@ pub fn run(opts: ServeOptions) -> Result<(), String> {
         listening: &listening,
         crash_before_data: false,
         last_send: std::time::Instant::now(),
+        active: HashSet::new(),
+        limiter: LogLimiter::default(),
     };
 
     while !signals.caught(libc::SIGTERM) && !signals.caught(libc::SIGINT) {
@@ -303,7 +303,7 @@ pub fn run(opts: ServeOptions) -> Result<(), String> {
         if loops % 512 == 0 {
             spin_misses = 0;
         }
-        if !active.is_empty() && answers_fast && spin_misses < 4 {
+        if !ctx.active.is_empty() && answers_fast && spin_misses < 4 {
             let spin_until = std::time::Instant::now() + SPIN;
             while ready == 0 && std::time::Instant::now() < spin_until {
                 ready = evloop::poll(&mut ports.fds, Some(Duration::ZERO), &signals)
@@ -350,13 +350,7 @@ pub fn run(opts: ServeOptions) -> Result<(), String> {
         if responder.poll_timeout().is_some_and(|d| d <= now()) {
             out.clear();
             responder.handle_timeout(now(), &mut out);
-            ctx.dispatch(
-                &mut out,
-                &mut ports,
-                &mut active,
-                &mut limiter,
-                &mut responder,
-            );
+            ctx.dispatch(&mut out, &mut ports, &mut responder);
         }
         if ready == 0 {
             continue;
@@ -371,7 +365,7 @@ pub fn run(opts: ServeOptions) -> Result<(), String> {
             .filter(|(f, _)| f.revents != 0)
             .map(|(_, (p, _))| *p)
             .collect();
-        if ready_ports.iter().any(|p| active.contains(p)) {
+        if ready_ports.iter().any(|p| ctx.active.contains(p)) {
             answers_fast = ctx.last_send.elapsed() < FAST;
         }
         for port in ready_ports {
@@ -397,13 +391,7 @@ pub fn run(opts: ServeOptions) -> Result<(), String> {
                     &buf[..n],
                     &mut out,
                 );
-                ctx.dispatch(
-                    &mut out,
-                    &mut ports,
-                    &mut active,
-                    &mut limiter,
-                    &mut responder,
-                );
+                ctx.dispatch(&mut out, &mut ports, &mut responder);
             }
         }
     }
@@ -419,39 +407,35 @@ struct Ctx<'a> {
     crash_before_data: bool,
     /// When the last datagram left (to tell a fast link from a slow one).
     last_send: std::time::Instant,
+    /// The ports of the running transfers (each has its socket in `Ports`).
+    active: HashSet<u16>,
+    limiter: LogLimiter,
 }
 
 impl Ctx<'_> {
     /// Logs, effects and datagrams of one engine step.
-    fn dispatch(
-        &mut self,
-        out: &mut Output,
-        ports: &mut Ports,
-        active: &mut HashSet<u16>,
-        limiter: &mut LogLimiter,
-        responder: &mut Responder,
-    ) {
+    fn dispatch(&mut self, out: &mut Output, ports: &mut Ports, responder: &mut Responder) {
         let name = self.name;
         for line in out.logs.drain(..) {
-            if limiter.allow(std::time::Instant::now()) {
+            if self.limiter.allow(std::time::Instant::now()) {
                 tracing::info!(responder = %name, "{line}");
             }
         }
-        if let Some(n) = limiter.take_suppressed(std::time::Instant::now()) {
+        if let Some(n) = self.limiter.take_suppressed(std::time::Instant::now()) {
             tracing::warn!(responder = %name, "{n} log lines suppressed in the last second (flood?)");
         }
         let mut finished: Vec<u16> = Vec::new();
         for e in &out.effects {
             match e {
                 Effect::TransferStarted { port, .. } => {
-                    active.insert(*port);
+                    self.active.insert(*port);
                 }
                 Effect::TransferMoved { from, to, .. } => {
-                    active.remove(from);
-                    active.insert(*to);
+                    self.active.remove(from);
+                    self.active.insert(*to);
                 }
                 Effect::TransferDone { port, .. } | Effect::TransferFailed { port, .. } => {
-                    active.remove(port);
+                    self.active.remove(port);
                     finished.push(*port);
                 }
                 Effect::Recorded { device, deployment } => {
@@ -485,7 +469,7 @@ impl Ctx<'_> {
                 std::process::exit(137);
             }
             if ports.get(port).is_none() {
-                let Some(p) = self.open_port(port, ports, active, limiter, responder) else {
+                let Some(p) = self.open_port(port, ports, responder) else {
                     continue; // the transfer was dropped (its client told)
                 };
                 if p != port {
@@ -493,7 +477,7 @@ impl Ctx<'_> {
                     port = p;
                 }
                 // A one-off port (an error reply to a refused request) closes once sent.
-                if !active.contains(&port) {
+                if !self.active.contains(&port) {
                     finished.push(port);
                 }
             }
@@ -506,7 +490,7 @@ impl Ctx<'_> {
         out.transmits = transmits;
         out.transmits.clear();
         for p in finished {
-            if !self.listening.contains(&p) && !active.contains(&p) {
+            if !self.listening.contains(&p) && !self.active.contains(&p) {
                 ports.close(p);
             }
         }
@@ -521,8 +505,6 @@ impl Ctx<'_> {
         &mut self,
         mut port: u16,
         ports: &mut Ports,
-        active: &mut HashSet<u16>,
-        limiter: &mut LogLimiter,
         responder: &mut Responder,
     ) -> Option<u16> {
         let name = self.name;
@@ -531,14 +513,14 @@ impl Ctx<'_> {
                 Ok(()) => return Some(port),
                 Err(e) => e,
             };
-            if !active.contains(&port) {
+            if !self.active.contains(&port) {
                 tracing::debug!(responder = %name, port, "cannot bind a port for an error reply ({e}): sent from port {TFTP_PORT}");
                 return Some(TFTP_PORT);
             }
             tracing::warn!(responder = %name, port, "cannot bind transfer port: {e}");
             let mut o = Output::default();
             let next = responder.transfer_port_unavailable(port, &mut o);
-            self.dispatch(&mut o, ports, active, limiter, responder);
+            self.dispatch(&mut o, ports, responder);
             port = next?;
         }
     }
