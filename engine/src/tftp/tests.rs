@@ -163,6 +163,11 @@ fn r_tftp_4_partial_ack_and_timeout_resend_from_first_unacked() {
     assert_eq!(t.retransmissions(), 4);
 }
 
+/// A 5000-byte transfer at block size 512, window 1, for a request with `opts`.
+fn small(opts: &[(&str, &str)], out: &mut Vec<Vec<u8>>) -> Transfer {
+    Transfer::start(Instant::ZERO, &req(opts), file(5000), &cfg(512, 1), out)
+}
+
 /// Seconds (to the millisecond) at which a transfer whose client went silent resends,
 /// and when it gives up.
 fn silent_schedule(t: &mut Transfer, out: &mut Vec<Vec<u8>>) -> (Vec<f64>, f64) {
@@ -185,7 +190,7 @@ fn r_tftp_4_backs_off_and_gives_up_after_retries_and_patience() {
     // No answer at all (no round trip measured): 1 s, then doubling up to 8 s; given up
     // once 6 resends went out and 30 s passed without progress.
     let mut out = Vec::new();
-    let mut t = Transfer::start(Instant::ZERO, &req(&[]), file(5000), &cfg(512, 1), &mut out);
+    let mut t = small(&[], &mut out);
     let (resends, end) = silent_schedule(&mut t, &mut out);
     assert_eq!(resends, [1.0, 3.0, 7.0, 15.0, 23.0, 31.0]);
     assert_eq!(end, 39.0);
@@ -194,13 +199,7 @@ fn r_tftp_4_backs_off_and_gives_up_after_retries_and_patience() {
 
     // A client 2 ms away answers the OACK, then goes silent: the timeout starts at the
     // 200 ms floor and backs off; patience (30 s since its last ACK) still holds.
-    let mut t = Transfer::start(
-        Instant::ZERO,
-        &req(&[("blksize", "512")]),
-        file(5000),
-        &cfg(512, 1),
-        &mut out,
-    );
+    let mut t = small(&[("blksize", "512")], &mut out);
     let at = Instant::ZERO + Duration::from_millis(2);
     t.handle_packet(at, &ack(0), &mut out);
     assert_eq!(t.retransmission_timeout(), Duration::from_millis(200));
@@ -217,24 +216,12 @@ fn r_tftp_4_a_long_client_timeout_still_gets_its_resends() {
     // RFC 2349: the client asked for 40 s; that timeout is used as it is, and the
     // retries count even though 30 s of patience passed at the first.
     let mut out = Vec::new();
-    let mut t = Transfer::start(
-        Instant::ZERO,
-        &req(&[("timeout", "40")]),
-        file(5000),
-        &cfg(512, 1),
-        &mut out,
-    );
+    let mut t = small(&[("timeout", "40")], &mut out);
     let (resends, end) = silent_schedule(&mut t, &mut out);
     assert_eq!(resends, [40.0, 80.0, 120.0, 160.0, 200.0, 240.0]);
     assert_eq!(end, 280.0);
     // A 1 s timeout: every second, until 30 s without progress.
-    let mut t = Transfer::start(
-        Instant::ZERO,
-        &req(&[("timeout", "1")]),
-        file(5000),
-        &cfg(512, 1),
-        &mut out,
-    );
+    let mut t = small(&[("timeout", "1")], &mut out);
     let (resends, end) = silent_schedule(&mut t, &mut out);
     assert_eq!(resends, (1..=29).map(f64::from).collect::<Vec<_>>());
     assert_eq!(end, 30.0);
