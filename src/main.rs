@@ -1325,6 +1325,7 @@ fn main() -> ExitCode {
                     tsize: !no_tsize,
                     timeout,
                     verify: true,
+                    local_port: 0,
                 };
                 match pxelab_harness::tftp_get::get(&o) {
                     Ok(r) => {

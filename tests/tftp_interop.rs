@@ -15,11 +15,10 @@
 //! `loss_figures` (also ignored, and idle unless `PXELAB_FIGURES_RUNS` is set) measures
 //! how often a client gets a file at a given loss, for docs/RELIABILITY.md.
 
-use pxelab_engine::tftp::client::{ClientConfig, ClientStatus, ClientTransfer};
-use pxelab_engine::Instant;
 use pxelab_harness::bench::{BenchLab, Server, SWITCH_SERVER};
+use pxelab_harness::tftp_get::{get, GetOptions};
 use pxelab_sim::world::LinkModel;
-use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4, UdpSocket};
+use std::net::{Ipv4Addr, SocketAddrV4, UdpSocket};
 use std::os::fd::AsRawFd;
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -220,43 +219,24 @@ fn fetch(lab: &BenchLab, client: Client, file: &str) -> Result<Vec<u8>, String> 
     }
 }
 
-/// The engine's TFTP client on a socket in the client namespace, from `local`:
-/// the bytes of `file`, or the server's error.
-fn engine_get(lab: &BenchLab, local: u16, file: &str) -> Result<Vec<u8>, String> {
-    let server: Ipv4Addr = SWITCH_SERVER.parse().unwrap();
-    let sock = in_netns(lab.client_ns(), || {
-        UdpSocket::bind(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, local)).unwrap()
-    });
-    sock.set_read_timeout(Some(Duration::from_millis(200)))
-        .unwrap();
-    let cfg = ClientConfig {
-        options: vec![("blksize".into(), "1024".into())],
+/// The engine's TFTP client (`pxelab lab tftp-get`'s) on a socket of the client
+/// namespace, from port `local`: the CRC-32 of `file`, or the server's error.
+fn engine_get(lab: &BenchLab, local: u16, file: &str) -> Result<u32, String> {
+    let o = GetOptions {
+        server: SWITCH_SERVER.parse().unwrap(),
+        port: 69,
+        file: file.to_string(),
+        block_size: Some(1024),
+        window_size: None,
+        tsize: false,
         timeout: Duration::from_secs(1),
-        max_retries: 5,
-        verify: false,
-        keep: true,
+        verify: true,
+        local_port: local,
     };
-    let t0 = std::time::Instant::now();
-    let now = || Instant::from_nanos(t0.elapsed().as_nanos() as u64);
-    let mut out = Vec::new();
-    let mut tr = ClientTransfer::start(now(), file, &cfg, &mut out);
-    let mut buf = vec![0u8; 70000];
-    loop {
-        let port = tr.server_port().unwrap_or(69);
-        for p in out.drain(..) {
-            sock.send_to(&p, SocketAddrV4::new(server, port)).unwrap();
-        }
-        match tr.status() {
-            ClientStatus::Done { .. } => return Ok(tr.data().unwrap_or_default().to_vec()),
-            ClientStatus::Failed(f) => return Err(format!("error {:?}: {}", f.code, f.message)),
-            ClientStatus::Active => {}
-        }
-        match sock.recv_from(&mut buf) {
-            Ok((n, SocketAddr::V4(src))) if *src.ip() == server => {
-                tr.handle_packet(now(), src.port(), &buf[..n], &mut out)
-            }
-            _ => tr.handle_timeout(now(), &mut out),
-        }
+    let r = in_netns(lab.client_ns(), || get(&o))?;
+    match (r.error, r.crc32) {
+        (Some(e), _) => Err(e),
+        (None, crc) => crc.ok_or_else(|| "no CRC".to_string()),
     }
 }
 
@@ -358,8 +338,8 @@ fn third_party_clients_get_every_file_intact_at_5_percent_loss_beside_held_ports
     assert!(e.contains("transfer port"), "{e}");
     drop(all);
     // The same client (address and port) asks again: served now.
-    let got = engine_get(&lab, 40000, &txt.0).expect("served once ports are free");
-    assert_eq!(&got, &txt.1);
+    let crc = engine_get(&lab, 40000, &txt.0).expect("served once ports are free");
+    assert_eq!(crc, crc32fast::hash(&txt.1));
     drop(held);
     let serve_log = std::fs::read_to_string(&log).unwrap_or_default();
     assert!(
