@@ -15,7 +15,10 @@
 #   5. the lab benches: `pxelab bench tftp --mode both` against pxelab, atftpd, tftpd-hpa
 #      and dnsmasq with our client and atftp, and with OVMF and iPXE themselves, and
 #      `pxelab bench dhcp` (perfdhcp against pxelab and dnsmasq in proxy mode)
-#      (tests/lab.rs; root).
+#      (tests/lab.rs; root),
+#   6. TFTP interop: curl, tftp-hpa, atftp and busybox against `pxelab serve` through the
+#      lab's switch, on a clean link and at 5 % loss, beside held transfer ports, netascii
+#      included (tests/tftp_interop.rs; root).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -26,11 +29,12 @@ cd "$(dirname "$0")/.."
 # The TFTP bench compares with atftp (client), atftpd and tftpd-hpa: the two servers'
 # packages conflict, so scripts/tftp-servers.sh unpacks them (their libraries, libwrap0
 # and libpcre2-8-0, come from apt); kea-admin brings perfdhcp. The fuzz targets build
-# libFuzzer's C++ sources (libfuzzer-sys) with g++.
+# libFuzzer's C++ sources (libfuzzer-sys) with g++. The TFTP interop test runs the
+# clients of curl, tftp-hpa, atftp and busybox.
 APT_PACKAGES=(pkg-config iproute2 procps g++
   qemu-system-x86 qemu-system-arm ipxe-qemu ovmf ovmf-ia32 qemu-efi-aarch64
   dnsmasq-base kea-dhcp4-server isc-dhcp-relay nasm clang lld
-  atftp libwrap0 libpcre2-8-0 kea-admin)
+  atftp libwrap0 libpcre2-8-0 kea-admin curl tftp-hpa busybox)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -85,3 +89,7 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 cargo test --release --test lab -- --ignored --test-threads=1 --nocapture
 ./target/release/pxelab lab clean >/dev/null
+
+echo "== TFTP interop: third-party clients against pxelab serve, clean and at 5 % loss"
+cargo test --release --test tftp_interop -- --ignored --nocapture \
+  --exact third_party_clients_get_every_file_intact_at_5_percent_loss_beside_held_ports

@@ -133,6 +133,10 @@ enum Cmd {
         /// Seed of the peer membership's randomness.
         #[arg(long, default_value_t = 0)]
         seed: u64,
+        /// The UDP ports TFTP transfers are served from (their TIDs), FIRST-LAST: each
+        /// transfer gets one at random; one another process holds is passed over.
+        #[arg(long, value_name = "FIRST-LAST", default_value_t = pxelab_engine::responder::TransferPorts::default())]
+        tftp_ports: pxelab_engine::responder::TransferPorts,
     },
     /// The lab (network namespaces).
     Lab {
@@ -1253,6 +1257,7 @@ fn main() -> ExitCode {
             root,
             state,
             seed,
+            tftp_ports,
         } => {
             tracing_subscriber::fmt()
                 .with_env_filter(
@@ -1296,6 +1301,7 @@ fn main() -> ExitCode {
                 state,
                 exclusion_file,
                 seed,
+                tftp_ports,
             };
             match pxelab_daemon::serve::run(opts) {
                 Ok(()) => ExitCode::SUCCESS,
@@ -1369,6 +1375,7 @@ fn main() -> ExitCode {
                     tsize: !no_tsize,
                     timeout,
                     verify: true,
+                    local_port: 0,
                 };
                 match pxelab_harness::tftp_get::get(&o) {
                     Ok(r) => {

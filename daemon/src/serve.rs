@@ -4,8 +4,12 @@
 //! Sockets: UDP 67 (unless `listen_dhcp_port: false`), 4011, 69 and the peer port, each
 //! bound to `0.0.0.0` on the given interface (SO_BINDTODEVICE) with SO_BROADCAST, so that
 //! broadcast DISCOVERs arrive and proxy offers can be broadcast to clients that have no
-//! address yet. A TFTP transfer's port (its TID) gets a socket of its own for as long as
-//! the transfer runs. One thread, one `ppoll` (see [`run`]): the engine is not shared.
+//! address yet. A TFTP transfer's port (its TID, drawn by the engine at random from
+//! `--tftp-ports`) gets a socket of its own for as long as the transfer runs, bound
+//! without SO_REUSEADDR so that no other socket shares it; when another process holds
+//! the port, the engine moves the transfer to another (or drops it with an error to the
+//! client): a transfer never runs without its socket. One thread, one `ppoll` (see
+//! [`run`]): the engine is not shared.
 
 use crate::evloop::{self, Signals};
 use crate::root::FsRoot;
@@ -13,7 +17,7 @@ use crate::store::SqliteStore;
 use pxelab_engine::election::PEER_PORT;
 use pxelab_engine::exclusion::parse_exclusion_list;
 use pxelab_engine::policy::{ResponderConfig, Site};
-use pxelab_engine::responder::{Effect, Output, Responder, Transmit};
+use pxelab_engine::responder::{Effect, Output, Responder, TransferPorts, Transmit, TFTP_PORT};
 use pxelab_engine::Instant;
 use socket2::{Domain, Protocol, Socket, Type};
 use std::collections::HashSet;
@@ -35,11 +39,30 @@ pub struct ServeOptions {
     /// Reloaded on change and on SIGHUP (R-EX-3).
     pub exclusion_file: Option<PathBuf>,
     pub seed: u64,
+    /// The TFTP transfer ports (TIDs), drawn at random.
+    pub tftp_ports: TransferPorts,
 }
 
-fn bind(port: u16, iface: Option<&str>) -> std::io::Result<UdpSocket> {
+/// 64 bits from the operating system (getrandom(2)), for what must not be guessed.
+fn os_random() -> u64 {
+    let mut b = [0u8; 8];
+    // SAFETY: getrandom writes at most b.len() bytes into b.
+    let n = unsafe { libc::getrandom(b.as_mut_ptr().cast(), b.len(), 0) };
+    if n != b.len() as isize {
+        // Not expected on Linux 3.17+; the clock is a poor but working fallback.
+        let t = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap_or_default();
+        return t.as_nanos() as u64 ^ u64::from(std::process::id()).rotate_left(32);
+    }
+    u64::from_ne_bytes(b)
+}
+
+/// A UDP socket on `port` of every address (of `iface` only when given). `shared`: with
+/// SO_REUSEADDR (the well-known ports); a transfer port is the transfer's alone.
+fn bind(port: u16, iface: Option<&str>, shared: bool) -> std::io::Result<UdpSocket> {
     let s = Socket::new(Domain::IPV4, Type::DGRAM, Some(Protocol::UDP))?;
-    s.set_reuse_address(true)?;
+    s.set_reuse_address(shared)?;
     s.set_broadcast(true)?;
     if let Some(i) = iface {
         s.bind_device(Some(i.as_bytes()))?;
@@ -64,8 +87,8 @@ impl Ports {
             .map(|(_, s)| s)
     }
 
-    fn open(&mut self, port: u16, iface: Option<&str>) -> std::io::Result<()> {
-        let s = bind(port, iface)?;
+    fn open(&mut self, port: u16, iface: Option<&str>, shared: bool) -> std::io::Result<()> {
+        let s = bind(port, iface, shared)?;
         self.fds.push(evloop::readable(s.as_raw_fd()));
         self.sockets.push((port, s));
         Ok(())
@@ -217,6 +240,7 @@ pub fn run(opts: ServeOptions) -> Result<(), String> {
         Arc::new(root),
         opts.seed,
     );
+    responder.set_transfer_ports(opts.tftp_ports, os_random());
 
     let mut listening: Vec<u16> = vec![4011, 69, PEER_PORT];
     if listen_dhcp {
@@ -228,7 +252,7 @@ pub fn run(opts: ServeOptions) -> Result<(), String> {
     };
     for p in &listening {
         ports
-            .open(*p, iface)
+            .open(*p, iface, true)
             .map_err(|e| format!("cannot bind UDP port {p}: {e}"))?;
     }
     // SIGUSR1 arms a crash just before the next TFTP DATA packet of any transfer: the
@@ -239,6 +263,7 @@ pub fn run(opts: ServeOptions) -> Result<(), String> {
         %address,
         interface = iface.unwrap_or("(all)"),
         ports = ?listening,
+        tftp_transfer_ports = %opts.tftp_ports,
         "PXE responder started"
     );
 
@@ -246,9 +271,7 @@ pub fn run(opts: ServeOptions) -> Result<(), String> {
     const SPIN: Duration = Duration::from_micros(50);
     const FAST: Duration = Duration::from_micros(200);
     let mut next_file_poll = std::time::Instant::now() + FILE_POLL;
-    let mut active: HashSet<u16> = HashSet::new();
     let mut out = Output::default();
-    let mut limiter = LogLimiter::default();
     let mut buf = vec![0u8; 65536];
     let mut answers_fast = false;
     let (mut spin_misses, mut loops) = (0u32, 0u32);
@@ -258,6 +281,8 @@ pub fn run(opts: ServeOptions) -> Result<(), String> {
         listening: &listening,
         crash_before_data: false,
         last_send: std::time::Instant::now(),
+        active: HashSet::new(),
+        limiter: LogLimiter::default(),
     };
 
     while !signals.caught(libc::SIGTERM) && !signals.caught(libc::SIGINT) {
@@ -278,7 +303,7 @@ pub fn run(opts: ServeOptions) -> Result<(), String> {
         if loops % 512 == 0 {
             spin_misses = 0;
         }
-        if !active.is_empty() && answers_fast && spin_misses < 4 {
+        if !ctx.active.is_empty() && answers_fast && spin_misses < 4 {
             let spin_until = std::time::Instant::now() + SPIN;
             while ready == 0 && std::time::Instant::now() < spin_until {
                 ready = evloop::poll(&mut ports.fds, Some(Duration::ZERO), &signals)
@@ -325,7 +350,7 @@ pub fn run(opts: ServeOptions) -> Result<(), String> {
         if responder.poll_timeout().is_some_and(|d| d <= now()) {
             out.clear();
             responder.handle_timeout(now(), &mut out);
-            ctx.dispatch(&mut out, &mut ports, &mut active, &mut limiter);
+            ctx.dispatch(&mut out, &mut ports, &mut responder);
         }
         if ready == 0 {
             continue;
@@ -340,7 +365,7 @@ pub fn run(opts: ServeOptions) -> Result<(), String> {
             .filter(|(f, _)| f.revents != 0)
             .map(|(_, (p, _))| *p)
             .collect();
-        if ready_ports.iter().any(|p| active.contains(p)) {
+        if ready_ports.iter().any(|p| ctx.active.contains(p)) {
             answers_fast = ctx.last_send.elapsed() < FAST;
         }
         for port in ready_ports {
@@ -366,7 +391,7 @@ pub fn run(opts: ServeOptions) -> Result<(), String> {
                     &buf[..n],
                     &mut out,
                 );
-                ctx.dispatch(&mut out, &mut ports, &mut active, &mut limiter);
+                ctx.dispatch(&mut out, &mut ports, &mut responder);
             }
         }
     }
@@ -382,34 +407,35 @@ struct Ctx<'a> {
     crash_before_data: bool,
     /// When the last datagram left (to tell a fast link from a slow one).
     last_send: std::time::Instant,
+    /// The ports of the running transfers (each has its socket in `Ports`).
+    active: HashSet<u16>,
+    limiter: LogLimiter,
 }
 
 impl Ctx<'_> {
     /// Logs, effects and datagrams of one engine step.
-    fn dispatch(
-        &mut self,
-        out: &mut Output,
-        ports: &mut Ports,
-        active: &mut HashSet<u16>,
-        limiter: &mut LogLimiter,
-    ) {
+    fn dispatch(&mut self, out: &mut Output, ports: &mut Ports, responder: &mut Responder) {
         let name = self.name;
         for line in out.logs.drain(..) {
-            if limiter.allow(std::time::Instant::now()) {
+            if self.limiter.allow(std::time::Instant::now()) {
                 tracing::info!(responder = %name, "{line}");
             }
         }
-        if let Some(n) = limiter.take_suppressed(std::time::Instant::now()) {
+        if let Some(n) = self.limiter.take_suppressed(std::time::Instant::now()) {
             tracing::warn!(responder = %name, "{n} log lines suppressed in the last second (flood?)");
         }
         let mut finished: Vec<u16> = Vec::new();
         for e in &out.effects {
             match e {
                 Effect::TransferStarted { port, .. } => {
-                    active.insert(*port);
+                    self.active.insert(*port);
+                }
+                Effect::TransferMoved { from, to, .. } => {
+                    self.active.remove(from);
+                    self.active.insert(*to);
                 }
                 Effect::TransferDone { port, .. } | Effect::TransferFailed { port, .. } => {
-                    active.remove(port);
+                    self.active.remove(port);
                     finished.push(*port);
                 }
                 Effect::Recorded { device, deployment } => {
@@ -419,16 +445,23 @@ impl Ctx<'_> {
                 Effect::Silent { .. } | Effect::Answered { .. } => {}
             }
         }
+        out.effects.clear();
         let transmits = std::mem::take(&mut out.transmits);
+        // Transfers that moved to another port in this step: their later datagrams too.
+        let mut moved: Vec<(u16, u16)> = Vec::new();
         let mut rest = &transmits[..];
         while let Some(first) = rest.first() {
-            let port = first.src.port();
+            let from = first.src.port();
             let len = rest
                 .iter()
-                .take_while(|t| t.src.port() == port && t.dst == first.dst)
+                .take_while(|t| t.src.port() == from && t.dst == first.dst)
                 .count();
             let (batch, tail) = rest.split_at(len);
             rest = tail;
+            let mut port = moved
+                .iter()
+                .find(|(f, _)| *f == from)
+                .map_or(from, |(_, t)| *t);
             if self.crash_before_data
                 && !self.listening.contains(&port)
                 && batch.iter().any(|t| t.payload.get(..2) == Some(&[0, 3]))
@@ -438,12 +471,15 @@ impl Ctx<'_> {
                 std::process::exit(137);
             }
             if ports.get(port).is_none() {
-                if let Err(e) = ports.open(port, self.iface) {
-                    tracing::warn!(responder = %name, port, "cannot bind transfer port: {e}");
-                    continue;
+                let Some(p) = self.open_port(port, ports, responder) else {
+                    continue; // the transfer was dropped (its client told)
+                };
+                if p != port {
+                    moved.push((from, p));
+                    port = p;
                 }
                 // A one-off port (an error reply to a refused request) closes once sent.
-                if !active.contains(&port) {
+                if !self.active.contains(&port) {
                     finished.push(port);
                 }
             }
@@ -456,9 +492,38 @@ impl Ctx<'_> {
         out.transmits = transmits;
         out.transmits.clear();
         for p in finished {
-            if !self.listening.contains(&p) && !active.contains(&p) {
+            if !self.listening.contains(&p) && !self.active.contains(&p) {
                 ports.close(p);
             }
+        }
+    }
+
+    /// Opens the socket for `port`, from which a batch is to go, and returns the port
+    /// it goes from. When another process holds a transfer's port, the engine moves the
+    /// transfer to another port and this tries that one, until the engine drops the
+    /// transfer (`None`: its error to the client is sent from port 69). A one-off error
+    /// reply whose port cannot be opened goes from port 69.
+    fn open_port(
+        &mut self,
+        mut port: u16,
+        ports: &mut Ports,
+        responder: &mut Responder,
+    ) -> Option<u16> {
+        let name = self.name;
+        loop {
+            let e = match ports.open(port, self.iface, false) {
+                Ok(()) => return Some(port),
+                Err(e) => e,
+            };
+            if !self.active.contains(&port) {
+                tracing::debug!(responder = %name, port, "cannot bind a port for an error reply ({e}): sent from port {TFTP_PORT}");
+                return Some(TFTP_PORT);
+            }
+            tracing::warn!(responder = %name, port, "cannot bind transfer port: {e}");
+            let mut o = Output::default();
+            let next = responder.transfer_port_unavailable(port, &mut o);
+            self.dispatch(&mut o, ports, responder);
+            port = next?;
         }
     }
 }
@@ -466,6 +531,31 @@ impl Ctx<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_transfer_port_is_not_shared_with_another_socket() {
+        // Another process's socket on the port (no SO_REUSEADDR, as most programs bind):
+        // the transfer's bind fails, and the engine moves the transfer.
+        let other = UdpSocket::bind("0.0.0.0:0").unwrap();
+        let port = other.local_addr().unwrap().port();
+        let e = bind(port, None, false).unwrap_err();
+        assert_eq!(e.kind(), std::io::ErrorKind::AddrInUse);
+        drop(other);
+        // A transfer's own socket keeps others off its port, SO_REUSEADDR or not.
+        let mine = bind(port, None, false).unwrap();
+        assert!(bind(port, None, true).is_err());
+        assert!(bind(port, None, false).is_err());
+        drop(mine);
+        // The well-known ports are shared (SO_REUSEADDR on both sides).
+        let a = bind(port, None, true).unwrap();
+        let b = bind(port, None, true).unwrap();
+        drop((a, b));
+    }
+
+    #[test]
+    fn os_random_differs_between_calls() {
+        assert_ne!(os_random(), os_random());
+    }
 
     #[test]
     fn log_limiter_caps_a_second_and_reports_what_it_dropped() {

@@ -1013,6 +1013,22 @@ impl Harness {
                     t.finished = true;
                     self.active.retain(|p| p != port);
                 }
+                Effect::TransferMoved { from, to, .. } => {
+                    let info = self
+                        .tids
+                        .remove(from)
+                        .unwrap_or_else(|| panic!("port {from} moved but never started"));
+                    assert!(
+                        self.tids.get(to).is_none_or(|t| t.finished),
+                        "port {to} handed out twice"
+                    );
+                    self.tids.insert(*to, info);
+                    for p in &mut self.active {
+                        if p == from {
+                            *p = *to;
+                        }
+                    }
+                }
                 Effect::Recorded { .. } => {}
                 Effect::Silent { .. } => silent += 1,
                 Effect::Answered { client } => answered.push(*client),

@@ -443,6 +443,16 @@ impl BenchLab {
         Ok(())
     }
 
+    /// The server's namespace (10.201.0.1 on the switch, 10.202.0.1 on the veth pair).
+    pub fn server_ns(&self) -> &str {
+        &self.ns_srv
+    }
+
+    /// The client's namespace (10.201.0.2 on the switch, 10.202.0.2 on the veth pair).
+    pub fn client_ns(&self) -> &str {
+        &self.ns_cli
+    }
+
     /// The file of `size` bytes in the boot root (the simulator's synthetic content, so
     /// a CRC can be compared with the simulator's).
     pub fn file(&self, size: u64) -> Result<String, String> {
@@ -498,6 +508,19 @@ impl BenchLab {
         block_cap: u16,
         window_cap: u16,
     ) -> Result<(), String> {
+        self.start_server_with(server, block_cap, window_cap, &[])
+    }
+
+    /// As [`BenchLab::start_server`], with `serve_flags` added to `pxelab serve`'s
+    /// command line (ignored for the other servers). Its log (stderr) is
+    /// `DIR/pxelab.err`.
+    pub fn start_server_with(
+        &mut self,
+        server: Server,
+        block_cap: u16,
+        window_cap: u16,
+        serve_flags: &[&str],
+    ) -> Result<(), String> {
         self.stop_server();
         let root = self.dir.join("root");
         let log = self.dir.join(format!("{}.log", server.name()));
@@ -509,6 +532,7 @@ impl BenchLab {
                 std::fs::write(&yaml, responder_yaml(block_cap, window_cap))
                     .map_err(|e| e.to_string())?;
                 self.serve_args(&mut cmd, &yaml, "state.db");
+                cmd.args(serve_flags);
             }
             Server::Atftpd => {
                 cmd.arg(find_program("atftpd").ok_or("atftpd is not installed")?)

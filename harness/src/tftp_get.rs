@@ -25,6 +25,8 @@ pub struct GetOptions {
     pub timeout: Duration,
     /// Check the bytes with a CRC-32.
     pub verify: bool,
+    /// The local UDP port to ask from (0: any).
+    pub local_port: u16,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -42,7 +44,8 @@ pub struct GetResult {
 /// One download. I/O errors of the socket itself are errors; what the server does
 /// (an error packet, silence) is a result with `error` set.
 pub fn get(o: &GetOptions) -> Result<GetResult, String> {
-    let sock = UdpSocket::bind((Ipv4Addr::UNSPECIFIED, 0)).map_err(|e| format!("bind: {e}"))?;
+    let sock =
+        UdpSocket::bind((Ipv4Addr::UNSPECIFIED, o.local_port)).map_err(|e| format!("bind: {e}"))?;
     // Large windows of large blocks arrive back to back: a deep receive buffer keeps
     // the kernel from dropping them while this process is not scheduled.
     let s2 = socket2::SockRef::from(&sock);

@@ -3,8 +3,10 @@
 //! programs in the simulator; `path` is R-TFTP-3.
 
 pub mod client;
+pub mod netascii;
 pub mod packet;
 pub mod path;
+pub mod rto;
 pub mod server;
 
 #[cfg(test)]

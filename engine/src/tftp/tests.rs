@@ -163,24 +163,103 @@ fn r_tftp_4_partial_ack_and_timeout_resend_from_first_unacked() {
     assert_eq!(t.retransmissions(), 4);
 }
 
-#[test]
-fn r_tftp_4_bounded_retries_then_failed() {
-    let mut out = Vec::new();
-    let c = ServerConfig {
-        max_retries: 3,
-        ..cfg(512, 1)
-    };
-    let mut t = Transfer::start(Instant::ZERO, &req(&[]), file(5000), &c, &mut out);
-    let mut now;
-    for _ in 0..3 {
-        now = t.poll_timeout().unwrap();
-        t.handle_timeout(now, &mut out);
-        assert_eq!(t.status(), &TransferStatus::Active);
+/// A 5000-byte transfer at block size 512, window 1, for a request with `opts`.
+fn small(opts: &[(&str, &str)], out: &mut Vec<Vec<u8>>) -> Transfer {
+    Transfer::start(Instant::ZERO, &req(opts), file(5000), &cfg(512, 1), out)
+}
+
+/// Seconds (to the millisecond) at which a transfer whose client went silent resends,
+/// and when it gives up.
+fn silent_schedule(t: &mut Transfer, out: &mut Vec<Vec<u8>>) -> (Vec<f64>, f64) {
+    let mut resends = Vec::new();
+    loop {
+        let now = t.poll_timeout().expect("a timer while active");
+        out.clear();
+        t.handle_timeout(now, out);
+        let s = (now.as_nanos() as f64 / 1e6).round() / 1e3;
+        if t.status() != &TransferStatus::Active {
+            return (resends, s);
+        }
+        assert!(!out.is_empty(), "a timeout resends");
+        resends.push(s);
     }
-    now = t.poll_timeout().unwrap();
-    t.handle_timeout(now, &mut out);
-    assert!(matches!(t.status(), TransferStatus::Failed(_)));
+}
+
+#[test]
+fn r_tftp_4_backs_off_and_gives_up_after_retries_and_patience() {
+    // No answer at all (no round trip measured): 1 s, then doubling up to 8 s; given up
+    // once 6 resends went out and 30 s passed without progress.
+    let mut out = Vec::new();
+    let mut t = small(&[], &mut out);
+    let (resends, end) = silent_schedule(&mut t, &mut out);
+    assert_eq!(resends, [1.0, 3.0, 7.0, 15.0, 23.0, 31.0]);
+    assert_eq!(end, 39.0);
+    assert!(matches!(t.status(), TransferStatus::Failed(r) if r.contains("39.0 s")));
     assert_eq!(t.poll_timeout(), None);
+
+    // A client 2 ms away answers the OACK, then goes silent: the timeout starts at the
+    // 200 ms floor and backs off; patience (30 s since its last ACK) still holds.
+    let mut t = small(&[("blksize", "512")], &mut out);
+    let at = Instant::ZERO + Duration::from_millis(2);
+    t.handle_packet(at, &ack(0), &mut out);
+    assert_eq!(t.retransmission_timeout(), Duration::from_millis(200));
+    let (resends, end) = silent_schedule(&mut t, &mut out);
+    assert_eq!(
+        resends,
+        [0.202, 0.602, 1.402, 3.002, 6.202, 12.602, 20.602, 28.602]
+    );
+    assert_eq!(end, 36.602);
+}
+
+#[test]
+fn r_tftp_4_a_long_client_timeout_still_gets_its_resends() {
+    // RFC 2349: the client asked for 40 s; that timeout is used as it is, and the
+    // retries count even though 30 s of patience passed at the first.
+    let mut out = Vec::new();
+    let mut t = small(&[("timeout", "40")], &mut out);
+    let (resends, end) = silent_schedule(&mut t, &mut out);
+    assert_eq!(resends, [40.0, 80.0, 120.0, 160.0, 200.0, 240.0]);
+    assert_eq!(end, 280.0);
+    // A 1 s timeout: every second, until 30 s without progress.
+    let mut t = small(&[("timeout", "1")], &mut out);
+    let (resends, end) = silent_schedule(&mut t, &mut out);
+    assert_eq!(resends, (1..=29).map(f64::from).collect::<Vec<_>>());
+    assert_eq!(end, 30.0);
+}
+
+#[test]
+fn karns_rule_no_sample_from_an_answer_to_a_resend() {
+    // A 300 ms round trip is measured on the OACK; then block 1 is resent once, and
+    // its ACK (which may answer either copy) must not count as a round trip: the
+    // backed-off timeout stays until fresh data is answered.
+    let ms = Duration::from_millis;
+    let mut out = Vec::new();
+    let mut t = Transfer::start(
+        Instant::ZERO,
+        &req(&[("blksize", "512")]),
+        file(512 * 10),
+        &cfg(512, 1),
+        &mut out,
+    );
+    let t0 = Instant::ZERO + ms(300);
+    t.handle_packet(t0, &ack(0), &mut out);
+    let measured = t.retransmission_timeout();
+    assert_eq!(measured, ms(300 + 4 * 150));
+    let resend_at = t.poll_timeout().unwrap();
+    t.handle_timeout(resend_at, &mut out);
+    let backed_off = t.retransmission_timeout();
+    assert_eq!(backed_off, measured * 2);
+    // The ACK comes 1 ms after the resend: a 1 ms "round trip" that is not one.
+    t.handle_packet(resend_at + ms(1), &ack(1), &mut out);
+    assert_eq!(
+        t.retransmission_timeout(),
+        backed_off,
+        "no sample after a resend"
+    );
+    // Block 2 was sent once; its ACK 300 ms later is a sample again.
+    t.handle_packet(resend_at + ms(301), &ack(2), &mut out);
+    assert!(t.retransmission_timeout() < backed_off);
+    assert!(t.retransmission_timeout() >= ms(300));
 }
 
 #[test]
@@ -288,8 +367,9 @@ fn run_lossy(
             block_size: blk,
             window_size: win,
         },
-        timeout: Duration::from_millis(500),
         max_retries: 50,
+        patience: Duration::from_secs(60),
+        ..ServerConfig::default()
     };
     let ccfg = ClientConfig {
         options: vec![

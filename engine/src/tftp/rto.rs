@@ -1,0 +1,158 @@
+//! The server's retransmission timer (RFC 1123 4.2.3.2 asks TFTP for an adaptive
+//! timeout with exponential backoff): RFC 6298's estimator of the round trip, fed only
+//! by answers to data sent once (Karn's rule), doubled on each timeout up to a cap.
+//! A client's RFC 2349 `timeout` option replaces it with the fixed timeout it asked for.
+
+use std::time::Duration;
+
+/// The estimator's bounds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RtoBounds {
+    /// Before the first sample (RFC 6298 2.1: 1 s).
+    pub initial: Duration,
+    /// Never below this. RFC 6298 says 1 s for TCP on any path; a boot server's clients
+    /// are a LAN away, where 1 s per lost block makes a lossy transfer crawl, so the
+    /// default is Linux TCP's 200 ms (and the measured round trip rules above it).
+    pub min: Duration,
+    /// The backoff stops doubling here.
+    pub max: Duration,
+}
+
+impl Default for RtoBounds {
+    fn default() -> Self {
+        RtoBounds {
+            initial: Duration::from_secs(1),
+            min: Duration::from_millis(200),
+            max: Duration::from_secs(8),
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Rto {
+    bounds: RtoBounds,
+    /// The client's RFC 2349 timeout: fixed, neither measured nor backed off.
+    fixed: Option<Duration>,
+    srtt: Option<Duration>,
+    rttvar: Duration,
+    /// The current timeout, backoff included.
+    rto: Duration,
+}
+
+impl Rto {
+    pub fn new(bounds: RtoBounds, fixed: Option<Duration>) -> Rto {
+        Rto {
+            bounds,
+            fixed,
+            srtt: None,
+            rttvar: Duration::ZERO,
+            rto: fixed.unwrap_or(bounds.initial),
+        }
+    }
+
+    /// How long to wait for an answer to what was just sent.
+    pub fn timeout(&self) -> Duration {
+        self.rto
+    }
+
+    /// The smoothed round trip, once measured.
+    pub fn srtt(&self) -> Option<Duration> {
+        self.srtt
+    }
+
+    /// A round trip measured on data sent once (the caller keeps Karn's rule). RFC 6298
+    /// 2.2 and 2.3 (alpha 1/8, beta 1/4, K 4); it also ends a backoff.
+    pub fn sample(&mut self, rtt: Duration) {
+        if self.fixed.is_some() {
+            return;
+        }
+        match self.srtt {
+            None => {
+                self.srtt = Some(rtt);
+                self.rttvar = rtt / 2;
+            }
+            Some(srtt) => {
+                let err = srtt.abs_diff(rtt);
+                self.rttvar = self.rttvar * 3 / 4 + err / 4;
+                self.srtt = Some(srtt * 7 / 8 + rtt / 8);
+            }
+        }
+        let srtt = self.srtt.unwrap_or(rtt);
+        self.rto = (srtt + self.rttvar * 4).clamp(self.bounds.min, self.bounds.max);
+    }
+
+    /// A timeout fired: the next wait is twice as long, up to the cap (RFC 6298 5.5).
+    pub fn back_off(&mut self) {
+        if self.fixed.is_none() {
+            self.rto = (self.rto * 2).min(self.bounds.max.max(self.rto));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ms(n: u64) -> Duration {
+        Duration::from_millis(n)
+    }
+
+    #[test]
+    fn starts_at_the_initial_timeout_and_adapts_to_the_round_trip() {
+        let mut r = Rto::new(RtoBounds::default(), None);
+        assert_eq!(r.timeout(), ms(1000));
+        // A LAN: 2 ms round trips bring it down to the floor.
+        for _ in 0..10 {
+            r.sample(ms(2));
+        }
+        assert_eq!(r.timeout(), ms(200));
+        // A slow path: 300 ms round trips, RTO = SRTT + 4 RTTVAR above the floor.
+        let mut r = Rto::new(RtoBounds::default(), None);
+        r.sample(ms(300));
+        assert_eq!(r.srtt(), Some(ms(300)));
+        assert_eq!(r.timeout(), ms(300 + 4 * 150));
+        for _ in 0..50 {
+            r.sample(ms(300));
+        }
+        assert!(
+            r.timeout() >= ms(300) && r.timeout() < ms(320),
+            "{:?}",
+            r.timeout()
+        );
+    }
+
+    #[test]
+    fn backs_off_doubling_up_to_the_cap_and_a_sample_ends_it() {
+        let mut r = Rto::new(RtoBounds::default(), None);
+        let mut waits = vec![r.timeout()];
+        for _ in 0..6 {
+            r.back_off();
+            waits.push(r.timeout());
+        }
+        assert_eq!(
+            waits,
+            [1000, 2000, 4000, 8000, 8000, 8000, 8000].map(ms).to_vec()
+        );
+        r.sample(ms(2));
+        assert_eq!(r.timeout(), ms(200), "a fresh sample ends the backoff");
+    }
+
+    #[test]
+    fn a_varying_round_trip_widens_the_timeout() {
+        let mut r = Rto::new(RtoBounds::default(), None);
+        for i in 0..40 {
+            r.sample(if i % 2 == 0 { ms(20) } else { ms(180) });
+        }
+        // SRTT about 100 ms, RTTVAR about 80 ms: RTO well above the largest sample.
+        assert!(r.timeout() > ms(300), "{:?}", r.timeout());
+    }
+
+    #[test]
+    fn the_clients_timeout_is_fixed() {
+        let mut r = Rto::new(RtoBounds::default(), Some(Duration::from_secs(3)));
+        r.sample(ms(1));
+        r.back_off();
+        r.back_off();
+        assert_eq!(r.timeout(), Duration::from_secs(3));
+    }
+}
