@@ -137,6 +137,10 @@ enum Cmd {
         /// transfer gets one at random; one another process holds is passed over.
         #[arg(long, value_name = "FIRST-LAST", default_value_t = pxelab_engine::responder::TransferPorts::default())]
         tftp_ports: pxelab_engine::responder::TransferPorts,
+        /// Memory the read-ahead windows of all open files may hold together (up to
+        /// 256 KiB each); past it, transfers read block by block.
+        #[arg(long, value_name = "SIZE", default_value = "32MiB", value_parser = parse_budget)]
+        read_ahead_budget: usize,
     },
     /// The lab (network namespaces).
     Lab {
@@ -223,6 +227,11 @@ enum LabCmd {
         #[arg(long)]
         spec: PathBuf,
     },
+}
+
+/// `pxelab serve --read-ahead-budget`: a size as scenarios write them (`32MiB`, bytes).
+fn parse_budget(s: &str) -> Result<usize, String> {
+    pxelab_scenario::values::parse_size(s).map(|b| b as usize)
 }
 
 fn parse_shard(s: &str) -> Result<Shard, String> {
@@ -1258,6 +1267,7 @@ fn main() -> ExitCode {
             state,
             seed,
             tftp_ports,
+            read_ahead_budget,
         } => {
             tracing_subscriber::fmt()
                 .with_env_filter(
@@ -1302,6 +1312,7 @@ fn main() -> ExitCode {
                 exclusion_file,
                 seed,
                 tftp_ports,
+                read_ahead_budget,
             };
             match pxelab_daemon::serve::run(opts) {
                 Ok(()) => ExitCode::SUCCESS,

@@ -208,8 +208,14 @@ const RETRIES: usize = 8;
 
 impl FsRoot {
     /// The root at `root`, with [`Resolver::Openat2`] where the kernel has it, and the
-    /// default read-ahead budget.
+    /// default read-ahead budget ([`ReadAheadBudget::DEFAULT`]).
     pub fn new(root: &Path) -> std::io::Result<FsRoot> {
+        FsRoot::with_budget(root, ReadAheadBudget::DEFAULT)
+    }
+
+    /// [`FsRoot::new`] with a read-ahead budget of `budget` bytes (`pxelab serve
+    /// --read-ahead-budget`).
+    pub fn with_budget(root: &Path, budget: usize) -> std::io::Result<FsRoot> {
         let dir = open_root(root)?;
         let resolver = match rustix::fs::openat2(
             &dir,
@@ -221,7 +227,7 @@ impl FsRoot {
             Err(Errno::NOSYS) | Err(Errno::PERM) => Resolver::NoFollowWalk,
             _ => Resolver::Openat2,
         };
-        Ok(FsRoot::from_parts(dir, resolver, ReadAheadBudget::DEFAULT))
+        Ok(FsRoot::from_parts(dir, resolver, budget))
     }
 
     /// The root with a chosen resolver and read-ahead budget (tests, and daemons that

@@ -41,6 +41,8 @@ pub struct ServeOptions {
     pub seed: u64,
     /// The TFTP transfer ports (TIDs), drawn at random.
     pub tftp_ports: TransferPorts,
+    /// Bytes the read-ahead windows of all open files may hold together.
+    pub read_ahead_budget: usize,
 }
 
 /// 64 bits from the operating system (getrandom(2)), for what must not be guessed.
@@ -220,8 +222,8 @@ pub fn run(opts: ServeOptions) -> Result<(), String> {
     let now = move || Instant::from_nanos(start.elapsed().as_nanos() as u64);
 
     let store = SqliteStore::open(&opts.state).map_err(|e| format!("state database: {e}"))?;
-    let root =
-        FsRoot::new(&opts.root).map_err(|e| format!("boot root {}: {e}", opts.root.display()))?;
+    let root = FsRoot::with_budget(&opts.root, opts.read_ahead_budget)
+        .map_err(|e| format!("boot root {}: {e}", opts.root.display()))?;
     let mut config = opts.config.clone();
     let mut excl_mtime = None;
     if let Some(f) = &opts.exclusion_file {
@@ -264,6 +266,7 @@ pub fn run(opts: ServeOptions) -> Result<(), String> {
         interface = iface.unwrap_or("(all)"),
         ports = ?listening,
         tftp_transfer_ports = %opts.tftp_ports,
+        read_ahead_budget = opts.read_ahead_budget,
         "PXE responder started"
     );
 
