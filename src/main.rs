@@ -738,6 +738,39 @@ impl TftpBenchArgs {
     }
 }
 
+/// `pxelab check`: every error of every file, located (not only each file's first).
+fn check(paths: &[PathBuf]) -> ExitCode {
+    let (files, mut failed) = match scenario::discover(paths) {
+        Ok(f) if f.is_empty() => {
+            eprintln!("error: no scenario files (*.yaml, *.yml) found");
+            (f, true)
+        }
+        Ok(f) => (f, false),
+        Err(e) => {
+            eprintln!("error: {e}");
+            (Vec::new(), true)
+        }
+    };
+    let mut valid = 0;
+    for f in &files {
+        let errors = scenario::check_file(f);
+        if errors.is_empty() {
+            println!("ok: {}", f.display());
+            valid += 1;
+        }
+        for e in &errors {
+            eprintln!("error: {e}");
+        }
+        failed |= !errors.is_empty();
+    }
+    if failed {
+        ExitCode::FAILURE
+    } else {
+        println!("{valid} scenario(s) valid");
+        ExitCode::SUCCESS
+    }
+}
+
 fn load_all(paths: &[PathBuf]) -> (Vec<Scenario>, Vec<String>) {
     let mut ok = Vec::new();
     let mut errors = Vec::new();
@@ -1210,21 +1243,7 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         }
-        Cmd::Check { paths } => {
-            let (scenarios, errors) = load_all(&paths);
-            for s in &scenarios {
-                println!("ok: {}", s.file.display());
-            }
-            for e in &errors {
-                eprintln!("error: {e}");
-            }
-            if errors.is_empty() {
-                println!("{} scenario(s) valid", scenarios.len());
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::FAILURE
-            }
-        }
+        Cmd::Check { paths } => check(&paths),
         Cmd::Schema => {
             let schema = pxelab_scenario::schema::json_schema();
             println!("{}", serde_json::to_string_pretty(&schema).expect("JSON"));

@@ -15,6 +15,7 @@
 
 mod load;
 pub mod schema;
+mod shape;
 pub mod values;
 mod yaml;
 
@@ -26,7 +27,7 @@ use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-pub use load::{discover, is_bench_file, load_file, load_str};
+pub use load::{check_file, discover, is_bench_file, load_file, load_str};
 
 /// One scenario file, checked.
 #[derive(Clone, Debug, PartialEq)]

@@ -45,6 +45,36 @@ pub fn load_str(text: &str, file: &Path) -> Result<Scenario, LoadError> {
     .scenario(&root)
 }
 
+/// Every error of one scenario file, for `pxelab check`: all its shape errors at once
+/// (unknown and missing keys, malformed or unknown values: `shape.rs`) and the loader's
+/// first error, which may be one of meaning (a reference to an undeclared name, an
+/// address outside its segment...). Empty when the file loads.
+pub fn check_file(path: &Path) -> Vec<LoadError> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) => {
+            return vec![load_file(path).err().unwrap_or(LoadError {
+                file: path.to_path_buf(),
+                line: None,
+                column: None,
+                message: format!("cannot read the scenario file: {e}"),
+            })]
+        }
+    };
+    let Err(first) = load_str(&text, path) else {
+        return Vec::new();
+    };
+    let mut errors = match yaml::parse(&text) {
+        Ok(Some(root)) => crate::shape::shape_errors(&root, path),
+        _ => Vec::new(),
+    };
+    // Where both speak of one place, the loader's words (they name the kind of value).
+    errors.retain(|e| (e.line, e.column) != (first.line, first.column));
+    errors.push(first);
+    errors.sort_by_key(|e| (e.line, e.column));
+    errors
+}
+
 /// The scenario files among `paths`: a file is taken as given; a directory is searched
 /// recursively for `*.yaml` and `*.yml` files (directories whose names start with `.`
 /// are skipped). The result is sorted and free of duplicates.
@@ -1588,7 +1618,7 @@ fn guid(s: &str) -> Result<Guid, String> {
 }
 
 /// `10.10.0.0/24`. Host bits may be set (`10.10.0.1/24`); they are cleared.
-fn parse_cidr(s: &str) -> Result<Cidr, String> {
+pub(crate) fn parse_cidr(s: &str) -> Result<Cidr, String> {
     let bad = || format!("`{s}` is not a network (expected address/prefix, like 10.10.0.0/24)");
     let (a, p) = s.split_once('/').ok_or_else(bad)?;
     let addr = Ipv4Addr::from_str(a).map_err(|_| bad())?;
