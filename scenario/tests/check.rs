@@ -4,12 +4,23 @@
 use pxelab_scenario::{check_file, discover, load_file};
 use std::path::Path;
 
-fn write(name: &str, text: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("pxelab-check-{}", std::process::id()));
+/// A scenario file in a directory of its own, removed on drop.
+struct Written(std::path::PathBuf);
+
+impl Drop for Written {
+    fn drop(&mut self) {
+        if let Some(dir) = self.0.parent() {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}
+
+fn write(name: &str, text: &str) -> Written {
+    let dir = std::env::temp_dir().join(format!("pxelab-check-{}-{name}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let p = dir.join(name);
     std::fs::write(&p, text).unwrap();
-    p
+    Written(p)
 }
 
 const SIX_MISTAKES: &str = r#"scenario: six mistakes
@@ -32,7 +43,8 @@ expect:
 
 #[test]
 fn a_bad_value_does_not_hide_a_misspelt_key_two_lines_later() {
-    let f = write("six.yaml", SIX_MISTAKES);
+    let written = write("six.yaml", SIX_MISTAKES);
+    let f = written.0.clone();
     let errors = check_file(&f);
     let got: Vec<(usize, usize, bool)> = errors
         .iter()
@@ -67,7 +79,8 @@ fn an_error_of_meaning_is_reported_once_the_shape_is_right() {
         .replace("at: 0,", "at: 0s,")
         .replace("booting", "booted")
         .replace("segment: hq, firmware", "segment: nowhere, firmware");
-    let f = write("meaning.yaml", &fixed);
+    let written = write("meaning.yaml", &fixed);
+    let f = written.0.clone();
     let errors = check_file(&f);
     assert_eq!(errors.len(), 1, "{errors:#?}");
     assert_eq!(errors[0], load_file(&f).unwrap_err());
