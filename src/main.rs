@@ -740,11 +740,7 @@ impl TftpBenchArgs {
 
 /// `pxelab check`: every error of every file, located (not only each file's first).
 fn check(paths: &[PathBuf]) -> ExitCode {
-    let (files, mut failed) = match scenario::discover(paths) {
-        Ok(f) if f.is_empty() => {
-            eprintln!("error: no scenario files (*.yaml, *.yml) found");
-            (f, true)
-        }
+    let (files, mut failed) = match scenario_files(paths) {
         Ok(f) => (f, false),
         Err(e) => {
             eprintln!("error: {e}");
@@ -771,18 +767,11 @@ fn check(paths: &[PathBuf]) -> ExitCode {
     }
 }
 
-fn load_all(paths: &[PathBuf]) -> (Vec<Scenario>, Vec<String>) {
-    let mut ok = Vec::new();
-    let mut errors = Vec::new();
-    let files = match scenario::discover(paths) {
-        Ok(f) => f,
-        Err(e) => {
-            errors.push(e.to_string());
-            return (ok, errors);
-        }
-    };
+/// The scenario files among `paths`; none at all is an error that names the paths.
+fn scenario_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
+    let files = scenario::discover(paths).map_err(|e| e.to_string())?;
     if files.is_empty() {
-        errors.push(format!(
+        return Err(format!(
             "no scenario files (*.yaml, *.yml) found in {}",
             paths
                 .iter()
@@ -791,6 +780,19 @@ fn load_all(paths: &[PathBuf]) -> (Vec<Scenario>, Vec<String>) {
                 .join(", ")
         ));
     }
+    Ok(files)
+}
+
+fn load_all(paths: &[PathBuf]) -> (Vec<Scenario>, Vec<String>) {
+    let mut ok = Vec::new();
+    let mut errors = Vec::new();
+    let files = match scenario_files(paths) {
+        Ok(f) => f,
+        Err(e) => {
+            errors.push(e);
+            return (ok, errors);
+        }
+    };
     for f in files {
         match scenario::load_file(&f) {
             Ok(s) => ok.push(s),

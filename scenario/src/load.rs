@@ -17,32 +17,13 @@ type R<T> = Result<T, LoadError>;
 
 /// Read and check one scenario file.
 pub fn load_file(path: &Path) -> Result<Scenario, LoadError> {
-    let text = std::fs::read_to_string(path).map_err(|e| LoadError {
-        file: path.to_path_buf(),
-        line: None,
-        column: None,
-        message: format!("cannot read the scenario file: {e}"),
-    })?;
-    load_str(&text, path)
+    load_str(&read(path)?, path)
 }
 
 /// Check a scenario given as text. `file` names it in messages, and relative paths in
 /// it (`mac_exclusion_file`) are resolved against `file`'s directory.
 pub fn load_str(text: &str, file: &Path) -> Result<Scenario, LoadError> {
-    let root = yaml::parse(text).map_err(|e| LoadError::at(file, e.line, e.col, e.message))?;
-    let Some(root) = root else {
-        return Err(LoadError::at(
-            file,
-            1,
-            1,
-            "the file is empty (expected a mapping with at least `scenario: <title>`)",
-        ));
-    };
-    Cx {
-        file,
-        hosts: Names::new("host"),
-    }
-    .scenario(&root)
+    scenario_of(&tree(text, file)?, file)
 }
 
 /// Every error of one scenario file, for `pxelab check`: all its shape errors at once
@@ -50,29 +31,49 @@ pub fn load_str(text: &str, file: &Path) -> Result<Scenario, LoadError> {
 /// first error, which may be one of meaning (a reference to an undeclared name, an
 /// address outside its segment...). Empty when the file loads.
 pub fn check_file(path: &Path) -> Vec<LoadError> {
-    let text = match std::fs::read_to_string(path) {
-        Ok(t) => t,
-        Err(e) => {
-            return vec![load_file(path).err().unwrap_or(LoadError {
-                file: path.to_path_buf(),
-                line: None,
-                column: None,
-                message: format!("cannot read the scenario file: {e}"),
-            })]
-        }
+    let root = match read(path).and_then(|text| tree(&text, path)) {
+        Ok(root) => root,
+        Err(e) => return vec![e],
     };
-    let Err(first) = load_str(&text, path) else {
+    let Err(first) = scenario_of(&root, path) else {
         return Vec::new();
     };
-    let mut errors = match yaml::parse(&text) {
-        Ok(Some(root)) => crate::shape::shape_errors(&root, path),
-        _ => Vec::new(),
-    };
+    let mut errors = crate::shape::shape_errors(&root, path);
     // Where both speak of one place, the loader's words (they name the kind of value).
     errors.retain(|e| (e.line, e.column) != (first.line, first.column));
     errors.push(first);
     errors.sort_by_key(|e| (e.line, e.column));
     errors
+}
+
+fn read(path: &Path) -> R<String> {
+    std::fs::read_to_string(path).map_err(|e| LoadError {
+        file: path.to_path_buf(),
+        line: None,
+        column: None,
+        message: format!("cannot read the scenario file: {e}"),
+    })
+}
+
+/// The file's YAML tree; an empty file is an error.
+fn tree(text: &str, file: &Path) -> R<Node> {
+    let root = yaml::parse(text).map_err(|e| LoadError::at(file, e.line, e.col, e.message))?;
+    root.ok_or_else(|| {
+        LoadError::at(
+            file,
+            1,
+            1,
+            "the file is empty (expected a mapping with at least `scenario: <title>`)",
+        )
+    })
+}
+
+fn scenario_of(root: &Node, file: &Path) -> R<Scenario> {
+    Cx {
+        file,
+        hosts: Names::new("host"),
+    }
+    .scenario(root)
 }
 
 /// The scenario files among `paths`: a file is taken as given; a directory is searched
