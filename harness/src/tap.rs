@@ -63,26 +63,48 @@ fn ifreq(name: &str) -> std::io::Result<libc::ifreq> {
     Ok(req)
 }
 
-/// Interface `name`'s flags (SIOCGIFFLAGS), from this thread's network namespace.
-fn flags(name: &str) -> std::io::Result<libc::c_short> {
-    let sock = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::DGRAM, None)?;
-    let mut req = ifreq(name)?;
+/// A socket for the interface ioctls, in this thread's network namespace.
+fn control_socket() -> std::io::Result<socket2::Socket> {
+    socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::DGRAM, None)
+}
+
+/// Reads the flags of the interface `req` names into `req` (SIOCGIFFLAGS).
+fn read_flags(sock: &socket2::Socket, req: &mut libc::ifreq) -> std::io::Result<()> {
     // SAFETY: SIOCGIFFLAGS writes one `ifreq`, which `req` is.
-    if unsafe { libc::ioctl(sock.as_raw_fd(), libc::SIOCGIFFLAGS, &mut req) } < 0 {
+    if unsafe {
+        libc::ioctl(
+            sock.as_raw_fd(),
+            libc::SIOCGIFFLAGS,
+            req as *mut libc::ifreq,
+        )
+    } < 0
+    {
         return Err(std::io::Error::last_os_error());
     }
+    Ok(())
+}
+
+/// Interface `name`'s flags.
+#[cfg(test)]
+fn flags(name: &str) -> std::io::Result<libc::c_short> {
+    let mut req = ifreq(name)?;
+    read_flags(&control_socket()?, &mut req)?;
     // SAFETY: SIOCGIFFLAGS filled the union's flags member.
     Ok(unsafe { req.ifr_ifru.ifru_flags })
 }
 
-/// Sets IFF_UP on interface `name` (SIOCSIFFLAGS).
+/// Sets IFF_UP on interface `name`, its other flags as they are (SIOCSIFFLAGS).
 fn set_up(name: &str) -> std::io::Result<()> {
-    let sock = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::DGRAM, None)?;
+    let sock = control_socket()?;
     let mut req = ifreq(name)?;
-    req.ifr_ifru.ifru_flags = flags(name)? | libc::IFF_UP as libc::c_short;
-    // SAFETY: SIOCSIFFLAGS reads one `ifreq`, which `req` is.
-    if unsafe { libc::ioctl(sock.as_raw_fd(), libc::SIOCSIFFLAGS, &req) } < 0 {
-        return Err(std::io::Error::last_os_error());
+    read_flags(&sock, &mut req)?;
+    // SAFETY: SIOCGIFFLAGS filled the union's flags member; SIOCSIFFLAGS reads one
+    // `ifreq`, which `req` is.
+    unsafe {
+        req.ifr_ifru.ifru_flags |= libc::IFF_UP as libc::c_short;
+        if libc::ioctl(sock.as_raw_fd(), libc::SIOCSIFFLAGS, &req) < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
     }
     Ok(())
 }
