@@ -153,6 +153,9 @@ pub struct ScenarioResult {
     /// `ladder::MAX_LADDERS`; absent from older results).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ladders: Vec<crate::ladder::Ladder>,
+    /// The segment captures written (`--pcap`), as their paths were given.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pcaps: Vec<String>,
 }
 
 impl ScenarioResult {
@@ -180,6 +183,7 @@ impl ScenarioResult {
             stats: Stats::default(),
             usage: Default::default(),
             ladders: Vec::new(),
+            pcaps: Vec::new(),
         }
     }
 }
@@ -605,6 +609,17 @@ pub fn run_scenario(sc: &Scenario, opts: &RunOptions) -> ScenarioResult {
     drop(b);
     crate::expect::check(sc, &mut result);
     result.ladders = crate::ladder::ladders(&result, sc);
+    if let Some(dir) = &opts.pcap_dir {
+        let files = sc
+            .network
+            .segments
+            .iter()
+            .map(|s| dir.join(format!("{}.pcap", s.name)));
+        result.pcaps = files
+            .filter(|p| p.exists())
+            .map(|p| p.display().to_string())
+            .collect();
+    }
     result.passed = result.failures.is_empty();
     result.wall_time_s = wall.elapsed().as_secs_f64();
     result
