@@ -32,6 +32,13 @@ enum Format {
     Json,
 }
 
+#[derive(Clone, Copy, ValueEnum)]
+enum ExplainFormat {
+    Text,
+    Svg,
+    Html,
+}
+
 #[derive(Subcommand)]
 enum Cmd {
     /// Run scenario files or directories (recursive) in the simulator.
@@ -53,6 +60,9 @@ enum Cmd {
         /// Also write the JSON results here (what `pxelab merge` reads).
         #[arg(long)]
         json: Option<PathBuf>,
+        /// Also write an HTML report here (self-contained: summary, failures, ladders).
+        #[arg(long)]
+        html: Option<PathBuf>,
         /// Write one pcap per segment into this directory (a subdirectory per
         /// scenario when several run).
         #[arg(long)]
@@ -102,11 +112,14 @@ enum Cmd {
         file: PathBuf,
         #[arg(long)]
         client: String,
-        /// Which boot of that client (from 1); all boots when omitted.
+        /// Which boot of that client (from 1); all boots when omitted (svg: the first).
         #[arg(long)]
         boot: Option<u32>,
         #[arg(long)]
         seed: Option<u64>,
+        /// The packet list as text, or the boot drawn as a ladder: an SVG file or a page.
+        #[arg(long, value_enum, default_value = "text")]
+        format: ExplainFormat,
     },
     /// Run one responder of a scenario as a real daemon (proxy DHCP 67/4011, TFTP 69).
     ///
@@ -161,6 +174,9 @@ enum Cmd {
     /// differently, a scenario in two files, and (unless --partial) a missing shard.
     /// Exit status 0 when every scenario passed, 1 when one failed, 2 on a refusal.
     Merge(results::MergeArgs),
+    /// An HTML report of results files (`run --json`, `merge --json`): summary per tag
+    /// and mode, failures, each drawn boot as a ladder; sim and lab side by side.
+    Report(results::ReportArgs),
 }
 
 #[derive(Subcommand)]
@@ -1135,9 +1151,12 @@ fn main() -> ExitCode {
     // lab keep Rust's default (ignored; a write error instead, and teardown runs).
     let builds_nothing = match &cli.cmd {
         Cmd::Run { lab, .. } => !lab,
-        Cmd::Check { .. } | Cmd::Schema | Cmd::Explain { .. } | Cmd::Audit(_) | Cmd::Merge(_) => {
-            true
-        }
+        Cmd::Check { .. }
+        | Cmd::Schema
+        | Cmd::Explain { .. }
+        | Cmd::Audit(_)
+        | Cmd::Merge(_)
+        | Cmd::Report(_) => true,
         Cmd::Bench {
             what: BenchCmd::Sim { .. } | BenchCmd::Storm(_),
         } => true,
@@ -1158,6 +1177,7 @@ fn main() -> ExitCode {
             format,
             junit,
             json,
+            html,
             pcap,
             pcap_full,
             pcap_budget,
@@ -1234,7 +1254,8 @@ fn main() -> ExitCode {
                     })
                     .collect()
             };
-            if let Err(code) = results::emit(&results, &suite, format, json, junit) {
+            let out = results::Outputs { json, junit, html };
+            if let Err(code) = results::emit(&results, &suite, format, out) {
                 return code;
             }
             // Scenarios skipped for their modes do not fail a run; files that do not
@@ -1256,6 +1277,7 @@ fn main() -> ExitCode {
             client,
             boot,
             seed,
+            format,
         } => {
             let Some(sc) = load_one(&file) else {
                 return ExitCode::FAILURE;
@@ -1277,8 +1299,21 @@ fn main() -> ExitCode {
                 no_verify: false,
             };
             let r = run_scenario(&sc, &opts);
-            print!("{}", report::explain(&r, &client, &c.mac.to_string(), boot));
-            ExitCode::SUCCESS
+            let drawn = match format {
+                ExplainFormat::Text => Ok(report::explain(&r, &client, &c.mac.to_string(), boot)),
+                ExplainFormat::Svg => pxelab_report::explain::svg(&r, &sc, &client, boot),
+                ExplainFormat::Html => pxelab_report::explain::html(&r, &sc, &client, boot),
+            };
+            match drawn {
+                Ok(s) => {
+                    print!("{s}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("error: {}: {e}", file.display());
+                    ExitCode::FAILURE
+                }
+            }
         }
         Cmd::Serve {
             scenario,
@@ -1433,6 +1468,7 @@ fn main() -> ExitCode {
         },
         Cmd::Audit(args) => audit::run(&args),
         Cmd::Merge(args) => results::merge(args),
+        Cmd::Report(args) => results::report(args),
         Cmd::Bench {
             what: BenchCmd::Tftp(args),
         } => bench_tftp_cmd(&args),

@@ -1,7 +1,8 @@
-//! `pxelab run`'s and `pxelab merge`'s results on stdout and in files; the merge itself
-//! is `pxelab_sim::merge`.
+//! `pxelab run`'s, `pxelab merge`'s and `pxelab report`'s results on stdout and in
+//! files; the merge itself is `pxelab_sim::merge`, the HTML page `pxelab_report`.
 
 use crate::Format;
+use pxelab_report::PageOptions;
 use pxelab_sim::merge::Suite;
 use pxelab_sim::{report, ScenarioResult};
 use std::path::PathBuf;
@@ -21,9 +22,51 @@ pub struct MergeArgs {
     /// Write the merged JUnit XML here.
     #[arg(long)]
     pub junit: Option<PathBuf>,
+    /// Write the merged results as an HTML report here (self-contained).
+    #[arg(long)]
+    pub html: Option<PathBuf>,
     /// Merge what is there when scenarios of the suite are in none of the files.
     #[arg(long)]
     pub partial: bool,
+}
+
+#[derive(clap::Args)]
+pub struct ReportArgs {
+    /// Results files (`pxelab run --json`, `pxelab merge --json`): a sim run's and a
+    /// lab run's are shown side by side.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// The HTML page to write.
+    #[arg(long, required = true)]
+    pub html: PathBuf,
+}
+
+/// Where `emit` writes the results besides stdout.
+pub struct Outputs {
+    pub json: Option<PathBuf>,
+    pub junit: Option<PathBuf>,
+    pub html: Option<PathBuf>,
+}
+
+/// `pxelab report`: exits 0 when the page is written, whatever the results' verdict.
+pub fn report(a: ReportArgs) -> ExitCode {
+    let written = pxelab_report::read_results(&a.files).and_then(|results| {
+        let opts = PageOptions {
+            sources: a.files.iter().map(|f| f.display().to_string()).collect(),
+            ..Default::default()
+        };
+        pxelab_report::write(&a.html, &results, &opts)
+    });
+    match written {
+        Ok(()) => {
+            eprintln!("report: {}", a.html.display());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 /// `pxelab merge`.
@@ -35,7 +78,12 @@ pub fn merge(a: MergeArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    if let Err(code) = emit(&m.results, &m.suite, a.format, a.json, a.junit) {
+    let out = Outputs {
+        json: a.json,
+        junit: a.junit,
+        html: a.html,
+    };
+    if let Err(code) = emit(&m.results, &m.suite, a.format, out) {
         return code;
     }
     if m.results.iter().all(|r| r.passed) {
@@ -50,15 +98,26 @@ pub fn emit(
     results: &[ScenarioResult],
     suite: &Suite,
     format: Format,
-    json: Option<PathBuf>,
-    junit: Option<PathBuf>,
+    out: Outputs,
 ) -> Result<(), ExitCode> {
     match format {
         Format::Text => print!("{}", report::text(results)),
         Format::Json => println!("{}", report::json(results, Some(suite))),
     }
-    report::write_files(results, Some(suite), json.as_deref(), junit.as_deref()).map_err(|e| {
+    let fail = |e: String| {
         eprintln!("error: {e}");
         ExitCode::FAILURE
-    })
+    };
+    report::write_files(
+        results,
+        Some(suite),
+        out.json.as_deref(),
+        out.junit.as_deref(),
+    )
+    .map_err(fail)?;
+    if let Some(h) = &out.html {
+        pxelab_report::write(h, results, &PageOptions::default()).map_err(fail)?;
+        eprintln!("report: {}", h.display());
+    }
+    Ok(())
 }

@@ -24,6 +24,7 @@ svg.ladder{background:#fff}\
 .ladder .kind{fill:#777}\
 .ladder .t{fill:#777}\
 .ladder .arrow line{stroke:#235}\
+.ladder .arrow text{paint-order:stroke;stroke:#fff;stroke-width:3px}\
 .ladder .arrow path{fill:#235}\
 .ladder .arrow.data line{stroke:#1a7f37;stroke-width:3}\
 .ladder .arrow.data path{fill:#1a7f37}\

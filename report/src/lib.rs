@@ -5,6 +5,7 @@
 #![forbid(unsafe_code)]
 
 pub mod escape;
+pub mod explain;
 pub mod ladder_svg;
 pub mod page;
 pub mod summary;

@@ -51,9 +51,10 @@ summary{cursor:pointer}\
 .tools button{margin-right:6px}\
 @media (max-width:600px){body{font-size:14px;padding:0 6px 30px}th,td{padding:2px 4px}}";
 
-/// Expand/collapse all boots (buttons only exist when the script runs), and a note of
-/// the page's width for the browser test (`data-scroll-width`: wider than the window
-/// means the page scrolls sideways).
+/// Expand/collapse all boots (buttons only exist when the script runs), and notes for
+/// whoever measures the page (tests/report_browser.rs): its width against the
+/// window's (`data-scroll-width` over `data-client-width` means it scrolls sideways) and
+/// when it finished loading (`data-loaded-ms`, from the navigation's start).
 const SCRIPT: &str = "\
 (function(){\
 var t=document.getElementById('tools');\
@@ -65,6 +66,7 @@ var h=document.documentElement;\
 h.setAttribute('data-scroll-width',String(h.scrollWidth));\
 h.setAttribute('data-client-width',String(h.clientWidth));\
 h.setAttribute('data-js','ok');\
+window.addEventListener('load',function(){h.setAttribute('data-loaded-ms',String(Math.round(performance.now())));});\
 })();";
 
 /// The results of `pxelab run --json` (or `merge --json`) files, in the order given.
@@ -167,7 +169,11 @@ pub fn page(results: &[ScenarioResult], opts: &PageOptions) -> String {
         s.push_str("</ul></section>");
     }
     s.push_str("<section id=\"scenarios\"><h2>Scenarios</h2>");
-    for (k, (file, runs)) in groups.iter().enumerate() {
+    // Failed scenarios first (in the suite's order), then the others.
+    let mut order: Vec<usize> = (0..groups.len()).collect();
+    order.sort_by_key(|&k| groups[k].1.iter().all(|r| r.passed));
+    for k in order {
+        let (file, runs) = &groups[k];
         let ok = runs.iter().all(|r| r.passed);
         let _ = write!(
             s,
@@ -202,25 +208,46 @@ fn group(results: &[ScenarioResult]) -> Vec<(String, Vec<&ScenarioResult>)> {
 
 fn summary_table(s: &mut String, results: &[ScenarioResult]) {
     let sum = summarise(results);
-    s.push_str(
-        "<section id=\"summary\"><h2>Summary</h2><div class=\"scroll\"><table><tr><th>tag</th>",
-    );
-    for m in &sum.modes {
-        let _ = write!(s, "<th>{}</th>", html(m));
-    }
-    s.push_str("</tr><tr><th>all</th>");
-    for m in &sum.modes {
-        s.push_str(&tally(sum.all.get(m)));
-    }
-    s.push_str("</tr>");
-    for (tag, per_mode) in &sum.tags {
+    let header = |s: &mut String| {
+        s.push_str("<div class=\"scroll\"><table><tr><th>tag</th>");
+        for m in &sum.modes {
+            let _ = write!(s, "<th>{}</th>", html(m));
+        }
+        s.push_str("</tr>");
+    };
+    let row = |s: &mut String, tag: &str, per_mode: &std::collections::BTreeMap<String, Tally>| {
         let _ = write!(s, "<tr><td><code>{}</code></td>", html(tag));
         for m in &sum.modes {
             s.push_str(&tally(per_mode.get(m)));
         }
         s.push_str("</tr>");
+    };
+    // The whole run and the tags with failures in sight; every tag one click away.
+    s.push_str("<section id=\"summary\"><h2>Summary</h2>");
+    header(s);
+    s.push_str("<tr><th>all</th>");
+    for m in &sum.modes {
+        s.push_str(&tally(sum.all.get(m)));
     }
-    s.push_str("</table></div></section>");
+    s.push_str("</tr>");
+    for (tag, per_mode) in sum
+        .tags
+        .iter()
+        .filter(|(_, p)| p.values().any(|t| t.failed > 0))
+    {
+        row(s, tag, per_mode);
+    }
+    s.push_str("</table></div>");
+    let _ = write!(
+        s,
+        "<details><summary>per tag ({} tags)</summary>",
+        sum.tags.len()
+    );
+    header(s);
+    for (tag, per_mode) in &sum.tags {
+        row(s, tag, per_mode);
+    }
+    s.push_str("</table></div></details></section>");
 }
 
 /// `who: expected X, got Y` as its three parts; other failures whole.
@@ -253,7 +280,7 @@ fn split_failure(f: &str) -> (&str, &str, &str) {
 fn run_section(s: &mut String, r: &ScenarioResult, id: &str, opts: &PageOptions) {
     let _ = write!(
         s,
-        "<section class=\"run {}\" data-mode=\"{}\"><details{}><summary><b class=\"{}\">{}</b> {} <span class=\"muted\">seed {}, {:.1}s {} time, {} boots</span></summary>",
+        "<section class=\"run {}\" data-mode=\"{}\"><details{}><summary><b class=\"{}\">{}</b> {} <span class=\"muted\">seed {}, {:.1}s {} time, {} boot{}</span></summary>",
         if r.passed { "pass" } else { "fail" },
         html(&r.mode),
         if r.passed { "" } else { " open" },
@@ -263,7 +290,8 @@ fn run_section(s: &mut String, r: &ScenarioResult, id: &str, opts: &PageOptions)
         r.seed,
         r.sim_time_s,
         if r.mode == "sim" { "virtual" } else { "wall" },
-        r.boots.len()
+        r.boots.len(),
+        if r.boots.len() == 1 { "" } else { "s" }
     );
     if !r.failures.is_empty() {
         s.push_str("<div class=\"scroll\"><table class=\"failures\"><tr><th></th><th>expected</th><th>got</th></tr>");

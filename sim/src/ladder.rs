@@ -111,7 +111,7 @@ pub fn ladders(r: &ScenarioResult, sc: &Scenario) -> Vec<Ladder> {
             .position(|x| std::ptr::eq(x, *b))
             .unwrap_or(0)
     });
-    order.into_iter().map(|b| ladder(r, sc, b)).collect()
+    order.into_iter().map(|b| boot_ladder(r, sc, b)).collect()
 }
 
 fn places(sc: &Scenario) -> Vec<Place> {
@@ -347,25 +347,27 @@ fn basename(path: &str) -> &str {
 }
 
 /// `TFTP F: N bytes received (blksize B, windowsize W, K blocks, ...)` as
-/// `DATA K blocks, N bytes`.
+/// `DATA K blocks, 4.0 MiB`.
 fn data_label(line: &str) -> String {
-    let bytes = line
+    let bytes: Option<u64> = line
         .split(": ")
         .nth(1)
         .and_then(|s| s.split_whitespace().next())
-        .unwrap_or("?");
-    let blocks = line
-        .split(", ")
-        .find(|s| s.ends_with(" blocks"))
-        .unwrap_or("");
-    if blocks.is_empty() {
-        format!("DATA {bytes} bytes")
-    } else {
-        format!("DATA x {blocks}, {bytes} bytes")
+        .and_then(|n| n.parse().ok());
+    let size = match bytes {
+        Some(n) if n < 1024 => format!("{n} B"),
+        Some(n) if n < 1 << 20 => format!("{:.1} KiB", n as f64 / 1024.0),
+        Some(n) => format!("{:.1} MiB", n as f64 / 1048576.0),
+        None => "? bytes".into(),
+    };
+    match line.split(", ").find(|s| s.ends_with(" blocks")) {
+        Some(blocks) => format!("DATA {blocks}, {size}"),
+        None => format!("DATA {size}"),
     }
 }
 
-fn ladder(r: &ScenarioResult, sc: &Scenario, b: &BootRecord) -> Ladder {
+/// The ladder of one boot of `r` (whatever its rank; `explain` draws any boot).
+pub fn boot_ladder(r: &ScenarioResult, sc: &Scenario, b: &BootRecord) -> Ladder {
     let places = places(sc);
     let client = sc.network.clients.iter().find(|c| c.name == b.client);
     let segment = client.map(|c| c.segment.clone()).unwrap_or_default();
