@@ -302,6 +302,15 @@ impl Builder<'_> {
         } else if line.starts_with("TFTP ") && line.contains(" failed: ") {
             let from = self.lane_of(&tftp.clone());
             self.push(t, from, 0, StepKind::Error, "TFTP ERROR", line);
+        } else if let Some(rest) = line.strip_prefix("TFTP DATA: ") {
+            // `N blocks (B bytes) in Ss, K blocks so far`: a second of DATA.
+            let from = self.lane_of(&tftp.clone());
+            let label = format!(
+                "DATA {} blocks, {}",
+                word(rest, 0),
+                size(word(rest, 2).trim_start_matches('(').parse().ok())
+            );
+            self.push(t, from, 0, StepKind::Data, &label, line);
         } else if line.starts_with("TFTP ") && line.contains(" bytes received") {
             let from = self.lane_of(&tftp.clone());
             self.push(t, from, 0, StepKind::Data, &data_label(line), line);
@@ -354,15 +363,18 @@ fn data_label(line: &str) -> String {
         .nth(1)
         .and_then(|s| s.split_whitespace().next())
         .and_then(|n| n.parse().ok());
-    let size = match bytes {
+    match line.split(", ").find(|s| s.ends_with(" blocks")) {
+        Some(blocks) => format!("DATA {blocks}, {}", size(bytes)),
+        None => format!("DATA {}", size(bytes)),
+    }
+}
+
+fn size(bytes: Option<u64>) -> String {
+    match bytes {
         Some(n) if n < 1024 => format!("{n} B"),
         Some(n) if n < 1 << 20 => format!("{:.1} KiB", n as f64 / 1024.0),
         Some(n) => format!("{:.1} MiB", n as f64 / 1048576.0),
         None => "? bytes".into(),
-    };
-    match line.split(", ").find(|s| s.ends_with(" blocks")) {
-        Some(blocks) => format!("DATA {blocks}, {size}"),
-        None => format!("DATA {size}"),
     }
 }
 
@@ -500,6 +512,22 @@ mod tests {
         let first = &l.steps.iter().find(|s| s.is_arrow()).expect("an arrow");
         assert_eq!((first.from, first.to), (0, relay));
         assert!(l.steps.iter().any(|s| s.from == relay && s.to == 0));
+    }
+
+    #[test]
+    fn a_long_transfer_is_summarised_once_a_second() {
+        let (sc, r) = run("scenarios/lab/down-during-transfer-backup.yaml");
+        let l = &ladders(&r, &sc)[0];
+        let seconds: Vec<&Step> = l
+            .steps
+            .iter()
+            .filter(|s| s.kind == StepKind::Data && s.text.starts_with("TFTP DATA: "))
+            .collect();
+        assert!(seconds.len() >= 3, "{seconds:?}");
+        for w in seconds.windows(2) {
+            assert!(w[1].t - w[0].t >= 1.0 - 1e-9);
+        }
+        assert!(seconds[0].label.starts_with("DATA ") && seconds[0].label.ends_with(" KiB"));
     }
 
     #[test]
