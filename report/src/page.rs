@@ -106,7 +106,7 @@ fn head(s: &mut String, title: &str) {
 }
 
 fn tail(s: &mut String) {
-    let _ = write!(s, "<script>{SCRIPT}</script></body></html>\n");
+    let _ = writeln!(s, "<script>{SCRIPT}</script></body></html>");
 }
 
 fn tally(t: Option<&Tally>) -> String {
@@ -172,6 +172,7 @@ pub fn page(results: &[ScenarioResult], opts: &PageOptions) -> String {
     // Failed scenarios first (in the suite's order), then the others.
     let mut order: Vec<usize> = (0..groups.len()).collect();
     order.sort_by_key(|&k| groups[k].1.iter().all(|r| r.passed));
+    let mut budget = LADDER_BUDGET;
     for k in order {
         let (file, runs) = &groups[k];
         let ok = runs.iter().all(|r| r.passed);
@@ -185,7 +186,7 @@ pub fn page(results: &[ScenarioResult], opts: &PageOptions) -> String {
             html(file)
         );
         for r in runs {
-            run_section(&mut s, r, &format!("s{k}-{}", r.mode), opts);
+            run_section(&mut s, r, &format!("s{k}-{}", r.mode), opts, &mut budget);
         }
         s.push_str("</div></article>");
     }
@@ -277,7 +278,13 @@ fn split_failure(f: &str) -> (&str, &str, &str) {
     (who, want, "")
 }
 
-fn run_section(s: &mut String, r: &ScenarioResult, id: &str, opts: &PageOptions) {
+fn run_section(
+    s: &mut String,
+    r: &ScenarioResult,
+    id: &str,
+    opts: &PageOptions,
+    budget: &mut usize,
+) {
     let _ = write!(
         s,
         "<section class=\"run {}\" data-mode=\"{}\"><details{}><summary><b class=\"{}\">{}</b> {} <span class=\"muted\">seed {}, {:.1}s {} time, {} boot{}</span></summary>",
@@ -342,7 +349,7 @@ fn run_section(s: &mut String, r: &ScenarioResult, id: &str, opts: &PageOptions)
         );
     }
     for l in &r.ladders {
-        ladder_section(s, r, l, id);
+        ladder_section(s, r, l, id, budget);
     }
     s.push_str("</details></section>");
 }
@@ -389,7 +396,12 @@ fn boots_table(s: &mut String, r: &ScenarioResult) {
     }
 }
 
-fn ladder_section(s: &mut String, r: &ScenarioResult, l: &Ladder, id: &str) {
+/// Bytes of SVG one page may hold: past it, ladders are named with the command that
+/// draws them instead (failed scenarios come first, so theirs are drawn). A page of a
+/// hundred scenarios stays a few MiB and opens in well under a second.
+pub const LADDER_BUDGET: usize = 3 << 20;
+
+fn ladder_section(s: &mut String, r: &ScenarioResult, l: &Ladder, id: &str, budget: &mut usize) {
     let failed = boot_failed(r, &l.client, l.boot);
     let b = r
         .boots
@@ -397,9 +409,23 @@ fn ladder_section(s: &mut String, r: &ScenarioResult, l: &Ladder, id: &str) {
         .find(|b| b.client == l.client && b.boot == l.boot);
     let outcome = b.and_then(|b| b.outcome.as_deref()).unwrap_or("no outcome");
     let svg_id = format!("{id}-{}-{}", l.client, l.boot);
+    let svg = ladder_svg::svg(l, &svg_id, false);
+    let body = if svg.len() <= *budget {
+        *budget -= svg.len();
+        svg
+    } else {
+        *budget = 0;
+        format!(
+            "<p class=\"muted\">not drawn: the page's {} MiB of ladders is spent; <code>pxelab explain {} --client {} --boot {} --format html</code> draws it</p>",
+            LADDER_BUDGET >> 20,
+            html(&r.file),
+            html(&l.client),
+            l.boot
+        )
+    };
     let _ = write!(
         s,
-        "<details class=\"boot\" data-client=\"{}\" data-boot=\"{}\"{}><summary>ladder: {} boot {}: <span class=\"{}\">{}</span> <span class=\"muted\">({} arrows)</span></summary><div class=\"scroll\">{}</div></details>",
+        "<details class=\"boot\" data-client=\"{}\" data-boot=\"{}\"{}><summary>ladder: {} boot {}: <span class=\"{}\">{}</span> <span class=\"muted\">({} arrows)</span></summary><div class=\"scroll\">{body}</div></details>",
         html(&l.client),
         l.boot,
         if failed { " open" } else { "" },
@@ -408,7 +434,6 @@ fn ladder_section(s: &mut String, r: &ScenarioResult, l: &Ladder, id: &str) {
         if failed { "fail-t" } else { "" },
         html(outcome),
         ladder_svg::arrows(l),
-        ladder_svg::svg(l, &svg_id, false)
     );
 }
 
@@ -417,8 +442,9 @@ pub fn explain_page(r: &ScenarioResult, ladders: &[Ladder], title: &str) -> Stri
     let mut s = String::new();
     head(&mut s, title);
     let _ = write!(s, "<header><h1>{}</h1><p class=\"muted\">{}</p><div class=\"tools\" id=\"tools\"></div></header><main>", html(title), html(&r.file));
+    let mut unlimited = usize::MAX;
     for l in ladders {
-        ladder_section(&mut s, r, l, "explain");
+        ladder_section(&mut s, r, l, "explain", &mut unlimited);
     }
     if ladders.is_empty() {
         s.push_str("<p>no boot to draw</p>");
@@ -491,6 +517,63 @@ mod tests {
             ("dp1", "a log line containing \"x\"", "none found")
         );
         assert_eq!(split_failure("lab: qemu died"), ("lab", "qemu died", ""));
+    }
+
+    /// A hundred failed scenarios, each with as many ladders as a result holds, each
+    /// as long as a ladder may be.
+    fn worst_case() -> Vec<ScenarioResult> {
+        use pxelab_sim::ladder::{Lane, LaneKind, Step, StepKind, MAX_LADDERS, MAX_STEPS};
+        let sc = pxelab_scenario::load_str(
+            "scenario: t\nnetwork:\n  segments:\n    - {name: hq, cidr: 10.0.0.0/24}\n",
+            Path::new("t.yaml"),
+        )
+        .expect("loads");
+        let lane = |n: &str, kind| Lane {
+            name: n.into(),
+            kind,
+        };
+        let step = |i: usize| {
+            Step {
+            t: i as f64 * 0.25,
+            from: i % 3,
+            to: (i + 1) % 3,
+            kind: StepKind::Message,
+            label: "RRQ boot.PS100002.wim".into(),
+            text: format!("TFTP RRQ smsimages\\PS100002\\boot.PS100002.wim from 10.10.0.5 [blksize=4096 windowsize=4] {i}"),
+        }
+        };
+        (0..100)
+            .map(|k| {
+                let mut r = ScenarioResult::new(&sc, "sim", 1);
+                r.file = format!("s{k}.yaml");
+                r.failures = vec!["c1 boot 1: expected outcome booted, got no_offer".into()];
+                r.ladders = (1..=MAX_LADDERS as u32)
+                    .map(|boot| Ladder {
+                        client: "c1".into(),
+                        boot,
+                        lanes: vec![
+                            lane("c1", LaneKind::Client),
+                            lane("dhcp", LaneKind::Dhcp),
+                            lane("dp1", LaneKind::Responder),
+                        ],
+                        steps: (0..MAX_STEPS).map(step).collect(),
+                        omitted: 0,
+                    })
+                    .collect();
+                r
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_hundred_long_failures_stay_under_5_mib() {
+        let p = page(&worst_case(), &PageOptions::default());
+        assert!(p.len() < 5 << 20, "{} bytes", p.len());
+        assert!(p.contains("not drawn: the page's 3 MiB of ladders is spent"));
+        assert!(p.contains("pxelab explain s99.yaml --client c1 --boot 6 --format html"));
+        // Every scenario is still listed, with its failure.
+        assert_eq!(p.matches("<article class=\"scenario fail\"").count(), 100);
+        assert_eq!(p.matches("<tr class=\"failure\"").count(), 100);
     }
 
     #[test]
