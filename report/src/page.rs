@@ -11,8 +11,11 @@ use pxelab_sim::ScenarioResult;
 use std::fmt::Write as _;
 use std::path::{Component, Path, PathBuf};
 
-/// Boots listed per run (failed ones always): a storm's thousand would bloat the page.
+/// Boots listed per run (the first ones, and as many failed ones): a storm's thousand
+/// would bloat the page.
 const MAX_BOOT_ROWS: usize = 20;
+/// Failures listed per run.
+const MAX_FAILURE_ROWS: usize = 40;
 
 #[derive(Clone, Debug, Default)]
 pub struct PageOptions {
@@ -172,7 +175,10 @@ pub fn page(results: &[ScenarioResult], opts: &PageOptions) -> String {
     // Failed scenarios first (in the suite's order), then the others.
     let mut order: Vec<usize> = (0..groups.len()).collect();
     order.sort_by_key(|&k| groups[k].1.iter().all(|r| r.passed));
-    let mut budget = LADDER_BUDGET;
+    let mut budget = Budget {
+        bytes: LADDER_BUDGET,
+        open: OPEN_LADDERS,
+    };
     for k in order {
         let (file, runs) = &groups[k];
         let ok = runs.iter().all(|r| r.passed);
@@ -283,7 +289,7 @@ fn run_section(
     r: &ScenarioResult,
     id: &str,
     opts: &PageOptions,
-    budget: &mut usize,
+    budget: &mut Budget,
 ) {
     let _ = write!(
         s,
@@ -302,7 +308,7 @@ fn run_section(
     );
     if !r.failures.is_empty() {
         s.push_str("<div class=\"scroll\"><table class=\"failures\"><tr><th></th><th>expected</th><th>got</th></tr>");
-        for f in &r.failures {
+        for f in r.failures.iter().take(MAX_FAILURE_ROWS) {
             let (who, want, got) = split_failure(f);
             let _ = write!(
                 s,
@@ -314,6 +320,13 @@ fn run_section(
             );
         }
         s.push_str("</table></div>");
+        if r.failures.len() > MAX_FAILURE_ROWS {
+            let _ = write!(
+                s,
+                "<p class=\"muted\">{} more failures (all are in the JSON results and `pxelab run`'s text)</p>",
+                r.failures.len() - MAX_FAILURE_ROWS
+            );
+        }
     }
     if !r.tags.is_empty() {
         let tags: Vec<String> = r
@@ -365,13 +378,14 @@ fn boots_table(s: &mut String, r: &ScenarioResult) {
     }
     s.push_str("<div class=\"scroll\"><table class=\"boots\"><tr><th>client</th><th>boot</th><th>outcome</th><th>image</th><th>deployment</th><th>served by</th><th>at</th><th>took</th></tr>");
     let dash = |o: &Option<String>| html(o.as_deref().unwrap_or("-"));
-    let mut shown = 0;
+    let (mut shown, mut failed_shown) = (0, 0);
     for (i, b) in r.boots.iter().enumerate() {
         let failed = boot_failed(r, &b.client, b.boot);
-        if !failed && i >= MAX_BOOT_ROWS {
+        if (!failed && i >= MAX_BOOT_ROWS) || (failed && failed_shown >= MAX_BOOT_ROWS) {
             continue;
         }
         shown += 1;
+        failed_shown += usize::from(failed);
         let _ = write!(
             s,
             "<tr{}><td>{}</td><td class=\"n\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"n\">{:.3}s</td><td class=\"n\">{}</td></tr>",
@@ -400,8 +414,17 @@ fn boots_table(s: &mut String, r: &ScenarioResult) {
 /// draws them instead (failed scenarios come first, so theirs are drawn). A page of a
 /// hundred scenarios stays a few MiB and opens in well under a second.
 pub const LADDER_BUDGET: usize = 3 << 20;
+/// Failed boots' ladders shown open; the rest are a click away (a closed `<details>`
+/// is not laid out, so a page of many failures still opens quickly).
+pub const OPEN_LADDERS: usize = 12;
 
-fn ladder_section(s: &mut String, r: &ScenarioResult, l: &Ladder, id: &str, budget: &mut usize) {
+/// What is left of a page's ladder budgets.
+struct Budget {
+    bytes: usize,
+    open: usize,
+}
+
+fn ladder_section(s: &mut String, r: &ScenarioResult, l: &Ladder, id: &str, budget: &mut Budget) {
     let failed = boot_failed(r, &l.client, l.boot);
     let b = r
         .boots
@@ -410,11 +433,15 @@ fn ladder_section(s: &mut String, r: &ScenarioResult, l: &Ladder, id: &str, budg
     let outcome = b.and_then(|b| b.outcome.as_deref()).unwrap_or("no outcome");
     let svg_id = format!("{id}-{}-{}", l.client, l.boot);
     let svg = ladder_svg::svg(l, &svg_id, false);
-    let body = if svg.len() <= *budget {
-        *budget -= svg.len();
+    let open = failed && budget.open > 0;
+    if open {
+        budget.open -= 1;
+    }
+    let body = if svg.len() <= budget.bytes {
+        budget.bytes -= svg.len();
         svg
     } else {
-        *budget = 0;
+        budget.bytes = 0;
         format!(
             "<p class=\"muted\">not drawn: the page's {} MiB of ladders is spent; <code>pxelab explain {} --client {} --boot {} --format html</code> draws it</p>",
             LADDER_BUDGET >> 20,
@@ -428,7 +455,7 @@ fn ladder_section(s: &mut String, r: &ScenarioResult, l: &Ladder, id: &str, budg
         "<details class=\"boot\" data-client=\"{}\" data-boot=\"{}\"{}><summary>ladder: {} boot {}: <span class=\"{}\">{}</span> <span class=\"muted\">({} arrows)</span></summary><div class=\"scroll\">{body}</div></details>",
         html(&l.client),
         l.boot,
-        if failed { " open" } else { "" },
+        if open { " open" } else { "" },
         html(&l.client),
         l.boot,
         if failed { "fail-t" } else { "" },
@@ -442,7 +469,10 @@ pub fn explain_page(r: &ScenarioResult, ladders: &[Ladder], title: &str) -> Stri
     let mut s = String::new();
     head(&mut s, title);
     let _ = write!(s, "<header><h1>{}</h1><p class=\"muted\">{}</p><div class=\"tools\" id=\"tools\"></div></header><main>", html(title), html(&r.file));
-    let mut unlimited = usize::MAX;
+    let mut unlimited = Budget {
+        bytes: usize::MAX,
+        open: usize::MAX,
+    };
     for l in ladders {
         ladder_section(&mut s, r, l, "explain", &mut unlimited);
     }
@@ -568,6 +598,10 @@ mod tests {
     #[test]
     fn a_hundred_long_failures_stay_under_5_mib() {
         let p = page(&worst_case(), &PageOptions::default());
+        println!(
+            "a hundred worst-case failures: {:.2} MiB",
+            p.len() as f64 / 1048576.0
+        );
         assert!(p.len() < 5 << 20, "{} bytes", p.len());
         assert!(p.contains("not drawn: the page's 3 MiB of ladders is spent"));
         assert!(p.contains("pxelab explain s99.yaml --client c1 --boot 6 --format html"));
