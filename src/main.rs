@@ -695,8 +695,11 @@ struct TftpBenchArgs {
     /// per link (SVG).
     #[arg(long)]
     plot: Option<PathBuf>,
-    /// Run nothing: show a saved run (the JSON of `--format json`) again, in --format
-    /// and --plot.
+    /// Also write a page with the plot and the table (self-contained HTML).
+    #[arg(long)]
+    html: Option<PathBuf>,
+    /// Run nothing: show a saved run (the JSON of `--format json`) again, in --format,
+    /// --plot and --html.
     #[arg(long, conflicts_with = "file")]
     from: Option<PathBuf>,
 }
@@ -850,7 +853,12 @@ fn bench_tftp_cmd(args: &TftpBenchArgs) -> ExitCode {
                     .points
                     .iter_mut()
                     .for_each(PointResult::fill_window_bound);
-                emit_tftp(&saved.points, args.plot.as_deref(), &args.format)
+                emit_tftp(
+                    &saved.points,
+                    args.plot.as_deref(),
+                    args.html.as_deref(),
+                    &args.format,
+                )
             }
             Err(e) => {
                 eprintln!("error: --from {}: {e}", from.display());
@@ -978,16 +986,27 @@ fn bench_tftp_cmd(args: &TftpBenchArgs) -> ExitCode {
             }
         }
     };
-    emit_tftp(&points, a.plot.as_deref(), &a.format)
+    emit_tftp(&points, a.plot.as_deref(), args.html.as_deref(), &a.format)
 }
 
 /// The bench's output: the plot, then the points in the format asked for.
-fn emit_tftp(points: &[bench_tftp::PointResult], plot: Option<&Path>, format: &str) -> ExitCode {
+fn emit_tftp(
+    points: &[bench_tftp::PointResult],
+    plot: Option<&Path>,
+    html: Option<&Path>,
+    format: &str,
+) -> ExitCode {
     use bench_tftp::*;
     let points = points.to_vec();
     if let Some(plot) = plot {
         if let Err(e) = bench_plot::plot(&points, plot) {
             eprintln!("error: --plot {}: {e}", plot.display());
+            return ExitCode::FAILURE;
+        }
+    }
+    if let Some(h) = html {
+        if let Err(e) = tftp_page(&points, h) {
+            eprintln!("error: --html {}: {e}", h.display());
             return ExitCode::FAILURE;
         }
     }
@@ -1005,6 +1024,21 @@ fn emit_tftp(points: &[bench_tftp::PointResult], plot: Option<&Path>, format: &s
         }
     }
     ExitCode::SUCCESS
+}
+
+/// `bench tftp --html`: the plot (drawn to a file beside the page, read back, removed)
+/// and the table with its advice.
+fn tftp_page(points: &[bench_tftp::PointResult], html: &Path) -> Result<(), String> {
+    let svg_file = html.with_extension("plot.svg");
+    bench_plot::plot(points, &svg_file)?;
+    let svg = std::fs::read_to_string(&svg_file).map_err(|e| e.to_string());
+    let _ = std::fs::remove_file(&svg_file);
+    let mut text = bench_tftp::table(points, false);
+    for a in bench_tftp::advice(points) {
+        text.push_str(&format!("advice: {a}\n"));
+    }
+    let page = pxelab_report::bench::page("pxelab bench tftp", &[svg?], &text);
+    std::fs::write(html, page).map_err(|e| e.to_string())
 }
 
 /// Missing lab prerequisites (all firmware when `all`).

@@ -95,3 +95,29 @@ fn merged_shards_and_results_files_make_a_page() {
     assert!(!d.join("bad.html").exists());
     let _ = std::fs::remove_dir_all(&d);
 }
+
+#[test]
+fn bench_tftp_writes_its_plot_and_table_into_a_page() {
+    let d = tmp("bench-html");
+    let page = d.join("bench.html");
+    run_ok(
+        pxelab()
+            .args([
+                "bench", "tftp", "--rate", "100Mbit", "--size", "1MiB", "--repeat", "1",
+            ])
+            .args([
+                "--block-size",
+                "1432,4096",
+                "--window-size",
+                "1,4",
+                "--html",
+            ])
+            .arg(&page),
+    );
+    let p = std::fs::read_to_string(&page).expect("written");
+    assert_eq!(p.matches("<div class=\"scroll plot\"><svg").count(), 1);
+    assert!(p.contains("advice: 100Mbit"), "{p}");
+    // The plot drawn for the page is not left beside it.
+    assert_eq!(std::fs::read_dir(&d).expect("dir").count(), 1);
+    let _ = std::fs::remove_dir_all(&d);
+}

@@ -4,6 +4,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod bench;
 pub mod escape;
 pub mod explain;
 pub mod ladder_svg;
