@@ -6,7 +6,8 @@
 #      short smoke of every fuzz target (scripts/fuzz.sh smoke; docs/FUZZING.md),
 #   3. the whole scenario suite in the simulator, as the README's first command, with
 #      its HTML report (target/report.html; the report is also loaded in headless
-#      chromium by step 2's tests/report_browser.rs, screenshots in target/),
+#      chromium by step 2's tests/report_browser.rs, screenshots in target/; after the
+#      lab tests, target/report-sim-lab.html shows a lab run beside the simulator's),
 #   4. the lab: the lab suite (scenarios/lab) with real firmware under QEMU, compared
 #      with the simulator (sim/lab parity); rogue peers without the site key; failover
 #      under fire (kill -9, lab and sim); a storm of 500 modelled clients through the
@@ -95,6 +96,12 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 cargo test --release --test lab -- --ignored --test-threads=1 --nocapture
 ./target/release/pxelab lab clean >/dev/null
+
+echo "== the report of a lab run beside the simulator's (one lab scenario, ~15 s)"
+./target/release/pxelab run --lab scenarios/lab/uefi-x64.yaml --json target/lab-results.json \
+  --pcap target/lab-pcaps
+./target/release/pxelab report target/scenarios-results.json target/lab-results.json \
+  --html target/report-sim-lab.html
 
 echo "== TFTP interop: third-party clients against pxelab serve, clean and at 5 % loss"
 cargo test --release --test tftp_interop -- --ignored --nocapture \

@@ -378,6 +378,27 @@ fn size(bytes: Option<u64>) -> String {
     }
 }
 
+/// An answer to the client that a server's log line reports: the responders' `sent
+/// proxy offer` and `sent boot file F`, the built-in DHCP server's `ACK IP to MAC` and
+/// `NAK MAC: ...`.
+fn logged_answer(line: &str) -> Option<(StepKind, String)> {
+    let what = line.rsplit_once(": ").map_or(line, |(_, w)| w);
+    if what == "sent proxy offer" {
+        return Some((StepKind::Message, "proxy OFFER".into()));
+    }
+    if let Some(file) = what.strip_prefix("sent boot file ") {
+        return Some((StepKind::Message, format!("ACK :4011 {}", basename(file))));
+    }
+    if let Some(rest) = line.strip_prefix("ACK ") {
+        let ip = rest.split_whitespace().next().unwrap_or("");
+        return Some((StepKind::Message, format!("ACK {ip}")));
+    }
+    if line.starts_with("NAK ") {
+        return Some((StepKind::Error, "NAK".into()));
+    }
+    None
+}
+
 /// The ladder of one boot of `r` (whatever its rank; `explain` draws any boot).
 pub fn boot_ladder(r: &ScenarioResult, sc: &Scenario, b: &BootRecord) -> Ladder {
     let places = places(sc);
@@ -433,13 +454,26 @@ pub fn boot_ladder(r: &ScenarioResult, sc: &Scenario, b: &BootRecord) -> Ladder 
     let (mut last_dhcp, mut tftp) = (String::new(), String::new());
     for (at, _, from_client, who, text) in lines {
         if from_client {
-            builder.client_line(at, text, &mut last_dhcp, &mut tftp);
-        } else {
-            let lane = builder.lane(who, LaneKind::Responder);
-            // `MAC, GUID: what` without the identity the ladder already names.
-            let what = text.rsplit_once(": ").map(|(_, w)| w).unwrap_or(text);
-            let kind = StepKind::Log;
-            builder.push(at, lane, lane, kind, what, text);
+            if windowed {
+                builder.client_line(at, text, &mut last_dhcp, &mut tftp);
+            } else if !text.trim().is_empty() {
+                // The lab's serial console: what the firmware printed.
+                builder.push(at, 0, 0, StepKind::Note, text.trim(), "");
+            }
+            continue;
+        }
+        let kind = places
+            .iter()
+            .find(|p| p.name == who && p.kind != LaneKind::Relay)
+            .map_or(LaneKind::Responder, |p| p.kind);
+        let lane = builder.lane(who, kind);
+        // `MAC, GUID: what` without the identity the ladder already names.
+        let what = text.rsplit_once(": ").map(|(_, w)| w).unwrap_or(text);
+        // The lab has no client timeline of packets: what the servers say they sent
+        // are its arrows (the simulator's come from the client's side).
+        match logged_answer(text).filter(|_| !windowed) {
+            Some((kind, label)) => builder.push(at, lane, 0, kind, &label, text),
+            None => builder.push(at, lane, lane, StepKind::Log, what, text),
         }
     }
     builder.finish(&b.client, b.boot)
@@ -544,6 +578,61 @@ mod tests {
         let l = ladders(&r, &sc);
         assert_eq!(l.len(), MAX_LADDERS);
         assert!(l.iter().any(|x| x.boot == MAX_LADDERS as u32 + 2));
+    }
+
+    #[test]
+    fn a_lab_boot_draws_the_servers_answers_and_the_serial_console() {
+        let (sc, mut r) = run("scenarios/examples/minimal.yaml");
+        // As the lab reports a boot: serial lines under `client#boot`, the servers' logs.
+        r.traces.clear();
+        r.traces.insert(
+            "c1#1".into(),
+            vec![
+                (1.0, "  Station IP address is 10.10.0.100".into()),
+                (1.1, "".into()),
+            ],
+        );
+        let mac = "52:54:00:00:00:01, 11111111-2222-3333-4444-555555555555";
+        r.logs = vec![
+            (0.5, "dp1".into(), format!("{mac}: sent proxy offer")),
+            (
+                0.6,
+                "dhcp".into(),
+                "ACK 10.10.0.100 to Some(52:54:00:00:00:01)".into(),
+            ),
+            (
+                0.7,
+                "dp1".into(),
+                format!("{mac}: sent boot file smsboot/PS100002/x64/bootmgfw.efi"),
+            ),
+            (
+                0.8,
+                "dp1".into(),
+                format!("{mac}: recorded required deployment PS120001"),
+            ),
+        ];
+        let l = &ladders(&r, &sc)[0];
+        let lane = |n: &str| l.lanes.iter().position(|x| x.name == n).expect("lane");
+        assert_eq!(l.lanes[lane("dhcp")].kind, LaneKind::Dhcp);
+        let steps: Vec<(usize, usize, &str)> = l
+            .steps
+            .iter()
+            .map(|s| (s.from, s.to, s.label.as_str()))
+            .collect();
+        assert_eq!(
+            steps,
+            [
+                (lane("dp1"), 0, "proxy OFFER"),
+                (lane("dhcp"), 0, "ACK 10.10.0.100"),
+                (lane("dp1"), 0, "ACK :4011 bootmgfw.efi"),
+                (
+                    lane("dp1"),
+                    lane("dp1"),
+                    "recorded required deployment PS120001"
+                ),
+                (0, 0, "Station IP address is 10.10.0.100"),
+            ]
+        );
     }
 
     #[test]
