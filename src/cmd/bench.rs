@@ -254,19 +254,20 @@ fn storm(a: &StormArgs) -> Result<ExitCode, crate::Error> {
     }
     if a.mode.sim() {
         let bar = indicatif::ProgressBar::new(specs.len() as u64);
-        for s in &specs {
-            bar.set_message(format!(
-                "{} clients, {} responders, block {} window {}",
-                s.clients, s.responders, s.block_size, s.window_size
-            ));
-            let r = storm::run(s);
-            if r.is_err() {
-                bar.finish_and_clear();
-            }
-            rows.push(r?);
-            bar.inc(1);
-        }
+        let sim: Result<Vec<_>, _> = specs
+            .iter()
+            .map(|s| {
+                bar.set_message(format!(
+                    "{} clients, {} responders, block {} window {}",
+                    s.clients, s.responders, s.block_size, s.window_size
+                ));
+                let r = storm::run(s);
+                bar.inc(1);
+                r
+            })
+            .collect();
         bar.finish_and_clear();
+        rows.extend(sim?);
     }
     print!("{}", report::storm(&rows, a.format));
     Ok(ExitCode::SUCCESS)
