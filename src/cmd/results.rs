@@ -48,25 +48,17 @@ pub struct Outputs {
     pub html: Option<PathBuf>,
 }
 
-/// `pxelab report`: exits 0 when the page is written, whatever the results' verdict.
-pub fn report(a: ReportArgs) -> ExitCode {
-    let written = pxelab_report::read_results(&a.files).and_then(|results| {
-        let opts = PageOptions {
-            sources: a.files.iter().map(|f| f.display().to_string()).collect(),
-            ..Default::default()
-        };
-        pxelab_report::write(&a.html, &results, &opts)
-    });
-    match written {
-        Ok(()) => {
-            eprintln!("report: {}", a.html.display());
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::FAILURE
-        }
-    }
+/// `pxelab report`: exit status 0 when the page is written, whatever the results'
+/// verdict.
+pub fn report(a: ReportArgs) -> Result<ExitCode, crate::Error> {
+    let results = pxelab_report::read_results(&a.files)?;
+    let opts = PageOptions {
+        sources: a.files.iter().map(|f| f.display().to_string()).collect(),
+        ..Default::default()
+    };
+    pxelab_report::write(&a.html, &results, &opts)?;
+    eprintln!("report: {}", a.html.display());
+    Ok(ExitCode::SUCCESS)
 }
 
 /// `pxelab merge`.
@@ -83,8 +75,9 @@ pub fn merge(a: MergeArgs) -> ExitCode {
         junit: a.junit,
         html: a.html,
     };
-    if let Err(code) = emit(&m.results, &m.suite, a.format, out) {
-        return code;
+    if let Err(e) = emit(&m.results, &m.suite, a.format, out) {
+        eprintln!("error: {e}");
+        return ExitCode::FAILURE;
     }
     if m.results.iter().all(|r| r.passed) {
         ExitCode::SUCCESS
@@ -99,24 +92,19 @@ pub fn emit(
     suite: &Suite,
     format: Format,
     out: Outputs,
-) -> Result<(), ExitCode> {
+) -> Result<(), String> {
     match format {
         Format::Text => print!("{}", report::text(results)),
         Format::Json => println!("{}", report::json(results, Some(suite))),
     }
-    let fail = |e: String| {
-        eprintln!("error: {e}");
-        ExitCode::FAILURE
-    };
     report::write_files(
         results,
         Some(suite),
         out.json.as_deref(),
         out.junit.as_deref(),
-    )
-    .map_err(fail)?;
+    )?;
     if let Some(h) = &out.html {
-        pxelab_report::write(h, results, &PageOptions::default()).map_err(fail)?;
+        pxelab_report::write(h, results, &PageOptions::default())?;
         eprintln!("report: {}", h.display());
     }
     Ok(())
