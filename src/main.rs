@@ -1008,6 +1008,7 @@ fn lab_missing(scenarios: &[&Scenario], all: bool) -> Vec<String> {
                 mac: pxelab_engine::Mac([2, 0, 0, 0, 0, i as u8]),
                 smbios_guid: None,
                 press_key: false,
+                netboot: Default::default(),
             });
         }
         return pxelab_harness::lab::missing_prerequisites(&[&sc]);

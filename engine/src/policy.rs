@@ -2,7 +2,7 @@
 //! The scenario loader (`pxelab-scenario`) and the daemon's config both build these.
 
 use crate::ids::{Guid, Mac};
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 use std::time::Duration;
 
 /// Boot image / deployment architecture.
@@ -214,6 +214,8 @@ impl Default for TftpCaps {
 #[derive(Clone, Debug, PartialEq)]
 pub struct ResponderConfig {
     pub name: String,
+    /// Its IPv4 address; 0.0.0.0 for a responder on an IPv6-only segment (see
+    /// [`ResponderConfig::has_ipv4`]).
     pub address: Ipv4Addr,
     pub role: Role,
     /// The primary site it belongs to (R-ID-5); `None` is the site's own code (see
@@ -231,6 +233,24 @@ pub struct ResponderConfig {
     /// The site's peer key (peers only): membership datagrams are sealed and verified
     /// with it (issue 5, rogue peers). `None`: plain, unauthenticated membership.
     pub peer_key: Option<crate::election::PeerKey>,
+    /// Its IPv6 address (`address6`): it answers PXE over IPv6 (R-V6-1). `None`: IPv4 only.
+    pub address6: Option<Ipv6Addr>,
+    /// `http`: it also answers HTTP boot clients and serves its boot root over HTTP
+    /// (R-HTTP-1, R-HTTP-2). `None`: PXE only.
+    pub http: Option<HttpConfig>,
+}
+
+/// A responder's HTTP boot settings (scenario `http: {port}`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HttpConfig {
+    /// The TCP port of its HTTP server; default 80.
+    pub port: u16,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig { port: 80 }
+    }
 }
 
 impl ResponderConfig {
@@ -250,6 +270,14 @@ impl ResponderConfig {
             mac_exclusions: Vec::new(),
             tftp: TftpCaps::default(),
             peer_key: None,
+            address6: None,
+            http: None,
         }
+    }
+
+    /// Whether it has an IPv4 address: a responder on an IPv6-only segment has none and
+    /// holds 0.0.0.0 in `address`.
+    pub fn has_ipv4(&self) -> bool {
+        !self.address.is_unspecified()
     }
 }
