@@ -11,6 +11,7 @@
 
 pub mod bootfiles;
 pub mod dhcp;
+pub mod dhcp6;
 pub mod election;
 pub mod exclusion;
 #[doc(hidden)]
