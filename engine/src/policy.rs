@@ -52,6 +52,18 @@ impl ClientClass {
         }
     }
 
+    /// R-V6-2, R-HTTP-1: the architecture of an HTTP boot client (DHCPv4 option 93,
+    /// DHCPv6 option 61): the numbers of R-ID-2 and 15, 16, 19 for UEFI HTTP on IA32,
+    /// x64 and ARM64 (RFC 5970's registry).
+    pub fn from_http_arch(arch: Option<u16>) -> Option<ClientClass> {
+        match arch {
+            Some(15) => Some(ClientClass::UefiIa32),
+            Some(16) => Some(ClientClass::UefiX64),
+            Some(19) => Some(ClientClass::UefiArm64),
+            other => ClientClass::from_option93(other),
+        }
+    }
+
     pub fn is_bios(self) -> bool {
         matches!(
             self,

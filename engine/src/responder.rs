@@ -13,7 +13,7 @@ use crate::election::{self, Membership, PeerIdentity, PEER_PORT};
 use crate::exclusion::ExclusionList;
 use crate::ids::{Guid, Mac};
 use crate::policy::{ClientClass, Purpose, ResponderConfig, Role, Site};
-use crate::select::{self, Selection};
+use crate::select::{self, Choice, Selection};
 use crate::state::StateStore;
 use crate::tftp::netascii::{self, Netascii};
 use crate::tftp::packet::{self as tftp_packet, Packet};
@@ -192,6 +192,21 @@ struct Slot {
     armed: Option<Instant>,
     /// Ports the driver could not open for this transfer.
     tried: Vec<u16>,
+}
+
+/// A boot request as the rules see it, whatever its family and kind (`decide`).
+struct Ask<'a> {
+    mac: Mac,
+    guid: Option<Guid>,
+    /// Option 93 (IPv4) or 61 (IPv6), every entry.
+    arch: &'a [u16],
+    /// An HTTP boot client (R-HTTP-1): architecture types 15, 16, 19 are known too.
+    http: bool,
+    /// Through a relay (giaddr set, or a Relay-Forward).
+    relayed: bool,
+    /// The first message of a boot (DISCOVER, Solicit): its transaction id and the
+    /// elapsed time the client says (R-ANS-5); `None` for the request that follows.
+    offer: Option<(u32, Duration)>,
 }
 
 /// What the responder remembers of a client between its 4011 request and its
@@ -459,11 +474,72 @@ impl Responder {
         if !wanted {
             return;
         }
+        let relayed = pkt.giaddr != Ipv4Addr::UNSPECIFIED;
+        let ask = Ask {
+            mac,
+            guid,
+            arch: &pkt.client_arch,
+            http: false,
+            relayed,
+            offer: (!on_4011).then(|| (pkt.xid, Duration::from_secs(u64::from(pkt.secs)))),
+        };
+        let Some((class, choice)) = self.decide(now, &ask, out) else {
+            return;
+        };
+        if !on_4011 {
+            let params = ProxyParams::new(self.cfg.address, None);
+            let reply = dhcp::proxy::build_proxy_offer(&pkt, &params);
+            let dst = if relayed {
+                SocketAddrV4::new(pkt.giaddr, DHCP_SERVER_PORT) // R-ANS-3
+            } else {
+                SocketAddrV4::new(Ipv4Addr::BROADCAST, DHCP_CLIENT_PORT)
+            };
+            out.transmits.push(Transmit {
+                src: SocketAddrV4::new(self.cfg.address, DHCP_SERVER_PORT),
+                dst,
+                payload: reply,
+            });
+            self.log(out, mac, guid, "sent proxy offer");
+            out.effects.push(Effect::Answered { client: mac });
+        } else {
+            let boot_file = self.boot_program(mac, guid, class, &choice);
+            let params = ProxyParams::new(self.cfg.address, Some(boot_file.clone()));
+            let reply = dhcp::proxy::build_proxy_ack(&pkt, &params);
+            let dst = if relayed {
+                SocketAddrV4::new(pkt.giaddr, DHCP_SERVER_PORT)
+            } else if src.ip().is_unspecified() {
+                SocketAddrV4::new(Ipv4Addr::BROADCAST, src.port())
+            } else {
+                src
+            };
+            out.transmits.push(Transmit {
+                src: SocketAddrV4::new(self.cfg.address, PXE_PORT),
+                dst,
+                payload: reply,
+            });
+            self.log(out, mac, guid, &format!("sent boot file {boot_file}"));
+            out.effects.push(Effect::Answered { client: mac });
+        }
+    }
+
+    /// The rules every boot request goes through, whatever its family (IPv4, IPv6: R-V6-4)
+    /// and kind (PXE, HTTP: R-HTTP-1): R-ANS-4, R-EX-2, a peer's own segment, R-ID-2,
+    /// selection (R-ID, R-SEL, R-STATE through the store) and, for the first message of
+    /// a boot (DISCOVER, Solicit), R-ANS-5 and R-ANS-6. `Some` when the responder
+    /// answers, with the client's class and the selected deployment; every silence is
+    /// logged and said as an [`Effect::Silent`].
+    fn decide(
+        &mut self,
+        now: Instant,
+        ask: &Ask,
+        out: &mut Output,
+    ) -> Option<(ClientClass, Choice)> {
+        let (mac, guid) = (ask.mac, ask.guid);
         // R-ANS-4: a responder not allowed to respond stays silent (and logs nothing,
         // as ConfigMgr's does not).
         if !self.cfg.respond {
             out.silent(mac, "R-ANS-4", "not allowed to respond (respond: false)");
-            return;
+            return None;
         }
         // R-EX-2: an excluded MAC never gets an answer from this responder.
         if self.exclusions.is_excluded(&mac) {
@@ -474,15 +550,20 @@ impl Responder {
                 "R-EX-2",
                 "MAC address is in the exclusion list. Ignoring.",
             );
-            return;
+            return None;
         }
-        let relayed = pkt.giaddr != Ipv4Addr::UNSPECIFIED;
-        if relayed && self.cfg.role == Role::Peer {
+        if ask.relayed && self.cfg.role == Role::Peer {
             // A peer answers only for its own segment.
-            return;
+            return None;
         }
-        // R-ID-2: option 93; absent means BIOS.
-        let Some(class) = ClientClass::from_option93(pkt.client_arch.first().copied()) else {
+        // R-ID-2: option 93 (61 over IPv6); absent means BIOS.
+        let arch = ask.arch.first().copied();
+        let class = if ask.http {
+            ClientClass::from_http_arch(arch)
+        } else {
+            ClientClass::from_option93(arch)
+        };
+        let Some(class) = class else {
             self.silent(
                 out,
                 mac,
@@ -490,18 +571,18 @@ impl Responder {
                 "R-ID-2",
                 &format!(
                     "unsupported client architecture {:?}. Not serviced.",
-                    pkt.client_arch
+                    ask.arch
                 ),
             );
-            return;
+            return None;
         };
 
         let sel = select::select(&self.site, &self.cfg, self.store.as_ref(), mac, guid, class);
 
-        if !on_4011 {
+        if let Some((xid, secs)) = ask.offer {
             // R-ANS-5: elapsed = max(secs, time since first seen by us).
-            let first = *self.first_seen.entry((pkt.xid, mac)).or_insert_with(|| {
-                self.first_seen_order.push_back((now, pkt.xid, mac));
+            let first = *self.first_seen.entry((xid, mac)).or_insert_with(|| {
+                self.first_seen_order.push_back((now, xid, mac));
                 now
             });
             if self.first_seen.len() > XID_MEMORY_MAX {
@@ -509,12 +590,12 @@ impl Responder {
                     self.first_seen.remove(&(x, m));
                 }
             }
-            let elapsed = Duration::from_secs(u64::from(pkt.secs)).max(now - first);
+            let elapsed = secs.max(now - first);
             let choice = match &sel.outcome {
                 Ok(c) => c,
                 Err(_) => {
                     self.log_selection(out, mac, guid, &sel);
-                    return;
+                    return None;
                 }
             };
             let mut needed = self.cfg.response_delay;
@@ -552,62 +633,38 @@ impl Responder {
                         needed.as_secs_f64()
                     ),
                 );
-                return;
+                return None;
             }
-            self.log_selection(out, mac, guid, &sel);
-            let params = ProxyParams::new(self.cfg.address, None);
-            let reply = dhcp::proxy::build_proxy_offer(&pkt, &params);
-            let dst = if relayed {
-                SocketAddrV4::new(pkt.giaddr, DHCP_SERVER_PORT) // R-ANS-3
-            } else {
-                SocketAddrV4::new(Ipv4Addr::BROADCAST, DHCP_CLIENT_PORT)
-            };
-            out.transmits.push(Transmit {
-                src: SocketAddrV4::new(self.cfg.address, DHCP_SERVER_PORT),
-                dst,
-                payload: reply,
-            });
-            self.log(out, mac, guid, "sent proxy offer");
-            out.effects.push(Effect::Answered { client: mac });
-        } else {
-            let choice = match &sel.outcome {
-                Ok(c) => c.clone(),
-                Err(_) => {
-                    self.log_selection(out, mac, guid, &sel);
-                    return;
-                }
-            };
-            self.log_selection(out, mac, guid, &sel);
-            let nbp_image = if class.is_bios() {
-                choice
-                    .first_stage_image
-                    .clone()
-                    .unwrap_or_else(|| choice.boot_image.clone())
-            } else {
-                choice.boot_image.clone()
-            };
-            let boot_file = bootfiles::nbp_path(class, &nbp_image);
-            self.sessions.insert(mac, Session { guid });
-            if self.sessions.len() > XID_MEMORY_MAX {
-                self.sessions.clear();
-            }
-            let params = ProxyParams::new(self.cfg.address, Some(boot_file.clone()));
-            let reply = dhcp::proxy::build_proxy_ack(&pkt, &params);
-            let dst = if relayed {
-                SocketAddrV4::new(pkt.giaddr, DHCP_SERVER_PORT)
-            } else if src.ip().is_unspecified() {
-                SocketAddrV4::new(Ipv4Addr::BROADCAST, src.port())
-            } else {
-                src
-            };
-            out.transmits.push(Transmit {
-                src: SocketAddrV4::new(self.cfg.address, PXE_PORT),
-                dst,
-                payload: reply,
-            });
-            self.log(out, mac, guid, &format!("sent boot file {boot_file}"));
-            out.effects.push(Effect::Answered { client: mac });
         }
+        self.log_selection(out, mac, guid, &sel);
+        let choice = sel.outcome.ok()?;
+        Some((class, choice))
+    }
+
+    /// The boot program for a selected deployment (BIOS clients get the first stage of
+    /// an x86 boot image, R-SEL-4), remembering the client's GUID for its boot
+    /// program's parameters request.
+    fn boot_program(
+        &mut self,
+        mac: Mac,
+        guid: Option<Guid>,
+        class: ClientClass,
+        choice: &Choice,
+    ) -> String {
+        let nbp_image = if class.is_bios() {
+            choice
+                .first_stage_image
+                .clone()
+                .unwrap_or_else(|| choice.boot_image.clone())
+        } else {
+            choice.boot_image.clone()
+        };
+        let boot_file = bootfiles::nbp_path(class, &nbp_image);
+        self.sessions.insert(mac, Session { guid });
+        if self.sessions.len() > XID_MEMORY_MAX {
+            self.sessions.clear();
+        }
+        boot_file
     }
 
     /// Log a selection's lines; a silence is also an [`Effect::Silent`].
