@@ -9,6 +9,7 @@ use crate::bootfiles::{self, BootParams};
 use crate::dhcp;
 use crate::dhcp::packet::MessageType;
 use crate::dhcp::proxy::ProxyParams;
+use crate::dhcp6;
 use crate::election::{self, Membership, PeerIdentity, PEER_PORT};
 use crate::exclusion::ExclusionList;
 use crate::ids::{Guid, Mac};
@@ -24,7 +25,7 @@ use rand_chacha::ChaCha8Rng;
 use rustc_hash::FxHashMap as HashMap;
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
-use std::net::{Ipv4Addr, SocketAddrV4};
+use std::net::{Ipv4Addr, SocketAddrV4, SocketAddrV6};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -107,6 +108,15 @@ pub struct Transmit {
     pub payload: Vec<u8>,
 }
 
+/// A datagram to send over IPv6 (R-V6). The driver sends it from the interface the
+/// request came in on (`dst`'s scope for a link-local client).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Transmit6 {
+    pub src: SocketAddrV6,
+    pub dst: SocketAddrV6,
+    pub payload: Vec<u8>,
+}
+
 /// Something that happened that the driver may want to know beyond log lines.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Effect {
@@ -154,6 +164,8 @@ pub enum Effect {
 #[derive(Debug, Default)]
 pub struct Output {
     pub transmits: Vec<Transmit>,
+    /// Datagrams over IPv6 (DHCPv6 answers, R-V6).
+    pub transmits6: Vec<Transmit6>,
     pub logs: Vec<String>,
     pub effects: Vec<Effect>,
 }
@@ -170,6 +182,7 @@ impl Output {
 
     pub fn clear(&mut self) {
         self.transmits.clear();
+        self.transmits6.clear();
         self.logs.clear();
         self.effects.clear();
     }
@@ -460,6 +473,9 @@ impl Responder {
             return;
         };
         if !pkt.is_pxe_client() {
+            if self.cfg.http.is_some() && pkt.is_http_client() && !on_4011 {
+                self.on_http_discover(now, &pkt, mac, out);
+            }
             return; // not a PXE client: not our business
         }
         let guid = pkt.client_guid;
@@ -520,6 +536,207 @@ impl Responder {
             self.log(out, mac, guid, &format!("sent boot file {boot_file}"));
             out.effects.push(Effect::Answered { client: mac });
         }
+    }
+
+    // R-HTTP-1 (IPv4): a DISCOVER with option 60 `HTTPClient` gets a proxy offer whose
+    // file field and option 67 hold the boot program's http:// URL; the firmware asks
+    // nothing on 4011 (the offer names the file).
+    fn on_http_discover(
+        &mut self,
+        now: Instant,
+        pkt: &dhcp::DhcpPacket,
+        mac: Mac,
+        out: &mut Output,
+    ) {
+        if pkt.message_type != Some(MessageType::Discover) {
+            return;
+        }
+        let relayed = pkt.giaddr != Ipv4Addr::UNSPECIFIED;
+        let ask = Ask {
+            mac,
+            guid: pkt.client_guid,
+            arch: &pkt.client_arch,
+            http: true,
+            relayed,
+            offer: Some((pkt.xid, Duration::from_secs(u64::from(pkt.secs)))),
+        };
+        let Some((class, choice)) = self.decide(now, &ask, out) else {
+            return;
+        };
+        let path = self.boot_program(mac, pkt.client_guid, class, &choice);
+        let url = self.http_url(&self.cfg.address.to_string(), &path);
+        let reply = dhcp::proxy::build_http_offer(pkt, self.cfg.address, &url);
+        let dst = if relayed {
+            SocketAddrV4::new(pkt.giaddr, DHCP_SERVER_PORT)
+        } else {
+            SocketAddrV4::new(Ipv4Addr::BROADCAST, DHCP_CLIENT_PORT)
+        };
+        out.transmits.push(Transmit {
+            src: SocketAddrV4::new(self.cfg.address, DHCP_SERVER_PORT),
+            dst,
+            payload: reply,
+        });
+        self.log(
+            out,
+            mac,
+            pkt.client_guid,
+            &format!("sent HTTP boot offer {url}"),
+        );
+        out.effects.push(Effect::Answered { client: mac });
+    }
+
+    /// `http://host[:port]/path` of a file of the boot root (R-HTTP-1); `host` is an
+    /// IPv4 address or a bracketed IPv6 one.
+    fn http_url(&self, host: &str, path: &str) -> String {
+        match self.cfg.http.map(|h| h.port) {
+            None | Some(80) => format!("http://{host}/{path}"),
+            Some(port) => format!("http://{host}:{port}/{path}"),
+        }
+    }
+
+    // ---------------------------------------------------------------- DHCPv6
+
+    /// A datagram arrived over IPv6 (R-V6): DHCPv6 on port 547 (unless
+    /// `listen_dhcp_port: false`) and 4011. `link_src` is the link-layer source of the
+    /// frame when the driver knows it (the client's MAC for an on-link message, R-V6-2).
+    /// A responder without `address6` ignores IPv6.
+    pub fn handle_datagram6(
+        &mut self,
+        now: Instant,
+        src: SocketAddrV6,
+        dst: SocketAddrV6,
+        link_src: Option<Mac>,
+        payload: &[u8],
+        out: &mut Output,
+    ) {
+        if self.cfg.address6.is_none() {
+            return;
+        }
+        match dst.port() {
+            dhcp6::SERVER_PORT if self.cfg.listen_dhcp_port => {
+                self.on_dhcp6(now, src, link_src, payload, dhcp6::SERVER_PORT, out)
+            }
+            dhcp6::PXE_PORT => self.on_dhcp6(now, src, link_src, payload, dhcp6::PXE_PORT, out),
+            _ => {}
+        }
+    }
+
+    fn on_dhcp6(
+        &mut self,
+        now: Instant,
+        src: SocketAddrV6,
+        link_src: Option<Mac>,
+        payload: &[u8],
+        port: u16,
+        out: &mut Output,
+    ) {
+        let Some(me) = self.cfg.address6 else {
+            return;
+        };
+        let msg = match dhcp6::Message6::decode(payload) {
+            Ok(m) => m,
+            Err(e) => {
+                out.logs
+                    .push(format!("ignoring malformed DHCPv6 message from {src}: {e}"));
+                return;
+            }
+        };
+        // R-V6-3: a Relay-Forward is answered through the same relays.
+        let (layers, inner) = match dhcp6::unwrap_relays(msg) {
+            Ok(x) => x,
+            Err(e) => {
+                out.logs
+                    .push(format!("ignoring malformed DHCPv6 message from {src}: {e}"));
+                return;
+            }
+        };
+        let req = match dhcp6::BootRequest6::read(&inner) {
+            Ok(Some(r)) => r,
+            Ok(None) => return,
+            Err(e) => {
+                out.logs
+                    .push(format!("ignoring malformed DHCPv6 request from {src}: {e}"));
+                return;
+            }
+        };
+        let kind = match req.kind() {
+            Some(dhcp6::BootKind::Pxe) => dhcp6::BootKind::Pxe,
+            Some(dhcp6::BootKind::Http) if self.cfg.http.is_some() => dhcp6::BootKind::Http,
+            _ => return, // not a PXE (or served HTTP) client: not our business
+        };
+        let duid = dhcp6::server_duid(&self.cfg.name);
+        if req.server_id.as_ref().is_some_and(|s| *s != duid) {
+            return; // addressed to another server (the DHCPv6 server's Request)
+        }
+        let relayed = !layers.is_empty();
+        // R-V6-2: the client's MAC and GUID.
+        let id = dhcp6::identity(
+            &req,
+            (!relayed).then_some(link_src).flatten(),
+            layers.last().and_then(|l| l.client_link_layer.as_deref()),
+        );
+        let Some(mac) = id.mac else {
+            out.logs.push(format!(
+                "ignoring a DHCPv6 boot request from {src}: no link-layer address (R-V6-2: none on the link, no option 79, no DUID-LL/LLT)"
+            ));
+            return;
+        };
+        let solicit = req.msg_type == dhcp6::msg::SOLICIT;
+        let ask = Ask {
+            mac,
+            guid: id.guid,
+            arch: &req.arch,
+            http: kind == dhcp6::BootKind::Http,
+            relayed,
+            // Option 8 counts hundredths of a second.
+            offer: solicit.then(|| {
+                (
+                    req.xid(),
+                    Duration::from_millis(u64::from(req.elapsed_cs) * 10),
+                )
+            }),
+        };
+        let Some((class, choice)) = self.decide(now, &ask, out) else {
+            return;
+        };
+        let path = self.boot_program(mac, id.guid, class, &choice);
+        // R-V6-1: tftp://[address6]/path; R-HTTP-1: http://[address6]:port/path.
+        let url = match kind {
+            dhcp6::BootKind::Pxe => format!("tftp://[{me}]/{path}"),
+            dhcp6::BootKind::Http => self.http_url(&format!("[{me}]"), &path),
+        };
+        let params = dhcp6::AnswerParams {
+            server_duid: duid,
+            boot_file_url: url.clone(),
+            kind,
+        };
+        let (what, answer) = dhcp6::answer(&req, &params);
+        let (dst, payload) = if relayed {
+            // R-V6-3: to the relay, port 547.
+            let reply = dhcp6::wrap_relays(&layers, answer);
+            (
+                SocketAddrV6::new(*src.ip(), dhcp6::SERVER_PORT, 0, src.scope_id()),
+                reply.encode(),
+            )
+        } else {
+            (src, answer.encode())
+        };
+        out.transmits6.push(Transmit6 {
+            src: SocketAddrV6::new(me, port, 0, 0),
+            dst,
+            payload,
+        });
+        let what = match what {
+            dhcp6::Answer6::Advertise => "advertise",
+            dhcp6::Answer6::Reply => "reply",
+        };
+        self.log(
+            out,
+            mac,
+            id.guid,
+            &format!("sent DHCPv6 proxy {what} {url}"),
+        );
+        out.effects.push(Effect::Answered { client: mac });
     }
 
     /// The rules every boot request goes through, whatever its family (IPv4, IPv6: R-V6-4)
@@ -1058,6 +1275,9 @@ fn min_opt(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
         (None, y) => y,
     }
 }
+
+#[cfg(test)]
+mod tests_v6;
 
 #[cfg(test)]
 mod tests {
