@@ -17,6 +17,7 @@ pub mod exclusion;
 #[doc(hidden)]
 #[cfg(feature = "fuzzing")]
 pub mod fuzzing;
+pub mod http;
 pub mod ids;
 pub mod policy;
 pub mod responder;
