@@ -1127,6 +1127,29 @@ impl Responder {
         self.after_transfer_step(tid, out);
     }
 
+    // R-HTTP-2: the responder serves its boot root over HTTP the way it does over TFTP,
+    // the boot program's parameters file included (so an HTTP boot records its required
+    // deployment, R-STATE-1, as a PXE boot does).
+    /// The file an HTTP connection ([`crate::http::Connection`]) asks for; `path` is
+    /// the request's, already confined to the root (R-TFTP-3). 404 without `http`.
+    pub fn http_open(
+        &mut self,
+        path: &str,
+        out: &mut Output,
+    ) -> Result<Arc<dyn FileSource>, crate::http::Status> {
+        use crate::http::Status;
+        if self.cfg.http.is_none() {
+            return Err(Status::NOT_FOUND);
+        }
+        if let Some((mac, class)) = bootfiles::parse_params_path(path) {
+            return match self.boot_params(mac, class, out) {
+                Some(text) => Ok(Arc::new(text.into_bytes())),
+                None => Err(Status::NOT_FOUND),
+            };
+        }
+        self.root.open(path).ok_or(Status::NOT_FOUND)
+    }
+
     /// R-STATE-1, R-SEL: selection for the class the boot program learned, the
     /// required deployment recorded before the reply.
     fn boot_params(&mut self, mac: Mac, class: ClientClass, out: &mut Output) -> Option<String> {

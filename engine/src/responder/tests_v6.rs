@@ -614,3 +614,51 @@ proptest! {
         send6(&mut r, Instant::ZERO, SocketAddrV6::new(RELAY6, 547, 0, 0), 547, None, &forw);
     }
 }
+
+#[test]
+fn r_http_2_r_v6_4_the_parameters_over_http_record_the_deployment_for_both_families() {
+    use crate::http::{Connection, HttpLimits};
+    let mut r = responder(|c| c.http = Some(HttpConfig::default()));
+    let mut conn = Connection::new(Instant::ZERO, HttpLimits::default());
+    let params = bootfiles::params_path(mac(1), ClientClass::UefiX64);
+    conn.handle_input(
+        Instant::ZERO,
+        format!("GET /{params} HTTP/1.1\r\n\r\n").as_bytes(),
+    );
+    let head = conn.poll_request(Instant::ZERO).unwrap();
+    let mut out = Output::default();
+    let file = r.http_open(&head.path, &mut out);
+    assert!(out
+        .effects
+        .iter()
+        .any(|e| matches!(e, Effect::Recorded { .. })));
+    conn.respond(file);
+    let mut bytes = Vec::new();
+    while conn.poll_send(Instant::ZERO, 1 << 16, &mut bytes) > 0 {}
+    let text = String::from_utf8(bytes).unwrap();
+    assert!(text.starts_with("HTTP/1.1 200 OK"), "{text}");
+    assert!(text.contains("PS120001"), "{text}");
+    // Recorded: neither family offers it again.
+    let out = send6(
+        &mut r,
+        Instant::ZERO,
+        client6(1),
+        547,
+        Some(mac(1)),
+        &pxe_solicit(mac(1)),
+    );
+    assert_eq!(silences(&out), vec!["R-SEL-5"]);
+    // A boot program file is served; a missing one is 404; without `http`, nothing.
+    let mut out = Output::default();
+    assert!(r
+        .http_open("smsboot/ps100002/x64/bootmgfw.efi", &mut out)
+        .is_ok());
+    assert_eq!(
+        r.http_open("nope", &mut out).err(),
+        Some(crate::http::Status::NOT_FOUND)
+    );
+    let mut pxe_only = responder(|_| {});
+    assert!(pxe_only
+        .http_open("smsboot/ps100002/x64/bootmgfw.efi", &mut out)
+        .is_err());
+}
