@@ -116,6 +116,9 @@ pub struct ScenarioResult {
     pub file: String,
     pub scenario: String,
     pub mode: String,
+    /// The scenario's tags (for the report's tallies; absent from older results).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
     pub passed: bool,
     pub seed: u64,
     pub sim_time_s: f64,
@@ -146,6 +149,13 @@ pub struct ScenarioResult {
     /// Bytes on the wire over virtual time (`pxelab bench storm`).
     #[serde(skip)]
     pub usage: crate::world::Usage,
+    /// Boots as message sequences, for `pxelab report` (a few per scenario, see
+    /// `ladder::MAX_LADDERS`; absent from older results).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ladders: Vec<crate::ladder::Ladder>,
+    /// The segment captures written (`--pcap`), as their paths were given.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pcaps: Vec<String>,
 }
 
 impl ScenarioResult {
@@ -155,6 +165,7 @@ impl ScenarioResult {
             file: sc.file.display().to_string(),
             scenario: sc.title.clone(),
             mode: mode.into(),
+            tags: sc.tags.clone(),
             passed: false,
             seed,
             sim_time_s: 0.0,
@@ -171,6 +182,8 @@ impl ScenarioResult {
             traces: HashMap::new(),
             stats: Stats::default(),
             usage: Default::default(),
+            ladders: Vec::new(),
+            pcaps: Vec::new(),
         }
     }
 }
@@ -607,6 +620,18 @@ pub fn run_scenario(sc: &Scenario, opts: &RunOptions) -> ScenarioResult {
     }
     drop(b);
     crate::expect::check(sc, &mut result);
+    result.ladders = crate::ladder::ladders(&result, sc);
+    if let Some(dir) = &opts.pcap_dir {
+        let files = sc
+            .network
+            .segments
+            .iter()
+            .map(|s| dir.join(format!("{}.pcap", s.name)));
+        result.pcaps = files
+            .filter(|p| p.exists())
+            .map(|p| p.display().to_string())
+            .collect();
+    }
     result.passed = result.failures.is_empty();
     result.wall_time_s = wall.elapsed().as_secs_f64();
     result
