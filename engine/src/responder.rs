@@ -675,6 +675,14 @@ impl Responder {
             (!relayed).then_some(link_src).flatten(),
             layers.last().and_then(|l| l.client_link_layer.as_deref()),
         );
+        // R-V6-2: a DUID-UUID in EDK2's order (option 97's) or iPXE's (network order):
+        // the one the site knows.
+        let known = |g: Guid| self.site.machines.iter().any(|m| m.smbios_guid == Some(g));
+        let guid = match (id.guid, id.guid_network_order) {
+            (Some(a), Some(b)) if !known(a) && known(b) => Some(b),
+            (a, _) => a,
+        };
+        let id = dhcp6::Identity6 { guid, ..id };
         let Some(mac) = id.mac else {
             out.logs.push(format!(
                 "ignoring a DHCPv6 boot request from {src}: no link-layer address (R-V6-2: none on the link, no option 79, no DUID-LL/LLT)"

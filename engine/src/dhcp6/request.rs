@@ -151,13 +151,18 @@ fn boot_kind(v: &[u8]) -> Result<Option<BootKind>, RequestError> {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Identity6 {
     pub mac: Option<Mac>,
+    /// From a DUID-UUID read in option 97's byte order (EDK2 writes it so).
     pub guid: Option<Guid>,
+    /// The same 16 bytes read in network order (iPXE writes it so: the lab's captures,
+    /// docs/MODEL.md); the responder takes it when the site knows that GUID and not
+    /// the first.
+    pub guid_network_order: Option<Guid>,
 }
 
 // R-V6-2: the MAC is the link-layer source of an on-link message, else (relayed) the
 // Client Link-Layer Address option 79 the first relay added, else a DUID-LL or
 // DUID-LLT of Ethernet; the SMBIOS GUID is a DUID-UUID's 16 bytes, in the byte order of
-// R-ID-1 (option 97's).
+// R-ID-1 (option 97's, as EDK2 writes it) or, as iPXE writes it, in network order.
 pub fn identity(req: &BootRequest6, link_src: Option<Mac>, relay_ll: Option<&[u8]>) -> Identity6 {
     let duid = req.client_id.as_deref().unwrap_or_default();
     let duid_type = duid.get(..2).map(|t| u16::from_be_bytes([t[0], t[1]]));
@@ -168,11 +173,11 @@ pub fn identity(req: &BootRequest6, link_src: Option<Mac>, relay_ll: Option<&[u8
         Some(3) => ethernet(duid.get(2..4), duid.get(4..)),
         _ => None,
     };
-    let guid = match (duid_type, duid.get(2..)) {
+    let uuid = match (duid_type, duid.get(2..)) {
         (Some(4), Some(u)) if u.len() == 16 => {
             let mut b = [0u8; 16];
             b.copy_from_slice(u);
-            Some(Guid::from_pxe_bytes(b))
+            Some(b)
         }
         _ => None,
     };
@@ -180,7 +185,8 @@ pub fn identity(req: &BootRequest6, link_src: Option<Mac>, relay_ll: Option<&[u8
     let opt79 = relay_ll.and_then(|o| ethernet(o.get(..2), o.get(2..)));
     Identity6 {
         mac: link_src.or(opt79).or(duid_mac),
-        guid,
+        guid: uuid.map(Guid::from_pxe_bytes),
+        guid_network_order: uuid.map(Guid),
     }
 }
 
@@ -294,6 +300,11 @@ mod tests {
         let r = BootRequest6::read(&solicit(vec![(1, d)])).unwrap().unwrap();
         let id = identity(&r, None, None);
         assert_eq!(id.guid, Some(g));
+        // iPXE writes the UUID in network order: the alternative reading.
+        let mut d = vec![0, 4];
+        d.extend(g.0);
+        let ipxe = BootRequest6::read(&solicit(vec![(1, d)])).unwrap().unwrap();
+        assert_eq!(identity(&ipxe, None, None).guid_network_order, Some(g));
         assert_eq!(id.mac, None, "a DUID-UUID carries no MAC");
     }
 

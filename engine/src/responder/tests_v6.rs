@@ -289,6 +289,22 @@ fn r_v6_2_a_duid_uuid_client_is_known_by_its_guid() {
 }
 
 #[test]
+fn r_v6_2_a_duid_uuid_in_ipxes_network_order_is_known_too() {
+    let mut r = responder(|_| {});
+    let mut uuid = vec![0, 4];
+    uuid.extend(guid1().0);
+    let s = message(msg::SOLICIT, uuid, "PXEClient:Arch:00000:UNDI:002001", 0, 0);
+    let out = send6(&mut r, Instant::ZERO, client6(7), 547, Some(mac(7)), &s);
+    assert!(
+        out.logs
+            .iter()
+            .any(|l| l.contains("device is in the database")),
+        "{:?}",
+        out.logs
+    );
+}
+
+#[test]
 fn r_v6_2_no_mac_anywhere_is_ignored_with_a_log_line() {
     let mut r = responder(|_| {});
     let s = message(msg::SOLICIT, vec![0, 2, 0, 0, 0, 9, 1], "PXEClient", 7, 0);
