@@ -16,6 +16,7 @@ pub mod pcap;
 pub mod report;
 pub mod run;
 pub mod tftp_bench;
+pub mod unsupported;
 pub mod world;
 
 pub use run::{run_scenario, RunOptions, ScenarioResult};

@@ -254,6 +254,13 @@ fn new_responder(
     )
 }
 
+/// A segment's IPv4 network. An IPv6-only segment (v1.1) never gets here: the run is
+/// refused first (`unsupported.rs`); 0.0.0.0/32 holds no host.
+fn ipv4_net(s: &pxelab_scenario::Segment) -> (Ipv4Addr, u8) {
+    s.cidr
+        .map_or((Ipv4Addr::UNSPECIFIED, 32), |c| (c.addr, c.prefix))
+}
+
 fn build(sc: &Scenario, seed: u64, opts: &RunOptions) -> Result<Built, String> {
     let mut world = World::new(ChaCha8Rng::seed_from_u64(seed));
     let site = Arc::new(sc.site.clone());
@@ -272,10 +279,11 @@ fn build(sc: &Scenario, seed: u64, opts: &RunOptions) -> Result<Built, String> {
             )?),
             _ => None,
         };
+        let (net, prefix) = ipv4_net(s);
         let id = world.add_segment(Segment {
             name: s.name.clone(),
-            net: s.cidr.addr,
-            prefix: s.cidr.prefix,
+            net,
+            prefix,
             link: LinkModel {
                 rate_bps: s.link.rate_bps,
                 delay: s.link.delay,
@@ -351,7 +359,7 @@ fn build(sc: &Scenario, seed: u64, opts: &RunOptions) -> Result<Built, String> {
                 .find(|(n, _)| n == sname)
                 .map(|(_, ip)| *ip);
             pools.push(Pool {
-                subnet: (s.cidr.addr, s.cidr.prefix),
+                subnet: ipv4_net(s),
                 router,
                 start: *start,
                 end: *end,
@@ -465,6 +473,10 @@ pub fn run_scenario(sc: &Scenario, opts: &RunOptions) -> ScenarioResult {
     let wall = std::time::Instant::now();
     let seed = opts.seed.unwrap_or(sc.seed);
     let mut result = ScenarioResult::new(sc, "sim", seed);
+    if let Err(e) = crate::unsupported::playable(sc) {
+        result.failures.push(e);
+        return result;
+    }
     let mut b = match build(sc, seed, opts) {
         Ok(b) => b,
         Err(e) => {
@@ -697,7 +709,7 @@ fn apply_event(
 ) {
     let now = b.world.now;
     match &sc.events[i].kind {
-        EventKind::Boot { client } => {
+        EventKind::Boot { client, .. } => {
             let Some(&host) = b.host_by_name.get(client) else {
                 return;
             };
