@@ -10,6 +10,7 @@ pub mod content;
 pub mod expect;
 pub mod link;
 pub mod merge;
+pub mod parallel;
 pub mod pcap;
 pub mod report;
 pub mod run;
