@@ -16,7 +16,7 @@ fn root() -> PathBuf {
 
 #[test]
 fn suite_passes_in_json() {
-    // The storm has its own benchmark; everything else runs here.
+    // Everything but the scenarios tagged `long` runs here, the 1,000-client storm too.
     let out = pxelab()
         .current_dir(root())
         .args(["run", "scenarios", "--format", "json"])
@@ -31,6 +31,12 @@ fn suite_passes_in_json() {
     });
     let list = v["scenarios"].as_array().unwrap();
     assert!(list.len() >= 40, "only {} scenarios ran", list.len());
+    // Scenarios tagged `long` (the 10,000-client storm) run only when asked for.
+    assert!(
+        list.iter()
+            .all(|s| !s["file"].as_str().unwrap().contains("storm-10000")),
+        "the long storm ran in the default suite"
+    );
     let failed: Vec<_> = list
         .iter()
         .filter(|s| s["passed"] != true)
