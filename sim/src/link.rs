@@ -73,6 +73,42 @@ impl LinkModel {
     }
 }
 
+/// What the link arithmetic gives for one datagram length: its line time, its first
+/// frame's line time, and its bytes on the wire (fragments counted).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LineTimes {
+    pub tx: Duration,
+    pub first: Duration,
+    pub wire: u64,
+}
+
+impl LinkModel {
+    pub fn line_times(&self, payload: usize) -> LineTimes {
+        LineTimes {
+            tx: self.tx_time(payload),
+            first: self.first_frame_time(payload),
+            wire: Self::frames(payload).map(|f| f as u64).sum(),
+        }
+    }
+}
+
+/// [`LineTimes`] remembered per (rate, length): a storm sends millions of datagrams of
+/// a few lengths, and the fragment walk and the 128-bit divisions were a tenth of the
+/// simulator's time. Keyed by the rate so that a link changed mid-run is recomputed.
+#[derive(Debug, Default)]
+pub struct LineCache {
+    known: rustc_hash::FxHashMap<(u64, usize), LineTimes>,
+}
+
+impl LineCache {
+    pub fn get(&mut self, link: &LinkModel, payload: usize) -> LineTimes {
+        *self
+            .known
+            .entry((link.rate_bps, payload))
+            .or_insert_with(|| link.line_times(payload))
+    }
+}
+
 /// One direction of one line (a host's link to the switch, or the switch port's link
 /// to a host): a transmission starts when it is ready and the line is free, and keeps
 /// the line busy for its line time. `T` is the clock: virtual time in the simulator,
@@ -256,6 +292,25 @@ mod tests {
                 assert_eq!(q.len(), reference.len());
             }
         }
+    }
+
+    #[test]
+    fn the_line_cache_gives_what_the_link_computes_and_follows_a_rate_change() {
+        let mut cache = LineCache::default();
+        let mut link = LinkModel {
+            rate_bps: 1_000_000_000,
+            delay: ms(1),
+            loss: 0.0,
+        };
+        for len in [4, 516, 1472, 1473, 4100, 8196, 4100, 4] {
+            assert_eq!(cache.get(&link, len), link.line_times(len), "len {len}");
+        }
+        let fast = cache.get(&link, 4100);
+        link.rate_bps = 100_000_000;
+        let slow = cache.get(&link, 4100);
+        assert_eq!(slow, link.line_times(4100));
+        assert_eq!(slow.tx, fast.tx * 10);
+        assert_eq!(slow.wire, fast.wire);
     }
 
     #[test]
