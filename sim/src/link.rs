@@ -93,19 +93,29 @@ impl LinkModel {
 }
 
 /// [`LineTimes`] remembered per (rate, length): a storm sends millions of datagrams of
-/// a few lengths, and the fragment walk and the 128-bit divisions were a tenth of the
-/// simulator's time. Keyed by the rate so that a link changed mid-run is recomputed.
+/// a few lengths (a DATA block, an ACK), and the fragment walk and the 128-bit
+/// divisions were a tenth of the simulator's time. A few entries scanned in turn (a
+/// hash map cost as much as it saved); keyed by the rate so that a link changed mid-run
+/// is recomputed.
 #[derive(Debug, Default)]
 pub struct LineCache {
-    known: rustc_hash::FxHashMap<(u64, usize), LineTimes>,
+    known: [(u64, usize, Option<LineTimes>); 4],
+    next: usize,
 }
 
 impl LineCache {
     pub fn get(&mut self, link: &LinkModel, payload: usize) -> LineTimes {
-        *self
-            .known
-            .entry((link.rate_bps, payload))
-            .or_insert_with(|| link.line_times(payload))
+        for (rate, len, times) in &self.known {
+            if let Some(t) = times {
+                if *rate == link.rate_bps && *len == payload {
+                    return *t;
+                }
+            }
+        }
+        let t = link.line_times(payload);
+        self.known[self.next] = (link.rate_bps, payload, Some(t));
+        self.next = (self.next + 1) % self.known.len();
+        t
     }
 }
 
