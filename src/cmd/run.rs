@@ -143,7 +143,9 @@ pub fn run(a: RunArgs) -> Result<ExitCode, crate::Error> {
             a.jobs
                 .map_or_else(pxelab_sim::parallel::default_jobs, |n| n as usize)
         };
-        pxelab_sim::parallel::map_in_order(&runnable, jobs, |s| {
+        // The scenarios with the most clients (the storm) start first.
+        let cost = |s: &&Scenario| s.network.clients.len() as u64;
+        pxelab_sim::parallel::map_in_order(&runnable, jobs, cost, |s| {
             let opts = RunOptions {
                 seed: a.seed,
                 pcap_dir: a
