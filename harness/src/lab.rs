@@ -68,6 +68,11 @@ const SERIES_INTERVAL: Duration = Duration::from_secs(1);
 /// The lab's features this scenario uses that the lab cannot build yet, if any.
 pub fn unsupported(sc: &Scenario) -> Vec<String> {
     let mut v = Vec::new();
+    if let Some(what) = pxelab_sim::unsupported::v11_feature(sc) {
+        v.push(format!(
+            "{what}: the scenario needs IPv6 PXE / HTTP boot, which the lab does not run yet (issue 14)"
+        ));
+    }
     for e in &sc.events {
         match &e.kind {
             EventKind::TftpRequest(_) => v.push(format!(
@@ -281,6 +286,8 @@ impl<'a> Lab<'a> {
         if result.failures.is_empty() {
             pxelab_sim::expect::check(self.sc, &mut result);
         }
+        result.ladders = pxelab_sim::ladder::ladders(&result, self.sc);
+        result.pcaps = self.pcaps.iter().map(|p| p.display().to_string()).collect();
         result.passed = result.failures.is_empty();
         result.wall_time_s = wall.elapsed().as_secs_f64();
         result
@@ -331,7 +338,8 @@ impl<'a> Lab<'a> {
                 String::new(),
                 format!("eth{}", h.ifaces.len()),
                 addr,
-                s.cidr.prefix,
+                // IPv6-only segments (v1.1) are refused first (`unsupported`).
+                s.cidr.map_or(32, |c| c.prefix),
                 String::new(),
             ));
         };
@@ -822,7 +830,11 @@ impl<'a> Lab<'a> {
                 .find(|x| &x.name == d)
                 .expect("planned");
             let iface = &h.ifaces[0];
-            let subnet = |seg: &str| sc.segment(seg).map(|s| (s.cidr.addr, s.cidr.prefix));
+            let subnet = |seg: &str| {
+                sc.segment(seg)
+                    .and_then(|s| s.cidr)
+                    .map(|c| (c.addr, c.prefix))
+            };
             let pools =
                 d.pools
                     .iter()
@@ -1362,7 +1374,7 @@ impl<'a> Lab<'a> {
                 let e = &sc.events[next];
                 next += 1;
                 match &e.kind {
-                    EventKind::Boot { client } => self.boot(client)?,
+                    EventKind::Boot { client, .. } => self.boot(client)?,
                     EventKind::Down {
                         host,
                         during_transfer: true,

@@ -8,6 +8,7 @@
 pub mod client;
 pub mod content;
 pub mod expect;
+pub mod ladder;
 pub mod link;
 pub mod merge;
 pub mod parallel;
@@ -15,6 +16,7 @@ pub mod pcap;
 pub mod report;
 pub mod run;
 pub mod tftp_bench;
+pub mod unsupported;
 pub mod world;
 
 pub use run::{run_scenario, RunOptions, ScenarioResult};

@@ -116,6 +116,9 @@ pub struct ScenarioResult {
     pub file: String,
     pub scenario: String,
     pub mode: String,
+    /// The scenario's tags (for the report's tallies; absent from older results).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
     pub passed: bool,
     pub seed: u64,
     pub sim_time_s: f64,
@@ -146,6 +149,13 @@ pub struct ScenarioResult {
     /// Bytes on the wire over virtual time (`pxelab bench storm`).
     #[serde(skip)]
     pub usage: crate::world::Usage,
+    /// Boots as message sequences, for `pxelab report` (a few per scenario, see
+    /// `ladder::MAX_LADDERS`; absent from older results).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ladders: Vec<crate::ladder::Ladder>,
+    /// The segment captures written (`--pcap`), as their paths were given.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pcaps: Vec<String>,
 }
 
 impl ScenarioResult {
@@ -155,6 +165,7 @@ impl ScenarioResult {
             file: sc.file.display().to_string(),
             scenario: sc.title.clone(),
             mode: mode.into(),
+            tags: sc.tags.clone(),
             passed: false,
             seed,
             sim_time_s: 0.0,
@@ -171,6 +182,8 @@ impl ScenarioResult {
             traces: HashMap::new(),
             stats: Stats::default(),
             usage: Default::default(),
+            ladders: Vec::new(),
+            pcaps: Vec::new(),
         }
     }
 }
@@ -235,6 +248,13 @@ fn new_responder(
     )
 }
 
+/// A segment's IPv4 network. An IPv6-only segment (v1.1) never gets here: the run is
+/// refused first (`unsupported.rs`); 0.0.0.0/32 holds no host.
+fn ipv4_net(s: &pxelab_scenario::Segment) -> (Ipv4Addr, u8) {
+    s.cidr
+        .map_or((Ipv4Addr::UNSPECIFIED, 32), |c| (c.addr, c.prefix))
+}
+
 fn build(sc: &Scenario, seed: u64, opts: &RunOptions) -> Result<Built, String> {
     let mut world = World::new(ChaCha8Rng::seed_from_u64(seed));
     let site = Arc::new(sc.site.clone());
@@ -253,10 +273,11 @@ fn build(sc: &Scenario, seed: u64, opts: &RunOptions) -> Result<Built, String> {
             )?),
             _ => None,
         };
+        let (net, prefix) = ipv4_net(s);
         let id = world.add_segment(Segment {
             name: s.name.clone(),
-            net: s.cidr.addr,
-            prefix: s.cidr.prefix,
+            net,
+            prefix,
             link: LinkModel {
                 rate_bps: s.link.rate_bps,
                 delay: s.link.delay,
@@ -332,7 +353,7 @@ fn build(sc: &Scenario, seed: u64, opts: &RunOptions) -> Result<Built, String> {
                 .find(|(n, _)| n == sname)
                 .map(|(_, ip)| *ip);
             pools.push(Pool {
-                subnet: (s.cidr.addr, s.cidr.prefix),
+                subnet: ipv4_net(s),
                 router,
                 start: *start,
                 end: *end,
@@ -446,6 +467,10 @@ pub fn run_scenario(sc: &Scenario, opts: &RunOptions) -> ScenarioResult {
     let wall = std::time::Instant::now();
     let seed = opts.seed.unwrap_or(sc.seed);
     let mut result = ScenarioResult::new(sc, "sim", seed);
+    if let Err(e) = crate::unsupported::playable(sc) {
+        result.failures.push(e);
+        return result;
+    }
     let mut b = match build(sc, seed, opts) {
         Ok(b) => b,
         Err(e) => {
@@ -595,6 +620,18 @@ pub fn run_scenario(sc: &Scenario, opts: &RunOptions) -> ScenarioResult {
     }
     drop(b);
     crate::expect::check(sc, &mut result);
+    result.ladders = crate::ladder::ladders(&result, sc);
+    if let Some(dir) = &opts.pcap_dir {
+        let files = sc
+            .network
+            .segments
+            .iter()
+            .map(|s| dir.join(format!("{}.pcap", s.name)));
+        result.pcaps = files
+            .filter(|p| p.exists())
+            .map(|p| p.display().to_string())
+            .collect();
+    }
     result.passed = result.failures.is_empty();
     result.wall_time_s = wall.elapsed().as_secs_f64();
     result
@@ -666,7 +703,7 @@ fn apply_event(
 ) {
     let now = b.world.now;
     match &sc.events[i].kind {
-        EventKind::Boot { client } => {
+        EventKind::Boot { client, .. } => {
             let Some(&host) = b.host_by_name.get(client) else {
                 return;
             };
