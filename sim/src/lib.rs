@@ -12,6 +12,7 @@ pub mod ladder;
 pub mod ladder_pcap;
 pub mod link;
 pub mod merge;
+pub mod parallel;
 pub mod pcap;
 pub mod report;
 pub mod run;
