@@ -23,8 +23,10 @@
 use crate::procs::{self, in_ns, ip, Procs};
 use crate::{bootroot, qemu};
 use pxelab_engine::state::{self, DeviceKey, StateStore};
-use pxelab_scenario::{ClearTarget, DhcpEngine, EventKind, Firmware, Scenario};
-use pxelab_sim::run::{BootRecord, ScenarioResult};
+use pxelab_engine::Mac;
+use pxelab_scenario::{ClearTarget, DhcpEngine, EventKind, Firmware, Scenario, TftpRequest};
+use pxelab_sim::result::{BootRecord, ScenarioResult};
+use pxelab_sim::timeline::{self, LinkChange, Testbed};
 use std::collections::{BTreeMap, HashMap};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::Ipv4Addr;
@@ -64,25 +66,6 @@ pub const BOOT_TIMED_OUT: &str = "no outcome within the boot timeout";
 
 /// How often the resource time series samples each process (the peaks: every 100 ms).
 const SERIES_INTERVAL: Duration = Duration::from_secs(1);
-
-/// The lab's features this scenario uses that the lab cannot build yet, if any.
-pub fn unsupported(sc: &Scenario) -> Vec<String> {
-    let mut v = Vec::new();
-    for e in &sc.events {
-        match &e.kind {
-            EventKind::TftpRequest(_) => v.push(format!(
-                "line {}: `tftp_request` is a simulator extension, not available in the lab",
-                e.line
-            )),
-            EventKind::ReloadExclusions { .. } => v.push(format!(
-                "line {}: `reload_exclusions` is a simulator extension (in the lab, change the file and the responder reloads it)",
-                e.line
-            )),
-            _ => {}
-        }
-    }
-    v
-}
 
 /// A namespace host and its interfaces.
 #[derive(Debug, Clone)]
@@ -132,9 +115,9 @@ pub struct Lab<'a> {
     swarm_stdin: HashMap<String, ChildStdin>,
     swarm_results: Arc<Mutex<Vec<crate::swarm::SwarmResult>>>,
     /// Peak memory and descriptors per process, sampled while the timeline plays.
-    peaks: BTreeMap<String, pxelab_sim::run::ProcessPeak>,
+    peaks: BTreeMap<String, pxelab_sim::result::ProcessPeak>,
     /// The same samples, one a second per process (the time series a soak reads).
-    series: Vec<pxelab_sim::run::ProcessSample>,
+    series: Vec<pxelab_sim::result::ProcessSample>,
     /// When the series last took a sample of each process.
     series_at: HashMap<String, Instant>,
     /// The segments' pcaps, charged to the run's budget after teardown.
@@ -232,15 +215,18 @@ impl<'a> Lab<'a> {
     pub fn run(mut self) -> ScenarioResult {
         let wall = Instant::now();
         let mut result = ScenarioResult::new(self.sc, "lab", self.sc.seed);
-        let problems = unsupported(self.sc);
-        if !problems.is_empty() {
-            result.failures = problems;
+        // Events the lab cannot play fail the scenario before anything is built.
+        let unsupported = timeline::check(&self.sc.events, &self);
+        if !unsupported.is_empty() {
+            result.failures = unsupported.iter().map(|u| u.to_string()).collect();
             result.wall_time_s = wall.elapsed().as_secs_f64();
             return result;
         }
-        match self.build().and_then(|_| self.play()) {
-            Ok(()) => {}
-            Err(e) => result.failures.push(format!("lab: {e}")),
+        let sc = self.sc;
+        if let Err(e) = self.build() {
+            result.failures.push(format!("lab: {e}"));
+        } else if let Err(e) = timeline::play(&sc.events, &mut self) {
+            result.failures.push(format!("lab: {e}"));
         }
         let interrupted = procs::interrupted();
         result.sim_time_s = self.t0.elapsed().as_secs_f64();
@@ -668,6 +654,8 @@ impl<'a> Lab<'a> {
         {
             std::thread::sleep(self.opts.warmup);
         }
+        // Scenario time 0.
+        self.t0 = Instant::now();
         Ok(())
     }
 
@@ -780,7 +768,7 @@ impl<'a> Lab<'a> {
                 .is_none_or(|at| now.duration_since(*at) >= SERIES_INTERVAL)
             {
                 self.series_at.insert(what.clone(), now);
-                self.series.push(pxelab_sim::run::ProcessSample {
+                self.series.push(pxelab_sim::result::ProcessSample {
                     process: what.clone(),
                     pid,
                     t_s: now.duration_since(self.t0).as_secs_f64(),
@@ -792,7 +780,7 @@ impl<'a> Lab<'a> {
             let p = self
                 .peaks
                 .entry(what.clone())
-                .or_insert(pxelab_sim::run::ProcessPeak {
+                .or_insert(pxelab_sim::result::ProcessPeak {
                     process: what,
                     peak_rss_kib: 0,
                     peak_fds: 0,
@@ -1029,7 +1017,7 @@ impl<'a> Lab<'a> {
         self.start_host(&h)
     }
 
-    fn boot(&mut self, client: &str) -> Result<(), String> {
+    fn boot_client(&mut self, client: &str) -> Result<(), String> {
         let sc = self.sc;
         let c = sc
             .client(client)
@@ -1349,84 +1337,6 @@ impl<'a> Lab<'a> {
         }
     }
 
-    fn play(&mut self) -> Result<(), String> {
-        let sc = self.sc;
-        self.t0 = Instant::now();
-        let mut next = 0;
-        loop {
-            if procs::interrupted() {
-                return Err("interrupted".into());
-            }
-            let now = self.t0.elapsed();
-            while next < sc.events.len() && sc.events[next].at <= now {
-                let e = &sc.events[next];
-                next += 1;
-                match &e.kind {
-                    EventKind::Boot { client } => self.boot(client)?,
-                    EventKind::Down {
-                        host,
-                        during_transfer: true,
-                    } => {
-                        self.say(&format!("down {host} during its next transfer"));
-                        self.arm_transfer_crash(host)
-                    }
-                    EventKind::Down { host, .. } => {
-                        self.say(&format!("down {host}"));
-                        self.host_down(host)
-                    }
-                    EventKind::Up { host } => {
-                        self.say(&format!("up {host}"));
-                        self.host_up(host)?
-                    }
-                    EventKind::ClearRequired(t) => {
-                        let mut store =
-                            pxelab_daemon::store::SqliteStore::open(&self.dir.join("state.db"))
-                                .map_err(|e| format!("state database: {e}"))?;
-                        let n = match t {
-                            ClearTarget::Machine(m) => store.clear_device(&DeviceKey::machine(m)),
-                            ClearTarget::Collection(c) => {
-                                state::clear_collection(&mut store, &sc.site, c)
-                            }
-                        };
-                        self.logs.lock().unwrap_or_else(|p| p.into_inner()).push((
-                            now.as_secs_f64(),
-                            "site".into(),
-                            format!("cleared {n} required PXE deployment record(s)"),
-                        ));
-                    }
-                    EventKind::Link {
-                        segment,
-                        rate_bps,
-                        delay,
-                        loss,
-                    } => {
-                        let seg = sc
-                            .segment(segment)
-                            .ok_or_else(|| format!("unknown segment {segment}"))?;
-                        let line = format!(
-                            "link {} {} {}\n",
-                            rate_bps.unwrap_or(seg.link.rate_bps),
-                            delay.unwrap_or(seg.link.delay).as_nanos(),
-                            loss.unwrap_or(seg.link.loss)
-                        );
-                        if let Some(s) = self.switch_stdin.get_mut(segment) {
-                            s.write_all(line.as_bytes())
-                                .map_err(|e| format!("switch {segment}: {e}"))?;
-                        }
-                    }
-                    EventKind::TftpRequest(_) | EventKind::ReloadExclusions { .. } => {}
-                }
-            }
-            self.judge();
-            self.sample_peaks();
-            let pending_boots = self.boots.iter().any(|b| b.done.is_none());
-            if next >= sc.events.len() && !pending_boots {
-                return Ok(());
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-
     fn teardown(&mut self) {
         if self.torn_down {
             return;
@@ -1452,6 +1362,131 @@ impl<'a> Lab<'a> {
             }
         }
         let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// The lab plays the timeline in wall-clock time: between events it judges the boots
+/// that have finished and samples the processes, every 100 ms.
+impl Testbed for Lab<'_> {
+    type Error = String;
+
+    fn name(&self) -> &str {
+        "the lab"
+    }
+
+    fn cannot_play(&self, event: &EventKind) -> Option<String> {
+        // What the lab cannot build yet. A boot's `netboot` other than PXE over IPv4
+        // belongs here until the lab boots it.
+        match event {
+            EventKind::TftpRequest(_) => Some("it is a simulator extension".into()),
+            EventKind::ReloadExclusions { .. } => Some(
+                "it is a simulator extension (in the lab, change the file and the responder reloads it)"
+                    .into(),
+            ),
+            EventKind::Boot { .. }
+            | EventKind::Down { .. }
+            | EventKind::Up { .. }
+            | EventKind::ClearRequired(_)
+            | EventKind::Link { .. } => None,
+        }
+    }
+
+    fn wait_until(&mut self, _index: usize, at: Duration) -> Result<(), String> {
+        loop {
+            if procs::interrupted() {
+                return Err("interrupted".into());
+            }
+            if self.t0.elapsed() >= at {
+                return Ok(());
+            }
+            self.judge();
+            self.sample_peaks();
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn boot(&mut self, client: &str) -> Result<(), String> {
+        self.boot_client(client)
+    }
+
+    fn down(&mut self, host: &str) -> Result<(), String> {
+        self.say(&format!("down {host}"));
+        self.host_down(host);
+        Ok(())
+    }
+
+    fn down_during_transfer(&mut self, host: &str) -> Result<(), String> {
+        self.say(&format!("down {host} during its next transfer"));
+        self.arm_transfer_crash(host);
+        Ok(())
+    }
+
+    fn up(&mut self, host: &str) -> Result<(), String> {
+        self.say(&format!("up {host}"));
+        self.host_up(host)
+    }
+
+    /// The segment's switch takes the whole model on its stdin.
+    fn set_link(&mut self, segment: &str, change: LinkChange) -> Result<(), String> {
+        let seg = self
+            .sc
+            .segment(segment)
+            .ok_or_else(|| format!("unknown segment {segment}"))?;
+        let line = format!(
+            "link {} {} {}\n",
+            change.rate_bps.unwrap_or(seg.link.rate_bps),
+            change.delay.unwrap_or(seg.link.delay).as_nanos(),
+            change.loss.unwrap_or(seg.link.loss)
+        );
+        if let Some(s) = self.switch_stdin.get_mut(segment) {
+            s.write_all(line.as_bytes())
+                .map_err(|e| format!("switch {segment}: {e}"))?;
+        }
+        Ok(())
+    }
+
+    /// Straight in the run's state database, as an administrator would.
+    fn clear_required(&mut self, target: &ClearTarget) -> Result<(), String> {
+        let mut store = pxelab_daemon::store::SqliteStore::open(&self.dir.join("state.db"))
+            .map_err(|e| format!("state database: {e}"))?;
+        let n = match target {
+            ClearTarget::Machine(m) => store.clear_device(&DeviceKey::machine(m)),
+            ClearTarget::Collection(c) => state::clear_collection(&mut store, &self.sc.site, c),
+        };
+        self.logs.lock().unwrap_or_else(|p| p.into_inner()).push((
+            self.t0.elapsed().as_secs_f64(),
+            "site".into(),
+            format!("cleared {n} required PXE deployment record(s)"),
+        ));
+        Ok(())
+    }
+
+    fn tftp_request(&mut self, _request: &TftpRequest) -> Result<(), String> {
+        Err("`tftp_request` cannot be played in the lab (see cannot_play)".into())
+    }
+
+    fn reload_exclusions(
+        &mut self,
+        _responder: &str,
+        _file: &Path,
+        _macs: &Result<Vec<Mac>, String>,
+    ) -> Result<(), String> {
+        Err("`reload_exclusions` cannot be played in the lab (see cannot_play)".into())
+    }
+
+    /// Until every boot has an outcome.
+    fn finish(&mut self) -> Result<(), String> {
+        loop {
+            if procs::interrupted() {
+                return Err("interrupted".into());
+            }
+            self.judge();
+            self.sample_peaks();
+            if self.boots.iter().all(|b| b.done.is_some()) {
+                return Ok(());
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
     }
 }
 

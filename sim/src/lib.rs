@@ -11,8 +11,12 @@ pub mod expect;
 pub mod merge;
 pub mod pcap;
 pub mod report;
+pub mod result;
 pub mod run;
+mod testbed;
 pub mod tftp_bench;
+pub mod timeline;
 pub mod world;
 
-pub use run::{run_scenario, RunOptions, ScenarioResult};
+pub use result::ScenarioResult;
+pub use run::{run_scenario, RunOptions};
