@@ -1344,7 +1344,7 @@ fn main() -> ExitCode {
             }
         }
         Cmd::Lab { what } => match what {
-            LabCmd::Clean => match pxelab_harness::lab::clean() {
+            LabCmd::Clean => match pxelab_harness::namespaces::clean() {
                 Ok(n) => {
                     println!("{n} leftover(s) removed");
                     ExitCode::SUCCESS

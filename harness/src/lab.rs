@@ -21,7 +21,7 @@
 //! the run directory is removed unless `--keep`.
 
 use crate::procs::{self, in_ns, ip, Procs};
-use crate::{bootroot, qemu};
+use crate::{bootroot, namespaces, qemu};
 use pxelab_engine::state::{self, DeviceKey, StateStore};
 use pxelab_engine::Mac;
 use pxelab_scenario::{ClearTarget, DhcpEngine, EventKind, Firmware, Scenario, TftpRequest};
@@ -34,6 +34,9 @@ use std::path::{Path, PathBuf};
 use std::process::{ChildStdin, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+// `pxelab lab clean` lives with the namespaces now; the old path still works.
+pub use crate::namespaces::clean;
 
 #[derive(Clone, Debug)]
 pub struct LabOptions {
@@ -174,7 +177,7 @@ pub fn parse_marker(line: &str) -> Option<(String, BTreeMap<String, String>)> {
 
 impl<'a> Lab<'a> {
     pub fn new(sc: &'a Scenario, opts: LabOptions) -> Lab<'a> {
-        let id = new_run_id();
+        let id = namespaces::new_run_id();
         let dir = PathBuf::from(format!("/tmp/pxelab-lab-{id}"));
         Lab {
             sc,
@@ -580,11 +583,9 @@ impl<'a> Lab<'a> {
         // Namespaces and their interfaces.
         let hosts = self.hosts.clone();
         for h in &hosts {
-            ip(&["netns", "add", &h.ns])?;
-            self.namespaces.push(h.ns.clone());
-            in_ns(&h.ns, &["ip", "link", "set", "lo", "up"])?;
             // IPv4 only: no IPv6 autoconfiguration chatter in the captures.
-            ipv4_only(&h.ns)?;
+            namespaces::add(&h.ns)?;
+            self.namespaces.push(h.ns.clone());
             for (_, tap, ifname, addr, prefix, mac) in &h.ifaces {
                 ip(&["link", "set", "dev", tap, "netns", &h.ns])?;
                 in_ns(&h.ns, &["ip", "link", "set", "dev", tap, "name", ifname])?;
@@ -1345,22 +1346,12 @@ impl<'a> Lab<'a> {
         self.switch_stdin.clear();
         self.procs.stop_all(Duration::from_secs(2));
         for ns in self.namespaces.drain(..) {
-            if let Err(e) = ip(&["netns", "del", &ns]) {
+            if let Err(e) = namespaces::delete(&ns) {
                 eprintln!("lab {}: {e}", self.id);
             }
         }
         // Taps vanish with their switch; remove any left in the root namespace.
-        if let Ok(list) = ip(&["-o", "link", "show"]) {
-            let prefix = format!("px{}s", self.id);
-            for l in list.lines() {
-                if let Some(name) = l.split(": ").nth(1) {
-                    let name = name.split('@').next().unwrap_or(name);
-                    if name.starts_with(&prefix) {
-                        let _ = ip(&["link", "del", name]);
-                    }
-                }
-            }
-        }
+        namespaces::remove_devices(&self.id);
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
@@ -1532,163 +1523,6 @@ impl Drop for Lab<'_> {
     fn drop(&mut self) {
         self.teardown();
     }
-}
-
-/// A run id (4 hex digits) not used by any run on this machine: the prefix of its
-/// namespaces (`pxelab-ID-`), devices (`pxIDs`) and run directory (`/tmp/pxelab-lab-ID`).
-pub fn new_run_id() -> String {
-    let seed = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0)
-        ^ std::process::id().rotate_left(16);
-    let mut id = format!("{:04x}", seed & 0xffff);
-    while Path::new(&format!("/tmp/pxelab-lab-{id}")).exists() {
-        id = format!(
-            "{:04x}",
-            (u32::from_str_radix(&id, 16).unwrap_or(0) + 1) & 0xffff
-        );
-    }
-    id
-}
-
-/// Turns IPv6 off in a namespace (no autoconfiguration chatter in captures and benches).
-pub(crate) fn ipv4_only(ns: &str) -> Result<String, String> {
-    in_ns(
-        ns,
-        &[
-            "sysctl",
-            "-q",
-            "-w",
-            "net.ipv6.conf.all.disable_ipv6=1",
-            "net.ipv6.conf.default.disable_ipv6=1",
-        ],
-    )
-}
-
-/// `pxelab lab clean`: what crashed runs left. Namespaces named `pxelab-*` (the
-/// processes in them are stopped first), run directories `/tmp/pxelab-lab-*` whose
-/// owner is gone (the processes they list are stopped if they still run pxelab or
-/// QEMU), and tap devices of those runs.
-pub fn clean() -> Result<usize, String> {
-    let mut removed = 0;
-    let mut live_ids = Vec::new();
-    if let Ok(rd) = std::fs::read_dir("/tmp") {
-        for e in rd.flatten() {
-            let name = e.file_name().to_string_lossy().into_owned();
-            let Some(id) = name.strip_prefix("pxelab-lab-") else {
-                continue;
-            };
-            let dir = e.path();
-            let owner: Option<u32> = std::fs::read_to_string(dir.join("owner"))
-                .ok()
-                .and_then(|s| s.trim().parse().ok());
-            if owner.is_some_and(|p| {
-                Path::new(&format!("/proc/{p}")).exists()
-                    && std::fs::read_to_string(format!("/proc/{p}/cmdline"))
-                        .is_ok_and(|c| c.contains("pxelab"))
-            }) {
-                live_ids.push(id.to_string());
-                continue; // a run in progress
-            }
-            for pid in std::fs::read_to_string(dir.join("pids"))
-                .unwrap_or_default()
-                .lines()
-            {
-                let Ok(pid) = pid.trim().parse::<i32>() else {
-                    continue;
-                };
-                let cmd =
-                    std::fs::read_to_string(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-                if cmd.contains("pxelab") || cmd.contains("qemu-system") {
-                    // SAFETY: signalling a process this run started, by its PID.
-                    unsafe {
-                        libc::kill(pid, libc::SIGKILL);
-                    }
-                }
-            }
-            let _ = std::fs::remove_dir_all(&dir);
-            println!("removed run directory {}", dir.display());
-            removed += 1;
-        }
-    }
-    let list = ip(&["netns", "list"])?;
-    for ns in list.lines().filter_map(|l| l.split_whitespace().next()) {
-        if !ns.starts_with("pxelab-")
-            || live_ids
-                .iter()
-                .any(|id| ns.starts_with(&format!("pxelab-{id}-")))
-        {
-            continue;
-        }
-        if let Ok(pids) = ip(&["netns", "pids", ns]) {
-            for pid in pids
-                .split_whitespace()
-                .filter_map(|p| p.parse::<i32>().ok())
-            {
-                // SAFETY: a process inside a namespace only pxelab creates.
-                unsafe {
-                    libc::kill(pid, libc::SIGKILL);
-                }
-            }
-        }
-        match ip(&["netns", "del", ns]) {
-            Ok(_) => {
-                println!("removed namespace {ns}");
-                removed += 1;
-            }
-            Err(e) => eprintln!("could not remove namespace {ns}: {e}"),
-        }
-    }
-    if let Ok(links) = ip(&["-o", "link", "show"]) {
-        for l in links.lines() {
-            let Some(name) = l.split(": ").nth(1) else {
-                continue;
-            };
-            let name = name.split('@').next().unwrap_or(name);
-            let is_ours = name.len() >= 7
-                && name.starts_with("px")
-                && name[2..6].chars().all(|c| c.is_ascii_hexdigit())
-                && name[6..].starts_with('s');
-            let live = live_ids
-                .iter()
-                .any(|id| name.starts_with(&format!("px{id}s")));
-            if is_ours && !live && ip(&["link", "del", name]).is_ok() {
-                println!("removed device {name}");
-                removed += 1;
-            }
-        }
-    }
-    // The bench's CPU accounting groups (cgroup v2, `pxelab-ID-server`).
-    if let Some(mount) = crate::bench::CpuGroup::mount() {
-        for e in std::fs::read_dir(&mount).into_iter().flatten().flatten() {
-            let name = e.file_name().to_string_lossy().into_owned();
-            if !name.starts_with("pxelab-")
-                || live_ids
-                    .iter()
-                    .any(|id| name.starts_with(&format!("pxelab-{id}-")))
-            {
-                continue;
-            }
-            for pid in std::fs::read_to_string(e.path().join("cgroup.procs"))
-                .unwrap_or_default()
-                .lines()
-                .filter_map(|p| p.trim().parse::<i32>().ok())
-            {
-                // SAFETY: a process in a group only pxelab's bench creates.
-                unsafe {
-                    libc::kill(pid, libc::SIGKILL);
-                }
-            }
-            let group = crate::bench::CpuGroup::at(e.path());
-            group.remove();
-            if !e.path().exists() {
-                println!("removed cgroup {}", e.path().display());
-                removed += 1;
-            }
-        }
-    }
-    Ok(removed)
 }
 
 /// What `pxelab run --lab` needs on this machine for these scenarios: each missing

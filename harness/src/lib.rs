@@ -5,8 +5,10 @@
 
 pub mod bench;
 pub mod bootroot;
+pub mod cgroups;
 pub mod hostd;
 pub mod lab;
+pub mod namespaces;
 pub mod procs;
 pub mod qemu;
 pub mod servers;
