@@ -18,12 +18,12 @@
 
 // The CPU accounting groups were defined here.
 pub use crate::cgroups::CpuGroup;
-use crate::namespaces;
 use crate::procs::{self, in_ns, ip, Procs};
 use crate::tftp_get::GetResult;
+use crate::{namespaces, segment};
 use pxelab_engine::tftp::server::FileSource;
 use pxelab_sim::world::LinkModel;
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
 use std::process::{ChildStdin, Command, Stdio};
 use std::sync::{Arc, Mutex};
@@ -310,29 +310,15 @@ impl BenchLab {
                 },
             ],
         };
-        let spec_file = self.dir.join("switch.json");
-        std::fs::write(
-            &spec_file,
-            serde_json::to_string_pretty(&spec).map_err(|e| e.to_string())?,
+        let segment::Switch { stdin, stdout: out } = segment::start_switch(
+            &self.exe,
+            &mut self.procs,
+            "switch",
+            "the bench switch",
+            &self.dir.join("switch.json"),
+            &spec,
         )
         .map_err(|e| e.to_string())?;
-        let mut cmd = Command::new(&self.exe);
-        cmd.args(["lab", "switch", "--spec"])
-            .arg(&spec_file)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit());
-        let mut child = procs::prepare(&mut cmd)
-            .spawn()
-            .map_err(|e| format!("cannot start the bench switch: {e}"))?;
-        let stdin = child.stdin.take().expect("piped");
-        let mut out = BufReader::new(child.stdout.take().expect("piped"));
-        self.procs.add("switch", child);
-        let mut line = String::new();
-        let _ = out.read_line(&mut line);
-        if line.trim() != "ready" {
-            return Err("the bench switch did not start".into());
-        }
         self.switch = Some(stdin);
         let events = self.switch_events.clone();
         std::thread::spawn(move || {
@@ -349,9 +335,7 @@ impl BenchLab {
             (&taps[0], &self.ns_srv, "10.201.0.1/24"),
             (&taps[1], &self.ns_cli, "10.201.0.2/24"),
         ] {
-            ip(&["link", "set", "dev", tap, "netns", ns])?;
-            in_ns(ns, &["ip", "addr", "add", addr, "dev", tap])?;
-            in_ns(ns, &["ip", "link", "set", "dev", tap, "up"])?;
+            segment::attach_tap(tap, ns, tap, None, addr)?;
         }
         // The veth pair.
         let (va, vb) = (format!("px{}sva", self.id), format!("px{}svb", self.id));

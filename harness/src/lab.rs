@@ -20,7 +20,8 @@
 //! SIGTERM, then SIGKILL; namespaces are deleted; the taps vanish with their switch;
 //! the run directory is removed unless `--keep`.
 
-use crate::procs::{self, in_ns, ip, Procs};
+use crate::procs::{self, in_ns, Procs};
+use crate::segment::{self, Switch};
 use crate::{bootroot, namespaces, qemu};
 use pxelab_engine::state::{self, DeviceKey, StateStore};
 use pxelab_engine::Mac;
@@ -533,29 +534,15 @@ impl<'a> Lab<'a> {
             if let Some(c) = &spec.pcap {
                 self.pcaps.push(c.path.clone());
             }
-            let spec_file = self.dir.join(format!("switch-{}.json", seg.name));
-            std::fs::write(
-                &spec_file,
-                serde_json::to_string_pretty(&spec).map_err(|e| e.to_string())?,
+            let Switch { stdin, stdout: out } = segment::start_switch(
+                &self.opts.exe,
+                &mut self.procs,
+                &format!("switch-{}", seg.name),
+                &format!("the switch of segment {}", seg.name),
+                &self.dir.join(format!("switch-{}.json", seg.name)),
+                &spec,
             )
             .map_err(|e| e.to_string())?;
-            let mut cmd = Command::new(&self.opts.exe);
-            cmd.args(["lab", "switch", "--spec"])
-                .arg(&spec_file)
-                .stdin(Stdio::piped())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::inherit());
-            let mut child = procs::prepare(&mut cmd)
-                .spawn()
-                .map_err(|e| format!("cannot start the switch of {}: {e}", seg.name))?;
-            let stdin = child.stdin.take().expect("piped");
-            let mut out = BufReader::new(child.stdout.take().expect("piped"));
-            self.procs.add(&format!("switch-{}", seg.name), child);
-            let mut line = String::new();
-            let _ = out.read_line(&mut line);
-            if line.trim() != "ready" {
-                return Err(format!("the switch of segment {} did not start", seg.name));
-            }
             let seen = self.dhcp_seen.clone();
             let budget = self.opts.capture.budget.clone();
             let pcap_path = spec.pcap.as_ref().map(|c| c.path.clone());
@@ -587,21 +574,7 @@ impl<'a> Lab<'a> {
             namespaces::add(&h.ns)?;
             self.namespaces.push(h.ns.clone());
             for (_, tap, ifname, addr, prefix, mac) in &h.ifaces {
-                ip(&["link", "set", "dev", tap, "netns", &h.ns])?;
-                in_ns(&h.ns, &["ip", "link", "set", "dev", tap, "name", ifname])?;
-                in_ns(&h.ns, &["ip", "link", "set", "dev", ifname, "address", mac])?;
-                in_ns(
-                    &h.ns,
-                    &[
-                        "ip",
-                        "addr",
-                        "add",
-                        &format!("{addr}/{prefix}"),
-                        "dev",
-                        ifname,
-                    ],
-                )?;
-                in_ns(&h.ns, &["ip", "link", "set", "dev", ifname, "up"])?;
+                segment::attach_tap(tap, &h.ns, ifname, Some(mac), &format!("{addr}/{prefix}"))?;
             }
             if h.router.is_some() {
                 in_ns(&h.ns, &["sysctl", "-q", "-w", "net.ipv4.ip_forward=1"])?;

@@ -11,6 +11,7 @@ pub mod lab;
 pub mod namespaces;
 pub mod procs;
 pub mod qemu;
+pub mod segment;
 pub mod servers;
 pub mod soak;
 pub mod swarm;
