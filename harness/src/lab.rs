@@ -20,6 +20,7 @@
 //! SIGTERM, then SIGKILL; namespaces are deleted; the taps vanish with their switch;
 //! the run directory is removed unless `--keep`.
 
+use crate::judge::{self, serve_message, strip_ansi};
 use crate::procs::{self, in_ns, Procs};
 use crate::segment::{self, Switch};
 use crate::{bootroot, namespaces, qemu};
@@ -126,54 +127,6 @@ pub struct Lab<'a> {
     series_at: HashMap<String, Instant>,
     /// The segments' pcaps, charged to the run's budget after teardown.
     pcaps: Vec<PathBuf>,
-}
-
-fn strip_ansi(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    let mut chars = s.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c == '\u{1b}' {
-            if chars.peek() == Some(&'[') {
-                chars.next();
-                for d in chars.by_ref() {
-                    if d.is_ascii_alphabetic() {
-                        break;
-                    }
-                }
-            }
-            continue;
-        }
-        if c.is_control() && c != '\t' {
-            continue;
-        }
-        out.push(c);
-    }
-    out
-}
-
-/// The message of a `pxelab serve` log line (tracing's format, colours stripped).
-pub fn serve_message(line: &str) -> String {
-    let l = strip_ansi(line);
-    let msg = match l.find("serve: ") {
-        Some(i) => &l[i + "serve: ".len()..],
-        None => l.as_str(),
-    };
-    match msg.rfind(" responder=") {
-        Some(i) => msg[..i].to_string(),
-        None => msg.to_string(),
-    }
-}
-
-/// A boot program marker: `PXELAB WORD key=value...`.
-pub fn parse_marker(line: &str) -> Option<(String, BTreeMap<String, String>)> {
-    let i = line.find("PXELAB ")?;
-    let mut it = line[i + 7..].split_whitespace();
-    let word = it.next()?.to_string();
-    let kv = it
-        .filter_map(|t| t.split_once('='))
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-    Some((word, kv))
 }
 
 impl<'a> Lab<'a> {
@@ -1129,32 +1082,31 @@ impl<'a> Lab<'a> {
                 continue;
             }
             let s = b.serial.lock().unwrap_or_else(|p| p.into_inner());
-            let markers: Vec<(String, BTreeMap<String, String>, f64)> = s
-                .lines
+            let mac = sc
+                .client(&b.client)
+                .expect("booted clients exist")
+                .mac
+                .to_string();
+            let answered = self
+                .logs
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
                 .iter()
-                .filter_map(|(t, l)| parse_marker(l).map(|(w, kv)| (w, kv, *t)))
-                .collect();
-            let fin = markers
-                .iter()
-                .find(|(w, ..)| matches!(w.as_str(), "BOOTED" | "DECLINED" | "FAILED" | "NOACTION"))
-                .cloned();
-            let timed_out = b.started.elapsed() > self.opts.boot_timeout;
-            // EDK2 gave up on its IPv4 PXE boot option (what follows, IPv6 and HTTP
-            // boot, is not PXE over IPv4).
-            let gave_up = s
-                .lines
-                .iter()
-                .any(|(_, l)| l.contains("BdsDxe: failed to") && l.contains("PXEv4"));
-            if fin.is_none() && !s.exited && !timed_out && !gave_up {
+                .any(|(_, _, l)| judge::answered(l, &mac));
+            let Some(v) = judge::judge(&judge::Observation {
+                serial: &s.lines,
+                exited: s.exited,
+                timed_out: b.started.elapsed() > self.opts.boot_timeout,
+                answered,
+            }) else {
                 continue;
-            }
-            let started = markers.iter().any(|(w, ..)| w == "START");
+            };
             // From the firmware's first DHCP request, as the simulator counts (its
             // power-on is the first DISCOVER); QEMU's start-up under TCG is not the
             // network's time. From QEMU's start when no request was seen.
-            let end = fin
-                .as_ref()
-                .map(|f| b.started + Duration::from_secs_f64(f.2))
+            let end = v
+                .ended_s
+                .map(|t| b.started + Duration::from_secs_f64(t))
                 .unwrap_or_else(Instant::now);
             let first_dhcp = self
                 .dhcp_seen
@@ -1166,60 +1118,22 @@ impl<'a> Lab<'a> {
                 .saturating_duration_since(first_dhcp.unwrap_or(b.started))
                 .as_secs_f64();
             let firmware_start = first_dhcp.map(|t| t.duration_since(b.started).as_secs_f64());
-            let client = sc.client(&b.client).expect("booted clients exist");
-            let mac = client.mac.to_string();
-            let answered = self
-                .logs
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .iter()
-                .any(|(_, _, l)| {
-                    l.contains(&mac)
-                        && (l.contains("sent proxy offer") || l.contains("sent boot file"))
-                });
-            let server_name = |kv: &BTreeMap<String, String>| {
-                kv.get("server").and_then(|ip| {
-                    sc.network
-                        .responders
-                        .iter()
-                        .find(|r| r.config.address.to_string() == *ip)
-                        .map(|r| r.config.name.clone())
-                })
-            };
-            let (outcome, image, deployment, served_by) = match &fin {
-                Some((w, kv, _)) => match w.as_str() {
-                    "BOOTED" => (
-                        "booted",
-                        kv.get("image").cloned(),
-                        kv.get("deployment").cloned(),
-                        server_name(kv),
-                    ),
-                    "DECLINED" => (
-                        "declined",
-                        kv.get("image").cloned(),
-                        kv.get("deployment").cloned(),
-                        server_name(kv),
-                    ),
-                    "NOACTION" => ("no_offer", None, None, None),
-                    _ => (
-                        "failed",
-                        kv.get("image").cloned(),
-                        kv.get("deployment").cloned(),
-                        server_name(kv),
-                    ),
-                },
-                None if started || answered => ("failed", None, None, None),
-                None => ("no_offer", None, None, None),
-            };
+            let served_by = v.server.as_deref().and_then(|ip| {
+                sc.network
+                    .responders
+                    .iter()
+                    .find(|r| r.config.address.to_string() == ip)
+                    .map(|r| r.config.name.clone())
+            });
             finished.push((
                 i,
                 firmware_start,
                 BootRecord {
                     client: b.client.clone(),
                     boot: b.n,
-                    outcome: Some(outcome.into()),
-                    boot_image: image,
-                    deployment,
+                    outcome: Some(v.outcome.into()),
+                    boot_image: v.boot_image,
+                    deployment: v.deployment,
                     served_by,
                     at_s: b.at_s,
                     took_s: Some(took),
@@ -1558,25 +1472,4 @@ pub fn missing_prerequisites(scenarios: &[&Scenario]) -> Vec<String> {
         }
     }
     missing
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn markers_parse() {
-        let (w, kv) = parse_marker("\u{1b}[0mPXELAB BOOTED image=PS100002 deployment=PS120001 bytes=1048576 crc32=00ff00ff server=10.10.0.5 class=uefi-x64").unwrap();
-        assert_eq!(w, "BOOTED");
-        assert_eq!(kv["image"], "PS100002");
-        assert_eq!(kv["server"], "10.10.0.5");
-        assert!(parse_marker("Start PXE over IPv4.").is_none());
-    }
-
-    #[test]
-    fn serve_lines_lose_their_frame() {
-        let l = "2026-11-22T14:00:00.123Z  INFO pxelab_daemon::serve: 52:54:00:00:00:01: sent proxy offer responder=dp1";
-        assert_eq!(serve_message(l), "52:54:00:00:00:01: sent proxy offer");
-        assert_eq!(strip_ansi("\u{1b}[2J\u{1b}[1;1Hhello\u{7}"), "hello");
-    }
 }

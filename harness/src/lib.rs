@@ -7,6 +7,7 @@ pub mod bench;
 pub mod bootroot;
 pub mod cgroups;
 pub mod hostd;
+pub mod judge;
 pub mod lab;
 pub mod namespaces;
 pub mod procs;
