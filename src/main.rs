@@ -1010,9 +1010,9 @@ fn lab_missing(scenarios: &[&Scenario], all: bool) -> Vec<String> {
                 press_key: false,
             });
         }
-        return pxelab_harness::lab::missing_prerequisites(&[&sc]);
+        return pxelab_harness::prereq::missing_prerequisites(&[&sc]);
     }
-    pxelab_harness::lab::missing_prerequisites(scenarios)
+    pxelab_harness::prereq::missing_prerequisites(scenarios)
 }
 
 /// `pxelab run --lab`: each scenario built, run and torn down in turn.

@@ -10,6 +10,7 @@ pub mod hostd;
 pub mod judge;
 pub mod lab;
 pub mod namespaces;
+pub mod prereq;
 pub mod procs;
 pub mod qemu;
 pub mod segment;
