@@ -22,6 +22,7 @@
 
 use crate::judge::{self, serve_message, strip_ansi};
 use crate::procs::{self, in_ns, Procs};
+use crate::progress::Progress;
 use crate::segment::{self, Switch};
 use crate::{bootroot, namespaces, qemu};
 use pxelab_engine::state::{self, DeviceKey, StateStore};
@@ -58,10 +59,10 @@ pub struct LabOptions {
     pub boot_timeout: Duration,
     /// Wait after the responders start (peer membership) before scenario time 0.
     pub warmup: Duration,
-    /// Print progress lines to stderr.
+    /// Print progress lines to stderr (when there is no `progress`).
     pub verbose: bool,
-    /// A terminal's progress display: its message follows the lab's steps.
-    pub progress: Option<indicatif::ProgressBar>,
+    /// Where the lab's steps are reported (a terminal's progress display).
+    pub progress: Option<Progress>,
     /// Modelled clients instead of QEMU: the simulator's firmware models speaking real
     /// frames into each segment's switch (`pxelab lab swarm`, one per segment).
     pub model_clients: bool,
@@ -159,8 +160,8 @@ impl<'a> Lab<'a> {
     }
 
     fn say(&self, msg: &str) {
-        if let Some(p) = self.opts.progress.as_ref().filter(|p| !p.is_hidden()) {
-            p.set_message(format!("{}: {msg}", self.sc.file.display()));
+        if let Some(p) = &self.opts.progress {
+            p.report(&format!("{}: {msg}", self.sc.file.display()));
         } else if self.opts.verbose {
             eprintln!(
                 "  [lab {} {:>6.1}s] {msg}",
@@ -1219,7 +1220,7 @@ impl<'a> Lab<'a> {
         if pending > 0 {
             let done = self.boots.len() - pending;
             if let Some(p) = &self.opts.progress {
-                p.set_message(format!(
+                p.report(&format!(
                     "{done} of {} modelled boots finished",
                     self.boots.len()
                 ));

@@ -12,6 +12,7 @@ pub mod lab;
 pub mod namespaces;
 pub mod prereq;
 pub mod procs;
+pub mod progress;
 pub mod qemu;
 pub mod segment;
 pub mod servers;
