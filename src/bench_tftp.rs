@@ -201,11 +201,11 @@ pub fn parse_rates(s: &str) -> Result<Vec<Rate>, String> {
         }
     })
 }
-pub fn parse_delays(s: &str) -> Result<Vec<std::time::Duration>, String> {
+pub fn parse_delays(s: &str) -> Result<Vec<Duration>, String> {
     // A bare 0 is no delay (a duration needs a unit otherwise).
     list(s, |d| {
         if d.trim() == "0" {
-            Ok(std::time::Duration::ZERO)
+            Ok(Duration::ZERO)
         } else {
             parse_duration(d)
         }
@@ -892,7 +892,7 @@ mod tests {
             block_sizes: vec![1432, 4096],
             window_sizes: vec![1, 8],
             rates: vec![Rate::Bps(1_000_000_000)],
-            delays: vec![std::time::Duration::from_millis(5)],
+            delays: vec![Duration::from_millis(5)],
             losses: vec![0.0],
             sizes: vec![2 << 20],
             repeat: 1,

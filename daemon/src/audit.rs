@@ -340,7 +340,7 @@ pub fn capture_live(
         libc::bind(
             sock.as_raw_fd(),
             &sll as *const libc::sockaddr_ll as *const libc::sockaddr,
-            std::mem::size_of::<libc::sockaddr_ll>() as libc::socklen_t,
+            size_of::<libc::sockaddr_ll>() as libc::socklen_t,
         )
     };
     if r < 0 {

@@ -135,7 +135,7 @@ fn send_batch(socket: &UdpSocket, batch: &[Transmit]) -> std::io::Result<()> {
         .collect();
     for (i, m) in msgs.iter_mut().enumerate() {
         m.msg_hdr.msg_name = &addrs[i] as *const libc::sockaddr_in as *mut libc::c_void;
-        m.msg_hdr.msg_namelen = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+        m.msg_hdr.msg_namelen = size_of::<libc::sockaddr_in>() as libc::socklen_t;
         m.msg_hdr.msg_iov = &mut iovs[i];
         m.msg_hdr.msg_iovlen = 1;
     }

@@ -3,11 +3,12 @@
 use criterion::{criterion_group, criterion_main, Criterion};
 use pxelab_engine::election::rank;
 use pxelab_engine::policy::{
-    Arch, AvailableTo, BootImage, ClientClass, Collection, Deployment, Machine, Purpose,
-    ResponderConfig, Role, Site, X64_UNKNOWN,
+    Arch, AvailableTo, ClientClass, Collection, Machine, Purpose, ResponderConfig, Role, Site,
+    X64_UNKNOWN,
 };
 use pxelab_engine::select::select;
 use pxelab_engine::state::{DeviceKey, MemoryStore, StateStore};
+use pxelab_engine::testkit::{deployment, image, machine};
 use pxelab_engine::{Guid, Mac};
 use std::hint::black_box;
 
@@ -25,12 +26,7 @@ fn guid(n: u32) -> Guid {
 /// 5000 machines, 100 collections of 100, 400 deployments, 4 boot images.
 fn big_site() -> Site {
     let machines: Vec<Machine> = (0..5000)
-        .map(|n| Machine {
-            name: format!("WS{n:05}"),
-            mac: Some(mac(n)),
-            smbios_guid: Some(guid(n)),
-            assigned_site: None,
-        })
+        .map(|n| machine(&format!("WS{n:05}"), Some(mac(n)), Some(guid(n))))
         .collect();
     let collections = (0..100)
         .map(|c| Collection {
@@ -42,49 +38,34 @@ fn big_site() -> Site {
         .collect();
     let images = ["PS100001", "PS100002", "PS100003", "PS100004"];
     let deployments = (0..400)
-        .map(|d| Deployment {
-            id: format!("PS12{d:04}"),
-            collection: if d % 50 == 0 {
+        .map(|d| {
+            let collection = if d % 50 == 0 {
                 X64_UNKNOWN.to_string()
             } else {
                 format!("C{:03}", d % 100)
-            },
-            boot_image: images[d % 4].to_string(),
-            purpose: if d % 3 == 0 {
+            };
+            let purpose = if d % 3 == 0 {
                 Purpose::Available
             } else {
                 Purpose::Required
-            },
-            available_to: AvailableTo::MediaPxe,
+            };
+            let id = format!("PS12{d:04}");
+            deployment(
+                &id,
+                &collection,
+                images[d % 4],
+                purpose,
+                AvailableTo::MediaPxe,
+            )
         })
         .collect();
     Site {
         code: "PS1".into(),
         boot_images: vec![
-            BootImage {
-                id: images[0].into(),
-                arch: Arch::X86,
-                size: 1,
-                pxe_enabled: true,
-            },
-            BootImage {
-                id: images[1].into(),
-                arch: Arch::X64,
-                size: 1,
-                pxe_enabled: true,
-            },
-            BootImage {
-                id: images[2].into(),
-                arch: Arch::X64,
-                size: 1,
-                pxe_enabled: false,
-            },
-            BootImage {
-                id: images[3].into(),
-                arch: Arch::Arm64,
-                size: 1,
-                pxe_enabled: true,
-            },
+            image(images[0], Arch::X86, 1, true),
+            image(images[1], Arch::X64, 1, true),
+            image(images[2], Arch::X64, 1, false),
+            image(images[3], Arch::Arm64, 1, true),
         ],
         machines,
         collections,

@@ -4,11 +4,11 @@
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use pxelab_engine::dhcp::firmware::{self, FirmwareKind};
 use pxelab_engine::policy::{
-    Arch, AvailableTo, BootImage, Collection, Deployment, Machine, Purpose, ResponderConfig, Role,
-    Site, TftpCaps,
+    Arch, AvailableTo, Collection, Purpose, ResponderConfig, Role, Site, TftpCaps,
 };
-use pxelab_engine::responder::{BootRoot, Output, Responder};
+use pxelab_engine::responder::{Output, Responder};
 use pxelab_engine::state::MemoryStore;
+use pxelab_engine::testkit::{deployment, image, machine, SameFileRoot};
 use pxelab_engine::tftp::packet::{self, Packet, Request};
 use pxelab_engine::tftp::server::{FileSource, ServerConfig, Transfer};
 use pxelab_engine::{Instant, Mac};
@@ -93,44 +93,27 @@ fn parse(c: &mut Criterion) {
     });
 }
 
-struct Root(Arc<Vec<u8>>);
-impl BootRoot for Root {
-    fn open(&self, _path: &str) -> Option<Arc<dyn FileSource>> {
-        Some(self.0.clone() as Arc<dyn FileSource>)
-    }
-    fn crc32(&self, _path: &str) -> Option<u32> {
-        None
-    }
-}
-
 fn site() -> Site {
     Site {
         code: "PS1".into(),
-        boot_images: vec![BootImage {
-            id: "PS100002".into(),
-            arch: Arch::X64,
-            size: 16 << 20,
-            pxe_enabled: true,
-        }],
+        boot_images: vec![image("PS100002", Arch::X64, 16 << 20, true)],
         machines: (0..1000u32)
-            .map(|i| Machine {
-                name: format!("WS{i:04}"),
-                mac: Some(Mac([0x52, 0x54, 0, 0, (i >> 8) as u8, i as u8])),
-                smbios_guid: None,
-                assigned_site: None,
+            .map(|i| {
+                let mac = Mac([0x52, 0x54, 0, 0, (i >> 8) as u8, i as u8]);
+                machine(&format!("WS{i:04}"), Some(mac), None)
             })
             .collect(),
         collections: vec![Collection {
             name: "Lab".into(),
             members: (0..1000).map(|i| format!("WS{i:04}")).collect(),
         }],
-        deployments: vec![Deployment {
-            id: "PS120001".into(),
-            collection: "Lab".into(),
-            boot_image: "PS100002".into(),
-            purpose: Purpose::Available,
-            available_to: AvailableTo::MediaPxe,
-        }],
+        deployments: vec![deployment(
+            "PS120001",
+            "Lab",
+            "PS100002",
+            Purpose::Available,
+            AvailableTo::MediaPxe,
+        )],
         ..Site::default()
     }
 }
@@ -146,7 +129,7 @@ fn responder_paths(c: &mut Criterion) {
         cfg,
         Arc::new(site()),
         Box::new(MemoryStore::new()),
-        Arc::new(Root(Arc::new(vec![1u8; 16 << 20]))),
+        Arc::new(SameFileRoot::new("", vec![1u8; 16 << 20])),
         1,
     );
     let model = firmware::model(FirmwareKind::UefiX64);

@@ -14,12 +14,17 @@ pub mod dhcp;
 pub mod election;
 pub mod exclusion;
 #[doc(hidden)]
+#[cfg(feature = "fuzzing")]
 pub mod fuzzing;
 pub mod ids;
 pub mod policy;
 pub mod responder;
 pub mod select;
 pub mod state;
+/// Fixtures for tests, benches and fuzz targets (the `testkit` feature).
+#[doc(hidden)]
+#[cfg(any(test, feature = "testkit"))]
+pub mod testkit;
 pub mod tftp;
 pub mod time;
 

@@ -1008,24 +1008,17 @@ mod tests {
     use crate::dhcp::firmware::{self, FirmwareKind};
     use crate::dhcp::packet::parse;
     use crate::dhcp::relay::RelayAgent;
-    use crate::policy::{
-        Arch, AvailableTo, BootImage, Collection, Deployment, Machine, Purpose, Site,
-    };
+    use crate::policy::{Arch, AvailableTo, Collection, Machine, Purpose, Site};
     use crate::state::MemoryStore;
+    use crate::testkit::{deployment, image, machine, SameFileRoot};
     use proptest::prelude::*;
     use std::cell::RefCell;
     use std::collections::BTreeMap;
     use std::rc::Rc;
 
-    struct Root;
-    impl BootRoot for Root {
-        fn open(&self, path: &str) -> Option<Arc<dyn FileSource>> {
-            path.starts_with("smsboot/")
-                .then(|| Arc::new(vec![7u8; 3000]) as Arc<dyn FileSource>)
-        }
-        fn crc32(&self, _: &str) -> Option<u32> {
-            None
-        }
+    /// Every `smsboot/` file is 3,000 bytes of 7.
+    fn root() -> SameFileRoot {
+        SameFileRoot::new("smsboot/", vec![7u8; 3000])
     }
 
     const ME: Ipv4Addr = Ipv4Addr::new(10, 10, 0, 5);
@@ -1038,36 +1031,21 @@ mod tests {
         Arc::new(Site {
             code: "PS1".into(),
             boot_images: vec![
-                BootImage {
-                    id: "PS100001".into(),
-                    arch: Arch::X86,
-                    size: 1000,
-                    pxe_enabled: true,
-                },
-                BootImage {
-                    id: "PS100002".into(),
-                    arch: Arch::X64,
-                    size: 1000,
-                    pxe_enabled: true,
-                },
+                image("PS100001", Arch::X86, 1000, true),
+                image("PS100002", Arch::X64, 1000, true),
             ],
-            machines: vec![Machine {
-                name: "WS01".into(),
-                mac: Some(mac(1)),
-                smbios_guid: None,
-                assigned_site: None,
-            }],
+            machines: vec![machine("WS01", Some(mac(1)), None)],
             collections: vec![Collection {
                 name: "Lab".into(),
                 members: vec!["WS01".into()],
             }],
-            deployments: vec![Deployment {
-                id: "PS120001".into(),
-                collection: "Lab".into(),
-                boot_image: "PS100002".into(),
-                purpose: Purpose::Available,
-                available_to: AvailableTo::MediaPxe,
-            }],
+            deployments: vec![deployment(
+                "PS120001",
+                "Lab",
+                "PS100002",
+                Purpose::Available,
+                AvailableTo::MediaPxe,
+            )],
             ..Site::default()
         })
     }
@@ -1081,7 +1059,7 @@ mod tests {
             cfg,
             site(),
             Box::new(MemoryStore::new()),
-            Arc::new(Root),
+            Arc::new(root()),
             1,
         )
     }
@@ -1270,7 +1248,7 @@ mod tests {
         let mut cfg = ResponderConfig::new(name, Ipv4Addr::new(10, 10, 0, last_octet), role);
         cfg.images = vec!["PS100001".into(), "PS100002".into()];
         cfg.site = site_code.map(str::to_string);
-        Responder::new(Instant::ZERO, cfg, site.clone(), store, Arc::new(Root), 1)
+        Responder::new(Instant::ZERO, cfg, site.clone(), store, Arc::new(root()), 1)
     }
 
     /// A client's DISCOVER (EDK2, `secs` 0) at a responder, at `now`.

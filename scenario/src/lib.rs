@@ -397,7 +397,7 @@ pub enum EventKind {
     ReloadExclusions {
         responder: String,
         file: PathBuf,
-        macs: Result<Vec<pxelab_engine::Mac>, String>,
+        macs: Result<Vec<Mac>, String>,
     },
 }
 

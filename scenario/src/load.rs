@@ -38,7 +38,7 @@ pub fn check_file(path: &Path) -> Vec<LoadError> {
     let Err(first) = scenario_of(&root, path) else {
         return Vec::new();
     };
-    let mut errors = crate::shape::shape_errors(&root, path);
+    let mut errors = shape::shape_errors(&root, path);
     // Where both speak of one place, the loader's words (they name the kind of value).
     errors.retain(|e| (e.line, e.column) != (first.line, first.column));
     errors.push(first);

@@ -8,6 +8,7 @@
 pub mod client;
 pub mod content;
 pub mod expect;
+pub mod link;
 pub mod merge;
 pub mod pcap;
 pub mod report;

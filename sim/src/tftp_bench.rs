@@ -7,14 +7,13 @@
 //! costs milliseconds of wall time whatever it predicts.
 
 use crate::content::Synthetic;
-use crate::world::LinkModel;
+use crate::link::{DelayQueue, LinkModel, Port};
 use pxelab_engine::tftp::client::{ClientConfig, ClientStatus, ClientTransfer};
 use pxelab_engine::tftp::packet::Packet;
 use pxelab_engine::tftp::server::{FileSource, ServerConfig, Transfer};
 use pxelab_engine::Instant;
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use std::collections::BinaryHeap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -66,34 +65,11 @@ pub fn window_bound_seconds(p: &Point) -> f64 {
     windows as f64 * rtt + blocks as f64 * full
 }
 
-struct InFlight {
-    at: Instant,
-    seq: u64,
-    to_client: bool,
-    payload: Vec<u8>,
-}
-impl PartialEq for InFlight {
-    fn eq(&self, o: &Self) -> bool {
-        (self.at, self.seq) == (o.at, o.seq)
-    }
-}
-impl Eq for InFlight {}
-impl PartialOrd for InFlight {
-    fn partial_cmp(&self, o: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(o))
-    }
-}
-impl Ord for InFlight {
-    fn cmp(&self, o: &Self) -> std::cmp::Ordering {
-        (o.at, o.seq).cmp(&(self.at, self.seq))
-    }
-}
-
-/// One side's link: egress then the switch port's ingress towards the other side.
+/// One side's lines: its own link to the switch, and the switch port's link to it.
 #[derive(Default)]
 struct Side {
-    egress_busy: Instant,
-    ingress_busy: Instant,
+    egress: Port<Instant>,
+    ingress: Port<Instant>,
 }
 
 /// Predicts one transfer. `seed` drives the loss draws.
@@ -120,13 +96,13 @@ pub fn predict(p: &Point, seed: u64) -> Prediction {
         keep: false,
     };
     let t0 = Instant::from_nanos(0);
-    let mut queue: BinaryHeap<InFlight> = BinaryHeap::new();
-    let mut seq = 0u64;
+    // Datagrams in flight: (to the client?, payload).
+    let mut queue: DelayQueue<Instant, (bool, Vec<u8>)> = DelayQueue::new();
     let (mut client_side, mut server_side) = (Side::default(), Side::default());
     let mut send = |now: Instant,
                     to_client: bool,
                     payload: Vec<u8>,
-                    q: &mut BinaryHeap<InFlight>,
+                    q: &mut DelayQueue<Instant, (bool, Vec<u8>)>,
                     rng: &mut ChaCha8Rng| {
         let (from, to) = if to_client {
             (&mut server_side, &mut client_side)
@@ -134,22 +110,16 @@ pub fn predict(p: &Point, seed: u64) -> Prediction {
             (&mut client_side, &mut server_side)
         };
         let tx = p.link.tx_time(payload.len());
-        let start = now.max(from.egress_busy);
-        from.egress_busy = start + tx;
+        let start = from.egress.transmit(now, tx);
         if p.link.loss > 0.0 && rng.random::<f64>() < p.link.datagram_loss(payload.len()) {
             return;
         }
         // The switch sends each frame on once it is in: a fragmented datagram's
         // first frame is in after its own line time.
-        let s = (start + p.link.first_frame_time(payload.len())).max(to.ingress_busy);
-        to.ingress_busy = s + tx;
-        seq += 1;
-        q.push(InFlight {
-            at: s + tx + p.link.delay,
-            seq,
-            to_client,
-            payload,
-        });
+        let s = to
+            .ingress
+            .transmit(start + p.link.first_frame_time(payload.len()), tx);
+        q.push(s + tx + p.link.delay, (to_client, payload));
     };
     let mut out = Vec::new();
     let mut client = ClientTransfer::start(t0, path, &client_cfg, &mut out);
@@ -182,7 +152,7 @@ pub fn predict(p: &Point, seed: u64) -> Prediction {
                 };
             }
         }
-        let next_packet = queue.peek().map(|f| f.at);
+        let next_packet = queue.peek_time();
         let next_timer = [
             client.poll_timeout(),
             server.as_ref().and_then(|s| s.poll_timeout()),
@@ -201,18 +171,18 @@ pub fn predict(p: &Point, seed: u64) -> Prediction {
         };
         now = at;
         if next_packet == Some(at) {
-            let f = queue.pop().expect("peeked");
-            if f.to_client {
-                client.handle_packet(now, 69, &f.payload, &mut out);
+            let (_, (to_client, payload)) = queue.pop().expect("peeked");
+            if to_client {
+                client.handle_packet(now, 69, &payload, &mut out);
                 for pl in out.drain(..) {
                     send(now, false, pl, &mut queue, &mut rng);
                 }
             } else if let Some(s) = server.as_mut() {
-                s.handle_packet(now, &f.payload, &mut out);
+                s.handle_packet(now, &payload, &mut out);
                 for pl in out.drain(..) {
                     send(now, true, pl, &mut queue, &mut rng);
                 }
-            } else if let Ok(Packet::Rrq(req)) = Packet::parse(&f.payload) {
+            } else if let Ok(Packet::Rrq(req)) = Packet::parse(&payload) {
                 server = Some(Transfer::start(now, &req, file.clone(), &cfg, &mut out));
                 for pl in out.drain(..) {
                     send(now, true, pl, &mut queue, &mut rng);

@@ -2,6 +2,9 @@
 //! event queue in virtual time, routers with IP helpers, and pcap capture.
 
 use crate::client::{Client, Send};
+use crate::link::{DelayQueue, Port};
+// Until every user imports it from `link`, where it lives.
+pub use crate::link::LinkModel;
 use crate::pcap::SegmentCapture;
 use pxelab_engine::dhcp::relay::RelayAgent;
 use pxelab_engine::dhcp::server::DhcpServer;
@@ -10,78 +13,11 @@ use pxelab_engine::{Instant, Mac};
 use rand::RngExt as _;
 use rand_chacha::ChaCha8Rng;
 use rustc_hash::FxHashMap as HashMap;
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::time::Duration;
 
 pub type HostId = usize;
 pub type SegId = usize;
-
-/// Ethernet + IPv4 + UDP header bytes on the wire; frames shorter than 60 are padded.
-const OVERHEAD: usize = 14 + 20 + 8;
-const MIN_FRAME: usize = 60;
-/// Preamble, start delimiter, FCS and inter-frame gap also take line time.
-const WIRE_EXTRA: usize = 8 + 4 + 12;
-/// The links' MTU: a datagram larger than fits (a TFTP block of 4096 or 8192 bytes) is
-/// sent as IPv4 fragments, each a frame of its own, as the lab's hosts do.
-pub const MTU: usize = 1500;
-
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct LinkModel {
-    pub rate_bps: u64,
-    pub delay: Duration,
-    pub loss: f64,
-}
-
-impl LinkModel {
-    /// The Ethernet frames (header included, FCS not) that carry a UDP datagram of
-    /// `payload` bytes: one, or IPv4 fragments of at most [`MTU`] bytes.
-    pub fn frames(payload: usize) -> impl Iterator<Item = usize> {
-        // IP payload: UDP header + data, cut into pieces of a multiple of 8 bytes.
-        let per = (MTU - 20) / 8 * 8;
-        let ip_payload = payload + 8;
-        let n = ip_payload.div_ceil(per).max(1);
-        (0..n).map(move |k| {
-            let len = if k + 1 < n {
-                per
-            } else {
-                ip_payload - per * (n - 1)
-            };
-            14 + 20 + len
-        })
-    }
-
-    /// Line time of a UDP datagram of `payload` bytes: all of its frames.
-    pub fn tx_time(&self, payload: usize) -> Duration {
-        if payload + OVERHEAD <= MTU + 14 {
-            return self.frame_time(payload + OVERHEAD);
-        }
-        Self::frames(payload).map(|f| self.frame_time(f)).sum()
-    }
-
-    /// Line time of the datagram's first frame: a store-and-forward switch starts
-    /// sending a fragmented datagram on towards its receiver once that frame is in,
-    /// while the sender is still sending the rest.
-    pub fn first_frame_time(&self, payload: usize) -> Duration {
-        Self::frames(payload)
-            .next()
-            .map_or(Duration::ZERO, |f| self.frame_time(f))
-    }
-
-    /// The chance that a datagram is lost: it is lost when any of its frames is.
-    pub fn datagram_loss(&self, payload: usize) -> f64 {
-        let n = Self::frames(payload).count() as i32;
-        1.0 - (1.0 - self.loss).powi(n)
-    }
-
-    /// Line time of an Ethernet frame of `frame` bytes (header included, FCS not): the
-    /// lab's segment switches use this for the frames they forward.
-    pub fn frame_time(&self, frame: usize) -> Duration {
-        let bits = (frame.max(MIN_FRAME) + WIRE_EXTRA) as u128 * 8;
-        Duration::from_nanos((bits * 1_000_000_000 / self.rate_bps.max(1) as u128) as u64)
-    }
-}
 
 pub struct Segment {
     pub name: String,
@@ -109,8 +45,9 @@ pub struct Iface {
     pub seg: SegId,
     pub ip: Option<Ipv4Addr>,
     pub mac: Mac,
-    egress_busy: Instant,
-    ingress_busy: Instant,
+    /// The host's line to the switch, and the switch port's line to the host.
+    egress: Port<Instant>,
+    ingress: Port<Instant>,
 }
 
 impl Iface {
@@ -119,8 +56,8 @@ impl Iface {
             seg,
             ip,
             mac,
-            egress_busy: Instant::ZERO,
-            ingress_busy: Instant::ZERO,
+            egress: Port::default(),
+            ingress: Port::default(),
         }
     }
 }
@@ -229,11 +166,10 @@ impl Usage {
 
 pub struct World {
     pub now: Instant,
-    /// (time, sequence, slot): small keys; the event bodies live in `slots`.
-    queue: BinaryHeap<Reverse<(Instant, u64, u32)>>,
+    /// Slots in time order: small entries; the event bodies live in `slots`.
+    queue: DelayQueue<Instant, u32>,
     slots: Vec<Option<EvKind>>,
     free: Vec<u32>,
-    seq: u64,
     rng: ChaCha8Rng,
     pub segments: Vec<Segment>,
     pub hosts: Vec<Host>,
@@ -258,10 +194,9 @@ impl World {
     pub fn new(rng: ChaCha8Rng) -> World {
         World {
             now: Instant::ZERO,
-            queue: BinaryHeap::new(),
+            queue: DelayQueue::new(),
             slots: Vec::new(),
             free: Vec::new(),
-            seq: 0,
             rng,
             segments: Vec::new(),
             hosts: Vec::new(),
@@ -299,7 +234,6 @@ impl World {
 
     /// Events at the same time run in the order they were scheduled.
     pub fn schedule(&mut self, at: Instant, kind: EvKind) {
-        self.seq += 1;
         let slot = match self.free.pop() {
             Some(i) => {
                 self.slots[i as usize] = Some(kind);
@@ -310,7 +244,7 @@ impl World {
                 (self.slots.len() - 1) as u32
             }
         };
-        self.queue.push(Reverse((at, self.seq, slot)));
+        self.queue.push(at, slot);
     }
 
     /// Assign (or clear) the address of a host's interface (DHCP lease of a client).
@@ -329,11 +263,7 @@ impl World {
 
     /// Pop the next event, advancing time. `None` when the queue is empty.
     pub fn next_event(&mut self, limit: Instant) -> Option<EvKind> {
-        let &Reverse((at, _, slot)) = self.queue.peek()?;
-        if at > limit {
-            return None;
-        }
-        self.queue.pop();
+        let (at, slot) = self.queue.pop_due(limit)?;
         self.now = at;
         self.stats.events += 1;
         self.free.push(slot);
@@ -341,7 +271,7 @@ impl World {
     }
 
     pub fn peek_time(&self) -> Option<Instant> {
-        self.queue.peek().map(|Reverse((at, _, _))| *at)
+        self.queue.peek_time()
     }
 
     /// Send a datagram out of a host's interface.
@@ -369,12 +299,7 @@ impl World {
         let tx = link.tx_time(payload.len());
         let first = link.first_frame_time(payload.len());
         let now = self.now;
-        let start = {
-            let i = &mut self.hosts[host].ifaces[iface];
-            let start = now.max(i.egress_busy);
-            i.egress_busy = start + tx;
-            start
-        };
+        let start = self.hosts[host].ifaces[iface].egress.transmit(now, tx);
         // When the switch can start sending it on: its first frame is in.
         let ready = start + first;
         let wire: u64 = LinkModel::frames(payload.len()).map(|f| f as u64).sum();
@@ -477,9 +402,7 @@ impl World {
         }
         // Store-and-forward switch: each frame leaves the switch port to the receiver
         // once it is in and the receiver's link is free.
-        let iface = &mut self.hosts[h].ifaces[i];
-        let start = ready.max(iface.ingress_busy);
-        iface.ingress_busy = start + tx;
+        let start = self.hosts[h].ifaces[i].ingress.transmit(ready, tx);
         let at = start + tx + link.delay;
         self.stats.packets_delivered += 1;
         self.schedule(

@@ -1,8 +1,9 @@
 //! One or more tests per rule id.
 
 use super::*;
-use crate::policy::{AvailableTo, BootImage, Collection, Machine, Role};
+use crate::policy::{AvailableTo, BootImage, Collection, Role};
 use crate::state::MemoryStore;
+use crate::testkit::{self, machine};
 
 const X86: &str = "PS100001";
 const X64: &str = "PS100002";
@@ -17,23 +18,10 @@ fn guid(n: u8) -> Guid {
 }
 
 fn image(id: &str, arch: Arch, pxe_enabled: bool) -> BootImage {
-    BootImage {
-        id: id.into(),
-        arch,
-        size: 1,
-        pxe_enabled,
-    }
+    testkit::image(id, arch, 1, pxe_enabled)
 }
 
-fn dep(id: &str, coll: &str, img: &str, purpose: Purpose, to: AvailableTo) -> Deployment {
-    Deployment {
-        id: id.into(),
-        collection: coll.into(),
-        boot_image: img.into(),
-        purpose,
-        available_to: to,
-    }
-}
+use testkit::deployment as dep;
 
 fn req(id: &str, coll: &str, img: &str) -> Deployment {
     dep(id, coll, img, Purpose::Required, AvailableTo::MediaPxe)
@@ -58,24 +46,9 @@ fn site(deployments: Vec<Deployment>) -> Site {
             image(ARM, Arch::Arm64, true),
         ],
         machines: vec![
-            Machine {
-                name: "WS01".into(),
-                mac: Some(mac(1)),
-                smbios_guid: Some(guid(1)),
-                assigned_site: None,
-            },
-            Machine {
-                name: "WS02".into(),
-                mac: Some(mac(2)),
-                smbios_guid: Some(guid(2)),
-                assigned_site: None,
-            },
-            Machine {
-                name: "WS03".into(),
-                mac: Some(mac(3)),
-                smbios_guid: None,
-                assigned_site: None,
-            },
+            machine("WS01", Some(mac(1)), Some(guid(1))),
+            machine("WS02", Some(mac(2)), Some(guid(2))),
+            machine("WS03", Some(mac(3)), None),
         ],
         collections: vec![Collection {
             name: "Lab".into(),

@@ -20,12 +20,11 @@ use pxelab_engine::bootfiles;
 use pxelab_engine::dhcp::firmware::{self, FirmwareKind, Stack};
 use pxelab_engine::dhcp::packet;
 use pxelab_engine::election::PEER_PORT;
-use pxelab_engine::fuzzing::{
-    dst, flag, tftp_event, Harness, ResponderScript, TftpScript, CAPTURE_MAC, CAPTURE_UUID, ME,
-};
+use pxelab_engine::fuzzing::{dst, flag, tftp_event, Harness, ResponderScript, TftpScript, ME};
 use pxelab_engine::policy::{ClientClass, ResponderConfig, Role};
 use pxelab_engine::responder::{Output, Responder, Transmit};
 use pxelab_engine::state::MemoryStore;
+use pxelab_engine::testkit::{self, CAPTURE_MAC, CAPTURE_UUID};
 use pxelab_engine::tftp::packet::{self as tp, Packet};
 use pxelab_engine::Instant;
 use std::collections::BTreeSet;
@@ -287,9 +286,9 @@ fn peer_boot(
     let mut other = Responder::new(
         Instant::ZERO,
         cfg,
-        Arc::new(pxelab_engine::fuzzing::site()),
+        Arc::new(testkit::site()),
         Box::new(MemoryStore::new()),
-        Arc::new(pxelab_engine::fuzzing::FuzzRoot),
+        Arc::new(testkit::PatternRoot),
         9,
     );
     let mut out = Output::default();
