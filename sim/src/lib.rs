@@ -5,6 +5,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod build;
 pub mod client;
 pub mod content;
 pub mod expect;
@@ -19,5 +20,6 @@ pub mod tftp_bench;
 pub mod timeline;
 pub mod world;
 
+pub use build::RunOptions;
 pub use result::ScenarioResult;
-pub use run::{run_scenario, RunOptions};
+pub use run::run_scenario;

@@ -136,3 +136,8 @@ impl ScenarioResult {
         }
     }
 }
+
+/// Seconds, rounded to the millisecond, as results give times.
+pub(crate) fn secs(d: std::time::Duration) -> f64 {
+    (d.as_nanos() as f64 / 1e6).round() / 1e3
+}

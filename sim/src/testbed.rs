@@ -2,9 +2,9 @@
 //! to each event of the timeline, and each event applied to the world (hosts taken down
 //! and started again, links changed, the site's store cleared, probes sent).
 
+use crate::build::{infra_mac, new_responder, Built};
 use crate::client::Outcome;
-use crate::result::{BootRecord, ProbeRecord, ScenarioResult};
-use crate::run::{infra_mac, new_responder, secs, Built};
+use crate::result::{secs, BootRecord, ProbeRecord, ScenarioResult};
 use crate::timeline::{LinkChange, Testbed};
 use crate::world::{EvKind, Host, HostId, HostKind, Iface, ProbeHost};
 use pxelab_engine::state;
@@ -112,6 +112,15 @@ impl SimBed {
         self.scripts_left == 0 && self.busy == 0 && quiet(&self.b)
     }
 
+    /// A client's boot in progress, if any, stops counting as one (rebooted or down).
+    fn interrupt_boot(&mut self, host: HostId) {
+        if let HostKind::Client(c) = &self.b.world.hosts[host].kind {
+            if c.is_busy() {
+                self.busy = self.busy.saturating_sub(1);
+            }
+        }
+    }
+
     /// Records a client's outcome once its boot has one.
     fn note_finish(&mut self, host: HostId) {
         let b = &mut self.b;
@@ -184,12 +193,8 @@ impl Testbed for SimBed {
         let Some(&host) = self.b.host_by_name.get(client) else {
             return Ok(());
         };
-        if let HostKind::Client(c) = &self.b.world.hosts[host].kind {
-            if c.is_busy() {
-                // A reboot interrupts the boot in progress.
-                self.busy = self.busy.saturating_sub(1);
-            }
-        }
+        // A reboot interrupts the boot in progress.
+        self.interrupt_boot(host);
         self.b.world.hosts[host].up = true;
         let n = self.boots_of.get(&host).map(|v| v.len()).unwrap_or(0) as u32 + 1;
         let now = self.b.world.now;
@@ -219,11 +224,7 @@ impl Testbed for SimBed {
         let Some(&h) = self.b.host_by_name.get(host) else {
             return Ok(());
         };
-        if let HostKind::Client(c) = &self.b.world.hosts[h].kind {
-            if c.is_busy() {
-                self.busy = self.busy.saturating_sub(1);
-            }
-        }
+        self.interrupt_boot(h);
         self.b.world.take_down(h);
         Ok(())
     }

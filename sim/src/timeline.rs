@@ -87,7 +87,8 @@ pub fn kind_name(kind: &EventKind) -> &'static str {
 /// An event of the timeline that a testbed cannot play.
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
 #[error(
-    "line {line} (event {number}, at {at:?}): `{kind}` cannot be played in {testbed}: {reason}"
+    "line {line} (event {number}, at {}s): `{kind}` cannot be played in {testbed}: {reason}",
+    .at.as_secs_f64()
 )]
 pub struct Unsupported {
     /// The event's place in the timeline, counted from 1.
@@ -348,6 +349,11 @@ mod tests {
             "line 11 (event 2, at 5s): `tftp_request` cannot be played in the recorder: no probes here"
         );
         assert_eq!((list[1].number, list[1].line), (6, 15));
+        let first = Unsupported {
+            at: Duration::ZERO,
+            ..list[0].clone()
+        };
+        assert!(first.to_string().starts_with("line 11 (event 2, at 0s): "));
         assert!(bed.calls.is_empty(), "nothing is played: {:?}", bed.calls);
     }
 

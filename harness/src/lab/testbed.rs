@@ -135,3 +135,54 @@ impl Testbed for Lab<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::LabOptions;
+    use super::*;
+    use pxelab_sim::timeline;
+
+    fn lab_of(sc: &pxelab_scenario::Scenario) -> Lab<'_> {
+        Lab::new(
+            sc,
+            LabOptions {
+                exe: "pxelab".into(),
+                programs: "programs".into(),
+                pcap_dir: None,
+                capture: Default::default(),
+                keep: false,
+                boot_timeout: Duration::from_secs(1),
+                warmup: Duration::ZERO,
+                verbose: false,
+                progress: None,
+                model_clients: false,
+            },
+        )
+    }
+
+    fn load(path: &str) -> pxelab_scenario::Scenario {
+        let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(path);
+        pxelab_scenario::load_file(&p).unwrap()
+    }
+
+    #[test]
+    fn the_lab_refuses_the_simulator_extensions_by_event() {
+        let sc = load("scenarios/tftp/write-refused.yaml");
+        let lab = lab_of(&sc);
+        let refused = timeline::check(&sc.events, &lab);
+        assert_eq!(refused.len(), 2);
+        assert!(refused.iter().all(|u| u.kind == "tftp_request"));
+        assert_eq!(refused[0].testbed, "the lab");
+    }
+
+    #[test]
+    fn the_lab_plays_every_event_of_its_own_suite() {
+        for f in [
+            "down-during-transfer-backup.yaml",
+            "peer-down-next-peer.yaml",
+        ] {
+            let sc = load(&format!("scenarios/lab/{f}"));
+            assert!(timeline::check(&sc.events, &lab_of(&sc)).is_empty(), "{f}");
+        }
+    }
+}
