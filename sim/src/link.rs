@@ -220,6 +220,44 @@ mod tests {
         assert!(q.is_empty());
     }
 
+    /// Against a reference (a sorted list by time, then push order), over random
+    /// pushes no earlier than the last pop and pops with random horizons.
+    #[test]
+    fn the_queue_agrees_with_a_sorted_list() {
+        use rand::{RngExt, SeedableRng};
+        for seed in 0..50 {
+            let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+            let mut q = DelayQueue::new();
+            let mut reference: Vec<(Duration, u32)> = Vec::new();
+            let mut now = Duration::ZERO;
+            for n in 0..2000u32 {
+                if rng.random::<f64>() < 0.55 {
+                    // Often the same time as another item, sometimes far ahead.
+                    let ahead = match rng.random_range(0..4) {
+                        0 => Duration::ZERO,
+                        1 => Duration::from_nanos(rng.random_range(0..8)),
+                        2 => Duration::from_micros(rng.random_range(0..5000)),
+                        _ => Duration::from_secs(rng.random_range(0..100)),
+                    };
+                    q.push(now + ahead, n);
+                    // Stable: equal times keep push order.
+                    let at = reference.partition_point(|&(t, _)| t <= now + ahead);
+                    reference.insert(at, (now + ahead, n));
+                } else {
+                    let horizon = now + Duration::from_micros(rng.random_range(0..3000));
+                    let want = reference.first().filter(|&&(t, _)| t <= horizon).copied();
+                    assert_eq!(q.peek_time(), reference.first().map(|&(t, _)| t));
+                    let got = q.pop_due(horizon);
+                    assert_eq!(got, want, "seed {seed}, step {n}");
+                    if got.is_some() {
+                        now = reference.remove(0).0;
+                    }
+                }
+                assert_eq!(q.len(), reference.len());
+            }
+        }
+    }
+
     #[test]
     fn a_datagram_over_the_mtu_goes_as_fragments_that_each_take_line_time() {
         let link = LinkModel {
