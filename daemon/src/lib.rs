@@ -7,6 +7,7 @@
 //!   (R-TFTP-3): no symlink that leaves the root, no device file, nothing but regular files.
 
 pub mod audit;
+pub mod audit_report;
 pub mod evloop;
 pub mod root;
 pub mod serve;

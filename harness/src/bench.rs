@@ -16,8 +16,7 @@
 //! Everything lives under the run id like a lab run's: `pxelab lab clean` removes what a
 //! killed bench left behind.
 
-// The CPU accounting groups were defined here.
-pub use crate::cgroups::CpuGroup;
+use crate::cgroups::CpuGroup;
 use crate::procs::{self, in_ns, ip, Procs};
 use crate::tftp_get::GetResult;
 use crate::{namespaces, segment};

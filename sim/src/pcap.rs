@@ -171,6 +171,25 @@ pub fn human_size(n: u64) -> String {
     format!("{n} bytes")
 }
 
+/// Where a scenario's pcaps go under `--pcap DIR`: DIR itself when one scenario runs,
+/// else a subdirectory named for the scenario file's path (`scenarios/a/b.yaml`:
+/// `scenarios_a_b`), so that a suite's captures do not overwrite each other.
+pub fn dir_for(base: &Path, scenario_file: &Path, several: bool) -> PathBuf {
+    if !several {
+        return base.to_path_buf();
+    }
+    let stem: String = scenario_file
+        .with_extension("")
+        .components()
+        .filter_map(|c| match c {
+            std::path::Component::Normal(s) => Some(s.to_string_lossy().into_owned()),
+            _ => None,
+        })
+        .collect::<Vec<_>>()
+        .join("_");
+    base.join(stem)
+}
+
 /// One pcap file (Ethernet), with a snap length and an optional budget.
 pub struct PcapFile {
     writer: Option<PcapWriter<BufWriter<File>>>,
@@ -497,5 +516,13 @@ mod tests {
         assert_eq!(human_size(1 << 30), "1 GiB");
         assert_eq!(human_size(3 << 19), "1.5 MiB");
         assert_eq!(human_size(100), "100 bytes");
+    }
+
+    #[test]
+    fn a_suites_pcaps_go_in_a_directory_per_scenario() {
+        let base = Path::new("out");
+        let f = Path::new("./scenarios/sites/a.yaml");
+        assert_eq!(dir_for(base, f, false), Path::new("out"));
+        assert_eq!(dir_for(base, f, true), Path::new("out/scenarios_sites_a"));
     }
 }

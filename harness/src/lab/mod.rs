@@ -45,11 +45,6 @@ mod testbed;
 
 use plan::Host;
 
-// `pxelab lab clean` and `pxelab lab check` have modules of their own now; the old
-// paths still work.
-pub use crate::namespaces::clean;
-pub use crate::prereq::missing_prerequisites;
-
 #[derive(Clone, Debug)]
 pub struct LabOptions {
     /// The `pxelab` binary (children run its `serve` and `lab` subcommands).

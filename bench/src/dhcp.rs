@@ -1,14 +1,30 @@
-//! `pxelab bench dhcp`: proxy DHCP under load. Kea's perfdhcp sends PXE DISCOVERs
-//! (option 60 `PXEClient`, 93 and 94 of the chosen firmware) at a set rate from many
-//! MACs, as a relay agent would, to `pxelab serve` and to dnsmasq in proxy mode in turn,
-//! in the same two namespaces over a plain veth pair (`pxelab_harness::bench`): answers
-//! per second, latency percentiles from perfdhcp's per-exchange timestamps, and the
-//! server's CPU time per answer.
+//! The proxy DHCP bench: Kea's perfdhcp sends PXE DISCOVERs (option 60 `PXEClient`, 93
+//! and 94 of the chosen firmware) at a set rate from many MACs, as a relay agent would,
+//! to `pxelab serve` and to dnsmasq in proxy mode in turn, in the same two namespaces
+//! over a plain veth pair (`pxelab_harness::bench`): answers per second, latency
+//! percentiles from perfdhcp's per-exchange timestamps, and the server's CPU time per
+//! answer.
 
-use crate::bench_tftp::percentile;
-use pxelab_harness::bench::{BenchLab, ProxyServer};
+use crate::stats::percentile;
+use crate::Error;
+use pxelab_harness::bench::{find_program, BenchLab, ProxyServer};
 use serde::Serialize;
-use std::fmt::Write as _;
+
+/// The firmware whose PXE options the DISCOVERs carry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Firmware {
+    UefiX64,
+    BiosX64,
+}
+
+impl Firmware {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Firmware::UefiX64 => "uefi-x64",
+            Firmware::BiosX64 => "bios-x64",
+        }
+    }
+}
 
 /// What perfdhcp reported for one run.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -21,17 +37,18 @@ pub struct PerfReport {
 }
 
 /// Reads perfdhcp's DISCOVER-OFFER statistics and its `-x t` timestamps.
-pub fn parse_perfdhcp(out: &str) -> Result<PerfReport, String> {
+pub fn parse_perfdhcp(out: &str) -> Result<PerfReport, Error> {
     let mut r = PerfReport::default();
     let mut seen = false;
     let number = |l: &str| -> Option<u64> { l.split(':').nth(1)?.trim().parse().ok() };
     for l in out.lines() {
         let l = l.trim();
         if l.starts_with("sent packets:") {
-            r.sent = number(l).ok_or_else(|| format!("perfdhcp: cannot read `{l}`"))?;
+            r.sent = number(l).ok_or_else(|| Error::Lab(format!("perfdhcp: cannot read `{l}`")))?;
             seen = true;
         } else if l.starts_with("received packets:") {
-            r.received = number(l).ok_or_else(|| format!("perfdhcp: cannot read `{l}`"))?;
+            r.received =
+                number(l).ok_or_else(|| Error::Lab(format!("perfdhcp: cannot read `{l}`")))?;
         } else if l.starts_with("drops:") {
             r.drops = number(l).unwrap_or(0);
         } else if let Some(t) = l.strip_prefix("sent / received:") {
@@ -43,28 +60,27 @@ pub fn parse_perfdhcp(out: &str) -> Result<PerfReport, String> {
     }
     if !seen {
         let tail: Vec<&str> = out.lines().rev().take(3).collect();
-        return Err(format!(
+        return Err(Error::Lab(format!(
             "perfdhcp printed no statistics: {}",
             tail.into_iter().rev().collect::<Vec<_>>().join(" / ")
-        ));
+        )));
     }
     Ok(r)
 }
 
 /// The PXE options perfdhcp adds to every DISCOVER for a firmware.
-pub fn pxe_options(firmware: &str) -> Result<Vec<String>, String> {
+pub fn pxe_options(firmware: Firmware) -> Vec<String> {
     let (arch, undi) = match firmware {
-        "uefi-x64" => (7u16, "003016"),
-        "bios-x64" => (0u16, "002001"),
-        other => return Err(format!("--firmware {other}: use uefi-x64 or bios-x64")),
+        Firmware::UefiX64 => (7u16, "003016"),
+        Firmware::BiosX64 => (0u16, "002001"),
     };
     let class = format!("PXEClient:Arch:{arch:05}:UNDI:{undi}");
     let hex: String = class.bytes().map(|b| format!("{b:02x}")).collect();
-    Ok(vec![
+    vec![
         format!("60,{hex}"),
         format!("93,{arch:04x}"),
         "94,010201".to_string(),
-    ])
+    ]
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -92,20 +108,68 @@ pub struct DhcpBench {
     pub rates: Vec<u32>,
     pub clients: u32,
     pub seconds: u32,
-    pub firmware: String,
+    pub firmware: Firmware,
     pub exe: std::path::PathBuf,
 }
 
-pub fn run(b: &DhcpBench, mut on_step: impl FnMut(&str)) -> Result<Vec<DhcpPoint>, String> {
-    let options = pxe_options(&b.firmware)?;
-    let mut lab = BenchLab::start(&b.exe)?;
+/// `--rate`: DISCOVERs a second, each more than 0.
+pub fn parse_rates(s: &str) -> Result<Vec<u32>, Error> {
+    crate::matrix::flag(
+        "--rate",
+        crate::matrix::list(s, |x| {
+            x.parse::<u32>()
+                .ok()
+                .filter(|r| *r > 0)
+                .ok_or_else(|| "not a rate (DISCOVERs a second, more than 0)".to_string())
+        }),
+    )
+}
+
+/// What this machine lacks for the bench: root and iproute2 (as the TFTP bench), then
+/// perfdhcp and the servers asked for, each with its Debian package.
+pub fn missing(servers: &[ProxyServer]) -> Vec<String> {
+    let mut missing = pxelab_harness::bench::missing(&[], &[]);
+    for (prog, pkg, needed) in [
+        ("perfdhcp", "kea-admin", true),
+        (
+            "dnsmasq",
+            "dnsmasq-base",
+            servers.contains(&ProxyServer::Dnsmasq),
+        ),
+    ] {
+        if needed && find_program(prog).is_none() {
+            missing.push(format!("`{prog}`: apt-get install {pkg}"));
+        }
+    }
+    missing
+}
+
+impl DhcpBench {
+    /// Refuses a bench with nothing to run.
+    pub fn check(&self) -> Result<(), Error> {
+        if self.servers.is_empty()
+            || self.rates.is_empty()
+            || self.clients == 0
+            || self.seconds == 0
+        {
+            return Err(Error::Usage(
+                "nothing to run: give servers, rates, --clients and --seconds".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+pub fn run(b: &DhcpBench, mut on_step: impl FnMut(&str)) -> Result<Vec<DhcpPoint>, Error> {
+    let options = pxe_options(b.firmware);
+    let mut lab = BenchLab::start(&b.exe).map_err(Error::Lab)?;
     let mut out = Vec::new();
     for &server in &b.servers {
         on_step(&format!("starting {}", server.name()));
-        lab.start_proxy(server)?;
+        lab.start_proxy(server).map_err(Error::Lab)?;
         for &rate in &b.rates {
             if pxelab_harness::procs::interrupted() {
-                return Err("interrupted".into());
+                return Err(Error::Interrupted);
             }
             on_step(&format!(
                 "{}: {rate} DISCOVERs/s for {} s",
@@ -113,7 +177,10 @@ pub fn run(b: &DhcpBench, mut on_step: impl FnMut(&str)) -> Result<Vec<DhcpPoint
                 b.seconds
             ));
             let cpu0 = lab.server_cpu();
-            let report = parse_perfdhcp(&lab.perfdhcp(rate, b.clients, b.seconds, &options)?)?;
+            let printed = lab
+                .perfdhcp(rate, b.clients, b.seconds, &options)
+                .map_err(Error::Lab)?;
+            let report = parse_perfdhcp(&printed)?;
             let cpu = match (cpu0, lab.server_cpu()) {
                 (Some(a), Some(c)) => Some(c.saturating_sub(a)),
                 _ => None,
@@ -122,7 +189,7 @@ pub fn run(b: &DhcpBench, mut on_step: impl FnMut(&str)) -> Result<Vec<DhcpPoint
             l.sort_by(|a, b| a.total_cmp(b));
             out.push(DhcpPoint {
                 server: server.name(),
-                firmware: b.firmware.clone(),
+                firmware: b.firmware.as_str().to_string(),
                 rate,
                 clients: b.clients,
                 seconds: b.seconds,
@@ -146,45 +213,6 @@ pub fn run(b: &DhcpBench, mut on_step: impl FnMut(&str)) -> Result<Vec<DhcpPoint
     }
     lab.teardown();
     Ok(out)
-}
-
-pub fn table(points: &[DhcpPoint]) -> String {
-    let mut t = String::new();
-    let _ = writeln!(
-        t,
-        "{:>8} {:>8} {:>7} {:>7} {:>9} {:>8} {:>8} {:>8} {:>8} {:>8} {:>10}",
-        "server",
-        "rate/s",
-        "sent",
-        "answers",
-        "answers/s",
-        "answered",
-        "p50 ms",
-        "p90 ms",
-        "p99 ms",
-        "max ms",
-        "cpu µs/ans"
-    );
-    let f = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.3}"));
-    for p in points {
-        let _ = writeln!(
-            t,
-            "{:>8} {:>8} {:>7} {:>7} {:>9.0} {:>7.1}% {:>8} {:>8} {:>8} {:>8} {:>10}",
-            p.server,
-            p.rate,
-            p.sent,
-            p.received,
-            p.answers_per_s,
-            p.answered * 100.0,
-            f(p.p50_ms),
-            f(p.p90_ms),
-            f(p.p99_ms),
-            f(p.max_ms),
-            p.cpu_us_per_answer
-                .map_or("-".into(), |c| format!("{c:.1}"))
-        );
-    }
-    t
 }
 
 #[cfg(test)]
@@ -215,18 +243,39 @@ mod tests {
             r.latencies_ms
         );
         assert!((r.latencies_ms[1] - 0.244).abs() < 1e-6);
-        let e = parse_perfdhcp("Error: cannot open socket\n").unwrap_err();
+        let e = parse_perfdhcp("Error: cannot open socket\n")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("cannot open socket"), "{e}");
     }
 
     #[test]
+    fn rates_are_positive_and_an_empty_bench_is_refused() {
+        assert_eq!(parse_rates("100, 1000").unwrap(), vec![100, 1000]);
+        let e = parse_rates("100,0").unwrap_err().to_string();
+        assert!(e.starts_with("--rate `0`: not a rate"), "{e}");
+        let b = DhcpBench {
+            servers: vec![ProxyServer::Pxelab],
+            rates: vec![],
+            clients: 10,
+            seconds: 1,
+            firmware: Firmware::UefiX64,
+            exe: "pxelab".into(),
+        };
+        assert!(b
+            .check()
+            .unwrap_err()
+            .to_string()
+            .contains("nothing to run"));
+    }
+
+    #[test]
     fn pxe_options_carry_the_firmwares_class_and_architecture() {
-        let o = pxe_options("uefi-x64").unwrap();
+        let o = pxe_options(Firmware::UefiX64);
         let class = "PXEClient:Arch:00007:UNDI:003016";
         let hex: String = class.bytes().map(|b| format!("{b:02x}")).collect();
         assert_eq!(o[0], format!("60,{hex}"));
         assert_eq!(o[1], "93,0007");
-        assert_eq!(pxe_options("bios-x64").unwrap()[1], "93,0000");
-        assert!(pxe_options("arm").is_err());
+        assert_eq!(pxe_options(Firmware::BiosX64)[1], "93,0000");
     }
 }

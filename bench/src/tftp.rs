@@ -1,61 +1,21 @@
-//! `pxelab bench tftp`: a matrix of block size × window size × link × file size, each
+//! The TFTP bench: a matrix of block size × window size × link × file size, each
 //! point's transfer time, its theoretical bound and the ratio between them, and a line
-//! of advice. `--mode sim` predicts with the simulator (`pxelab_sim::tftp_bench`);
-//! `--mode lab` measures real transfers between two network namespaces
-//! (`pxelab_harness::bench`); `--mode both` does both and reports the relative error.
+//! of advice. The simulator predicts (`pxelab_sim::tftp_bench`); the lab measures real
+//! transfers between two network namespaces (`pxelab_harness::bench`); both together
+//! give the relative error.
 
+use crate::matrix::{Matrix, Rate};
+use crate::report::{link_name, link_text, size_text};
+use crate::stats::median;
+use crate::Error;
 use pxelab_harness::bench::{BenchLab, Client, Link, Server, Transfer};
-use pxelab_scenario::values::{parse_duration, parse_rate, parse_ratio, parse_size};
 use pxelab_sim::tftp_bench::{bound_seconds, predict, window_bound_seconds, Point};
 use pxelab_sim::world::LinkModel;
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
 use std::fmt::Write as _;
+use std::path::Path;
 use std::time::Duration;
-
-/// A point's link rate: emulated at a rate by the lab's switch, or the plain veth pair.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum Rate {
-    Bps(u64),
-    /// The lab's veth pair, no emulation (lab only).
-    Veth,
-}
-
-#[derive(Clone, Debug)]
-pub struct Matrix {
-    pub block_sizes: Vec<u16>,
-    pub window_sizes: Vec<u16>,
-    pub rates: Vec<Rate>,
-    pub delays: Vec<Duration>,
-    pub losses: Vec<f64>,
-    pub sizes: Vec<u64>,
-    pub repeat: u32,
-}
-
-impl Matrix {
-    /// The links of the matrix: every rate × delay × loss; `veth` once, with no delay
-    /// or loss (it has no emulation).
-    pub fn links(&self) -> Vec<(Rate, Duration, f64)> {
-        let mut out = Vec::new();
-        for &r in &self.rates {
-            match r {
-                Rate::Veth => out.push((r, Duration::ZERO, 0.0)),
-                Rate::Bps(_) => {
-                    for &d in &self.delays {
-                        for &l in &self.losses {
-                            out.push((r, d, l));
-                        }
-                    }
-                }
-            }
-        }
-        out
-    }
-
-    pub fn points(&self) -> usize {
-        self.links().len() * self.sizes.len() * self.block_sizes.len() * self.window_sizes.len()
-    }
-}
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct PointResult {
@@ -112,131 +72,21 @@ pub struct PointResult {
     pub note: Option<String>,
 }
 
-/// A comma-separated list, each item parsed by `f`.
-/// A bench file (`scenarios/bench/*.yaml`): the matrix and the run's settings, each key
-/// as the flag of the same name (`block_size` is `--block-size`); a value is one item or
-/// a list. Flags given on the command line override the file. Documented in
-/// `scenario/REFERENCE.md`.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct BenchFile {
-    /// A title, printed nowhere; for the reader.
-    #[allow(dead_code)]
-    pub bench: Option<String>,
-    pub mode: Option<String>,
-    pub servers: Option<Items>,
-    pub clients: Option<Items>,
-    pub block_size: Option<Items>,
-    pub window_size: Option<Items>,
-    pub rate: Option<Items>,
-    pub delay: Option<Items>,
-    pub loss: Option<Items>,
-    pub size: Option<Items>,
-    pub repeat: Option<u32>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(untagged)]
-pub enum Items {
-    Many(Vec<Item>),
-    One(Item),
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(untagged)]
-pub enum Item {
-    Int(i64),
-    Float(f64),
-    Text(String),
-}
-
-impl Items {
-    /// The flag's form: items joined by commas.
-    pub fn joined(&self) -> String {
-        let one = |i: &Item| match i {
-            Item::Int(v) => v.to_string(),
-            Item::Float(v) => v.to_string(),
-            Item::Text(v) => v.clone(),
-        };
-        match self {
-            Items::One(i) => one(i),
-            Items::Many(v) => v.iter().map(one).collect::<Vec<_>>().join(","),
-        }
+/// A saved run (the JSON of `--format json`), read back with its window bounds filled
+/// (a run saved before they existed has none).
+pub fn load_saved(path: &Path) -> Result<Vec<PointResult>, Error> {
+    #[derive(Deserialize)]
+    struct Saved {
+        points: Vec<PointResult>,
     }
-}
-
-impl BenchFile {
-    pub fn load(path: &std::path::Path) -> Result<BenchFile, String> {
-        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        serde_saphyr::from_str(&text).map_err(|e| {
-            let e = e.to_string();
-            format!("{}: {}", path.display(), e.trim_start_matches("error: "))
-        })
-    }
-}
-
-pub fn list<T>(s: &str, f: impl Fn(&str) -> Result<T, String>) -> Result<Vec<T>, String> {
-    s.split(',')
-        .map(|x| x.trim())
-        .filter(|x| !x.is_empty())
-        .map(|x| f(x).map_err(|e| format!("`{x}`: {e}")))
-        .collect()
-}
-
-pub fn parse_u16_list(s: &str, what: &str, min: u16) -> Result<Vec<u16>, String> {
-    list(s, |x| {
-        x.parse::<u16>()
-            .ok()
-            .filter(|v| *v >= min)
-            .ok_or_else(|| format!("{what} must be a whole number from {min} to 65535"))
-    })
-}
-
-pub fn parse_rates(s: &str) -> Result<Vec<Rate>, String> {
-    list(s, |x| {
-        if x == "veth" {
-            Ok(Rate::Veth)
-        } else {
-            parse_rate(x).map(Rate::Bps)
-        }
-    })
-}
-pub fn parse_delays(s: &str) -> Result<Vec<Duration>, String> {
-    // A bare 0 is no delay (a duration needs a unit otherwise).
-    list(s, |d| {
-        if d.trim() == "0" {
-            Ok(Duration::ZERO)
-        } else {
-            parse_duration(d)
-        }
-    })
-}
-pub fn parse_losses(s: &str) -> Result<Vec<f64>, String> {
-    list(s, parse_ratio)
-}
-pub fn parse_sizes(s: &str) -> Result<Vec<u64>, String> {
-    list(s, parse_size)
-}
-
-/// The value at share `p` (0 to 1) of an ascending list, nearest rank.
-pub fn percentile(sorted: &[f64], p: f64) -> Option<f64> {
-    if sorted.is_empty() {
-        return None;
-    }
-    Some(sorted[((sorted.len() - 1) as f64 * p).round() as usize])
-}
-
-fn median(v: &mut [f64]) -> Option<f64> {
-    if v.is_empty() {
-        return None;
-    }
-    v.sort_by(|a, b| a.total_cmp(b));
-    let n = v.len();
-    Some(if !n.is_multiple_of(2) {
-        v[n / 2]
-    } else {
-        (v[n / 2 - 1] + v[n / 2]) / 2.0
-    })
+    let usage = |e: String| Error::Usage(format!("--from {}: {e}", path.display()));
+    let text = std::fs::read_to_string(path).map_err(|e| usage(e.to_string()))?;
+    let mut saved: Saved = serde_json::from_str(&text).map_err(|e| usage(e.to_string()))?;
+    saved
+        .points
+        .iter_mut()
+        .for_each(PointResult::fill_window_bound);
+    Ok(saved.points)
 }
 
 /// The simulator's prediction of one point over its repeats: (times, granted block,
@@ -378,8 +228,8 @@ pub fn run_lab(
     s: &LabSettings,
     mut on_step: impl FnMut(&str),
     mut on_point: impl FnMut(&PointResult),
-) -> Result<Vec<PointResult>, String> {
-    let mut lab = BenchLab::start(&s.exe)?;
+) -> Result<Vec<PointResult>, Error> {
+    let mut lab = BenchLab::start(&s.exe).map_err(Error::Lab)?;
     // The servers' caps: the largest the matrix or a firmware client asks for.
     let fixed: Vec<(u16, u16)> = s.clients.iter().filter_map(|c| c.fixed_point()).collect();
     let block_cap = m
@@ -399,14 +249,15 @@ pub fn run_lab(
     let mut files = Vec::new();
     for &size in &m.sizes {
         on_step(&format!("writing the {} file", size_text(size)));
-        files.push((size, lab.file(size)?));
+        files.push((size, lab.file(size).map_err(Error::Lab)?));
     }
-    let probe = lab.file(64 << 10)?;
+    let probe = lab.file(64 << 10).map_err(Error::Lab)?;
     let mut out = Vec::new();
     for &server in &s.servers {
         let mut measured: std::collections::HashMap<_, Measured> = Default::default();
         on_step(&format!("starting {}", server.name()));
-        lab.start_server(server, block_cap, window_cap)?;
+        lab.start_server(server, block_cap, window_cap)
+            .map_err(Error::Lab)?;
         for (size, file) in &files {
             for (rate, delay, loss) in m.links() {
                 let link = match rate {
@@ -428,7 +279,7 @@ pub fn run_lab(
                     for (block, window) in points {
                         {
                             if pxelab_harness::procs::interrupted() {
-                                return Err("interrupted".into());
+                                return Err(Error::Interrupted);
                             }
                             let bound = match rate {
                                 Rate::Bps(bps) => Some(bound_seconds(&Point {
@@ -452,15 +303,17 @@ pub fn run_lab(
                             ));
                             // What the server grants, learned with our client (atftp
                             // does not print the OACK without tracing every packet).
-                            let granted = lab.transfer(&Transfer {
-                                client: Client::Pxelab,
-                                link,
-                                file: &probe,
-                                size: 64 << 10,
-                                block,
-                                window,
-                                limit: Duration::from_secs(30),
-                            })?;
+                            let granted = lab
+                                .transfer(&Transfer {
+                                    client: Client::Pxelab,
+                                    link,
+                                    file: &probe,
+                                    size: 64 << 10,
+                                    block,
+                                    window,
+                                    limit: Duration::from_secs(30),
+                                })
+                                .map_err(Error::Lab)?;
                             // A server that lacks an option grants the same transfer
                             // for several points (tftpd-hpa: every window; dnsmasq: every
                             // block above its cap): measured once, reported for each.
@@ -475,15 +328,17 @@ pub fn run_lab(
                                 let mut mm = Measured::default();
                                 let cpu0 = lab.server_cpu();
                                 for _ in 0..m.repeat.max(1) {
-                                    let r = lab.transfer(&Transfer {
-                                        client,
-                                        link,
-                                        file,
-                                        size: *size,
-                                        block,
-                                        window,
-                                        limit,
-                                    })?;
+                                    let r = lab
+                                        .transfer(&Transfer {
+                                            client,
+                                            link,
+                                            file,
+                                            size: *size,
+                                            block,
+                                            window,
+                                            limit,
+                                        })
+                                        .map_err(Error::Lab)?;
                                     mm.timeouts += r.timeouts;
                                     match (r.seconds, r.error) {
                                         (Some(t), None) => mm.times.push(t),
@@ -620,58 +475,6 @@ fn granted_note(server: Server, block: u16, window: u16, nb: usize, nw: u64) -> 
     parts.join("; ")
 }
 
-fn link_name(rate: Rate, delay: Duration, loss: f64, size: u64) -> String {
-    match rate {
-        Rate::Veth => format!("veth {}", size_text(size)),
-        Rate::Bps(b) => format!(
-            "{} {}ms {}% {}",
-            rate_text(b),
-            delay.as_secs_f64() * 1000.0,
-            loss * 100.0,
-            size_text(size)
-        ),
-    }
-}
-
-fn rate_text(bps: u64) -> String {
-    if bps.is_multiple_of(1_000_000_000) {
-        format!("{}Gbit", bps / 1_000_000_000)
-    } else if bps.is_multiple_of(1_000_000) {
-        format!("{}Mbit", bps / 1_000_000)
-    } else {
-        format!("{bps}bit")
-    }
-}
-
-fn size_text(b: u64) -> String {
-    if b.is_multiple_of(1 << 30) {
-        format!("{}GiB", b >> 30)
-    } else if b.is_multiple_of(1 << 20) {
-        format!("{}MiB", b >> 20)
-    } else if b.is_multiple_of(1 << 10) {
-        format!("{}KiB", b >> 10)
-    } else {
-        format!("{b}")
-    }
-}
-
-fn link_text(p: &PointResult) -> String {
-    match p.rate_bps {
-        None => format!("veth {}", size_text(p.size)),
-        Some(r) => format!(
-            "{} {}ms {}% {}",
-            rate_text(r),
-            p.delay_s * 1000.0,
-            p.loss * 100.0,
-            size_text(p.size)
-        ),
-    }
-}
-
-fn opt(v: Option<f64>, prec: usize) -> String {
-    v.map_or("failed".to_string(), |x| format!("{x:.prec$}"))
-}
-
 /// The fastest point per link and size against Configuration Manager's defaults
 /// (block 4096, window 1) on the same link, when the matrix holds them.
 pub fn advice(points: &[PointResult]) -> Vec<String> {
@@ -728,166 +531,12 @@ pub fn advice(points: &[PointResult]) -> Vec<String> {
     out
 }
 
-pub fn table(points: &[PointResult], markdown: bool) -> String {
-    let mut s = String::new();
-    let both = points.iter().any(|p| p.mode == "both");
-    let lab = points.iter().any(|p| p.mode != "sim");
-    let mut head = vec![
-        "mode", "server", "client", "link", "block", "window", "median s", "min s", "max s",
-        "bound s", "ratio", "ratio w", "granted", "timeouts",
-    ];
-    if both {
-        head.extend(["sim s", "rel err"]);
-    }
-    if lab {
-        head.extend(["MiB/s", "cpu s/GiB"]);
-    }
-    let rows: Vec<Vec<String>> = points
-        .iter()
-        .map(|p| {
-            let mut r = vec![
-                p.mode.to_string(),
-                p.server.to_string(),
-                p.client.to_string(),
-                link_text(p),
-                p.block_size.to_string(),
-                p.window_size.to_string(),
-                opt(p.median_s, 3),
-                opt(p.min_s, 3),
-                opt(p.max_s, 3),
-                p.bound_s.map_or("-".into(), |b| format!("{b:.3}")),
-                p.ratio_to_bound.map_or("-".into(), |x| format!("{x:.2}")),
-                p.ratio_to_window_bound
-                    .map_or("-".into(), |x| format!("{x:.2}")),
-                format!("{}/{}", p.negotiated_block_size, p.negotiated_window_size),
-                p.timeouts.to_string(),
-            ];
-            if both {
-                r.push(p.sim_s.map_or("-".into(), |x| format!("{x:.3}")));
-                r.push(
-                    p.rel_error
-                        .map_or("-".into(), |x| format!("{:+.1}%", x * 100.0)),
-                );
-            }
-            if lab {
-                r.push(p.mib_per_s.map_or("-".into(), |x| format!("{x:.1}")));
-                r.push(
-                    p.server_cpu_s_per_gib
-                        .map_or("-".into(), |x| format!("{x:.2}")),
-                );
-            }
-            r
-        })
-        .collect();
-    let notes: Vec<String> = {
-        let mut v: Vec<String> = points
-            .iter()
-            .filter_map(|p| p.note.as_ref().map(|n| format!("{}: {n}", p.server)))
-            .collect();
-        v.sort();
-        v.dedup();
-        v
-    };
-    if markdown {
-        let _ = writeln!(s, "| {} |", head.join(" | "));
-        let _ = writeln!(s, "|{}", "---|".repeat(head.len()));
-        for r in &rows {
-            let _ = writeln!(s, "| {} |", r.join(" | "));
-        }
-        for n in &notes {
-            let _ = writeln!(s, "\nnote: {n}");
-        }
-        return s;
-    }
-    let mut w: Vec<usize> = head.iter().map(|h| h.len()).collect();
-    for r in &rows {
-        for (i, c) in r.iter().enumerate() {
-            w[i] = w[i].max(c.len());
-        }
-    }
-    let line = |cells: &[String]| {
-        cells
-            .iter()
-            .enumerate()
-            .map(|(i, c)| format!("{c:>width$}", width = w[i]))
-            .collect::<Vec<_>>()
-            .join("  ")
-    };
-    let head: Vec<String> = head.iter().map(|h| h.to_string()).collect();
-    let _ = writeln!(s, "{}", line(&head));
-    for r in &rows {
-        let _ = writeln!(s, "{}", line(r));
-    }
-    for n in &notes {
-        let _ = writeln!(s, "note: {n}");
-    }
-    s
-}
-
-pub fn csv(points: &[PointResult]) -> String {
-    let mut s = String::from(
-        "mode,server,client,link,block_size,window_size,rate_bps,delay_s,loss,size,median_s,min_s,max_s,bound_s,ratio_to_bound,window_bound_s,ratio_to_window_bound,negotiated_block_size,negotiated_window_size,timeouts,failures,sim_s,lab_s,rel_error,mib_per_s,server_cpu_s_per_gib,note\n",
-    );
-    let o = |v: Option<f64>| v.map_or(String::new(), |x| x.to_string());
-    for p in points {
-        let _ = writeln!(
-            s,
-            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},\"{}\"",
-            p.mode,
-            p.server,
-            p.client,
-            p.link,
-            p.block_size,
-            p.window_size,
-            p.rate_bps.map_or(String::new(), |r| r.to_string()),
-            p.delay_s,
-            p.loss,
-            p.size,
-            o(p.median_s),
-            o(p.min_s),
-            o(p.max_s),
-            o(p.bound_s),
-            o(p.ratio_to_bound),
-            o(p.window_bound_s),
-            o(p.ratio_to_window_bound),
-            p.negotiated_block_size,
-            p.negotiated_window_size,
-            p.timeouts,
-            p.failures,
-            o(p.sim_s),
-            o(p.lab_s),
-            o(p.rel_error),
-            o(p.mib_per_s),
-            o(p.server_cpu_s_per_gib),
-            p.note.as_deref().unwrap_or("").replace('"', "'")
-        );
-    }
-    s
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn lists_parse_and_say_what_is_wrong() {
-        assert_eq!(
-            parse_u16_list("512, 1432,4096", "block", 8).unwrap(),
-            vec![512, 1432, 4096]
-        );
-        assert!(parse_u16_list("4", "block", 8)
-            .unwrap_err()
-            .contains("from 8"));
-        assert_eq!(
-            parse_rates("100Mbit,1Gbit, veth").unwrap(),
-            vec![Rate::Bps(100_000_000), Rate::Bps(1_000_000_000), Rate::Veth]
-        );
-        assert!(parse_rates("fast").unwrap_err().contains("`fast`"));
-        assert!(parse_sizes("12XB").is_err());
-    }
-
-    #[test]
-    fn the_matrix_runs_and_advises_against_the_defaults() {
+    /// A small matrix in the simulator: 2 block sizes x 2 windows on one link.
+    pub(crate) fn small_run() -> Vec<PointResult> {
         let m = Matrix {
             block_sizes: vec![1432, 4096],
             window_sizes: vec![1, 8],
@@ -900,6 +549,12 @@ mod tests {
         let mut seen = 0;
         let pts = run_sim(&m, |_| seen += 1);
         assert_eq!((pts.len(), seen), (4, 4));
+        pts
+    }
+
+    #[test]
+    fn the_matrix_runs_and_advises_against_the_defaults() {
+        let pts = small_run();
         let best = pts
             .iter()
             .min_by(|a, b| a.median_s.unwrap().total_cmp(&b.median_s.unwrap()))
@@ -915,7 +570,21 @@ mod tests {
             a[0].contains("block 4096 window 8") && a[0].contains("faster"),
             "{a:?}"
         );
-        assert!(table(&pts, true).lines().count() == 6);
-        assert_eq!(csv(&pts).lines().count(), 5);
+    }
+
+    #[test]
+    fn a_saved_run_reads_back_and_a_bad_one_names_its_file() {
+        let dir = std::env::temp_dir().join(format!("pxelab-bench-saved-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let f = dir.join("run.json");
+        let pts = small_run();
+        std::fs::write(&f, serde_json::json!({ "points": pts }).to_string()).unwrap();
+        let back = load_saved(&f).unwrap();
+        assert_eq!(back.len(), 4);
+        assert_eq!(back[3].window_bound_s, pts[3].window_bound_s);
+        std::fs::write(&f, "{\"points\": 3}").unwrap();
+        let e = load_saved(&f).unwrap_err().to_string();
+        assert!(e.starts_with("--from ") && e.contains("run.json"), "{e}");
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -1,29 +1,113 @@
-//! `pxelab bench storm`: boot storm capacity from the simulator. N clients power on
-//! (at once, or spread over a time), P peers or distribution points hold the boot image,
-//! one segment with the given link, the responders' TFTP tuning (block and window
-//! caps, R-TFTP-2): how long until every client booted, and the peak link use.
+//! The boot storm bench: N clients power on (at once, or spread over a time), P peers
+//! or distribution points hold the boot image, one segment with the given link, the
+//! responders' TFTP tuning (block and window caps, R-TFTP-2): how long until every
+//! client booted, and the peak link use.
 //!
 //! Each row of the matrix (clients × responders × block × window) is a generated
 //! scenario (`scenario_yaml`, the same format as any other, so `--emit` shows it) run
-//! by the simulator, or with `--mode lab` in the lab with modelled clients (`pxelab run
-//! --lab --model-clients`): real `pxelab serve` responders, a real DHCP server and the
+//! by the simulator, or in the lab with modelled clients (`pxelab run --lab
+//! --model-clients`): real `pxelab serve` responders, a real DHCP server and the
 //! segment switch, the clients the simulator's firmware models speaking real frames.
 
-use crate::bench_tftp::percentile;
-use pxelab_scenario::load_str;
+use crate::matrix::{flag, parse_delays, parse_u16_list, parse_u32_list};
+use crate::stats::percentile;
+use crate::Error;
+use pxelab_scenario::{load_str, Scenario};
 use pxelab_sim::run::{run_scenario, ProcessPeak, RunOptions, ScenarioResult};
 use pxelab_sim::world::Usage;
 use serde::Serialize;
 use std::fmt::Write as _;
 use std::time::Duration;
 
+/// Who holds the image.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Role {
+    Peer,
+    #[value(name = "distribution_point")]
+    DistributionPoint,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Peer => "peer",
+            Role::DistributionPoint => "distribution_point",
+        }
+    }
+}
+
+/// The clients' firmware (one with an image architecture the storm builds).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Firmware {
+    UefiX64,
+    BiosX64,
+    UefiIa32,
+    UefiArm64,
+}
+
+impl Firmware {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Firmware::UefiX64 => "uefi-x64",
+            Firmware::BiosX64 => "bios-x64",
+            Firmware::UefiIa32 => "uefi-ia32",
+            Firmware::UefiArm64 => "uefi-arm64",
+        }
+    }
+
+    /// The image architecture the firmware boots.
+    fn arch(self) -> &'static str {
+        match self {
+            Firmware::UefiX64 | Firmware::BiosX64 => "x64",
+            Firmware::UefiIa32 => "x86",
+            Firmware::UefiArm64 => "arm64",
+        }
+    }
+}
+
+/// The storm's matrix and link, as the flags write them (lists where a row per value).
+#[derive(clap::Args, Clone, Debug)]
+pub struct StormFlags {
+    /// Clients powering on (list).
+    #[arg(long, default_value = "100")]
+    pub clients: String,
+    /// Responders holding the image (list).
+    #[arg(long, default_value = "4")]
+    pub responders: String,
+    /// peer or distribution_point.
+    #[arg(long, value_enum, default_value = "peer")]
+    pub role: Role,
+    /// uefi-x64, bios-x64, uefi-ia32 or uefi-arm64.
+    #[arg(long, value_enum, default_value = "uefi-x64")]
+    pub firmware: Firmware,
+    #[arg(long, default_value = "100MiB")]
+    pub image_size: String,
+    #[arg(long, default_value = "1Gbit")]
+    pub rate: String,
+    /// One-way delay.
+    #[arg(long, default_value = "0")]
+    pub delay: String,
+    #[arg(long, default_value = "0")]
+    pub loss: String,
+    /// The responders' RamDisk TFTP block size caps (list).
+    #[arg(long, default_value = "4096")]
+    pub block_size: String,
+    /// The responders' RamDisk TFTP window size caps (list).
+    #[arg(long, default_value = "1")]
+    pub window_size: String,
+    /// Power-ons spread evenly over this time (0: all at once).
+    #[arg(long, default_value = "0")]
+    pub spread: String,
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+}
+
 #[derive(Clone, Debug)]
 pub struct StormSpec {
     pub clients: u32,
     pub responders: u32,
-    /// `peer` or `distribution_point`.
-    pub role: String,
-    pub firmware: String,
+    pub role: Role,
+    pub firmware: Firmware,
     pub image_size: u64,
     pub rate_bps: u64,
     pub delay: Duration,
@@ -35,13 +119,68 @@ pub struct StormSpec {
     pub seed: u64,
 }
 
+/// A storm per combination of the lists (clients × responders × block × window).
+pub fn specs(a: &StormFlags) -> Result<Vec<StormSpec>, Error> {
+    use pxelab_scenario::values::{parse_rate, parse_ratio, parse_size};
+    let clients = flag("--clients", parse_u32_list(&a.clients))?;
+    let responders = flag("--responders", parse_u32_list(&a.responders))?;
+    let blocks = flag(
+        "--block-size",
+        parse_u16_list(&a.block_size, "--block-size", 8),
+    )?;
+    let windows = flag(
+        "--window-size",
+        parse_u16_list(&a.window_size, "--window-size", 1),
+    )?;
+    let one = |name: &str, text: &str| -> Result<Duration, Error> {
+        flag(name, parse_delays(text))?
+            .first()
+            .copied()
+            .ok_or_else(|| Error::Usage(format!("{name}: one duration")))
+    };
+    let delay = one("--delay", &a.delay)?;
+    let spread = one("--spread", &a.spread)?;
+    let image_size = flag("--image-size", parse_size(&a.image_size))?;
+    let rate_bps = flag("--rate", parse_rate(&a.rate))?;
+    let loss = flag("--loss", parse_ratio(&a.loss))?;
+    let mut specs = Vec::new();
+    for &c in &clients {
+        for &r in &responders {
+            for &b in &blocks {
+                for &w in &windows {
+                    specs.push(StormSpec {
+                        clients: c,
+                        responders: r,
+                        role: a.role,
+                        firmware: a.firmware,
+                        image_size,
+                        rate_bps,
+                        delay,
+                        loss,
+                        block_size: b,
+                        window_size: w,
+                        spread,
+                        seed: a.seed,
+                    });
+                }
+            }
+        }
+    }
+    if specs.is_empty() {
+        return Err(Error::Usage(
+            "nothing to run: give --clients, --responders, --block-size and --window-size".into(),
+        ));
+    }
+    Ok(specs)
+}
+
 #[derive(Clone, Debug, Serialize)]
 pub struct StormResult {
     /// `sim` or `lab`.
     pub mode: String,
     pub clients: u32,
     pub responders: u32,
-    pub role: String,
+    pub role: &'static str,
     pub image_size: u64,
     pub rate_bps: u64,
     pub delay_s: f64,
@@ -71,35 +210,23 @@ pub struct StormResult {
     pub failures: Vec<String>,
 }
 
-/// The image architecture a firmware boots.
-fn arch_of(firmware: &str) -> Result<&'static str, String> {
-    match firmware {
-        "uefi-x64" | "bios-x64" => Ok("x64"),
-        "uefi-ia32" => Ok("x86"),
-        "uefi-arm64" => Ok("arm64"),
-        other => Err(format!(
-            "unknown firmware `{other}`; use uefi-x64, bios-x64, uefi-ia32 or uefi-arm64"
-        )),
-    }
-}
-
 /// The storm as a scenario file.
-pub fn scenario_yaml(s: &StormSpec) -> Result<String, String> {
+pub fn scenario_yaml(s: &StormSpec) -> Result<String, Error> {
     if s.clients == 0 || s.clients > 20_000 {
-        return Err("--clients: from 1 to 20000".into());
+        return Err(Error::Usage("--clients: from 1 to 20000".into()));
     }
     if s.responders == 0 || s.responders > 200 {
-        return Err("--responders: from 1 to 200".into());
+        return Err(Error::Usage("--responders: from 1 to 200".into()));
     }
-    if !["peer", "distribution_point"].contains(&s.role.as_str()) {
-        return Err(format!("--role {}: use peer or distribution_point", s.role));
-    }
-    let arch = arch_of(&s.firmware)?;
+    let arch = s.firmware.arch();
     let mut y = String::new();
     let _ = writeln!(
         y,
         "scenario: boot storm, {} {} clients against {} {}s (generated by pxelab bench storm)",
-        s.clients, s.firmware, s.responders, s.role
+        s.clients,
+        s.firmware.as_str(),
+        s.responders,
+        s.role.as_str()
     );
     let _ = writeln!(y, "seed: {}", s.seed);
     // The lab runs it with modelled clients (`pxelab run --lab --model-clients`).
@@ -140,7 +267,7 @@ pub fn scenario_yaml(s: &StormSpec) -> Result<String, String> {
             "    - {{name: r{}, segment: floor, address: 10.50.1.{}, role: {}, images: [PS100002], unknown_computer_support: true, tftp: {{block_size: {}, window_size: {}}}}}",
             r + 1,
             r + 1,
-            s.role,
+            s.role.as_str(),
             s.block_size,
             s.window_size
         );
@@ -151,7 +278,7 @@ pub fn scenario_yaml(s: &StormSpec) -> Result<String, String> {
             y,
             "    - {{name: c{:05}, segment: floor, firmware: {}, mac: \"52:54:00:01:{:02x}:{:02x}\"}}",
             c + 1,
-            s.firmware,
+            s.firmware.as_str(),
             (c + 1) >> 8,
             (c + 1) & 0xff
         );
@@ -169,14 +296,14 @@ pub fn scenario_yaml(s: &StormSpec) -> Result<String, String> {
 }
 
 /// The storm's scenario, loaded.
-pub fn scenario(s: &StormSpec) -> Result<pxelab_scenario::Scenario, String> {
+pub fn scenario(s: &StormSpec) -> Result<Scenario, Error> {
     let yaml = scenario_yaml(s)?;
     load_str(&yaml, std::path::Path::new("<bench storm>"))
-        .map_err(|e| format!("the generated storm scenario does not load: {e}"))
+        .map_err(|e| Error::Scenario(format!("the generated storm scenario does not load: {e}")))
 }
 
 /// The storm in the simulator.
-pub fn run(s: &StormSpec) -> Result<StormResult, String> {
+pub fn run(s: &StormSpec) -> Result<StormResult, Error> {
     let sc = scenario(s)?;
     let r = run_scenario(
         &sc,
@@ -226,7 +353,7 @@ pub fn summarize(s: &StormSpec, r: &ScenarioResult) -> StormResult {
         mode: r.mode.clone(),
         clients: s.clients,
         responders: s.responders,
-        role: s.role.clone(),
+        role: s.role.as_str(),
         image_size: s.image_size,
         rate_bps: s.rate_bps,
         delay_s: s.delay.as_secs_f64(),
@@ -254,71 +381,31 @@ pub fn summarize(s: &StormSpec, r: &ScenarioResult) -> StormResult {
     }
 }
 
-pub fn table(rows: &[StormResult]) -> String {
-    let mut t = String::new();
-    let _ = writeln!(
-        t,
-        "{:>4} {:>7} {:>5} {:>6} {:>6}  {:>9} {:>9} {:>9} {:>8}  {:>13} {:>5}  {:>12}  {:>7}",
-        "mode",
-        "clients",
-        "resp",
-        "block",
-        "window",
-        "booted",
-        "all in s",
-        "median s",
-        "p95 s",
-        "peak resp",
-        "use",
-        "peak segment",
-        "wall s"
-    );
-    for r in rows {
-        let f = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.1}"));
-        let (resp, pct, segm) = if r.mode == "lab" {
-            ("-".to_string(), "-".to_string(), "-".to_string())
-        } else {
-            (
-                format!("{:.0} Mbit", r.peak_responder_bps / 1e6),
-                format!("{:.0}%", r.peak_responder_use * 100.0),
-                format!("{:.0} Mbit", r.peak_segment_bps / 1e6),
-            )
-        };
-        let _ = writeln!(
-            t,
-            "{:>4} {:>7} {:>5} {:>6} {:>6}  {:>9} {:>9} {:>9} {:>8}  {:>13} {:>5}  {:>12}  {:>7.2}",
-            r.mode,
-            r.clients,
-            r.responders,
-            r.block_size,
-            r.window_size,
-            format!("{}/{}", r.booted, r.clients),
-            f(r.all_booted_s),
-            f(r.boot_median_s),
-            f(r.boot_p95_s),
-            resp,
-            pct,
-            segm,
-            r.wall_s
-        );
-    }
-    for r in rows {
-        for p in &r.resources {
-            let _ = writeln!(
-                t,
-                "  {} {} clients: {} peak {:.1} MiB resident, {} descriptors",
-                r.mode,
-                r.clients,
-                p.process,
-                p.peak_rss_kib as f64 / 1024.0,
-                p.peak_fds
-            );
+/// The storms in the lab, one lab run each: every storm written as a scenario file (the
+/// lab's responders read their scenario from it), loaded, and given to `lab`, which
+/// builds, runs and tears down each in turn (`pxelab run --lab --model-clients`).
+pub fn run_in_lab(
+    specs: &[StormSpec],
+    lab: impl FnOnce(&[&Scenario]) -> Result<Vec<ScenarioResult>, Error>,
+) -> Result<Vec<StormResult>, Error> {
+    let dir = std::env::temp_dir().join(format!("pxelab-storm-{}", std::process::id()));
+    let loaded = (|| -> Result<Vec<Scenario>, Error> {
+        std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+        let mut v = Vec::new();
+        for (i, s) in specs.iter().enumerate() {
+            let f = dir.join(format!("storm-{}.yaml", i + 1));
+            std::fs::write(&f, scenario_yaml(s)?).map_err(|e| Error::io(&f, e))?;
+            v.push(pxelab_scenario::load_file(&f).map_err(|e| Error::Scenario(e.to_string()))?);
         }
-        for f in &r.failures {
-            let _ = writeln!(t, "  {} {} clients: {f}", r.mode, r.clients);
-        }
-    }
-    t
+        Ok(v)
+    })();
+    let results = loaded.and_then(|scenarios| lab(&scenarios.iter().collect::<Vec<_>>()));
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(specs
+        .iter()
+        .zip(&results?)
+        .map(|(s, r)| summarize(s, r))
+        .collect())
 }
 
 #[cfg(test)]
@@ -329,8 +416,8 @@ mod tests {
         StormSpec {
             clients,
             responders,
-            role: "peer".into(),
-            firmware: "uefi-x64".into(),
+            role: Role::Peer,
+            firmware: Firmware::UefiX64,
             image_size: 4 << 20,
             rate_bps: 1_000_000_000,
             delay: Duration::from_micros(100),
@@ -377,12 +464,60 @@ mod tests {
     #[test]
     fn bad_specs_are_refused_with_the_flag() {
         let mut s = spec(0, 1, 1);
-        assert!(scenario_yaml(&s).unwrap_err().contains("--clients"));
+        assert!(scenario_yaml(&s)
+            .unwrap_err()
+            .to_string()
+            .contains("--clients"));
         s.clients = 2;
-        s.role = "dp".into();
-        assert!(scenario_yaml(&s).unwrap_err().contains("--role"));
-        s.role = "peer".into();
-        s.firmware = "bios".into();
-        assert!(scenario_yaml(&s).unwrap_err().contains("uefi-x64"));
+        s.responders = 201;
+        assert!(scenario_yaml(&s)
+            .unwrap_err()
+            .to_string()
+            .contains("--responders"));
+    }
+
+    fn flags() -> StormFlags {
+        StormFlags {
+            clients: "10,20".into(),
+            responders: "1,2".into(),
+            role: Role::DistributionPoint,
+            firmware: Firmware::UefiIa32,
+            image_size: "1MiB".into(),
+            rate: "100Mbit".into(),
+            delay: "0".into(),
+            loss: "0".into(),
+            block_size: "1432,4096".into(),
+            window_size: "1".into(),
+            spread: "10s".into(),
+            seed: 3,
+        }
+    }
+
+    #[test]
+    fn the_lists_make_a_storm_per_combination() {
+        let v = specs(&flags()).unwrap();
+        let rows: Vec<(u32, u32, u16)> = v
+            .iter()
+            .map(|s| (s.clients, s.responders, s.block_size))
+            .collect();
+        assert_eq!(rows.len(), 8);
+        assert_eq!(rows[..3], [(10, 1, 1432), (10, 1, 4096), (10, 2, 1432)]);
+        assert_eq!(v[0].spread, Duration::from_secs(10));
+        let y = scenario_yaml(&v[0]).unwrap();
+        assert!(
+            y.contains("arch: x86") && y.contains("role: distribution_point"),
+            "{y}"
+        );
+        assert!(scenario(&v[0]).is_ok());
+        let mut bad = flags();
+        bad.block_size = "4".into();
+        let e = specs(&bad).unwrap_err().to_string();
+        assert!(e.starts_with("--block-size `4`"), "{e}");
+        bad = flags();
+        bad.spread = String::new();
+        assert_eq!(
+            specs(&bad).unwrap_err().to_string(),
+            "--spread: one duration"
+        );
     }
 }

@@ -1,9 +1,10 @@
-//! `pxelab bench tftp --plot FILE`: transfer time (log axis) against window size, one
-//! line per block size, one panel per link (and per client ← server when there are
+//! The TFTP bench's plot (`--plot FILE`): transfer time (log axis) against window size,
+//! one line per block size, one panel per link (and per client ← server when there are
 //! several, with a shared time axis per link), as SVG (plotters). With `--mode both`
 //! the simulator's predictions are drawn beside the lab's as dashed lines.
 
-use crate::bench_tftp::PointResult;
+use crate::tftp::PointResult;
+use crate::Error;
 use plotters::prelude::*;
 use std::path::Path;
 
@@ -55,7 +56,11 @@ const PANEL_H: u32 = 420;
 /// Writes the plot; an error says what failed. Time is on a logarithmic axis (a
 /// window-1 transfer takes tens of times a window-16 one); each panel's legend is a
 /// column beside it, with one entry for the simulator's dashed lines.
-pub fn plot(points: &[PointResult], file: &Path) -> Result<(), String> {
+pub fn plot(points: &[PointResult], file: &Path) -> Result<(), Error> {
+    draw(points, file).map_err(|e| Error::Plot(format!("--plot {}: {e}", file.display())))
+}
+
+fn draw(points: &[PointResult], file: &Path) -> Result<(), String> {
     let mut links: Vec<String> = Vec::new();
     for p in points {
         let k = link_key(p);
@@ -234,7 +239,8 @@ pub fn plot(points: &[PointResult], file: &Path) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bench_tftp::{run_sim, Matrix, Rate};
+    use crate::matrix::{Matrix, Rate};
+    use crate::tftp::run_sim;
 
     #[test]
     fn the_plot_has_a_panel_per_link_and_a_line_per_block_size() {
@@ -273,6 +279,6 @@ mod tests {
     #[test]
     fn nothing_to_plot_is_an_error() {
         let f = std::env::temp_dir().join("pxelab-plot-empty.svg");
-        assert!(plot(&[], &f).unwrap_err().contains("no points"));
+        assert!(plot(&[], &f).unwrap_err().to_string().contains("no points"));
     }
 }

@@ -35,8 +35,9 @@ pub fn merge(a: MergeArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    if let Err(code) = emit(&m.results, &m.suite, a.format, a.json, a.junit) {
-        return code;
+    if let Err(e) = emit(&m.results, &m.suite, a.format, a.json, a.junit) {
+        eprintln!("error: {e}");
+        return ExitCode::FAILURE;
     }
     if m.results.iter().all(|r| r.passed) {
         ExitCode::SUCCESS
@@ -52,13 +53,10 @@ pub fn emit(
     format: Format,
     json: Option<PathBuf>,
     junit: Option<PathBuf>,
-) -> Result<(), ExitCode> {
+) -> Result<(), String> {
     match format {
         Format::Text => print!("{}", report::text(results)),
         Format::Json => println!("{}", report::json(results, Some(suite))),
     }
-    report::write_files(results, Some(suite), json.as_deref(), junit.as_deref()).map_err(|e| {
-        eprintln!("error: {e}");
-        ExitCode::FAILURE
-    })
+    report::write_files(results, Some(suite), json.as_deref(), junit.as_deref())
 }
