@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Capture what each real firmware sends when it network-boots: its DHCP DISCOVER and
-# REQUEST and its TFTP read request. QEMU's user-mode network with restrict=on keeps
+# REQUEST and its TFTP read request; then, as root, over IPv6 PXE and HTTP boot
+# (scripts/capture-netboot.sh). QEMU's user-mode network with restrict=on keeps
 # every packet inside the QEMU process (its built-in DHCP and TFTP servers answer; no
 # host or outside address is reached); filter-dump writes the pcap.
 #
@@ -61,4 +62,11 @@ run uefi-arm64 qemu-system-aarch64 -machine virt -cpu cortex-a57 -accel tcg \
   -drive if=pflash,format=raw,readonly=on,file=/usr/share/AAVMF/AAVMF_CODE.fd \
   -drive if=pflash,format=raw,file="$work/aavmf-vars.fd" \
   -device virtio-net-pci,netdev=n0,mac=$MAC,romfile=,bootindex=1
+# IPv6 PXE and HTTP boot need servers QEMU's user-mode network lacks (a DHCPv6 server
+# that answers a Solicit): captured in a network namespace of their own.
+if [ "$(id -u)" -eq 0 ]; then
+  scripts/capture-netboot.sh "$out"
+else
+  echo "IPv6 PXE and HTTP boot captures skipped: scripts/capture-netboot.sh needs root"
+fi
 ls -la "$out"

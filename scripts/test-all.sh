@@ -4,7 +4,10 @@
 #   1. cargo fmt --check and clippy (warnings are errors),
 #   2. every unit, property, snapshot and integration test (release profile), then a
 #      short smoke of every fuzz target (scripts/fuzz.sh smoke; docs/FUZZING.md),
-#   3. the whole scenario suite in the simulator, as the README's first command,
+#   3. the whole scenario suite in the simulator, as the README's first command, with
+#      its HTML report (target/report.html; the report is also loaded in headless
+#      chromium by step 2's tests/report_browser.rs, screenshots in target/; after the
+#      lab tests, target/report-sim-lab.html shows a lab run beside the simulator's),
 #   4. the lab: the lab suite (scenarios/lab) with real firmware under QEMU, compared
 #      with the simulator (sim/lab parity); rogue peers without the site key; failover
 #      under fire (kill -9, lab and sim); a storm of 500 modelled clients through the
@@ -30,8 +33,9 @@ cd "$(dirname "$0")/.."
 # packages conflict, so scripts/tftp-servers.sh unpacks them (their libraries, libwrap0
 # and libpcre2-8-0, come from apt); kea-admin brings perfdhcp. The fuzz targets build
 # libFuzzer's C++ sources (libfuzzer-sys) with g++. The TFTP interop test runs the
-# clients of curl, tftp-hpa, atftp and busybox.
-APT_PACKAGES=(pkg-config iproute2 procps g++
+# clients of curl, tftp-hpa, atftp and busybox. The HTML report is loaded in a real
+# browser, headless and offline (tests/report_browser.rs): Debian's chromium.
+APT_PACKAGES=(pkg-config iproute2 procps g++ chromium
   qemu-system-x86 qemu-system-arm ipxe-qemu ovmf ovmf-ia32 qemu-efi-aarch64
   dnsmasq-base kea-dhcp4-server isc-dhcp-relay nasm clang lld
   atftp libwrap0 libpcre2-8-0 kea-admin curl tftp-hpa busybox)
@@ -80,7 +84,10 @@ echo "== fuzz smoke: every fuzz target briefly (crashes land in fuzz/artifacts/)
 scripts/fuzz.sh smoke
 
 echo "== scenario suite (simulator)"
-cargo run --release -q -- run scenarios --junit target/scenarios-junit.xml
+cargo run --release -q -- run scenarios --junit target/scenarios-junit.xml \
+  --json target/scenarios-results.json --html target/report.html
+echo "report of the scenario suite: target/report.html (the browser test's, with a failing"
+echo "scenario and its screenshots: target/report-test/report.html, target/report-*.png)"
 
 echo "== the lab: real firmware (QEMU, TCG), sim/lab parity, cleanup after SIGINT"
 if [ "$(id -u)" -ne 0 ]; then
@@ -89,6 +96,12 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 cargo test --release --test lab -- --ignored --test-threads=1 --nocapture
 ./target/release/pxelab lab clean >/dev/null
+
+echo "== the report of a lab run beside the simulator's (one lab scenario, ~15 s)"
+./target/release/pxelab run --lab scenarios/lab/uefi-x64.yaml --json target/lab-results.json \
+  --pcap target/lab-pcaps
+./target/release/pxelab report target/scenarios-results.json target/lab-results.json \
+  --html target/report-sim-lab.html
 
 echo "== TFTP interop: third-party clients against pxelab serve, clean and at 5 % loss"
 cargo test --release --test tftp_interop -- --ignored --nocapture \

@@ -1,6 +1,6 @@
 //! `pxelab`: the command line. It parses the arguments (clap) and hands each command
 //! to its function in `cmd/`; the work is in the library crates (sim, harness, daemon,
-//! bench, scenario). `main` → `try_main` → one function per command, as ripgrep does.
+//! bench, report, scenario). `main` → `try_main` → one function per command, as ripgrep does.
 
 use clap::{Parser, Subcommand, ValueEnum};
 use std::process::ExitCode;
@@ -64,6 +64,9 @@ enum Cmd {
     /// differently, a scenario in two files, and (unless --partial) a missing shard.
     /// Exit status 0 when every scenario passed, 1 when one failed, 2 on a refusal.
     Merge(cmd::results::MergeArgs),
+    /// An HTML report of results files (`run --json`, `merge --json`): summary per tag
+    /// and mode, failures, each drawn boot as a ladder; sim and lab side by side.
+    Report(cmd::results::ReportArgs),
 }
 
 /// A command's error, printed as `error: ...` with exit status 1.
@@ -102,6 +105,7 @@ fn try_main(cli: Cli) -> Result<ExitCode, Error> {
         Cmd::Bench { what } => cmd::bench::bench(what),
         Cmd::Audit(args) => Ok(cmd::audit::run(&args)),
         Cmd::Merge(args) => Ok(cmd::results::merge(args)),
+        Cmd::Report(args) => cmd::results::report(args),
     }
 }
 
@@ -109,7 +113,12 @@ fn try_main(cli: Cli) -> Result<ExitCode, Error> {
 fn builds_nothing(cmd: &Cmd) -> bool {
     match cmd {
         Cmd::Run(args) => !args.lab,
-        Cmd::Check(_) | Cmd::Schema | Cmd::Explain(_) | Cmd::Audit(_) | Cmd::Merge(_) => true,
+        Cmd::Check(_)
+        | Cmd::Schema
+        | Cmd::Explain(_)
+        | Cmd::Audit(_)
+        | Cmd::Merge(_)
+        | Cmd::Report(_) => true,
         Cmd::Bench {
             what: BenchCmd::Sim(_) | BenchCmd::Storm(_),
         } => true,

@@ -118,6 +118,15 @@ fn same_seed_gives_identical_pcaps_and_results() {
         let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         let mut s = json["scenarios"][0].clone();
         s.as_object_mut().unwrap().remove("wall_time_s");
+        // Where the captures went differs by run; their names must not.
+        let pcaps = s.as_object_mut().unwrap().remove("pcaps").unwrap();
+        let names: Vec<String> = pcaps
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p.as_str().unwrap().rsplit('/').next().unwrap().to_string())
+            .collect();
+        s["pcap_names"] = names.into();
         outputs.push((s, files_in(&dir)));
     }
     let _ = std::fs::remove_dir_all(&tmp);

@@ -16,6 +16,8 @@ use std::time::Duration;
 pub const DISCOVER_WAITS: [u64; 4] = [4, 8, 16, 32];
 /// How long the network boot prompt waits for a key (R-PROMPT-2).
 pub const PROMPT_TIMEOUT: Duration = Duration::from_secs(4);
+/// How often a long TFTP transfer's progress is noted in the timeline.
+const PROGRESS_EVERY: Duration = Duration::from_secs(1);
 /// Restarts of DHCP discovery after a REQUEST that got no DHCPACK, per boot.
 pub const MAX_RESTARTS: u32 = 2;
 /// REQUEST retransmissions (DHCP server and port 4011) before restarting discovery.
@@ -140,6 +142,8 @@ pub struct Client {
     xid_counter: u32,
     pub result: Option<BootResult>,
     pub trace: Option<Vec<Trace>>,
+    /// The current transfer's last progress note: when, and how many blocks it had.
+    progress: (Instant, u64),
 }
 
 impl Client {
@@ -170,6 +174,7 @@ impl Client {
             xid_counter: 0,
             result: None,
             trace: None,
+            progress: (Instant::ZERO, 0),
         }
     }
 
@@ -428,7 +433,25 @@ impl Client {
             }
             let mut payloads = Vec::new();
             transfer.handle_packet(now, src.port(), payload, &mut payloads);
+            let (st, active) = (
+                transfer.stats(),
+                matches!(transfer.status(), ClientStatus::Active),
+            );
             self.flush_tftp(payloads, out);
+            // Long transfers noted once a second of DATA (the ladders' summaries).
+            let (since, blocks) = self.progress;
+            if active && now.saturating_since(since) >= PROGRESS_EVERY {
+                self.progress = (now, st.blocks);
+                let bytes = (st.blocks - blocks) * st.block_size as u64;
+                let secs = now.saturating_since(since).as_secs_f64();
+                self.note(now, || {
+                    format!(
+                        "TFTP DATA: {} blocks ({bytes} bytes) in {secs:.1}s, {} blocks so far",
+                        st.blocks - blocks,
+                        st.blocks
+                    )
+                });
+            }
             self.check_tftp(now, out);
         }
     }
@@ -633,6 +656,7 @@ impl Client {
         };
         let mut payloads = Vec::new();
         let transfer = ClientTransfer::start(now, &file, &cfg, &mut payloads);
+        self.progress = (now, 0);
         self.note(now, || {
             let o: Vec<String> = options.iter().map(|(k, v)| format!("{k}={v}")).collect();
             format!("TFTP RRQ {file} from {server} [{}]", o.join(" "))

@@ -9,6 +9,7 @@ pub mod build;
 pub mod client;
 pub mod content;
 pub mod expect;
+pub mod ladder;
 pub mod link;
 pub mod merge;
 pub mod pcap;

@@ -78,6 +78,9 @@ pub struct ScenarioResult {
     pub file: String,
     pub scenario: String,
     pub mode: String,
+    /// The scenario's tags (for the report's tallies; absent from older results).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
     pub passed: bool,
     pub seed: u64,
     pub sim_time_s: f64,
@@ -108,6 +111,13 @@ pub struct ScenarioResult {
     /// Bytes on the wire over virtual time (`pxelab bench storm`).
     #[serde(skip)]
     pub usage: Usage,
+    /// Boots as message sequences, for `pxelab report` (a few per scenario, see
+    /// `ladder::MAX_LADDERS`; absent from older results).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ladders: Vec<crate::ladder::Ladder>,
+    /// The segment captures written (`--pcap`), as their paths were given.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pcaps: Vec<String>,
 }
 
 impl ScenarioResult {
@@ -117,6 +127,7 @@ impl ScenarioResult {
             file: sc.file.display().to_string(),
             scenario: sc.title.clone(),
             mode: mode.into(),
+            tags: sc.tags.clone(),
             passed: false,
             seed,
             sim_time_s: 0.0,
@@ -133,6 +144,8 @@ impl ScenarioResult {
             traces: HashMap::new(),
             stats: Stats::default(),
             usage: Default::default(),
+            ladders: Vec::new(),
+            pcaps: Vec::new(),
         }
     }
 }

@@ -132,6 +132,18 @@ pub fn run_scenario(sc: &Scenario, opts: &RunOptions) -> ScenarioResult {
     }
     drop(b);
     crate::expect::check(sc, &mut result);
+    result.ladders = crate::ladder::ladders(&result, sc);
+    if let Some(dir) = &opts.pcap_dir {
+        let files = sc
+            .network
+            .segments
+            .iter()
+            .map(|s| dir.join(format!("{}.pcap", s.name)));
+        result.pcaps = files
+            .filter(|p| p.exists())
+            .map(|p| p.display().to_string())
+            .collect();
+    }
     result.passed = result.failures.is_empty();
     result.wall_time_s = wall.elapsed().as_secs_f64();
     result

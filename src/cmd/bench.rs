@@ -56,8 +56,11 @@ pub struct TftpArgs {
     /// per link (SVG).
     #[arg(long)]
     plot: Option<PathBuf>,
-    /// Run nothing: show a saved run (the JSON of `--format json`) again, in --format
-    /// and --plot.
+    /// Also write a page with the plot and the table (self-contained HTML).
+    #[arg(long)]
+    html: Option<PathBuf>,
+    /// Run nothing: show a saved run (the JSON of `--format json`) again, in --format,
+    /// --plot and --html.
     #[arg(long, conflicts_with = "file")]
     from: Option<PathBuf>,
 }
@@ -192,8 +195,25 @@ fn tftp(a: &TftpArgs) -> Result<ExitCode, crate::Error> {
     if let Some(plot) = &a.plot {
         report::plot::plot(&points, plot)?;
     }
+    if let Some(html) = &a.html {
+        tftp_page(&points, html)?;
+    }
     print!("{}", report::tftp(&points, a.format));
     Ok(ExitCode::SUCCESS)
+}
+
+/// `bench tftp --html`: the plot (drawn to a file beside the page, read back, removed)
+/// and the table with its advice.
+fn tftp_page(points: &[tftp::PointResult], html: &std::path::Path) -> Result<(), crate::Error> {
+    let svg_file = html.with_extension("plot.svg");
+    report::plot::plot(points, &svg_file)?;
+    let svg = std::fs::read_to_string(&svg_file);
+    let _ = std::fs::remove_file(&svg_file);
+    let svg = svg.map_err(|e| format!("{}: {e}", svg_file.display()))?;
+    let text = report::tftp(points, TftpFormat::Table);
+    let page = pxelab_report::bench::page("pxelab bench tftp", &[svg], &text);
+    std::fs::write(html, page).map_err(|e| format!("--html {}: {e}", html.display()))?;
+    Ok(())
 }
 
 fn run_tftp(a: &TftpArgs) -> Result<Vec<tftp::PointResult>, crate::Error> {

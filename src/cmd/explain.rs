@@ -1,5 +1,5 @@
 //! `pxelab explain`: one client's boots in the simulator, packet by packet
-//! (`pxelab_sim::report::explain`).
+//! (`pxelab_sim::report::explain`), or drawn as ladders (`pxelab_report::explain`).
 
 use pxelab_sim::{report, run_scenario, RunOptions};
 use std::path::PathBuf;
@@ -10,11 +10,21 @@ pub struct ExplainArgs {
     file: PathBuf,
     #[arg(long)]
     client: String,
-    /// Which boot of that client (from 1); all boots when omitted.
+    /// Which boot of that client (from 1); all boots when omitted (svg: the first).
     #[arg(long)]
     boot: Option<u32>,
     #[arg(long)]
     seed: Option<u64>,
+    /// The packet list as text, or the boot drawn as a ladder: an SVG file or a page.
+    #[arg(long, value_enum, default_value = "text")]
+    format: ExplainFormat,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum ExplainFormat {
+    Text,
+    Svg,
+    Html,
 }
 
 pub fn explain(a: ExplainArgs) -> Result<ExitCode, crate::Error> {
@@ -37,9 +47,14 @@ pub fn explain(a: ExplainArgs) -> Result<ExitCode, crate::Error> {
         no_verify: false,
     };
     let r = run_scenario(&sc, &opts);
+    let drawn = match a.format {
+        ExplainFormat::Text => Ok(report::explain(&r, &a.client, &c.mac.to_string(), a.boot)),
+        ExplainFormat::Svg => pxelab_report::explain::svg(&r, &sc, &a.client, a.boot),
+        ExplainFormat::Html => pxelab_report::explain::html(&r, &sc, &a.client, a.boot),
+    };
     print!(
         "{}",
-        report::explain(&r, &a.client, &c.mac.to_string(), a.boot)
+        drawn.map_err(|e| format!("{}: {e}", a.file.display()))?
     );
     Ok(ExitCode::SUCCESS)
 }

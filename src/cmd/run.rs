@@ -29,6 +29,9 @@ pub struct RunArgs {
     /// Also write the JSON results here (what `pxelab merge` reads).
     #[arg(long)]
     json: Option<PathBuf>,
+    /// Also write an HTML report here (self-contained: summary, failures, ladders).
+    #[arg(long)]
+    html: Option<PathBuf>,
     /// Write one pcap per segment into this directory (a subdirectory per
     /// scenario when several run).
     #[arg(long)]
@@ -152,7 +155,12 @@ pub fn run(a: RunArgs) -> Result<ExitCode, crate::Error> {
             })
             .collect()
     };
-    super::results::emit(&results, &suite, a.format, a.json, a.junit)?;
+    let out = super::results::Outputs {
+        json: a.json,
+        junit: a.junit,
+        html: a.html,
+    };
+    super::results::emit(&results, &suite, a.format, out)?;
     // Scenarios skipped for their modes do not fail a run; files that do not load do
     // (they are in `errors`, as is finding no scenario file at all).
     Ok(if errors.is_empty() && results.iter().all(|r| r.passed) {

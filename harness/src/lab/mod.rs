@@ -214,6 +214,8 @@ impl<'a> Lab<'a> {
         if result.failures.is_empty() {
             pxelab_sim::expect::check(self.sc, &mut result);
         }
+        result.ladders = pxelab_sim::ladder::ladders(&result, self.sc);
+        result.pcaps = self.pcaps.iter().map(|p| p.display().to_string()).collect();
         result.passed = result.failures.is_empty();
         result.wall_time_s = wall.elapsed().as_secs_f64();
         result
