@@ -12,7 +12,7 @@
 #   scripts/fuzz.sh repro TARGET FILE...  run inputs once (a crash shows its backtrace)
 #   scripts/fuzz.sh list                  the targets
 #
-# Targets: dhcp, tftp, responder (fuzz/fuzz_targets/, thin wrappers around
+# Targets: dhcp, tftp, responder, dhcp6, http_request, http_server (fuzz/fuzz_targets/, thin wrappers around
 # pxelab_engine::fuzzing). A crashing input goes to fuzz/regressions/TARGET/ once fixed;
 # `cargo test -p pxelab-engine --test fuzz_regressions` replays those and fuzz/seeds/.
 #
@@ -23,7 +23,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-TARGETS=(dhcp tftp responder)
+TARGETS=(dhcp tftp responder dhcp6 http_request http_server)
 HOST=$(rustc -vV | sed -n 's/^host: //p')
 OUT=fuzz/target/fuzz
 TOOLCHAIN=()

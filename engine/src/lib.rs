@@ -11,11 +11,13 @@
 
 pub mod bootfiles;
 pub mod dhcp;
+pub mod dhcp6;
 pub mod election;
 pub mod exclusion;
 #[doc(hidden)]
 #[cfg(feature = "fuzzing")]
 pub mod fuzzing;
+pub mod http;
 pub mod ids;
 pub mod policy;
 pub mod responder;

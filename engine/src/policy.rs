@@ -2,7 +2,7 @@
 //! The scenario loader (`pxelab-scenario`) and the daemon's config both build these.
 
 use crate::ids::{Guid, Mac};
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 use std::time::Duration;
 
 /// Boot image / deployment architecture.
@@ -49,6 +49,18 @@ impl ClientClass {
             Some(7) | Some(9) => Some(ClientClass::UefiX64),
             Some(11) => Some(ClientClass::UefiArm64),
             Some(_) => None,
+        }
+    }
+
+    /// R-V6-2, R-HTTP-1: the architecture of an HTTP boot client (DHCPv4 option 93,
+    /// DHCPv6 option 61): the numbers of R-ID-2 and 15, 16, 19 for UEFI HTTP on IA32,
+    /// x64 and ARM64 (RFC 5970's registry).
+    pub fn from_http_arch(arch: Option<u16>) -> Option<ClientClass> {
+        match arch {
+            Some(15) => Some(ClientClass::UefiIa32),
+            Some(16) => Some(ClientClass::UefiX64),
+            Some(19) => Some(ClientClass::UefiArm64),
+            other => ClientClass::from_option93(other),
         }
     }
 
@@ -214,6 +226,8 @@ impl Default for TftpCaps {
 #[derive(Clone, Debug, PartialEq)]
 pub struct ResponderConfig {
     pub name: String,
+    /// Its IPv4 address; 0.0.0.0 for a responder on an IPv6-only segment (see
+    /// [`ResponderConfig::has_ipv4`]).
     pub address: Ipv4Addr,
     pub role: Role,
     /// The primary site it belongs to (R-ID-5); `None` is the site's own code (see
@@ -231,6 +245,24 @@ pub struct ResponderConfig {
     /// The site's peer key (peers only): membership datagrams are sealed and verified
     /// with it (issue 5, rogue peers). `None`: plain, unauthenticated membership.
     pub peer_key: Option<crate::election::PeerKey>,
+    /// Its IPv6 address (`address6`): it answers PXE over IPv6 (R-V6-1). `None`: IPv4 only.
+    pub address6: Option<Ipv6Addr>,
+    /// `http`: it also answers HTTP boot clients and serves its boot root over HTTP
+    /// (R-HTTP-1, R-HTTP-2). `None`: PXE only.
+    pub http: Option<HttpConfig>,
+}
+
+/// A responder's HTTP boot settings (scenario `http: {port}`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HttpConfig {
+    /// The TCP port of its HTTP server; default 80.
+    pub port: u16,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig { port: 80 }
+    }
 }
 
 impl ResponderConfig {
@@ -250,6 +282,14 @@ impl ResponderConfig {
             mac_exclusions: Vec::new(),
             tftp: TftpCaps::default(),
             peer_key: None,
+            address6: None,
+            http: None,
         }
+    }
+
+    /// Whether it has an IPv4 address: a responder on an IPv6-only segment has none and
+    /// holds 0.0.0.0 in `address`.
+    pub fn has_ipv4(&self) -> bool {
+        !self.address.is_unspecified()
     }
 }

@@ -9,11 +9,12 @@ use crate::bootfiles::{self, BootParams};
 use crate::dhcp;
 use crate::dhcp::packet::MessageType;
 use crate::dhcp::proxy::ProxyParams;
+use crate::dhcp6;
 use crate::election::{self, Membership, PeerIdentity, PEER_PORT};
 use crate::exclusion::ExclusionList;
 use crate::ids::{Guid, Mac};
 use crate::policy::{ClientClass, Purpose, ResponderConfig, Role, Site};
-use crate::select::{self, Selection};
+use crate::select::{self, Choice, Selection};
 use crate::state::StateStore;
 use crate::tftp::netascii::{self, Netascii};
 use crate::tftp::packet::{self as tftp_packet, Packet};
@@ -24,7 +25,7 @@ use rand_chacha::ChaCha8Rng;
 use rustc_hash::FxHashMap as HashMap;
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
-use std::net::{Ipv4Addr, SocketAddrV4};
+use std::net::{Ipv4Addr, SocketAddrV4, SocketAddrV6};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -107,6 +108,15 @@ pub struct Transmit {
     pub payload: Vec<u8>,
 }
 
+/// A datagram to send over IPv6 (R-V6). The driver sends it from the interface the
+/// request came in on (`dst`'s scope for a link-local client).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Transmit6 {
+    pub src: SocketAddrV6,
+    pub dst: SocketAddrV6,
+    pub payload: Vec<u8>,
+}
+
 /// Something that happened that the driver may want to know beyond log lines.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Effect {
@@ -154,6 +164,8 @@ pub enum Effect {
 #[derive(Debug, Default)]
 pub struct Output {
     pub transmits: Vec<Transmit>,
+    /// Datagrams over IPv6 (DHCPv6 answers, R-V6).
+    pub transmits6: Vec<Transmit6>,
     pub logs: Vec<String>,
     pub effects: Vec<Effect>,
 }
@@ -170,6 +182,7 @@ impl Output {
 
     pub fn clear(&mut self) {
         self.transmits.clear();
+        self.transmits6.clear();
         self.logs.clear();
         self.effects.clear();
     }
@@ -192,6 +205,21 @@ struct Slot {
     armed: Option<Instant>,
     /// Ports the driver could not open for this transfer.
     tried: Vec<u16>,
+}
+
+/// A boot request as the rules see it, whatever its family and kind (`decide`).
+struct Ask<'a> {
+    mac: Mac,
+    guid: Option<Guid>,
+    /// Option 93 (IPv4) or 61 (IPv6), every entry.
+    arch: &'a [u16],
+    /// An HTTP boot client (R-HTTP-1): architecture types 15, 16, 19 are known too.
+    http: bool,
+    /// Through a relay (giaddr set, or a Relay-Forward).
+    relayed: bool,
+    /// The first message of a boot (DISCOVER, Solicit): its transaction id and the
+    /// elapsed time the client says (R-ANS-5); `None` for the request that follows.
+    offer: Option<(u32, Duration)>,
 }
 
 /// What the responder remembers of a client between its 4011 request and its
@@ -445,6 +473,9 @@ impl Responder {
             return;
         };
         if !pkt.is_pxe_client() {
+            if self.cfg.http.is_some() && pkt.is_http_client() && !on_4011 {
+                self.on_http_discover(now, &pkt, mac, out);
+            }
             return; // not a PXE client: not our business
         }
         let guid = pkt.client_guid;
@@ -459,11 +490,281 @@ impl Responder {
         if !wanted {
             return;
         }
+        let relayed = pkt.giaddr != Ipv4Addr::UNSPECIFIED;
+        let ask = Ask {
+            mac,
+            guid,
+            arch: &pkt.client_arch,
+            http: false,
+            relayed,
+            offer: (!on_4011).then(|| (pkt.xid, Duration::from_secs(u64::from(pkt.secs)))),
+        };
+        let Some((class, choice)) = self.decide(now, &ask, out) else {
+            return;
+        };
+        if !on_4011 {
+            let params = ProxyParams::new(self.cfg.address, None);
+            let reply = dhcp::proxy::build_proxy_offer(&pkt, &params);
+            let dst = if relayed {
+                SocketAddrV4::new(pkt.giaddr, DHCP_SERVER_PORT) // R-ANS-3
+            } else {
+                SocketAddrV4::new(Ipv4Addr::BROADCAST, DHCP_CLIENT_PORT)
+            };
+            out.transmits.push(Transmit {
+                src: SocketAddrV4::new(self.cfg.address, DHCP_SERVER_PORT),
+                dst,
+                payload: reply,
+            });
+            self.log(out, mac, guid, "sent proxy offer");
+            out.effects.push(Effect::Answered { client: mac });
+        } else {
+            let boot_file = self.boot_program(mac, guid, class, &choice);
+            let params = ProxyParams::new(self.cfg.address, Some(boot_file.clone()));
+            let reply = dhcp::proxy::build_proxy_ack(&pkt, &params);
+            let dst = if relayed {
+                SocketAddrV4::new(pkt.giaddr, DHCP_SERVER_PORT)
+            } else if src.ip().is_unspecified() {
+                SocketAddrV4::new(Ipv4Addr::BROADCAST, src.port())
+            } else {
+                src
+            };
+            out.transmits.push(Transmit {
+                src: SocketAddrV4::new(self.cfg.address, PXE_PORT),
+                dst,
+                payload: reply,
+            });
+            self.log(out, mac, guid, &format!("sent boot file {boot_file}"));
+            out.effects.push(Effect::Answered { client: mac });
+        }
+    }
+
+    // R-HTTP-1 (IPv4): a DISCOVER with option 60 `HTTPClient` gets a proxy offer whose
+    // file field and option 67 hold the boot program's http:// URL; the firmware asks
+    // nothing on 4011 (the offer names the file).
+    fn on_http_discover(
+        &mut self,
+        now: Instant,
+        pkt: &dhcp::DhcpPacket,
+        mac: Mac,
+        out: &mut Output,
+    ) {
+        if pkt.message_type != Some(MessageType::Discover) {
+            return;
+        }
+        let relayed = pkt.giaddr != Ipv4Addr::UNSPECIFIED;
+        let ask = Ask {
+            mac,
+            guid: pkt.client_guid,
+            arch: &pkt.client_arch,
+            http: true,
+            relayed,
+            offer: Some((pkt.xid, Duration::from_secs(u64::from(pkt.secs)))),
+        };
+        let Some((class, choice)) = self.decide(now, &ask, out) else {
+            return;
+        };
+        let path = self.boot_program(mac, pkt.client_guid, class, &choice);
+        let url = self.http_url(&self.cfg.address.to_string(), &path);
+        let reply = dhcp::proxy::build_http_offer(pkt, self.cfg.address, &url);
+        let dst = if relayed {
+            SocketAddrV4::new(pkt.giaddr, DHCP_SERVER_PORT)
+        } else {
+            SocketAddrV4::new(Ipv4Addr::BROADCAST, DHCP_CLIENT_PORT)
+        };
+        out.transmits.push(Transmit {
+            src: SocketAddrV4::new(self.cfg.address, DHCP_SERVER_PORT),
+            dst,
+            payload: reply,
+        });
+        self.log(
+            out,
+            mac,
+            pkt.client_guid,
+            &format!("sent HTTP boot offer {url}"),
+        );
+        out.effects.push(Effect::Answered { client: mac });
+    }
+
+    /// `http://host[:port]/path` of a file of the boot root (R-HTTP-1); `host` is an
+    /// IPv4 address or a bracketed IPv6 one.
+    fn http_url(&self, host: &str, path: &str) -> String {
+        match self.cfg.http.map(|h| h.port) {
+            None | Some(80) => format!("http://{host}/{path}"),
+            Some(port) => format!("http://{host}:{port}/{path}"),
+        }
+    }
+
+    // ---------------------------------------------------------------- DHCPv6
+
+    /// A datagram arrived over IPv6 (R-V6): DHCPv6 on port 547 (unless
+    /// `listen_dhcp_port: false`) and 4011. `link_src` is the link-layer source of the
+    /// frame when the driver knows it (the client's MAC for an on-link message, R-V6-2).
+    /// A responder without `address6` ignores IPv6.
+    pub fn handle_datagram6(
+        &mut self,
+        now: Instant,
+        src: SocketAddrV6,
+        dst: SocketAddrV6,
+        link_src: Option<Mac>,
+        payload: &[u8],
+        out: &mut Output,
+    ) {
+        if self.cfg.address6.is_none() {
+            return;
+        }
+        match dst.port() {
+            dhcp6::SERVER_PORT if self.cfg.listen_dhcp_port => {
+                self.on_dhcp6(now, src, link_src, payload, dhcp6::SERVER_PORT, out)
+            }
+            dhcp6::PXE_PORT => self.on_dhcp6(now, src, link_src, payload, dhcp6::PXE_PORT, out),
+            _ => {}
+        }
+    }
+
+    fn on_dhcp6(
+        &mut self,
+        now: Instant,
+        src: SocketAddrV6,
+        link_src: Option<Mac>,
+        payload: &[u8],
+        port: u16,
+        out: &mut Output,
+    ) {
+        let Some(me) = self.cfg.address6 else {
+            return;
+        };
+        let msg = match dhcp6::Message6::decode(payload) {
+            Ok(m) => m,
+            Err(e) => {
+                out.logs
+                    .push(format!("ignoring malformed DHCPv6 message from {src}: {e}"));
+                return;
+            }
+        };
+        // R-V6-3: a Relay-Forward is answered through the same relays.
+        let (layers, inner) = match dhcp6::unwrap_relays(msg) {
+            Ok(x) => x,
+            Err(e) => {
+                out.logs
+                    .push(format!("ignoring malformed DHCPv6 message from {src}: {e}"));
+                return;
+            }
+        };
+        let req = match dhcp6::BootRequest6::read(&inner) {
+            Ok(Some(r)) => r,
+            Ok(None) => return,
+            Err(e) => {
+                out.logs
+                    .push(format!("ignoring malformed DHCPv6 request from {src}: {e}"));
+                return;
+            }
+        };
+        let kind = match req.kind() {
+            Some(dhcp6::BootKind::Pxe) => dhcp6::BootKind::Pxe,
+            Some(dhcp6::BootKind::Http) if self.cfg.http.is_some() => dhcp6::BootKind::Http,
+            _ => return, // not a PXE (or served HTTP) client: not our business
+        };
+        let duid = dhcp6::server_duid(&self.cfg.name);
+        if req.server_id.as_ref().is_some_and(|s| *s != duid) {
+            return; // addressed to another server (the DHCPv6 server's Request)
+        }
+        let relayed = !layers.is_empty();
+        // R-V6-2: the client's MAC and GUID.
+        let id = dhcp6::identity(
+            &req,
+            (!relayed).then_some(link_src).flatten(),
+            layers.last().and_then(|l| l.client_link_layer.as_deref()),
+        );
+        // R-V6-2: a DUID-UUID in EDK2's order (option 97's) or iPXE's (network order):
+        // the one the site knows.
+        let known = |g: Guid| self.site.machines.iter().any(|m| m.smbios_guid == Some(g));
+        let guid = match (id.guid, id.guid_network_order) {
+            (Some(a), Some(b)) if !known(a) && known(b) => Some(b),
+            (a, _) => a,
+        };
+        let id = dhcp6::Identity6 { guid, ..id };
+        let Some(mac) = id.mac else {
+            out.logs.push(format!(
+                "ignoring a DHCPv6 boot request from {src}: no link-layer address (R-V6-2: none on the link, no option 79, no DUID-LL/LLT)"
+            ));
+            return;
+        };
+        let solicit = req.msg_type == dhcp6::msg::SOLICIT;
+        let ask = Ask {
+            mac,
+            guid: id.guid,
+            arch: &req.arch,
+            http: kind == dhcp6::BootKind::Http,
+            relayed,
+            // Option 8 counts hundredths of a second.
+            offer: solicit.then(|| {
+                (
+                    req.xid(),
+                    Duration::from_millis(u64::from(req.elapsed_cs) * 10),
+                )
+            }),
+        };
+        let Some((class, choice)) = self.decide(now, &ask, out) else {
+            return;
+        };
+        let path = self.boot_program(mac, id.guid, class, &choice);
+        // R-V6-1: tftp://[address6]/path; R-HTTP-1: http://[address6]:port/path.
+        let url = match kind {
+            dhcp6::BootKind::Pxe => format!("tftp://[{me}]/{path}"),
+            dhcp6::BootKind::Http => self.http_url(&format!("[{me}]"), &path),
+        };
+        let params = dhcp6::AnswerParams {
+            server_duid: duid,
+            boot_file_url: url.clone(),
+            kind,
+        };
+        let (what, answer) = dhcp6::answer(&req, &params);
+        let (dst, payload) = if relayed {
+            // R-V6-3: to the relay, port 547.
+            let reply = dhcp6::wrap_relays(&layers, answer);
+            (
+                SocketAddrV6::new(*src.ip(), dhcp6::SERVER_PORT, 0, src.scope_id()),
+                reply.encode(),
+            )
+        } else {
+            (src, answer.encode())
+        };
+        out.transmits6.push(Transmit6 {
+            src: SocketAddrV6::new(me, port, 0, 0),
+            dst,
+            payload,
+        });
+        let what = match what {
+            dhcp6::Answer6::Advertise => "advertise",
+            dhcp6::Answer6::Reply => "reply",
+        };
+        self.log(
+            out,
+            mac,
+            id.guid,
+            &format!("sent DHCPv6 proxy {what} {url}"),
+        );
+        out.effects.push(Effect::Answered { client: mac });
+    }
+
+    /// The rules every boot request goes through, whatever its family (IPv4, IPv6: R-V6-4)
+    /// and kind (PXE, HTTP: R-HTTP-1): R-ANS-4, R-EX-2, a peer's own segment, R-ID-2,
+    /// selection (R-ID, R-SEL, R-STATE through the store) and, for the first message of
+    /// a boot (DISCOVER, Solicit), R-ANS-5 and R-ANS-6. `Some` when the responder
+    /// answers, with the client's class and the selected deployment; every silence is
+    /// logged and said as an [`Effect::Silent`].
+    fn decide(
+        &mut self,
+        now: Instant,
+        ask: &Ask,
+        out: &mut Output,
+    ) -> Option<(ClientClass, Choice)> {
+        let (mac, guid) = (ask.mac, ask.guid);
         // R-ANS-4: a responder not allowed to respond stays silent (and logs nothing,
         // as ConfigMgr's does not).
         if !self.cfg.respond {
             out.silent(mac, "R-ANS-4", "not allowed to respond (respond: false)");
-            return;
+            return None;
         }
         // R-EX-2: an excluded MAC never gets an answer from this responder.
         if self.exclusions.is_excluded(&mac) {
@@ -474,15 +775,20 @@ impl Responder {
                 "R-EX-2",
                 "MAC address is in the exclusion list. Ignoring.",
             );
-            return;
+            return None;
         }
-        let relayed = pkt.giaddr != Ipv4Addr::UNSPECIFIED;
-        if relayed && self.cfg.role == Role::Peer {
+        if ask.relayed && self.cfg.role == Role::Peer {
             // A peer answers only for its own segment.
-            return;
+            return None;
         }
-        // R-ID-2: option 93; absent means BIOS.
-        let Some(class) = ClientClass::from_option93(pkt.client_arch.first().copied()) else {
+        // R-ID-2: option 93 (61 over IPv6); absent means BIOS.
+        let arch = ask.arch.first().copied();
+        let class = if ask.http {
+            ClientClass::from_http_arch(arch)
+        } else {
+            ClientClass::from_option93(arch)
+        };
+        let Some(class) = class else {
             self.silent(
                 out,
                 mac,
@@ -490,18 +796,18 @@ impl Responder {
                 "R-ID-2",
                 &format!(
                     "unsupported client architecture {:?}. Not serviced.",
-                    pkt.client_arch
+                    ask.arch
                 ),
             );
-            return;
+            return None;
         };
 
         let sel = select::select(&self.site, &self.cfg, self.store.as_ref(), mac, guid, class);
 
-        if !on_4011 {
+        if let Some((xid, secs)) = ask.offer {
             // R-ANS-5: elapsed = max(secs, time since first seen by us).
-            let first = *self.first_seen.entry((pkt.xid, mac)).or_insert_with(|| {
-                self.first_seen_order.push_back((now, pkt.xid, mac));
+            let first = *self.first_seen.entry((xid, mac)).or_insert_with(|| {
+                self.first_seen_order.push_back((now, xid, mac));
                 now
             });
             if self.first_seen.len() > XID_MEMORY_MAX {
@@ -509,12 +815,12 @@ impl Responder {
                     self.first_seen.remove(&(x, m));
                 }
             }
-            let elapsed = Duration::from_secs(u64::from(pkt.secs)).max(now - first);
+            let elapsed = secs.max(now - first);
             let choice = match &sel.outcome {
                 Ok(c) => c,
                 Err(_) => {
                     self.log_selection(out, mac, guid, &sel);
-                    return;
+                    return None;
                 }
             };
             let mut needed = self.cfg.response_delay;
@@ -552,62 +858,38 @@ impl Responder {
                         needed.as_secs_f64()
                     ),
                 );
-                return;
+                return None;
             }
-            self.log_selection(out, mac, guid, &sel);
-            let params = ProxyParams::new(self.cfg.address, None);
-            let reply = dhcp::proxy::build_proxy_offer(&pkt, &params);
-            let dst = if relayed {
-                SocketAddrV4::new(pkt.giaddr, DHCP_SERVER_PORT) // R-ANS-3
-            } else {
-                SocketAddrV4::new(Ipv4Addr::BROADCAST, DHCP_CLIENT_PORT)
-            };
-            out.transmits.push(Transmit {
-                src: SocketAddrV4::new(self.cfg.address, DHCP_SERVER_PORT),
-                dst,
-                payload: reply,
-            });
-            self.log(out, mac, guid, "sent proxy offer");
-            out.effects.push(Effect::Answered { client: mac });
-        } else {
-            let choice = match &sel.outcome {
-                Ok(c) => c.clone(),
-                Err(_) => {
-                    self.log_selection(out, mac, guid, &sel);
-                    return;
-                }
-            };
-            self.log_selection(out, mac, guid, &sel);
-            let nbp_image = if class.is_bios() {
-                choice
-                    .first_stage_image
-                    .clone()
-                    .unwrap_or_else(|| choice.boot_image.clone())
-            } else {
-                choice.boot_image.clone()
-            };
-            let boot_file = bootfiles::nbp_path(class, &nbp_image);
-            self.sessions.insert(mac, Session { guid });
-            if self.sessions.len() > XID_MEMORY_MAX {
-                self.sessions.clear();
-            }
-            let params = ProxyParams::new(self.cfg.address, Some(boot_file.clone()));
-            let reply = dhcp::proxy::build_proxy_ack(&pkt, &params);
-            let dst = if relayed {
-                SocketAddrV4::new(pkt.giaddr, DHCP_SERVER_PORT)
-            } else if src.ip().is_unspecified() {
-                SocketAddrV4::new(Ipv4Addr::BROADCAST, src.port())
-            } else {
-                src
-            };
-            out.transmits.push(Transmit {
-                src: SocketAddrV4::new(self.cfg.address, PXE_PORT),
-                dst,
-                payload: reply,
-            });
-            self.log(out, mac, guid, &format!("sent boot file {boot_file}"));
-            out.effects.push(Effect::Answered { client: mac });
         }
+        self.log_selection(out, mac, guid, &sel);
+        let choice = sel.outcome.ok()?;
+        Some((class, choice))
+    }
+
+    /// The boot program for a selected deployment (BIOS clients get the first stage of
+    /// an x86 boot image, R-SEL-4), remembering the client's GUID for its boot
+    /// program's parameters request.
+    fn boot_program(
+        &mut self,
+        mac: Mac,
+        guid: Option<Guid>,
+        class: ClientClass,
+        choice: &Choice,
+    ) -> String {
+        let nbp_image = if class.is_bios() {
+            choice
+                .first_stage_image
+                .clone()
+                .unwrap_or_else(|| choice.boot_image.clone())
+        } else {
+            choice.boot_image.clone()
+        };
+        let boot_file = bootfiles::nbp_path(class, &nbp_image);
+        self.sessions.insert(mac, Session { guid });
+        if self.sessions.len() > XID_MEMORY_MAX {
+            self.sessions.clear();
+        }
+        boot_file
     }
 
     /// Log a selection's lines; a silence is also an [`Effect::Silent`].
@@ -853,6 +1135,29 @@ impl Responder {
         self.after_transfer_step(tid, out);
     }
 
+    // R-HTTP-2: the responder serves its boot root over HTTP the way it does over TFTP,
+    // the boot program's parameters file included (so an HTTP boot records its required
+    // deployment, R-STATE-1, as a PXE boot does).
+    /// The file an HTTP connection ([`crate::http::Connection`]) asks for; `path` is
+    /// the request's, already confined to the root (R-TFTP-3). 404 without `http`.
+    pub fn http_open(
+        &mut self,
+        path: &str,
+        out: &mut Output,
+    ) -> Result<Arc<dyn FileSource>, crate::http::Status> {
+        use crate::http::Status;
+        if self.cfg.http.is_none() {
+            return Err(Status::NOT_FOUND);
+        }
+        if let Some((mac, class)) = bootfiles::parse_params_path(path) {
+            return match self.boot_params(mac, class, out) {
+                Some(text) => Ok(Arc::new(text.into_bytes())),
+                None => Err(Status::NOT_FOUND),
+            };
+        }
+        self.root.open(path).ok_or(Status::NOT_FOUND)
+    }
+
     /// R-STATE-1, R-SEL: selection for the class the boot program learned, the
     /// required deployment recorded before the reply.
     fn boot_params(&mut self, mac: Mac, class: ClientClass, out: &mut Output) -> Option<String> {
@@ -1001,6 +1306,9 @@ fn min_opt(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
         (None, y) => y,
     }
 }
+
+#[cfg(test)]
+mod tests_v6;
 
 #[cfg(test)]
 mod tests {

@@ -70,6 +70,17 @@ fn responder_regressions_and_seeds() {
     );
 }
 
+#[test]
+fn dhcp6_and_http_regressions_and_seeds() {
+    let (_, dhcp6) = replay("dhcp6", fuzzing::dhcp6);
+    let (_, request) = replay("http_request", fuzzing::http_request);
+    let (_, server) = replay("http_server", fuzzing::http_server);
+    assert!(
+        dhcp6 >= 3 && request >= 3 && server >= 2,
+        "hand-written seeds until the lab's IPv6 and HTTP captures exist ({dhcp6}, {request}, {server})"
+    );
+}
+
 /// Bytes of every length up to 600 go through each target without a panic.
 #[test]
 fn targets_take_any_bytes() {
@@ -79,5 +90,8 @@ fn targets_take_any_bytes() {
         fuzzing::dhcp(&bytes);
         fuzzing::tftp(&bytes);
         fuzzing::responder(&bytes);
+        fuzzing::dhcp6(&bytes);
+        fuzzing::http_request(&bytes);
+        fuzzing::http_server(&bytes);
     }
 }

@@ -1,5 +1,6 @@
-//! Scenario loader for pxelab: reads scenario files (format v1,
-//! `shared/spec/scenario-format.md`) into checked, typed values.
+//! Scenario loader for pxelab: reads scenario files (format v1.1,
+//! `shared/spec/scenario-format.md`, with IPv6 and UEFI HTTP boot) into checked, typed
+//! values.
 //!
 //! Every error names the file, the line and column (1-based) and what was expected.
 //! Unknown keys are errors that list the keys allowed at that place. Additions and
@@ -23,7 +24,7 @@ pub use pxelab_engine::election::PeerKey;
 use pxelab_engine::policy::{ClientClass, ResponderConfig, Role, Site};
 use pxelab_engine::{Guid, Mac};
 use std::fmt;
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -74,7 +75,7 @@ impl Scenario {
     pub fn boot_count(&self, client: &str) -> usize {
         self.events
             .iter()
-            .filter(|e| matches!(&e.kind, EventKind::Boot { client: c } if c == client))
+            .filter(|e| matches!(&e.kind, EventKind::Boot { client: c, .. } if c == client))
             .count()
     }
 }
@@ -178,10 +179,41 @@ impl fmt::Display for Cidr {
     }
 }
 
+/// An IPv6 prefix (v1.1 `cidr6`): the network address (host bits cleared) and the
+/// prefix length.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Cidr6 {
+    pub addr: Ipv6Addr,
+    pub prefix: u8,
+}
+
+impl Cidr6 {
+    fn mask(&self) -> u128 {
+        if self.prefix == 0 {
+            0
+        } else {
+            u128::MAX << (128 - u32::from(self.prefix))
+        }
+    }
+    pub fn contains(&self, ip: Ipv6Addr) -> bool {
+        u128::from(ip) & self.mask() == u128::from(self.addr) & self.mask()
+    }
+}
+
+impl fmt::Display for Cidr6 {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.addr, self.prefix)
+    }
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct Segment {
     pub name: String,
-    pub cidr: Cidr,
+    /// The IPv4 network; `None` on an IPv6-only segment (v1.1: a segment has `cidr`,
+    /// `cidr6` or both).
+    pub cidr: Option<Cidr>,
+    /// v1.1: the IPv6 prefix.
+    pub cidr6: Option<Cidr6>,
     pub link: Link,
 }
 
@@ -217,6 +249,12 @@ pub struct Router {
     pub option82: Vec<(String, Option82)>,
     /// Extension (REFERENCE.md): the relay agent the lab runs as the IP helpers.
     pub relay: RelayEngine,
+    /// v1.1 `interfaces6`: (segment, address), in file order.
+    pub interfaces6: Vec<(String, Ipv6Addr)>,
+    /// v1.1 `ip_helpers6`: (client-side segment, DHCPv6 relay destinations), in file order.
+    pub ip_helpers6: Vec<(String, Vec<Ipv6Addr>)>,
+    /// v1.1 `interface_id6`: (client-side segment, Interface-ID option 18 it inserts).
+    pub interface_id6: Vec<(String, String)>,
 }
 
 /// Extension (REFERENCE.md): the lab's relay agent for a router's IP helpers; the
@@ -241,9 +279,14 @@ pub struct Option82 {
 pub struct DhcpServer {
     pub name: String,
     pub segment: String,
+    /// Its IPv4 address; 0.0.0.0 for a server on an IPv6-only segment.
     pub address: Ipv4Addr,
     /// (segment, first, last), inclusive, in file order.
     pub pools: Vec<(String, Ipv4Addr, Ipv4Addr)>,
+    /// v1.1 `address6`.
+    pub address6: Option<Ipv6Addr>,
+    /// v1.1 `pools6`: (segment, first, last), inclusive, in file order.
+    pub pools6: Vec<(String, Ipv6Addr, Ipv6Addr)>,
     /// Send option 60 `PXEClient` (R-ANS-2); default false.
     pub option60_pxeclient: bool,
     pub engine: DhcpEngine,
@@ -317,6 +360,29 @@ impl Firmware {
         }
     }
 
+    /// Whether it has a network boot option (format page, v1.1 firmware table).
+    pub fn netboot(self, n: Netboot) -> NetbootSupport {
+        use NetbootSupport::*;
+        match (self, n) {
+            (_, Netboot::Pxe4) => Yes,
+            (Firmware::BiosX64 | Firmware::BiosX86, Netboot::Pxe6) => LabDecides,
+            (Firmware::BiosX64 | Firmware::BiosX86, _) => No,
+            (Firmware::UefiX64, _) => Yes,
+            (Firmware::UefiIa32 | Firmware::UefiArm64, _) => LabDecides,
+        }
+    }
+
+    /// The client architecture (DHCPv4 option 93 / DHCPv6 option 61) it sends for HTTP
+    /// boot (format page table; R-V6-2): 15 IA32, 16 x64, 19 ARM64. `None` for BIOS.
+    pub fn http_arch(self) -> Option<u16> {
+        match self {
+            Firmware::BiosX64 | Firmware::BiosX86 => None,
+            Firmware::UefiX64 => Some(16),
+            Firmware::UefiIa32 => Some(15),
+            Firmware::UefiArm64 => Some(19),
+        }
+    }
+
     /// The machine's class once its CPU is known (R-ID-2, R-SEL-2).
     pub fn class(self) -> ClientClass {
         match self {
@@ -356,6 +422,75 @@ pub struct Client {
     pub smbios_guid: Option<Guid>,
     /// The user presses F12 / Enter at the prompt (R-PROMPT-2); default false.
     pub press_key: bool,
+    /// v1.1: which network boot option it uses; default `pxe4`. A `boot` event may
+    /// choose another for that boot.
+    pub netboot: Netboot,
+}
+
+/// v1.1: a firmware's network boot option (`netboot:` on clients and `boot` events, and
+/// in the results).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub enum Netboot {
+    /// PXE over IPv4 (v1).
+    #[default]
+    Pxe4,
+    /// PXE over IPv6 (DHCPv6, TFTP over IPv6).
+    Pxe6,
+    /// UEFI HTTP boot over IPv4.
+    Http4,
+    /// UEFI HTTP boot over IPv6.
+    Http6,
+}
+
+impl Netboot {
+    pub const ALL: [Netboot; 4] = [Netboot::Pxe4, Netboot::Pxe6, Netboot::Http4, Netboot::Http6];
+
+    /// `pxe4`, `pxe6`, `http4`, `http6`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Netboot::Pxe4 => "pxe4",
+            Netboot::Pxe6 => "pxe6",
+            Netboot::Http4 => "http4",
+            Netboot::Http6 => "http6",
+        }
+    }
+    /// Over IPv6 (`pxe6`, `http6`).
+    pub fn is_v6(self) -> bool {
+        matches!(self, Netboot::Pxe6 | Netboot::Http6)
+    }
+    /// UEFI HTTP boot (`http4`, `http6`).
+    pub fn is_http(self) -> bool {
+        matches!(self, Netboot::Http4 | Netboot::Http6)
+    }
+}
+
+impl fmt::Display for Netboot {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for Netboot {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Netboot::ALL
+            .into_iter()
+            .find(|n| n.as_str() == s)
+            .ok_or_else(|| {
+                format!(
+                    "`{s}` is not a network boot option (expected one of pxe4, pxe6, http4, http6)"
+                )
+            })
+    }
+}
+
+/// Whether a firmware has a network boot option (the format page's firmware table).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NetbootSupport {
+    Yes,
+    /// "the lab decides": accepted; the lab's real firmware settles it.
+    LabDecides,
+    No,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -369,9 +504,11 @@ pub struct Event {
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum EventKind {
-    /// Power on and network-boot a client.
+    /// Power on and network-boot a client; v1.1 `netboot`: this boot only, another of
+    /// the firmware's network boot options (`None`: the client's own).
     Boot {
         client: String,
+        netboot: Option<Netboot>,
     },
     /// A host stops answering; with `during: transfer`, once it is sending a file.
     Down {

@@ -7,10 +7,11 @@ use crate::yaml::{self, Kind, Node};
 use crate::*;
 use pxelab_engine::exclusion::parse_exclusion_list;
 use pxelab_engine::policy::{
-    Arch, AvailableTo, BootImage, Collection, Deployment, Machine, Purpose, ResponderConfig, Role,
-    TftpCaps, DEFAULT_BOOT_IMAGE_SIZE, X64_UNKNOWN, X86_UNKNOWN,
+    Arch, AvailableTo, BootImage, Collection, Deployment, HttpConfig, Machine, Purpose,
+    ResponderConfig, Role, TftpCaps, DEFAULT_BOOT_IMAGE_SIZE, X64_UNKNOWN, X86_UNKNOWN,
 };
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::str::FromStr;
 
 type R<T> = Result<T, LoadError>;
@@ -244,15 +245,26 @@ const NETWORK: &[&str] = &[
     "rogues",
 ];
 const ROGUE: &[&str] = &["name", "segment", "address", "claims", "images", "peer_key"];
-const SEGMENT: &[&str] = &["name", "cidr", "link"];
+const SEGMENT: &[&str] = &["name", "cidr", "cidr6", "link"];
 const LINK: &[&str] = &["rate", "delay", "loss"];
-const ROUTER: &[&str] = &["name", "interfaces", "ip_helpers", "option82", "relay"];
+const ROUTER: &[&str] = &[
+    "name",
+    "interfaces",
+    "ip_helpers",
+    "option82",
+    "relay",
+    "interfaces6",
+    "ip_helpers6",
+    "interface_id6",
+];
 const OPTION82: &[&str] = &["circuit_id", "remote_id"];
 const DHCP: &[&str] = &[
     "name",
     "segment",
     "address",
+    "address6",
     "pools",
+    "pools6",
     "option60_pxeclient",
     "engine",
 ];
@@ -260,6 +272,7 @@ const RESPONDER: &[&str] = &[
     "name",
     "segment",
     "address",
+    "address6",
     "role",
     "site",
     "images",
@@ -271,8 +284,11 @@ const RESPONDER: &[&str] = &[
     "mac_exclusions",
     "mac_exclusion_file",
     "tftp",
+    "http",
 ];
 const TFTP: &[&str] = &["block_size", "window_size"];
+/// v1.1: a responder's HTTP boot server (R-HTTP).
+const HTTP: &[&str] = &["port"];
 const CLIENT: &[&str] = &[
     "name",
     "segment",
@@ -281,6 +297,7 @@ const CLIENT: &[&str] = &[
     "mac",
     "smbios_guid",
     "press_key",
+    "netboot",
 ];
 const EVENT: &[&str] = &[
     "at",
@@ -292,6 +309,7 @@ const EVENT: &[&str] = &[
     "link",
     "tftp_request",
     "reload_exclusions",
+    "netboot",
 ];
 const ACTIONS: &[&str] = &[
     "boot",
@@ -487,6 +505,86 @@ impl Cx<'_> {
             ));
         }
         Ok(s)
+    }
+
+    fn ip6(&self, n: &Node, what: &str) -> R<Ipv6Addr> {
+        self.value(n, what, |s| {
+            Ipv6Addr::from_str(s).map_err(|_| {
+                format!("`{s}` is not an IPv6 address (expected, like 2001:db8:10::5)")
+            })
+        })
+    }
+
+    /// A server's `address` and `address6` (v1.1), with their nodes. On a segment with
+    /// `cidr`, `address` is required (as in v1); on an IPv6-only one, `address6` is.
+    #[allow(clippy::type_complexity)]
+    fn addresses<'n>(
+        &self,
+        o: &Obj<'n>,
+        segment: &str,
+        has_cidr: bool,
+        name: &str,
+    ) -> R<(Option<(&'n Node, Ipv4Addr)>, Option<(&'n Node, Ipv6Addr)>)> {
+        let address = match o.get("address") {
+            Some(an) => Some((an, self.ip(an, "an address")?)),
+            None if has_cidr => {
+                self.req(o, "address")?;
+                None
+            }
+            None => None,
+        };
+        let address6 = match o.get("address6") {
+            Some(an) => Some((an, self.ip6(an, "an IPv6 address")?)),
+            None if !has_cidr => {
+                return Err(self.err(
+                    o.node,
+                    format!("`{name}` is on segment `{segment}`, which is IPv6 only (no `cidr`): give `address6`"),
+                ))
+            }
+            None => None,
+        };
+        Ok((address, address6))
+    }
+
+    /// v1.1: a client may boot by `netboot` only if its firmware has that boot option
+    /// (format page, firmware table; "the lab decides" is accepted) and its segment has
+    /// the address family the option needs.
+    fn netboot_fits(&self, at: &Node, c: &Client, netboot: Netboot, segments: &[Segment]) -> R<()> {
+        if c.firmware.netboot(netboot) == NetbootSupport::No {
+            let has: Vec<&str> = Netboot::ALL
+                .into_iter()
+                .filter(|n| c.firmware.netboot(*n) != NetbootSupport::No)
+                .map(Netboot::as_str)
+                .collect();
+            return Err(self.err(
+                at,
+                format!(
+                    "client `{}`: firmware {} has no network boot option {netboot} (it has {})",
+                    c.name,
+                    c.firmware.as_str(),
+                    has.join(", ")
+                ),
+            ));
+        }
+        let seg = segments.iter().find(|s| s.name == c.segment);
+        let (family_ok, missing) = if netboot.is_v6() {
+            (
+                seg.is_some_and(|s| s.cidr6.is_some()),
+                "`cidr6` (IPv4 only)",
+            )
+        } else {
+            (seg.is_some_and(|s| s.cidr.is_some()), "`cidr` (IPv6 only)")
+        };
+        if !family_ok {
+            return Err(self.err(
+                at,
+                format!(
+                    "client `{}` boots by {netboot}, but its segment `{}` has no {missing}",
+                    c.name, c.segment
+                ),
+            ));
+        }
+        Ok(())
     }
 
     fn scenario(mut self, root: &Node) -> R<Scenario> {
@@ -739,7 +837,14 @@ impl Cx<'_> {
             let nn = self.req(&so, "name")?;
             let name = self.name(nn, "segment name")?;
             segs.declare(self.file, nn, &name)?;
-            let cidr = self.value(self.req(&so, "cidr")?, "`cidr`", parse_cidr)?;
+            let cidr = self.opt(&so, "cidr", parse_cidr)?;
+            let cidr6 = self.opt(&so, "cidr6", parse_cidr6)?;
+            if cidr.is_none() && cidr6.is_none() {
+                return Err(self.err(
+                    s,
+                    format!("segment `{name}` needs `cidr`, `cidr6` or both (an IPv4 network, an IPv6 prefix)"),
+                ));
+            }
             let mut link = Link::default();
             if let Some(l) = so.get("link") {
                 let lo = self.obj(l, "`link`", LINK)?;
@@ -753,32 +858,52 @@ impl Cx<'_> {
                     link.loss = x;
                 }
             }
-            net.segments.push(Segment { name, cidr, link });
+            net.segments.push(Segment {
+                name,
+                cidr,
+                cidr6,
+                link,
+            });
         }
         let cidr_of = |name: &str| {
             net.segments
                 .iter()
                 .find(|s| s.name == name)
-                .map(|s| s.cidr)
-                .unwrap_or(Cidr {
-                    addr: Ipv4Addr::UNSPECIFIED,
-                    prefix: 0,
-                })
+                .and_then(|s| s.cidr)
+        };
+        let cidr6_of = |name: &str| {
+            net.segments
+                .iter()
+                .find(|s| s.name == name)
+                .and_then(|s| s.cidr6)
         };
         // (address, host, segment) of hosts with fixed addresses, to catch clashes.
-        let mut addrs: Vec<(Ipv4Addr, String, String, &'static str)> = Vec::new();
+        let mut addrs: Vec<(IpAddr, String, String, &'static str)> = Vec::new();
         let in_segment = |cx: &Cx, n: &Node, ip: Ipv4Addr, seg: &str| -> R<()> {
-            let c = cidr_of(seg);
-            if c.contains(ip) {
-                Ok(())
-            } else {
-                Err(cx.err(n, format!("address {ip} is outside segment `{seg}` ({c})")))
+            match cidr_of(seg) {
+                Some(c) if c.contains(ip) => Ok(()),
+                Some(c) => Err(cx.err(n, format!("address {ip} is outside segment `{seg}` ({c})"))),
+                None => Err(cx.err(
+                    n,
+                    format!("address {ip} is on segment `{seg}`, which has no `cidr` (IPv6 only: give an IPv6 address)"),
+                )),
+            }
+        };
+        // v1.1: an IPv6 address of a host on `seg`, given under `key`.
+        let in_segment6 = |cx: &Cx, n: &Node, ip: Ipv6Addr, seg: &str, key: &str| -> R<()> {
+            match cidr6_of(seg) {
+                Some(c) if c.contains(ip) => Ok(()),
+                Some(c) => Err(cx.err(n, format!("address {ip} is outside segment `{seg}` ({c})"))),
+                None => Err(cx.err(
+                    n,
+                    format!("`{key}` {ip} is on segment `{seg}`, which has no `cidr6` (IPv4 only)"),
+                )),
             }
         };
         let clash = |cx: &Cx,
-                     addrs: &[(Ipv4Addr, String, String, &'static str)],
+                     addrs: &[(IpAddr, String, String, &'static str)],
                      n: &Node,
-                     ip: Ipv4Addr,
+                     ip: IpAddr,
                      me: &str,
                      kind: &'static str,
                      seg: &str|
@@ -818,16 +943,85 @@ impl Cx<'_> {
                 ip_helpers: Vec::new(),
                 option82: Vec::new(),
                 relay: RelayEngine::default(),
+                interfaces6: Vec::new(),
+                ip_helpers6: Vec::new(),
+                interface_id6: Vec::new(),
             };
-            let ifs = self.req(&ro, "interfaces")?;
-            let ifs = self.entries(Some(ifs), "`interfaces`, segment: address")?;
-            for (k, v) in ifs {
+            if ro.get("interfaces").is_none() && ro.get("interfaces6").is_none() {
+                return Err(self.err(
+                    r,
+                    format!("router `{name}` needs `interfaces`, `interfaces6` or both (segment: address)"),
+                ));
+            }
+            for (k, v) in self.entries(ro.get("interfaces"), "`interfaces`, segment: address")? {
                 let seg = self.refer(segs, k, "interface segment")?;
                 let ip = self.ip(v, "an interface address")?;
                 in_segment(self, v, ip, &seg)?;
-                clash(self, &addrs, v, ip, &name, "router", &seg)?;
-                addrs.push((ip, name.clone(), seg.clone(), "router"));
+                clash(self, &addrs, v, ip.into(), &name, "router", &seg)?;
+                addrs.push((ip.into(), name.clone(), seg.clone(), "router"));
                 router.interfaces.push((seg, ip));
+            }
+            for (k, v) in self.entries(
+                ro.get("interfaces6"),
+                "`interfaces6`, segment: IPv6 address",
+            )? {
+                let seg = self.refer(segs, k, "interface segment")?;
+                let ip = self.ip6(v, "an interface address")?;
+                in_segment6(self, v, ip, &seg, "interfaces6")?;
+                clash(self, &addrs, v, ip.into(), &name, "router", &seg)?;
+                addrs.push((ip.into(), name.clone(), seg.clone(), "router"));
+                router.interfaces6.push((seg, ip));
+            }
+            // v1.1: DHCPv6 relaying from a segment needs IPv6 there and an IPv6
+            // interface of this router on it.
+            let on_router6 = |cx: &Cx, k: &Node, key: &str| -> R<String> {
+                let seg = cx.refer(segs, k, &format!("`{key}` segment"))?;
+                if cidr6_of(&seg).is_none() {
+                    return Err(cx.err(
+                        k,
+                        format!("`{key}` for segment `{seg}`, which has no `cidr6` (DHCPv6 relaying needs IPv6 on the segment)"),
+                    ));
+                }
+                if !router.interfaces6.iter().any(|(s, _)| *s == seg) {
+                    return Err(cx.err(
+                        k,
+                        format!("router `{name}` has no IPv6 interface on segment `{seg}` (give it in `interfaces6`)"),
+                    ));
+                }
+                Ok(seg)
+            };
+            let mut helpers6 = Vec::new();
+            for (k, v) in self.entries(
+                ro.get("ip_helpers6"),
+                "`ip_helpers6`, segment: [IPv6 addresses]",
+            )? {
+                let seg = on_router6(self, k, "ip_helpers6")?;
+                let mut targets = Vec::new();
+                for a in self.list(Some(v), "DHCPv6 relay destinations")? {
+                    targets.push(self.ip6(a, "a DHCPv6 relay destination")?);
+                }
+                helpers6.push((seg, targets));
+            }
+            let mut ids6 = Vec::new();
+            for (k, v) in self.entries(
+                ro.get("interface_id6"),
+                "`interface_id6`, segment: Interface-ID",
+            )? {
+                let seg = on_router6(self, k, "interface_id6")?;
+                if !helpers6.iter().any(|(s, _)| *s == seg) {
+                    return Err(self.err(
+                        k,
+                        format!("`interface_id6` for segment `{seg}`, but router `{name}` relays nothing from it (no `ip_helpers6` entry)"),
+                    ));
+                }
+                let id = self.text(v, "an Interface-ID (text)")?;
+                if id.is_empty() {
+                    return Err(self.err(
+                        v,
+                        "`interface_id6` is empty (RFC 8415 option 18 holds at least one byte)",
+                    ));
+                }
+                ids6.push((seg, id));
             }
             let on_router = |cx: &Cx, k: &Node, what: &str| -> R<String> {
                 let seg = cx.refer(segs, k, what)?;
@@ -873,6 +1067,8 @@ impl Cx<'_> {
             }
             router.ip_helpers = helpers;
             router.option82 = o82;
+            router.ip_helpers6 = helpers6;
+            router.interface_id6 = ids6;
             if let Some(e) = ro.get("relay") {
                 router.relay = self.choice(
                     e,
@@ -892,11 +1088,20 @@ impl Cx<'_> {
             let name = self.name(nn, "DHCP server name")?;
             self.hosts.declare(self.file, nn, &name)?;
             let segment = self.refer(segs, self.req(&dobj, "segment")?, "segment")?;
-            let an = self.req(&dobj, "address")?;
-            let address = self.ip(an, "an address")?;
-            in_segment(self, an, address, &segment)?;
-            clash(self, &addrs, an, address, &name, "dhcp server", &segment)?;
-            addrs.push((address, name.clone(), segment.clone(), "dhcp server"));
+            let (address, address6) =
+                self.addresses(&dobj, &segment, cidr_of(&segment).is_some(), &name)?;
+            if let Some((an, ip)) = address {
+                in_segment(self, an, ip, &segment)?;
+                clash(self, &addrs, an, ip.into(), &name, "dhcp server", &segment)?;
+                addrs.push((ip.into(), name.clone(), segment.clone(), "dhcp server"));
+            }
+            if let Some((an, ip)) = address6 {
+                in_segment6(self, an, ip, &segment, "address6")?;
+                clash(self, &addrs, an, ip.into(), &name, "dhcp server", &segment)?;
+                addrs.push((ip.into(), name.clone(), segment.clone(), "dhcp server"));
+            }
+            let address = address.map_or(Ipv4Addr::UNSPECIFIED, |(_, ip)| ip);
+            let address6 = address6.map(|(_, ip)| ip);
             let mut pools = Vec::new();
             for (k, v) in self.entries(dobj.get("pools"), "`pools`, segment: first-last")? {
                 let seg = self.refer(segs, k, "pool segment")?;
@@ -912,20 +1117,56 @@ impl Cx<'_> {
                     }
                     Ok((a, b))
                 })?;
-                let c = cidr_of(&seg);
+                match cidr_of(&seg) {
+                    Some(c) if c.contains(a) && c.contains(b) => {}
+                    Some(c) => {
+                        return Err(self.err(
+                            v,
+                            format!("pool {a}-{b} is not inside segment `{seg}` ({c})"),
+                        ))
+                    }
+                    None => {
+                        return Err(self.err(
+                            k,
+                            format!("`pools` for segment `{seg}`, which has no `cidr` (IPv6 only: use `pools6`)"),
+                        ))
+                    }
+                }
+                pools.push((seg, a, b));
+            }
+            let mut pools6 = Vec::new();
+            for (k, v) in self.entries(dobj.get("pools6"), "`pools6`, segment: first-last")? {
+                let seg = self.refer(segs, k, "pool segment")?;
+                let Some(c) = cidr6_of(&seg) else {
+                    return Err(self.err(
+                        k,
+                        format!("`pools6` for segment `{seg}`, which has no `cidr6` (IPv4 only: use `pools`)"),
+                    ));
+                };
+                let (a, b) = self.value(v, "a pool", parse_range6)?;
                 if !c.contains(a) || !c.contains(b) {
                     return Err(self.err(
                         v,
                         format!("pool {a}-{b} is not inside segment `{seg}` ({c})"),
                     ));
                 }
-                pools.push((seg, a, b));
+                pools6.push((seg, a, b));
+            }
+            if address6.is_none() {
+                if let Some((k, _)) = dobj.entry("pools6").filter(|_| !pools6.is_empty()) {
+                    return Err(self.err(
+                        k,
+                        format!("DHCP server `{name}` has `pools6` but no `address6` (a DHCPv6 server needs an IPv6 address)"),
+                    ));
+                }
             }
             net.dhcp_servers.push(DhcpServer {
                 name,
                 segment,
                 address,
                 pools,
+                address6,
+                pools6,
                 option60_pxeclient: self
                     .opt(&dobj, "option60_pxeclient", parse_bool)?
                     .unwrap_or(false),
@@ -950,11 +1191,19 @@ impl Cx<'_> {
             let name = self.name(nn, "responder name")?;
             self.hosts.declare(self.file, nn, &name)?;
             let segment = self.refer(segs, self.req(&ro, "segment")?, "segment")?;
-            let an = self.req(&ro, "address")?;
-            let address = self.ip(an, "an address")?;
-            in_segment(self, an, address, &segment)?;
-            clash(self, &addrs, an, address, &name, "responder", &segment)?;
-            addrs.push((address, name.clone(), segment.clone(), "responder"));
+            let (address, address6) =
+                self.addresses(&ro, &segment, cidr_of(&segment).is_some(), &name)?;
+            if let Some((an, ip)) = address {
+                in_segment(self, an, ip, &segment)?;
+                clash(self, &addrs, an, ip.into(), &name, "responder", &segment)?;
+                addrs.push((ip.into(), name.clone(), segment.clone(), "responder"));
+            }
+            if let Some((an, ip)) = address6 {
+                in_segment6(self, an, ip, &segment, "address6")?;
+                clash(self, &addrs, an, ip.into(), &name, "responder", &segment)?;
+                addrs.push((ip.into(), name.clone(), segment.clone(), "responder"));
+            }
+            let address = address.map_or(Ipv4Addr::UNSPECIFIED, |(_, ip)| ip);
             let role = self.choice(
                 self.req(&ro, "role")?,
                 "`role`",
@@ -964,6 +1213,20 @@ impl Cx<'_> {
                 ],
             )?;
             let mut cfg = ResponderConfig::new(&name, address, role);
+            cfg.address6 = address6.map(|(_, ip)| ip);
+            if let Some(h) = ro.get("http") {
+                let ho = self.obj(h, "`http`", HTTP)?;
+                let mut http = HttpConfig::default();
+                if let Some(n) = ho.get("port") {
+                    http.port = self.value(n, "`port`", |s| {
+                        let v = parse_u64(s)?;
+                        u16::try_from(v).ok().filter(|v| *v >= 1).ok_or_else(|| {
+                            format!("{v} is out of range (expected a TCP port, 1 to 65535)")
+                        })
+                    })?;
+                }
+                cfg.http = Some(http);
+            }
             cfg.site = ro
                 .get("site")
                 .map(|n| self.site_ref(sn, n, "site"))
@@ -1069,8 +1332,8 @@ impl Cx<'_> {
             let an = self.req(&ro, "address")?;
             let address = self.ip(an, "an address")?;
             in_segment(self, an, address, &segment)?;
-            clash(self, &addrs, an, address, &name, "rogue", &segment)?;
-            addrs.push((address, name.clone(), segment.clone(), "rogue"));
+            clash(self, &addrs, an, address.into(), &name, "rogue", &segment)?;
+            addrs.push((address.into(), name.clone(), segment.clone(), "rogue"));
             let claims = match ro.get("claims") {
                 Some(c) => self.name(c, "the peer name it claims")?,
                 None => name.clone(),
@@ -1139,7 +1402,12 @@ impl Cx<'_> {
                     format!("client `{name}` has no MAC (give `mac`, or a `machine` that has one)"),
                 ));
             };
-            net.clients.push(Client {
+            let netboot_node = co.get("netboot");
+            let netboot = match netboot_node {
+                None => Netboot::default(),
+                Some(n) => self.value(n, "`netboot`", Netboot::from_str)?,
+            };
+            let client = Client {
                 name,
                 segment,
                 firmware,
@@ -1147,7 +1415,11 @@ impl Cx<'_> {
                 mac: the_mac,
                 smbios_guid: the_guid,
                 press_key: self.opt(&co, "press_key", parse_bool)?.unwrap_or(false),
-            });
+                netboot,
+            };
+            let at = netboot_node.or(co.get("segment")).unwrap_or(c);
+            self.netboot_fits(at, &client, netboot, &net.segments)?;
+            net.clients.push(client);
         }
         Ok(net)
     }
@@ -1188,6 +1460,11 @@ impl Cx<'_> {
                 return Err(self.err(dk, "`during` goes only with `down`"));
             }
         }
+        if let Some((nk, _)) = o.entry("netboot") {
+            if key != "boot" {
+                return Err(self.err(nk, "`netboot` goes only with `boot`"));
+            }
+        }
         let host = |what: &str| -> R<String> {
             let s = self.text(v, what)?;
             if !self.hosts.contains(&s) {
@@ -1215,7 +1492,16 @@ impl Cx<'_> {
                         ),
                     ));
                 }
-                EventKind::Boot { client: s }
+                let netboot = match o.get("netboot") {
+                    None => None,
+                    Some(nb) => {
+                        let netboot = self.value(nb, "`netboot`", Netboot::from_str)?;
+                        let c = net.clients.iter().find(|c| c.name == s).expect("checked");
+                        self.netboot_fits(nb, c, netboot, &net.segments)?;
+                        Some(netboot)
+                    }
+                };
+                EventKind::Boot { client: s, netboot }
             }
             "down" => EventKind::Down {
                 host: host("a host name")?,
@@ -1637,6 +1923,44 @@ pub(crate) fn parse_cidr(s: &str) -> Result<Cidr, String> {
     })
 }
 
+/// v1.1 `cidr6`: `2001:db8:10::/64`. Host bits may be set; they are cleared.
+pub(crate) fn parse_cidr6(s: &str) -> Result<Cidr6, String> {
+    let bad =
+        || format!("`{s}` is not an IPv6 prefix (expected address/prefix, like 2001:db8:10::/64)");
+    let (a, p) = s.split_once('/').ok_or_else(bad)?;
+    let addr = Ipv6Addr::from_str(a).map_err(|_| bad())?;
+    if p.is_empty() || p.len() > 3 || !p.bytes().all(|c| c.is_ascii_digit()) {
+        return Err(bad());
+    }
+    let prefix: u8 = p.parse().map_err(|_| bad())?;
+    if prefix > 128 {
+        return Err(format!("`{s}`: the prefix length is at most 128"));
+    }
+    let mask = if prefix == 0 {
+        0
+    } else {
+        u128::MAX << (128 - u32::from(prefix))
+    };
+    Ok(Cidr6 {
+        addr: Ipv6Addr::from(u128::from(addr) & mask),
+        prefix,
+    })
+}
+
+/// v1.1 `pools6`: `2001:db8:10::100-2001:db8:10::1ff`, inclusive.
+pub(crate) fn parse_range6(s: &str) -> Result<(Ipv6Addr, Ipv6Addr), String> {
+    let bad = || {
+        format!("`{s}` is not an IPv6 address range (expected first-last, like 2001:db8:10::100-2001:db8:10::1ff)")
+    };
+    let (a, b) = s.split_once('-').ok_or_else(bad)?;
+    let a = Ipv6Addr::from_str(a.trim()).map_err(|_| bad())?;
+    let b = Ipv6Addr::from_str(b.trim()).map_err(|_| bad())?;
+    if a > b {
+        return Err(format!("pool `{s}` starts after it ends"));
+    }
+    Ok((a, b))
+}
+
 /// The allowed keys of each place, for the JSON Schema (`schema.rs`), which is built
 /// from these same lists.
 pub(crate) mod keys {
@@ -1656,6 +1980,7 @@ pub(crate) mod keys {
     pub(crate) const DHCP: &[&str] = super::DHCP;
     pub(crate) const RESPONDER: &[&str] = super::RESPONDER;
     pub(crate) const TFTP: &[&str] = super::TFTP;
+    pub(crate) const HTTP: &[&str] = super::HTTP;
     pub(crate) const CLIENT: &[&str] = super::CLIENT;
     pub(crate) const EVENT: &[&str] = super::EVENT;
     pub(crate) const EVENT_RELOAD: &[&str] = super::EVENT_RELOAD;

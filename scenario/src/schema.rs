@@ -34,6 +34,8 @@ struct Place {
     name: &'static str,
     keys: &'static [&'static str],
     required: &'static [&'static str],
+    /// v1.1: at least one of these keys (`cidr` or `cidr6`...); empty for none.
+    one_of_keys: &'static [&'static str],
     /// The schema of each key's value; `None` for a key this place does not type (a
     /// test fails then).
     ty: fn(&str) -> Option<Value>,
@@ -56,13 +58,22 @@ fn object(p: &Place) -> Value {
             (k.to_string(), ty)
         })
         .collect();
-    json!({
+    let mut o = json!({
         "type": "object",
         "description": p.doc,
         "properties": props,
         "required": p.required,
         "additionalProperties": false,
-    })
+    });
+    if !p.one_of_keys.is_empty() {
+        let alts: Vec<Value> = p
+            .one_of_keys
+            .iter()
+            .map(|k| json!({"required": [k]}))
+            .collect();
+        o["anyOf"] = Value::Array(alts);
+    }
+    o
 }
 
 fn r(name: &str) -> Value {
@@ -127,12 +138,23 @@ const SCALARS: &[Scalar] = &[
         text(r"^[0-9]{1,3}(\.[0-9]{1,3}){3}-[0-9]{1,3}(\.[0-9]{1,3}){3}$")
     }),
     ("names", || list(r("name"))),
+    // v1.1. The loader's parsers judge IPv6 forms (`shape.rs`); the schema only says
+    // "a text with a colon".
+    ("ipv6", || text(r"^[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*$")),
+    ("cidr6", || {
+        text(r"^[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*/[0-9]{1,3}$")
+    }),
+    ("range6", || {
+        text(r"^[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*-[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*$")
+    }),
+    ("netboot", || one_of(&["pxe4", "pxe6", "http4", "http6"])),
 ];
 
 const TOP: Place = Place {
     name: "scenario",
     keys: keys::TOP,
     required: &["scenario"],
+    one_of_keys: &[],
     ty: |k| {
         Some(match k {
             "scenario" | "description" => r("text"),
@@ -156,6 +178,7 @@ const PLACES: &[Place] = &[
         name: "site",
         keys: keys::SITE,
         required: &[],
+        one_of_keys: &[],
         ty: |k| {
             Some(match k {
                 "code" | "peer_key" | "peer_key_file" => r("text"),
@@ -174,6 +197,7 @@ const PLACES: &[Place] = &[
         name: "boot_image",
         keys: keys::IMAGE,
         required: &["id", "arch"],
+        one_of_keys: &[],
         ty: |k| {
             Some(match k {
                 "id" => r("name"),
@@ -189,6 +213,7 @@ const PLACES: &[Place] = &[
         name: "machine",
         keys: keys::MACHINE,
         required: &["name"],
+        one_of_keys: &[],
         ty: |k| {
             Some(match k {
                 "name" => r("name"),
@@ -204,6 +229,7 @@ const PLACES: &[Place] = &[
         name: "collection",
         keys: keys::COLLECTION,
         required: &["name"],
+        one_of_keys: &[],
         ty: |k| {
             Some(match k {
                 "name" => r("name"),
@@ -217,6 +243,7 @@ const PLACES: &[Place] = &[
         name: "deployment",
         keys: keys::DEPLOYMENT,
         required: &["id", "collection", "boot_image", "purpose", "available_to"],
+        one_of_keys: &[],
         ty: |k| {
             Some(match k {
                 "id" | "boot_image" => r("name"),
@@ -237,6 +264,7 @@ const PLACES: &[Place] = &[
         name: "duplicate_hardware_ids",
         keys: keys::DUPLICATES,
         required: &[],
+        one_of_keys: &[],
         ty: |k| {
             Some(match k {
                 "macs" => list(r("mac")),
@@ -250,6 +278,7 @@ const PLACES: &[Place] = &[
         name: "network",
         keys: keys::NETWORK,
         required: &[],
+        one_of_keys: &[],
         ty: |k| {
             Some(match k {
                 "segments" => list(r("segment")),
@@ -266,21 +295,24 @@ const PLACES: &[Place] = &[
     Place {
         name: "segment",
         keys: keys::SEGMENT,
-        required: &["name", "cidr"],
+        required: &["name"],
+        one_of_keys: &["cidr", "cidr6"],
         ty: |k| {
             Some(match k {
                 "name" => r("name"),
                 "cidr" => r("cidr"),
+                "cidr6" => r("cidr6"),
                 "link" => r("link"),
                 _ => return None,
             })
         },
-        doc: "A layer-2 segment with its link model.",
+        doc: "A layer-2 segment with its link model: IPv4 (`cidr`), IPv6 (`cidr6`) or both.",
     },
     Place {
         name: "link",
         keys: keys::LINK,
         required: &[],
+        one_of_keys: &[],
         ty: |k| {
             Some(match k {
                 "rate" => r("rate"),
@@ -294,7 +326,8 @@ const PLACES: &[Place] = &[
     Place {
         name: "router",
         keys: keys::ROUTER,
-        required: &["name", "interfaces"],
+        required: &["name"],
+        one_of_keys: &["interfaces", "interfaces6"],
         ty: |k| {
             Some(match k {
                 "name" => r("name"),
@@ -302,27 +335,34 @@ const PLACES: &[Place] = &[
                 "ip_helpers" => per_segment(list(r("ipv4"))),
                 "option82" => per_segment(r("option82")),
                 "relay" => one_of(&["pxelab", "dhcrelay"]),
+                "interfaces6" => per_segment(r("ipv6")),
+                "ip_helpers6" => per_segment(list(r("ipv6"))),
+                "interface_id6" => per_segment(r("text")),
                 _ => return None,
             })
         },
-        doc: "A router with an interface per segment and IP helpers per client segment.",
+        doc: "A router with an interface per segment and IP helpers per client segment (IPv4 and, v1.1, IPv6: `interfaces6`, `ip_helpers6`, `interface_id6`).",
     },
     Place {
         name: "option82",
         keys: keys::OPTION82,
         required: &[],
+        one_of_keys: &[],
         ty: |k| matches!(k, "circuit_id" | "remote_id").then(|| r("text")),
         doc: "The relay agent information the router adds (option 82).",
     },
     Place {
         name: "dhcp_server",
         keys: keys::DHCP,
-        required: &["name", "segment", "address"],
+        required: &["name", "segment"],
+        one_of_keys: &["address", "address6"],
         ty: |k| {
             Some(match k {
                 "name" | "segment" => r("name"),
                 "address" => r("ipv4"),
+                "address6" => r("ipv6"),
                 "pools" => per_segment(r("range")),
+                "pools6" => per_segment(r("range6")),
                 "option60_pxeclient" => r("boolean"),
                 "engine" => one_of(&["builtin", "dnsmasq", "kea"]),
                 _ => return None,
@@ -333,11 +373,14 @@ const PLACES: &[Place] = &[
     Place {
         name: "responder",
         keys: keys::RESPONDER,
-        required: &["name", "segment", "address", "role"],
+        required: &["name", "segment", "role"],
+        one_of_keys: &["address", "address6"],
         ty: |k| {
             Some(match k {
                 "name" | "segment" => r("name"),
                 "address" => r("ipv4"),
+                "address6" => r("ipv6"),
+                "http" => r("http"),
                 "role" => one_of(&["distribution_point", "peer"]),
                 "site" => r("text"),
                 "images" => r("names"),
@@ -355,13 +398,23 @@ const PLACES: &[Place] = &[
         name: "tftp",
         keys: keys::TFTP,
         required: &[],
+        one_of_keys: &[],
         ty: |k| matches!(k, "block_size" | "window_size").then(|| r("integer")),
         doc: "The responder's TFTP caps (R-TFTP-2).",
+    },
+    Place {
+        name: "http",
+        keys: keys::HTTP,
+        required: &[],
+        one_of_keys: &[],
+        ty: |k| (k == "port").then(|| r("integer")),
+        doc: "v1.1: answer HTTP boot clients and serve the boot root over HTTP on `port` (default 80; R-HTTP).",
     },
     Place {
         name: "client",
         keys: keys::CLIENT,
         required: &["name", "segment", "firmware"],
+        one_of_keys: &[],
         ty: |k| {
             Some(match k {
                 "name" | "segment" | "machine" => r("name"),
@@ -375,6 +428,7 @@ const PLACES: &[Place] = &[
                 "mac" => r("mac"),
                 "smbios_guid" => r("guid"),
                 "press_key" => r("boolean"),
+                "netboot" => r("netboot"),
                 _ => return None,
             })
         },
@@ -384,6 +438,7 @@ const PLACES: &[Place] = &[
         name: "rogue",
         keys: keys::ROGUE,
         required: &["name", "segment", "address"],
+        one_of_keys: &[],
         ty: |k| {
             Some(match k {
                 "name" | "segment" => r("name"),
@@ -400,11 +455,13 @@ const PLACES: &[Place] = &[
         name: "event",
         keys: keys::EVENT,
         required: &["at"],
+        one_of_keys: &[],
         ty: |k| {
             Some(match k {
                 "at" => r("duration"),
                 "boot" | "down" | "up" => r("name"),
                 "during" => one_of(&["transfer"]),
+                "netboot" => r("netboot"),
                 "clear_required" => r("clear_required"),
                 "link" => r("event_link"),
                 "tftp_request" => r("event_tftp"),
@@ -418,6 +475,7 @@ const PLACES: &[Place] = &[
         name: "clear_required",
         keys: keys::CLEAR,
         required: &[],
+        one_of_keys: &[],
         ty: |k| matches!(k, "machine" | "collection").then(|| r("text")),
         doc: "Clear required PXE deployments of a machine or a collection (R-STATE-2).",
     },
@@ -425,6 +483,7 @@ const PLACES: &[Place] = &[
         name: "event_link",
         keys: keys::EVENT_LINK,
         required: &["segment"],
+        one_of_keys: &[],
         ty: |k| {
             Some(match k {
                 "segment" => r("name"),
@@ -440,6 +499,7 @@ const PLACES: &[Place] = &[
         name: "event_tftp",
         keys: keys::EVENT_TFTP,
         required: &["responder", "file"],
+        one_of_keys: &[],
         ty: |k| {
             Some(match k {
                 "responder" => r("name"),
@@ -455,6 +515,7 @@ const PLACES: &[Place] = &[
         name: "event_reload",
         keys: keys::EVENT_RELOAD,
         required: &["responder", "file"],
+        one_of_keys: &[],
         ty: |k| {
             Some(match k {
                 "responder" => r("name"),
@@ -468,6 +529,7 @@ const PLACES: &[Place] = &[
         name: "expect_boot",
         keys: keys::EXPECT_BOOT,
         required: &["client"],
+        one_of_keys: &[],
         ty: |k| {
             Some(match k {
                 "client" | "boot_image" | "deployment" => r("name"),
@@ -484,6 +546,7 @@ const PLACES: &[Place] = &[
         name: "expect_log",
         keys: keys::EXPECT_LOG,
         required: &["responder", "logged"],
+        one_of_keys: &[],
         ty: |k| {
             Some(match k {
                 "responder" => r("name"),
@@ -497,6 +560,7 @@ const PLACES: &[Place] = &[
         name: "expect_tftp",
         keys: keys::EXPECT_TFTP,
         required: &["tftp_request"],
+        one_of_keys: &[],
         ty: |k| {
             Some(match k {
                 "tftp_request" => r("integer"),

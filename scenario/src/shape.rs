@@ -54,6 +54,13 @@ fn scalar_check(def: &str) -> Option<ScalarCheck> {
                 .ok_or_else(|| format!("`{s}` is not a range (expected first-last)"))?;
             ipv4(a.trim()).and(ipv4(b.trim()))
         },
+        "ipv6" => |s| {
+            std::net::Ipv6Addr::from_str(s).map(drop).map_err(|_| {
+                format!("`{s}` is not an IPv6 address (expected, like 2001:db8:10::5)")
+            })
+        },
+        "cidr6" => |s| crate::load::parse_cidr6(s).map(drop),
+        "range6" => |s| crate::load::parse_range6(s).map(drop),
         _ => return None,
     })
 }
@@ -88,7 +95,10 @@ impl Walk<'_> {
             };
             return self.check(target, n, &named(def, n));
         }
-        if let Some(Value::Array(alts)) = schema.get("anyOf") {
+        // An object's own `anyOf` (at least one of some keys) is checked by `object`.
+        if let Some(Value::Array(alts)) =
+            schema.get("anyOf").filter(|_| schema.get("type").is_none())
+        {
             // The errors of the alternative that fits the node's kind (a mapping for an
             // object...) and has the fewest; "expected nothing" for an optional key
             // given a wrong mapping would say nothing useful.
@@ -154,7 +164,9 @@ impl Walk<'_> {
                 _ => matches!(n.kind, Kind::Scalar { .. }) && !n.is_null(),
             };
         }
-        if let Some(Value::Array(alts)) = schema.get("anyOf") {
+        if let Some(Value::Array(alts)) =
+            schema.get("anyOf").filter(|_| schema.get("type").is_none())
+        {
             return alts.iter().any(|a| self.fits(a, n));
         }
         match schema.get("type").and_then(Value::as_str) {
@@ -204,6 +216,23 @@ impl Walk<'_> {
                 .any(|(k, v)| k.scalar() == Some(req) && !v.is_null());
             if !present {
                 errors.extend(self.err(n, format!("{place} is missing the required key `{req}`")));
+            }
+        }
+        // v1.1: `anyOf: [{required: [a]}, {required: [b]}]`, at least one of the keys.
+        if let Some(Value::Array(alts)) = schema.get("anyOf") {
+            let keys: Vec<&str> = alts
+                .iter()
+                .flat_map(|a| a["required"].as_array().into_iter().flatten())
+                .filter_map(Value::as_str)
+                .collect();
+            let present = |key: &str| {
+                entries
+                    .iter()
+                    .any(|(k, v)| k.scalar() == Some(key) && !v.is_null())
+            };
+            if !keys.is_empty() && !keys.iter().any(|k| present(k)) {
+                let names: Vec<String> = keys.iter().map(|k| format!("`{k}`")).collect();
+                errors.extend(self.err(n, format!("{place} needs {} or both", names.join(", "))));
             }
         }
         errors

@@ -96,3 +96,28 @@ fn every_scenario_of_the_repository_checks_clean() {
         assert_eq!(check_file(&f), vec![], "{}", f.display());
     }
 }
+
+/// v1.1 keys: shape errors of the IPv6 and HTTP boot keys all at once.
+#[test]
+fn v11_shape_errors_are_reported_together() {
+    let written = write(
+        "v11.yaml",
+        r#"scenario: v1.1 mistakes
+network:
+  segments:
+    - {name: hq, cidr6: "2001:db8::/200"}
+    - {name: v6}
+  responders:
+    - {name: dp1, segment: hq, address6: "2001:db8::5", role: peer, http: {prot: 80}}
+  clients:
+    - {name: c1, segment: hq, firmware: uefi-x64, mac: "52:54:00:00:00:01", netbot: pxe6}
+"#,
+    );
+    let errors = check_file(&written.0);
+    let got: Vec<(usize, usize)> = errors
+        .iter()
+        .map(|e| (e.line.unwrap(), e.column.unwrap()))
+        .collect();
+    assert_eq!(got, vec![(4, 25), (5, 7), (7, 76), (9, 77)], "{errors:#?}");
+    assert!(errors[1].message.contains("needs `cidr`, `cidr6` or both"));
+}

@@ -53,8 +53,9 @@ fn the_format_page_example_loads_with_its_values() {
 
     let net = &s.network;
     let hq = s.segment("hq").unwrap();
-    assert_eq!(hq.cidr.to_string(), "10.10.0.0/24");
-    assert!(hq.cidr.contains(ip("10.10.0.77")) && !hq.cidr.contains(ip("10.20.0.1")));
+    let cidr = hq.cidr.unwrap();
+    assert_eq!(cidr.to_string(), "10.10.0.0/24");
+    assert!(cidr.contains(ip("10.10.0.77")) && !cidr.contains(ip("10.20.0.1")));
     assert_eq!(hq.link, Link::default());
     assert_eq!(hq.link.rate_bps, 1_000_000_000);
     let br = s.segment("branch").unwrap();
@@ -115,7 +116,8 @@ fn the_format_page_example_loads_with_its_values() {
     assert_eq!(
         s.events[0].kind,
         EventKind::Boot {
-            client: "c1".into()
+            client: "c1".into(),
+            netboot: None
         }
     );
     assert_eq!(
@@ -225,7 +227,7 @@ fn malformed_files_are_located_and_explained() {
             base_with("images: [B1]}", "images: [B1], delay: 4s}"),
             15,
             91,
-            "unknown key `delay` in a responder (allowed keys: name, segment, address, role, site, images, unknown_computer_support, listen_dhcp_port, respond, response_delay, failover_step, mac_exclusions, mac_exclusion_file, tftp)",
+            "unknown key `delay` in a responder (allowed keys: name, segment, address, address6, role, site, images, unknown_computer_support, listen_dhcp_port, respond, response_delay, failover_step, mac_exclusions, mac_exclusion_file, tftp, http)",
         ),
         (
             "bad MAC",
@@ -715,7 +717,10 @@ expect:
     assert_eq!(s.site.deployments[0].collection, "x86 Unknown Computer");
     assert_eq!(s.description, None);
     assert!(s.tags.is_empty());
-    assert_eq!(s.segment("lan").unwrap().cidr.to_string(), "10.0.0.0/24");
+    assert_eq!(
+        s.segment("lan").unwrap().cidr.unwrap().to_string(),
+        "10.0.0.0/24"
+    );
     assert!(s.responder("dp").unwrap().config.mac_exclusions.is_empty());
     assert_eq!(s.client("c1").unwrap().firmware.option93(), 0);
     assert_eq!(s.boot_count("c1"), 2);

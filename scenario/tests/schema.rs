@@ -37,6 +37,34 @@ fn every_scenario_of_the_repository_is_valid() {
     }
 }
 
+/// Format v1.1 (IPv6 and HTTP boot): the file with every key of the format page's
+/// section, which the simulator cannot play yet and so is not among `scenarios/`.
+#[test]
+fn the_v11_keys_are_valid() {
+    let v = validator();
+    let f = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/v11.yaml");
+    let text = std::fs::read_to_string(&f).unwrap();
+    assert!(load_str(&text, &f).is_ok());
+    let e = errors(&v, &text);
+    assert!(e.is_empty(), "{e:#?}");
+    // A segment needs `cidr` or `cidr6`, a responder `address` or `address6`.
+    for (from, to) in [
+        (
+            "{name: v6only, cidr6: \"2001:db8:30::/64\"}",
+            "{name: v6only}",
+        ),
+        (
+            "{name: peer6, segment: v6only, address6: \"2001:db8:30::7\",",
+            "{name: peer6, segment: v6only,",
+        ),
+        ("netboot: http6}", "netboot: http5}"),
+    ] {
+        let bad = text.replacen(from, to, 1);
+        assert_ne!(bad, text, "{from}");
+        assert!(!errors(&v, &bad).is_empty(), "the schema took {to}");
+    }
+}
+
 const GOOD: &str = r#"
 scenario: a minimal one
 site:

@@ -100,6 +100,13 @@ pub(crate) fn new_responder(
     )
 }
 
+/// A segment's IPv4 network. An IPv6-only segment (v1.1) never gets here: the run is
+/// refused first (`unsupported.rs`); 0.0.0.0/32 holds no host.
+fn ipv4_net(s: &pxelab_scenario::Segment) -> (Ipv4Addr, u8) {
+    s.cidr
+        .map_or((Ipv4Addr::UNSPECIFIED, 32), |c| (c.addr, c.prefix))
+}
+
 pub(crate) fn build(sc: &Scenario, seed: u64, opts: &RunOptions) -> Result<Built, String> {
     let mut world = World::new(ChaCha8Rng::seed_from_u64(seed));
     let site = Arc::new(sc.site.clone());
@@ -118,10 +125,11 @@ pub(crate) fn build(sc: &Scenario, seed: u64, opts: &RunOptions) -> Result<Built
             )?),
             _ => None,
         };
+        let (net, prefix) = ipv4_net(s);
         let id = world.add_segment(Segment {
             name: s.name.clone(),
-            net: s.cidr.addr,
-            prefix: s.cidr.prefix,
+            net,
+            prefix,
             link: LinkModel {
                 rate_bps: s.link.rate_bps,
                 delay: s.link.delay,
@@ -197,7 +205,7 @@ pub(crate) fn build(sc: &Scenario, seed: u64, opts: &RunOptions) -> Result<Built
                 .find(|(n, _)| n == sname)
                 .map(|(_, ip)| *ip);
             pools.push(Pool {
-                subnet: (s.cidr.addr, s.cidr.prefix),
+                subnet: ipv4_net(s),
                 router,
                 start: *start,
                 end: *end,

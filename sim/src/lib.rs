@@ -19,6 +19,7 @@ pub mod run;
 mod testbed;
 pub mod tftp_bench;
 pub mod timeline;
+pub mod unsupported;
 pub mod world;
 
 pub use build::RunOptions;

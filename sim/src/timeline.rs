@@ -146,7 +146,7 @@ pub fn play<T: Testbed + ?Sized>(events: &[Event], bed: &mut T) -> Result<(), Pl
 /// One event: the testbed's method for its kind.
 fn apply<T: Testbed + ?Sized>(bed: &mut T, kind: &EventKind) -> Result<(), T::Error> {
     match kind {
-        EventKind::Boot { client } => bed.boot(client),
+        EventKind::Boot { client, .. } => bed.boot(client),
         EventKind::Down {
             host,
             during_transfer: true,
@@ -266,6 +266,7 @@ mod tests {
                 10,
                 EventKind::Boot {
                     client: "c1".into(),
+                    netboot: None,
                 },
             ),
             ev(

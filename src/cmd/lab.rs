@@ -162,6 +162,7 @@ pub fn missing(scenarios: &[&Scenario], all: bool) -> Vec<String> {
                 mac: pxelab_engine::Mac([2, 0, 0, 0, 0, i as u8]),
                 smbios_guid: None,
                 press_key: false,
+                netboot: Default::default(),
             });
         }
         return harness::prereq::missing_prerequisites(&[&sc]);

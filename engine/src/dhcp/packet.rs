@@ -157,6 +157,12 @@ impl DhcpPacket {
             .as_deref()
             .is_some_and(|v| v.starts_with(PXE_CLIENT.as_bytes()))
     }
+    /// Option 60 begins `HTTPClient`: a UEFI HTTP boot client (R-HTTP-1).
+    pub fn is_http_client(&self) -> bool {
+        self.vendor_class
+            .as_deref()
+            .is_some_and(|v| v.starts_with(crate::dhcp6::request::HTTP_CLIENT.as_bytes()))
+    }
     /// The broadcast bit of `flags`.
     pub fn broadcast(&self) -> bool {
         self.flags & BROADCAST_FLAG != 0

@@ -148,3 +148,29 @@ pub fn build_proxy_ack(req: &DhcpPacket, p: &ProxyParams) -> Vec<u8> {
     echo_relay(&mut w, req);
     w.finish()
 }
+
+/// R-HTTP-1 (IPv4): the proxy offer answering an HTTP boot client's DISCOVER: yiaddr 0,
+/// siaddr and option 54 the responder, option 60 `HTTPClient`, the boot program's URL
+/// in the `file` field and option 67, 97 and 82 echoed. EDK2's HTTP boot
+/// (`NetworkPkg/HttpBootDxe/HttpBootDhcp4.c`) takes such an offer as a "proxy URI"
+/// offer beside the DHCP server's address offer; the lab's firmware is the judge.
+pub fn build_http_offer(req: &DhcpPacket, server: Ipv4Addr, url: &str) -> Vec<u8> {
+    let mut h = reply_header(req);
+    h.siaddr = server;
+    // The file field holds 127 bytes: a longer URL would be cut, so it goes in option
+    // 67 alone.
+    if url.len() <= 127 {
+        h.file = url.as_bytes().to_vec();
+    }
+    let mut w = Writer::new(&h);
+    w.option(opt::MESSAGE_TYPE, &[MessageType::Offer.to_u8()]);
+    w.ip(opt::SERVER_ID, server);
+    w.option(
+        opt::VENDOR_CLASS,
+        crate::dhcp6::request::HTTP_CLIENT.as_bytes(),
+    );
+    w.option(opt::BOOTFILE_NAME, url.as_bytes());
+    echo_client_options(&mut w, req);
+    echo_relay(&mut w, req);
+    w.finish()
+}

@@ -14,6 +14,11 @@
 //!   input) fed a sequence of datagrams to ports 67, 4011, 69, 4012 and its transfer
 //!   ports, time advances and timeouts.
 //!
+//! - [`dhcp6()`]: one UDP payload through the DHCPv6 decoder, boot request reader,
+//!   relay unwrapping and answers, and a responder over IPv6 (R-V6, R-HTTP-1).
+//! - [`http_request()`]: one HTTP request head through the parser (R-HTTP-2).
+//! - [`http_server()`]: an HTTP connection driven by a script (R-HTTP-2, R-HTTP-3).
+//!
 //! The sequence formats are written by [`ResponderScript`] and [`TftpScript`] (the
 //! seeding tool uses them) and read leniently: whatever the bytes, they decode to
 //! something, and a truncated record ends the sequence. The site, boot root and
@@ -21,6 +26,8 @@
 
 mod bytes;
 pub mod dhcp;
+pub mod dhcp6;
+pub mod http;
 pub mod responder;
 pub mod tftp;
 
@@ -30,6 +37,8 @@ use std::net::Ipv4Addr;
 pub const ME: Ipv4Addr = Ipv4Addr::new(10, 10, 0, 5);
 
 pub use dhcp::dhcp;
+pub use dhcp6::dhcp6;
+pub use http::{http_request, http_server};
 pub use responder::{
     build_responder, dst, flag, fuzz_key, kind, responder, step, Harness, ResponderScript, SOURCES,
 };

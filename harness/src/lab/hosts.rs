@@ -66,7 +66,11 @@ impl Lab<'_> {
                 .find(|x| &x.name == d)
                 .expect("planned");
             let iface = &h.ifaces[0];
-            let subnet = |seg: &str| sc.segment(seg).map(|s| (s.cidr.addr, s.cidr.prefix));
+            let subnet = |seg: &str| {
+                sc.segment(seg)
+                    .and_then(|s| s.cidr)
+                    .map(|c| (c.addr, c.prefix))
+            };
             let pools =
                 d.pools
                     .iter()

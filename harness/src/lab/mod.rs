@@ -162,10 +162,23 @@ impl<'a> Lab<'a> {
     pub fn run(mut self) -> ScenarioResult {
         let wall = Instant::now();
         let mut result = ScenarioResult::new(self.sc, "lab", self.sc.seed);
-        // Events the lab cannot play fail the scenario before anything is built.
-        let unsupported = timeline::check(&self.sc.events, &self);
+        // What the lab cannot build (IPv6, HTTP boot) or play fails the scenario before
+        // anything is built.
+        let mut unsupported: Vec<String> = pxelab_sim::unsupported::v11_feature(self.sc)
+            .map(|what| {
+                format!(
+                    "{what}: the scenario needs IPv6 PXE / HTTP boot, which the lab does not run yet (issue 14)"
+                )
+            })
+            .into_iter()
+            .collect();
+        unsupported.extend(
+            timeline::check(&self.sc.events, &self)
+                .iter()
+                .map(|u| u.to_string()),
+        );
         if !unsupported.is_empty() {
-            result.failures = unsupported.iter().map(|u| u.to_string()).collect();
+            result.failures = unsupported;
             result.wall_time_s = wall.elapsed().as_secs_f64();
             return result;
         }

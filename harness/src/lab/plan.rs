@@ -36,7 +36,8 @@ pub(super) fn plan_hosts(sc: &Scenario, id: &str) -> Result<Vec<Host>, String> {
             String::new(),
             format!("eth{}", h.ifaces.len()),
             addr,
-            s.cidr.prefix,
+            // IPv6-only segments (v1.1) are refused first (`v11_feature`).
+            s.cidr.map_or(32, |c| c.prefix),
             String::new(),
         ));
     };

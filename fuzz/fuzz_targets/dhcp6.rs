@@ -1,0 +1,5 @@
+//! Fuzz target `dhcp6`: a thin wrapper around `pxelab_engine::fuzzing::dhcp6`, which the
+//! regression test (engine/tests/fuzz_regressions.rs) replays too.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| pxelab_engine::fuzzing::dhcp6(data));
