@@ -21,7 +21,7 @@ struct Cli {
     cmd: Cmd,
 }
 
-/// `--format` of run, merge and audit.
+/// `--format` of run, merge, audit and bench sim.
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
 enum Format {
     Text,

@@ -16,7 +16,7 @@ fn root() -> PathBuf {
 
 #[test]
 fn suite_passes_in_json() {
-    // The storm has its own benchmark; everything else runs here.
+    // Everything but the scenarios tagged `long` runs here, the 1,000-client storm too.
     let out = pxelab()
         .current_dir(root())
         .args(["run", "scenarios", "--format", "json"])
@@ -31,6 +31,12 @@ fn suite_passes_in_json() {
     });
     let list = v["scenarios"].as_array().unwrap();
     assert!(list.len() >= 40, "only {} scenarios ran", list.len());
+    // Scenarios tagged `long` (the 10,000-client storm) run only when asked for.
+    assert!(
+        list.iter()
+            .all(|s| !s["file"].as_str().unwrap().contains("storm-10000")),
+        "the long storm ran in the default suite"
+    );
     let failed: Vec<_> = list
         .iter()
         .filter(|s| s["passed"] != true)
@@ -643,4 +649,47 @@ fn schema_prints_a_json_schema_of_the_scenario_format() {
         assert!(responder.get(key).is_some(), "responder has no {key}");
     }
     assert_eq!(v["$defs"]["responder"]["additionalProperties"], false);
+}
+
+/// The suite's JSON results with the wall times taken out (they are the only figures
+/// that depend on the machine).
+fn results_without_wall_times(args: &[&str]) -> serde_json::Value {
+    let out = pxelab()
+        .current_dir(root())
+        .args(args)
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
+    let mut v: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&out.stderr)));
+    fn strip(v: &mut serde_json::Value) {
+        match v {
+            serde_json::Value::Object(m) => {
+                m.retain(|k, _| !k.starts_with("wall_time"));
+                m.values_mut().for_each(strip);
+            }
+            serde_json::Value::Array(a) => a.iter_mut().for_each(strip),
+            _ => {}
+        }
+    }
+    strip(&mut v);
+    v
+}
+
+#[test]
+fn parallel_run_gives_the_serial_results_in_file_order() {
+    // Every directory of the suite but perf/ (the storm runs in suite_passes_in_json).
+    let mut dirs: Vec<String> = std::fs::read_dir(root().join("scenarios"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir() && !p.ends_with("perf"))
+        .map(|p| p.strip_prefix(root()).unwrap().display().to_string())
+        .collect();
+    dirs.sort();
+    let mut args: Vec<&str> = vec!["run"];
+    args.extend(dirs.iter().map(String::as_str));
+    let serial = results_without_wall_times(&[&args[..], &["--jobs", "1"]].concat());
+    let parallel = results_without_wall_times(&[&args[..], &["--jobs", "3"]].concat());
+    assert!(serial["scenarios"].as_array().unwrap().len() >= 40);
+    assert_eq!(serial, parallel);
 }

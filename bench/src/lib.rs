@@ -1,5 +1,5 @@
 //! pxelab's benchmarks as a library: the TFTP matrix (`tftp`), boot storms (`storm`),
-//! proxy DHCP under load (`dhcp`) and the soak (`soak`); the axes they sweep
+//! proxy DHCP under load (`dhcp`), the soak (`soak`) and the simulator's speed (`sim`); the axes they sweep
 //! (`matrix`), their statistics (`stats`) and their reports (`report`: terminal table,
 //! CSV, markdown, SVG plot). The lab side (namespaces, switch, real servers) is
 //! `pxelab_harness::bench`, the TFTP predictor `pxelab_sim::tftp_bench`; the command
@@ -12,6 +12,7 @@ pub mod dhcp;
 pub mod error;
 pub mod matrix;
 pub mod report;
+pub mod sim;
 pub mod soak;
 pub mod stats;
 pub mod storm;

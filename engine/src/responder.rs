@@ -18,7 +18,7 @@ use crate::select::{self, Choice, Selection};
 use crate::state::StateStore;
 use crate::tftp::netascii::{self, Netascii};
 use crate::tftp::packet::{self as tftp_packet, Packet};
-use crate::tftp::server::{FileSource, ServerConfig, Transfer, TransferStatus};
+use crate::tftp::server::{FileSource, Pooled, ServerConfig, Transfer, TransferStatus};
 use crate::time::Instant;
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -168,6 +168,8 @@ pub struct Output {
     pub transmits6: Vec<Transmit6>,
     pub logs: Vec<String>,
     pub effects: Vec<Effect>,
+    /// Buffers a driver hands back for the next DATA payloads (kept by `clear`).
+    pub spare: Vec<Vec<u8>>,
 }
 
 impl Output {
@@ -367,8 +369,12 @@ impl Responder {
             }
             slot.armed = None;
             if matches!(slot.transfer.poll_timeout(), Some(d) if d <= now) {
-                let mut payloads = Vec::new();
+                let mut payloads = Pooled {
+                    sent: Vec::new(),
+                    spare: &mut out.spare,
+                };
                 slot.transfer.handle_timeout(now, &mut payloads);
+                let payloads = payloads.sent;
                 self.emit_transfer(tid, payloads, out);
             }
             self.after_transfer_step(tid, out);
@@ -1112,8 +1118,12 @@ impl Responder {
             return;
         };
         let size = file.len();
-        let mut payloads = Vec::new();
-        let transfer = Transfer::start(now, &req, file, &self.tftp_cfg, &mut payloads);
+        let mut pooled = Pooled {
+            sent: Vec::new(),
+            spare: &mut out.spare,
+        };
+        let transfer = Transfer::start(now, &req, file, &self.tftp_cfg, &mut pooled);
+        let payloads = pooled.sent;
         self.transfers.insert(
             tid,
             Slot {
@@ -1225,8 +1235,12 @@ impl Responder {
             // RFC 1350: a packet from an unknown TID is not part of this transfer.
             return;
         }
-        let mut payloads = Vec::new();
+        let mut payloads = Pooled {
+            sent: Vec::new(),
+            spare: &mut out.spare,
+        };
         slot.transfer.handle_packet(now, payload, &mut payloads);
+        let payloads = payloads.sent;
         self.emit_transfer(tid, payloads, out);
         self.after_transfer_step(tid, out);
     }

@@ -12,6 +12,7 @@ pub mod expect;
 pub mod ladder;
 pub mod link;
 pub mod merge;
+pub mod parallel;
 pub mod pcap;
 pub mod report;
 pub mod result;

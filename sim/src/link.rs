@@ -73,6 +73,52 @@ impl LinkModel {
     }
 }
 
+/// What the link arithmetic gives for one datagram length: its line time, its first
+/// frame's line time, and its bytes on the wire (fragments counted).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LineTimes {
+    pub tx: Duration,
+    pub first: Duration,
+    pub wire: u64,
+}
+
+impl LinkModel {
+    pub fn line_times(&self, payload: usize) -> LineTimes {
+        LineTimes {
+            tx: self.tx_time(payload),
+            first: self.first_frame_time(payload),
+            wire: Self::frames(payload).map(|f| f as u64).sum(),
+        }
+    }
+}
+
+/// [`LineTimes`] remembered per (rate, length): a storm sends millions of datagrams of
+/// a few lengths (a DATA block, an ACK), and the fragment walk and the 128-bit
+/// divisions were a tenth of the simulator's time. A few entries scanned in turn (a
+/// hash map cost as much as it saved); keyed by the rate so that a link changed mid-run
+/// is recomputed.
+#[derive(Debug, Default)]
+pub struct LineCache {
+    known: [(u64, usize, Option<LineTimes>); 4],
+    next: usize,
+}
+
+impl LineCache {
+    pub fn get(&mut self, link: &LinkModel, payload: usize) -> LineTimes {
+        for (rate, len, times) in &self.known {
+            if let Some(t) = times {
+                if *rate == link.rate_bps && *len == payload {
+                    return *t;
+                }
+            }
+        }
+        let t = link.line_times(payload);
+        self.known[self.next] = (link.rate_bps, payload, Some(t));
+        self.next = (self.next + 1) % self.known.len();
+        t
+    }
+}
+
 /// One direction of one line (a host's link to the switch, or the switch port's link
 /// to a host): a transmission starts when it is ready and the line is free, and keeps
 /// the line busy for its line time. `T` is the clock: virtual time in the simulator,
@@ -256,6 +302,25 @@ mod tests {
                 assert_eq!(q.len(), reference.len());
             }
         }
+    }
+
+    #[test]
+    fn the_line_cache_gives_what_the_link_computes_and_follows_a_rate_change() {
+        let mut cache = LineCache::default();
+        let mut link = LinkModel {
+            rate_bps: 1_000_000_000,
+            delay: ms(1),
+            loss: 0.0,
+        };
+        for len in [4, 516, 1472, 1473, 4100, 8196, 4100, 4] {
+            assert_eq!(cache.get(&link, len), link.line_times(len), "len {len}");
+        }
+        let fast = cache.get(&link, 4100);
+        link.rate_bps = 100_000_000;
+        let slow = cache.get(&link, 4100);
+        assert_eq!(slow, link.line_times(4100));
+        assert_eq!(slow.tx, fast.tx * 10);
+        assert_eq!(slow.wire, fast.wire);
     }
 
     #[test]

@@ -479,6 +479,8 @@ fn deliver(
                     c.handle_datagram(now, src, dst, &payload, out)
                 });
             }
+            // A DATA block's buffer goes back to the responders for their next one.
+            w.recycle(payload);
         }
         Tag::Server => {
             if !to_me {

@@ -2,7 +2,7 @@
 //! event queue in virtual time, routers with IP helpers, and pcap capture.
 
 use crate::client::{Client, Send};
-use crate::link::{DelayQueue, Port};
+use crate::link::{DelayQueue, LineCache, Port};
 // Until every user imports it from `link`, where it lives.
 pub use crate::link::LinkModel;
 use crate::pcap::SegmentCapture;
@@ -184,6 +184,7 @@ pub struct World {
     pub usage: Usage,
     out: Output,
     sends: Vec<Send>,
+    line: LineCache,
 }
 
 /// What a responder did with a client's request: `None` it answered, or
@@ -207,6 +208,7 @@ impl World {
             usage: Usage::default(),
             out: Output::default(),
             sends: Vec::new(),
+            line: LineCache::default(),
         }
     }
 
@@ -296,13 +298,12 @@ impl World {
         self.stats.packets_sent += 1;
         let seg_id = self.hosts[host].ifaces[iface].seg;
         let link = self.segments[seg_id].link;
-        let tx = link.tx_time(payload.len());
-        let first = link.first_frame_time(payload.len());
+        let times = self.line.get(&link, payload.len());
+        let (tx, first, wire) = (times.tx, times.first, times.wire);
         let now = self.now;
         let start = self.hosts[host].ifaces[iface].egress.transmit(now, tx);
         // When the switch can start sending it on: its first frame is in.
         let ready = start + first;
-        let wire: u64 = LinkModel::frames(payload.len()).map(|f| f as u64).sum();
         if self.usage.segments.len() <= seg_id {
             self.usage.segments.resize(seg_id + 1, Vec::new());
         }
@@ -476,6 +477,16 @@ impl World {
             true
         } else {
             false
+        }
+    }
+
+    /// Hands a delivered datagram's buffer back for the responders' next DATA payloads:
+    /// only block-sized ones (an ACK's four bytes would be regrown), and a bounded few.
+    pub fn recycle(&mut self, mut payload: Vec<u8>) {
+        const KEEP: usize = 256;
+        if payload.capacity() >= 512 && self.out.spare.len() < KEEP {
+            payload.clear();
+            self.out.spare.push(payload);
         }
     }
 

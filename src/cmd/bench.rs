@@ -40,6 +40,9 @@ pub struct SimArgs {
     /// Skip CRC checks of downloads.
     #[arg(long)]
     no_verify: bool,
+    /// text (a line per run) or json ({"runs": [...]}).
+    #[arg(long, value_enum, default_value = "text")]
+    format: crate::Format,
 }
 
 #[derive(clap::Args)]
@@ -159,25 +162,18 @@ fn sim(a: &SimArgs) -> Result<ExitCode, crate::Error> {
         trace: false,
         ..Default::default()
     };
-    let mut ok = true;
+    let mut runs = Vec::new();
     for i in 0..a.repeat.max(1) {
-        let r = run_scenario(&sc, &opts);
-        let rate = r.stats.packets_delivered as f64 / r.wall_time_s.max(1e-9);
-        println!(
-            "run {}: {} — passed {}, {} boots, sim {:.1}s, wall {:.2}s, {} packets sent, {} delivered, {} events, {:.2} M packet events/s",
-            i + 1,
-            r.scenario,
-            r.passed,
-            r.boots.len(),
-            r.sim_time_s,
-            r.wall_time_s,
-            r.stats.packets_sent,
-            r.stats.packets_delivered,
-            r.stats.events,
-            rate / 1e6
-        );
-        ok &= r.passed;
+        let run = pxelab_bench::sim::SimRun::new(i + 1, &run_scenario(&sc, &opts));
+        if a.format == crate::Format::Text {
+            println!("{}", run.text());
+        }
+        runs.push(run);
     }
+    if a.format == crate::Format::Json {
+        println!("{}", pxelab_bench::sim::json(&runs));
+    }
+    let ok = runs.iter().all(|r| r.passed);
     Ok(if ok {
         ExitCode::SUCCESS
     } else {

@@ -45,6 +45,11 @@ pub struct RunArgs {
     #[arg(long, requires = "pcap", default_value = "1GiB",
           value_parser = pxelab_scenario::values::parse_size)]
     pcap_budget: u64,
+    /// Scenarios run at once, one per thread (default: every core). Results are
+    /// printed and written in file order whatever N is. Serial with `--pcap` and a
+    /// budget (which capture the budget cuts would depend on timing), and with `--lab`.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    jobs: Option<u32>,
     /// Skip CRC checks of downloads (sizes are still checked).
     #[arg(long)]
     no_verify: bool,
@@ -106,7 +111,7 @@ pub fn run(a: RunArgs) -> Result<ExitCode, crate::Error> {
     let mode = if a.lab { Mode::Lab } else { Mode::Sim };
     let (runnable, skipped): (Vec<&Scenario>, Vec<&Scenario>) = scenarios
         .iter()
-        .filter(|s| has_tag(s, &a.tags))
+        .filter(|s| has_tag(s, &a.tags) && !held_back(s, &a.tags, &a.paths))
         .partition(|s| s.modes.contains(&mode));
     for s in &skipped {
         eprintln!(
@@ -134,26 +139,32 @@ pub fn run(a: RunArgs) -> Result<ExitCode, crate::Error> {
         };
         run_lab(&runnable, a.pcap.as_deref(), flags, several)?
     } else {
-        runnable
-            .iter()
-            .map(|s| {
-                let opts = RunOptions {
-                    seed: a.seed,
-                    pcap_dir: a
-                        .pcap
-                        .as_ref()
-                        .map(|d| pxelab_sim::pcap::dir_for(d, &s.file, several)),
-                    capture: capture.clone(),
-                    trace: true,
-                    no_verify: a.no_verify,
-                };
-                let r = run_scenario(s, &opts);
-                if let Some(m) = capture.take_notice() {
-                    eprintln!("warning: {m}");
-                }
-                r
-            })
-            .collect()
+        // A budget shared by parallel captures would cut whichever got there first.
+        let jobs = if a.pcap.is_some() && a.pcap_budget > 0 {
+            1
+        } else {
+            a.jobs
+                .map_or_else(pxelab_sim::parallel::default_jobs, |n| n as usize)
+        };
+        // The scenarios with the most clients (the storm) start first.
+        let cost = |s: &&Scenario| s.network.clients.len() as u64;
+        pxelab_sim::parallel::map_in_order(&runnable, jobs, cost, |s| {
+            let opts = RunOptions {
+                seed: a.seed,
+                pcap_dir: a
+                    .pcap
+                    .as_ref()
+                    .map(|d| pxelab_sim::pcap::dir_for(d, &s.file, several)),
+                capture: capture.clone(),
+                trace: true,
+                no_verify: a.no_verify,
+            };
+            let r = run_scenario(s, &opts);
+            if let Some(m) = capture.take_notice() {
+                eprintln!("warning: {m}");
+            }
+            r
+        })
     };
     let out = super::results::Outputs {
         json: a.json,
@@ -168,6 +179,14 @@ pub fn run(a: RunArgs) -> Result<ExitCode, crate::Error> {
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// Scenarios tagged `long` (the 10,000-client storm: minutes) run only when asked for
+/// by `--tag long` or by their own file name, so that `pxelab run scenarios` and CI
+/// stay short.
+fn held_back(s: &Scenario, tags: &[String], paths: &[PathBuf]) -> bool {
+    let long = |t: &String| t.eq_ignore_ascii_case("long");
+    s.tags.iter().any(long) && !tags.iter().any(long) && !paths.contains(&s.file)
 }
 
 /// No tags asked for, or one of the scenario's (case does not matter).

@@ -14,4 +14,4 @@ mod tests;
 
 pub use client::{ClientConfig, ClientStatus, ClientTransfer};
 pub use packet::Packet;
-pub use server::{FileSource, ServerConfig, Transfer, TransferStatus};
+pub use server::{DataSink, FileSource, Pooled, ServerConfig, Transfer, TransferStatus};

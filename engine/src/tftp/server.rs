@@ -143,6 +143,41 @@ pub struct Transfer {
     retransmissions: u64,
 }
 
+/// Where a transfer puts the datagrams it sends. `buffer` gives an empty vector to
+/// fill: a new one, or one a driver handed back from a delivered datagram (the
+/// simulator keeps a pool, so that a storm does not allocate and free a block per
+/// packet).
+pub trait DataSink {
+    fn buffer(&mut self) -> Vec<u8>;
+    fn push_datagram(&mut self, datagram: Vec<u8>);
+}
+
+impl DataSink for Vec<Vec<u8>> {
+    fn buffer(&mut self) -> Vec<u8> {
+        Vec::new()
+    }
+    fn push_datagram(&mut self, datagram: Vec<u8>) {
+        self.push(datagram);
+    }
+}
+
+/// A [`DataSink`] that takes its buffers from `spare` first.
+pub struct Pooled<'a> {
+    pub sent: Vec<Vec<u8>>,
+    pub spare: &'a mut Vec<Vec<u8>>,
+}
+
+impl DataSink for Pooled<'_> {
+    fn buffer(&mut self) -> Vec<u8> {
+        let mut b = self.spare.pop().unwrap_or_default();
+        b.clear();
+        b
+    }
+    fn push_datagram(&mut self, datagram: Vec<u8>) {
+        self.sent.push(datagram);
+    }
+}
+
 impl Transfer {
     /// Start serving `file` for `req`: an OACK when the client asked for options the
     /// server accepts (R-TFTP-2), else the first window of data.
@@ -151,7 +186,7 @@ impl Transfer {
         req: &Request,
         file: Arc<dyn FileSource>,
         cfg: &ServerConfig,
-        out: &mut Vec<Vec<u8>>,
+        out: &mut impl DataSink,
     ) -> Transfer {
         let size = file.len();
         let (options, blksize, window, timeout) = negotiate(req, size, cfg);
@@ -221,32 +256,33 @@ impl Transfer {
         }
     }
 
-    fn send_oack(&mut self, now: Instant, out: &mut Vec<Vec<u8>>) {
+    fn send_oack(&mut self, now: Instant, out: &mut impl DataSink) {
         let mut b = Vec::new();
         packet::encode_oack(&mut b, &self.options);
-        out.push(b);
+        out.push_datagram(b);
         self.deadline = Some(now + self.rto.timeout());
     }
 
     /// Send blocks `base ..= base + window - 1` (R-TFTP-4: always from the first
     /// unacknowledged block).
-    fn send_window(&mut self, now: Instant, out: &mut Vec<Vec<u8>>) {
+    fn send_window(&mut self, now: Instant, out: &mut impl DataSink) {
         let end = (self.base + self.window - 1).min(self.total_blocks);
         for idx in self.base..=end {
             let off = (idx - 1) * self.blksize as u64;
             let len = (self.size.saturating_sub(off)).min(self.blksize as u64) as usize;
-            let mut b = Vec::with_capacity(4 + len);
+            let mut b = out.buffer();
+            b.reserve(4 + len);
             // R-TFTP-5: the wire block number is the low 16 bits; it rolls over to 0.
             packet::encode_data_header(&mut b, idx as u16);
             self.file.append_to(off, len, &mut b);
-            out.push(b);
+            out.push_datagram(b);
             self.blocks_sent += 1;
         }
         self.sent_upto = end;
         self.deadline = Some(now + self.rto.timeout());
     }
 
-    pub fn handle_packet(&mut self, now: Instant, payload: &[u8], out: &mut Vec<Vec<u8>>) {
+    pub fn handle_packet(&mut self, now: Instant, payload: &[u8], out: &mut impl DataSink) {
         if self.status != TransferStatus::Active {
             return;
         }
@@ -270,7 +306,7 @@ impl Transfer {
         self.progress_at = now;
     }
 
-    fn on_ack(&mut self, now: Instant, block: u16, out: &mut Vec<Vec<u8>>) {
+    fn on_ack(&mut self, now: Instant, block: u16, out: &mut impl DataSink) {
         if self.awaiting_ack0 {
             if block == 0 {
                 self.awaiting_ack0 = false;
@@ -307,7 +343,7 @@ impl Transfer {
     /// R-TFTP-4: resend what is outstanding after the retransmission timeout, backing
     /// off; give up after `max_retries` resends once `patience` has passed without
     /// progress.
-    pub fn handle_timeout(&mut self, now: Instant, out: &mut Vec<Vec<u8>>) {
+    pub fn handle_timeout(&mut self, now: Instant, out: &mut impl DataSink) {
         if self.status != TransferStatus::Active || self.deadline.is_none_or(|d| d > now) {
             return;
         }

@@ -1,6 +1,6 @@
 use super::client::{ClientConfig, ClientStatus, ClientTransfer};
 use super::packet::{self, Packet, Request};
-use super::server::{FileSource, ServerConfig, Transfer, TransferStatus};
+use super::server::{FileSource, Pooled, ServerConfig, Transfer, TransferStatus};
 use crate::policy::TftpCaps;
 use crate::time::Instant;
 use proptest::prelude::*;
@@ -497,4 +497,28 @@ proptest! {
         let _ = Packet::parse(&bytes);
         let _ = super::path::normalize(&bytes);
     }
+}
+
+#[test]
+fn pooled_data_reuses_the_spare_buffers_and_sends_the_same_bytes() {
+    let r = req(&[("blksize", "4096"), ("windowsize", "4")]);
+    let mut plain = Vec::new();
+    let mut t = Transfer::start(Instant::ZERO, &r, file(100_000), &cfg(4096, 4), &mut plain);
+    plain.clear();
+    t.handle_packet(Instant::ZERO, &ack(0), &mut plain);
+
+    // Spare buffers with stale bytes in them: handed out cleared.
+    let mut spare: Vec<Vec<u8>> = (0..2).map(|_| vec![0xee; 8192]).collect();
+    let kept: Vec<*const u8> = spare.iter().map(|b| b.as_ptr()).collect();
+    let mut pooled = Pooled {
+        sent: Vec::new(),
+        spare: &mut spare,
+    };
+    let mut t = Transfer::start(Instant::ZERO, &r, file(100_000), &cfg(4096, 4), &mut pooled);
+    pooled.sent.clear();
+    t.handle_packet(Instant::ZERO, &ack(0), &mut pooled);
+    assert_eq!(pooled.sent, plain, "the same four DATA packets");
+    let used: Vec<*const u8> = pooled.sent.iter().map(|b| b.as_ptr()).collect();
+    assert!(kept.iter().all(|p| used.contains(p)), "both spares reused");
+    assert!(spare.is_empty());
 }
