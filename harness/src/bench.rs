@@ -16,11 +16,13 @@
 //! Everything lives under the run id like a lab run's: `pxelab lab clean` removes what a
 //! killed bench left behind.
 
+use crate::cgroups::CpuGroup;
 use crate::procs::{self, in_ns, ip, Procs};
 use crate::tftp_get::GetResult;
+use crate::{namespaces, segment};
 use pxelab_engine::tftp::server::FileSource;
 use pxelab_sim::world::LinkModel;
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
 use std::process::{ChildStdin, Command, Stdio};
 use std::sync::{Arc, Mutex};
@@ -243,75 +245,10 @@ pub struct BenchLab {
     torn_down: bool,
 }
 
-/// A cgroup (v2) holding the bench's server and every process it forks, so that the
-/// server's CPU time counts them all: tftpd-hpa serves each transfer from a child that
-/// its parent reaps when it likes, which `/proc/PID/stat`'s children times miss.
-pub struct CpuGroup {
-    dir: PathBuf,
-}
-
-impl CpuGroup {
-    /// Where cgroup v2 is mounted (`/sys/fs/cgroup` on Debian 12, or
-    /// `/sys/fs/cgroup/unified` beside v1 controllers).
-    pub fn mount() -> Option<PathBuf> {
-        let mounts = std::fs::read_to_string("/proc/mounts").ok()?;
-        mounts
-            .lines()
-            .map(|l| l.split_whitespace().collect::<Vec<_>>())
-            .find(|f| f.len() > 2 && f[2] == "cgroup2")
-            .map(|f| PathBuf::from(f[1]))
-    }
-
-    /// A new group named `name` (a `pxelab-` run name, so `lab clean` finds leftovers).
-    pub fn create(name: &str) -> Option<CpuGroup> {
-        let dir = Self::mount()?.join(name);
-        std::fs::create_dir(&dir).ok()?;
-        dir.join("cpu.stat")
-            .exists()
-            .then_some(CpuGroup { dir: dir.clone() })
-            .or_else(|| {
-                let _ = std::fs::remove_dir(&dir);
-                None
-            })
-    }
-
-    /// The group at `dir` (an existing one: `lab clean`).
-    pub fn at(dir: PathBuf) -> CpuGroup {
-        CpuGroup { dir }
-    }
-
-    /// Moves `pid` (and the children it forks from now on) into the group.
-    pub fn add(&self, pid: u32) -> bool {
-        std::fs::write(self.dir.join("cgroup.procs"), pid.to_string()).is_ok()
-    }
-
-    /// CPU time used by the group's processes, those that ended included.
-    pub fn usage(&self) -> Option<Duration> {
-        let stat = std::fs::read_to_string(self.dir.join("cpu.stat")).ok()?;
-        let usec = stat
-            .lines()
-            .find_map(|l| l.strip_prefix("usage_usec "))?
-            .trim()
-            .parse::<u64>()
-            .ok()?;
-        Some(Duration::from_micros(usec))
-    }
-
-    /// Removes the group once its processes are gone (they are stopped first).
-    pub fn remove(&self) {
-        for _ in 0..50 {
-            if std::fs::remove_dir(&self.dir).is_ok() || !self.dir.exists() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
-
 impl BenchLab {
     /// Builds the namespaces, the switch and the veth pair.
     pub fn start(exe: &Path) -> Result<BenchLab, String> {
-        let id = crate::lab::new_run_id();
+        let id = namespaces::new_run_id();
         let dir = PathBuf::from(format!("/tmp/pxelab-lab-{id}"));
         let mut b = BenchLab {
             ns_srv: format!("pxelab-{id}-bsrv"),
@@ -338,10 +275,8 @@ impl BenchLab {
         std::fs::write(self.dir.join("owner"), format!("{}\n", std::process::id()))
             .map_err(|e| e.to_string())?;
         for ns in [self.ns_srv.clone(), self.ns_cli.clone()] {
-            ip(&["netns", "add", &ns])?;
-            self.namespaces.push(ns.clone());
-            in_ns(&ns, &["ip", "link", "set", "lo", "up"])?;
-            crate::lab::ipv4_only(&ns)?;
+            namespaces::add(&ns)?;
+            self.namespaces.push(ns);
         }
         // The switch: two tap ports.
         let taps = [format!("px{}s0p0", self.id), format!("px{}s0p1", self.id)];
@@ -374,29 +309,15 @@ impl BenchLab {
                 },
             ],
         };
-        let spec_file = self.dir.join("switch.json");
-        std::fs::write(
-            &spec_file,
-            serde_json::to_string_pretty(&spec).map_err(|e| e.to_string())?,
+        let segment::Switch { stdin, stdout: out } = segment::start_switch(
+            &self.exe,
+            &mut self.procs,
+            "switch",
+            "the bench switch",
+            &self.dir.join("switch.json"),
+            &spec,
         )
         .map_err(|e| e.to_string())?;
-        let mut cmd = Command::new(&self.exe);
-        cmd.args(["lab", "switch", "--spec"])
-            .arg(&spec_file)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit());
-        let mut child = procs::prepare(&mut cmd)
-            .spawn()
-            .map_err(|e| format!("cannot start the bench switch: {e}"))?;
-        let stdin = child.stdin.take().expect("piped");
-        let mut out = BufReader::new(child.stdout.take().expect("piped"));
-        self.procs.add("switch", child);
-        let mut line = String::new();
-        let _ = out.read_line(&mut line);
-        if line.trim() != "ready" {
-            return Err("the bench switch did not start".into());
-        }
         self.switch = Some(stdin);
         let events = self.switch_events.clone();
         std::thread::spawn(move || {
@@ -413,9 +334,7 @@ impl BenchLab {
             (&taps[0], &self.ns_srv, "10.201.0.1/24"),
             (&taps[1], &self.ns_cli, "10.201.0.2/24"),
         ] {
-            ip(&["link", "set", "dev", tap, "netns", ns])?;
-            in_ns(ns, &["ip", "addr", "add", addr, "dev", tap])?;
-            in_ns(ns, &["ip", "link", "set", "dev", tap, "up"])?;
+            segment::attach_tap(tap, ns, tap, None, addr)?;
         }
         // The veth pair.
         let (va, vb) = (format!("px{}sva", self.id), format!("px{}svb", self.id));
@@ -922,29 +841,12 @@ impl BenchLab {
         self.switch = None;
         self.procs.stop_all(Duration::from_secs(2));
         if let Some(g) = self.cpu_group.take() {
-            if let Ok(pids) = std::fs::read_to_string(g.dir.join("cgroup.procs")) {
-                for pid in pids.lines().filter_map(|p| p.trim().parse::<i32>().ok()) {
-                    // SAFETY: a process of the server this bench started (its cgroup).
-                    unsafe {
-                        libc::kill(pid, libc::SIGKILL);
-                    }
-                }
-            }
+            g.kill_members();
             g.remove();
         }
         for ns in self.namespaces.drain(..) {
-            if let Ok(pids) = ip(&["netns", "pids", &ns]) {
-                for pid in pids
-                    .split_whitespace()
-                    .filter_map(|p| p.parse::<i32>().ok())
-                {
-                    // SAFETY: a process inside a namespace this run created.
-                    unsafe {
-                        libc::kill(pid, libc::SIGKILL);
-                    }
-                }
-            }
-            let _ = ip(&["netns", "del", &ns]);
+            namespaces::kill_processes(&ns);
+            let _ = namespaces::delete(&ns);
         }
         let _ = std::fs::remove_dir_all(&self.dir);
     }

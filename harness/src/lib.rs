@@ -5,10 +5,16 @@
 
 pub mod bench;
 pub mod bootroot;
+pub mod cgroups;
 pub mod hostd;
+pub mod judge;
 pub mod lab;
+pub mod namespaces;
+pub mod prereq;
 pub mod procs;
+pub mod progress;
 pub mod qemu;
+pub mod segment;
 pub mod servers;
 pub mod soak;
 pub mod swarm;

@@ -8,7 +8,7 @@
 //!   simulator's boot of the same client and number ([`compare`]).
 //! - **Are memory and descriptors flat?** The lab samples each responder's and the
 //!   swarm's resident memory and open descriptors once a second
-//!   ([`pxelab_sim::run::ProcessSample`]); [`trends`] fits a least-squares slope per
+//!   ([`pxelab_sim::result::ProcessSample`]); [`trends`] fits a least-squares slope per
 //!   process after a warm-up ([`pooled_slope`]: within each PID, so a restarted peer's
 //!   fresh start is not read as memory given back).
 //!
@@ -54,7 +54,7 @@
 //! real time alike. The link's degradation changes only how long boots take: it loses
 //! nothing.
 
-use pxelab_sim::run::{ProcessSample, ScenarioResult};
+use pxelab_sim::result::{ProcessSample, ScenarioResult};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;

@@ -1,6 +1,6 @@
 //! Check a scenario's `expect` entries against what happened.
 
-use crate::run::ScenarioResult;
+use crate::result::ScenarioResult;
 use pxelab_scenario::{Expect, Scenario};
 
 fn show(v: &Option<String>) -> String {

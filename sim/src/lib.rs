@@ -5,6 +5,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod build;
 pub mod client;
 pub mod content;
 pub mod expect;
@@ -15,9 +16,14 @@ pub mod merge;
 pub mod parallel;
 pub mod pcap;
 pub mod report;
+pub mod result;
 pub mod run;
+mod testbed;
 pub mod tftp_bench;
+pub mod timeline;
 pub mod unsupported;
 pub mod world;
 
-pub use run::{run_scenario, RunOptions, ScenarioResult};
+pub use build::RunOptions;
+pub use result::ScenarioResult;
+pub use run::run_scenario;

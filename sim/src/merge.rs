@@ -8,7 +8,7 @@
 //! order, as an unsharded run gives them. A suite scenario in none of the files is an
 //! error unless the merge is partial.
 
-use crate::run::ScenarioResult;
+use crate::result::ScenarioResult;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

@@ -2,7 +2,7 @@
 //! `explain` timelines.
 
 use crate::merge::Suite;
-use crate::run::{Decision, ScenarioResult};
+use crate::result::{Decision, ScenarioResult};
 use std::fmt::Write as _;
 use std::path::Path;
 

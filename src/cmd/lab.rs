@@ -81,7 +81,7 @@ pub struct TftpGetArgs {
 pub fn lab(what: LabCmd) -> Result<ExitCode, crate::Error> {
     match what {
         LabCmd::Clean => {
-            println!("{} leftover(s) removed", harness::lab::clean()?);
+            println!("{} leftover(s) removed", harness::namespaces::clean()?);
         }
         LabCmd::Check { paths } => return Ok(check(&paths)),
         LabCmd::Images { out } => harness::bootroot::build_images(&out)?,
@@ -165,7 +165,7 @@ pub fn missing(scenarios: &[&Scenario], all: bool) -> Vec<String> {
                 netboot: Default::default(),
             });
         }
-        return harness::lab::missing_prerequisites(&[&sc]);
+        return harness::prereq::missing_prerequisites(&[&sc]);
     }
-    harness::lab::missing_prerequisites(scenarios)
+    harness::prereq::missing_prerequisites(scenarios)
 }

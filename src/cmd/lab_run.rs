@@ -64,7 +64,11 @@ pub fn run_lab(
             boot_timeout,
             warmup: std::time::Duration::from_secs(5),
             verbose,
-            progress: Some(bar.clone()),
+            // A hidden bar (not a terminal): the lab prints its steps (verbose).
+            progress: (!bar.is_hidden()).then(|| {
+                let bar = bar.clone();
+                pxelab_harness::progress::Progress::new(move |m| bar.set_message(m.to_string()))
+            }),
             model_clients,
         };
         let r = pxelab_harness::lab::Lab::new(s, opts).run();

@@ -1,0 +1,170 @@
+//! Which namespace hosts a scenario becomes (pure): routers, DHCP servers, responders
+//! (sharing a DHCP server's host when at its address), rogues; their interfaces, tap
+//! names and MACs.
+
+use pxelab_scenario::Scenario;
+use std::net::Ipv4Addr;
+
+/// A namespace host and its interfaces.
+#[derive(Debug, Clone)]
+pub(super) struct Host {
+    pub(super) name: String,
+    pub(super) ns: String,
+    /// (segment index, tap name, interface name, address, prefix, MAC)
+    pub(super) ifaces: Vec<(usize, String, String, Ipv4Addr, u8, String)>,
+    pub(super) responders: Vec<String>,
+    pub(super) dhcp: Vec<String>,
+    pub(super) router: Option<String>,
+}
+
+/// The namespace hosts of a scenario: a router each, a DHCP server each, a responder
+/// each unless it shares a DHCP server's address (R-ANS-2: one host), a rogue each;
+/// their taps named for run `id` and their MACs `02:00:00:00:hh:ii`.
+pub(super) fn plan_hosts(sc: &Scenario, id: &str) -> Result<Vec<Host>, String> {
+    let seg_index = |name: &str| -> Result<usize, String> {
+        sc.network
+            .segments
+            .iter()
+            .position(|s| s.name == name)
+            .ok_or_else(|| format!("unknown segment {name}"))
+    };
+    let mut hosts: Vec<Host> = Vec::new();
+    let add_iface = |h: &mut Host, seg: usize, addr: Ipv4Addr| {
+        let s = &sc.network.segments[seg];
+        h.ifaces.push((
+            seg,
+            String::new(),
+            format!("eth{}", h.ifaces.len()),
+            addr,
+            // IPv6-only segments (v1.1) are refused first (`v11_feature`).
+            s.cidr.map_or(32, |c| c.prefix),
+            String::new(),
+        ));
+    };
+    for r in &sc.network.routers {
+        let mut h = Host {
+            name: r.name.clone(),
+            ns: String::new(),
+            ifaces: Vec::new(),
+            responders: Vec::new(),
+            dhcp: Vec::new(),
+            router: Some(r.name.clone()),
+        };
+        for (seg, addr) in &r.interfaces {
+            add_iface(&mut h, seg_index(seg)?, *addr);
+        }
+        hosts.push(h);
+    }
+    for d in &sc.network.dhcp_servers {
+        let seg = seg_index(&d.segment)?;
+        if let Some(h) = hosts
+            .iter_mut()
+            .find(|h| h.router.is_none() && h.ifaces.iter().any(|i| i.0 == seg && i.3 == d.address))
+        {
+            h.dhcp.push(d.name.clone());
+            continue;
+        }
+        let mut h = Host {
+            name: d.name.clone(),
+            ns: String::new(),
+            ifaces: Vec::new(),
+            responders: Vec::new(),
+            dhcp: vec![d.name.clone()],
+            router: None,
+        };
+        add_iface(&mut h, seg, d.address);
+        hosts.push(h);
+    }
+    for r in &sc.network.responders {
+        let seg = seg_index(&r.segment)?;
+        let addr = r.config.address;
+        if let Some(h) = hosts
+            .iter_mut()
+            .find(|h| h.router.is_none() && h.ifaces.iter().any(|i| i.0 == seg && i.3 == addr))
+        {
+            h.responders.push(r.config.name.clone());
+            continue;
+        }
+        let mut h = Host {
+            name: r.config.name.clone(),
+            ns: String::new(),
+            ifaces: Vec::new(),
+            responders: vec![r.config.name.clone()],
+            dhcp: Vec::new(),
+            router: None,
+        };
+        add_iface(&mut h, seg, addr);
+        hosts.push(h);
+    }
+    // Rogues (extension): a host of their own running `pxelab serve` as the rogue.
+    for r in &sc.network.rogues {
+        let mut h = Host {
+            name: r.name.clone(),
+            ns: String::new(),
+            ifaces: Vec::new(),
+            responders: vec![r.name.clone()],
+            dhcp: Vec::new(),
+            router: None,
+        };
+        add_iface(&mut h, seg_index(&r.segment)?, r.address);
+        hosts.push(h);
+    }
+    let mut port_count = vec![0usize; sc.network.segments.len()];
+    for (hi, h) in hosts.iter_mut().enumerate() {
+        h.ns = format!("pxelab-{id}-{}", h.name);
+        for (ii, i) in h.ifaces.iter_mut().enumerate() {
+            let p = port_count[i.0];
+            port_count[i.0] += 1;
+            i.1 = format!("px{id}s{}p{p}", i.0);
+            i.5 = format!("02:00:00:00:{:02x}:{:02x}", hi + 1, ii);
+        }
+    }
+    Ok(hosts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(name: &str) -> Scenario {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../scenarios/lab")
+            .join(name);
+        pxelab_scenario::load_file(&path).unwrap()
+    }
+
+    #[test]
+    fn a_responder_at_a_dhcp_servers_address_shares_its_host() {
+        let sc = load("colocated-option60-dnsmasq.yaml");
+        let hosts = plan_hosts(&sc, "abcd").unwrap();
+        let shared: Vec<&Host> = hosts
+            .iter()
+            .filter(|h| !h.dhcp.is_empty() && !h.responders.is_empty())
+            .collect();
+        assert_eq!(shared.len(), 1, "{hosts:?}");
+        assert_eq!(shared[0].ifaces.len(), 1);
+    }
+
+    #[test]
+    fn taps_macs_and_namespaces_are_named_for_the_run_in_file_order() {
+        let sc = load("relay-option82-kea.yaml");
+        let hosts = plan_hosts(&sc, "abcd").unwrap();
+        let router = hosts.iter().find(|h| h.router.is_some()).unwrap();
+        assert_eq!(router.ns, format!("pxelab-abcd-{}", router.name));
+        assert!(router.ifaces.len() >= 2);
+        for (ii, i) in router.ifaces.iter().enumerate() {
+            assert_eq!(i.2, format!("eth{ii}"));
+            assert!(i.1.starts_with(&format!("pxabcds{}p", i.0)), "{}", i.1);
+            assert!(i.5.starts_with("02:00:00:00:"));
+        }
+        let mut taps: Vec<&String> = hosts
+            .iter()
+            .flat_map(|h| h.ifaces.iter().map(|i| &i.1))
+            .collect();
+        let n = taps.len();
+        taps.dedup();
+        taps.sort();
+        taps.dedup();
+        assert_eq!(taps.len(), n, "every tap has its own name");
+    }
+}

@@ -1,0 +1,188 @@
+//! The lab as a [`Testbed`]: the timeline played in wall-clock time on the built
+//! network, and what the lab cannot play (yet) declared in `cannot_play`.
+
+use super::Lab;
+use crate::procs;
+use pxelab_engine::state::{self, DeviceKey, StateStore};
+use pxelab_engine::Mac;
+use pxelab_scenario::{ClearTarget, EventKind, TftpRequest};
+use pxelab_sim::timeline::{LinkChange, Testbed};
+use std::io::Write;
+use std::path::Path;
+use std::time::Duration;
+
+/// The lab plays the timeline in wall-clock time: between events it judges the boots
+/// that have finished and samples the processes, every 100 ms.
+impl Testbed for Lab<'_> {
+    type Error = String;
+
+    fn name(&self) -> &str {
+        "the lab"
+    }
+
+    fn cannot_play(&self, event: &EventKind) -> Option<String> {
+        // What the lab cannot build yet. A boot's `netboot` other than PXE over IPv4
+        // belongs here until the lab boots it.
+        match event {
+            EventKind::TftpRequest(_) => Some("it is a simulator extension".into()),
+            EventKind::ReloadExclusions { .. } => Some(
+                "it is a simulator extension (in the lab, change the file and the responder reloads it)"
+                    .into(),
+            ),
+            EventKind::Boot { .. }
+            | EventKind::Down { .. }
+            | EventKind::Up { .. }
+            | EventKind::ClearRequired(_)
+            | EventKind::Link { .. } => None,
+        }
+    }
+
+    fn wait_until(&mut self, _index: usize, at: Duration) -> Result<(), String> {
+        loop {
+            if procs::interrupted() {
+                return Err("interrupted".into());
+            }
+            if self.t0.elapsed() >= at {
+                return Ok(());
+            }
+            self.judge();
+            self.sample_peaks();
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn boot(&mut self, client: &str) -> Result<(), String> {
+        self.boot_client(client)
+    }
+
+    fn down(&mut self, host: &str) -> Result<(), String> {
+        self.say(&format!("down {host}"));
+        self.host_down(host);
+        Ok(())
+    }
+
+    fn down_during_transfer(&mut self, host: &str) -> Result<(), String> {
+        self.say(&format!("down {host} during its next transfer"));
+        self.arm_transfer_crash(host);
+        Ok(())
+    }
+
+    fn up(&mut self, host: &str) -> Result<(), String> {
+        self.say(&format!("up {host}"));
+        self.host_up(host)
+    }
+
+    /// The segment's switch takes the whole model on its stdin.
+    fn set_link(&mut self, segment: &str, change: LinkChange) -> Result<(), String> {
+        let seg = self
+            .sc
+            .segment(segment)
+            .ok_or_else(|| format!("unknown segment {segment}"))?;
+        let line = format!(
+            "link {} {} {}\n",
+            change.rate_bps.unwrap_or(seg.link.rate_bps),
+            change.delay.unwrap_or(seg.link.delay).as_nanos(),
+            change.loss.unwrap_or(seg.link.loss)
+        );
+        if let Some(s) = self.switch_stdin.get_mut(segment) {
+            s.write_all(line.as_bytes())
+                .map_err(|e| format!("switch {segment}: {e}"))?;
+        }
+        Ok(())
+    }
+
+    /// Straight in the run's state database, as an administrator would.
+    fn clear_required(&mut self, target: &ClearTarget) -> Result<(), String> {
+        let mut store = pxelab_daemon::store::SqliteStore::open(&self.dir.join("state.db"))
+            .map_err(|e| format!("state database: {e}"))?;
+        let n = match target {
+            ClearTarget::Machine(m) => store.clear_device(&DeviceKey::machine(m)),
+            ClearTarget::Collection(c) => state::clear_collection(&mut store, &self.sc.site, c),
+        };
+        self.logs.lock().unwrap_or_else(|p| p.into_inner()).push((
+            self.t0.elapsed().as_secs_f64(),
+            "site".into(),
+            format!("cleared {n} required PXE deployment record(s)"),
+        ));
+        Ok(())
+    }
+
+    fn tftp_request(&mut self, _request: &TftpRequest) -> Result<(), String> {
+        Err("`tftp_request` cannot be played in the lab (see cannot_play)".into())
+    }
+
+    fn reload_exclusions(
+        &mut self,
+        _responder: &str,
+        _file: &Path,
+        _macs: &Result<Vec<Mac>, String>,
+    ) -> Result<(), String> {
+        Err("`reload_exclusions` cannot be played in the lab (see cannot_play)".into())
+    }
+
+    /// Until every boot has an outcome.
+    fn finish(&mut self) -> Result<(), String> {
+        loop {
+            if procs::interrupted() {
+                return Err("interrupted".into());
+            }
+            self.judge();
+            self.sample_peaks();
+            if self.boots.iter().all(|b| b.done.is_some()) {
+                return Ok(());
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::LabOptions;
+    use super::*;
+    use pxelab_sim::timeline;
+
+    fn lab_of(sc: &pxelab_scenario::Scenario) -> Lab<'_> {
+        Lab::new(
+            sc,
+            LabOptions {
+                exe: "pxelab".into(),
+                programs: "programs".into(),
+                pcap_dir: None,
+                capture: Default::default(),
+                keep: false,
+                boot_timeout: Duration::from_secs(1),
+                warmup: Duration::ZERO,
+                verbose: false,
+                progress: None,
+                model_clients: false,
+            },
+        )
+    }
+
+    fn load(path: &str) -> pxelab_scenario::Scenario {
+        let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(path);
+        pxelab_scenario::load_file(&p).unwrap()
+    }
+
+    #[test]
+    fn the_lab_refuses_the_simulator_extensions_by_event() {
+        let sc = load("scenarios/tftp/write-refused.yaml");
+        let lab = lab_of(&sc);
+        let refused = timeline::check(&sc.events, &lab);
+        assert_eq!(refused.len(), 2);
+        assert!(refused.iter().all(|u| u.kind == "tftp_request"));
+        assert_eq!(refused[0].testbed, "the lab");
+    }
+
+    #[test]
+    fn the_lab_plays_every_event_of_its_own_suite() {
+        for f in [
+            "down-during-transfer-backup.yaml",
+            "peer-down-next-peer.yaml",
+        ] {
+            let sc = load(&format!("scenarios/lab/{f}"));
+            assert!(timeline::check(&sc.events, &lab_of(&sc)).is_empty(), "{f}");
+        }
+    }
+}
