@@ -1,7 +1,7 @@
 //! A lab segment: a userspace learning switch, one process per segment
 //! (`pxelab lab switch --spec FILE`). This kernel has no netem, so the switch applies
 //! the scenario's link model itself, the same one the simulator uses
-//! (`pxelab_sim::world::LinkModel`): each port's link serialises the frames its host
+//! (`pxelab_sim::link`): each port's link serialises the frames its host
 //! sends at the segment's rate (egress), the switch port towards the receiver
 //! serialises them again (ingress), then the one-way delay applies; `loss` drops a frame
 //! per receiver, drawn from a generator seeded by the scenario's seed.
