@@ -17,7 +17,7 @@
 
 use pxelab_harness::bench::{BenchLab, Server, SWITCH_SERVER};
 use pxelab_harness::tftp_get::{get, GetOptions};
-use pxelab_sim::world::LinkModel;
+use pxelab_sim::link::LinkModel;
 use std::net::{Ipv4Addr, SocketAddrV4, UdpSocket};
 use std::os::fd::AsRawFd;
 use std::path::Path;

@@ -21,7 +21,7 @@ use crate::procs::{self, in_ns, ip, Procs};
 use crate::tftp_get::GetResult;
 use crate::{namespaces, segment};
 use pxelab_engine::tftp::server::FileSource;
-use pxelab_sim::world::LinkModel;
+use pxelab_sim::link::LinkModel;
 use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
 use std::process::{ChildStdin, Command, Stdio};

@@ -1,7 +1,7 @@
 //! A lab segment: a userspace learning switch, one process per segment
 //! (`pxelab lab switch --spec FILE`). This kernel has no netem, so the switch applies
 //! the scenario's link model itself, the same one the simulator uses
-//! (`pxelab_sim::world::LinkModel`): each port's link serialises the frames its host
+//! (`pxelab_sim::link`): each port's link serialises the frames its host
 //! sends at the segment's rate (egress), the switch port towards the receiver
 //! serialises them again (ingress), then the one-way delay applies; `loss` drops a frame
 //! per receiver, drawn from a generator seeded by the scenario's seed.
@@ -17,11 +17,11 @@
 //! harness times a boot from the firmware's first DISCOVER, as the simulator does), and
 //! exits when stdin closes or on SIGTERM/SIGINT.
 
-use pxelab_sim::world::LinkModel;
+use pxelab_sim::link::{DelayQueue, LinkModel, Port};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -71,12 +71,13 @@ pub struct SwitchCore {
     link: LinkModel,
     rng: ChaCha8Rng,
     macs: HashMap<[u8; 6], usize>,
-    egress_busy: Vec<Duration>,
-    ingress_busy: Vec<Duration>,
+    /// Each port's line from its host to the switch, and from the switch to its host.
+    egress: Vec<Port<Duration>>,
+    ingress: Vec<Port<Duration>>,
     /// Ports with many hosts behind them, and their hosts' own links by MAC.
     many: Vec<bool>,
-    host_egress: HashMap<[u8; 6], Duration>,
-    host_ingress: HashMap<[u8; 6], Duration>,
+    host_egress: HashMap<[u8; 6], Port<Duration>>,
+    host_ingress: HashMap<[u8; 6], Port<Duration>>,
     pub forwarded: u64,
     pub dropped: u64,
 }
@@ -94,8 +95,8 @@ impl SwitchCore {
             link,
             rng: ChaCha8Rng::seed_from_u64(seed),
             macs: HashMap::new(),
-            egress_busy: vec![Duration::ZERO; ports],
-            ingress_busy: vec![Duration::ZERO; ports],
+            egress: vec![Port::default(); ports],
+            ingress: vec![Port::default(); ports],
             many: vec![false; ports],
             host_egress: HashMap::new(),
             host_ingress: HashMap::new(),
@@ -124,7 +125,7 @@ impl SwitchCore {
         frame: &[u8],
     ) -> (Duration, Vec<Delivery>) {
         let mut out = Vec::new();
-        if frame.len() < 14 || from >= self.egress_busy.len() {
+        if frame.len() < 14 || from >= self.egress.len() {
             self.dropped += 1;
             return (now, out);
         }
@@ -137,12 +138,11 @@ impl SwitchCore {
         }
         let tx = self.link.frame_time(frame.len());
         let egress = if self.many[from] {
-            self.host_egress.entry(src).or_insert(Duration::ZERO)
+            self.host_egress.entry(src).or_default()
         } else {
-            &mut self.egress_busy[from]
+            &mut self.egress[from]
         };
-        let start = now.max(*egress);
-        *egress = start + tx;
+        let start = egress.transmit(now, tx);
         let done = start + tx;
         let targets: Vec<usize> = match self.macs.get(&dst) {
             Some(&p) if dst[0] & 1 == 0 => {
@@ -152,7 +152,7 @@ impl SwitchCore {
                     vec![p]
                 }
             }
-            _ => (0..self.egress_busy.len()).filter(|&p| p != from).collect(),
+            _ => (0..self.egress.len()).filter(|&p| p != from).collect(),
         };
         for port in targets {
             if self.link.loss > 0.0 && self.rng.random::<f64>() < self.link.loss {
@@ -161,12 +161,11 @@ impl SwitchCore {
             }
             let ingress = if self.many[port] {
                 // A broadcast reaches every host behind the port at once.
-                self.host_ingress.entry(dst).or_insert(Duration::ZERO)
+                self.host_ingress.entry(dst).or_default()
             } else {
-                &mut self.ingress_busy[port]
+                &mut self.ingress[port]
             };
-            let s = done.max(*ingress);
-            *ingress = s + tx;
+            let s = ingress.transmit(done, tx);
             out.push(Delivery {
                 at: s + tx + self.link.delay,
                 port,
@@ -225,30 +224,6 @@ pub fn is_dhcp_request(frame: &[u8]) -> bool {
     }
     let udp = &ip[ihl..];
     u16::from_be_bytes([udp[2], udp[3]]) == 67 && udp[8] == 1
-}
-
-/// Pending deliveries, earliest first.
-struct Pending {
-    at: Duration,
-    seq: u64,
-    port: usize,
-    frame: std::sync::Arc<Vec<u8>>,
-}
-impl PartialEq for Pending {
-    fn eq(&self, o: &Self) -> bool {
-        (self.at, self.seq) == (o.at, o.seq)
-    }
-}
-impl Eq for Pending {}
-impl PartialOrd for Pending {
-    fn partial_cmp(&self, o: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(o))
-    }
-}
-impl Ord for Pending {
-    fn cmp(&self, o: &Self) -> std::cmp::Ordering {
-        (o.at, o.seq).cmp(&(self.at, self.seq))
-    }
 }
 
 /// A port: a tap device or a QEMU unix datagram socket, both non-blocking.
@@ -396,9 +371,9 @@ pub fn run(spec: SwitchSpec) -> Result<(), String> {
     let _ = std::io::stdout().flush();
 
     let t0 = std::time::Instant::now();
-    let mut heap: BinaryHeap<Pending> = BinaryHeap::new();
+    // Frames in flight: (port, frame), earliest first.
+    let mut heap: DelayQueue<Duration, (usize, std::sync::Arc<Vec<u8>>)> = DelayQueue::new();
     let mut queues: Vec<OutQueue> = ios.iter().map(|_| OutQueue::default()).collect();
-    let mut seq = 0u64;
     let mut buf = vec![0u8; 65536];
     let mut line = Vec::new();
     let mut fds: Vec<libc::pollfd> = ios
@@ -409,7 +384,7 @@ pub fn run(spec: SwitchSpec) -> Result<(), String> {
     let mut stdin_open = true;
     let mut last_data_len = vec![0usize; ios.len()];
     while !signals.caught(libc::SIGTERM) && !signals.caught(libc::SIGINT) && stdin_open {
-        let timeout = heap.peek().map(|p| p.at.saturating_sub(t0.elapsed()));
+        let timeout = heap.peek_time().map(|at| at.saturating_sub(t0.elapsed()));
         for (f, q) in fds.iter_mut().zip(&queues) {
             f.events = if q.frames.is_empty() {
                 libc::POLLIN
@@ -490,13 +465,7 @@ pub fn run(spec: SwitchSpec) -> Result<(), String> {
                     }
                     let frame = std::sync::Arc::new(frame.to_vec());
                     for d in deliveries {
-                        seq += 1;
-                        heap.push(Pending {
-                            at: d.at,
-                            seq,
-                            port: d.port,
-                            frame: frame.clone(),
-                        });
+                        heap.push(d.at, (d.port, frame.clone()));
                     }
                 }
             }
@@ -530,9 +499,8 @@ pub fn run(spec: SwitchSpec) -> Result<(), String> {
             }
         }
         let now = t0.elapsed();
-        while heap.peek().is_some_and(|p| p.at <= now) {
-            let p = heap.pop().expect("peeked");
-            queues[p.port].send(&ios[p.port], p.frame);
+        while let Some((_, (port, frame))) = heap.pop_due(now) {
+            queues[port].send(&ios[port], frame);
         }
     }
     let dropped: u64 = queues.iter().map(|q| q.dropped).sum();

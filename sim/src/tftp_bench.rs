@@ -1,6 +1,6 @@
 //! `pxelab bench tftp --mode sim`: the simulator's prediction of one TFTP transfer, the
 //! responder's TFTP server (`engine::tftp::server`) against the engine's client over
-//! one segment with the simulator's link model (`world::LinkModel`: each side's link
+//! one segment with the simulator's link model (`link::LinkModel`: each side's link
 //! serialises what it sends, the switch port to the receiver serialises it again, then
 //! the one-way delay; a datagram over the 1500-byte MTU goes as IPv4 fragments, frame by
 //! frame; loss per packet from a seeded generator). Virtual time: a point

@@ -3,7 +3,8 @@
 //! hosts stand in for every host kind: the world delivers to them like to any other.
 
 use pxelab_engine::{Instant, Mac};
-use pxelab_sim::world::{EvKind, Host, HostId, HostKind, Iface, LinkModel, Segment, World};
+use pxelab_sim::link::LinkModel;
+use pxelab_sim::world::{EvKind, Host, HostId, HostKind, Iface, Segment, World};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use std::net::{Ipv4Addr, SocketAddrV4};
