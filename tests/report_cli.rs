@@ -121,3 +121,103 @@ fn bench_tftp_writes_its_plot_and_table_into_a_page() {
     assert_eq!(std::fs::read_dir(&d).expect("dir").count(), 1);
     let _ = std::fs::remove_dir_all(&d);
 }
+
+/// The table inside a bench page's `<pre>`, unescaped as a browser would show it.
+fn page_table(page: &str) -> String {
+    let start = page.find("<pre>").expect("a table") + "<pre>".len();
+    let end = page[start..].find("</pre>").expect("closed") + start;
+    page[start..end]
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&amp;", "&")
+}
+
+#[test]
+fn bench_storm_and_soak_write_their_tables_into_a_page() {
+    let d = tmp("bench-storm-soak-html");
+    let storm = d.join("storm.html");
+    let out = run_ok(
+        pxelab()
+            .args(["bench", "storm", "--clients", "5,10", "--responders", "1"])
+            .args(["--image-size", "1MiB", "--html"])
+            .arg(&storm),
+    );
+    let p = std::fs::read_to_string(&storm).expect("written");
+    assert!(p.starts_with("<!DOCTYPE html>") && p.contains("<title>pxelab bench storm</title>"));
+    // The page holds the very table the terminal got: a row per client count.
+    let table = page_table(&p);
+    assert_eq!(table, String::from_utf8_lossy(&out.stdout));
+    assert!(table.contains("5/5") && table.contains("10/10"), "{table}");
+    // No plot: the storm bench draws none.
+    assert!(!p.contains("<svg"));
+
+    let soak = d.join("soak.html");
+    let out = run_ok(
+        pxelab()
+            .args(["bench", "soak", "--mode", "sim", "--minutes", "1", "--html"])
+            .arg(&soak),
+    );
+    let p = std::fs::read_to_string(&soak).expect("written");
+    let table = page_table(&p);
+    assert_eq!(table, String::from_utf8_lossy(&out.stdout));
+    assert!(table.contains("sim: 30 boots, 30 ended"), "{table}");
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+#[test]
+fn bench_dhcp_shows_a_saved_run_as_a_page_without_root() {
+    let d = tmp("bench-dhcp-html");
+    let point = |server: &str, rate: u32, received: u64| {
+        serde_json::json!({
+            "server": server, "firmware": "uefi-x64", "rate": rate, "clients": 1000,
+            "seconds": 5, "sent": rate * 5, "received": received,
+            "answers_per_s": received as f64 / 5.0,
+            "answered": received as f64 / f64::from(rate * 5),
+            "p50_ms": 0.25, "p90_ms": 0.5, "p99_ms": 1.25, "max_ms": 3.0,
+            "cpu_us_per_answer": null
+        })
+    };
+    let saved = serde_json::json!({
+        "points": [point("pxelab", 100, 500), point("dnsmasq", 4000, 12345)]
+    });
+    let from = d.join("dhcp.json");
+    std::fs::write(&from, saved.to_string()).expect("write");
+    let page = d.join("dhcp.html");
+    let out = run_ok(
+        pxelab()
+            .args(["bench", "dhcp", "--from"])
+            .arg(&from)
+            .arg("--html")
+            .arg(&page),
+    );
+    let p = std::fs::read_to_string(&page).expect("written");
+    assert!(p.contains("<title>pxelab bench dhcp</title>"));
+    let table = page_table(&p);
+    assert_eq!(table, String::from_utf8_lossy(&out.stdout));
+    let rows: Vec<&str> = table.lines().skip(1).collect();
+    assert_eq!(rows.len(), 2, "{table}");
+    assert!(
+        rows[0].trim_start().starts_with("pxelab      100"),
+        "{table}"
+    );
+    assert!(
+        rows[1].contains("12345") && rows[1].contains("61.7%"),
+        "{table}"
+    );
+    // A file that is not a saved run is refused by name, and no page is written.
+    std::fs::write(&from, "{\"points\": 3}").expect("write");
+    std::fs::remove_file(&page).expect("remove");
+    let out = pxelab()
+        .args(["bench", "dhcp", "--from"])
+        .arg(&from)
+        .arg("--html")
+        .arg(&page)
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--from "));
+    assert!(!page.exists());
+    let _ = std::fs::remove_dir_all(&d);
+}

@@ -8,7 +8,7 @@
 use crate::stats::percentile;
 use crate::Error;
 use pxelab_harness::bench::{find_program, BenchLab, ProxyServer};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// The firmware whose PXE options the DISCOVERs carry.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -83,9 +83,9 @@ pub fn pxe_options(firmware: Firmware) -> Vec<String> {
     ]
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct DhcpPoint {
-    pub server: &'static str,
+    pub server: String,
     pub firmware: String,
     /// DISCOVERs a second perfdhcp was asked to send.
     pub rate: u32,
@@ -160,6 +160,19 @@ impl DhcpBench {
     }
 }
 
+/// A saved run (the JSON of `--format json`, `{"points": [...]}`) read back for
+/// `--from`: the bench needs root and perfdhcp, its page need not.
+pub fn load_saved(path: &std::path::Path) -> Result<Vec<DhcpPoint>, Error> {
+    #[derive(Deserialize)]
+    struct Saved {
+        points: Vec<DhcpPoint>,
+    }
+    let usage = |e: String| Error::Usage(format!("--from {}: {e}", path.display()));
+    let text = std::fs::read_to_string(path).map_err(|e| usage(e.to_string()))?;
+    let saved: Saved = serde_json::from_str(&text).map_err(|e| usage(e.to_string()))?;
+    Ok(saved.points)
+}
+
 pub fn run(b: &DhcpBench, mut on_step: impl FnMut(&str)) -> Result<Vec<DhcpPoint>, Error> {
     let options = pxe_options(b.firmware);
     let mut lab = BenchLab::start(&b.exe).map_err(Error::Lab)?;
@@ -188,7 +201,7 @@ pub fn run(b: &DhcpBench, mut on_step: impl FnMut(&str)) -> Result<Vec<DhcpPoint
             let mut l = report.latencies_ms.clone();
             l.sort_by(|a, b| a.total_cmp(b));
             out.push(DhcpPoint {
-                server: server.name(),
+                server: server.name().to_string(),
                 firmware: b.firmware.as_str().to_string(),
                 rate,
                 clients: b.clients,

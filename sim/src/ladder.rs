@@ -4,6 +4,7 @@
 //! addresses, kept compact in the JSON results so that `pxelab report` can draw them
 //! later (the drawing is `pxelab-report`'s).
 
+use crate::ladder_pcap::{self, Event, Frame};
 use crate::run::{BootRecord, ScenarioResult};
 use pxelab_scenario::Scenario;
 use serde::{Deserialize, Serialize};
@@ -111,7 +112,36 @@ pub fn ladders(r: &ScenarioResult, sc: &Scenario) -> Vec<Ladder> {
             .position(|x| std::ptr::eq(x, *b))
             .unwrap_or(0)
     });
-    order.into_iter().map(|b| boot_ladder(r, sc, b)).collect()
+    // Each drawn client's captured frames, read once for all its boots.
+    let mut frames: std::collections::HashMap<&str, Vec<Frame>> = Default::default();
+    order
+        .into_iter()
+        .map(|b| {
+            let f = frames
+                .entry(b.client.as_str())
+                .or_insert_with(|| captured(r, sc, &b.client));
+            boot_ladder_from(r, sc, b, f)
+        })
+        .collect()
+}
+
+/// A lab client's frames in its segment's capture, on the run's clock; none in the
+/// simulator (its client timelines have every packet) or without a capture.
+fn captured(r: &ScenarioResult, sc: &Scenario, client: &str) -> Vec<Frame> {
+    let (Some(started), Some(c)) = (
+        r.started_unix_s,
+        sc.network.clients.iter().find(|c| c.name == client),
+    ) else {
+        return Vec::new();
+    };
+    let file = r.pcaps.iter().find(|p| {
+        std::path::Path::new(p)
+            .file_stem()
+            .is_some_and(|s| s.to_string_lossy() == c.segment)
+    });
+    // An unreadable capture leaves the ladder to the servers' logs, as without one.
+    file.and_then(|f| ladder_pcap::read(std::path::Path::new(f), started, c.mac.0).ok())
+        .unwrap_or_default()
 }
 
 fn places(sc: &Scenario) -> Vec<Place> {
@@ -326,6 +356,67 @@ impl Builder<'_> {
         }
     }
 
+    /// An arrow from the client's captured frames (the lab's).
+    fn captured(&mut self, t: f64, e: Event) {
+        const TEXT: &str = "captured";
+        match e {
+            Event::ClientDhcp { label, to } if to == Ipv4Addr::BROADCAST => {
+                self.broadcast(t, &label, TEXT)
+            }
+            Event::ClientDhcp { label, to } => {
+                let to = self.lane_of(&to.to_string());
+                self.push(t, 0, to, StepKind::Message, &label, TEXT);
+            }
+            Event::ServerDhcp { label, from, nak } => {
+                let kind = if nak {
+                    StepKind::Error
+                } else {
+                    StepKind::Message
+                };
+                self.answer(t, &from.to_string(), kind, &label, TEXT);
+            }
+            Event::PxeRequest { to } => {
+                let to = self.lane_of(&to.to_string());
+                self.push(t, 0, to, StepKind::Message, "REQUEST :4011", TEXT);
+            }
+            Event::PxeAck { from, file } => {
+                let from = self.lane_of(&from.to_string());
+                let label = format!("ACK :4011 {}", basename(&file));
+                self.push(t, from, 0, StepKind::Message, label.trim_end(), TEXT);
+            }
+            Event::Tftp {
+                label,
+                server,
+                from_client,
+                error,
+            } => {
+                let s = self.lane_of(&server.to_string());
+                let kind = if error {
+                    StepKind::Error
+                } else {
+                    StepKind::Message
+                };
+                let (from, to) = if from_client { (0, s) } else { (s, 0) };
+                self.push(t, from, to, kind, &label, TEXT);
+            }
+            Event::Data {
+                server,
+                blocks,
+                bytes,
+                total,
+            } => {
+                let s = self.lane_of(&server.to_string());
+                let label = format!("DATA {blocks} blocks, {}", size(Some(bytes)));
+                let text = if total {
+                    "captured: the whole transfer"
+                } else {
+                    TEXT
+                };
+                self.push(t, s, 0, StepKind::Data, &label, text);
+            }
+        }
+    }
+
     fn finish(mut self, client: &str, boot: u32) -> Ladder {
         // Lanes by kind (stable: first use within a kind), then steps renumbered.
         let mut order: Vec<usize> = (0..self.lanes.len()).collect();
@@ -401,6 +492,12 @@ fn logged_answer(line: &str) -> Option<(StepKind, String)> {
 
 /// The ladder of one boot of `r` (whatever its rank; `explain` draws any boot).
 pub fn boot_ladder(r: &ScenarioResult, sc: &Scenario, b: &BootRecord) -> Ladder {
+    boot_ladder_from(r, sc, b, &captured(r, sc, &b.client))
+}
+
+/// A boot's ladder; in the lab, its arrows from `frames` (its client's captured
+/// frames) when there are any, else from what the servers log they sent.
+fn boot_ladder_from(r: &ScenarioResult, sc: &Scenario, b: &BootRecord, frames: &[Frame]) -> Ladder {
     let places = places(sc);
     let client = sc.network.clients.iter().find(|c| c.name == b.client);
     let segment = client.map(|c| c.segment.clone()).unwrap_or_default();
@@ -451,6 +548,13 @@ pub fn boot_ladder(r: &ScenarioResult, sc: &Scenario, b: &BootRecord) -> Ladder 
         }
     }
     lines.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+    let from_capture = !windowed && !frames.is_empty();
+    if from_capture {
+        let mine: Vec<Frame> = frames.iter().filter(|f| within(f.t)).cloned().collect();
+        for (t, e) in ladder_pcap::events(&mine) {
+            builder.captured(t, e);
+        }
+    }
     let (mut last_dhcp, mut tftp) = (String::new(), String::new());
     for (at, _, from_client, who, text) in lines {
         if from_client {
@@ -469,13 +573,16 @@ pub fn boot_ladder(r: &ScenarioResult, sc: &Scenario, b: &BootRecord) -> Ladder 
         let lane = builder.lane(who, kind);
         // `MAC, GUID: what` without the identity the ladder already names.
         let what = text.rsplit_once(": ").map(|(_, w)| w).unwrap_or(text);
-        // The lab has no client timeline of packets: what the servers say they sent
-        // are its arrows (the simulator's come from the client's side).
-        match logged_answer(text).filter(|_| !windowed) {
+        // The lab has no client timeline of packets: its arrows are the captured
+        // frames, or without a capture what the servers say they sent (the
+        // simulator's come from the client's side).
+        match logged_answer(text).filter(|_| !windowed && !from_capture) {
             Some((kind, label)) => builder.push(at, lane, 0, kind, &label, text),
             None => builder.push(at, lane, lane, StepKind::Log, what, text),
         }
     }
+    // Captured arrows and logged lines, in time order.
+    builder.steps.sort_by(|a, b| a.t.total_cmp(&b.t));
     builder.finish(&b.client, b.boot)
 }
 
@@ -633,6 +740,95 @@ mod tests {
                 (0, 0, "Station IP address is 10.10.0.100"),
             ]
         );
+    }
+
+    /// The fixture: a lab-like result (its JSON, without the in-memory logs and serial
+    /// lines) and its segment's capture on the wall clock, from `started_unix_s` on.
+    fn lab_fixture() -> (Scenario, ScenarioResult) {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let dir = root.join("tests/fixtures/report/lab-ladder");
+        let text = std::fs::read_to_string(dir.join("results.json")).expect("fixture");
+        let v: serde_json::Value = serde_json::from_str(&text).expect("json");
+        let mut r: ScenarioResult =
+            serde_json::from_value(v["scenarios"][0].clone()).expect("a result");
+        let sc = pxelab_scenario::load_file(&root.join(&r.file)).expect("scenario loads");
+        r.pcaps = vec![dir.join("hq.pcap").display().to_string()];
+        r.traces.insert(
+            "c1#1".into(),
+            vec![(0.0, "BdsDxe: loading Boot0001".into())],
+        );
+        let mac = "52:54:00:00:00:01, 11111111-2222-3333-4444-555555555555";
+        r.logs = vec![(0.001, "dp1".into(), format!("{mac}: sent proxy offer"))];
+        (sc, r)
+    }
+
+    #[test]
+    fn a_lab_boot_is_drawn_from_its_segment_capture() {
+        let (sc, r) = lab_fixture();
+        let l = &ladders(&r, &sc)[0];
+        let names: Vec<&str> = l.lanes.iter().map(|l| l.name.as_str()).collect();
+        let arrows: Vec<(&str, &str, &str)> = l
+            .steps
+            .iter()
+            .filter(|s| s.is_arrow())
+            .map(|s| (names[s.from], names[s.to], s.label.as_str()))
+            .collect();
+        // On the run's clock, not the capture's: the boot took 5 ms from time 0.
+        assert!(l.steps.iter().all(|s| (0.0..0.01).contains(&s.t)));
+        let c = |a: &'static str, b: &'static str, label: &'static str| (a, b, label);
+        assert_eq!(
+            arrows,
+            [
+                c("c1", "dhcp", "DISCOVER"),
+                c("dhcp", "c1", "OFFER 10.10.0.100"),
+                c("dp1", "c1", "proxy OFFER"),
+                c("c1", "dhcp", "REQUEST 10.10.0.100"),
+                c("dhcp", "c1", "ACK 10.10.0.100"),
+                c("c1", "dp1", "REQUEST :4011"),
+                c("dp1", "c1", "ACK :4011 bootmgfw.efi"),
+                c("c1", "dp1", "RRQ bootmgfw.efi"),
+                c("dp1", "c1", "OACK tsize=262144 blksize=1468 windowsize=1"),
+                c("c1", "dp1", "ERROR 8 (abort)"),
+                c("c1", "dp1", "RRQ bootmgfw.efi"),
+                c("dp1", "c1", "OACK blksize=1468 windowsize=1"),
+                c("dp1", "c1", "DATA 179 blocks, 256.0 KiB"),
+                c("c1", "dp1", "RRQ 525400000001.uefi-x64.var"),
+                c("dp1", "c1", "OACK windowsize=1"),
+                c("dp1", "c1", "DATA 1 blocks, 192 B"),
+                c("c1", "dp1", "RRQ boot.PS100002.wim"),
+                c("dp1", "c1", "OACK blksize=4096 windowsize=1"),
+                c("dp1", "c1", "DATA 17 blocks, 64.0 KiB"),
+            ]
+        );
+        // The server's line stays, as a note on its lane; the console's too.
+        let notes: Vec<(&str, &str)> = l
+            .steps
+            .iter()
+            .filter(|s| !s.is_arrow())
+            .map(|s| (names[s.from], s.label.as_str()))
+            .collect();
+        assert_eq!(
+            notes,
+            [
+                ("c1", "BdsDxe: loading Boot0001"),
+                ("dp1", "sent proxy offer")
+            ]
+        );
+    }
+
+    #[test]
+    fn without_the_runs_start_a_lab_boot_is_drawn_from_the_logs() {
+        // Results of a lab run before `started_unix_s`: the captures cannot be placed.
+        let (sc, mut r) = lab_fixture();
+        r.started_unix_s = None;
+        let l = &ladders(&r, &sc)[0];
+        let arrows: Vec<&str> = l
+            .steps
+            .iter()
+            .filter(|s| s.is_arrow())
+            .map(|s| s.label.as_str())
+            .collect();
+        assert_eq!(arrows, ["proxy OFFER"]);
     }
 
     #[test]

@@ -10,6 +10,7 @@ pub mod client;
 pub mod content;
 pub mod expect;
 pub mod ladder;
+pub mod ladder_pcap;
 pub mod link;
 pub mod merge;
 pub mod parallel;

@@ -118,6 +118,11 @@ pub struct ScenarioResult {
     /// The segment captures written (`--pcap`), as their paths were given.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub pcaps: Vec<String>,
+    /// Lab: the wall clock (Unix seconds) at the run's time 0, which turns the segment
+    /// captures' timestamps into the run's times (the simulator's captures are on its
+    /// own clock already).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_unix_s: Option<f64>,
 }
 
 impl ScenarioResult {
@@ -146,6 +151,7 @@ impl ScenarioResult {
             usage: Default::default(),
             ladders: Vec::new(),
             pcaps: Vec::new(),
+            started_unix_s: None,
         }
     }
 }

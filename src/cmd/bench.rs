@@ -78,6 +78,9 @@ pub struct StormArgs {
     /// Print the generated scenario of the first row and stop (it runs with `pxelab run`).
     #[arg(long)]
     emit: bool,
+    /// Also write a page with the table (self-contained HTML).
+    #[arg(long)]
+    html: Option<PathBuf>,
     /// sim (predicted), lab (real responders, DHCP server and switch, modelled clients
     /// speaking real frames; root) or both.
     #[arg(long, value_enum, default_value = "sim")]
@@ -104,6 +107,13 @@ pub struct DhcpArgs {
     /// table or json.
     #[arg(long, value_enum, default_value = "table")]
     format: Format,
+    /// Also write a page with the table (self-contained HTML).
+    #[arg(long)]
+    html: Option<PathBuf>,
+    /// Run nothing: show a saved run (the JSON of `--format json`) again, in --format
+    /// and --html (no root needed).
+    #[arg(long)]
+    from: Option<PathBuf>,
 }
 
 fn duration(s: &str) -> Result<Duration, String> {
@@ -142,6 +152,9 @@ pub struct SoakArgs {
     /// Print the generated scenario and stop (it runs with `pxelab run`).
     #[arg(long)]
     emit: bool,
+    /// Also write a page with the table (self-contained HTML).
+    #[arg(long)]
+    html: Option<PathBuf>,
 }
 
 pub fn bench(what: BenchCmd) -> Result<ExitCode, crate::Error> {
@@ -207,7 +220,18 @@ fn tftp_page(points: &[tftp::PointResult], html: &std::path::Path) -> Result<(),
     let _ = std::fs::remove_file(&svg_file);
     let svg = svg.map_err(|e| format!("{}: {e}", svg_file.display()))?;
     let text = report::tftp(points, TftpFormat::Table);
-    let page = pxelab_report::bench::page("pxelab bench tftp", &[svg], &text);
+    write_page("pxelab bench tftp", &[svg], &text, html)
+}
+
+/// `bench ... --html`: a bench's page, its plots (SVG documents) and its table as the
+/// terminal shows it.
+fn write_page(
+    title: &str,
+    plots: &[String],
+    text: &str,
+    html: &std::path::Path,
+) -> Result<(), crate::Error> {
+    let page = pxelab_report::bench::page(title, plots, text);
     std::fs::write(html, page).map_err(|e| format!("--html {}: {e}", html.display()))?;
     Ok(())
 }
@@ -285,12 +309,29 @@ fn storm(a: &StormArgs) -> Result<ExitCode, crate::Error> {
         bar.finish_and_clear();
         rows.extend(sim?);
     }
+    if let Some(html) = &a.html {
+        let text = report::storm(&rows, Format::Table);
+        write_page("pxelab bench storm", &[], &text, html)?;
+    }
     print!("{}", report::storm(&rows, a.format));
     Ok(ExitCode::SUCCESS)
 }
 
-/// `pxelab bench dhcp` (root).
+/// `pxelab bench dhcp` (root), or a saved run of it shown again.
 fn dhcp(a: &DhcpArgs) -> Result<ExitCode, crate::Error> {
+    let points = match &a.from {
+        Some(from) => dhcp::load_saved(from)?,
+        None => run_dhcp(a)?,
+    };
+    if let Some(html) = &a.html {
+        let text = report::dhcp(&points, Format::Table);
+        write_page("pxelab bench dhcp", &[], &text, html)?;
+    }
+    print!("{}", report::dhcp(&points, a.format));
+    Ok(ExitCode::SUCCESS)
+}
+
+fn run_dhcp(a: &DhcpArgs) -> Result<Vec<dhcp::DhcpPoint>, crate::Error> {
     let rates = dhcp::parse_rates(&a.rate)?;
     let mut bench = dhcp::DhcpBench {
         servers: a.servers.clone(),
@@ -305,8 +346,7 @@ fn dhcp(a: &DhcpArgs) -> Result<ExitCode, crate::Error> {
     let bar = indicatif::ProgressBar::new_spinner();
     let r = dhcp::run(&bench, step_printer(&bar));
     bar.finish_and_clear();
-    print!("{}", report::dhcp(&r?, a.format));
-    Ok(ExitCode::SUCCESS)
+    Ok(r?)
 }
 
 /// `pxelab bench soak`: success when every boot ran and ended as planned in each mode,
@@ -327,6 +367,11 @@ fn soak(a: &SoakArgs) -> Result<ExitCode, crate::Error> {
         let mut r = run_lab(&[sc], None, flags, false).map_err(pxelab_bench::Error::Lab)?;
         Ok(r.pop())
     })?;
+    // Written whatever the verdict: a failed soak's page is the one to read.
+    if let Some(html) = &a.html {
+        let text = report::soak(&report, Format::Table);
+        write_page("pxelab bench soak", &[], &text, html)?;
+    }
     print!("{}", report::soak(&report, a.format));
     Ok(if report.ok() {
         ExitCode::SUCCESS

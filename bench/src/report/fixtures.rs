@@ -75,7 +75,7 @@ pub fn storm_rows() -> Vec<StormResult> {
 
 pub fn dhcp_points() -> Vec<DhcpPoint> {
     vec![DhcpPoint {
-        server: "pxelab",
+        server: "pxelab".into(),
         firmware: "uefi-x64".into(),
         rate: 1000,
         clients: 1000,

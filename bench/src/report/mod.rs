@@ -236,6 +236,20 @@ mod tests {
     }
 
     #[test]
+    fn dhcp_json_reads_back_for_from() {
+        let dir = std::env::temp_dir().join(format!("pxelab-dhcp-from-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let f = dir.join("dhcp.json");
+        std::fs::write(&f, dhcp(&dhcp_points(), Format::Json)).unwrap();
+        let back = crate::dhcp::load_saved(&f).unwrap();
+        assert_eq!(table::dhcp(&back), table::dhcp(&dhcp_points()));
+        std::fs::write(&f, "{\"points\": 3}").unwrap();
+        let e = crate::dhcp::load_saved(&f).unwrap_err().to_string();
+        assert!(e.starts_with("--from ") && e.contains("dhcp.json"), "{e}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
     fn links_and_sizes_are_labelled_as_the_flags_write_them() {
         assert_eq!(
             link_name(

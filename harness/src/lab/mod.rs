@@ -227,8 +227,13 @@ impl<'a> Lab<'a> {
         if result.failures.is_empty() {
             pxelab_sim::expect::check(self.sc, &mut result);
         }
-        result.ladders = pxelab_sim::ladder::ladders(&result, self.sc);
         result.pcaps = self.pcaps.iter().map(|p| p.display().to_string()).collect();
+        // The captures are on the wall clock: where the run's time 0 was on it.
+        result.started_unix_s = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .ok()
+            .map(|now| now.as_secs_f64() - self.t0.elapsed().as_secs_f64());
+        result.ladders = pxelab_sim::ladder::ladders(&result, self.sc);
         result.passed = result.failures.is_empty();
         result.wall_time_s = wall.elapsed().as_secs_f64();
         result
