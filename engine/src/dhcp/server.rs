@@ -200,8 +200,10 @@ impl DhcpServer {
         let p = self.pools[pool].clone();
         let Some(ip) = self.pick(now, req, &p) else {
             self.log.push(format!(
-                "pool {}/{} exhausted, no offer for {:?}",
-                p.subnet.0, p.subnet.1, req.chaddr
+                "pool {}/{} exhausted, no offer for {}",
+                p.subnet.0,
+                p.subnet.1,
+                client_name(req)
             ));
             return Vec::new();
         };
@@ -240,8 +242,10 @@ impl DhcpServer {
         };
         if !ok {
             self.log.push(format!(
-                "NAK {:?}: {wanted} is not available on {}/{}",
-                req.chaddr, p.subnet.0, p.subnet.1
+                "NAK {}: {wanted} is not available on {}/{}",
+                client_name(req),
+                p.subnet.0,
+                p.subnet.1
             ));
             return vec![self.nak(req)];
         }
@@ -254,7 +258,8 @@ impl DhcpServer {
                 until,
             },
         );
-        self.log.push(format!("ACK {wanted} to {:?}", req.chaddr));
+        self.log
+            .push(format!("ACK {wanted} to {}", client_name(req)));
         vec![self.reply(req, &p, MessageType::Ack, wanted)]
     }
 
@@ -309,6 +314,18 @@ impl DhcpServer {
         Reply {
             dst: Self::dst(req, true),
             payload: w.finish(),
+        }
+    }
+}
+
+/// How the log names a client: its MAC, or (when the hardware address is not Ethernet's)
+/// the chaddr bytes the client sent, in hex.
+fn client_name(req: &DhcpPacket) -> String {
+    match req.chaddr {
+        Some(mac) => mac.to_string(),
+        None => {
+            let hex: Vec<String> = req.chaddr_raw.iter().map(|b| format!("{b:02x}")).collect();
+            format!("chaddr {}", hex.concat())
         }
     }
 }

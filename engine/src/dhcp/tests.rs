@@ -225,6 +225,23 @@ fn server_leases_deterministically_per_pool() {
     let other =
         firmware::build_request(m, mac(3), None, 1, 0, ip(10, 10, 0, 102), ip(10, 10, 0, 9));
     assert!(s.handle(t, src, &other, HQ).is_empty());
+    // The log names clients by their MAC, as the other servers' logs do.
+    let log = s.take_log();
+    let client = mac(2).to_string();
+    assert!(
+        log.contains(&format!("ACK 10.10.0.101 to {client}")),
+        "{log:?}"
+    );
+    assert!(
+        log.iter()
+            .any(|l| l.starts_with(&format!("NAK {client}: 10.10.0.100"))),
+        "{log:?}"
+    );
+    assert!(
+        log.iter()
+            .any(|l| l.ends_with(&format!("no offer for {}", mac(4)))),
+        "{log:?}"
+    );
     // After the offer hold time, freed addresses come back lowest first.
     let later = Instant::from_nanos(120_000_000_000);
     let o = s.handle(later, src, &discover(FirmwareKind::BiosX64, mac(9)), HQ);
