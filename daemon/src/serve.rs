@@ -51,6 +51,8 @@ pub struct ServeOptions {
     pub tftp_ports: TransferPorts,
     /// Bytes the read-ahead windows of all open files may hold together.
     pub read_ahead_budget: usize,
+    /// HTTP connections open at once (R-HTTP-3); one more gets 503.
+    pub http_max_connections: usize,
 }
 
 /// 64 bits from the operating system (getrandom(2)), for what must not be guessed.
@@ -320,8 +322,14 @@ pub fn run(opts: ServeOptions) -> Result<(), String> {
     }
     let mut http = match http_port {
         Some(p) => Some(
-            HttpServer::open(p, iface, address6.is_some(), HttpLimits::default())
-                .map_err(|e| format!("cannot listen on TCP port {p}: {e}"))?,
+            HttpServer::open(
+                p,
+                iface,
+                address6.is_some(),
+                HttpLimits::default(),
+                opts.http_max_connections,
+            )
+            .map_err(|e| format!("cannot listen on TCP port {p}: {e}"))?,
         ),
         None => None,
     };
