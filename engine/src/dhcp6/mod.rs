@@ -9,6 +9,7 @@
 //!   identity R-V6-2 reads from them.
 //! - [`relay`]: Relay-Forward unwrapped, Relay-Reply wrapped with the Interface-ID
 //!   echoed (R-V6-3).
+//! - [`server`]: the built-in DHCPv6 address server (IA_NA from `pools6`).
 //! - [`answer`]: the proxy Advertise / Reply (no address, vendor class echoed, server
 //!   identifier, Boot File URL 59) and the Relay-Reply around it (R-V6-3).
 //!
@@ -24,6 +25,7 @@
 pub mod answer;
 pub mod relay;
 pub mod request;
+pub mod server;
 pub mod wire;
 
 pub use answer::{answer, server_duid, Answer6, AnswerParams};
