@@ -205,7 +205,11 @@ impl DhcpServer6 {
     /// The client's address on `link`: its previous one if in that pool, else the
     /// lowest free one.
     fn lease(&mut self, client: &[u8], link: Ipv6Addr) -> Option<Ipv6Addr> {
-        let pool = self.pools.iter().find(|p| in_prefix(link, p.prefix))?.clone();
+        let pool = self
+            .pools
+            .iter()
+            .find(|p| in_prefix(link, p.prefix))?
+            .clone();
         let range = u128::from(pool.first)..=u128::from(pool.last);
         if let Some(a) = self.leases.get(client) {
             if range.contains(&u128::from(*a)) {
@@ -214,7 +218,10 @@ impl DhcpServer6 {
         }
         let used: std::collections::HashSet<u128> =
             self.leases.values().map(|a| u128::from(*a)).collect();
-        let a = range.into_iter().take(1 << 16).find(|a| !used.contains(a))?;
+        let a = range
+            .into_iter()
+            .take(1 << 16)
+            .find(|a| !used.contains(a))?;
         let a = Ipv6Addr::from(a);
         self.leases.insert(client.to_vec(), a);
         Some(a)
