@@ -10,6 +10,7 @@
 //! - [`relay`]: Relay-Forward unwrapped, Relay-Reply wrapped with the Interface-ID
 //!   echoed (R-V6-3).
 //! - [`firmware`]: the firmware models of PXE over IPv6 (EDK2, iPXE), from the captures.
+//! - [`relay_agent`]: a router's DHCPv6 relay agent (`ip_helpers6`, `interface_id6`).
 //! - [`server`]: the built-in DHCPv6 address server (IA_NA from `pools6`).
 //! - [`answer`]: the proxy Advertise / Reply (no address, vendor class echoed, server
 //!   identifier, Boot File URL 59) and the Relay-Reply around it (R-V6-3).
@@ -26,6 +27,7 @@
 pub mod answer;
 pub mod firmware;
 pub mod relay;
+pub mod relay_agent;
 pub mod request;
 pub mod server;
 pub mod wire;
