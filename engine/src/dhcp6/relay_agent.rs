@@ -36,7 +36,9 @@ impl RelayAgent6 {
 
     /// Interfaces that relay (have helpers).
     pub fn relays_on(&self, iface: usize) -> bool {
-        self.ifaces.get(&iface).is_some_and(|i| !i.helpers.is_empty())
+        self.ifaces
+            .get(&iface)
+            .is_some_and(|i| !i.helpers.is_empty())
     }
 
     /// A client's (or an inner relay's) message to ff02::1:2 heard on `iface` from
