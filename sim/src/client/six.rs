@@ -294,8 +294,8 @@ impl Client {
             dst: SocketAddrV6::new(ALL_DHCP, dhcp6::SERVER_PORT, 0, 0),
             payload,
         });
-        let a = offer.address;
-        self.note(now, || format!("DHCPv6 Request for {a:?}"));
+        let a = offer.address.map(|a| a.to_string()).unwrap_or_default();
+        self.note(now, || format!("DHCPv6 Request for {a}"));
     }
 
     /// A datagram over IPv6 for this client.
