@@ -247,6 +247,7 @@ impl Testbed for SimBed {
             served_by: None,
             at_s: secs(now.saturating_since(self.t0)),
             took_s: None,
+            netboot: None,
         });
         self.boots_of
             .entry(host)
@@ -262,6 +263,11 @@ impl Testbed for SimBed {
         if let HostKind::Client(c) = &mut self.b.world.hosts[host].kind {
             let default = *self.default_pxe6.entry(host).or_insert(c.netboot6);
             c.netboot6 = netboot.map_or(default, |n| n == pxelab_scenario::Netboot::Pxe6);
+            if c.netboot6 {
+                if let Some(rec) = self.result.boots.last_mut() {
+                    rec.netboot = Some(pxelab_scenario::Netboot::Pxe6.to_string());
+                }
+            }
         }
         self.b
             .world
