@@ -39,6 +39,11 @@ pub(crate) struct SimBed {
     busy: usize,
     /// `tftp_request` events sent so far.
     probe_index: usize,
+    /// Per timeline event: a boot's `netboot` (v1.1), and the event being played.
+    netboot_of_event: Vec<Option<pxelab_scenario::Netboot>>,
+    current_event: usize,
+    /// Per client: whether it boots by pxe6 unless a boot event says otherwise.
+    default_pxe6: HashMap<HostId, bool>,
 }
 
 impl SimBed {
@@ -64,6 +69,15 @@ impl SimBed {
             scripted: !events.is_empty(),
             busy: 0,
             probe_index: 0,
+            netboot_of_event: events
+                .iter()
+                .map(|e| match &e.kind {
+                    EventKind::Boot { netboot, .. } => *netboot,
+                    _ => None,
+                })
+                .collect(),
+            current_event: 0,
+            default_pxe6: HashMap::new(),
         }
     }
 
@@ -99,6 +113,19 @@ impl SimBed {
                 payload,
             } => {
                 deliver(&mut self.b, host, iface, src, dst, payload);
+                if matches!(self.b.world.hosts[host].kind, HostKind::Client(_)) {
+                    self.note_finish(host);
+                }
+            }
+            EvKind::Deliver6 {
+                host,
+                iface,
+                src,
+                dst,
+                link_src,
+                payload,
+            } => {
+                crate::deliver6::deliver6(&mut self.b, host, iface, src, dst, link_src, payload);
                 if matches!(self.b.world.hosts[host].kind, HostKind::Client(_)) {
                     self.note_finish(host);
                 }
@@ -142,12 +169,24 @@ impl SimBed {
         rec.deployment = r.deployment;
         rec.served_by = match r.outcome {
             Outcome::NoOffer => None,
-            _ => r.served_by.map(|ip| {
-                b.responder_by_ip
-                    .get(&ip)
-                    .cloned()
-                    .unwrap_or_else(|| ip.to_string())
-            }),
+            _ => r
+                .served_by
+                .map(|ip| {
+                    b.responder_by_ip
+                        .get(&ip)
+                        .cloned()
+                        .unwrap_or_else(|| ip.to_string())
+                })
+                .or_else(|| {
+                    // A pxe6 boot: the responder with that address6.
+                    r.served_by6.map(|ip| {
+                        b.responder_specs
+                            .iter()
+                            .find(|(_, c)| c.address6 == Some(ip))
+                            .map(|(_, c)| c.name.clone())
+                            .unwrap_or_else(|| ip.to_string())
+                    })
+                }),
         };
         rec.took_s = Some(secs(r.finished.saturating_since(r.at)));
         self.busy = self.busy.saturating_sub(1);
@@ -182,6 +221,7 @@ impl Testbed for SimBed {
             if let EvKind::Script(i) = ev {
                 debug_assert_eq!(i, index, "the timeline's events come in order");
                 self.scripts_left -= 1;
+                self.current_event = i;
                 return Ok(());
             }
             self.step(ev);
@@ -207,12 +247,28 @@ impl Testbed for SimBed {
             served_by: None,
             at_s: secs(now.saturating_since(self.t0)),
             took_s: None,
+            netboot: None,
         });
         self.boots_of
             .entry(host)
             .or_default()
             .push(self.result.boots.len() - 1);
         self.busy += 1;
+        // v1.1: this boot's `netboot`, else the client's own.
+        let netboot = self
+            .netboot_of_event
+            .get(self.current_event)
+            .copied()
+            .flatten();
+        if let HostKind::Client(c) = &mut self.b.world.hosts[host].kind {
+            let default = *self.default_pxe6.entry(host).or_insert(c.netboot6);
+            c.netboot6 = netboot.map_or(default, |n| n == pxelab_scenario::Netboot::Pxe6);
+            if c.netboot6 {
+                if let Some(rec) = self.result.boots.last_mut() {
+                    rec.netboot = Some(pxelab_scenario::Netboot::Pxe6.to_string());
+                }
+            }
+        }
         self.b
             .world
             .with_client(host, |c, now, out| c.boot(now, out));
