@@ -342,10 +342,21 @@ fn netns_client() {
     // 2. The 4011 request from 4011, as EDK2 sends it.
     let pxe = udp(SocketAddrV4::new(CLIENT, 4011), false);
     let req = firmware::build_pxe_request(model, mac, None, xid, CLIENT, SERVER);
-    pxe.send_to(&req, SocketAddrV4::new(SERVER, 4011)).unwrap();
-    let (n, _) = pxe.recv_from(&mut buf).expect("no answer on 4011");
-    let ack = parse(&buf[..n]).unwrap();
-    assert_eq!(ack.message_type, Some(MessageType::Ack));
+    // Retried as the firmware retries it: under the hostile flood the daemon's receive
+    // queue may drop a request, and a loaded machine may answer after the read timeout.
+    let mut ack = None;
+    for _ in 0..10 {
+        pxe.send_to(&req, SocketAddrV4::new(SERVER, 4011)).unwrap();
+        if let Ok((n, _)) = pxe.recv_from(&mut buf) {
+            if let Ok(p) = parse(&buf[..n]) {
+                if p.xid == xid && p.message_type == Some(MessageType::Ack) {
+                    ack = Some(p);
+                    break;
+                }
+            }
+        }
+    }
+    let ack = ack.expect("no answer on 4011");
     let file = ack.file_lossy().trim_end_matches('\0').to_string();
     println!("boot file {file}");
     // 3. The boot program, with OVMF's download options (case and backslashes as
