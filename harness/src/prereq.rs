@@ -23,12 +23,16 @@ pub fn missing_prerequisites(scenarios: &[&Scenario]) -> Vec<String> {
                 DhcpEngine::Kea => need.push(("kea-dhcp4", "kea-dhcp4-server")),
                 DhcpEngine::Builtin => {}
             }
+            // v1.1: Kea's DHCPv6 server is a package of its own.
+            if d.engine == DhcpEngine::Kea && !d.pools6.is_empty() {
+                need.push(("kea-dhcp6", "kea-dhcp6-server"));
+            }
         }
         if sc
             .network
             .routers
             .iter()
-            .any(|r| r.relay == pxelab_scenario::RelayEngine::Dhcrelay)
+            .any(|r| r.relay == pxelab_scenario::RelayEngine::Dhcrelay || !r.ip_helpers6.is_empty())
         {
             need.push(("dhcrelay", "isc-dhcp-relay"));
         }

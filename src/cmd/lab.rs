@@ -52,6 +52,12 @@ pub enum LabCmd {
         #[arg(long)]
         spec: PathBuf,
     },
+    /// (internal) Router advertisements on a host's IPv6 segments.
+    #[command(hide = true)]
+    Ra {
+        #[arg(long)]
+        spec: PathBuf,
+    },
 }
 
 #[derive(clap::Args)]
@@ -90,6 +96,7 @@ pub fn lab(what: LabCmd) -> Result<ExitCode, crate::Error> {
         LabCmd::TftpGet(a) => return tftp_get(a),
         LabCmd::Dhcpd { spec } => harness::hostd::run_dhcpd(read_spec(&spec)?)?,
         LabCmd::Relay { spec } => harness::hostd::run_relay(read_spec(&spec)?)?,
+        LabCmd::Ra { spec } => harness::ra::run(read_spec(&spec)?)?,
     }
     Ok(ExitCode::SUCCESS)
 }
