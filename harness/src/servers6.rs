@@ -55,7 +55,14 @@ pub fn kea_conf(
         })
         .collect();
     json!({ "Dhcp6": {
-        "interfaces-config": {"interfaces": [interface]},
+        // Its sockets need the interface's link-local address: retry until it is there.
+        "interfaces-config": {
+            "interfaces": [interface],
+            "service-sockets-max-retries": 30,
+            "service-sockets-retry-wait-time": 500
+        },
+        // A DUID of its own, not kept in /var/lib/kea.
+        "server-id": {"type": "LLT", "persist": false},
         "lease-database": {"type": "memfile", "persist": false},
         "preferred-lifetime": 3000,
         "valid-lifetime": 3600,
