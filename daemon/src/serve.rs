@@ -10,18 +10,26 @@
 //! the port, the engine moves the transfer to another (or drops it with an error to the
 //! client): a transfer never runs without its socket. One thread, one `ppoll` (see
 //! [`run`]): the engine is not shared.
+//!
+//! With `address6`, DHCPv6 PXE as well (R-V6, [`crate::serve6`]: 547 and 4011 over IPv6,
+//! ff02::1:2 joined, the link-layer source from a packet socket); with `http`, the HTTP
+//! boot server on both families ([`crate::serve_http`]), in the same loop.
 
 use crate::evloop::{self, Signals};
 use crate::root::FsRoot;
+use crate::serve6::{send6, LinkSources, Udp6Ports};
+use crate::serve_http::HttpServer;
 use crate::store::SqliteStore;
+use pxelab_engine::dhcp6;
 use pxelab_engine::election::PEER_PORT;
 use pxelab_engine::exclusion::parse_exclusion_list;
+use pxelab_engine::http::HttpLimits;
 use pxelab_engine::policy::{ResponderConfig, Site};
 use pxelab_engine::responder::{Effect, Output, Responder, TransferPorts, Transmit, TFTP_PORT};
 use pxelab_engine::Instant;
 use socket2::{Domain, Protocol, Socket, Type};
 use std::collections::HashSet;
-use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4, UdpSocket};
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4, SocketAddrV6, UdpSocket};
 use std::os::fd::AsRawFd;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -234,6 +242,8 @@ pub fn run(opts: ServeOptions) -> Result<(), String> {
         excl_mtime = mtime(f);
     }
     let listen_dhcp = config.listen_dhcp_port;
+    let address6 = config.address6;
+    let http_port = config.http.map(|h| h.port);
     let mut responder = Responder::new(
         now(),
         config,
@@ -257,6 +267,28 @@ pub fn run(opts: ServeOptions) -> Result<(), String> {
             .open(*p, iface, true)
             .map_err(|e| format!("cannot bind UDP port {p}: {e}"))?;
     }
+    // R-V6: DHCPv6 on 547 (as DHCPv4 on 67, unless `listen_dhcp_port: false`) and 4011.
+    let listening6: Vec<u16> = match address6 {
+        Some(_) if listen_dhcp => vec![dhcp6::SERVER_PORT, dhcp6::PXE_PORT],
+        Some(_) => vec![dhcp6::PXE_PORT],
+        None => Vec::new(),
+    };
+    let udp6 = Udp6Ports::open(&listening6, iface)?;
+    let mut links = None;
+    if address6.is_some() {
+        let (l, err) = LinkSources::open(iface);
+        if let Some(e) = err {
+            tracing::warn!(responder = %name, "no packet socket for the clients' link-layer addresses ({e}): only EUI-64 link-local sources give one (R-V6-2)");
+        }
+        links = Some(l);
+    }
+    let mut http = match http_port {
+        Some(p) => Some(
+            HttpServer::open(p, iface, address6.is_some(), HttpLimits::default())
+                .map_err(|e| format!("cannot listen on TCP port {p}: {e}"))?,
+        ),
+        None => None,
+    };
     // SIGUSR1 arms a crash just before the next TFTP DATA packet of any transfer: the
     // format's `down ... during: transfer`, as the lab plays it (docs/LAB.md).
     let signals = Signals::catch(&[libc::SIGHUP, libc::SIGTERM, libc::SIGINT, libc::SIGUSR1]);
@@ -265,6 +297,9 @@ pub fn run(opts: ServeOptions) -> Result<(), String> {
         %address,
         interface = iface.unwrap_or("(all)"),
         ports = ?listening,
+        address6 = ?address6,
+        ports6 = ?listening6,
+        http = ?http.as_ref().map(|h| h.local_addrs()),
         tftp_transfer_ports = %opts.tftp_ports,
         read_ahead_budget = opts.read_ahead_budget,
         "PXE responder started"
@@ -282,18 +317,33 @@ pub fn run(opts: ServeOptions) -> Result<(), String> {
         name: &name,
         iface,
         listening: &listening,
+        udp6: &udp6,
         crash_before_data: false,
         last_send: std::time::Instant::now(),
         active: HashSet::new(),
         limiter: LogLimiter::default(),
     };
 
+    // What one ppoll watches: the IPv4 ports, then the IPv6 ones, then HTTP.
+    let mut fds: Vec<libc::pollfd> = Vec::new();
     while !signals.caught(libc::SIGTERM) && !signals.caught(libc::SIGINT) {
         let wall = std::time::Instant::now();
         let mut timeout = next_file_poll.saturating_duration_since(wall);
-        if let Some(d) = responder.poll_timeout() {
+        let http_deadline = http.as_ref().and_then(|h| h.poll_timeout());
+        for d in [responder.poll_timeout(), http_deadline]
+            .into_iter()
+            .flatten()
+        {
             let at = start + Duration::from_nanos(d.as_nanos());
             timeout = timeout.min(at.saturating_duration_since(wall));
+        }
+        fds.clear();
+        fds.extend_from_slice(&ports.fds);
+        let n4 = fds.len();
+        udp6.poll_fds(&mut fds);
+        let n6 = fds.len();
+        if let Some(h) = &http {
+            h.poll_fds(&mut fds);
         }
         // While transfers run on a fast link, the next ACK is a few microseconds away:
         // look for it without sleeping for up to SPIN first, so that a window-1 transfer
@@ -309,14 +359,17 @@ pub fn run(opts: ServeOptions) -> Result<(), String> {
         if !ctx.active.is_empty() && answers_fast && spin_misses < 4 {
             let spin_until = std::time::Instant::now() + SPIN;
             while ready == 0 && std::time::Instant::now() < spin_until {
-                ready = evloop::poll(&mut ports.fds, Some(Duration::ZERO), &signals)
+                ready = evloop::poll(&mut fds, Some(Duration::ZERO), &signals)
                     .map_err(|e| format!("poll: {e}"))?;
             }
             spin_misses = if ready == 0 { spin_misses + 1 } else { 0 };
         }
         if ready == 0 {
-            ready = evloop::poll(&mut ports.fds, Some(timeout), &signals)
+            ready = evloop::poll(&mut fds, Some(timeout), &signals)
                 .map_err(|e| format!("poll: {e}"))?;
+        }
+        for (mine, polled) in ports.fds.iter_mut().zip(&fds[..n4]) {
+            mine.revents = polled.revents;
         }
         if signals.take(libc::SIGUSR1) {
             tracing::info!(responder = %name, "armed: going down before the next TFTP data packet");
@@ -355,8 +408,54 @@ pub fn run(opts: ServeOptions) -> Result<(), String> {
             responder.handle_timeout(now(), &mut out);
             ctx.dispatch(&mut out, &mut ports, &mut responder);
         }
+        if let Some(h) = &mut http {
+            if h.poll_timeout().is_some_and(|d| d <= now()) {
+                out.clear();
+                h.handle_timeout(now(), &mut out);
+                ctx.dispatch(&mut out, &mut ports, &mut responder);
+            }
+        }
         if ready == 0 {
             continue;
+        }
+        // IPv6: DHCPv6 datagrams, each with the link-layer source of its frame (R-V6-2).
+        for ((port, socket), f) in udp6.sockets.iter().zip(&fds[n4..n6]) {
+            if f.revents == 0 {
+                continue;
+            }
+            for _ in 0..64 {
+                let (n, src) = match socket.recv_from(&mut buf) {
+                    Ok((n, SocketAddr::V6(src))) => (n, src),
+                    Ok(_) => continue,
+                    Err(e) => {
+                        if e.kind() != std::io::ErrorKind::WouldBlock {
+                            tracing::debug!(port, "receive error: {e}");
+                        }
+                        break;
+                    }
+                };
+                let link_src = links.as_mut().and_then(|l| l.lookup(&src, &buf[..n]));
+                out.clear();
+                responder.handle_datagram6(
+                    now(),
+                    src,
+                    SocketAddrV6::new(
+                        address6.unwrap_or(std::net::Ipv6Addr::UNSPECIFIED),
+                        *port,
+                        0,
+                        0,
+                    ),
+                    link_src,
+                    &buf[..n],
+                    &mut out,
+                );
+                ctx.dispatch(&mut out, &mut ports, &mut responder);
+            }
+        }
+        if let Some(h) = &mut http {
+            out.clear();
+            h.handle_ready(now(), &fds[n6..], &mut responder, &mut out);
+            ctx.dispatch(&mut out, &mut ports, &mut responder);
         }
         // Each ready socket: what it holds, a bounded number at a time so that one busy
         // transfer cannot starve the others. (Indices are taken before dispatching: a
@@ -407,6 +506,7 @@ struct Ctx<'a> {
     name: &'a str,
     iface: Option<&'a str>,
     listening: &'a [u16],
+    udp6: &'a Udp6Ports,
     crash_before_data: bool,
     /// When the last datagram left (to tell a fast link from a slow one).
     last_send: std::time::Instant,
@@ -449,6 +549,15 @@ impl Ctx<'_> {
             }
         }
         out.effects.clear();
+        for t in out.transmits6.drain(..) {
+            let Some(socket) = self.udp6.get(t.src.port()) else {
+                tracing::warn!(responder = %name, port = t.src.port(), "no IPv6 socket to send from");
+                continue;
+            };
+            if let Err(e) = send6(socket, &t) {
+                tracing::warn!(responder = %name, dst = %t.dst, "send failed: {e}");
+            }
+        }
         let transmits = std::mem::take(&mut out.transmits);
         // Transfers that moved to another port in this step: their later datagrams too.
         let mut moved: Vec<(u16, u16)> = Vec::new();
