@@ -8,7 +8,9 @@ use pxelab_engine::dhcp::firmware::{self, FirmwareKind};
 use pxelab_engine::dhcp::packet::{parse, MessageType};
 use pxelab_engine::dhcp6::wire::{Message6, Opt};
 use pxelab_engine::dhcp6::{msg, opt};
-use pxelab_engine::Mac;
+use pxelab_engine::tftp::client::{ClientConfig, ClientStatus, ClientTransfer};
+use pxelab_engine::tftp::packet::{self as tftp, Packet};
+use pxelab_engine::{Instant, Mac};
 use socket2::{Domain, Protocol, Socket, Type};
 use std::io::{Read, Write};
 use std::net::{
@@ -408,34 +410,47 @@ fn serve_answers_dhcp6_relays_and_http_on_both_families() {
     assert_eq!(inner.msg_type(), msg::ADVERTISE);
     assert_eq!(url_of(&inner), want_url);
 
-    // Both families at once: the IPv4 proxy offer still comes.
-    let offer = in_namespace(&c, || {
-        let s = Socket::new(Domain::IPV4, Type::DGRAM, Some(Protocol::UDP)).unwrap();
-        s.set_reuse_address(true).unwrap();
-        s.set_broadcast(true).unwrap();
-        s.bind_device(Some(b"eth0")).unwrap();
-        s.bind(&SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 68).into())
-            .unwrap();
-        let u: UdpSocket = s.into();
-        u.set_read_timeout(Some(Duration::from_millis(500)))
-            .unwrap();
-        let model = firmware::model(FirmwareKind::UefiX64);
-        let d = firmware::build_discover(model, MAC.parse().unwrap(), None, 77, 0);
-        let mut buf = vec![0u8; 2048];
-        for _ in 0..10 {
-            u.send_to(&d, SocketAddrV4::new(Ipv4Addr::BROADCAST, 67))
-                .unwrap();
-            while let Ok((n, _)) = u.recv_from(&mut buf) {
-                if let Ok(p) = parse(&buf[..n]) {
-                    if p.xid == 77 && p.message_type == Some(MessageType::Offer) {
-                        return Some(p.server_id);
-                    }
-                }
-            }
+    // Both families at once: the IPv4 proxy offer comes too.
+    assert_eq!(
+        ipv4_offer(&c, 77, 10),
+        Some(Some(SERVER4)),
+        "{}",
+        serve_log()
+    );
+
+    // R-V6-5: the boot program over TFTP over IPv6, with EDK2's options (blksize 1228,
+    // windowsize 4, after a tsize probe), then its parameters (R-STATE-1 recorded by an
+    // IPv6 boot, R-V6-4); an escape is refused.
+    let tftp6 = in_namespace(&c, || -> Result<String, String> {
+        let efi = "smsboot/PS100002/x64/bootmgfw.efi";
+        let (bytes, data) = tftp6_get(efi, &[("blksize", "1228"), ("windowsize", "4")])?;
+        if data.as_deref() != Some(&pattern(100_000, 1)[..]) {
+            return Err(format!("boot program: {bytes} bytes, content differs"));
         }
-        None
+        let (_, params) = tftp6_get("smstemp/525400123456.uefi-x64.var", &[])?;
+        let params = String::from_utf8_lossy(&params.unwrap_or_default()).into_owned();
+        let mut rrq = Vec::new();
+        tftp::encode_rrq(&mut rrq, b"..\\..\\secret", "octet", &[]);
+        let s = udp6(SocketAddrV6::new(CLIENT6, 0, 0, 0));
+        s.send_to(&rrq, SocketAddrV6::new(SERVER6, 69, 0, 0))
+            .unwrap();
+        let mut buf = [0u8; 1024];
+        let (n, _) = s.recv_from(&mut buf).map_err(|e| format!("escape: {e}"))?;
+        match Packet::parse(&buf[..n]) {
+            Ok(Packet::Error { code, .. }) if code == 1 || code == 2 => Ok(params),
+            other => Err(format!("escape answered {other:?}")),
+        }
     });
-    assert_eq!(offer, Some(Some(SERVER4)), "{}", serve_log());
+    let params = tftp6.unwrap_or_else(|e| panic!("TFTP over IPv6: {e}\n{}", serve_log()));
+    assert!(params.contains("PS120001"), "{params}");
+    let db = pxelab_daemon::store::SqliteStore::open(&lab.dir.join("state.db")).unwrap();
+    assert_eq!(
+        db.records().unwrap(),
+        vec![("machine:WS01".to_string(), "PS120001".to_string())]
+    );
+
+    // R-V6-4: the record made by the IPv6 boot keeps the deployment from an IPv4 one.
+    assert_eq!(ipv4_offer(&c, 78, 2), None, "{}", serve_log());
 
     // R-HTTP-2 on both families.
     for host in [IpAddr::V4(SERVER4), IpAddr::V6(SERVER6)] {
@@ -454,6 +469,80 @@ fn serve_answers_dhcp6_relays_and_http_on_both_families() {
         "serve exited:\n{}",
         serve_log()
     );
+}
+
+/// The server identifier of the IPv4 proxy offer to a UEFI DISCOVER of WS01 (`tries`
+/// DISCOVERs, half a second apart).
+fn ipv4_offer(ns: &str, xid: u32, tries: usize) -> Option<Option<Ipv4Addr>> {
+    in_namespace(ns, move || {
+        let s = Socket::new(Domain::IPV4, Type::DGRAM, Some(Protocol::UDP)).unwrap();
+        s.set_reuse_address(true).unwrap();
+        s.set_broadcast(true).unwrap();
+        s.bind_device(Some(b"eth0")).unwrap();
+        s.bind(&SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 68).into())
+            .unwrap();
+        let u: UdpSocket = s.into();
+        u.set_read_timeout(Some(Duration::from_millis(500)))
+            .unwrap();
+        let model = firmware::model(FirmwareKind::UefiX64);
+        let d = firmware::build_discover(model, MAC.parse().unwrap(), None, xid, 0);
+        let mut buf = vec![0u8; 2048];
+        for _ in 0..tries {
+            u.send_to(&d, SocketAddrV4::new(Ipv4Addr::BROADCAST, 67))
+                .unwrap();
+            while let Ok((n, _)) = u.recv_from(&mut buf) {
+                if let Ok(p) = parse(&buf[..n]) {
+                    if p.xid == xid && p.message_type == Some(MessageType::Offer) {
+                        return Some(p.server_id);
+                    }
+                }
+            }
+        }
+        None
+    })
+}
+
+/// Downloads `file` over TFTP over IPv6 with the engine's client.
+fn tftp6_get(file: &str, options: &[(&str, &str)]) -> Result<(u64, Option<Vec<u8>>), String> {
+    let sock = udp6(SocketAddrV6::new(CLIENT6, 0, 0, 0));
+    let server = |port| SocketAddrV6::new(SERVER6, port, 0, 0);
+    let cfg = ClientConfig {
+        options: options
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+        timeout: Duration::from_secs(1),
+        max_retries: 5,
+        verify: false,
+        keep: true,
+    };
+    let t0 = std::time::Instant::now();
+    let now = || Instant::from_nanos(t0.elapsed().as_nanos() as u64);
+    let mut out = Vec::new();
+    let mut tr = ClientTransfer::start(now(), file, &cfg, &mut out);
+    for p in out.drain(..) {
+        sock.send_to(&p, server(69)).unwrap();
+    }
+    let mut buf = vec![0u8; 70000];
+    loop {
+        match tr.status() {
+            ClientStatus::Done { bytes, .. } => return Ok((*bytes, tr.data().map(<[u8]>::to_vec))),
+            ClientStatus::Failed(f) => {
+                return Err(format!("{file}: error {:?}: {}", f.code, f.message))
+            }
+            ClientStatus::Active => {}
+        }
+        match sock.recv_from(&mut buf) {
+            Ok((n, SocketAddr::V6(src))) if *src.ip() == SERVER6 => {
+                tr.handle_packet(now(), src.port(), &buf[..n], &mut out)
+            }
+            _ => tr.handle_timeout(now(), &mut out),
+        }
+        let port = tr.server_port().unwrap_or(69);
+        for p in out.drain(..) {
+            sock.send_to(&p, server(port)).unwrap();
+        }
+    }
 }
 
 /// One request on a new connection (closed after it): status, head and body.

@@ -17,7 +17,7 @@
 
 use crate::evloop::{self, Signals};
 use crate::root::FsRoot;
-use crate::serve6::{send6, LinkSources, Udp6Ports};
+use crate::serve6::{send6, LinkSources};
 use crate::serve_http::HttpServer;
 use crate::store::SqliteStore;
 use pxelab_engine::dhcp6;
@@ -29,7 +29,7 @@ use pxelab_engine::responder::{Effect, Output, Responder, TransferPorts, Transmi
 use pxelab_engine::Instant;
 use socket2::{Domain, Protocol, Socket, Type};
 use std::collections::HashSet;
-use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4, SocketAddrV6, UdpSocket};
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6, UdpSocket};
 use std::os::fd::AsRawFd;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -51,6 +51,8 @@ pub struct ServeOptions {
     pub tftp_ports: TransferPorts,
     /// Bytes the read-ahead windows of all open files may hold together.
     pub read_ahead_budget: usize,
+    /// HTTP connections open at once (R-HTTP-3); one more gets 503.
+    pub http_max_connections: usize,
 }
 
 /// 64 bits from the operating system (getrandom(2)), for what must not be guessed.
@@ -82,30 +84,53 @@ fn bind(port: u16, iface: Option<&str>, shared: bool) -> std::io::Result<UdpSock
     Ok(s.into())
 }
 
-/// The responder's sockets: the well-known ports and one per running TFTP transfer,
-/// with the `pollfd`s that watch them (same order).
+/// A UDP socket's local port and family.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Local {
+    port: u16,
+    v6: bool,
+}
+
+impl Local {
+    fn v4(port: u16) -> Local {
+        Local { port, v6: false }
+    }
+    fn v6(port: u16) -> Local {
+        Local { port, v6: true }
+    }
+}
+
+/// The responder's sockets, both families: the well-known ports and one per running
+/// TFTP transfer (R-V6-5: over the client's family), with the `pollfd`s that watch them
+/// (same order).
 struct Ports {
-    sockets: Vec<(u16, UdpSocket)>,
+    sockets: Vec<(Local, UdpSocket)>,
     fds: Vec<libc::pollfd>,
 }
 
 impl Ports {
-    fn get(&self, port: u16) -> Option<&UdpSocket> {
-        self.sockets
-            .iter()
-            .find(|(p, _)| *p == port)
-            .map(|(_, s)| s)
+    fn get(&self, l: Local) -> Option<&UdpSocket> {
+        self.sockets.iter().find(|(p, _)| *p == l).map(|(_, s)| s)
     }
 
-    fn open(&mut self, port: u16, iface: Option<&str>, shared: bool) -> std::io::Result<()> {
-        let s = bind(port, iface, shared)?;
+    fn add(&mut self, l: Local, s: UdpSocket) {
         self.fds.push(evloop::readable(s.as_raw_fd()));
-        self.sockets.push((port, s));
+        self.sockets.push((l, s));
+    }
+
+    fn open(&mut self, l: Local, iface: Option<&str>, shared: bool) -> std::io::Result<()> {
+        let s = if l.v6 {
+            crate::serve6::bind6(l.port, iface, shared)?
+        } else {
+            bind(l.port, iface, shared)?
+        };
+        self.add(l, s);
         Ok(())
     }
 
+    /// Closes the sockets on `port` (of either family: a transfer has one).
     fn close(&mut self, port: u16) {
-        if let Some(i) = self.sockets.iter().position(|(p, _)| *p == port) {
+        while let Some(i) = self.sockets.iter().position(|(p, _)| p.port == port) {
             self.sockets.swap_remove(i);
             self.fds.swap_remove(i);
         }
@@ -264,16 +289,29 @@ pub fn run(opts: ServeOptions) -> Result<(), String> {
     };
     for p in &listening {
         ports
-            .open(*p, iface, true)
+            .open(Local::v4(*p), iface, true)
             .map_err(|e| format!("cannot bind UDP port {p}: {e}"))?;
     }
-    // R-V6: DHCPv6 on 547 (as DHCPv4 on 67, unless `listen_dhcp_port: false`) and 4011.
+    // R-V6: DHCPv6 on 547 (as DHCPv4 on 67, unless `listen_dhcp_port: false`) and 4011,
+    // with ff02::1:2 joined; TFTP on 69 (R-V6-5).
     let listening6: Vec<u16> = match address6 {
-        Some(_) if listen_dhcp => vec![dhcp6::SERVER_PORT, dhcp6::PXE_PORT],
-        Some(_) => vec![dhcp6::PXE_PORT],
+        Some(_) if listen_dhcp => vec![dhcp6::SERVER_PORT, dhcp6::PXE_PORT, TFTP_PORT],
+        Some(_) => vec![dhcp6::PXE_PORT, TFTP_PORT],
         None => Vec::new(),
     };
-    let udp6 = Udp6Ports::open(&listening6, iface)?;
+    for &p in &listening6 {
+        let s = if p == TFTP_PORT {
+            crate::serve6::bind6(p, iface, true)
+        } else {
+            crate::serve6::bind_dhcp6(p, iface)
+        };
+        ports.add(
+            Local::v6(p),
+            s.map_err(|e| format!("cannot bind UDP port {p} over IPv6: {e}"))?,
+        );
+    }
+    // The ports that stay open whatever the transfers do.
+    let well_known: Vec<u16> = listening.iter().chain(&listening6).copied().collect();
     let mut links = None;
     if address6.is_some() {
         let (l, err) = LinkSources::open(iface);
@@ -284,8 +322,14 @@ pub fn run(opts: ServeOptions) -> Result<(), String> {
     }
     let mut http = match http_port {
         Some(p) => Some(
-            HttpServer::open(p, iface, address6.is_some(), HttpLimits::default())
-                .map_err(|e| format!("cannot listen on TCP port {p}: {e}"))?,
+            HttpServer::open(
+                p,
+                iface,
+                address6.is_some(),
+                HttpLimits::default(),
+                opts.http_max_connections,
+            )
+            .map_err(|e| format!("cannot listen on TCP port {p}: {e}"))?,
         ),
         None => None,
     };
@@ -316,15 +360,14 @@ pub fn run(opts: ServeOptions) -> Result<(), String> {
     let mut ctx = Ctx {
         name: &name,
         iface,
-        listening: &listening,
-        udp6: &udp6,
+        listening: &well_known,
         crash_before_data: false,
         last_send: std::time::Instant::now(),
         active: HashSet::new(),
         limiter: LogLimiter::default(),
     };
 
-    // What one ppoll watches: the IPv4 ports, then the IPv6 ones, then HTTP.
+    // What one ppoll watches: the UDP ports (both families), then HTTP.
     let mut fds: Vec<libc::pollfd> = Vec::new();
     while !signals.caught(libc::SIGTERM) && !signals.caught(libc::SIGINT) {
         let wall = std::time::Instant::now();
@@ -339,9 +382,7 @@ pub fn run(opts: ServeOptions) -> Result<(), String> {
         }
         fds.clear();
         fds.extend_from_slice(&ports.fds);
-        let n4 = fds.len();
-        udp6.poll_fds(&mut fds);
-        let n6 = fds.len();
+        let n_udp = fds.len();
         if let Some(h) = &http {
             h.poll_fds(&mut fds);
         }
@@ -368,7 +409,7 @@ pub fn run(opts: ServeOptions) -> Result<(), String> {
             ready = evloop::poll(&mut fds, Some(timeout), &signals)
                 .map_err(|e| format!("poll: {e}"))?;
         }
-        for (mine, polled) in ports.fds.iter_mut().zip(&fds[..n4]) {
+        for (mine, polled) in ports.fds.iter_mut().zip(&fds[..n_udp]) {
             mine.revents = polled.revents;
         }
         if signals.take(libc::SIGUSR1) {
@@ -418,56 +459,22 @@ pub fn run(opts: ServeOptions) -> Result<(), String> {
         if ready == 0 {
             continue;
         }
-        // IPv6: DHCPv6 datagrams, each with the link-layer source of its frame (R-V6-2).
-        for ((port, socket), f) in udp6.sockets.iter().zip(&fds[n4..n6]) {
-            if f.revents == 0 {
-                continue;
-            }
-            for _ in 0..64 {
-                let (n, src) = match socket.recv_from(&mut buf) {
-                    Ok((n, SocketAddr::V6(src))) => (n, src),
-                    Ok(_) => continue,
-                    Err(e) => {
-                        if e.kind() != std::io::ErrorKind::WouldBlock {
-                            tracing::debug!(port, "receive error: {e}");
-                        }
-                        break;
-                    }
-                };
-                let link_src = links.as_mut().and_then(|l| l.lookup(&src, &buf[..n]));
-                out.clear();
-                responder.handle_datagram6(
-                    now(),
-                    src,
-                    SocketAddrV6::new(
-                        address6.unwrap_or(std::net::Ipv6Addr::UNSPECIFIED),
-                        *port,
-                        0,
-                        0,
-                    ),
-                    link_src,
-                    &buf[..n],
-                    &mut out,
-                );
-                ctx.dispatch(&mut out, &mut ports, &mut responder);
-            }
-        }
         if let Some(h) = &mut http {
             out.clear();
-            h.handle_ready(now(), &fds[n6..], &mut responder, &mut out);
+            h.handle_ready(now(), &fds[n_udp..], &mut responder, &mut out);
             ctx.dispatch(&mut out, &mut ports, &mut responder);
         }
         // Each ready socket: what it holds, a bounded number at a time so that one busy
         // transfer cannot starve the others. (Indices are taken before dispatching: a
         // dispatch may open and close transfer ports.)
-        let ready_ports: Vec<u16> = ports
+        let ready_ports: Vec<Local> = ports
             .fds
             .iter()
             .zip(&ports.sockets)
             .filter(|(f, _)| f.revents != 0)
             .map(|(_, (p, _))| *p)
             .collect();
-        if ready_ports.iter().any(|p| ctx.active.contains(p)) {
+        if ready_ports.iter().any(|p| ctx.active.contains(&p.port)) {
             answers_fast = ctx.last_send.elapsed() < FAST;
         }
         for port in ready_ports {
@@ -476,23 +483,42 @@ pub fn run(opts: ServeOptions) -> Result<(), String> {
                     break;
                 };
                 let (n, src) = match socket.recv_from(&mut buf) {
-                    Ok((n, SocketAddr::V4(src))) => (n, src),
-                    Ok(_) => continue,
+                    Ok(x) => x,
                     Err(e) => {
                         if e.kind() != std::io::ErrorKind::WouldBlock {
-                            tracing::debug!(port, "receive error: {e}");
+                            tracing::debug!(?port, "receive error: {e}");
                         }
                         break;
                     }
                 };
                 out.clear();
-                responder.handle_datagram(
-                    now(),
-                    src,
-                    SocketAddrV4::new(address, port),
-                    &buf[..n],
-                    &mut out,
-                );
+                match src {
+                    SocketAddr::V4(src) => responder.handle_datagram(
+                        now(),
+                        src,
+                        SocketAddrV4::new(address, port.port),
+                        &buf[..n],
+                        &mut out,
+                    ),
+                    SocketAddr::V6(src) => {
+                        // R-V6-2: the link-layer source of a DHCPv6 message's frame.
+                        let link_src = match port.port {
+                            dhcp6::SERVER_PORT | dhcp6::PXE_PORT => {
+                                links.as_mut().and_then(|l| l.lookup(&src, &buf[..n]))
+                            }
+                            _ => None,
+                        };
+                        let me = address6.unwrap_or(Ipv6Addr::UNSPECIFIED);
+                        responder.handle_datagram6(
+                            now(),
+                            src,
+                            SocketAddrV6::new(me, port.port, 0, 0),
+                            link_src,
+                            &buf[..n],
+                            &mut out,
+                        );
+                    }
+                }
                 ctx.dispatch(&mut out, &mut ports, &mut responder);
             }
         }
@@ -505,8 +531,8 @@ pub fn run(opts: ServeOptions) -> Result<(), String> {
 struct Ctx<'a> {
     name: &'a str,
     iface: Option<&'a str>,
+    /// The well-known ports of both families (never closed).
     listening: &'a [u16],
-    udp6: &'a Udp6Ports,
     crash_before_data: bool,
     /// When the last datagram left (to tell a fast link from a slow one).
     last_send: std::time::Instant,
@@ -549,15 +575,6 @@ impl Ctx<'_> {
             }
         }
         out.effects.clear();
-        for t in out.transmits6.drain(..) {
-            let Some(socket) = self.udp6.get(t.src.port()) else {
-                tracing::warn!(responder = %name, port = t.src.port(), "no IPv6 socket to send from");
-                continue;
-            };
-            if let Err(e) = send6(socket, &t) {
-                tracing::warn!(responder = %name, dst = %t.dst, "send failed: {e}");
-            }
-        }
         let transmits = std::mem::take(&mut out.transmits);
         // Transfers that moved to another port in this step: their later datagrams too.
         let mut moved: Vec<(u16, u16)> = Vec::new();
@@ -582,8 +599,8 @@ impl Ctx<'_> {
                 tracing::warn!(responder = %name, "down during a transfer (SIGUSR1)");
                 std::process::exit(137);
             }
-            if ports.get(port).is_none() {
-                let Some(p) = self.open_port(port, ports, responder) else {
+            if ports.get(Local::v4(port)).is_none() {
+                let Some(p) = self.open_port(Local::v4(port), ports, responder) else {
                     continue; // the transfer was dropped (its client told)
                 };
                 if p != port {
@@ -595,7 +612,7 @@ impl Ctx<'_> {
                     finished.push(port);
                 }
             }
-            let socket = ports.get(port).expect("opened above");
+            let socket = ports.get(Local::v4(port)).expect("opened above");
             if let Err(e) = send_batch(socket, batch) {
                 tracing::warn!(responder = %name, dst = %first.dst, "send failed: {e}");
             }
@@ -603,6 +620,44 @@ impl Ctx<'_> {
         }
         out.transmits = transmits;
         out.transmits.clear();
+        // IPv6: DHCPv6 answers, and TFTP over IPv6 (R-V6-5) from its transfer's port.
+        let transmits6 = std::mem::take(&mut out.transmits6);
+        let mut moved6: Vec<(u16, u16)> = Vec::new();
+        for t in &transmits6 {
+            let from = t.src.port();
+            let mut port = moved6
+                .iter()
+                .find(|(f, _)| *f == from)
+                .map_or(from, |(_, t)| *t);
+            if self.crash_before_data
+                && !self.listening.contains(&port)
+                && t.payload.get(..2) == Some(&[0, 3])
+            {
+                tracing::warn!(responder = %name, "down during a transfer (SIGUSR1)");
+                std::process::exit(137);
+            }
+            if ports.get(Local::v6(port)).is_none() {
+                let Some(p) = self.open_port(Local::v6(port), ports, responder) else {
+                    continue;
+                };
+                if p != port {
+                    moved6.push((from, p));
+                    port = p;
+                }
+                if !self.active.contains(&port) {
+                    finished.push(port);
+                }
+            }
+            let Some(socket) = ports.get(Local::v6(port)) else {
+                continue;
+            };
+            if let Err(e) = send6(socket, t) {
+                tracing::warn!(responder = %name, dst = %t.dst, "send failed: {e}");
+            }
+            self.last_send = std::time::Instant::now();
+        }
+        out.transmits6 = transmits6;
+        out.transmits6.clear();
         for p in finished {
             if !self.listening.contains(&p) && !self.active.contains(&p) {
                 ports.close(p);
@@ -617,13 +672,14 @@ impl Ctx<'_> {
     /// reply whose port cannot be opened goes from port 69.
     fn open_port(
         &mut self,
-        mut port: u16,
+        local: Local,
         ports: &mut Ports,
         responder: &mut Responder,
     ) -> Option<u16> {
         let name = self.name;
+        let mut port = local.port;
         loop {
-            let e = match ports.open(port, self.iface, false) {
+            let e = match ports.open(Local { port, ..local }, self.iface, false) {
                 Ok(()) => return Some(port),
                 Err(e) => e,
             };

@@ -4,7 +4,8 @@
 //! Sockets, opened when the responder has `address6`: UDP 547 (unless
 //! `listen_dhcp_port: false`) and 4011, each bound to `[::]` (IPV6_V6ONLY, so the IPv4
 //! sockets keep their ports) on the interface, with the All_DHCP_Relay_Agents_and_Servers
-//! group ff02::1:2 joined on it, where clients send their Solicit. Replies leave from the
+//! group ff02::1:2 joined on it, where clients send their Solicit; TFTP on 69 and each
+//! IPv6 transfer's own port (R-V6-5), bound the same way ([`bind6`]). Replies leave from the
 //! engine's source (`address6`) through IPV6_PKTINFO, and from the kernel's choice when
 //! that address is not on the host.
 //!
@@ -160,41 +161,6 @@ fn sockaddr6(a: &SocketAddrV6) -> libc::sockaddr_in6 {
             s6_addr: a.ip().octets(),
         },
         sin6_scope_id: a.scope_id(),
-    }
-}
-
-/// The responder's IPv6 UDP sockets (DHCPv6 on 547 and 4011), by local port.
-#[derive(Default)]
-pub struct Udp6Ports {
-    pub sockets: Vec<(u16, UdpSocket)>,
-}
-
-impl Udp6Ports {
-    /// DHCPv6 sockets on `ports` of `iface` (see [`bind_dhcp6`]).
-    pub fn open(ports: &[u16], iface: Option<&str>) -> Result<Udp6Ports, String> {
-        let mut sockets = Vec::new();
-        for &p in ports {
-            let s = bind_dhcp6(p, iface)
-                .map_err(|e| format!("cannot bind UDP port {p} over IPv6: {e}"))?;
-            sockets.push((p, s));
-        }
-        Ok(Udp6Ports { sockets })
-    }
-
-    pub fn get(&self, port: u16) -> Option<&UdpSocket> {
-        self.sockets
-            .iter()
-            .find(|(p, _)| *p == port)
-            .map(|(_, s)| s)
-    }
-
-    /// Appends their `pollfd`s to `fds` (same order as `sockets`).
-    pub fn poll_fds(&self, fds: &mut Vec<libc::pollfd>) {
-        fds.extend(
-            self.sockets
-                .iter()
-                .map(|(_, s)| crate::evloop::readable(s.as_raw_fd())),
-        );
     }
 }
 

@@ -5,8 +5,8 @@
 //! confined boot root as TFTP's (R-TFTP-3), so a name that escapes over TFTP escapes no
 //! better over HTTP.
 //!
-//! Bounds (R-HTTP-3): at most [`HttpServer::MAX_CONNECTIONS`] connections (one more gets
-//! 503 and is closed), each holding at most the engine's head cap of input and one body
+//! Bounds (R-HTTP-3): at most `max_connections` connections (default
+//! [`HttpServer::MAX_CONNECTIONS`]; one more gets 503 and is closed), each holding at most the engine's head cap of input and one body
 //! chunk of output; every socket is nonblocking, a connection that cannot write waits for
 //! POLLOUT without holding up the others, and the engine's deadlines (head timeout, idle
 //! timeout) close slow and stalled clients.
@@ -38,6 +38,7 @@ pub struct HttpServer {
     listeners: Vec<TcpListener>,
     clients: Vec<Client>,
     limits: HttpLimits,
+    max_connections: usize,
     /// Connections refused because the server was full.
     pub refused: u64,
 }
@@ -68,6 +69,7 @@ impl HttpServer {
         iface: Option<&str>,
         ipv6: bool,
         limits: HttpLimits,
+        max_connections: usize,
     ) -> std::io::Result<HttpServer> {
         let mut listeners = vec![listen((Ipv4Addr::UNSPECIFIED, port).into(), iface)?];
         if ipv6 {
@@ -77,6 +79,7 @@ impl HttpServer {
             listeners,
             clients: Vec::new(),
             limits,
+            max_connections,
             refused: 0,
         })
     }
@@ -152,7 +155,7 @@ impl HttpServer {
                     Ok(x) => x,
                     Err(_) => break,
                 };
-                if self.clients.len() >= Self::MAX_CONNECTIONS {
+                if self.clients.len() >= self.max_connections {
                     // Full: say so (best effort, the socket is new and empty) and close.
                     let _ = (&stream).write(
                         b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
@@ -274,5 +277,147 @@ impl Client {
             }
         }
         !(self.conn.is_closed() && self.sent == self.out.len())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::evloop::{self, Signals};
+    use crate::root::FsRoot;
+    use pxelab_engine::policy::{HttpConfig, ResponderConfig, Role, Site};
+    use pxelab_engine::state::MemoryStore;
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    fn responder(root: &std::path::Path) -> Responder {
+        let mut cfg =
+            ResponderConfig::new("dp1", Ipv4Addr::new(127, 0, 0, 1), Role::DistributionPoint);
+        cfg.http = Some(HttpConfig { port: 0 });
+        Responder::new(
+            Instant::ZERO,
+            cfg,
+            Arc::new(Site::default()),
+            Box::new(MemoryStore::new()),
+            Arc::new(FsRoot::new(root).unwrap()),
+            1,
+        )
+    }
+
+    /// Serves on loopback (at engine time `now`) until `done` or 500 rounds.
+    fn drive(
+        server: &mut HttpServer,
+        r: &mut Responder,
+        now: Instant,
+        mut done: impl FnMut(&HttpServer) -> bool,
+    ) {
+        let signals = Signals::catch(&[]);
+        let mut out = Output::default();
+        for _ in 0..500 {
+            if done(server) {
+                return;
+            }
+            let mut fds = Vec::new();
+            server.poll_fds(&mut fds);
+            evloop::poll(&mut fds, Some(Duration::from_millis(10)), &signals).unwrap();
+            server.handle_ready(now, &fds, r, &mut out);
+        }
+    }
+
+    fn setup(max: usize) -> (tempdir::Dir, HttpServer, Responder, SocketAddr) {
+        let dir = tempdir::Dir::new();
+        std::fs::write(dir.0.join("boot.efi"), vec![7u8; 5000]).unwrap();
+        let server = HttpServer::open(0, None, false, HttpLimits::default(), max).unwrap();
+        let addr = server.local_addrs()[0];
+        let addr = SocketAddr::new(Ipv4Addr::LOCALHOST.into(), addr.port());
+        let r = responder(&dir.0);
+        (dir, server, r, addr)
+    }
+
+    mod tempdir {
+        pub struct Dir(pub std::path::PathBuf);
+        impl Dir {
+            pub fn new() -> Dir {
+                use std::sync::atomic::{AtomicU32, Ordering};
+                static N: AtomicU32 = AtomicU32::new(0);
+                let p = std::env::temp_dir().join(format!(
+                    "pxelab-http-{}-{}",
+                    std::process::id(),
+                    N.fetch_add(1, Ordering::SeqCst)
+                ));
+                std::fs::create_dir_all(&p).unwrap();
+                Dir(p)
+            }
+        }
+        impl Drop for Dir {
+            fn drop(&mut self) {
+                let _ = std::fs::remove_dir_all(&self.0);
+            }
+        }
+    }
+
+    #[test]
+    fn r_http_3_a_connection_past_the_bound_gets_503_and_the_others_stay() {
+        let (_d, mut server, mut r, addr) = setup(2);
+        let a = TcpStream::connect(addr).unwrap();
+        let b = TcpStream::connect(addr).unwrap();
+        drive(&mut server, &mut r, Instant::ZERO, |s| s.connections() == 2);
+        assert_eq!(server.connections(), 2);
+        let mut c = TcpStream::connect(addr).unwrap();
+        drive(&mut server, &mut r, Instant::ZERO, |s| s.refused == 1);
+        assert_eq!(server.refused, 1);
+        c.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let mut got = String::new();
+        c.read_to_string(&mut got).unwrap();
+        assert!(got.starts_with("HTTP/1.1 503"), "{got}");
+        assert_eq!(server.connections(), 2, "the first two stay open");
+        // They are still served.
+        (&a).write_all(b"GET /boot.efi HTTP/1.1\r\nHost: x\r\n\r\n")
+            .unwrap();
+        let mut head = [0u8; 12];
+        let reader = std::thread::spawn(move || {
+            (&a).read_exact(&mut head).unwrap();
+            head
+        });
+        drive(&mut server, &mut r, Instant::ZERO, |_| reader.is_finished());
+        assert_eq!(&reader.join().unwrap(), b"HTTP/1.1 200");
+        drop(b);
+    }
+
+    #[test]
+    fn r_http_3_a_slow_head_and_an_idle_client_are_closed_at_their_deadlines() {
+        let (_d, mut server, mut r, addr) = setup(8);
+        let limits = HttpLimits::default();
+        // Half a head, never finished (slowloris).
+        let mut slow = TcpStream::connect(addr).unwrap();
+        slow.write_all(b"GET /boot.efi HTTP/1.1\r\nHo").unwrap();
+        // A client that connects and says nothing.
+        let mut idle = TcpStream::connect(addr).unwrap();
+        drive(&mut server, &mut r, Instant::ZERO, |s| {
+            s.connections() == 2 && s.clients.iter().any(|c| c.conn.buffered() > 0)
+        });
+        assert_eq!(server.connections(), 2);
+        let mut out = Output::default();
+        // Before the head timeout nothing is closed.
+        let t = Instant::ZERO + (limits.head_timeout - Duration::from_millis(1));
+        server.handle_timeout(t, &mut out);
+        assert_eq!(server.connections(), 2);
+        // At it, the slow head goes; the idle one stays until the idle timeout.
+        server.handle_timeout(Instant::ZERO + limits.head_timeout, &mut out);
+        assert_eq!(server.connections(), 1);
+        assert!(
+            out.logs.iter().any(|l| l.contains("R-HTTP-3")),
+            "{:?}",
+            out.logs
+        );
+        server.handle_timeout(Instant::ZERO + limits.idle_timeout, &mut out);
+        assert_eq!(server.connections(), 0);
+        assert_eq!(server.poll_timeout(), None);
+        // Both clients see the connection closed.
+        for s in [&mut slow, &mut idle] {
+            s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+            let mut rest = Vec::new();
+            assert!(s.read_to_end(&mut rest).is_ok(), "closed, not timed out");
+        }
     }
 }
