@@ -1029,13 +1029,7 @@ impl Responder {
         }
     }
 
-    fn on_tftp_request(
-        &mut self,
-        now: Instant,
-        src: SocketAddr,
-        payload: &[u8],
-        out: &mut Output,
-    ) {
+    fn on_tftp_request(&mut self, now: Instant, src: SocketAddr, payload: &[u8], out: &mut Output) {
         let req = match Packet::parse(payload) {
             Ok(Packet::Rrq(r)) => r,
             Ok(Packet::Wrq(_)) => {
@@ -1338,9 +1332,9 @@ fn min_opt(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
 }
 
 #[cfg(test)]
-mod tests_v6;
-#[cfg(test)]
 mod tests_tftp6;
+#[cfg(test)]
+mod tests_v6;
 
 #[cfg(test)]
 mod tests {

@@ -107,6 +107,11 @@ fn ipv4_net(s: &pxelab_scenario::Segment) -> (Ipv4Addr, u8) {
         .map_or((Ipv4Addr::UNSPECIFIED, 32), |c| (c.addr, c.prefix))
 }
 
+/// The IPv6 part of a server host's key: only on an IPv6-only segment (no `address`).
+fn v6_key(address: Ipv4Addr, address6: Option<std::net::Ipv6Addr>) -> Option<std::net::Ipv6Addr> {
+    address6.filter(|_| address.is_unspecified())
+}
+
 pub(crate) fn build(sc: &Scenario, seed: u64, opts: &RunOptions) -> Result<Built, String> {
     let mut world = World::new(ChaCha8Rng::seed_from_u64(seed));
     let site = Arc::new(sc.site.clone());
@@ -176,14 +181,19 @@ pub(crate) fn build(sc: &Scenario, seed: u64, opts: &RunOptions) -> Result<Built
         let relay = RelayAgent::new(relay_ifaces, helpers, opt82);
         let id = world.add_host(Host::new(
             &r.name,
-            HostKind::Router(Box::new(RouterHost { relay })),
+            HostKind::Router(Box::new(RouterHost {
+                relay,
+                relay6: Default::default(),
+            })),
             ifaces,
         ));
         host_by_name.insert(r.name.clone(), id);
     }
 
     // Servers: DHCP servers and responders; one host per (segment, address).
-    let mut server_at: HashMap<(String, Ipv4Addr), HostId> = HashMap::new();
+    // On an IPv6-only segment (address 0.0.0.0) hosts are told apart by `address6`.
+    let mut server_at: HashMap<(String, Ipv4Addr, Option<std::net::Ipv6Addr>), HostId> =
+        HashMap::new();
     let mut responder_specs = Vec::new();
     let mut responder_by_ip = HashMap::new();
     for d in &sc.network.dhcp_servers {
@@ -218,18 +228,26 @@ pub(crate) fn build(sc: &Scenario, seed: u64, opts: &RunOptions) -> Result<Built
                 responder: None,
                 responder_spec: None,
                 dhcp: Some(dhcp),
+                dhcp6: None,
                 down_on_transfer: false,
             })),
             vec![Iface::new(sid, Some(d.address), infra_mac(hid, 0))],
         ));
         host_by_name.insert(d.name.clone(), id);
-        server_at.insert((d.segment.clone(), d.address), id);
+        server_at.insert(
+            (d.segment.clone(), d.address, v6_key(d.address, d.address6)),
+            id,
+        );
     }
     for (idx, r) in sc.network.responders.iter().enumerate() {
         let cfg = r.config.clone();
         let responder = new_responder(&site, &store, &cfg, Instant::ZERO, seed, idx);
         responder_by_ip.insert(cfg.address, cfg.name.clone());
-        let key = (r.segment.clone(), cfg.address);
+        let key = (
+            r.segment.clone(),
+            cfg.address,
+            v6_key(cfg.address, cfg.address6),
+        );
         let id = if let Some(&hid) = server_at.get(&key) {
             if let HostKind::Server(s) = &mut world.hosts[hid].kind {
                 s.responder = Some(responder);
@@ -245,6 +263,7 @@ pub(crate) fn build(sc: &Scenario, seed: u64, opts: &RunOptions) -> Result<Built
                     responder: Some(responder),
                     responder_spec: Some(responder_specs.len()),
                     dhcp: None,
+                    dhcp6: None,
                     down_on_transfer: false,
                 })),
                 vec![Iface::new(sid, Some(cfg.address), infra_mac(hid, 0))],
@@ -269,6 +288,7 @@ pub(crate) fn build(sc: &Scenario, seed: u64, opts: &RunOptions) -> Result<Built
                 responder: Some(responder),
                 responder_spec: Some(responder_specs.len()),
                 dhcp: None,
+                dhcp6: None,
                 down_on_transfer: false,
             })),
             vec![Iface::new(sid, Some(r.address), infra_mac(hid, 0))],
@@ -299,6 +319,7 @@ pub(crate) fn build(sc: &Scenario, seed: u64, opts: &RunOptions) -> Result<Built
         ));
         host_by_name.insert(c.name.clone(), id);
     }
+    crate::build6::wire(&mut world, sc, &seg_ids, &host_by_name);
     Ok(Built {
         world,
         host_by_name,

@@ -9,8 +9,12 @@ use pxelab_engine::policy::{ClientClass, Purpose};
 use pxelab_engine::tftp::client::{ClientConfig, ClientStatus, ClientTransfer};
 use pxelab_engine::tftp::packet::{self as tftp_packet, Packet};
 use pxelab_engine::{Guid, Instant, Mac};
-use std::net::{Ipv4Addr, SocketAddrV4};
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddrV4};
 use std::time::Duration;
+
+// PXE over IPv6 (`netboot: pxe6`), apart.
+mod six;
+pub use six::Send6;
 
 /// DISCOVER retransmission waits (PXE 2.1; MODEL.md): send at 0, 4, 12, 28; give up at 60.
 pub const DISCOVER_WAITS: [u64; 4] = [4, 8, 16, 32];
@@ -34,6 +38,8 @@ pub struct BootResult {
     pub deployment: Option<String>,
     /// Address of the responder whose boot file the client took.
     pub served_by: Option<Ipv4Addr>,
+    /// The same, over IPv6 (a `pxe6` boot).
+    pub served_by6: Option<Ipv6Addr>,
     pub at: Instant,
     pub finished: Instant,
 }
@@ -144,6 +150,13 @@ pub struct Client {
     pub trace: Option<Vec<Trace>>,
     /// The current transfer's last progress note: when, and how many blocks it had.
     progress: (Instant, u64),
+    /// Boots by PXE over IPv6 (`netboot: pxe6`), with this model.
+    pub netboot6: bool,
+    pub model6: &'static pxelab_engine::dhcp6::firmware::Firmware6,
+    /// The leased IPv6 address, and datagrams to send over IPv6.
+    pub ip6: Option<Ipv6Addr>,
+    pub sends6: Vec<Send6>,
+    six: Option<Box<six::Boot6>>,
 }
 
 impl Client {
@@ -175,6 +188,11 @@ impl Client {
             result: None,
             trace: None,
             progress: (Instant::ZERO, 0),
+            netboot6: false,
+            model6: pxelab_engine::dhcp6::firmware::model6(model.kind),
+            ip6: None,
+            sends6: Vec::new(),
+            six: None,
         }
     }
 
@@ -188,7 +206,7 @@ impl Client {
     }
 
     pub fn is_busy(&self) -> bool {
-        !matches!(self.phase, Phase::Idle | Phase::Done)
+        self.six.is_some() || !matches!(self.phase, Phase::Idle | Phase::Done)
     }
 
     /// Power on (or reboot) and network-boot.
@@ -200,7 +218,13 @@ impl Client {
         self.chosen = None;
         self.result = None;
         self.ip = None;
+        self.six = None;
         self.note(now, || "power on, network boot".into());
+        if self.netboot6 {
+            self.phase = Phase::Idle;
+            self.boot6(now);
+            return;
+        }
         self.start_discover(now, out);
     }
 
@@ -208,6 +232,8 @@ impl Client {
     pub fn halt(&mut self) {
         self.phase = Phase::Idle;
         self.ip = None;
+        self.six = None;
+        self.ip6 = None;
     }
 
     fn new_xid(&mut self) -> u32 {
@@ -279,6 +305,9 @@ impl Client {
     }
 
     pub fn poll_timeout(&self) -> Option<Instant> {
+        if self.six.is_some() {
+            return self.poll_timeout6();
+        }
         match &self.phase {
             Phase::Idle | Phase::Done => None,
             Phase::Discover { next, .. }
@@ -290,6 +319,10 @@ impl Client {
     }
 
     pub fn handle_timeout(&mut self, now: Instant, out: &mut Vec<Send>) {
+        if self.six.is_some() {
+            self.handle_timeout6(now);
+            return;
+        }
         match &mut self.phase {
             Phase::Discover { tx, next, .. } => {
                 if *next > now {
@@ -861,6 +894,7 @@ impl Client {
             boot_image,
             deployment,
             served_by,
+            served_by6: None,
             at: self.boot_started,
             finished: now,
         });

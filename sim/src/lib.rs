@@ -6,9 +6,12 @@
 #![forbid(unsafe_code)]
 
 pub mod build;
+mod build6;
 pub mod client;
 pub mod content;
+mod deliver6;
 pub mod expect;
+pub mod ipv6;
 pub mod ladder;
 pub mod ladder_pcap;
 pub mod link;

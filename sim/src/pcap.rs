@@ -313,6 +313,16 @@ impl SegmentCapture {
     }
 }
 
+impl SegmentCapture {
+    /// Writes a frame built elsewhere (IPv6: `crate::ipv6::build_frame6`).
+    pub fn write_frame(&mut self, at: Instant, frame: &[u8]) {
+        if self.file.writer.is_none() {
+            return;
+        }
+        self.file.write(Duration::from_nanos(at.as_nanos()), frame);
+    }
+}
+
 /// Ethernet II + IPv4 (TTL 64, DF clear) + UDP with checksum.
 pub fn build_frame(
     out: &mut Vec<u8>,

@@ -103,6 +103,19 @@ impl SimBed {
                     self.note_finish(host);
                 }
             }
+            EvKind::Deliver6 {
+                host,
+                iface,
+                src,
+                dst,
+                link_src,
+                payload,
+            } => {
+                crate::deliver6::deliver6(&mut self.b, host, iface, src, dst, link_src, payload);
+                if matches!(self.b.world.hosts[host].kind, HostKind::Client(_)) {
+                    self.note_finish(host);
+                }
+            }
         }
         true
     }
@@ -142,12 +155,24 @@ impl SimBed {
         rec.deployment = r.deployment;
         rec.served_by = match r.outcome {
             Outcome::NoOffer => None,
-            _ => r.served_by.map(|ip| {
-                b.responder_by_ip
-                    .get(&ip)
-                    .cloned()
-                    .unwrap_or_else(|| ip.to_string())
-            }),
+            _ => r
+                .served_by
+                .map(|ip| {
+                    b.responder_by_ip
+                        .get(&ip)
+                        .cloned()
+                        .unwrap_or_else(|| ip.to_string())
+                })
+                .or_else(|| {
+                    // A pxe6 boot: the responder with that address6.
+                    r.served_by6.map(|ip| {
+                        b.responder_specs
+                            .iter()
+                            .find(|(_, c)| c.address6 == Some(ip))
+                            .map(|(_, c)| c.name.clone())
+                            .unwrap_or_else(|| ip.to_string())
+                    })
+                }),
         };
         rec.took_s = Some(secs(r.finished.saturating_since(r.at)));
         self.busy = self.busy.saturating_sub(1);

@@ -4,10 +4,11 @@
 
 use pxelab_scenario::{EventKind, Scenario};
 
-/// `Err` with one clear message when the scenario uses IPv6 PXE or UEFI HTTP boot
-/// (format v1.1), which the simulator does not model yet (issue 14).
+/// `Err` with one clear message when the scenario uses UEFI HTTP boot (format v1.1),
+/// which the simulator does not model yet (issue 14). IPv6 PXE (`cidr6`, `address6`,
+/// `interfaces6`, `ip_helpers6`, `interface_id6`, `pools6`, `netboot: pxe6`) is played.
 pub fn playable(sc: &Scenario) -> Result<(), String> {
-    match v11_feature(sc) {
+    match http_feature(sc) {
         None => Ok(()),
         Some(what) => Err(format!(
             "{what}: the scenario needs IPv6 PXE / HTTP boot, which the simulator does not model yet (issue 14)"
@@ -15,7 +16,30 @@ pub fn playable(sc: &Scenario) -> Result<(), String> {
     }
 }
 
-/// The first v1.1 IPv6 / HTTP boot feature a scenario uses, named as the file names it.
+/// The first v1.1 feature a scenario uses that the simulator cannot play (HTTP boot),
+/// named as the file names it.
+pub fn http_feature(sc: &Scenario) -> Option<String> {
+    let n = &sc.network;
+    if let Some(r) = n.responders.iter().find(|r| r.config.http.is_some()) {
+        return Some(format!("responder `{}` has `http`", r.config.name));
+    }
+    if let Some(c) = n.clients.iter().find(|c| c.netboot.is_http()) {
+        return Some(format!("client `{}` has `netboot: {}`", c.name, c.netboot));
+    }
+    sc.events.iter().find_map(|e| match &e.kind {
+        EventKind::Boot {
+            client,
+            netboot: Some(nb),
+        } if nb.is_http() => Some(format!(
+            "line {}: boot of `{client}` with `netboot: {nb}`",
+            e.line
+        )),
+        _ => None,
+    })
+}
+
+/// The first v1.1 IPv6 / HTTP boot feature a scenario uses (what the lab cannot play
+/// yet), named as the file names it.
 pub fn v11_feature(sc: &Scenario) -> Option<String> {
     let n = &sc.network;
     if let Some(s) = n.segments.iter().find(|s| s.cidr6.is_some()) {
@@ -73,13 +97,21 @@ mod tests {
     }
 
     #[test]
-    fn ipv6_is_refused_with_one_message() {
+    fn ipv6_pxe_is_playable() {
         let s = load(
-            "scenario: v6\nnetwork:\n  segments:\n    - {name: hq, cidr: 10.0.0.0/24, cidr6: \"2001:db8::/64\"}\n",
+            "scenario: v6\nnetwork:\n  segments:\n    - {name: hq, cidr: 10.0.0.0/24, cidr6: \"2001:db8::/64\"}\n  clients:\n    - {name: c1, segment: hq, firmware: uefi-x64, mac: \"52:54:00:00:00:01\", netboot: pxe6}\n",
+        );
+        assert_eq!(playable(&s), Ok(()));
+    }
+
+    #[test]
+    fn a_responder_with_http_is_refused_with_one_message() {
+        let s = load(
+            "scenario: h\nnetwork:\n  segments:\n    - {name: hq, cidr: 10.0.0.0/24}\n  responders:\n    - {name: dp1, segment: hq, address: 10.0.0.5, role: distribution_point, http: {port: 8080}}\n",
         );
         assert_eq!(
             playable(&s).unwrap_err(),
-            "segment `hq` has `cidr6`: the scenario needs IPv6 PXE / HTTP boot, which the simulator does not model yet (issue 14)"
+            "responder `dp1` has `http`: the scenario needs IPv6 PXE / HTTP boot, which the simulator does not model yet (issue 14)"
         );
     }
 

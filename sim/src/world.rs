@@ -13,8 +13,11 @@ use pxelab_engine::{Instant, Mac};
 use rand::RngExt as _;
 use rand_chacha::ChaCha8Rng;
 use rustc_hash::FxHashMap as HashMap;
-use std::net::{Ipv4Addr, SocketAddrV4};
+use std::net::{Ipv4Addr, SocketAddrV4, SocketAddrV6};
 use std::time::Duration;
+
+// IPv6 sending and delivery (docs/MODEL.md, "IPv6"), apart.
+mod send6;
 
 pub type HostId = usize;
 pub type SegId = usize;
@@ -68,12 +71,16 @@ pub struct ServerHost {
     /// Index into the runner's responder specs (to rebuild on `up`).
     pub responder_spec: Option<usize>,
     pub dhcp: Option<DhcpServer>,
+    /// The DHCPv6 address server (`address6`, `pools6`).
+    pub dhcp6: Option<pxelab_engine::dhcp6::server::DhcpServer6>,
     /// `down ... during: transfer` armed.
     pub down_on_transfer: bool,
 }
 
 pub struct RouterHost {
     pub relay: RelayAgent,
+    /// `ip_helpers6`: the DHCPv6 relay agent.
+    pub relay6: pxelab_engine::dhcp6::relay_agent::RelayAgent6,
 }
 
 /// A probe host: sends one-off TFTP requests (the `tftp_request` extension) and
@@ -118,6 +125,15 @@ pub enum EvKind {
         iface: usize,
         src: SocketAddrV4,
         dst: SocketAddrV4,
+        payload: Vec<u8>,
+    },
+    /// An IPv6 datagram, with the frame's link-layer source (R-V6-2).
+    Deliver6 {
+        host: HostId,
+        iface: usize,
+        src: SocketAddrV6,
+        dst: SocketAddrV6,
+        link_src: Mac,
         payload: Vec<u8>,
     },
     Wake {
@@ -185,6 +201,8 @@ pub struct World {
     out: Output,
     sends: Vec<Send>,
     line: LineCache,
+    /// IPv6 addresses and listeners of the segments.
+    pub net6: crate::ipv6::Net6,
 }
 
 /// What a responder did with a client's request: `None` it answered, or
@@ -209,6 +227,7 @@ impl World {
             out: Output::default(),
             sends: Vec::new(),
             line: LineCache::default(),
+            net6: crate::ipv6::Net6::default(),
         }
     }
 
@@ -532,6 +551,9 @@ impl World {
             let iface = self.iface_for(host, *t.src.ip());
             self.send(host, iface, t.src, t.dst, t.payload);
         }
+        for t in out.transmits6.drain(..) {
+            self.send6(host, 0, t.src, t.dst, t.payload);
+        }
         self.out = out;
         self.rearm(host);
     }
@@ -547,6 +569,9 @@ impl World {
         sends.clear();
         let ip_before;
         let ip_after;
+        let ip6_before = self.net6.global.get(&(host, 0)).copied();
+        let ip6_after;
+        let mut sends6 = Vec::new();
         {
             let HostKind::Client(c) = &mut self.hosts[host].kind else {
                 return;
@@ -554,12 +579,20 @@ impl World {
             ip_before = c.ip;
             f(c, now, &mut sends);
             ip_after = c.ip;
+            ip6_after = c.ip6;
+            std::mem::swap(&mut sends6, &mut c.sends6);
         }
         if ip_before != ip_after {
             self.set_addr(host, 0, ip_after);
         }
+        if ip6_before != ip6_after {
+            self.set_client_ip6(host, ip6_before, ip6_after);
+        }
         for s in sends.drain(..) {
             self.send(host, 0, s.src, s.dst, s.payload);
+        }
+        for s in sends6 {
+            self.send6(host, 0, s.src, s.dst, s.payload);
         }
         self.sends = sends;
         self.rearm(host);

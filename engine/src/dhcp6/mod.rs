@@ -9,6 +9,9 @@
 //!   identity R-V6-2 reads from them.
 //! - [`relay`]: Relay-Forward unwrapped, Relay-Reply wrapped with the Interface-ID
 //!   echoed (R-V6-3).
+//! - [`firmware`]: the firmware models of PXE over IPv6 (EDK2, iPXE), from the captures.
+//! - [`relay_agent`]: a router's DHCPv6 relay agent (`ip_helpers6`, `interface_id6`).
+//! - [`server`]: the built-in DHCPv6 address server (IA_NA from `pools6`).
 //! - [`answer`]: the proxy Advertise / Reply (no address, vendor class echoed, server
 //!   identifier, Boot File URL 59) and the Relay-Reply around it (R-V6-3).
 //!
@@ -22,8 +25,11 @@
 //! in the tests (it decodes our Advertise and Reply).
 
 pub mod answer;
+pub mod firmware;
 pub mod relay;
+pub mod relay_agent;
 pub mod request;
+pub mod server;
 pub mod wire;
 
 pub use answer::{answer, server_duid, Answer6, AnswerParams};

@@ -42,7 +42,10 @@ fn r_v6_5_a_read_request_over_ipv6_is_served_over_ipv6_from_a_transfer_port() {
     assert_eq!(*oack.src.ip(), ME6);
     let tid = oack.src.port();
     assert!(tid >= 49152, "a transfer port, not 69: {tid}");
-    assert!(matches!(Packet::parse(&oack.payload), Ok(Packet::Oack { .. })));
+    assert!(matches!(
+        Packet::parse(&oack.payload),
+        Ok(Packet::Oack { .. })
+    ));
     assert!(out.effects.iter().any(|e| matches!(e,
         Effect::TransferStarted { client, port, .. } if *client == SocketAddr::V6(c) && *port == tid)));
     // ACK 0 starts the data; the 3000-byte file is 3 blocks of 1228.

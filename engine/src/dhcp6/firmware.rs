@@ -1,0 +1,432 @@
+//! The firmware's PXE over IPv6 (netboot `pxe6`), as the captures of the real firmware
+//! show it (`tests/fixtures/firmware/*-pxe6.pcap`, docs/MODEL.md's last section) and
+//! the EDK2 and iPXE sources explain it: the Solicit and Request each firmware sends,
+//! option by option in its order, its DUID, its timing, which Advertise it takes and
+//! where its boot request goes. The simulator's IPv6 client (`sim/src/client/six.rs`)
+//! plays these; `tests/firmware6_models.rs` compares them with the captures.
+//!
+//! - **EDK2** (OVMF x64, OVMF IA32, AAVMF): DUID-UUID in option 97's byte order (the
+//!   `EFI_GUID` as stored); Solicit 1, 8, 3 (T1 = T2 = infinity), 6 [59, 60, 23, 16],
+//!   62 (1.3.0), 61, 16 `PXEClient:Arch:0000N:UNDI:003000`; it collects Advertises for
+//!   4.85 s (captured 4.83 to 4.88 s) and then requests the DHCP server's address
+//!   (options 1, 8, 2, 3, 6, 62, 61, 16; elapsed time 0). A proxy Advertise (PXEClient,
+//!   no address: EDK2's `PxeOfferTypeProxyBinl`) is then asked for its boot file by a
+//!   Request from port 4011 to the boot file URL's host, port 4011, carrying the
+//!   proxy's server identifier first and the other options of the first Request but the
+//!   IA (`PxeBcRequestBootService`). Solicits at 0, 4.85, 13.7 and 31.3 s (elapsed 0,
+//!   485, 1370, 3130), given up at 60 s (IRT 4, MRT 32, MRD 60). EDK2's Dhcp6Dxe
+//!   retransmits only while it has no Advertise: once the first retransmission time
+//!   passes with one, it selects (`PxeBcSelectDhcp6Offer`), and with no proxy offer
+//!   and no boot file URL it aborts PXE. So a responder that waits for a
+//!   retransmission (R-ANS-5, R-ANS-6) is not heard when a DHCPv6 server answers.
+//! - **iPXE** (SeaBIOS + iPXE, bios-x64): DUID-UUID in network order; Solicit 1, 3
+//!   (T1 = T2 = 0, IAID the CRC-32 of the MAC), 6 [23, 24, 59, 60], 16
+//!   `PXEClient:Arch:00000:UNDI:002001`, 61 = 0, 62 = 2.1.0, 15 `iPXE`, 8. It takes the
+//!   first Advertise with a usable address at once and ignores one without (a proxy's:
+//!   iPXE has no proxy DHCPv6); the boot file URL comes from the Reply of the server
+//!   that gave the address. Retries on iPXE's default timer: 0.25 s doubling to 8 s.
+
+use super::wire::{Message6, Opt};
+use super::{msg, opt, PXE_ENTERPRISE};
+use crate::dhcp::firmware::{FirmwareKind, Stack};
+use crate::ids::{Guid, Mac};
+use std::time::Duration;
+
+/// One firmware's PXE over IPv6.
+#[derive(Debug)]
+pub struct Firmware6 {
+    pub kind: FirmwareKind,
+    pub stack: Stack,
+    /// Option 61.
+    pub arch: u16,
+    /// Option 16's class data.
+    pub vendor_class: &'static str,
+    /// Option 62: type, major, minor.
+    pub nii: [u8; 3],
+    /// Option 6.
+    pub oro: &'static [u16],
+    /// The Solicit's options in order (the Request adds 2 where [`Self::request_order`] says).
+    pub solicit_order: &'static [u16],
+    pub request_order: &'static [u16],
+    /// Option 15, if sent (iPXE's user class).
+    pub user_class: Option<&'static [u8]>,
+    /// The DUID-UUID in network order (iPXE) or as option 97 (EDK2).
+    pub duid_network_order: bool,
+    /// T1 and T2 of the Solicit's IA_NA.
+    pub solicit_t: u32,
+    /// When Solicits are sent, from the first (the first is at 0).
+    pub solicit_at: &'static [Duration],
+    /// When the firmware gives up without an Advertise it takes.
+    pub give_up: Duration,
+    /// How long Advertises are collected after the first Solicit; `None`: the first
+    /// usable Advertise is requested at once.
+    pub collect: Option<Duration>,
+    /// Takes a proxy Advertise (PXEClient, no address) and asks it for the boot file on
+    /// port 4011 (EDK2); iPXE ignores one.
+    pub takes_proxy: bool,
+    /// Between the Reply that gives the address and the first use of the address
+    /// (duplicate address detection; the captures' Reply-to-RRQ gap).
+    pub address_ready: Duration,
+    /// The elapsed time of the Request is counted (iPXE) or 0 (EDK2 starts anew).
+    pub request_elapsed: bool,
+    /// TFTP over IPv6: the size probe's options (EDK2) and the download's.
+    pub tftp_probe: Option<&'static [(&'static str, &'static str)]>,
+    pub tftp_options: &'static [(&'static str, &'static str)],
+}
+
+const fn ms(n: u64) -> Duration {
+    Duration::from_millis(n)
+}
+
+const EDK2_SOLICIT: &[u16] = &[1, 8, 3, 6, 62, 61, 16];
+const EDK2_REQUEST: &[u16] = &[1, 8, 2, 3, 6, 62, 61, 16];
+// The first retransmission time is when the collection ends (4.85 s in the PXEv6
+// captures; the HTTPv6 capture's retransmission came at 4.3 s).
+const EDK2_SOLICITS: &[Duration] = &[ms(0), ms(4850), ms(13_700), ms(31_300)];
+/// 1280 (the IPv6 minimum MTU) less 52 bytes of headers.
+const EDK2_TFTP_PROBE: &[(&str, &str)] =
+    &[("tsize", "0"), ("blksize", "1228"), ("windowsize", "4")];
+const EDK2_TFTP: &[(&str, &str)] = &[("blksize", "1228"), ("windowsize", "4")];
+
+const fn edk2(kind: FirmwareKind, arch: u16, class: &'static str) -> Firmware6 {
+    Firmware6 {
+        kind,
+        stack: Stack::Edk2,
+        arch,
+        vendor_class: class,
+        nii: [1, 3, 0],
+        oro: &[59, 60, 23, 16],
+        solicit_order: EDK2_SOLICIT,
+        request_order: EDK2_REQUEST,
+        user_class: None,
+        duid_network_order: false,
+        solicit_t: u32::MAX,
+        solicit_at: EDK2_SOLICITS,
+        give_up: ms(60_000),
+        collect: Some(ms(4850)),
+        takes_proxy: true,
+        address_ready: ms(3300),
+        request_elapsed: false,
+        tftp_probe: Some(EDK2_TFTP_PROBE),
+        tftp_options: EDK2_TFTP,
+    }
+}
+
+static UEFI_X64: Firmware6 = edk2(FirmwareKind::UefiX64, 7, "PXEClient:Arch:00007:UNDI:003000");
+static UEFI_IA32: Firmware6 = edk2(
+    FirmwareKind::UefiIa32,
+    6,
+    "PXEClient:Arch:00006:UNDI:003000",
+);
+static UEFI_ARM64: Firmware6 = edk2(
+    FirmwareKind::UefiArm64,
+    11,
+    "PXEClient:Arch:00011:UNDI:003000",
+);
+
+const IPXE_SOLICITS: &[Duration] = &[ms(0), ms(250), ms(750), ms(1750), ms(3750), ms(7750)];
+const IPXE_ORDER: &[u16] = &[1, 3, 6, 16, 61, 62, 15, 8];
+const IPXE_REQUEST: &[u16] = &[1, 2, 3, 6, 16, 61, 62, 15, 8];
+
+const fn ipxe(kind: FirmwareKind) -> Firmware6 {
+    Firmware6 {
+        kind,
+        stack: Stack::Ipxe,
+        arch: 0,
+        vendor_class: "PXEClient:Arch:00000:UNDI:002001",
+        nii: [1, 2, 1],
+        oro: &[23, 24, 59, 60],
+        solicit_order: IPXE_ORDER,
+        request_order: IPXE_REQUEST,
+        user_class: Some(b"iPXE"),
+        duid_network_order: true,
+        solicit_t: 0,
+        // iPXE's retry timer: 1/4 s doubling, failing past 10 s.
+        solicit_at: IPXE_SOLICITS,
+        give_up: ms(15_750),
+        collect: None,
+        takes_proxy: false,
+        address_ready: ms(0),
+        request_elapsed: true,
+        tftp_probe: None,
+        tftp_options: &[("blksize", "1432"), ("tsize", "0")],
+    }
+}
+
+static BIOS_X64: Firmware6 = ipxe(FirmwareKind::BiosX64);
+static BIOS_X86: Firmware6 = ipxe(FirmwareKind::BiosX86);
+
+/// The IPv6 PXE model of a firmware.
+pub fn model6(kind: FirmwareKind) -> &'static Firmware6 {
+    match kind {
+        FirmwareKind::UefiX64 => &UEFI_X64,
+        FirmwareKind::UefiIa32 => &UEFI_IA32,
+        FirmwareKind::UefiArm64 => &UEFI_ARM64,
+        FirmwareKind::BiosX64 => &BIOS_X64,
+        FirmwareKind::BiosX86 => &BIOS_X86,
+    }
+}
+
+impl Firmware6 {
+    /// The client DUID: a DUID-UUID from the SMBIOS GUID, in the firmware's byte order;
+    /// without one, EDK2 falls back to a DUID-LLT and iPXE to a DUID-LL (time 0 here:
+    /// the simulator's clients have no clock of their own).
+    pub fn duid(&self, mac: Mac, guid: Option<Guid>) -> Vec<u8> {
+        match guid {
+            Some(g) => {
+                let mut d = vec![0, 4];
+                if self.duid_network_order {
+                    d.extend(g.0);
+                } else {
+                    d.extend(g.to_pxe_bytes());
+                }
+                d
+            }
+            None if self.stack == Stack::Edk2 => {
+                let mut d = vec![0, 1, 0, 1, 0, 0, 0, 0];
+                d.extend(mac.0);
+                d
+            }
+            None => {
+                let mut d = vec![0, 3, 0, 1];
+                d.extend(mac.0);
+                d
+            }
+        }
+    }
+
+    /// The IA_NA's IAID: iPXE's is the CRC-32 of the MAC (seed 0, no final inversion),
+    /// EDK2's is random at each start (here drawn from the MAC, to stay deterministic).
+    pub fn iaid(&self, mac: Mac) -> u32 {
+        let mut crc = 0u32;
+        for b in mac.0 {
+            crc ^= u32::from(b);
+            for _ in 0..8 {
+                crc = if crc & 1 != 0 {
+                    (crc >> 1) ^ 0xedb8_8320
+                } else {
+                    crc >> 1
+                };
+            }
+        }
+        match self.stack {
+            Stack::Ipxe => crc,
+            Stack::Edk2 => crc.rotate_left(13) ^ 0x5a5a_0000,
+        }
+    }
+
+    fn option(
+        &self,
+        code: u16,
+        mac: Mac,
+        guid: Option<Guid>,
+        elapsed_cs: u16,
+        ia: &[u8],
+        server_id: &[u8],
+    ) -> Option<Opt> {
+        let data = match code {
+            opt::CLIENTID => self.duid(mac, guid),
+            opt::SERVERID => server_id.to_vec(),
+            opt::ELAPSED_TIME => elapsed_cs.to_be_bytes().to_vec(),
+            opt::IA_NA => ia.to_vec(),
+            opt::ORO => self.oro.iter().flat_map(|c| c.to_be_bytes()).collect(),
+            opt::NII => self.nii.to_vec(),
+            opt::CLIENT_ARCH_TYPE => self.arch.to_be_bytes().to_vec(),
+            opt::VENDOR_CLASS => {
+                let mut v = PXE_ENTERPRISE.to_be_bytes().to_vec();
+                v.extend((self.vendor_class.len() as u16).to_be_bytes());
+                v.extend(self.vendor_class.as_bytes());
+                v
+            }
+            opt::USER_CLASS => {
+                let u = self.user_class?;
+                let mut v = (u.len() as u16).to_be_bytes().to_vec();
+                v.extend(u);
+                v
+            }
+            _ => return None,
+        };
+        Some(Opt { code, data })
+    }
+
+    fn message(
+        &self,
+        msg_type: u8,
+        xid: [u8; 3],
+        order: &[u16],
+        fill: impl Fn(u16) -> Option<Opt>,
+    ) -> Vec<u8> {
+        Message6::Client {
+            msg_type,
+            xid,
+            options: order.iter().filter_map(|c| fill(*c)).collect(),
+        }
+        .encode()
+    }
+
+    /// The PXE Solicit (to ff02::1:2, port 547, from the link-local address, 546).
+    pub fn solicit(&self, mac: Mac, guid: Option<Guid>, xid: [u8; 3], elapsed_cs: u16) -> Vec<u8> {
+        let mut ia = self.iaid(mac).to_be_bytes().to_vec();
+        ia.extend(self.solicit_t.to_be_bytes());
+        ia.extend(self.solicit_t.to_be_bytes());
+        self.message(msg::SOLICIT, xid, self.solicit_order, |c| {
+            self.option(c, mac, guid, elapsed_cs, &ia, &[])
+        })
+    }
+
+    /// The Request for the address of the Advertise taken: its server identifier and
+    /// its IA_NA (as the server wrote it) repeated.
+    pub fn request(
+        &self,
+        mac: Mac,
+        guid: Option<Guid>,
+        xid: [u8; 3],
+        elapsed_cs: u16,
+        server_id: &[u8],
+        ia: &[u8],
+    ) -> Vec<u8> {
+        let e = if self.request_elapsed { elapsed_cs } else { 0 };
+        // EDK2 repeats the server's IA as is; iPXE writes its own: its IAID, T1 = T2 =
+        // 0 and the address with lifetimes 0 (the capture).
+        let own_ia;
+        let ia = match (self.stack, ia_address_of(ia)) {
+            (Stack::Ipxe, Some(a)) => {
+                let mut v = self.iaid(mac).to_be_bytes().to_vec();
+                v.extend([0; 8]);
+                v.extend([0, 5, 0, 24]);
+                v.extend(a.octets());
+                v.extend([0; 8]);
+                own_ia = v;
+                &own_ia[..]
+            }
+            _ => ia,
+        };
+        self.message(msg::REQUEST, xid, self.request_order, |c| {
+            self.option(c, mac, guid, e, ia, server_id)
+        })
+    }
+
+    /// EDK2's boot request to a proxy (`PxeBcRequestBootService`): a Request from port
+    /// 4011 to the boot file URL's host, port 4011, with the proxy Advertise's
+    /// transaction id, its server identifier first, then the first Request's options
+    /// but the IA and the other server's identifier.
+    pub fn boot_request(
+        &self,
+        mac: Mac,
+        guid: Option<Guid>,
+        xid: [u8; 3],
+        elapsed_cs: u16,
+        proxy_id: &[u8],
+    ) -> Vec<u8> {
+        let mut order = vec![opt::SERVERID];
+        order.extend(
+            self.request_order
+                .iter()
+                .filter(|c| **c != opt::SERVERID && **c != opt::IA_NA),
+        );
+        self.message(msg::REQUEST, xid, &order, |c| {
+            self.option(c, mac, guid, elapsed_cs, &[], proxy_id)
+        })
+    }
+}
+
+/// What an Advertise or Reply offers a PXE client (EDK2's classification,
+/// `PxeBcParseDhcp6Packet`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Offer6 {
+    pub msg_type: u8,
+    pub xid: [u8; 3],
+    pub server_id: Vec<u8>,
+    /// The IA_NA as sent, and its address when it has one with a success status.
+    pub ia: Option<Vec<u8>>,
+    pub address: Option<std::net::Ipv6Addr>,
+    /// Option 16 of enterprise 343 with `PXEClient` at offset 6.
+    pub pxe: bool,
+    /// Option 59.
+    pub boot_file_url: Option<String>,
+}
+
+impl Offer6 {
+    /// `None` for anything but an Advertise or Reply with a server identifier.
+    pub fn read(m: &Message6) -> Option<Offer6> {
+        let Message6::Client { msg_type, xid, .. } = m else {
+            return None;
+        };
+        if *msg_type != msg::ADVERTISE && *msg_type != msg::REPLY {
+            return None;
+        }
+        let pxe = m.option(opt::VENDOR_CLASS).is_some_and(|v| {
+            v.len() >= 15 && v[..4] == PXE_ENTERPRISE.to_be_bytes() && &v[6..15] == b"PXEClient"
+        });
+        Some(Offer6 {
+            msg_type: *msg_type,
+            xid: *xid,
+            server_id: m.option(opt::SERVERID)?.to_vec(),
+            ia: m.option(opt::IA_NA).map(<[u8]>::to_vec),
+            address: super::server::ia_address(m),
+            pxe,
+            boot_file_url: m
+                .option(opt::BOOTFILE_URL)
+                .map(|u| String::from_utf8_lossy(u).into_owned()),
+        })
+    }
+
+    /// A proxy offer: PXEClient and no address.
+    pub fn is_proxy(&self) -> bool {
+        self.pxe && self.address.is_none()
+    }
+}
+
+/// The first IAADDR of an IA_NA option's data.
+fn ia_address_of(ia: &[u8]) -> Option<std::net::Ipv6Addr> {
+    let m = Message6::Client {
+        msg_type: msg::REPLY,
+        xid: [0; 3],
+        options: vec![Opt {
+            code: opt::IA_NA,
+            data: ia.to_vec(),
+        }],
+    };
+    super::server::ia_address(&m)
+}
+
+/// `tftp://[addr]/path` (R-V6-1's form) split into the server and the path.
+pub fn parse_tftp_url(url: &str) -> Option<(std::net::Ipv6Addr, String)> {
+    let rest = url.strip_prefix("tftp://[")?;
+    let (host, path) = rest.split_once(']')?;
+    let path = path.strip_prefix('/')?;
+    Some((host.parse().ok()?, path.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MAC: Mac = Mac([0x52, 0x54, 0, 0x12, 0x34, 0x56]);
+
+    #[test]
+    fn ipxe_iaid_is_the_crc_of_the_mac_as_captured() {
+        assert_eq!(model6(FirmwareKind::BiosX64).iaid(MAC), 0xaa55_b0df);
+    }
+
+    #[test]
+    fn the_boot_request_carries_the_proxys_id_first_and_no_ia() {
+        let m = model6(FirmwareKind::UefiX64);
+        let b = m.boot_request(MAC, None, [1, 2, 3], 500, &[0, 4, 9]);
+        let msg = Message6::decode(&b).unwrap();
+        let codes: Vec<u16> = msg.options().iter().map(|o| o.code).collect();
+        assert_eq!(codes, [2, 1, 8, 6, 62, 61, 16]);
+        assert_eq!(msg.option(2), Some(&[0u8, 4, 9][..]));
+        assert_eq!(msg.option(8), Some(&[1u8, 0xf4][..]));
+    }
+
+    #[test]
+    fn a_tftp_url_splits_into_server_and_path() {
+        assert_eq!(
+            parse_tftp_url("tftp://[2001:db8::5]/smsboot/x64/a.efi"),
+            Some(("2001:db8::5".parse().unwrap(), "smsboot/x64/a.efi".into()))
+        );
+        assert_eq!(parse_tftp_url("http://[::1]/a"), None);
+        assert_eq!(parse_tftp_url("tftp://[zz]/a"), None);
+    }
+}
