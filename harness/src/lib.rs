@@ -7,6 +7,7 @@ pub mod bench;
 pub mod bootroot;
 pub mod cgroups;
 pub mod hostd;
+pub mod hostd6;
 pub mod judge;
 pub mod lab;
 pub mod namespaces;

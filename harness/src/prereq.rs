@@ -32,7 +32,7 @@ pub fn missing_prerequisites(scenarios: &[&Scenario]) -> Vec<String> {
             .network
             .routers
             .iter()
-            .any(|r| r.relay == pxelab_scenario::RelayEngine::Dhcrelay || !r.ip_helpers6.is_empty())
+            .any(|r| r.relay == pxelab_scenario::RelayEngine::Dhcrelay)
         {
             need.push(("dhcrelay", "isc-dhcp-relay"));
         }

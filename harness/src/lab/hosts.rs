@@ -120,7 +120,7 @@ impl Lab<'_> {
                     }
                 }
                 self.spawn_logged(&format!("dhcp-{}", d.name), &d.name, cmd)?;
-                self.start_kea6(h, d)?;
+                self.start_dhcp6(h, d)?;
                 continue;
             }
             let spec = crate::hostd::DhcpdSpec {
@@ -132,6 +132,7 @@ impl Lab<'_> {
                 option60_pxeclient: d.option60_pxeclient,
             };
             self.spawn_host_daemon(&h.ns, "dhcpd", &format!("dhcp-{}", d.name), &d.name, &spec)?;
+            self.start_dhcp6(h, d)?;
         }
         if let Some(rname) = &h.router {
             let r = sc

@@ -2,8 +2,10 @@
 //! IPv6 address, those addresses, routes and forwarding; router advertisements on
 //! every segment with `cidr6` (`pxelab lab ra`, see `ra.rs` for why our own); DHCPv6
 //! address servers (dnsmasq's ranges in its one configuration, Kea's `kea-dhcp6` as a
-//! process of its own); ISC `dhcrelay -6` for a router's `ip_helpers6`. And what of
-//! v1.1 the lab does not run yet, said before anything is built.
+//! process of its own, the engine's built-in one as `pxelab lab dhcpd6`); a router's
+//! `ip_helpers6` as `pxelab lab relay6` (the engine's relay agent) or ISC `dhcrelay -6`
+//! (`relay: dhcrelay`). And what of v1.1 the lab does not run yet, said before anything
+//! is built.
 
 use super::{Host, Lab};
 use crate::procs::in_ns;
@@ -19,26 +21,6 @@ pub(super) fn v11_lab_gap(sc: &Scenario) -> Option<String> {
         return Some(format!(
             "segment `{}` is IPv6 only (no `cidr`): the lab runs IPv6 on dual-stack segments only",
             s.name
-        ));
-    }
-    if let Some(d) = n
-        .dhcp_servers
-        .iter()
-        .find(|d| !d.pools6.is_empty() && d.engine == DhcpEngine::Builtin)
-    {
-        return Some(format!(
-            "DHCP server `{}` has `pools6` with `engine: builtin`: the lab's built-in server is DHCPv4 only; use `engine: dnsmasq` or `kea`",
-            d.name
-        ));
-    }
-    if let Some(r) = n
-        .routers
-        .iter()
-        .find(|r| !r.ip_helpers6.is_empty() && r.relay != RelayEngine::Dhcrelay)
-    {
-        return Some(format!(
-            "router `{}` has `ip_helpers6`: the lab relays DHCPv6 with `relay: dhcrelay` only",
-            r.name
         ));
     }
     sc.events.iter().find_map(|e| match &e.kind {
@@ -215,15 +197,38 @@ impl Lab<'_> {
             .collect()
     }
 
-    /// `kea-dhcp6` for a Kea server with `pools6` (dnsmasq serves its IPv6 pools from
-    /// its one process).
-    pub(super) fn start_kea6(
+    /// `kea-dhcp6` for a Kea server with `pools6`, `pxelab lab dhcpd6` for a built-in
+    /// one (dnsmasq serves its IPv6 pools from its one process).
+    pub(super) fn start_dhcp6(
         &mut self,
         h: &Host,
         d: &pxelab_scenario::DhcpServer,
     ) -> Result<(), String> {
-        if d.engine != DhcpEngine::Kea || d.pools6.is_empty() {
+        if d.pools6.is_empty() || d.engine == DhcpEngine::Dnsmasq {
             return Ok(());
+        }
+        if d.engine == DhcpEngine::Builtin {
+            let spec = crate::hostd6::Dhcpd6Spec {
+                name: d.name.clone(),
+                interface: h.ifaces[0].2.clone(),
+                local: self
+                    .sc
+                    .segment(&d.segment)
+                    .and_then(|s| s.cidr6)
+                    .map(|c| (c.addr, c.prefix)),
+                pools: self
+                    .pools6(d)
+                    .iter()
+                    .map(|p| (p.prefix, p.start, p.end))
+                    .collect(),
+            };
+            return self.spawn_host_daemon(
+                &h.ns,
+                "dhcpd6",
+                &format!("dhcp6-{}", d.name),
+                &d.name,
+                &spec,
+            );
         }
         let own = self
             .sc
@@ -248,7 +253,8 @@ impl Lab<'_> {
         self.spawn_logged(&format!("dhcp6-{}", d.name), &d.name, cmd)
     }
 
-    /// `dhcrelay -6` for a router's `ip_helpers6`.
+    /// A router's `ip_helpers6`: the engine's relay agent (`pxelab lab relay6`, with
+    /// option 79), or `dhcrelay -6` with `relay: dhcrelay`.
     pub(super) fn start_relay6(
         &mut self,
         h: &Host,
@@ -258,6 +264,46 @@ impl Lab<'_> {
             return Ok(());
         }
         let sc = self.sc;
+        if r.relay != RelayEngine::Dhcrelay {
+            let mut interfaces = Vec::new();
+            for (seg, _, ifname, ..) in &h.ifaces {
+                let seg = &sc.network.segments[*seg].name;
+                let Some(address) = r
+                    .interfaces6
+                    .iter()
+                    .find(|(s, _)| s == seg)
+                    .map(|(_, a)| *a)
+                else {
+                    continue;
+                };
+                interfaces.push(crate::hostd6::Relay6IfaceSpec {
+                    interface: ifname.clone(),
+                    address,
+                    helpers: r
+                        .ip_helpers6
+                        .iter()
+                        .find(|(s, _)| s == seg)
+                        .map(|(_, v)| v.clone())
+                        .unwrap_or_default(),
+                    interface_id: r
+                        .interface_id6
+                        .iter()
+                        .find(|(s, _)| s == seg)
+                        .map(|(_, v)| v.clone()),
+                });
+            }
+            let spec = crate::hostd6::Relay6Spec {
+                name: r.name.clone(),
+                interfaces,
+            };
+            return self.spawn_host_daemon(
+                &h.ns,
+                "relay6",
+                &format!("relay6-{}", r.name),
+                &r.name,
+                &spec,
+            );
+        }
         let ifaces: Vec<Relay6Iface> = h
             .ifaces
             .iter()
