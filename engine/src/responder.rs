@@ -244,6 +244,10 @@ pub struct Responder {
     first_seen: HashMap<(u32, Mac), Instant>,
     first_seen_order: VecDeque<(Instant, u32, Mac)>,
     sessions: HashMap<Mac, Session>,
+    /// R-V6-2: the MAC each client DUID was last seen with (by the link, option 79 or
+    /// the DUID itself), for its later messages that carry none: EDK2's boot request to
+    /// port 4011 comes routed, not relayed, from a remote client with a DUID-UUID.
+    duid_macs: HashMap<Vec<u8>, Mac>,
     transfers: HashMap<u16, Slot>,
     by_client: HashMap<SocketAddr, u16>,
     timers: BinaryHeap<Reverse<(Instant, u16)>>,
@@ -292,6 +296,7 @@ impl Responder {
             first_seen: HashMap::default(),
             first_seen_order: VecDeque::new(),
             sessions: HashMap::default(),
+            duid_macs: HashMap::default(),
             transfers: HashMap::default(),
             by_client: HashMap::default(),
             timers: BinaryHeap::new(),
@@ -694,7 +699,19 @@ impl Responder {
             (Some(a), Some(b)) if !known(a) && known(b) => Some(b),
             (a, _) => a,
         };
-        let id = dhcp6::Identity6 { guid, ..id };
+        let mut id = dhcp6::Identity6 { guid, ..id };
+        // R-V6-2: a DUID seen before with a MAC keeps it (bounded memory).
+        if let Some(duid) = &req.client_id {
+            match id.mac {
+                Some(m) => {
+                    if self.duid_macs.len() >= XID_MEMORY_MAX {
+                        self.duid_macs.clear();
+                    }
+                    self.duid_macs.insert(duid.clone(), m);
+                }
+                None => id.mac = self.duid_macs.get(duid).copied(),
+            }
+        }
         let Some(mac) = id.mac else {
             out.logs.push(format!(
                 "ignoring a DHCPv6 boot request from {src}: no link-layer address (R-V6-2: none on the link, no option 79, no DUID-LL/LLT)"

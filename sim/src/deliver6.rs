@@ -65,8 +65,11 @@ pub(crate) fn deliver6(
                     );
                 }
             }
+            // R-V6-2: the frame's link-layer source is the client's only when it is on
+            // the link (a routed datagram's is the router's).
+            let link_src = w.net6.on_link(seg, *src.ip()).then_some(link_src);
             w.with_responder(host, |r, now, out| {
-                r.handle_datagram6(now, src, dst, Some(link_src), &payload, out)
+                r.handle_datagram6(now, src, dst, link_src, &payload, out)
             });
         }
         HostKind::Router(rh) => {

@@ -39,6 +39,11 @@ pub(crate) struct SimBed {
     busy: usize,
     /// `tftp_request` events sent so far.
     probe_index: usize,
+    /// Per timeline event: a boot's `netboot` (v1.1), and the event being played.
+    netboot_of_event: Vec<Option<pxelab_scenario::Netboot>>,
+    current_event: usize,
+    /// Per client: whether it boots by pxe6 unless a boot event says otherwise.
+    default_pxe6: HashMap<HostId, bool>,
 }
 
 impl SimBed {
@@ -64,6 +69,15 @@ impl SimBed {
             scripted: !events.is_empty(),
             busy: 0,
             probe_index: 0,
+            netboot_of_event: events
+                .iter()
+                .map(|e| match &e.kind {
+                    EventKind::Boot { netboot, .. } => *netboot,
+                    _ => None,
+                })
+                .collect(),
+            current_event: 0,
+            default_pxe6: HashMap::new(),
         }
     }
 
@@ -207,6 +221,7 @@ impl Testbed for SimBed {
             if let EvKind::Script(i) = ev {
                 debug_assert_eq!(i, index, "the timeline's events come in order");
                 self.scripts_left -= 1;
+                self.current_event = i;
                 return Ok(());
             }
             self.step(ev);
@@ -238,6 +253,16 @@ impl Testbed for SimBed {
             .or_default()
             .push(self.result.boots.len() - 1);
         self.busy += 1;
+        // v1.1: this boot's `netboot`, else the client's own.
+        let netboot = self
+            .netboot_of_event
+            .get(self.current_event)
+            .copied()
+            .flatten();
+        if let HostKind::Client(c) = &mut self.b.world.hosts[host].kind {
+            let default = *self.default_pxe6.entry(host).or_insert(c.netboot6);
+            c.netboot6 = netboot.map_or(default, |n| n == pxelab_scenario::Netboot::Pxe6);
+        }
         self.b
             .world
             .with_client(host, |c, now, out| c.boot(now, out));

@@ -678,3 +678,42 @@ fn r_http_2_r_v6_4_the_parameters_over_http_record_the_deployment_for_both_famil
         .http_open("smsboot/ps100002/x64/bootmgfw.efi", &mut out)
         .is_err());
 }
+
+/// R-V6-2: EDK2's boot request from a remote client comes routed to port 4011 with a
+/// DUID-UUID and no link-layer address; the MAC its relayed Solicit gave (option 79)
+/// identifies it.
+#[test]
+fn r_v6_2_a_routed_boot_request_is_known_by_the_mac_its_duid_came_with() {
+    let mut r = responder(|_| {});
+    let mut duid = vec![0, 4];
+    duid.extend(guid1().to_pxe_bytes());
+    let req = message(
+        msg::REQUEST,
+        duid.clone(),
+        "PXEClient:Arch:00007:UNDI:003000",
+        7,
+        0,
+    );
+    let remote = SocketAddrV6::new("2001:db8:30::100".parse().unwrap(), 4011, 0, 0);
+    // Before any relayed message: no MAC anywhere.
+    let out = send6(&mut r, Instant::ZERO, remote, 4011, None, &req);
+    assert!(out.transmits6.is_empty(), "{:?}", out.logs);
+    let solicit = message(msg::SOLICIT, duid, "PXEClient:Arch:00007:UNDI:003000", 7, 0);
+    let relay = SocketAddrV6::new(RELAY6, 547, 0, 0);
+    let out = send6(
+        &mut r,
+        Instant::ZERO,
+        relay,
+        547,
+        None,
+        &relayed(&solicit, None, Some(mac(5))),
+    );
+    assert_eq!(out.transmits6.len(), 1, "{:?}", out.logs);
+    let out = send6(&mut r, Instant::ZERO, remote, 4011, None, &req);
+    assert_eq!(out.transmits6.len(), 1, "{:?}", out.logs);
+    assert!(
+        out.logs.iter().any(|l| l.contains("52:54:00:00:00:05")),
+        "{:?}",
+        out.logs
+    );
+}

@@ -83,7 +83,7 @@ enum Next {
     Solicit,
     Request(Offer6),
     AfterAddress,
-    NextProxy,
+    AskProxy,
     Url(String),
     Tftp,
     GiveUp(&'static str),
@@ -201,7 +201,7 @@ impl Client {
                 }
             }
             Phase::AddressWait { until, .. } if *until <= now => Next::AfterAddress,
-            Phase::BootRequest { next, .. } if *next <= now => Next::NextProxy,
+            Phase::BootRequest { next, .. } if *next <= now => Next::AskProxy,
             Phase::Tftp { transfer, .. } => {
                 transfer.handle_timeout(now, &mut payloads);
                 Next::Tftp
@@ -224,7 +224,7 @@ impl Client {
             Next::Solicit => self.send_solicit(now),
             Next::Request(o) => self.send_request6(now, &o),
             Next::AfterAddress => self.after_address(now),
-            Next::NextProxy => {
+            Next::AskProxy => {
                 self.note(now, || "no answer on port 4011".into());
                 self.next_proxy(now);
             }
@@ -294,8 +294,8 @@ impl Client {
             dst: SocketAddrV6::new(ALL_DHCP, dhcp6::SERVER_PORT, 0, 0),
             payload,
         });
-        let a = offer.address;
-        self.note(now, || format!("DHCPv6 Request for {a:?}"));
+        let a = offer.address.map(|a| a.to_string()).unwrap_or_default();
+        self.note(now, || format!("DHCPv6 Request for {a}"));
     }
 
     /// A datagram over IPv6 for this client.
@@ -399,7 +399,7 @@ impl Client {
                     match offer.boot_file_url.clone() {
                         None => {
                             notes.push(format!("Reply from {from} without a boot file URL"));
-                            Next::NextProxy
+                            Next::AskProxy
                         }
                         Some(url) => {
                             notes.push(format!("PXE Reply from {from}: boot file {url}"));
@@ -417,7 +417,7 @@ impl Client {
         match next {
             Next::Select => self.select(now),
             Next::AfterAddress => self.after_address(now),
-            Next::NextProxy => self.next_proxy(now),
+            Next::AskProxy => self.next_proxy(now),
             Next::Url(u) => self.start_from_url(now, &u),
             _ => {}
         }
