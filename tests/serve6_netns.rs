@@ -410,6 +410,59 @@ fn serve_answers_dhcp6_relays_and_http_on_both_families() {
     assert_eq!(inner.msg_type(), msg::ADVERTISE);
     assert_eq!(url_of(&inner), want_url);
 
+    // `pxelab audit` live on the client's link lists dp1 as a DHCPv6 PXE server, named
+    // (by its DUID), while Solicits go out for as long as it watches.
+    let audit = Command::new("ip")
+        .args(["netns", "exec", &c, env!("CARGO_BIN_EXE_pxelab"), "audit"])
+        .args([
+            "--interface",
+            "eth0",
+            "--duration",
+            "3s",
+            "--format",
+            "json",
+        ])
+        .arg("--scenario")
+        .arg(lab.dir.join("site.yaml"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let audit_pid = audit.id();
+    let solicits = std::thread::spawn({
+        let c = c.clone();
+        move || {
+            in_namespace(&c, move || {
+                let ll: Ipv6Addr = "fe80::5054:ff:fe12:3456".parse().unwrap();
+                let s = udp6(SocketAddrV6::new(ll, 546, 0, idx));
+                let group = SocketAddrV6::new("ff02::1:2".parse().unwrap(), 547, 0, idx);
+                // Until the audit is over (its process gone), one Solicit at a time.
+                let mut xid = 10u8;
+                while std::path::Path::new(&format!("/proc/{audit_pid}")).exists() {
+                    xid = xid.wrapping_add(1);
+                    let _ = exchange6(&s, group, &solicit(xid, None), msg::ADVERTISE);
+                }
+            })
+        }
+    });
+    let out = audit.wait_with_output().unwrap();
+    solicits.join().unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    let dp1 = v["servers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| {
+            s["netboot"]
+                .as_array()
+                .is_some_and(|n| n.iter().any(|x| x == "pxe6"))
+        })
+        .unwrap_or_else(|| panic!("no pxe6 server in {v:#}"));
+    assert_eq!(dp1["named"], "dp1", "{v:#}");
+    assert_eq!(dp1["server"], "fd77::5", "{v:#}");
+    assert_eq!(v["flagged"], 0, "{v:#}");
+
     // Both families at once: the IPv4 proxy offer comes too.
     assert_eq!(
         ipv4_offer(&c, 77, 10),

@@ -204,10 +204,16 @@ impl HttpServer {
 }
 
 impl Client {
+    /// The engine's deadline; while the socket still takes bytes of a chunk the engine
+    /// already handed out, each write counts as progress too (a slow but moving reader
+    /// is not idle).
     fn deadline(&self, limits: &HttpLimits) -> Instant {
-        self.conn
-            .poll_timeout()
-            .unwrap_or(self.progress + limits.idle_timeout)
+        let ours = self.progress + limits.idle_timeout;
+        match self.conn.poll_timeout() {
+            Some(t) if self.sent < self.out.len() => t.max(ours),
+            Some(t) => t,
+            None => ours,
+        }
     }
 
     /// Reads what the socket holds (the engine keeps at most its head cap of it).
@@ -419,5 +425,45 @@ mod tests {
             let mut rest = Vec::new();
             assert!(s.read_to_end(&mut rest).is_ok(), "closed, not timed out");
         }
+    }
+
+    #[test]
+    fn r_http_3_a_reader_that_stops_reading_is_closed_at_the_idle_deadline() {
+        let (d, mut server, mut r, addr) = setup(8);
+        std::fs::write(d.0.join("big.wim"), vec![9u8; 16 << 20]).unwrap();
+        let sock = Socket::new(Domain::IPV4, Type::STREAM, Some(Protocol::TCP)).unwrap();
+        sock.set_recv_buffer_size(4096).unwrap();
+        sock.connect(&addr.into()).unwrap();
+        let mut stalled: TcpStream = sock.into();
+        stalled
+            .write_all(b"GET /big.wim HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .unwrap();
+        // Served until the socket is full: the rest waits for POLLOUT, in one chunk.
+        drive(&mut server, &mut r, Instant::ZERO, |s| {
+            s.clients.first().is_some_and(|c| c.sent < c.out.len())
+        });
+        let c = &server.clients[0];
+        assert!(c.sent < c.out.len(), "the socket filled");
+        assert!(
+            c.out.len() <= 64 * 1024 + 1024,
+            "one chunk held: {}",
+            c.out.len()
+        );
+        let limits = HttpLimits::default();
+        let mut out = Output::default();
+        server.handle_timeout(
+            Instant::ZERO + (limits.idle_timeout - Duration::from_millis(1)),
+            &mut out,
+        );
+        assert_eq!(server.connections(), 1);
+        server.handle_timeout(Instant::ZERO + limits.idle_timeout, &mut out);
+        assert_eq!(server.connections(), 0, "closed at the idle deadline");
+        // The client sees the connection end before the whole file.
+        stalled
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        let mut got = Vec::new();
+        let _ = stalled.read_to_end(&mut got);
+        assert!(got.len() < 16 << 20, "{} bytes", got.len());
     }
 }
