@@ -22,7 +22,11 @@ for fw in ${*:-uefi-x64 uefi-ia32 uefi-arm64}; do
       http6) src=scenarios/lab/http6-uefi-x64.yaml ;;
     esac
     f=$tmp/$fw-$how.yaml
-    sed -e "s/firmware: uefi-x64/firmware: $fw/" -e "s/netboot: [a-z0-9]*/netboot: $how/" "$src" >"$f"
+    # The firmware's own boot image (the site's deployment must fit its architecture).
+    case $fw in uefi-ia32) img=PS100001 ;; uefi-arm64) img=PS100003 ;; *) img=PS100002 ;; esac
+    sed -e "s/firmware: uefi-x64/firmware: $fw/" -e "s/netboot: [a-z0-9]*/netboot: $how/" \
+      -e "s/boot_image: PS100002/boot_image: $img/g" \
+      -e "s/images: \[PS100002\]/images: [PS100001, PS100002, PS100003]/" "$src" >"$f"
     times=()
     for _ in $(seq "${RUNS:-3}"); do
       line=$("$pxelab" run --lab "$f" --boot-timeout 200s 2>&1 >/dev/null | grep "c1 boot 1:" | tail -1 || true)

@@ -149,9 +149,7 @@ fn lab_files(v11: bool) -> Vec<String> {
         .expect("scenarios/lab")
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
-        .filter(|p| {
-            std::fs::read_to_string(p).is_ok_and(|t| t.contains("netboot:") == v11)
-        })
+        .filter(|p| std::fs::read_to_string(p).is_ok_and(|t| t.contains("netboot:") == v11))
         .map(|p| p.display().to_string())
         .collect();
     files.sort();
@@ -238,7 +236,10 @@ fn ipv6_pxe_and_http_boot_with_real_firmware() {
         "lab failures:\n{}",
         lab_failed.join("\n")
     );
-    assert!(lab_boots.len() >= files.len(), "a boot per file: {lab_boots:?}");
+    assert!(
+        lab_boots.len() >= files.len(),
+        "a boot per file: {lab_boots:?}"
+    );
     assert_nothing_left(&before, "left behind: ");
 }
 
