@@ -230,16 +230,26 @@ fn ipv6_pxe_and_http_boot_with_real_firmware() {
         "three IPv6 PXE and two HTTP boot scenarios: {files:?}"
     );
     let lab = run_json(&with_files(&["run", "--lab"], &files));
+    let sim = run_json(&with_files(&["run"], &files));
     let (lab_boots, lab_failed) = boots(&lab);
+    let (sim_boots, sim_failed) = boots(&sim);
     assert!(
-        lab_failed.is_empty(),
-        "lab failures:\n{}",
-        lab_failed.join("\n")
+        lab_failed.is_empty() && sim_failed.is_empty(),
+        "failures:\n{}",
+        [lab_failed, sim_failed].concat().join("\n")
     );
     assert!(
         lab_boots.len() >= files.len(),
         "a boot per file: {lab_boots:?}"
     );
+    // Parity where the simulator runs the file too (`modes: [sim, lab]`).
+    assert!(
+        !sim_boots.is_empty(),
+        "some v1.1 lab scenarios run in both modes"
+    );
+    for (k, s) in &sim_boots {
+        assert_eq!(lab_boots.get(k), Some(s), "{k:?}: sim and lab differ");
+    }
     assert_nothing_left(&before, "left behind: ");
 }
 
