@@ -37,7 +37,7 @@ cd "$(dirname "$0")/.."
 # browser, headless and offline (tests/report_browser.rs): Debian's chromium.
 APT_PACKAGES=(pkg-config iproute2 procps g++ chromium
   qemu-system-x86 qemu-system-arm ipxe-qemu ovmf ovmf-ia32 qemu-efi-aarch64
-  dnsmasq-base kea-dhcp4-server isc-dhcp-relay nasm clang lld
+  dnsmasq-base kea-dhcp4-server kea-dhcp6-server isc-dhcp-relay nasm clang lld
   atftp libwrap0 libpcre2-8-0 kea-admin curl tftp-hpa busybox)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do

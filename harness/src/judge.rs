@@ -17,6 +17,20 @@ pub struct Observation<'a> {
     pub timed_out: bool,
     /// A responder logged a proxy offer or a boot file for this client's MAC.
     pub answered: bool,
+    /// The EDK2 boot option the client boots by (`PXEv4`, `PXEv6`, `HTTPv4`,
+    /// `HTTPv6`): its giving up ends the boot.
+    pub boot_option: &'static str,
+}
+
+/// The name EDK2's boot manager gives the boot option of `netboot` ("UEFI PXEv6 (MAC:...)").
+pub fn edk2_boot_option(netboot: pxelab_scenario::Netboot) -> &'static str {
+    use pxelab_scenario::Netboot;
+    match netboot {
+        Netboot::Pxe4 => "PXEv4",
+        Netboot::Pxe6 => "PXEv6",
+        Netboot::Http4 => "HTTPv4",
+        Netboot::Http6 => "HTTPv6",
+    }
 }
 
 /// A finished boot's outcome, as the format names it, and what it was served.
@@ -44,12 +58,11 @@ pub fn judge(obs: &Observation) -> Option<Verdict> {
     let fin = markers
         .iter()
         .find(|(w, ..)| matches!(w.as_str(), "BOOTED" | "DECLINED" | "FAILED" | "NOACTION"));
-    // EDK2 gave up on its IPv4 PXE boot option (what follows, IPv6 and HTTP boot, is
-    // not PXE over IPv4).
-    let gave_up = obs
-        .serial
-        .iter()
-        .any(|(_, l)| l.contains("BdsDxe: failed to") && l.contains("PXEv4"));
+    // EDK2 gave up on the client's boot option (what follows, the next options in its
+    // order, is not the boot the scenario asked for).
+    let gave_up = obs.serial.iter().any(|(_, l)| {
+        l.contains("BdsDxe: failed to") && l.contains(&format!("UEFI {} ", obs.boot_option))
+    });
     if fin.is_none() && !obs.exited && !obs.timed_out && !gave_up {
         return None;
     }
@@ -169,6 +182,7 @@ mod tests {
             exited: false,
             timed_out: false,
             answered: false,
+            boot_option: "PXEv4",
         }
     }
 
@@ -223,6 +237,23 @@ mod tests {
             ..obs(&started)
         };
         assert_eq!(judge(&exited).unwrap().outcome, "failed");
+    }
+
+    #[test]
+    fn only_the_clients_own_boot_option_giving_up_ends_the_boot() {
+        // An http6 boot: OVMF's HTTPv4 option runs first and gives up.
+        let s = lines(&["BdsDxe: failed to load Boot0003 \"UEFI HTTPv4 (MAC:525400000001)\""]);
+        let http6 = Observation {
+            boot_option: edk2_boot_option(pxelab_scenario::Netboot::Http6),
+            ..obs(&s)
+        };
+        assert_eq!(judge(&http6), None);
+        let s = lines(&["BdsDxe: failed to load Boot0004 \"UEFI HTTPv6 (MAC:525400000001)\""]);
+        let http6 = Observation {
+            boot_option: "HTTPv6",
+            ..obs(&s)
+        };
+        assert_eq!(judge(&http6).unwrap().outcome, "no_offer");
     }
 
     #[test]

@@ -23,6 +23,10 @@ pub fn missing_prerequisites(scenarios: &[&Scenario]) -> Vec<String> {
                 DhcpEngine::Kea => need.push(("kea-dhcp4", "kea-dhcp4-server")),
                 DhcpEngine::Builtin => {}
             }
+            // v1.1: Kea's DHCPv6 server is a package of its own.
+            if d.engine == DhcpEngine::Kea && !d.pools6.is_empty() {
+                need.push(("kea-dhcp6", "kea-dhcp6-server"));
+            }
         }
         if sc
             .network

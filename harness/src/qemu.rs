@@ -63,6 +63,9 @@ pub struct ClientMachine<'a> {
     pub qemu_sock: &'a Path,
     /// Per-machine directory (a copy of the UEFI variable store lives here).
     pub dir: &'a Path,
+    /// v1.1: the network boot option the client uses (OVMF's fw_cfg knobs pick it;
+    /// iPXE tries IPv4 and IPv6 at once by itself).
+    pub netboot: pxelab_scenario::Netboot,
 }
 
 /// The QEMU command for a client.
@@ -165,6 +168,9 @@ pub fn command(m: &ClientMachine) -> Result<Command, String> {
     ]);
     if let Some(u) = &m.uuid {
         args.extend(["-smbios".into(), format!("type=1,uuid={u}")]);
+    }
+    if !matches!(m.firmware, Firmware::BiosX64 | Firmware::BiosX86) {
+        args.extend(crate::lab::ovmf_knobs(m.netboot));
     }
     let mut c = Command::new(qemu);
     c.args(&args);

@@ -25,6 +25,8 @@ pub struct ServerConf<'a> {
     pub option60_pxeclient: bool,
     /// Per-server directory for its configuration, leases, PID and lock files.
     pub dir: &'a Path,
+    /// v1.1: DHCPv6 pools (dnsmasq serves them from the same process).
+    pub pools6: Vec<crate::servers6::Pool6Conf>,
 }
 
 fn mask(prefix: u8) -> Ipv4Addr {
@@ -63,6 +65,7 @@ pub fn dnsmasq_conf(c: &ServerConf) -> String {
     if c.option60_pxeclient {
         s.push_str("dhcp-option-force=option:vendor-class,PXEClient\n");
     }
+    s.push_str(&crate::servers6::dnsmasq_lines(&c.pools6));
     s
 }
 
@@ -160,6 +163,7 @@ mod tests {
             ],
             option60_pxeclient: true,
             dir,
+            pools6: Vec::new(),
         }
     }
 

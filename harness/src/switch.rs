@@ -212,8 +212,17 @@ pub fn tftp_seen(frame: &[u8]) -> Option<TftpSeen> {
     }
 }
 
-/// A BOOTREQUEST to UDP port 67 in an Ethernet II / IPv4 frame.
+/// A BOOTREQUEST to UDP port 67 in an Ethernet II / IPv4 frame, or a DHCPv6 client
+/// message (UDP 546 to 547, no extension headers) in an IPv6 one.
 pub fn is_dhcp_request(frame: &[u8]) -> bool {
+    if frame.len() > 14 + 40 + 8 && frame[12..14] == [0x86, 0xdd] {
+        let ip6 = &frame[14..];
+        let udp = &ip6[40..];
+        return ip6[0] >> 4 == 6
+            && ip6[6] == 17
+            && u16::from_be_bytes([udp[0], udp[1]]) == 546
+            && u16::from_be_bytes([udp[2], udp[3]]) == 547;
+    }
     if frame.len() < 14 + 20 + 8 + 1 || frame[12..14] != [0x08, 0x00] {
         return false;
     }
@@ -629,6 +638,18 @@ mod tests {
         assert!(!is_dhcp_request(&frame(67, 2)), "a reply");
         assert!(!is_dhcp_request(&frame(69, 1)), "TFTP");
         assert!(!is_dhcp_request(&[0u8; 20]));
+        let frame6 = |sport: u16, dport: u16| {
+            let mut f = Vec::new();
+            etherparse::PacketBuilder::ethernet2(A, BC)
+                .ipv6([0xfe; 16], [0xff; 16], 1)
+                .udp(sport, dport)
+                .write(&mut f, &[1u8; 60])
+                .unwrap();
+            f
+        };
+        assert!(is_dhcp_request(&frame6(546, 547)), "a Solicit");
+        assert!(!is_dhcp_request(&frame6(547, 546)), "an Advertise");
+        assert!(!is_dhcp_request(&frame6(547, 547)), "a relay's message");
     }
 
     #[test]

@@ -1,9 +1,11 @@
 /* pxelab's UEFI network boot program (x64, IA32 and ARM64 from this one source).
  *
- * Started by the firmware's PXE boot (OVMF, OVMF IA32, AAVMF), it plays the part of
- * Configuration Manager's boot manager: it reads its per-client parameters from the
- * responder that served it (smstemp/<mac>.<class>.var over TFTP, through the
- * firmware's own PXE base code protocol), shows the network boot prompt for an
+ * Started by the firmware's PXE boot (OVMF, OVMF IA32, AAVMF; over IPv4 or IPv6) or by
+ * its UEFI HTTP boot (IPv4 or IPv6), it plays the part of Configuration Manager's boot
+ * manager: it reads its per-client parameters from the responder that served it
+ * (smstemp/<mac>.<class>.var: over TFTP through the firmware's own PXE base code
+ * protocol, or over HTTP through its HTTP protocol from the server in its own URL;
+ * see netfetch.h), shows the network boot prompt for an
  * available deployment, downloads the boot image with the block size the responder
  * asks for, checks its size and CRC-32, prints the outcome on the console and powers
  * the machine off. The markers (one line each) are what the lab reads:
@@ -13,6 +15,8 @@
  *   PXELAB BOOTED image=<id> deployment=<id> bytes=<n> crc32=<hex> server=<ip> class=<class> blksize=<n>
  *   PXELAB NOACTION class=<class>
  *   PXELAB FAILED reason=<why> [image=<id> deployment=<id> server=<ip>]
+ * <ip> is an IPv4 address, or an IPv6 one in its shortest form (RFC 5952); over HTTP
+ * blksize is 0.
  */
 #include "efi.h"
 
@@ -79,13 +83,6 @@ static void add_hex32(UINT32 v) {
   t[8] = 0;
   add(t);
 }
-static void add_ip(const UINT8 *ip) {
-  for (int i = 0; i < 4; i++) {
-    if (i)
-      add(".");
-    add_u32(ip[i]);
-  }
-}
 static void flush(void) {
   line[line_len++] = '\n';
   line[line_len] = 0;
@@ -111,7 +108,8 @@ static void power_off(void) {
 
 /* What the parameters named, for the FAILED marker once they are known. */
 static char deployment[64];
-static EFI_IP_ADDRESS server;
+/* The boot server as the markers name it (set by netfetch.h). */
+static char server_text[48];
 
 static void fail(const char *why, const char *image) {
   add("PXELAB FAILED reason=");
@@ -122,7 +120,7 @@ static void fail(const char *why, const char *image) {
     add(" deployment=");
     add(deployment);
     add(" server=");
-    add_ip(server.v4);
+    add(server_text);
   }
   flush();
   power_off();
@@ -143,6 +141,8 @@ static void fail_status(const char *what, EFI_STATUS s, const char *image) {
   r[n] = 0;
   fail(r, image);
 }
+
+#include "netfetch.h"
 
 /* ---- CRC-32 (IEEE 802.3, as zlib) ---- */
 static UINT32 crc_table[256];
@@ -263,27 +263,11 @@ EFI_STATUS EFIAPI efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *st) {
   flush();
 
   EFI_GUID li_guid = EFI_LOADED_IMAGE_PROTOCOL_GUID;
-  EFI_GUID pxe_guid = EFI_PXE_BASE_CODE_PROTOCOL_GUID;
   EFI_LOADED_IMAGE_PROTOCOL *li = 0;
-  EFI_PXE_BASE_CODE_PROTOCOL *pxe = 0;
   EFI_STATUS s = BS->HandleProtocol(image, &li_guid, (void **)&li);
   if (EFI_ERROR(s) || !li)
     fail_status("no-loaded-image", s, 0);
-  s = BS->HandleProtocol(li->DeviceHandle, &pxe_guid, (void **)&pxe);
-  if (EFI_ERROR(s) || !pxe)
-    fail_status("no-pxe-protocol", s, 0);
-  EFI_PXE_BASE_CODE_MODE *m = pxe->Mode;
-  if (!m->DhcpAckReceived)
-    fail("no-dhcp-ack", 0);
-
-  /* The boot server: the one whose 4011 reply named us, else the proxy offer's. */
-  const UINT8 *from = m->PxeReplyReceived     ? m->PxeReply.Raw
-                      : m->ProxyOfferReceived ? m->ProxyOffer.Raw
-                                              : m->DhcpAck.Raw;
-  memset(&server, 0, sizeof(server));
-  for (int i = 0; i < 4; i++)
-    server.v4[i] = from[20 + i];
-  const UINT8 *mac = &m->DhcpAck.Raw[28];
+  net_open(li->DeviceHandle);
 
   /* smstemp/<mac>.<class>.var */
   char name[96];
@@ -292,8 +276,8 @@ EFI_STATUS EFIAPI efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *st) {
   while (*pre)
     name[n++] = *pre++;
   for (int i = 0; i < 6; i++) {
-    name[n++] = "0123456789abcdef"[mac[i] >> 4];
-    name[n++] = "0123456789abcdef"[mac[i] & 15];
+    name[n++] = "0123456789abcdef"[client_mac[i] >> 4];
+    name[n++] = "0123456789abcdef"[client_mac[i] & 15];
   }
   const char *suf = "." PXELAB_CLASS ".var";
   while (*suf)
@@ -301,8 +285,7 @@ EFI_STATUS EFIAPI efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *st) {
   name[n] = 0;
 
   UINT64 size = sizeof(params) - 1;
-  s = pxe->Mtftp(pxe, EFI_PXE_BASE_CODE_TFTP_READ_FILE, params, 0, &size, 0, &server,
-                 (UINT8 *)name, 0, 0);
+  s = net_read(name, params, &size, 0);
   if (EFI_ERROR(s)) {
     add("PXELAB NOACTION class=" PXELAB_CLASS);
     flush();
@@ -334,7 +317,7 @@ EFI_STATUS EFIAPI efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *st) {
       add(" deployment=");
       add(deployment);
       add(" server=");
-      add_ip(server.v4);
+      add(server_text);
       flush();
       power_off();
     }
@@ -349,10 +332,9 @@ EFI_STATUS EFIAPI efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *st) {
   UINT8 *buf = (UINT8 *)(UINTN)addr;
   UINT64 got = (UINT64)pages * 4096;
   UINTN bs = blksize < 512 ? 512 : blksize;
-  s = pxe->Mtftp(pxe, EFI_PXE_BASE_CODE_TFTP_READ_FILE, buf, 0, &got, &bs, &server,
-                 (UINT8 *)path, 0, 0);
+  s = net_read(path, buf, &got, &bs);
   if (EFI_ERROR(s))
-    fail_status("tftp", s, image_id);
+    fail_status(net_kind, s, image_id);
   if (got != image_size)
     fail("size-mismatch", image_id);
   UINT32 crc = crc32(buf, (UINTN)got);
@@ -367,7 +349,7 @@ EFI_STATUS EFIAPI efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *st) {
   add(" crc32=");
   add_hex32(crc);
   add(" server=");
-  add_ip(server.v4);
+  add(server_text);
   add(" class=" PXELAB_CLASS " blksize=");
   add_u32((UINT32)bs);
   flush();

@@ -1,7 +1,7 @@
 /* The few UEFI types pxelab's boot program uses, written from the UEFI 2.x
  * specification (system table, boot and runtime services, simple text I/O, the loaded
- * image protocol and the PXE base code protocol). Only what is called is typed; the
- * rest of each table is padding of the right size. */
+ * image, device path, PXE base code, service binding and HTTP protocols). Only what is
+ * called is typed; the rest of each table is padding of the right size. */
 #ifndef PXELAB_EFI_H
 #define PXELAB_EFI_H
 
@@ -68,6 +68,14 @@ typedef struct {
                             void *Data);
 } EFI_RUNTIME_SERVICES;
 
+typedef enum { TimerCancel, TimerPeriodic, TimerRelative } EFI_TIMER_DELAY;
+#define TPL_CALLBACK 8
+#define EFI_NOT_READY (EFI_ERROR_BIT | 6)
+#define EFI_TIMEOUT (EFI_ERROR_BIT | 18)
+#define EFI_NOT_FOUND (EFI_ERROR_BIT | 14)
+
+struct DEVICE_PATH;
+
 typedef enum { AllocateAnyPages, AllocateMaxAddress, AllocateAddress } EFI_ALLOCATE_TYPE;
 #define EfiLoaderData 2
 
@@ -77,11 +85,18 @@ typedef struct {
   EFI_STATUS(EFIAPI *AllocatePages)(EFI_ALLOCATE_TYPE Type, UINT32 MemoryType,
                                     UINTN Pages, UINT64 *Memory);
   void *FreePages, *GetMemoryMap, *AllocatePool, *FreePool;
-  void *CreateEvent, *SetTimer, *WaitForEvent, *SignalEvent, *CloseEvent, *CheckEvent;
+  EFI_STATUS(EFIAPI *CreateEvent)(UINT32 Type, UINTN NotifyTpl, void *NotifyFunction,
+                                  void *NotifyContext, EFI_EVENT *Event);
+  EFI_STATUS(EFIAPI *SetTimer)(EFI_EVENT Event, EFI_TIMER_DELAY Type, UINT64 TriggerTime);
+  void *WaitForEvent, *SignalEvent;
+  EFI_STATUS(EFIAPI *CloseEvent)(EFI_EVENT Event);
+  EFI_STATUS(EFIAPI *CheckEvent)(EFI_EVENT Event);
   void *InstallProtocolInterface, *ReinstallProtocolInterface, *UninstallProtocolInterface;
   EFI_STATUS(EFIAPI *HandleProtocol)(EFI_HANDLE Handle, EFI_GUID *Protocol,
                                      void **Interface);
-  void *Reserved, *RegisterProtocolNotify, *LocateHandle, *LocateDevicePath;
+  void *Reserved, *RegisterProtocolNotify, *LocateHandle;
+  EFI_STATUS(EFIAPI *LocateDevicePath)(EFI_GUID *Protocol,
+                                       struct DEVICE_PATH **DevicePath, EFI_HANDLE *Device);
   void *InstallConfigurationTable;
   void *LoadImage, *StartImage, *Exit, *UnloadImage, *ExitBootServices;
   void *GetNextMonotonicCount;
@@ -109,6 +124,19 @@ typedef struct {
 #define EFI_LOADED_IMAGE_PROTOCOL_GUID                                                \
   {0x5B1B31A1, 0x9562, 0x11d2, {0x8E, 0x3F, 0x00, 0xA0, 0xC9, 0x69, 0x72, 0x3B}}
 
+/* A device path node: a header; the node's data follows it. */
+typedef struct DEVICE_PATH {
+  UINT8 Type, SubType, Length[2];
+} EFI_DEVICE_PATH_PROTOCOL;
+#define EFI_DEVICE_PATH_PROTOCOL_GUID                                                 \
+  {0x09576E91, 0x6D3F, 0x11d2, {0x8E, 0x39, 0x00, 0xA0, 0xC9, 0x69, 0x72, 0x3B}}
+#define DP_MESSAGING 3
+#define DP_END 0x7F
+#define DP_MSG_MAC 11  /* MAC[32], IfType */
+#define DP_MSG_IPV4 12 /* Local[4], Remote[4], ports, protocol, static, gateway[4], mask[4] */
+#define DP_MSG_IPV6 13 /* Local[16], Remote[16], ports, protocol, origin, prefix, gateway */
+#define DP_MSG_URI 24  /* the URI, ASCII, not NUL-terminated */
+
 typedef struct {
   UINT32 Revision;
   EFI_HANDLE ParentHandle;
@@ -128,7 +156,8 @@ typedef union {
 } EFI_IP_ADDRESS;
 
 /* A DHCP/BOOTP packet as the firmware keeps it: the wire layout (siaddr at byte 20,
- * chaddr at byte 28). */
+ * chaddr at byte 28); under IPv6 a DHCPv6 message (type, transaction id, options from
+ * byte 4). */
 typedef union {
   UINT8 Raw[1472];
   UINT32 Align;
@@ -170,5 +199,78 @@ typedef struct PXE_BASE_CODE {
   void *UdpWrite, *UdpRead, *SetIpFilter, *Arp, *SetParameters, *SetStationIp, *SetPackets;
   EFI_PXE_BASE_CODE_MODE *Mode;
 } EFI_PXE_BASE_CODE_PROTOCOL;
+
+
+typedef struct SERVICE_BINDING {
+  EFI_STATUS(EFIAPI *CreateChild)(struct SERVICE_BINDING *This, EFI_HANDLE *Child);
+  EFI_STATUS(EFIAPI *DestroyChild)(struct SERVICE_BINDING *This, EFI_HANDLE Child);
+} EFI_SERVICE_BINDING_PROTOCOL;
+
+#define EFI_HTTP_SERVICE_BINDING_PROTOCOL_GUID                                        \
+  {0xbdc8e6af, 0xd9bc, 0x4379, {0xa7, 0x2a, 0xe0, 0xc4, 0xe7, 0x5d, 0xae, 0x1c}}
+#define EFI_HTTP_PROTOCOL_GUID                                                        \
+  {0x7a59b29b, 0x910b, 0x4171, {0x82, 0x42, 0xa8, 0x5a, 0x0d, 0xf2, 0x5b, 0x5b}}
+
+typedef enum { HttpVersion10, HttpVersion11 } EFI_HTTP_VERSION;
+typedef enum { HttpMethodGet } EFI_HTTP_METHOD;
+/* EFI_HTTP_STATUS_CODE: an enumeration in the order of the codes, not the codes. */
+#define HTTP_STATUS_200_OK 3
+#define HTTP_STATUS_404_NOT_FOUND 21
+
+typedef struct {
+  BOOLEAN UseDefaultAddress;
+  UINT8 LocalAddress[4];
+  UINT8 LocalSubnet[4];
+  UINT16 LocalPort;
+} EFI_HTTPv4_ACCESS_POINT;
+typedef struct {
+  UINT8 LocalAddress[16];
+  UINT16 LocalPort;
+} EFI_HTTPv6_ACCESS_POINT;
+typedef struct {
+  EFI_HTTP_VERSION HttpVersion;
+  UINT32 TimeOutMillisec;
+  BOOLEAN LocalAddressIsIPv6;
+  union {
+    EFI_HTTPv4_ACCESS_POINT *IPv4Node;
+    EFI_HTTPv6_ACCESS_POINT *IPv6Node;
+  } AccessPoint;
+} EFI_HTTP_CONFIG_DATA;
+typedef struct {
+  EFI_HTTP_METHOD Method;
+  CHAR16 *Url;
+} EFI_HTTP_REQUEST_DATA;
+typedef struct {
+  UINT32 StatusCode;
+} EFI_HTTP_RESPONSE_DATA;
+typedef struct {
+  char *FieldName;
+  char *FieldValue;
+} EFI_HTTP_HEADER;
+typedef struct {
+  union {
+    EFI_HTTP_REQUEST_DATA *Request;
+    EFI_HTTP_RESPONSE_DATA *Response;
+  } Data;
+  UINTN HeaderCount;
+  EFI_HTTP_HEADER *Headers;
+  UINTN BodyLength;
+  void *Body;
+} EFI_HTTP_MESSAGE;
+typedef struct {
+  EFI_EVENT Event;
+  EFI_STATUS Status;
+  EFI_HTTP_MESSAGE *Message;
+} EFI_HTTP_TOKEN;
+
+struct HTTP;
+typedef struct HTTP {
+  void *GetModeData;
+  EFI_STATUS(EFIAPI *Configure)(struct HTTP *This, EFI_HTTP_CONFIG_DATA *Config);
+  EFI_STATUS(EFIAPI *Request)(struct HTTP *This, EFI_HTTP_TOKEN *Token);
+  EFI_STATUS(EFIAPI *Cancel)(struct HTTP *This, EFI_HTTP_TOKEN *Token);
+  EFI_STATUS(EFIAPI *Response)(struct HTTP *This, EFI_HTTP_TOKEN *Token);
+  EFI_STATUS(EFIAPI *Poll)(struct HTTP *This);
+} EFI_HTTP_PROTOCOL;
 
 #endif

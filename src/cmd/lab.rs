@@ -52,6 +52,24 @@ pub enum LabCmd {
         #[arg(long)]
         spec: PathBuf,
     },
+    /// (internal) The built-in DHCPv6 server process.
+    #[command(hide = true)]
+    Dhcpd6 {
+        #[arg(long)]
+        spec: PathBuf,
+    },
+    /// (internal) A router's DHCPv6 relay agent process.
+    #[command(hide = true)]
+    Relay6 {
+        #[arg(long)]
+        spec: PathBuf,
+    },
+    /// (internal) Router advertisements on a host's IPv6 segments.
+    #[command(hide = true)]
+    Ra {
+        #[arg(long)]
+        spec: PathBuf,
+    },
 }
 
 #[derive(clap::Args)]
@@ -90,6 +108,9 @@ pub fn lab(what: LabCmd) -> Result<ExitCode, crate::Error> {
         LabCmd::TftpGet(a) => return tftp_get(a),
         LabCmd::Dhcpd { spec } => harness::hostd::run_dhcpd(read_spec(&spec)?)?,
         LabCmd::Relay { spec } => harness::hostd::run_relay(read_spec(&spec)?)?,
+        LabCmd::Dhcpd6 { spec } => harness::hostd6::run_dhcpd6(read_spec(&spec)?)?,
+        LabCmd::Relay6 { spec } => harness::hostd6::run_relay6(read_spec(&spec)?)?,
+        LabCmd::Ra { spec } => harness::ra::run(read_spec(&spec)?)?,
     }
     Ok(ExitCode::SUCCESS)
 }

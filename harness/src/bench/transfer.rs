@@ -166,6 +166,7 @@ impl BenchLab {
             switch_sock: &switch_sock,
             qemu_sock: &qemu_sock,
             dir: &vm,
+            netboot: pxelab_scenario::Netboot::Pxe4,
         };
         let mut cmd = crate::qemu::command(&m)?;
         cmd.stdin(Stdio::null())

@@ -73,6 +73,7 @@ impl Lab<'_> {
             switch_sock: &switch_sock,
             qemu_sock: &qemu_sock,
             dir: &vm_dir,
+            netboot: c.netboot,
         };
         let mut cmd = qemu::command(&m)?;
         cmd.stdin(Stdio::piped())
@@ -162,11 +163,13 @@ impl Lab<'_> {
                 .unwrap_or_else(|p| p.into_inner())
                 .iter()
                 .any(|(_, _, l)| judge::answered(l, &mac));
+            let netboot = sc.client(&b.client).map(|c| c.netboot).unwrap_or_default();
             let Some(v) = judge::judge(&judge::Observation {
                 serial: &s.lines,
                 exited: s.exited,
                 timed_out: b.started.elapsed() > self.opts.boot_timeout,
                 answered,
+                boot_option: judge::edk2_boot_option(netboot),
             }) else {
                 continue;
             };
@@ -187,11 +190,17 @@ impl Lab<'_> {
                 .saturating_duration_since(first_dhcp.unwrap_or(b.started))
                 .as_secs_f64();
             let firmware_start = first_dhcp.map(|t| t.duration_since(b.started).as_secs_f64());
-            let served_by = v.server.as_deref().and_then(|ip| {
+            // `server=` is an IPv4 or IPv6 address (the boot program prints IPv6 in
+            // its shortest form; parsed, any form matches).
+            let server: Option<std::net::IpAddr> = v.server.as_deref().and_then(|s| s.parse().ok());
+            let served_by = server.and_then(|ip| {
                 sc.network
                     .responders
                     .iter()
-                    .find(|r| r.config.address.to_string() == ip)
+                    .find(|r| {
+                        std::net::IpAddr::V4(r.config.address) == ip
+                            || r.config.address6.map(std::net::IpAddr::V6) == Some(ip)
+                    })
                     .map(|r| r.config.name.clone())
             });
             finished.push((

@@ -147,9 +147,11 @@ impl Lab<'_> {
             // IPv4 only: no IPv6 autoconfiguration chatter in the captures.
             namespaces::add(&h.ns)?;
             self.namespaces.push(h.ns.clone());
+            self.ipv6_on(h)?;
             for (_, tap, ifname, addr, prefix, mac) in &h.ifaces {
                 segment::attach_tap(tap, &h.ns, ifname, Some(mac), &format!("{addr}/{prefix}"))?;
             }
+            self.ipv6_addresses(h)?;
             if h.router.is_some() {
                 in_ns(&h.ns, &["sysctl", "-q", "-w", "net.ipv4.ip_forward=1"])?;
             } else if let Some((seg, ..)) = h.ifaces.first() {
@@ -173,6 +175,7 @@ impl Lab<'_> {
         for h in &hosts {
             self.start_host(h)?;
         }
+        self.start_router_advertisements()?;
         // Responders listening before scenario time 0; peers find each other.
         let deadline = Instant::now() + Duration::from_secs(30);
         let started: Vec<&str> = sc.serve_names().collect();

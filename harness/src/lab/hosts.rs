@@ -103,6 +103,11 @@ impl Lab<'_> {
                         .collect(),
                     option60_pxeclient: d.option60_pxeclient,
                     dir: &self.dir.join(format!("dhcp-{}", d.name)),
+                    pools6: if d.engine == DhcpEngine::Dnsmasq {
+                        self.pools6(d)
+                    } else {
+                        Vec::new()
+                    },
                 };
                 let inner = crate::servers::command(d.engine, &conf)?;
                 let mut cmd = Command::new("ip");
@@ -115,6 +120,7 @@ impl Lab<'_> {
                     }
                 }
                 self.spawn_logged(&format!("dhcp-{}", d.name), &d.name, cmd)?;
+                self.start_dhcp6(h, d)?;
                 continue;
             }
             let spec = crate::hostd::DhcpdSpec {
@@ -126,6 +132,7 @@ impl Lab<'_> {
                 option60_pxeclient: d.option60_pxeclient,
             };
             self.spawn_host_daemon(&h.ns, "dhcpd", &format!("dhcp-{}", d.name), &d.name, &spec)?;
+            self.start_dhcp6(h, d)?;
         }
         if let Some(rname) = &h.router {
             let r = sc
@@ -134,6 +141,7 @@ impl Lab<'_> {
                 .iter()
                 .find(|x| &x.name == rname)
                 .expect("planned");
+            self.start_relay6(h, r)?;
             if !r.ip_helpers.is_empty() {
                 let interfaces = h
                     .ifaces
@@ -246,9 +254,11 @@ impl Lab<'_> {
         }
         for d in &h.dhcp {
             self.procs.kill(&format!("dhcp-{d}"));
+            self.procs.kill(&format!("dhcp6-{d}"));
         }
         if let Some(r) = &h.router {
             self.procs.kill(&format!("relay-{r}"));
+            self.procs.kill(&format!("relay6-{r}"));
             let _ = in_ns(&h.ns, &["sysctl", "-q", "-w", "net.ipv4.ip_forward=0"]);
         }
     }

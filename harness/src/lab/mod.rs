@@ -39,9 +39,12 @@ use std::time::{Duration, Instant};
 mod boot;
 mod build;
 mod hosts;
+mod ipv6;
 mod plan;
 mod resources;
 mod testbed;
+
+pub use ipv6::ovmf_knobs;
 
 use plan::Host;
 
@@ -162,14 +165,10 @@ impl<'a> Lab<'a> {
     pub fn run(mut self) -> ScenarioResult {
         let wall = Instant::now();
         let mut result = ScenarioResult::new(self.sc, "lab", self.sc.seed);
-        // What the lab cannot build (IPv6, HTTP boot) or play fails the scenario before
+        // What the lab cannot build (some of IPv6) or play fails the scenario before
         // anything is built.
-        let mut unsupported: Vec<String> = pxelab_sim::unsupported::v11_feature(self.sc)
-            .map(|what| {
-                format!(
-                    "{what}: the scenario needs IPv6 PXE / HTTP boot, which the lab does not run yet (issue 14)"
-                )
-            })
+        let mut unsupported: Vec<String> = ipv6::v11_lab_gap(self.sc)
+            .map(|what| format!("{what} (issue 14)"))
             .into_iter()
             .collect();
         unsupported.extend(

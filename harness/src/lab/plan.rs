@@ -3,7 +3,7 @@
 //! names and MACs.
 
 use pxelab_scenario::Scenario;
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 
 /// A namespace host and its interfaces.
 #[derive(Debug, Clone)]
@@ -12,6 +12,8 @@ pub(super) struct Host {
     pub(super) ns: String,
     /// (segment index, tap name, interface name, address, prefix, MAC)
     pub(super) ifaces: Vec<(usize, String, String, Ipv4Addr, u8, String)>,
+    /// v1.1: IPv6 addresses, (index into `ifaces`, address, prefix length).
+    pub(super) ifaces6: Vec<(usize, Ipv6Addr, u8)>,
     pub(super) responders: Vec<String>,
     pub(super) dhcp: Vec<String>,
     pub(super) router: Option<String>,
@@ -41,17 +43,36 @@ pub(super) fn plan_hosts(sc: &Scenario, id: &str) -> Result<Vec<Host>, String> {
             String::new(),
         ));
     };
+    // An IPv6 address on the host's interface on that segment (the lab runs IPv6 on
+    // dual-stack segments: `v11_lab_gap` refuses IPv6-only ones first).
+    let add_iface6 = |h: &mut Host, seg: usize, addr: Ipv6Addr| -> Result<(), String> {
+        let len = sc.network.segments[seg].cidr6.map_or(128, |c| c.prefix);
+        let i = h.ifaces.iter().position(|i| i.0 == seg).ok_or_else(|| {
+            format!(
+                "{}: an IPv6 address on segment {} without an IPv4 one there",
+                h.name, sc.network.segments[seg].name
+            )
+        })?;
+        if !h.ifaces6.iter().any(|x| x.0 == i && x.1 == addr) {
+            h.ifaces6.push((i, addr, len));
+        }
+        Ok(())
+    };
     for r in &sc.network.routers {
         let mut h = Host {
             name: r.name.clone(),
             ns: String::new(),
             ifaces: Vec::new(),
+            ifaces6: Vec::new(),
             responders: Vec::new(),
             dhcp: Vec::new(),
             router: Some(r.name.clone()),
         };
         for (seg, addr) in &r.interfaces {
             add_iface(&mut h, seg_index(seg)?, *addr);
+        }
+        for (seg, addr) in &r.interfaces6 {
+            add_iface6(&mut h, seg_index(seg)?, *addr)?;
         }
         hosts.push(h);
     }
@@ -62,17 +83,24 @@ pub(super) fn plan_hosts(sc: &Scenario, id: &str) -> Result<Vec<Host>, String> {
             .find(|h| h.router.is_none() && h.ifaces.iter().any(|i| i.0 == seg && i.3 == d.address))
         {
             h.dhcp.push(d.name.clone());
+            if let Some(a6) = d.address6 {
+                add_iface6(h, seg, a6)?;
+            }
             continue;
         }
         let mut h = Host {
             name: d.name.clone(),
             ns: String::new(),
             ifaces: Vec::new(),
+            ifaces6: Vec::new(),
             responders: Vec::new(),
             dhcp: vec![d.name.clone()],
             router: None,
         };
         add_iface(&mut h, seg, d.address);
+        if let Some(a6) = d.address6 {
+            add_iface6(&mut h, seg, a6)?;
+        }
         hosts.push(h);
     }
     for r in &sc.network.responders {
@@ -83,17 +111,24 @@ pub(super) fn plan_hosts(sc: &Scenario, id: &str) -> Result<Vec<Host>, String> {
             .find(|h| h.router.is_none() && h.ifaces.iter().any(|i| i.0 == seg && i.3 == addr))
         {
             h.responders.push(r.config.name.clone());
+            if let Some(a6) = r.config.address6 {
+                add_iface6(h, seg, a6)?;
+            }
             continue;
         }
         let mut h = Host {
             name: r.config.name.clone(),
             ns: String::new(),
             ifaces: Vec::new(),
+            ifaces6: Vec::new(),
             responders: vec![r.config.name.clone()],
             dhcp: Vec::new(),
             router: None,
         };
         add_iface(&mut h, seg, addr);
+        if let Some(a6) = r.config.address6 {
+            add_iface6(&mut h, seg, a6)?;
+        }
         hosts.push(h);
     }
     // Rogues (extension): a host of their own running `pxelab serve` as the rogue.
@@ -102,6 +137,7 @@ pub(super) fn plan_hosts(sc: &Scenario, id: &str) -> Result<Vec<Host>, String> {
             name: r.name.clone(),
             ns: String::new(),
             ifaces: Vec::new(),
+            ifaces6: Vec::new(),
             responders: vec![r.name.clone()],
             dhcp: Vec::new(),
             router: None,
