@@ -18,6 +18,7 @@ pub mod pcap;
 pub mod report;
 pub mod result;
 pub mod run;
+pub mod tcp;
 mod testbed;
 pub mod tftp_bench;
 pub mod timeline;
