@@ -486,7 +486,7 @@ impl Tcb {
                         self.rttvar = r / 2;
                     }
                     Some(s) => {
-                        let diff = if s > r { s - r } else { r - s };
+                        let diff = s.abs_diff(r);
                         self.rttvar = (self.rttvar * 3 + diff) / 4;
                         self.srtt = Some((s * 7 + r) / 8);
                     }

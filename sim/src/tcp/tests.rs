@@ -8,6 +8,9 @@ fn t(ms: u64) -> Instant {
     Instant::ZERO + Duration::from_millis(ms)
 }
 
+/// What the line loses: (n-th segment from the server, the segment) -> lost.
+type Loss = Box<dyn FnMut(usize, &Segment) -> bool>;
+
 /// Two ends joined by a line with a fixed one-way delay; `drop` decides (by the n-th
 /// segment from the server, counting from 0, and the segment) what the line loses.
 struct Pipe {
@@ -17,7 +20,7 @@ struct Pipe {
     /// (arrival, to the server?, segment)
     flight: Vec<(Instant, bool, Segment)>,
     from_server: usize,
-    drop: Box<dyn FnMut(usize, &Segment) -> bool>,
+    drop: Loss,
     /// Every segment put on the line: (when, from the server?, segment).
     log: Vec<(Instant, bool, Segment)>,
 }
