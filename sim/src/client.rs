@@ -9,6 +9,7 @@ use pxelab_engine::policy::{ClientClass, Purpose};
 use pxelab_engine::tftp::client::{ClientConfig, ClientStatus, ClientTransfer};
 use pxelab_engine::tftp::packet::{self as tftp_packet, Packet};
 use pxelab_engine::{Guid, Instant, Mac};
+use pxelab_scenario::Netboot;
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::time::Duration;
 
@@ -144,6 +145,10 @@ pub struct Client {
     pub trace: Option<Vec<Trace>>,
     /// The current transfer's last progress note: when, and how many blocks it had.
     progress: (Instant, u64),
+    /// The boot option `boot` uses (the scenario's `netboot`).
+    pub netboot: Netboot,
+    /// A boot by `http4` in progress (client_http.rs), which takes the calls below.
+    pub(crate) http: Option<Box<crate::client_http::HttpBoot>>,
 }
 
 impl Client {
@@ -175,6 +180,8 @@ impl Client {
             result: None,
             trace: None,
             progress: (Instant::ZERO, 0),
+            netboot: Netboot::Pxe4,
+            http: None,
         }
     }
 
@@ -189,6 +196,7 @@ impl Client {
 
     pub fn is_busy(&self) -> bool {
         !matches!(self.phase, Phase::Idle | Phase::Done)
+            || self.http.as_ref().is_some_and(|h| h.is_busy())
     }
 
     /// Power on (or reboot) and network-boot.
@@ -200,13 +208,19 @@ impl Client {
         self.chosen = None;
         self.result = None;
         self.ip = None;
+        self.http = None;
         self.note(now, || "power on, network boot".into());
+        if self.netboot == Netboot::Http4 {
+            self.phase = Phase::Idle;
+            return self.boot_http(now, out);
+        }
         self.start_discover(now, out);
     }
 
     /// Power off (the host went down): no result.
     pub fn halt(&mut self) {
         self.phase = Phase::Idle;
+        self.http = None;
         self.ip = None;
     }
 
@@ -279,6 +293,9 @@ impl Client {
     }
 
     pub fn poll_timeout(&self) -> Option<Instant> {
+        if let Some(h) = &self.http {
+            return h.poll_timeout();
+        }
         match &self.phase {
             Phase::Idle | Phase::Done => None,
             Phase::Discover { next, .. }
@@ -290,6 +307,9 @@ impl Client {
     }
 
     pub fn handle_timeout(&mut self, now: Instant, out: &mut Vec<Send>) {
+        if self.with_http(|h| h.handle_timeout(now, out)) {
+            return;
+        }
         match &mut self.phase {
             Phase::Discover { tx, next, .. } => {
                 if *next > now {
@@ -388,6 +408,9 @@ impl Client {
         payload: &[u8],
         out: &mut Vec<Send>,
     ) {
+        if self.with_http(|h| h.handle_datagram(now, src, dst, payload, out)) {
+            return;
+        }
         if dst.port() == 68 || (dst.port() == self.model.pxe_request_src_port && src.port() == 4011)
         {
             self.on_dhcp(now, src, payload, out);

@@ -7,6 +7,7 @@
 
 pub mod build;
 pub mod client;
+pub mod client_http;
 pub mod content;
 pub mod expect;
 pub mod ladder;
