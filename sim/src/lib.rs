@@ -10,6 +10,7 @@ pub mod client;
 pub mod client_http;
 pub mod content;
 pub mod expect;
+pub mod http_host;
 pub mod ladder;
 pub mod ladder_pcap;
 pub mod link;

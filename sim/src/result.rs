@@ -31,6 +31,10 @@ pub struct BootRecord {
     pub served_by: Option<String>,
     pub at_s: f64,
     pub took_s: Option<f64>,
+    /// v1.1: the boot option, written for boots other than `pxe4` (so v1 results keep
+    /// their form).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub netboot: Option<String>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]

@@ -722,7 +722,10 @@ impl Tcb {
             let window = self.snd_wnd.min(self.cwnd) as usize;
             let unsent = self.buf.len().saturating_sub(sent);
             let room = window.saturating_sub(sent);
-            let len = unsent.min(room).min(self.smss as usize);
+            // Linux sends a segment only when the whole of it fits the window
+            // (`tcp_snd_wnd_test`): no segment is cut to fill the window to the byte.
+            let want = unsent.min(self.smss as usize);
+            let len = if want <= room { want } else { 0 };
             let fin_now = self.fin_queued && !self.fin_sent && unsent == len;
             if len == 0 && !fin_now {
                 // A closed peer window with data waiting: the RTO timer probes it.

@@ -10,7 +10,7 @@ use crate::world::{EvKind, Host, HostId, HostKind, Iface, ProbeHost};
 use pxelab_engine::state;
 use pxelab_engine::tftp::packet as tftp_packet;
 use pxelab_engine::{Instant, Mac};
-use pxelab_scenario::{ClearTarget, Event, EventKind, TftpRequest};
+use pxelab_scenario::{ClearTarget, Event, EventKind, Netboot, TftpRequest};
 use std::collections::{BTreeMap, HashMap};
 use std::convert::Infallible;
 use std::net::{Ipv4Addr, SocketAddrV4};
@@ -84,11 +84,19 @@ impl SimBed {
                             .with_client(host, |c, now, out| c.handle_timeout(now, out));
                         self.note_finish(host);
                     }
-                    HostKind::Server(_) => self
-                        .b
-                        .world
-                        .with_responder(host, |r, now, out| r.handle_timeout(now, out)),
+                    HostKind::Server(_) => {
+                        self.b
+                            .world
+                            .with_responder(host, |r, now, out| r.handle_timeout(now, out));
+                        crate::http_host::on_wake(&mut self.b.world, host);
+                    }
                     _ => {}
+                }
+            }
+            EvKind::DeliverTcp { host, iface, seg } => {
+                crate::http_host::deliver(&mut self.b.world, host, iface, seg);
+                if matches!(self.b.world.hosts[host].kind, HostKind::Client(_)) {
+                    self.note_finish(host);
                 }
             }
             EvKind::Deliver {
@@ -190,6 +198,11 @@ impl Testbed for SimBed {
     }
 
     fn boot(&mut self, client: &str) -> Result<(), Infallible> {
+        self.boot_with(client, None)
+    }
+
+    /// A boot by the client's `netboot`, or by the event's for this boot only.
+    fn boot_with(&mut self, client: &str, netboot: Option<Netboot>) -> Result<(), Infallible> {
         let Some(&host) = self.b.host_by_name.get(client) else {
             return Ok(());
         };
@@ -207,15 +220,26 @@ impl Testbed for SimBed {
             served_by: None,
             at_s: secs(now.saturating_since(self.t0)),
             took_s: None,
+            netboot: None,
         });
         self.boots_of
             .entry(host)
             .or_default()
             .push(self.result.boots.len() - 1);
         self.busy += 1;
-        self.b
-            .world
-            .with_client(host, |c, now, out| c.boot(now, out));
+        self.b.world.with_client(host, |c, now, out| {
+            let default = c.netboot;
+            c.netboot = netboot.unwrap_or(default);
+            c.boot(now, out);
+            c.netboot = default;
+        });
+        if let (Some(rec), HostKind::Client(c)) =
+            (self.result.boots.last_mut(), &self.b.world.hosts[host].kind)
+        {
+            // Only boots other than PXE over IPv4 say so: v1 results stay as they were.
+            let nb = netboot.unwrap_or(c.netboot);
+            rec.netboot = (nb != Netboot::Pxe4).then(|| nb.to_string());
+        }
         self.note_finish(host);
         Ok(())
     }

@@ -16,6 +16,8 @@ use rustc_hash::FxHashMap as HashMap;
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::time::Duration;
 
+mod tcp;
+
 pub type HostId = usize;
 pub type SegId = usize;
 
@@ -124,6 +126,12 @@ pub enum EvKind {
         host: HostId,
     },
     Script(usize),
+    /// A TCP segment (HTTP boot, world/tcp.rs).
+    DeliverTcp {
+        host: HostId,
+        iface: usize,
+        seg: crate::tcp::Segment,
+    },
 }
 
 /// Counters for `pxelab bench sim`.
@@ -185,6 +193,8 @@ pub struct World {
     out: Output,
     sends: Vec<Send>,
     line: LineCache,
+    /// Responders' HTTP connections (http_host.rs), by host.
+    pub(crate) http: crate::http_host::HttpHosts,
 }
 
 /// What a responder did with a client's request: `None` it answered, or
@@ -209,6 +219,7 @@ impl World {
             out: Output::default(),
             sends: Vec::new(),
             line: LineCache::default(),
+            http: Default::default(),
         }
     }
 
@@ -443,6 +454,7 @@ impl World {
             HostKind::Server(s) => {
                 s.responder = None;
                 s.down_on_transfer = false;
+                self.http.remove(host);
             }
             HostKind::Client(c) => c.halt(),
             _ => {}
@@ -457,7 +469,11 @@ impl World {
         }
         let next = match &h.kind {
             HostKind::Client(c) => c.poll_timeout(),
-            HostKind::Server(s) => s.responder.as_ref().and_then(|r| r.poll_timeout()),
+            HostKind::Server(s) => {
+                let r = s.responder.as_ref().and_then(|r| r.poll_timeout());
+                let h = self.http.poll_timeout(host);
+                r.into_iter().chain(h).min()
+            }
             _ => None,
         };
         if let Some(t) = next {
@@ -562,6 +578,7 @@ impl World {
             self.send(host, 0, s.src, s.dst, s.payload);
         }
         self.sends = sends;
+        self.flush_client_tcp(host);
         self.rearm(host);
     }
 

@@ -206,6 +206,7 @@ impl Lab<'_> {
                     served_by,
                     at_s: b.at_s,
                     took_s: Some(took),
+                    netboot: None,
                 },
             ));
         }
@@ -256,6 +257,7 @@ impl Lab<'_> {
                 served_by: name_of(r.served_by),
                 at_s: b.at_s,
                 took_s: Some(r.took_s),
+                netboot: None,
             });
         }
         let timeout = self.opts.boot_timeout;
@@ -279,6 +281,7 @@ impl Lab<'_> {
                     served_by: None,
                     at_s: b.at_s,
                     took_s: Some(b.started.elapsed().as_secs_f64()),
+                    netboot: None,
                 });
             }
         }
