@@ -247,8 +247,11 @@ impl HttpBoot {
     fn new_xid(&mut self) -> u32 {
         self.xid_counter = self.xid_counter.wrapping_add(1);
         let m = self.mac.0;
+        // A new transaction each boot, as the firmware draws one (the model is
+        // recreated per boot, so the boot's start time tells boots apart).
         u32::from_be_bytes([m[5], m[4] ^ 0x48, m[3], m[2] ^ 0x54])
             ^ self.xid_counter.wrapping_mul(0x9e37_79b9)
+            ^ (self.boot_started.as_nanos() / 1_000_000) as u32
     }
 
     fn start_discover(&mut self, now: Instant, out: &mut Vec<Send>) {
