@@ -1,7 +1,7 @@
 //! A JSON Schema (draft 2020-12) of the scenario format, for editors (the
 //! `yaml-language-server` modeline) and linters: `pxelab schema` prints it.
 //!
-//! It is built from the loader's own lists of allowed keys (`load.rs`), so a key the
+//! It is built from the loader's own lists of allowed keys (`load/keys.rs`), so a key the
 //! loader takes is a key the schema takes and the two cannot drift apart: every key of
 //! every list must have a type here (`every_key_of_the_loader_has_a_type`). The schema
 //! checks shape: places, keys, required keys, scalar forms (durations, sizes, MACs). The

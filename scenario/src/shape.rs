@@ -47,7 +47,7 @@ fn scalar_check(def: &str) -> Option<ScalarCheck> {
         "mac" => |s| Mac::from_str(s).map(drop).map_err(|e| e.0),
         "guid" => |s| Guid::from_str(s).map(drop).map_err(|e| e.0),
         "ipv4" => ipv4,
-        "cidr" => |s| crate::load::parse_cidr(s).map(drop),
+        "cidr" => |s| crate::values::parse_cidr(s).map(drop),
         "range" => |s| {
             let (a, b) = s
                 .split_once('-')
@@ -59,8 +59,8 @@ fn scalar_check(def: &str) -> Option<ScalarCheck> {
                 format!("`{s}` is not an IPv6 address (expected, like 2001:db8:10::5)")
             })
         },
-        "cidr6" => |s| crate::load::parse_cidr6(s).map(drop),
-        "range6" => |s| crate::load::parse_range6(s).map(drop),
+        "cidr6" => |s| crate::values::parse_cidr6(s).map(drop),
+        "range6" => |s| crate::values::parse_range6(s).map(drop),
         _ => return None,
     })
 }

@@ -3,8 +3,11 @@
 //! Each parser takes the scalar's text and returns a message saying what was expected
 //! when the text does not fit. Numbers are plain decimals (`12`, `1.5`): no sign, no
 //! exponent, no `_` separators. Arithmetic is exact (no floating point) except for
-//! ratios, which are `f64`.
+//! ratios, which are `f64`. Networks (`cidr`, `cidr6`) and IPv6 pools (`pools6`) are here too.
 
+use crate::{Cidr, Cidr6};
+use std::net::{Ipv4Addr, Ipv6Addr};
+use std::str::FromStr;
 use std::time::Duration;
 
 /// A non-negative decimal `digits[.digits]` as (mantissa, number of fraction digits).
@@ -201,6 +204,63 @@ pub fn check_name(s: &str) -> Result<(), String> {
             "`{s}` is not a valid name (expected letters, digits, `_`, `.` or `-`)"
         ))
     }
+}
+
+/// `10.10.0.0/24`. Host bits may be set (`10.10.0.1/24`); they are cleared.
+pub(crate) fn parse_cidr(s: &str) -> Result<Cidr, String> {
+    let bad = || format!("`{s}` is not a network (expected address/prefix, like 10.10.0.0/24)");
+    let (a, p) = s.split_once('/').ok_or_else(bad)?;
+    let addr = Ipv4Addr::from_str(a).map_err(|_| bad())?;
+    if p.is_empty() || p.len() > 2 || !p.bytes().all(|c| c.is_ascii_digit()) {
+        return Err(bad());
+    }
+    let prefix: u8 = p.parse().map_err(|_| bad())?;
+    if prefix > 32 {
+        return Err(format!("`{s}`: the prefix length is at most 32"));
+    }
+    let c = Cidr { addr, prefix };
+    Ok(Cidr {
+        addr: Ipv4Addr::from(u32::from(addr) & u32::from(c.mask())),
+        prefix,
+    })
+}
+
+/// v1.1 `cidr6`: `2001:db8:10::/64`. Host bits may be set; they are cleared.
+pub(crate) fn parse_cidr6(s: &str) -> Result<Cidr6, String> {
+    let bad =
+        || format!("`{s}` is not an IPv6 prefix (expected address/prefix, like 2001:db8:10::/64)");
+    let (a, p) = s.split_once('/').ok_or_else(bad)?;
+    let addr = Ipv6Addr::from_str(a).map_err(|_| bad())?;
+    if p.is_empty() || p.len() > 3 || !p.bytes().all(|c| c.is_ascii_digit()) {
+        return Err(bad());
+    }
+    let prefix: u8 = p.parse().map_err(|_| bad())?;
+    if prefix > 128 {
+        return Err(format!("`{s}`: the prefix length is at most 128"));
+    }
+    let mask = if prefix == 0 {
+        0
+    } else {
+        u128::MAX << (128 - u32::from(prefix))
+    };
+    Ok(Cidr6 {
+        addr: Ipv6Addr::from(u128::from(addr) & mask),
+        prefix,
+    })
+}
+
+/// v1.1 `pools6`: `2001:db8:10::100-2001:db8:10::1ff`, inclusive.
+pub(crate) fn parse_range6(s: &str) -> Result<(Ipv6Addr, Ipv6Addr), String> {
+    let bad = || {
+        format!("`{s}` is not an IPv6 address range (expected first-last, like 2001:db8:10::100-2001:db8:10::1ff)")
+    };
+    let (a, b) = s.split_once('-').ok_or_else(bad)?;
+    let a = Ipv6Addr::from_str(a.trim()).map_err(|_| bad())?;
+    let b = Ipv6Addr::from_str(b.trim()).map_err(|_| bad())?;
+    if a > b {
+        return Err(format!("pool `{s}` starts after it ends"));
+    }
+    Ok((a, b))
 }
 
 #[cfg(test)]

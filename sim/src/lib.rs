@@ -17,7 +17,6 @@ pub mod link;
 pub mod merge;
 pub mod parallel;
 pub mod pcap;
-pub mod report;
 pub mod result;
 pub mod run;
 pub mod tcp;

@@ -1,7 +1,8 @@
 //! `pxelab explain`: one client's boots in the simulator, packet by packet
-//! (`pxelab_sim::report::explain`), or drawn as ladders (`pxelab_report::explain`).
+//! (`pxelab_report::explain::text`), or drawn as ladders (`pxelab_report::explain`).
 
-use pxelab_sim::{report, run_scenario, RunOptions};
+use pxelab_report::explain;
+use pxelab_sim::{run_scenario, RunOptions};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -48,9 +49,9 @@ pub fn explain(a: ExplainArgs) -> Result<ExitCode, crate::Error> {
     };
     let r = run_scenario(&sc, &opts);
     let drawn = match a.format {
-        ExplainFormat::Text => Ok(report::explain(&r, &a.client, &c.mac.to_string(), a.boot)),
-        ExplainFormat::Svg => pxelab_report::explain::svg(&r, &sc, &a.client, a.boot),
-        ExplainFormat::Html => pxelab_report::explain::html(&r, &sc, &a.client, a.boot),
+        ExplainFormat::Text => Ok(explain::text(&r, &a.client, &c.mac.to_string(), a.boot)),
+        ExplainFormat::Svg => explain::svg(&r, &sc, &a.client, a.boot),
+        ExplainFormat::Html => explain::html(&r, &sc, &a.client, a.boot),
     };
     print!(
         "{}",

@@ -4,7 +4,7 @@
 use crate::Format;
 use pxelab_report::PageOptions;
 use pxelab_sim::merge::Suite;
-use pxelab_sim::{report, ScenarioResult};
+use pxelab_sim::ScenarioResult;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -94,10 +94,10 @@ pub fn emit(
     out: Outputs,
 ) -> Result<(), String> {
     match format {
-        Format::Text => print!("{}", report::text(results)),
-        Format::Json => println!("{}", report::json(results, Some(suite))),
+        Format::Text => print!("{}", pxelab_report::text::text(results)),
+        Format::Json => println!("{}", pxelab_sim::merge::results_json(results, Some(suite))),
     }
-    report::write_files(
+    pxelab_report::files::write_files(
         results,
         Some(suite),
         out.json.as_deref(),
