@@ -89,3 +89,46 @@ pub fn offer_url(p: &crate::dhcp::DhcpPacket) -> Option<String> {
         .unwrap_or_else(|| text(p.file_lossy().as_bytes()));
     (url.starts_with("http://") || url.starts_with("https://")).then_some(url)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dhcp::{build_proxy_offer, parse, ProxyParams};
+    use std::net::Ipv4Addr;
+
+    fn discover(kind: FirmwareKind) -> crate::dhcp::DhcpPacket {
+        let m = http_model(kind).unwrap();
+        let mac = "52:54:00:12:34:56".parse().unwrap();
+        parse(&super::super::build_discover(m, mac, None, 7, 0)).unwrap()
+    }
+
+    #[test]
+    fn r_http_1_the_http_models_announce_httpclient_and_their_arch() {
+        for (kind, arch) in [
+            (FirmwareKind::UefiX64, 16),
+            (FirmwareKind::UefiIa32, 15),
+            (FirmwareKind::UefiArm64, 19),
+        ] {
+            let d = discover(kind);
+            assert!(d.is_http_client() && !d.is_pxe_client(), "{kind:?}");
+            assert_eq!(d.client_arch, vec![arch], "{kind:?}");
+        }
+        assert!(http_model(FirmwareKind::BiosX64).is_none());
+    }
+
+    #[test]
+    fn r_http_1_the_firmware_takes_an_offer_with_httpclient_and_a_url_only() {
+        let server = Ipv4Addr::new(10, 0, 0, 5);
+        let d = discover(FirmwareKind::UefiX64);
+        let url = "http://10.0.0.5:8080/smsboot/x64/bootmgfw.efi";
+        let http = parse(&crate::dhcp::proxy::build_http_offer(&d, server, url)).unwrap();
+        assert_eq!(offer_url(&http).as_deref(), Some(url));
+        // A URL too long for `file` is read from option 67 alone.
+        let long = format!("http://10.0.0.5/{}", "a".repeat(200));
+        let http = parse(&crate::dhcp::proxy::build_http_offer(&d, server, &long)).unwrap();
+        assert_eq!(offer_url(&http), Some(long));
+        // A PXE proxy offer is not an HTTP offer.
+        let pxe = parse(&build_proxy_offer(&d, &ProxyParams::new(server, None))).unwrap();
+        assert_eq!(offer_url(&pxe), None);
+    }
+}
