@@ -233,3 +233,78 @@ fn bios_has_no_http_boot() {
     let m = firmware::model(FirmwareKind::BiosX64);
     assert!(HttpBoot::new(m, mac, None, ClientClass::BiosX64, false, true).is_none());
 }
+
+/// The captures' server (Python, HTTP/1.0) closes after each answer: the firmware then
+/// resets that connection and opens a new one for the GET, as in every capture.
+#[test]
+fn an_http_1_0_server_gets_a_new_connection_per_request_as_in_the_captures() {
+    let real = capture("uefi-x64-http4");
+    let mac: Mac = MAC.parse().unwrap();
+    let m = firmware::model(FirmwareKind::UefiX64);
+    let mut h = HttpBoot::new(m, mac, None, ClientClass::UefiX64, false, true).unwrap();
+    let mut out: Vec<Send> = Vec::new();
+    h.boot(at(0), &mut out);
+    let xid = packet::parse(&out[0].payload).unwrap().xid;
+    let server: SocketAddrV4 =
+        SocketAddrV4::new(real.find(2, MessageType::Offer).0.server_id.unwrap(), 67);
+    let bcast: SocketAddrV4 = "255.255.255.255:68".parse().unwrap();
+    h.handle_datagram(
+        at(3000),
+        server,
+        bcast,
+        &with_xid(&real.find(2, MessageType::Offer).1, xid),
+        &mut out,
+    );
+    h.handle_timeout(at(4000), &mut out);
+    h.handle_datagram(
+        at(4010),
+        server,
+        bcast,
+        &with_xid(&real.find(2, MessageType::Ack).1, xid),
+        &mut out,
+    );
+    let syn = h.tcp_out.remove(0);
+    let from_server = |seq: u32, ack: u32, flags: u8, payload: &[u8]| Segment {
+        src: syn.dst,
+        dst: syn.src,
+        seq,
+        ack,
+        flags,
+        window: 64240,
+        mss: (flags & SYN != 0).then_some(1460),
+        payload: payload.to_vec(),
+    };
+    h.handle_tcp(at(4011), &from_server(100, syn.seq + 1, SYN | ACK, b""));
+    let head = h.tcp_out.drain(..).find(|s| !s.payload.is_empty()).unwrap();
+    let answer = b"HTTP/1.0 200 OK\r\nServer: SimpleHTTP/0.6 Python/3.11\r\nContent-type: application/efi\r\nContent-Length: 2966\r\n\r\n";
+    h.handle_tcp(
+        at(4012),
+        &from_server(
+            101,
+            head.seq + head.payload.len() as u32,
+            ACK | pxelab_sim::tcp::PSH | pxelab_sim::tcp::FIN,
+            answer,
+        ),
+    );
+    let sent: Vec<Segment> = std::mem::take(&mut h.tcp_out);
+    let rst = sent
+        .iter()
+        .position(|s| s.has(pxelab_sim::tcp::RST))
+        .expect("the old connection reset");
+    assert_eq!(sent[rst].src, syn.src);
+    let syn2 = sent
+        .iter()
+        .position(|s| s.has(SYN))
+        .expect("a new connection");
+    assert!(rst < syn2, "reset, then connect");
+    assert_eq!(
+        sent[syn2].src.port(),
+        syn.src.port() + 1,
+        "the next port, as in the captures"
+    );
+    assert_eq!(
+        real.syns.len(),
+        2,
+        "the capture has two connections for HEAD and GET"
+    );
+}
