@@ -5,7 +5,7 @@
 use crate::audit::{Audit, ClientSeen, Seen};
 use serde::Serialize;
 use std::fmt::Write as _;
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
 
 /// The JSON report.
 #[derive(Serialize)]
@@ -21,7 +21,7 @@ pub struct Report {
 /// A server the scenario names that was never seen answering.
 #[derive(Serialize)]
 pub struct Silent {
-    pub address: Ipv4Addr,
+    pub address: IpAddr,
     pub name: String,
     pub what: &'static str,
 }
@@ -72,8 +72,17 @@ pub fn text(audit: &Audit, with_scenario: bool) -> String {
     if !servers.is_empty() {
         let _ = writeln!(
             o,
-            "{:<16} {:<12} {:<11} {:<9} {:>7} {:>8} {:>8}  {:<18} {:<16} boot files",
-            "server", "named", "answers as", "ports", "answers", "first s", "last s", "MAC", "via"
+            "{:<16} {:<12} {:<11} {:<11} {:<9} {:>7} {:>8} {:>8}  {:<18} {:<16} boot files",
+            "server",
+            "named",
+            "answers as",
+            "boots",
+            "ports",
+            "answers",
+            "first s",
+            "last s",
+            "MAC",
+            "via"
         );
     }
     for s in &servers {
@@ -84,10 +93,11 @@ pub fn text(audit: &Audit, with_scenario: bool) -> String {
         };
         let _ = writeln!(
             o,
-            "{:<16} {:<12} {:<11} {:<9} {:>7} {:>8.3} {:>8.3}  {:<18} {:<16} {}",
+            "{:<16} {:<12} {:<11} {:<11} {:<9} {:>7} {:>8.3} {:>8.3}  {:<18} {:<16} {}",
             s.server.to_string(),
             name,
             join(&s.kinds),
+            join(&s.netboot),
             join(&s.ports),
             s.answers,
             s.first_s,
@@ -102,11 +112,16 @@ pub fn text(audit: &Audit, with_scenario: bool) -> String {
             o,
             "FLAGGED: {} answers as {} server from {} and is not named by the scenario",
             s.server,
-            join(s.kinds.iter().map(|k| if k == "dhcp" {
-                "a DHCP"
-            } else {
-                "a proxy DHCP"
-            })),
+            join(
+                s.kinds
+                    .iter()
+                    .map(|k| match (k.as_str(), s.server.is_ipv6()) {
+                        ("dhcp", false) => "a DHCP",
+                        ("dhcp", true) => "a DHCPv6",
+                        (_, false) => "a proxy DHCP",
+                        (_, true) => "a proxy DHCPv6",
+                    })
+            ),
             join(&s.macs)
         );
     }
@@ -147,7 +162,7 @@ mod tests {
     #[test]
     fn a_named_server_never_seen_is_reported_in_text_and_json() {
         let mut named = Named::default();
-        named.add("10.0.0.9".parse().unwrap(), "dp2", "responder");
+        named.add("10.0.0.9".parse::<IpAddr>().unwrap(), "dp2", "responder");
         let a = Audit::new(Some(named));
         assert_eq!(
             text(&a, true),

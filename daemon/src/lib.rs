@@ -11,4 +11,6 @@ pub mod audit_report;
 pub mod evloop;
 pub mod root;
 pub mod serve;
+pub mod serve6;
+pub mod serve_http;
 pub mod store;

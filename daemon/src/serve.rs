@@ -10,18 +10,26 @@
 //! the port, the engine moves the transfer to another (or drops it with an error to the
 //! client): a transfer never runs without its socket. One thread, one `ppoll` (see
 //! [`run`]): the engine is not shared.
+//!
+//! With `address6`, DHCPv6 PXE as well (R-V6, [`crate::serve6`]: 547 and 4011 over IPv6,
+//! ff02::1:2 joined, the link-layer source from a packet socket); with `http`, the HTTP
+//! boot server on both families ([`crate::serve_http`]), in the same loop.
 
 use crate::evloop::{self, Signals};
 use crate::root::FsRoot;
+use crate::serve6::{send6, LinkSources};
+use crate::serve_http::HttpServer;
 use crate::store::SqliteStore;
+use pxelab_engine::dhcp6;
 use pxelab_engine::election::PEER_PORT;
 use pxelab_engine::exclusion::parse_exclusion_list;
+use pxelab_engine::http::HttpLimits;
 use pxelab_engine::policy::{ResponderConfig, Site};
 use pxelab_engine::responder::{Effect, Output, Responder, TransferPorts, Transmit, TFTP_PORT};
 use pxelab_engine::Instant;
 use socket2::{Domain, Protocol, Socket, Type};
 use std::collections::HashSet;
-use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4, UdpSocket};
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6, UdpSocket};
 use std::os::fd::AsRawFd;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -43,6 +51,8 @@ pub struct ServeOptions {
     pub tftp_ports: TransferPorts,
     /// Bytes the read-ahead windows of all open files may hold together.
     pub read_ahead_budget: usize,
+    /// HTTP connections open at once (R-HTTP-3); one more gets 503.
+    pub http_max_connections: usize,
 }
 
 /// 64 bits from the operating system (getrandom(2)), for what must not be guessed.
@@ -74,30 +84,53 @@ fn bind(port: u16, iface: Option<&str>, shared: bool) -> std::io::Result<UdpSock
     Ok(s.into())
 }
 
-/// The responder's sockets: the well-known ports and one per running TFTP transfer,
-/// with the `pollfd`s that watch them (same order).
+/// A UDP socket's local port and family.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Local {
+    port: u16,
+    v6: bool,
+}
+
+impl Local {
+    fn v4(port: u16) -> Local {
+        Local { port, v6: false }
+    }
+    fn v6(port: u16) -> Local {
+        Local { port, v6: true }
+    }
+}
+
+/// The responder's sockets, both families: the well-known ports and one per running
+/// TFTP transfer (R-V6-5: over the client's family), with the `pollfd`s that watch them
+/// (same order).
 struct Ports {
-    sockets: Vec<(u16, UdpSocket)>,
+    sockets: Vec<(Local, UdpSocket)>,
     fds: Vec<libc::pollfd>,
 }
 
 impl Ports {
-    fn get(&self, port: u16) -> Option<&UdpSocket> {
-        self.sockets
-            .iter()
-            .find(|(p, _)| *p == port)
-            .map(|(_, s)| s)
+    fn get(&self, l: Local) -> Option<&UdpSocket> {
+        self.sockets.iter().find(|(p, _)| *p == l).map(|(_, s)| s)
     }
 
-    fn open(&mut self, port: u16, iface: Option<&str>, shared: bool) -> std::io::Result<()> {
-        let s = bind(port, iface, shared)?;
+    fn add(&mut self, l: Local, s: UdpSocket) {
         self.fds.push(evloop::readable(s.as_raw_fd()));
-        self.sockets.push((port, s));
+        self.sockets.push((l, s));
+    }
+
+    fn open(&mut self, l: Local, iface: Option<&str>, shared: bool) -> std::io::Result<()> {
+        let s = if l.v6 {
+            crate::serve6::bind6(l.port, iface, shared)?
+        } else {
+            bind(l.port, iface, shared)?
+        };
+        self.add(l, s);
         Ok(())
     }
 
+    /// Closes the sockets on `port` (of either family: a transfer has one).
     fn close(&mut self, port: u16) {
-        if let Some(i) = self.sockets.iter().position(|(p, _)| *p == port) {
+        while let Some(i) = self.sockets.iter().position(|(p, _)| p.port == port) {
             self.sockets.swap_remove(i);
             self.fds.swap_remove(i);
         }
@@ -234,6 +267,8 @@ pub fn run(opts: ServeOptions) -> Result<(), String> {
         excl_mtime = mtime(f);
     }
     let listen_dhcp = config.listen_dhcp_port;
+    let address6 = config.address6;
+    let http_port = config.http.map(|h| h.port);
     let mut responder = Responder::new(
         now(),
         config,
@@ -254,9 +289,50 @@ pub fn run(opts: ServeOptions) -> Result<(), String> {
     };
     for p in &listening {
         ports
-            .open(*p, iface, true)
+            .open(Local::v4(*p), iface, true)
             .map_err(|e| format!("cannot bind UDP port {p}: {e}"))?;
     }
+    // R-V6: DHCPv6 on 547 (as DHCPv4 on 67, unless `listen_dhcp_port: false`) and 4011,
+    // with ff02::1:2 joined; TFTP on 69 (R-V6-5).
+    let listening6: Vec<u16> = match address6 {
+        Some(_) if listen_dhcp => vec![dhcp6::SERVER_PORT, dhcp6::PXE_PORT, TFTP_PORT],
+        Some(_) => vec![dhcp6::PXE_PORT, TFTP_PORT],
+        None => Vec::new(),
+    };
+    for &p in &listening6 {
+        let s = if p == TFTP_PORT {
+            crate::serve6::bind6(p, iface, true)
+        } else {
+            crate::serve6::bind_dhcp6(p, iface)
+        };
+        ports.add(
+            Local::v6(p),
+            s.map_err(|e| format!("cannot bind UDP port {p} over IPv6: {e}"))?,
+        );
+    }
+    // The ports that stay open whatever the transfers do.
+    let well_known: Vec<u16> = listening.iter().chain(&listening6).copied().collect();
+    let mut links = None;
+    if address6.is_some() {
+        let (l, err) = LinkSources::open(iface);
+        if let Some(e) = err {
+            tracing::warn!(responder = %name, "no packet socket for the clients' link-layer addresses ({e}): only EUI-64 link-local sources give one (R-V6-2)");
+        }
+        links = Some(l);
+    }
+    let mut http = match http_port {
+        Some(p) => Some(
+            HttpServer::open(
+                p,
+                iface,
+                address6.is_some(),
+                HttpLimits::default(),
+                opts.http_max_connections,
+            )
+            .map_err(|e| format!("cannot listen on TCP port {p}: {e}"))?,
+        ),
+        None => None,
+    };
     // SIGUSR1 arms a crash just before the next TFTP DATA packet of any transfer: the
     // format's `down ... during: transfer`, as the lab plays it (docs/LAB.md).
     let signals = Signals::catch(&[libc::SIGHUP, libc::SIGTERM, libc::SIGINT, libc::SIGUSR1]);
@@ -265,6 +341,9 @@ pub fn run(opts: ServeOptions) -> Result<(), String> {
         %address,
         interface = iface.unwrap_or("(all)"),
         ports = ?listening,
+        address6 = ?address6,
+        ports6 = ?listening6,
+        http = ?http.as_ref().map(|h| h.local_addrs()),
         tftp_transfer_ports = %opts.tftp_ports,
         read_ahead_budget = opts.read_ahead_budget,
         "PXE responder started"
@@ -281,19 +360,31 @@ pub fn run(opts: ServeOptions) -> Result<(), String> {
     let mut ctx = Ctx {
         name: &name,
         iface,
-        listening: &listening,
+        listening: &well_known,
         crash_before_data: false,
         last_send: std::time::Instant::now(),
         active: HashSet::new(),
         limiter: LogLimiter::default(),
     };
 
+    // What one ppoll watches: the UDP ports (both families), then HTTP.
+    let mut fds: Vec<libc::pollfd> = Vec::new();
     while !signals.caught(libc::SIGTERM) && !signals.caught(libc::SIGINT) {
         let wall = std::time::Instant::now();
         let mut timeout = next_file_poll.saturating_duration_since(wall);
-        if let Some(d) = responder.poll_timeout() {
+        let http_deadline = http.as_ref().and_then(|h| h.poll_timeout());
+        for d in [responder.poll_timeout(), http_deadline]
+            .into_iter()
+            .flatten()
+        {
             let at = start + Duration::from_nanos(d.as_nanos());
             timeout = timeout.min(at.saturating_duration_since(wall));
+        }
+        fds.clear();
+        fds.extend_from_slice(&ports.fds);
+        let n_udp = fds.len();
+        if let Some(h) = &http {
+            h.poll_fds(&mut fds);
         }
         // While transfers run on a fast link, the next ACK is a few microseconds away:
         // look for it without sleeping for up to SPIN first, so that a window-1 transfer
@@ -309,14 +400,17 @@ pub fn run(opts: ServeOptions) -> Result<(), String> {
         if !ctx.active.is_empty() && answers_fast && spin_misses < 4 {
             let spin_until = std::time::Instant::now() + SPIN;
             while ready == 0 && std::time::Instant::now() < spin_until {
-                ready = evloop::poll(&mut ports.fds, Some(Duration::ZERO), &signals)
+                ready = evloop::poll(&mut fds, Some(Duration::ZERO), &signals)
                     .map_err(|e| format!("poll: {e}"))?;
             }
             spin_misses = if ready == 0 { spin_misses + 1 } else { 0 };
         }
         if ready == 0 {
-            ready = evloop::poll(&mut ports.fds, Some(timeout), &signals)
+            ready = evloop::poll(&mut fds, Some(timeout), &signals)
                 .map_err(|e| format!("poll: {e}"))?;
+        }
+        for (mine, polled) in ports.fds.iter_mut().zip(&fds[..n_udp]) {
+            mine.revents = polled.revents;
         }
         if signals.take(libc::SIGUSR1) {
             tracing::info!(responder = %name, "armed: going down before the next TFTP data packet");
@@ -355,20 +449,32 @@ pub fn run(opts: ServeOptions) -> Result<(), String> {
             responder.handle_timeout(now(), &mut out);
             ctx.dispatch(&mut out, &mut ports, &mut responder);
         }
+        if let Some(h) = &mut http {
+            if h.poll_timeout().is_some_and(|d| d <= now()) {
+                out.clear();
+                h.handle_timeout(now(), &mut out);
+                ctx.dispatch(&mut out, &mut ports, &mut responder);
+            }
+        }
         if ready == 0 {
             continue;
+        }
+        if let Some(h) = &mut http {
+            out.clear();
+            h.handle_ready(now(), &fds[n_udp..], &mut responder, &mut out);
+            ctx.dispatch(&mut out, &mut ports, &mut responder);
         }
         // Each ready socket: what it holds, a bounded number at a time so that one busy
         // transfer cannot starve the others. (Indices are taken before dispatching: a
         // dispatch may open and close transfer ports.)
-        let ready_ports: Vec<u16> = ports
+        let ready_ports: Vec<Local> = ports
             .fds
             .iter()
             .zip(&ports.sockets)
             .filter(|(f, _)| f.revents != 0)
             .map(|(_, (p, _))| *p)
             .collect();
-        if ready_ports.iter().any(|p| ctx.active.contains(p)) {
+        if ready_ports.iter().any(|p| ctx.active.contains(&p.port)) {
             answers_fast = ctx.last_send.elapsed() < FAST;
         }
         for port in ready_ports {
@@ -377,23 +483,42 @@ pub fn run(opts: ServeOptions) -> Result<(), String> {
                     break;
                 };
                 let (n, src) = match socket.recv_from(&mut buf) {
-                    Ok((n, SocketAddr::V4(src))) => (n, src),
-                    Ok(_) => continue,
+                    Ok(x) => x,
                     Err(e) => {
                         if e.kind() != std::io::ErrorKind::WouldBlock {
-                            tracing::debug!(port, "receive error: {e}");
+                            tracing::debug!(?port, "receive error: {e}");
                         }
                         break;
                     }
                 };
                 out.clear();
-                responder.handle_datagram(
-                    now(),
-                    src,
-                    SocketAddrV4::new(address, port),
-                    &buf[..n],
-                    &mut out,
-                );
+                match src {
+                    SocketAddr::V4(src) => responder.handle_datagram(
+                        now(),
+                        src,
+                        SocketAddrV4::new(address, port.port),
+                        &buf[..n],
+                        &mut out,
+                    ),
+                    SocketAddr::V6(src) => {
+                        // R-V6-2: the link-layer source of a DHCPv6 message's frame.
+                        let link_src = match port.port {
+                            dhcp6::SERVER_PORT | dhcp6::PXE_PORT => {
+                                links.as_mut().and_then(|l| l.lookup(&src, &buf[..n]))
+                            }
+                            _ => None,
+                        };
+                        let me = address6.unwrap_or(Ipv6Addr::UNSPECIFIED);
+                        responder.handle_datagram6(
+                            now(),
+                            src,
+                            SocketAddrV6::new(me, port.port, 0, 0),
+                            link_src,
+                            &buf[..n],
+                            &mut out,
+                        );
+                    }
+                }
                 ctx.dispatch(&mut out, &mut ports, &mut responder);
             }
         }
@@ -406,6 +531,7 @@ pub fn run(opts: ServeOptions) -> Result<(), String> {
 struct Ctx<'a> {
     name: &'a str,
     iface: Option<&'a str>,
+    /// The well-known ports of both families (never closed).
     listening: &'a [u16],
     crash_before_data: bool,
     /// When the last datagram left (to tell a fast link from a slow one).
@@ -473,8 +599,8 @@ impl Ctx<'_> {
                 tracing::warn!(responder = %name, "down during a transfer (SIGUSR1)");
                 std::process::exit(137);
             }
-            if ports.get(port).is_none() {
-                let Some(p) = self.open_port(port, ports, responder) else {
+            if ports.get(Local::v4(port)).is_none() {
+                let Some(p) = self.open_port(Local::v4(port), ports, responder) else {
                     continue; // the transfer was dropped (its client told)
                 };
                 if p != port {
@@ -486,7 +612,7 @@ impl Ctx<'_> {
                     finished.push(port);
                 }
             }
-            let socket = ports.get(port).expect("opened above");
+            let socket = ports.get(Local::v4(port)).expect("opened above");
             if let Err(e) = send_batch(socket, batch) {
                 tracing::warn!(responder = %name, dst = %first.dst, "send failed: {e}");
             }
@@ -494,6 +620,44 @@ impl Ctx<'_> {
         }
         out.transmits = transmits;
         out.transmits.clear();
+        // IPv6: DHCPv6 answers, and TFTP over IPv6 (R-V6-5) from its transfer's port.
+        let transmits6 = std::mem::take(&mut out.transmits6);
+        let mut moved6: Vec<(u16, u16)> = Vec::new();
+        for t in &transmits6 {
+            let from = t.src.port();
+            let mut port = moved6
+                .iter()
+                .find(|(f, _)| *f == from)
+                .map_or(from, |(_, t)| *t);
+            if self.crash_before_data
+                && !self.listening.contains(&port)
+                && t.payload.get(..2) == Some(&[0, 3])
+            {
+                tracing::warn!(responder = %name, "down during a transfer (SIGUSR1)");
+                std::process::exit(137);
+            }
+            if ports.get(Local::v6(port)).is_none() {
+                let Some(p) = self.open_port(Local::v6(port), ports, responder) else {
+                    continue;
+                };
+                if p != port {
+                    moved6.push((from, p));
+                    port = p;
+                }
+                if !self.active.contains(&port) {
+                    finished.push(port);
+                }
+            }
+            let Some(socket) = ports.get(Local::v6(port)) else {
+                continue;
+            };
+            if let Err(e) = send6(socket, t) {
+                tracing::warn!(responder = %name, dst = %t.dst, "send failed: {e}");
+            }
+            self.last_send = std::time::Instant::now();
+        }
+        out.transmits6 = transmits6;
+        out.transmits6.clear();
         for p in finished {
             if !self.listening.contains(&p) && !self.active.contains(&p) {
                 ports.close(p);
@@ -508,13 +672,14 @@ impl Ctx<'_> {
     /// reply whose port cannot be opened goes from port 69.
     fn open_port(
         &mut self,
-        mut port: u16,
+        local: Local,
         ports: &mut Ports,
         responder: &mut Responder,
     ) -> Option<u16> {
         let name = self.name;
+        let mut port = local.port;
         loop {
-            let e = match ports.open(port, self.iface, false) {
+            let e = match ports.open(Local { port, ..local }, self.iface, false) {
                 Ok(()) => return Some(port),
                 Err(e) => e,
             };

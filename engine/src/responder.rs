@@ -25,7 +25,7 @@ use rand_chacha::ChaCha8Rng;
 use rustc_hash::FxHashMap as HashMap;
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
-use std::net::{Ipv4Addr, SocketAddrV4, SocketAddrV6};
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -125,7 +125,7 @@ pub enum Effect {
     /// A transfer began on local port `port` (its TID); the daemon keeps a socket there
     /// until the transfer is done or failed.
     TransferStarted {
-        client: SocketAddrV4,
+        client: SocketAddr,
         port: u16,
         file: String,
         size: u64,
@@ -133,17 +133,17 @@ pub enum Effect {
     /// The driver could not open the transfer's port (another process holds it): the
     /// transfer goes on from port `to` (see [`Responder::transfer_port_unavailable`]).
     TransferMoved {
-        client: SocketAddrV4,
+        client: SocketAddr,
         from: u16,
         to: u16,
     },
     TransferDone {
-        client: SocketAddrV4,
+        client: SocketAddr,
         port: u16,
         file: String,
     },
     TransferFailed {
-        client: SocketAddrV4,
+        client: SocketAddr,
         port: u16,
         file: String,
         reason: String,
@@ -200,7 +200,8 @@ pub trait BootRoot {
 }
 
 struct Slot {
-    client: SocketAddrV4,
+    /// The client's address, IPv4 or IPv6 (R-V6-5: one table for both families).
+    client: SocketAddr,
     file: String,
     transfer: Transfer,
     /// The deadline this transfer has in `timers`, if any (one entry per transfer).
@@ -244,7 +245,7 @@ pub struct Responder {
     first_seen_order: VecDeque<(Instant, u32, Mac)>,
     sessions: HashMap<Mac, Session>,
     transfers: HashMap<u16, Slot>,
-    by_client: HashMap<SocketAddrV4, u16>,
+    by_client: HashMap<SocketAddr, u16>,
     timers: BinaryHeap<Reverse<(Instant, u16)>>,
     ports: TransferPorts,
     /// Draws the transfer ports: seeded from the responder's seed (the simulator stays
@@ -410,7 +411,7 @@ impl Responder {
                 self.on_dhcp(now, src, payload, false, out)
             }
             PXE_PORT => self.on_dhcp(now, src, payload, true, out),
-            TFTP_PORT => self.on_tftp_request(now, src, payload, out),
+            TFTP_PORT => self.on_tftp_request(now, src.into(), payload, out),
             PEER_PORT => {
                 if let Some(m) = &mut self.membership {
                     let mut sends = Vec::new();
@@ -430,7 +431,7 @@ impl Responder {
                 }
             }
             port if self.transfers.contains_key(&port) => {
-                self.on_tftp_transfer(now, src, port, payload, out)
+                self.on_tftp_transfer(now, src.into(), port, payload, out)
             }
             _ => {}
         }
@@ -623,6 +624,11 @@ impl Responder {
                 self.on_dhcp6(now, src, link_src, payload, dhcp6::SERVER_PORT, out)
             }
             dhcp6::PXE_PORT => self.on_dhcp6(now, src, link_src, payload, dhcp6::PXE_PORT, out),
+            // R-V6-5: TFTP over IPv6, the same transfers as over IPv4.
+            TFTP_PORT => self.on_tftp_request(now, src.into(), payload, out),
+            port if self.transfers.contains_key(&port) => {
+                self.on_tftp_transfer(now, src.into(), port, payload, out)
+            }
             _ => {}
         }
     }
@@ -982,11 +988,7 @@ impl Responder {
                     tftp_packet::ERR_UNDEFINED,
                     "no free transfer port on the server, try again",
                 );
-                out.transmits.push(Transmit {
-                    src: SocketAddrV4::new(self.cfg.address, TFTP_PORT),
-                    dst: client,
-                    payload,
-                });
+                self.push_udp(TFTP_PORT, client, payload, out);
                 out.effects.push(Effect::TransferFailed {
                     client,
                     port,
@@ -998,24 +1000,36 @@ impl Responder {
         }
     }
 
-    fn send_error(&mut self, src: SocketAddrV4, code: u16, msg: &str, out: &mut Output) {
+    fn send_error(&mut self, src: SocketAddr, code: u16, msg: &str, out: &mut Output) {
         let tid = self.alloc_tid(&[]).unwrap_or(TFTP_PORT);
         let mut payload = Vec::new();
         tftp_packet::encode_error(&mut payload, code, msg);
-        out.transmits.push(Transmit {
-            src: SocketAddrV4::new(self.cfg.address, tid),
-            dst: src,
-            payload,
-        });
+        self.push_udp(tid, src, payload, out);
     }
 
-    fn on_tftp_request(
-        &mut self,
-        now: Instant,
-        src: SocketAddrV4,
-        payload: &[u8],
-        out: &mut Output,
-    ) {
+    /// R-V6-5: a TFTP datagram from local port `port` to `dst`, over the family of `dst`
+    /// (from `address6` for an IPv6 client).
+    fn push_udp(&self, port: u16, dst: SocketAddr, payload: Vec<u8>, out: &mut Output) {
+        match dst {
+            SocketAddr::V4(dst) => out.transmits.push(Transmit {
+                src: SocketAddrV4::new(self.cfg.address, port),
+                dst,
+                payload,
+            }),
+            SocketAddr::V6(dst) => out.transmits6.push(Transmit6 {
+                src: SocketAddrV6::new(
+                    self.cfg.address6.unwrap_or(std::net::Ipv6Addr::UNSPECIFIED),
+                    port,
+                    0,
+                    0,
+                ),
+                dst,
+                payload,
+            }),
+        }
+    }
+
+    fn on_tftp_request(&mut self, now: Instant, src: SocketAddr, payload: &[u8], out: &mut Output) {
         let req = match Packet::parse(payload) {
             Ok(Packet::Rrq(r)) => r,
             Ok(Packet::Wrq(_)) => {
@@ -1223,7 +1237,7 @@ impl Responder {
     fn on_tftp_transfer(
         &mut self,
         now: Instant,
-        src: SocketAddrV4,
+        src: SocketAddr,
         tid: u16,
         payload: &[u8],
         out: &mut Output,
@@ -1249,13 +1263,9 @@ impl Responder {
         let Some(slot) = self.transfers.get(&tid) else {
             return;
         };
-        let src = SocketAddrV4::new(self.cfg.address, tid);
+        let client = slot.client;
         for payload in payloads {
-            out.transmits.push(Transmit {
-                src,
-                dst: slot.client,
-                payload,
-            });
+            self.push_udp(tid, client, payload, out);
         }
     }
 
@@ -1321,6 +1331,8 @@ fn min_opt(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
     }
 }
 
+#[cfg(test)]
+mod tests_tftp6;
 #[cfg(test)]
 mod tests_v6;
 
@@ -1809,7 +1821,7 @@ mod tests {
             failed += out
                 .effects
                 .iter()
-                .filter(|e| matches!(e, Effect::TransferFailed { client, .. } if *client == a))
+                .filter(|e| matches!(e, Effect::TransferFailed { client, .. } if *client == SocketAddr::V4(a)))
                 .count();
         }
         assert_eq!(failed, 1, "the silent client's transfer fails");
@@ -1928,7 +1940,7 @@ mod tests {
                 .expect("moved to another port");
             assert!(!tried.contains(&to), "a port tried before: {to}");
             assert!(o.effects.contains(&Effect::TransferMoved {
-                client: c,
+                client: SocketAddr::V4(c),
                 from: port,
                 to
             }));

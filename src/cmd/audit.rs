@@ -43,9 +43,16 @@ pub fn named(sc: &Scenario) -> Named {
     let mut n = Named::default();
     for d in &sc.network.dhcp_servers {
         n.add(d.address, &d.name, "DHCP server");
+        if let Some(a) = d.address6 {
+            n.add(a, &d.name, "DHCP server");
+        }
     }
     for r in &sc.network.responders {
         n.add(r.config.address, &r.config.name, "responder");
+        if let Some(a) = r.config.address6 {
+            n.add(a, &r.config.name, "responder");
+            n.add_responder_duid(&r.config.name);
+        }
     }
     n
 }

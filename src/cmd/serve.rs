@@ -31,6 +31,10 @@ pub struct ServeArgs {
     /// 256 KiB each); past it, transfers read block by block.
     #[arg(long, value_name = "SIZE", default_value = "32MiB", value_parser = parse_budget)]
     read_ahead_budget: usize,
+    /// HTTP boot connections open at once (R-HTTP-3), with `http` in the responder's
+    /// configuration; one more is answered 503 and closed.
+    #[arg(long, value_name = "N", default_value_t = pxelab_daemon::serve_http::HttpServer::MAX_CONNECTIONS)]
+    http_max_connections: usize,
 }
 
 /// `--read-ahead-budget`: a size as scenarios write them (`32MiB`, bytes).
@@ -82,6 +86,7 @@ pub fn serve(a: ServeArgs) -> Result<ExitCode, crate::Error> {
         seed: a.seed,
         tftp_ports: a.tftp_ports,
         read_ahead_budget: a.read_ahead_budget,
+        http_max_connections: a.http_max_connections,
     })?;
     Ok(ExitCode::SUCCESS)
 }

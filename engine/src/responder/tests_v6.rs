@@ -12,7 +12,7 @@ use proptest::prelude::*;
 use std::net::Ipv6Addr;
 
 const ME4: Ipv4Addr = Ipv4Addr::new(10, 10, 0, 5);
-const ME6: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 0x10, 0, 0, 0, 0, 5);
+pub(super) const ME6: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 0x10, 0, 0, 0, 0, 5);
 const RELAY6: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 0x30, 0, 0, 0, 0, 1);
 
 fn mac(i: u8) -> Mac {
@@ -65,7 +65,7 @@ fn site() -> Arc<Site> {
     })
 }
 
-fn responder(f: impl FnOnce(&mut ResponderConfig)) -> Responder {
+pub(super) fn responder(f: impl FnOnce(&mut ResponderConfig)) -> Responder {
     let mut cfg = ResponderConfig::new("dp1", ME4, Role::DistributionPoint);
     cfg.images = vec!["PS100001".into(), "PS100002".into()];
     cfg.address6 = Some(ME6);
