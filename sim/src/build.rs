@@ -126,7 +126,7 @@ pub(crate) fn build(sc: &Scenario, seed: u64, opts: &RunOptions) -> Result<Built
         let capture = match &opts.pcap_dir {
             Some(dir) if opts.capture.open() => Some(SegmentCapture::create(
                 &dir.join(format!("{}.pcap", s.name)),
-                &opts.capture,
+                &crate::pcap::for_scenario(&opts.capture, sc),
             )?),
             _ => None,
         };
@@ -309,6 +309,7 @@ pub(crate) fn build(sc: &Scenario, seed: u64, opts: &RunOptions) -> Result<Built
             c.press_key,
         );
         client.verify = !opts.no_verify;
+        client.netboot = c.netboot;
         if opts.trace {
             client.trace = Some(Vec::new());
         }

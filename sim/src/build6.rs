@@ -8,7 +8,7 @@ use crate::ipv6::link_local;
 use crate::world::{HostKind, Iface, World};
 use pxelab_engine::dhcp6::relay_agent::{RelayAgent6, RelayIface6};
 use pxelab_engine::dhcp6::server::{DhcpServer6, Pool6};
-use pxelab_scenario::{Netboot, Scenario};
+use pxelab_scenario::Scenario;
 use std::collections::{BTreeMap, HashMap};
 
 pub(crate) fn wire(
@@ -118,12 +118,5 @@ pub(crate) fn wire(
         let seg = world.hosts[h].ifaces[0].seg;
         world.net6.add(seg, addr, (h, 0));
         world.net6.listen_dhcp(seg, (h, 0));
-    }
-    for c in &sc.network.clients {
-        if let Some(&h) = host_by_name.get(&c.name) {
-            if let HostKind::Client(cl) = &mut world.hosts[h].kind {
-                cl.netboot6 = c.netboot == Netboot::Pxe6;
-            }
-        }
     }
 }

@@ -9,6 +9,7 @@ use pxelab_engine::policy::{ClientClass, Purpose};
 use pxelab_engine::tftp::client::{ClientConfig, ClientStatus, ClientTransfer};
 use pxelab_engine::tftp::packet::{self as tftp_packet, Packet};
 use pxelab_engine::{Guid, Instant, Mac};
+use pxelab_scenario::Netboot;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddrV4};
 use std::time::Duration;
 
@@ -150,13 +151,16 @@ pub struct Client {
     pub trace: Option<Vec<Trace>>,
     /// The current transfer's last progress note: when, and how many blocks it had.
     progress: (Instant, u64),
-    /// Boots by PXE over IPv6 (`netboot: pxe6`), with this model.
-    pub netboot6: bool,
+    /// The boot option `boot` uses (the scenario's `netboot`).
+    pub netboot: Netboot,
+    /// The firmware's IPv6 model, for `pxe6`.
     pub model6: &'static pxelab_engine::dhcp6::firmware::Firmware6,
     /// The leased IPv6 address, and datagrams to send over IPv6.
     pub ip6: Option<Ipv6Addr>,
     pub sends6: Vec<Send6>,
     six: Option<Box<six::Boot6>>,
+    /// A boot by `http4` in progress (client_http.rs), which takes the calls below.
+    pub(crate) http: Option<Box<crate::client_http::HttpBoot>>,
 }
 
 impl Client {
@@ -188,11 +192,12 @@ impl Client {
             result: None,
             trace: None,
             progress: (Instant::ZERO, 0),
-            netboot6: false,
+            netboot: Netboot::Pxe4,
             model6: pxelab_engine::dhcp6::firmware::model6(model.kind),
             ip6: None,
             sends6: Vec::new(),
             six: None,
+            http: None,
         }
     }
 
@@ -206,7 +211,9 @@ impl Client {
     }
 
     pub fn is_busy(&self) -> bool {
-        self.six.is_some() || !matches!(self.phase, Phase::Idle | Phase::Done)
+        self.six.is_some()
+            || !matches!(self.phase, Phase::Idle | Phase::Done)
+            || self.http.as_ref().is_some_and(|h| h.is_busy())
     }
 
     /// Power on (or reboot) and network-boot.
@@ -219,11 +226,16 @@ impl Client {
         self.result = None;
         self.ip = None;
         self.six = None;
+        self.http = None;
         self.note(now, || "power on, network boot".into());
-        if self.netboot6 {
+        if self.netboot == Netboot::Pxe6 {
             self.phase = Phase::Idle;
             self.boot6(now);
             return;
+        }
+        if self.netboot == Netboot::Http4 {
+            self.phase = Phase::Idle;
+            return self.boot_http(now, out);
         }
         self.start_discover(now, out);
     }
@@ -231,6 +243,7 @@ impl Client {
     /// Power off (the host went down): no result.
     pub fn halt(&mut self) {
         self.phase = Phase::Idle;
+        self.http = None;
         self.ip = None;
         self.six = None;
         self.ip6 = None;
@@ -308,6 +321,9 @@ impl Client {
         if self.six.is_some() {
             return self.poll_timeout6();
         }
+        if let Some(h) = &self.http {
+            return h.poll_timeout();
+        }
         match &self.phase {
             Phase::Idle | Phase::Done => None,
             Phase::Discover { next, .. }
@@ -321,6 +337,9 @@ impl Client {
     pub fn handle_timeout(&mut self, now: Instant, out: &mut Vec<Send>) {
         if self.six.is_some() {
             self.handle_timeout6(now);
+            return;
+        }
+        if self.with_http(|h| h.handle_timeout(now, out)) {
             return;
         }
         match &mut self.phase {
@@ -421,6 +440,9 @@ impl Client {
         payload: &[u8],
         out: &mut Vec<Send>,
     ) {
+        if self.with_http(|h| h.handle_datagram(now, src, dst, payload, out)) {
+            return;
+        }
         if dst.port() == 68 || (dst.port() == self.model.pxe_request_src_port && src.port() == 4011)
         {
             self.on_dhcp(now, src, payload, out);

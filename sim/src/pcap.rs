@@ -76,6 +76,22 @@ impl CaptureOptions {
     }
 }
 
+/// The capture options for a scenario: a scenario with HTTP boot (a responder with
+/// `http`) captures whole frames, as Wireshark cannot put an HTTP response together
+/// from cut TCP segments (it reads the rest as malformed headers); the others keep the
+/// run's choice.
+pub fn for_scenario(opts: &CaptureOptions, sc: &pxelab_scenario::Scenario) -> CaptureOptions {
+    let http = sc
+        .network
+        .responders
+        .iter()
+        .any(|r| r.config.http.is_some());
+    CaptureOptions {
+        snaplen: if http { FULL_SNAPLEN } else { opts.snaplen },
+        budget: opts.budget.clone(),
+    }
+}
+
 /// Bytes on disk that one run's captures may use, shared by all of them.
 #[derive(Debug)]
 pub struct Budget {
@@ -320,6 +336,44 @@ impl SegmentCapture {
             return;
         }
         self.file.write(Duration::from_nanos(at.as_nanos()), frame);
+    }
+
+    /// A TCP segment's frame (HTTP boot), written at its virtual time.
+    pub fn write_tcp(
+        &mut self,
+        at: Instant,
+        src_mac: Mac,
+        dst_mac: Mac,
+        seg: &crate::tcp::Segment,
+    ) {
+        if self.file.writer.is_none() {
+            return;
+        }
+        self.frame.clear();
+        build_tcp_frame(&mut self.frame, src_mac, dst_mac, seg);
+        self.file
+            .write(Duration::from_nanos(at.as_nanos()), &self.frame);
+    }
+}
+
+/// Ethernet II + IPv4 (TTL 64, DF clear) + TCP with checksum and the MSS option.
+pub fn build_tcp_frame(out: &mut Vec<u8>, src_mac: Mac, dst_mac: Mac, seg: &crate::tcp::Segment) {
+    use crate::tcp::{ACK, FIN, PSH, RST, SYN};
+    let mut h = etherparse::TcpHeader::new(seg.src.port(), seg.dst.port(), seg.seq, seg.window);
+    h.syn = seg.has(SYN);
+    h.fin = seg.has(FIN);
+    h.rst = seg.has(RST);
+    h.psh = seg.has(PSH);
+    h.ack = seg.has(ACK);
+    h.acknowledgment_number = seg.ack;
+    if let Some(mss) = seg.mss {
+        let _ = h.set_options(&[etherparse::TcpOptionElement::MaximumSegmentSize(mss)]);
+    }
+    let builder = etherparse::PacketBuilder::ethernet2(src_mac.0, dst_mac.0)
+        .ipv4(seg.src.ip().octets(), seg.dst.ip().octets(), 64)
+        .tcp_header(h);
+    if builder.write(out, &seg.payload).is_err() {
+        out.clear();
     }
 }
 

@@ -10,7 +10,7 @@ use crate::world::{EvKind, Host, HostId, HostKind, Iface, ProbeHost};
 use pxelab_engine::state;
 use pxelab_engine::tftp::packet as tftp_packet;
 use pxelab_engine::{Instant, Mac};
-use pxelab_scenario::{ClearTarget, Event, EventKind, TftpRequest};
+use pxelab_scenario::{ClearTarget, Event, EventKind, Netboot, TftpRequest};
 use std::collections::{BTreeMap, HashMap};
 use std::convert::Infallible;
 use std::net::{Ipv4Addr, SocketAddrV4};
@@ -39,11 +39,6 @@ pub(crate) struct SimBed {
     busy: usize,
     /// `tftp_request` events sent so far.
     probe_index: usize,
-    /// Per timeline event: a boot's `netboot` (v1.1), and the event being played.
-    netboot_of_event: Vec<Option<pxelab_scenario::Netboot>>,
-    current_event: usize,
-    /// Per client: whether it boots by pxe6 unless a boot event says otherwise.
-    default_pxe6: HashMap<HostId, bool>,
 }
 
 impl SimBed {
@@ -69,15 +64,6 @@ impl SimBed {
             scripted: !events.is_empty(),
             busy: 0,
             probe_index: 0,
-            netboot_of_event: events
-                .iter()
-                .map(|e| match &e.kind {
-                    EventKind::Boot { netboot, .. } => *netboot,
-                    _ => None,
-                })
-                .collect(),
-            current_event: 0,
-            default_pxe6: HashMap::new(),
         }
     }
 
@@ -98,11 +84,19 @@ impl SimBed {
                             .with_client(host, |c, now, out| c.handle_timeout(now, out));
                         self.note_finish(host);
                     }
-                    HostKind::Server(_) => self
-                        .b
-                        .world
-                        .with_responder(host, |r, now, out| r.handle_timeout(now, out)),
+                    HostKind::Server(_) => {
+                        self.b
+                            .world
+                            .with_responder(host, |r, now, out| r.handle_timeout(now, out));
+                        crate::http_host::on_wake(&mut self.b.world, host);
+                    }
                     _ => {}
+                }
+            }
+            EvKind::DeliverTcp { host, iface, seg } => {
+                crate::http_host::deliver(&mut self.b.world, host, iface, seg);
+                if matches!(self.b.world.hosts[host].kind, HostKind::Client(_)) {
+                    self.note_finish(host);
                 }
             }
             EvKind::Deliver {
@@ -221,7 +215,6 @@ impl Testbed for SimBed {
             if let EvKind::Script(i) = ev {
                 debug_assert_eq!(i, index, "the timeline's events come in order");
                 self.scripts_left -= 1;
-                self.current_event = i;
                 return Ok(());
             }
             self.step(ev);
@@ -230,6 +223,11 @@ impl Testbed for SimBed {
     }
 
     fn boot(&mut self, client: &str) -> Result<(), Infallible> {
+        self.boot_with(client, None)
+    }
+
+    /// A boot by the client's `netboot`, or by the event's for this boot only.
+    fn boot_with(&mut self, client: &str, netboot: Option<Netboot>) -> Result<(), Infallible> {
         let Some(&host) = self.b.host_by_name.get(client) else {
             return Ok(());
         };
@@ -254,24 +252,19 @@ impl Testbed for SimBed {
             .or_default()
             .push(self.result.boots.len() - 1);
         self.busy += 1;
-        // v1.1: this boot's `netboot`, else the client's own.
-        let netboot = self
-            .netboot_of_event
-            .get(self.current_event)
-            .copied()
-            .flatten();
-        if let HostKind::Client(c) = &mut self.b.world.hosts[host].kind {
-            let default = *self.default_pxe6.entry(host).or_insert(c.netboot6);
-            c.netboot6 = netboot.map_or(default, |n| n == pxelab_scenario::Netboot::Pxe6);
-            if c.netboot6 {
-                if let Some(rec) = self.result.boots.last_mut() {
-                    rec.netboot = Some(pxelab_scenario::Netboot::Pxe6.to_string());
-                }
-            }
+        self.b.world.with_client(host, |c, now, out| {
+            let default = c.netboot;
+            c.netboot = netboot.unwrap_or(default);
+            c.boot(now, out);
+            c.netboot = default;
+        });
+        if let (Some(rec), HostKind::Client(c)) =
+            (self.result.boots.last_mut(), &self.b.world.hosts[host].kind)
+        {
+            // Only boots other than PXE over IPv4 say so: v1 results stay as they were.
+            let nb = netboot.unwrap_or(c.netboot);
+            rec.netboot = (nb != Netboot::Pxe4).then(|| nb.to_string());
         }
-        self.b
-            .world
-            .with_client(host, |c, now, out| c.boot(now, out));
         self.note_finish(host);
         Ok(())
     }

@@ -44,6 +44,16 @@ pub trait Testbed {
 
     /// `boot`: power on and network-boot a client (a second boot is a reboot).
     fn boot(&mut self, client: &str) -> Result<(), Self::Error>;
+    /// A boot by another of the client's boot options for this boot only (v1.1 `boot`
+    /// events' `netboot`); testbeds that cannot choose boot by the client's own.
+    fn boot_with(
+        &mut self,
+        client: &str,
+        netboot: Option<pxelab_scenario::Netboot>,
+    ) -> Result<(), Self::Error> {
+        let _ = netboot;
+        self.boot(client)
+    }
     /// `down`: the host stops at once, without a goodbye.
     fn down(&mut self, host: &str) -> Result<(), Self::Error>;
     /// `down ... during: transfer`: the host goes down just before it sends its next
@@ -146,7 +156,7 @@ pub fn play<T: Testbed + ?Sized>(events: &[Event], bed: &mut T) -> Result<(), Pl
 /// One event: the testbed's method for its kind.
 fn apply<T: Testbed + ?Sized>(bed: &mut T, kind: &EventKind) -> Result<(), T::Error> {
     match kind {
-        EventKind::Boot { client, .. } => bed.boot(client),
+        EventKind::Boot { client, netboot } => bed.boot_with(client, *netboot),
         EventKind::Down {
             host,
             during_transfer: true,

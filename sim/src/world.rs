@@ -18,6 +18,8 @@ use std::time::Duration;
 
 // IPv6 sending and delivery (docs/MODEL.md, "IPv6"), apart.
 mod send6;
+// TCP segments of HTTP boot on the links and in the pcaps.
+mod tcp;
 
 pub type HostId = usize;
 pub type SegId = usize;
@@ -140,6 +142,12 @@ pub enum EvKind {
         host: HostId,
     },
     Script(usize),
+    /// A TCP segment (HTTP boot, world/tcp.rs).
+    DeliverTcp {
+        host: HostId,
+        iface: usize,
+        seg: crate::tcp::Segment,
+    },
 }
 
 /// Counters for `pxelab bench sim`.
@@ -203,6 +211,8 @@ pub struct World {
     line: LineCache,
     /// IPv6 addresses and listeners of the segments.
     pub net6: crate::ipv6::Net6,
+    /// Responders' HTTP connections (http_host.rs), by host.
+    pub(crate) http: crate::http_host::HttpHosts,
 }
 
 /// What a responder did with a client's request: `None` it answered, or
@@ -228,6 +238,7 @@ impl World {
             sends: Vec::new(),
             line: LineCache::default(),
             net6: crate::ipv6::Net6::default(),
+            http: Default::default(),
         }
     }
 
@@ -462,6 +473,7 @@ impl World {
             HostKind::Server(s) => {
                 s.responder = None;
                 s.down_on_transfer = false;
+                self.http.remove(host);
             }
             HostKind::Client(c) => c.halt(),
             _ => {}
@@ -476,7 +488,11 @@ impl World {
         }
         let next = match &h.kind {
             HostKind::Client(c) => c.poll_timeout(),
-            HostKind::Server(s) => s.responder.as_ref().and_then(|r| r.poll_timeout()),
+            HostKind::Server(s) => {
+                let r = s.responder.as_ref().and_then(|r| r.poll_timeout());
+                let h = self.http.poll_timeout(host);
+                r.into_iter().chain(h).min()
+            }
             _ => None,
         };
         if let Some(t) = next {
@@ -595,6 +611,7 @@ impl World {
             self.send6(host, 0, s.src, s.dst, s.payload);
         }
         self.sends = sends;
+        self.flush_client_tcp(host);
         self.rearm(host);
     }
 

@@ -37,6 +37,9 @@
 
 use std::net::Ipv4Addr;
 
+mod http;
+pub use http::{http_model, offer_url};
+
 use super::opt;
 use super::packet::MessageType;
 use super::wire::{chaddr_of, Header, Writer};
