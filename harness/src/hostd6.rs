@@ -147,6 +147,7 @@ pub fn run_relay6(spec: Relay6Spec) -> Result<(), String> {
                     address: f.address,
                     helpers: f.helpers.clone(),
                     interface_id: f.interface_id.as_ref().map(|s| s.as_bytes().to_vec()),
+                    client_link_layer: true,
                 },
             );
         }

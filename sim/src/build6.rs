@@ -8,7 +8,7 @@ use crate::ipv6::link_local;
 use crate::world::{HostKind, Iface, World};
 use pxelab_engine::dhcp6::relay_agent::{RelayAgent6, RelayIface6};
 use pxelab_engine::dhcp6::server::{DhcpServer6, Pool6};
-use pxelab_scenario::Scenario;
+use pxelab_scenario::{RelayEngine, Scenario};
 use std::collections::{BTreeMap, HashMap};
 
 pub(crate) fn wire(
@@ -82,6 +82,8 @@ pub(crate) fn wire(
                     address: *addr,
                     helpers,
                     interface_id,
+                    // As the lab's relay does: ISC dhcrelay inserts no option 79.
+                    client_link_layer: r.relay != RelayEngine::Dhcrelay,
                 },
             );
         }

@@ -21,6 +21,10 @@ pub struct RelayIface6 {
     pub address: Ipv6Addr,
     pub helpers: Vec<Ipv6Addr>,
     pub interface_id: Option<Vec<u8>>,
+    /// Inserts the client's link-layer address (option 79). pxelab's agent does; ISC
+    /// `dhcrelay -6` 4.4 does not, which the lab showed leaves a DUID-UUID client without
+    /// a MAC (scenarios/lab/pxe6-relay-dhcrelay.yaml).
+    pub client_link_layer: bool,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -77,12 +81,15 @@ impl RelayAgent6 {
                 data: id.clone(),
             });
         }
-        let mut ll = vec![0, 1];
-        ll.extend(peer_mac.0);
-        options.push(Opt {
-            code: opt::CLIENT_LINKLAYER_ADDR,
-            data: ll,
-        });
+        if i.client_link_layer {
+            // Hardware type 1 (Ethernet), then the MAC.
+            let mut ll = vec![0, 1];
+            ll.extend(peer_mac.0);
+            options.push(Opt {
+                code: opt::CLIENT_LINKLAYER_ADDR,
+                data: ll,
+            });
+        }
         options.push(Opt {
             code: opt::RELAY_MSG,
             data: payload.to_vec(),
@@ -142,6 +149,10 @@ mod tests {
     use crate::dhcp6::relay::{unwrap_relays, wrap_relays};
 
     fn agent() -> RelayAgent6 {
+        agent_with(true)
+    }
+
+    fn agent_with(client_link_layer: bool) -> RelayAgent6 {
         let mut m = BTreeMap::new();
         m.insert(
             1,
@@ -149,6 +160,7 @@ mod tests {
                 address: "2001:db8:30::1".parse().unwrap(),
                 helpers: vec!["2001:db8:10::5".parse().unwrap()],
                 interface_id: Some(b"vlan30".to_vec()),
+                client_link_layer,
             },
         );
         RelayAgent6::new(m)
@@ -178,5 +190,25 @@ mod tests {
         assert_eq!((iface, to), (1, SocketAddrV6::new(peer, 546, 0, 0)));
         assert_eq!(Message6::decode(&payload).unwrap(), solicit);
         assert!(a.from_client(0, peer, mac, &solicit.encode()).is_empty());
+    }
+
+    #[test]
+    fn a_relay_like_isc_dhcrelay_forwards_without_the_link_layer_option() {
+        let solicit = Message6::Client {
+            msg_type: msg::SOLICIT,
+            xid: [1, 2, 3],
+            options: vec![],
+        };
+        let peer: Ipv6Addr = "fe80::5054:ff:fe00:1".parse().unwrap();
+        let out = agent_with(false).from_client(
+            1,
+            peer,
+            Mac([0x52, 0x54, 0, 0, 0, 1]),
+            &solicit.encode(),
+        );
+        let (layers, inner) = unwrap_relays(Message6::decode(&out[0].1).unwrap()).unwrap();
+        assert_eq!(inner, solicit);
+        assert_eq!(layers[0].interface_id.as_deref(), Some(&b"vlan30"[..]));
+        assert_eq!(layers[0].client_link_layer, None);
     }
 }
