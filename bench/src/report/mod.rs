@@ -159,8 +159,15 @@ pub(crate) fn link_label(rate_bps: Option<u64>, delay_s: f64, loss: f64, size: u
     }
 }
 
+/// The link and size, and ` IPv6` after them for a point over IPv6 (IPv4 is the
+/// default and unmarked), so that the advice and the plot keep the families apart.
 pub(crate) fn link_text(p: &PointResult) -> String {
-    link_label(p.rate_bps, p.delay_s, p.loss, p.size)
+    let l = link_label(p.rate_bps, p.delay_s, p.loss, p.size);
+    if p.family == 6 {
+        format!("{l} IPv6")
+    } else {
+        l
+    }
 }
 
 pub(crate) fn link_name(rate: Rate, delay: Duration, loss: f64, size: u64) -> String {
@@ -247,6 +254,28 @@ mod tests {
         let e = crate::dhcp::load_saved(&f).unwrap_err().to_string();
         assert!(e.starts_with("--from ") && e.contains("dhcp.json"), "{e}");
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn an_ipv6_point_is_marked_and_advised_apart_from_its_ipv4_twin() {
+        let mut pts = tftp_points();
+        pts.truncate(1);
+        let mut v6 = pts[0].clone();
+        v6.family = 6;
+        v6.median_s = Some(0.2);
+        pts.push(v6);
+        assert_eq!(link_text(&pts[1]), format!("{} IPv6", link_text(&pts[0])));
+        let a = advice(&pts);
+        assert_eq!(a.len(), 2, "{a:?}");
+        assert!(a[1].contains("IPv6") && a[1].contains("0.20s"), "{a:?}");
+        let csv = tftp(&pts, TftpFormat::Csv);
+        assert!(
+            csv.lines()
+                .nth(2)
+                .unwrap()
+                .starts_with("sim,pxelab,pxelab,emulated,6,"),
+            "{csv}"
+        );
     }
 
     #[test]

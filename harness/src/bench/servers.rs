@@ -27,6 +27,15 @@ impl BenchLab {
         serve_flags: &[&str],
     ) -> Result<(), String> {
         self.stop_server();
+        if let Some(why) = self.family.refuses(server) {
+            return Err(why);
+        }
+        self.started = Some((
+            server,
+            block_cap,
+            window_cap,
+            serve_flags.iter().map(|f| f.to_string()).collect(),
+        ));
         let root = self.dir.join("root");
         let log = self.dir.join(format!("{}.log", server.name()));
         let mut cmd = Command::new("ip");
@@ -34,8 +43,11 @@ impl BenchLab {
         match server {
             Server::Pxelab => {
                 let yaml = self.dir.join("bench-responder.yaml");
-                std::fs::write(&yaml, responder_yaml(block_cap, window_cap))
-                    .map_err(|e| e.to_string())?;
+                std::fs::write(
+                    &yaml,
+                    responder_yaml(block_cap, window_cap, self.family, self.address6),
+                )
+                .map_err(|e| e.to_string())?;
                 self.serve_args(&mut cmd, &yaml, "state.db");
                 cmd.args(serve_flags);
             }
@@ -119,8 +131,12 @@ impl BenchLab {
         });
         let deadline = Instant::now() + Duration::from_secs(10);
         let suffix = format!(":{port:04X}");
+        let table = match self.family {
+            Family::V4 => "/proc/net/udp",
+            Family::V6 => "/proc/net/udp6",
+        };
         loop {
-            let udp = in_ns(&self.ns_srv, &["cat", "/proc/net/udp"]).unwrap_or_default();
+            let udp = in_ns(&self.ns_srv, &["cat", table]).unwrap_or_default();
             // local_address column: 00000000:0045 is 0.0.0.0:69.
             if udp.lines().any(|l| {
                 l.split_whitespace()
@@ -223,10 +239,30 @@ impl BenchLab {
         Some(Duration::from_nanos(ticks * 1_000_000_000 / hz))
     }
 
+    /// Over IPv6 our responder answers TFTP from its `address6`, not from the address
+    /// the request came to (`pxelab serve` sends with IPV6_PKTINFO set to it): a client
+    /// that checks the answer's source, as ours and most do, ignores an answer from the
+    /// switch address to a request sent over the veth pair. So it is started again
+    /// with `address6` set to the server's address on the link a transfer uses.
+    pub(super) fn serve_from(&mut self, address6: &'static str) -> Result<(), String> {
+        if self.address6 == address6 {
+            return Ok(());
+        }
+        self.address6 = address6;
+        match self.started.clone() {
+            Some((server @ Server::Pxelab, b, w, flags)) if self.family == Family::V6 => {
+                let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
+                self.start_server_with(server, b, w, &flags)
+            }
+            _ => Ok(()),
+        }
+    }
+
     pub fn stop_server(&mut self) {
         if let Some(s) = self.server.take() {
             self.procs.kill(&format!("server-{s}"));
         }
+        self.started = None;
         if let Some(g) = self.cpu_group.take() {
             g.remove();
         }
@@ -273,13 +309,23 @@ pub fn proxy_responder_yaml() -> String {
 }
 
 /// The scenario file `pxelab serve` reads for the bench: one responder whose TFTP caps
-/// are the largest the matrix asks for.
-pub fn responder_yaml(block_cap: u16, window_cap: u16) -> String {
+/// are the largest the matrix asks for; over IPv6 it also has `address6`, so that it
+/// serves TFTP on [::]:69 (R-V6-5).
+/// `address6` is the server's address on the link of the transfers (see
+/// [`BenchLab::serve_from`]).
+pub fn responder_yaml(block_cap: u16, window_cap: u16, family: Family, address6: &str) -> String {
+    let (cidr6, address6) = match family {
+        Family::V4 => (String::new(), String::new()),
+        Family::V6 => (
+            ", cidr6: \"fd00::/16\"".to_string(),
+            format!(", address6: \"{address6}\""),
+        ),
+    };
     format!(
         "scenario: pxelab bench tftp's server (generated)\n\
          site:\n  code: PXB\n  boot_images: []\n\
-         network:\n  segments:\n    - {{name: bench, cidr: 10.201.0.0/24}}\n\
-         \x20 responders:\n    - {{name: bench, segment: bench, address: 10.201.0.1, role: distribution_point, images: [], listen_dhcp_port: false, tftp: {{block_size: {block_cap}, window_size: {window_cap}}}}}\n\
+         network:\n  segments:\n    - {{name: bench, cidr: 10.201.0.0/24{cidr6}}}\n\
+         \x20 responders:\n    - {{name: bench, segment: bench, address: 10.201.0.1{address6}, role: distribution_point, images: [], listen_dhcp_port: false, tftp: {{block_size: {block_cap}, window_size: {window_cap}}}}}\n\
          events: []\nexpect: []\n"
     )
 }
@@ -293,11 +339,17 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("pxelab-bench-yaml-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let f = dir.join("b.yaml");
-        std::fs::write(&f, responder_yaml(8192, 16)).unwrap();
+        std::fs::write(&f, responder_yaml(8192, 16, Family::V4, "fd00:201::1")).unwrap();
         let sc = pxelab_scenario::load_file(&f).unwrap();
         let r = &sc.network.responders[0];
         assert_eq!(r.config.tftp.block_size, 8192);
         assert_eq!(r.config.tftp.window_size, 16);
+        assert_eq!(r.config.address6, None);
+        std::fs::write(&f, responder_yaml(1432, 8, Family::V6, "fd00:202::1")).unwrap();
+        let sc = pxelab_scenario::load_file(&f).unwrap();
+        let r = &sc.network.responders[0];
+        assert_eq!(r.config.address6, Some("fd00:202::1".parse().unwrap()));
+        assert_eq!(r.config.tftp.block_size, 1432);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

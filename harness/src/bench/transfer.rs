@@ -40,11 +40,18 @@ impl BenchLab {
         let server_ip = match link {
             Link::Emulated(m) => {
                 self.set_link(m)?;
-                SWITCH_SERVER
+                self.family.switch_server()
             }
-            Link::Veth => VETH_SERVER,
+            Link::Veth => self.family.veth_server(),
         };
+        if self.family == Family::V6 {
+            self.serve_from(server_ip)?;
+        }
         match client {
+            Client::Ovmf | Client::Ipxe if self.family == Family::V6 => Err(format!(
+                "{} boots by PXE over IPv4 in the bench; it has no IPv6 point",
+                client.name()
+            )),
             Client::Ovmf | Client::Ipxe => match link {
                 Link::Veth => Err(format!(
                     "{} boots on the switch; it has no veth point",
