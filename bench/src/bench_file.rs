@@ -86,7 +86,9 @@ pub struct TftpFlags {
     #[arg(long, value_enum)]
     pub mode: Option<Mode>,
     /// Servers to compare: pxelab, atftpd, tftpd-hpa, dnsmasq (lab; the simulator models
-    /// pxelab's own). [default: pxelab]
+    /// pxelab's own); and over HTTP, the same file downloaded by curl, one point per
+    /// link (no block or window size): pxelab-http (`pxelab serve`'s), lighttpd.
+    /// [default: pxelab]
     #[arg(long, value_delimiter = ',', value_parser = Server::parse)]
     pub servers: Vec<Server>,
     /// Clients: pxelab (our own), atftp, and the firmware itself under QEMU: ovmf

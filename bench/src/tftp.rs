@@ -27,6 +27,10 @@ pub struct PointResult {
     /// The IP family the transfers ran over: 4 or 6 (4 in a run saved before IPv6).
     #[serde(default = "ipv4")]
     pub family: u8,
+    /// `tftp`, or `http` for an HTTP server's point (block and window 0: they do not
+    /// apply).
+    #[serde(default = "tftp")]
+    pub protocol: Cow<'static, str>,
     pub block_size: u16,
     pub window_size: u16,
     /// Null for the veth pair.
@@ -77,6 +81,10 @@ pub struct PointResult {
 
 fn ipv4() -> u8 {
     4
+}
+
+fn tftp() -> Cow<'static, str> {
+    "tftp".into()
 }
 
 /// A saved run (the JSON of `--format json`), read back with its window bounds filled
@@ -150,6 +158,7 @@ pub fn run_sim(m: &Matrix, mut on_point: impl FnMut(&PointResult)) -> Vec<PointR
                         client: "pxelab".into(),
                         link: "emulated".into(),
                         family: 4,
+                        protocol: "tftp".into(),
                         block_size: block,
                         window_size: window,
                         rate_bps: Some(bps),
@@ -189,7 +198,7 @@ impl PointResult {
     /// Fills the window bound and its ratio from the point's own figures (also for a
     /// run saved before they existed).
     pub fn fill_window_bound(&mut self) {
-        let Some(rate_bps) = self.rate_bps else {
+        let Some(rate_bps) = self.rate_bps.filter(|_| self.protocol != "http") else {
             return;
         };
         let p = Point {
@@ -277,6 +286,13 @@ pub fn run_lab(
         ));
         lab.start_server(server, block_cap, window_cap)
             .map_err(Error::Lab)?;
+        if server.is_http() {
+            let pts =
+                crate::tftp_http::run(&mut lab, m, server, &files, &mut on_step, &mut on_point)?;
+            out.extend(pts);
+            lab.stop_server();
+            continue;
+        }
         for (size, file) in &files {
             for (rate, delay, loss) in m.links() {
                 let link = match rate {
@@ -421,6 +437,7 @@ pub fn run_lab(
                                 }
                                 .into(),
                                 family: family.number(),
+                                protocol: "tftp".into(),
                                 block_size: block,
                                 window_size: window,
                                 rate_bps: match rate {
@@ -498,7 +515,14 @@ fn granted_note(server: Server, block: u16, window: u16, nb: usize, nw: u64) -> 
 
 /// The fastest point per link and size against Configuration Manager's defaults
 /// (block 4096, window 1) on the same link, when the matrix holds them.
+/// HTTP points have no block or window to advise: they are left out.
 pub fn advice(points: &[PointResult]) -> Vec<String> {
+    let tftp: Vec<PointResult> = points
+        .iter()
+        .filter(|p| p.protocol != "http")
+        .cloned()
+        .collect();
+    let points = &tftp[..];
     let mut links: Vec<String> = points.iter().map(link_text).collect();
     links.dedup();
     let mut seen = Vec::new();

@@ -108,15 +108,18 @@ pub(crate) fn tftp_cells(points: &[PointResult]) -> Cells {
                 p.server.to_string(),
                 p.client.to_string(),
                 link_text(p),
-                p.block_size.to_string(),
-                p.window_size.to_string(),
+                not_http(p, p.block_size.to_string()),
+                not_http(p, p.window_size.to_string()),
                 failed(p.median_s),
                 failed(p.min_s),
                 failed(p.max_s),
                 dash(p.bound_s, &|b| format!("{b:.3}")),
                 dash(p.ratio_to_bound, &|x| format!("{x:.2}")),
                 dash(p.ratio_to_window_bound, &|x| format!("{x:.2}")),
-                format!("{}/{}", p.negotiated_block_size, p.negotiated_window_size),
+                not_http(
+                    p,
+                    format!("{}/{}", p.negotiated_block_size, p.negotiated_window_size),
+                ),
                 p.timeouts.to_string(),
             ];
             if both {
@@ -137,6 +140,16 @@ pub(crate) fn tftp_cells(points: &[PointResult]) -> Cells {
     notes.sort();
     notes.dedup();
     Cells { head, rows, notes }
+}
+
+/// A block or window cell: `-` for an HTTP point, where they do not apply (its note
+/// says so).
+fn not_http(p: &PointResult, cell: String) -> String {
+    if p.protocol == "http" {
+        "-".into()
+    } else {
+        cell
+    }
 }
 
 /// A time to three decimals, or `failed` when every transfer failed.
@@ -257,7 +270,7 @@ mod tests {
     }
 
     #[test]
-    fn an_ipv6_point_is_marked_and_advised_apart_from_its_ipv4_twin() {
+    fn an_ipv6_point_is_marked_and_advised_apart_and_an_http_point_has_no_block_or_window() {
         let mut pts = tftp_points();
         pts.truncate(1);
         let mut v6 = pts[0].clone();
@@ -268,12 +281,20 @@ mod tests {
         let a = advice(&pts);
         assert_eq!(a.len(), 2, "{a:?}");
         assert!(a[1].contains("IPv6") && a[1].contains("0.20s"), "{a:?}");
+        let mut http = pts[0].clone();
+        (http.protocol, http.block_size, http.window_size) = ("http".into(), 0, 0);
+        http.median_s = Some(0.01);
+        pts.push(http);
+        // The HTTP point is faster but has no block and window to advise.
+        assert_eq!(advice(&pts), a);
+        let cells = tftp_cells(&pts);
+        assert_eq!(cells.rows[2][4..6], ["-", "-"]);
         let csv = tftp(&pts, TftpFormat::Csv);
         assert!(
             csv.lines()
                 .nth(2)
                 .unwrap()
-                .starts_with("sim,pxelab,pxelab,emulated,6,"),
+                .starts_with("sim,pxelab,pxelab,emulated,6,tftp,"),
             "{csv}"
         );
     }

@@ -49,9 +49,10 @@ impl Family {
     /// responder is started on IPv6 so far; the others' IPv6 flags are not wired in.
     pub fn refuses(self, server: Server) -> Option<String> {
         match (self, server) {
-            (Family::V4, _) | (Family::V6, Server::Pxelab) => None,
+            (Family::V4, _)
+            | (Family::V6, Server::Pxelab | Server::PxelabHttp | Server::Lighttpd) => None,
             (Family::V6, s) => Some(format!(
-                "{} is not started over IPv6 by the bench (only pxelab is, so far): run it with --family 4",
+                "{} is not started over IPv6 by the bench (only pxelab, pxelab-http and lighttpd are, so far): run it with --family 4",
                 s.name()
             )),
         }

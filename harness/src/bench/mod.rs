@@ -37,7 +37,7 @@ mod transfer;
 
 pub use family::Family;
 pub use programs::{find_program, missing, Client, Server, DNSMASQ_BASE, TOOLS_DIR};
-pub use servers::{proxy_responder_yaml, responder_yaml, ProxyServer};
+pub use servers::{proxy_responder_yaml, responder_yaml, ProxyServer, HTTP_PORT};
 pub use transfer::{firmware_download_time, Link, Transfer};
 
 pub const SWITCH_SERVER: &str = "10.201.0.1";

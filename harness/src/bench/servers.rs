@@ -41,15 +41,27 @@ impl BenchLab {
         let mut cmd = Command::new("ip");
         cmd.args(["netns", "exec", &self.ns_srv]);
         match server {
-            Server::Pxelab => {
+            Server::Pxelab | Server::PxelabHttp => {
                 let yaml = self.dir.join("bench-responder.yaml");
-                std::fs::write(
-                    &yaml,
-                    responder_yaml(block_cap, window_cap, self.family, self.address6),
-                )
-                .map_err(|e| e.to_string())?;
+                let mut text = responder_yaml(block_cap, window_cap, self.family, self.address6);
+                if server == Server::PxelabHttp {
+                    text = text.replace(
+                        ", tftp: {",
+                        &format!(", http: {{port: {HTTP_PORT}}}, tftp: {{"),
+                    );
+                }
+                std::fs::write(&yaml, text).map_err(|e| e.to_string())?;
                 self.serve_args(&mut cmd, &yaml, "state.db");
                 cmd.args(serve_flags);
+            }
+            Server::Lighttpd => {
+                let conf = self.dir.join("lighttpd.conf");
+                std::fs::write(&conf, lighttpd_conf(&root, &self.dir))
+                    .map_err(|e| format!("{}: {e}", conf.display()))?;
+                cmd.arg(find_program("lighttpd").ok_or("lighttpd is not installed")?)
+                    .arg("-D")
+                    .arg("-f")
+                    .arg(&conf);
             }
             Server::Atftpd => {
                 cmd.arg(find_program("atftpd").ok_or("atftpd is not installed")?)
@@ -93,7 +105,12 @@ impl BenchLab {
                     .arg(format!("--log-facility={}", log.display()));
             }
         }
-        self.launch(server.name(), cmd, 69)
+        let listen = if server.is_http() {
+            Listen::Tcp(HTTP_PORT)
+        } else {
+            Listen::Udp(69)
+        };
+        self.launch(server.name(), cmd, listen)
     }
 
     /// `pxelab serve` as the responder `bench` of `yaml`, on the run's boot root, with
@@ -111,7 +128,12 @@ impl BenchLab {
 
     /// Starts a server's command (`ip netns exec` in the server namespace), puts it in
     /// a CPU accounting group, and waits until it listens on UDP `port`.
-    fn launch(&mut self, name: &'static str, mut cmd: Command, port: u16) -> Result<(), String> {
+    fn launch(
+        &mut self,
+        name: &'static str,
+        mut cmd: Command,
+        listen: Listen,
+    ) -> Result<(), String> {
         cmd.stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::from(
@@ -130,18 +152,23 @@ impl BenchLab {
                 .is_some_and(|pid| g.add(pid))
         });
         let deadline = Instant::now() + Duration::from_secs(10);
+        let (proto, port) = match listen {
+            Listen::Udp(p) => ("udp", p),
+            Listen::Tcp(p) => ("tcp", p),
+        };
         let suffix = format!(":{port:04X}");
         let table = match self.family {
-            Family::V4 => "/proc/net/udp",
-            Family::V6 => "/proc/net/udp6",
+            Family::V4 => format!("/proc/net/{proto}"),
+            Family::V6 => format!("/proc/net/{proto}6"),
         };
         loop {
-            let udp = in_ns(&self.ns_srv, &["cat", table]).unwrap_or_default();
-            // local_address column: 00000000:0045 is 0.0.0.0:69.
-            if udp.lines().any(|l| {
-                l.split_whitespace()
-                    .nth(1)
-                    .is_some_and(|a| a.ends_with(&suffix))
+            let socks = in_ns(&self.ns_srv, &["cat", &table]).unwrap_or_default();
+            // local_address column: 00000000:0045 is 0.0.0.0:69; a TCP socket's state
+            // (fourth column) 0A is LISTEN.
+            if socks.lines().any(|l| {
+                let f: Vec<&str> = l.split_whitespace().collect();
+                f.get(1).is_some_and(|a| a.ends_with(&suffix))
+                    && (proto == "udp" || f.get(3) == Some(&"0A"))
             }) {
                 return Ok(());
             }
@@ -149,7 +176,8 @@ impl BenchLab {
                 let err = std::fs::read_to_string(self.dir.join(format!("{name}.err")))
                     .unwrap_or_default();
                 return Err(format!(
-                    "the {name} server did not start listening on UDP {port}: {}",
+                    "the {name} server did not start listening on {} {port}: {}",
+                    proto.to_uppercase(),
                     err.lines().last().unwrap_or("(no output)")
                 ));
             }
@@ -214,7 +242,7 @@ impl BenchLab {
                     ));
             }
         }
-        self.launch(server.name(), cmd, 67)
+        self.launch(server.name(), cmd, Listen::Udp(67))
     }
 
     /// CPU time (user + system) the running server has used so far: its cgroup's (see
@@ -267,6 +295,33 @@ impl BenchLab {
             g.remove();
         }
     }
+}
+
+/// The port a server is ready on once it listens.
+#[derive(Clone, Copy)]
+enum Listen {
+    Udp(u16),
+    Tcp(u16),
+}
+
+/// The TCP port of the HTTP servers.
+pub const HTTP_PORT: u16 = 80;
+
+/// lighttpd's configuration for the bench: the boot root on port 80 of every IPv4 and
+/// IPv6 address, no access log, sendfile on (its default, said for the reader).
+fn lighttpd_conf(root: &Path, dir: &Path) -> String {
+    format!(
+        "server.document-root = \"{}\"\n\
+         server.port = {HTTP_PORT}\n\
+         $SERVER[\"socket\"] == \"[::]:{HTTP_PORT}\" {{ }}\n\
+         server.errorlog = \"{}\"\n\
+         server.pid-file = \"{}\"\n\
+         server.network-backend = \"sendfile\"\n\
+         mimetype.assign = (\"\" => \"application/octet-stream\")\n",
+        root.display(),
+        dir.join("lighttpd.log").display(),
+        dir.join("lighttpd.pid").display()
+    )
 }
 
 /// The proxy DHCP servers `pxelab bench dhcp` compares.
