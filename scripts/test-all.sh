@@ -38,7 +38,7 @@ cd "$(dirname "$0")/.."
 APT_PACKAGES=(pkg-config iproute2 procps g++ chromium
   qemu-system-x86 qemu-system-arm ipxe-qemu ovmf ovmf-ia32 qemu-efi-aarch64
   dnsmasq-base kea-dhcp4-server kea-dhcp6-server isc-dhcp-relay nasm clang lld
-  atftp libwrap0 libpcre2-8-0 kea-admin curl tftp-hpa busybox)
+  atftp libwrap0 libpcre2-8-0 kea-admin curl tftp-hpa busybox lighttpd)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -48,7 +48,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
   $SUDO apt-get update -qq
   # The lab starts its own DHCP servers and relays; their packages' system services
-  # (kea-dhcp4-server, isc-dhcp-relay) must not start on install: a policy-rc.d that
+  # (kea-dhcp4-server, kea-dhcp6-server, isc-dhcp-relay, lighttpd) must not start on install: a policy-rc.d that
   # says no, for the length of the install only (left alone if one exists).
   policy=""
   if [ ! -e /usr/sbin/policy-rc.d ]; then

@@ -17,6 +17,7 @@ pub mod soak;
 pub mod stats;
 pub mod storm;
 pub mod tftp;
+pub mod tftp_http;
 
 pub use error::Error;
 

@@ -8,7 +8,7 @@ use crate::matrix::{Matrix, Rate};
 use crate::report::{link_name, link_text, size_text};
 use crate::stats::median;
 use crate::Error;
-use pxelab_harness::bench::{BenchLab, Client, Link, Server, Transfer};
+use pxelab_harness::bench::{BenchLab, Client, Family, Link, Server, Transfer};
 use pxelab_sim::link::LinkModel;
 use pxelab_sim::tftp_bench::{bound_seconds, predict, window_bound_seconds, Point};
 use serde::{Deserialize, Serialize};
@@ -24,6 +24,13 @@ pub struct PointResult {
     pub client: Cow<'static, str>,
     /// `emulated` (the lab switch, or the simulator) or `veth`.
     pub link: Cow<'static, str>,
+    /// The IP family the transfers ran over: 4 or 6 (4 in a run saved before IPv6).
+    #[serde(default = "ipv4")]
+    pub family: u8,
+    /// `tftp`, or `http` for an HTTP server's point (block and window 0: they do not
+    /// apply).
+    #[serde(default = "tftp")]
+    pub protocol: Cow<'static, str>,
     pub block_size: u16,
     pub window_size: u16,
     /// Null for the veth pair.
@@ -70,6 +77,14 @@ pub struct PointResult {
     /// a transfer failed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+}
+
+fn ipv4() -> u8 {
+    4
+}
+
+fn tftp() -> Cow<'static, str> {
+    "tftp".into()
 }
 
 /// A saved run (the JSON of `--format json`), read back with its window bounds filled
@@ -142,6 +157,8 @@ pub fn run_sim(m: &Matrix, mut on_point: impl FnMut(&PointResult)) -> Vec<PointR
                         server: "pxelab".into(),
                         client: "pxelab".into(),
                         link: "emulated".into(),
+                        family: 4,
+                        protocol: "tftp".into(),
                         block_size: block,
                         window_size: window,
                         rate_bps: Some(bps),
@@ -181,7 +198,7 @@ impl PointResult {
     /// Fills the window bound and its ratio from the point's own figures (also for a
     /// run saved before they existed).
     pub fn fill_window_bound(&mut self) {
-        let Some(rate_bps) = self.rate_bps else {
+        let Some(rate_bps) = self.rate_bps.filter(|_| self.protocol != "http") else {
             return;
         };
         let p = Point {
@@ -216,6 +233,8 @@ struct Measured {
 pub struct LabSettings {
     pub servers: Vec<Server>,
     pub clients: Vec<Client>,
+    /// The families to run every point over, one after the other.
+    pub families: Vec<Family>,
     pub exe: std::path::PathBuf,
     /// Also predict each point with the simulator (`--mode both`).
     pub with_sim: bool,
@@ -253,11 +272,27 @@ pub fn run_lab(
     }
     let probe = lab.file(64 << 10).map_err(Error::Lab)?;
     let mut out = Vec::new();
-    for &server in &s.servers {
+    for (&family, &server) in s
+        .families
+        .iter()
+        .flat_map(|f| s.servers.iter().map(move |v| (f, v)))
+    {
         let mut measured: std::collections::HashMap<_, Measured> = Default::default();
-        on_step(&format!("starting {}", server.name()));
+        lab.set_family(family);
+        on_step(&format!(
+            "starting {} on IPv{}",
+            server.name(),
+            family.number()
+        ));
         lab.start_server(server, block_cap, window_cap)
             .map_err(Error::Lab)?;
+        if server.is_http() {
+            let pts =
+                crate::tftp_http::run(&mut lab, m, server, &files, &mut on_step, &mut on_point)?;
+            out.extend(pts);
+            lab.stop_server();
+            continue;
+        }
         for (size, file) in &files {
             for (rate, delay, loss) in m.links() {
                 let link = match rate {
@@ -296,9 +331,10 @@ pub fn run_lab(
                                 60.0 + 20.0 * bound.unwrap_or(*size as f64 / 1e8),
                             );
                             on_step(&format!(
-                                "{} ← {} {} block {block} window {window}",
+                                "{} ← {} IPv{} {} block {block} window {window}",
                                 client.name(),
                                 server.name(),
+                                family.number(),
                                 link_name(rate, delay, loss, *size)
                             ));
                             // What the server grants, learned with our client (atftp
@@ -400,6 +436,8 @@ pub fn run_lab(
                                     Rate::Bps(_) => "emulated",
                                 }
                                 .into(),
+                                family: family.number(),
+                                protocol: "tftp".into(),
                                 block_size: block,
                                 window_size: window,
                                 rate_bps: match rate {
@@ -477,7 +515,14 @@ fn granted_note(server: Server, block: u16, window: u16, nb: usize, nw: u64) -> 
 
 /// The fastest point per link and size against Configuration Manager's defaults
 /// (block 4096, window 1) on the same link, when the matrix holds them.
+/// HTTP points have no block or window to advise: they are left out.
 pub fn advice(points: &[PointResult]) -> Vec<String> {
+    let tftp: Vec<PointResult> = points
+        .iter()
+        .filter(|p| p.protocol != "http")
+        .cloned()
+        .collect();
+    let points = &tftp[..];
     let mut links: Vec<String> = points.iter().map(link_text).collect();
     links.dedup();
     let mut seen = Vec::new();

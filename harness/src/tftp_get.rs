@@ -7,12 +7,13 @@
 use pxelab_engine::tftp::client::{ClientConfig, ClientStatus, ClientTransfer};
 use pxelab_engine::Instant;
 use serde::{Deserialize, Serialize};
-use std::net::{Ipv4Addr, SocketAddrV4, UdpSocket};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
 use std::time::Duration;
 
 #[derive(Clone, Debug)]
 pub struct GetOptions {
-    pub server: Ipv4Addr,
+    /// IPv4 or IPv6: the socket is of the server's family.
+    pub server: IpAddr,
     pub port: u16,
     pub file: String,
     /// `blksize` to ask for; none when `None`.
@@ -44,8 +45,11 @@ pub struct GetResult {
 /// One download. I/O errors of the socket itself are errors; what the server does
 /// (an error packet, silence) is a result with `error` set.
 pub fn get(o: &GetOptions) -> Result<GetResult, String> {
-    let sock =
-        UdpSocket::bind((Ipv4Addr::UNSPECIFIED, o.local_port)).map_err(|e| format!("bind: {e}"))?;
+    let any: IpAddr = match o.server {
+        IpAddr::V4(_) => Ipv4Addr::UNSPECIFIED.into(),
+        IpAddr::V6(_) => Ipv6Addr::UNSPECIFIED.into(),
+    };
+    let sock = UdpSocket::bind((any, o.local_port)).map_err(|e| format!("bind: {e}"))?;
     // Large windows of large blocks arrive back to back: a deep receive buffer keeps
     // the kernel from dropping them while this process is not scheduled.
     let s2 = socket2::SockRef::from(&sock);
@@ -71,7 +75,7 @@ pub fn get(o: &GetOptions) -> Result<GetResult, String> {
     let now = || Instant::from_nanos(t0.elapsed().as_nanos() as u64);
     let mut out = Vec::new();
     let mut client = ClientTransfer::start(now(), &o.file, &cfg, &mut out);
-    let mut dst = SocketAddrV4::new(o.server, o.port);
+    let mut dst = SocketAddr::new(o.server, o.port);
     let mut buf = vec![0u8; 65536];
     loop {
         for p in out.drain(..) {
@@ -112,10 +116,10 @@ pub fn get(o: &GetOptions) -> Result<GetResult, String> {
         sock.set_read_timeout(Some(wait))
             .map_err(|e| e.to_string())?;
         match sock.recv_from(&mut buf) {
-            Ok((n, std::net::SocketAddr::V4(src))) if *src.ip() == o.server => {
+            Ok((n, src)) if src.ip() == o.server => {
                 client.handle_packet(now(), src.port(), &buf[..n], &mut out);
                 if let Some(p) = client.server_port() {
-                    dst = SocketAddrV4::new(o.server, p);
+                    dst = SocketAddr::new(o.server, p);
                 }
             }
             Ok(_) => {}

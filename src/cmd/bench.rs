@@ -253,10 +253,11 @@ fn run_tftp(a: &TftpArgs) -> Result<Vec<tftp::PointResult>, crate::Error> {
         &format!("pxelab bench tftp --mode {}", s.mode.as_str()),
         &missing,
     )?;
-    let total = (m.points() * s.servers.len() * s.clients.len()) as u64;
+    let total = (m.points() * s.servers.len() * s.clients.len() * s.families.len()) as u64;
     let settings = tftp::LabSettings {
         servers: s.servers,
         clients: s.clients,
+        families: s.families,
         exe,
         with_sim: s.mode == Mode::Both,
     };

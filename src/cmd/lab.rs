@@ -74,9 +74,9 @@ pub enum LabCmd {
 
 #[derive(clap::Args)]
 pub struct TftpGetArgs {
-    /// The server's address.
+    /// The server's address, IPv4 or IPv6.
     #[arg(long)]
-    server: std::net::Ipv4Addr,
+    server: std::net::IpAddr,
     #[arg(long, default_value_t = 69)]
     port: u16,
     /// The file name to ask for.

@@ -6,17 +6,19 @@ use std::fmt::Write as _;
 
 pub fn tftp(points: &[PointResult]) -> String {
     let mut s = String::from(
-        "mode,server,client,link,block_size,window_size,rate_bps,delay_s,loss,size,median_s,min_s,max_s,bound_s,ratio_to_bound,window_bound_s,ratio_to_window_bound,negotiated_block_size,negotiated_window_size,timeouts,failures,sim_s,lab_s,rel_error,mib_per_s,server_cpu_s_per_gib,note\n",
+        "mode,server,client,link,family,protocol,block_size,window_size,rate_bps,delay_s,loss,size,median_s,min_s,max_s,bound_s,ratio_to_bound,window_bound_s,ratio_to_window_bound,negotiated_block_size,negotiated_window_size,timeouts,failures,sim_s,lab_s,rel_error,mib_per_s,server_cpu_s_per_gib,note\n",
     );
     let o = |v: Option<f64>| v.map_or(String::new(), |x| x.to_string());
     for p in points {
         let _ = writeln!(
             s,
-            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},\"{}\"",
+            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},\"{}\"",
             p.mode,
             p.server,
             p.client,
             p.link,
+            p.family,
+            p.protocol,
             p.block_size,
             p.window_size,
             p.rate_bps.map_or(String::new(), |r| r.to_string()),

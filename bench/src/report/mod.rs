@@ -108,15 +108,18 @@ pub(crate) fn tftp_cells(points: &[PointResult]) -> Cells {
                 p.server.to_string(),
                 p.client.to_string(),
                 link_text(p),
-                p.block_size.to_string(),
-                p.window_size.to_string(),
+                not_http(p, p.block_size.to_string()),
+                not_http(p, p.window_size.to_string()),
                 failed(p.median_s),
                 failed(p.min_s),
                 failed(p.max_s),
                 dash(p.bound_s, &|b| format!("{b:.3}")),
                 dash(p.ratio_to_bound, &|x| format!("{x:.2}")),
                 dash(p.ratio_to_window_bound, &|x| format!("{x:.2}")),
-                format!("{}/{}", p.negotiated_block_size, p.negotiated_window_size),
+                not_http(
+                    p,
+                    format!("{}/{}", p.negotiated_block_size, p.negotiated_window_size),
+                ),
                 p.timeouts.to_string(),
             ];
             if both {
@@ -139,6 +142,16 @@ pub(crate) fn tftp_cells(points: &[PointResult]) -> Cells {
     Cells { head, rows, notes }
 }
 
+/// A block or window cell: `-` for an HTTP point, where they do not apply (its note
+/// says so).
+fn not_http(p: &PointResult, cell: String) -> String {
+    if p.protocol == "http" {
+        "-".into()
+    } else {
+        cell
+    }
+}
+
 /// A time to three decimals, or `failed` when every transfer failed.
 fn failed(v: Option<f64>) -> String {
     v.map_or("failed".to_string(), |x| format!("{x:.3}"))
@@ -159,8 +172,15 @@ pub(crate) fn link_label(rate_bps: Option<u64>, delay_s: f64, loss: f64, size: u
     }
 }
 
+/// The link and size, and ` IPv6` after them for a point over IPv6 (IPv4 is the
+/// default and unmarked), so that the advice and the plot keep the families apart.
 pub(crate) fn link_text(p: &PointResult) -> String {
-    link_label(p.rate_bps, p.delay_s, p.loss, p.size)
+    let l = link_label(p.rate_bps, p.delay_s, p.loss, p.size);
+    if p.family == 6 {
+        format!("{l} IPv6")
+    } else {
+        l
+    }
 }
 
 pub(crate) fn link_name(rate: Rate, delay: Duration, loss: f64, size: u64) -> String {
@@ -247,6 +267,36 @@ mod tests {
         let e = crate::dhcp::load_saved(&f).unwrap_err().to_string();
         assert!(e.starts_with("--from ") && e.contains("dhcp.json"), "{e}");
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn an_ipv6_point_is_marked_and_advised_apart_and_an_http_point_has_no_block_or_window() {
+        let mut pts = tftp_points();
+        pts.truncate(1);
+        let mut v6 = pts[0].clone();
+        v6.family = 6;
+        v6.median_s = Some(0.2);
+        pts.push(v6);
+        assert_eq!(link_text(&pts[1]), format!("{} IPv6", link_text(&pts[0])));
+        let a = advice(&pts);
+        assert_eq!(a.len(), 2, "{a:?}");
+        assert!(a[1].contains("IPv6") && a[1].contains("0.20s"), "{a:?}");
+        let mut http = pts[0].clone();
+        (http.protocol, http.block_size, http.window_size) = ("http".into(), 0, 0);
+        http.median_s = Some(0.01);
+        pts.push(http);
+        // The HTTP point is faster but has no block and window to advise.
+        assert_eq!(advice(&pts), a);
+        let cells = tftp_cells(&pts);
+        assert_eq!(cells.rows[2][4..6], ["-", "-"]);
+        let csv = tftp(&pts, TftpFormat::Csv);
+        assert!(
+            csv.lines()
+                .nth(2)
+                .unwrap()
+                .starts_with("sim,pxelab,pxelab,emulated,6,tftp,"),
+            "{csv}"
+        );
     }
 
     #[test]

@@ -55,9 +55,15 @@ const PANEL_H: u32 = 420;
 
 /// Writes the plot; an error says what failed. Time is on a logarithmic axis (a
 /// window-1 transfer takes tens of times a window-16 one); each panel's legend is a
-/// column beside it, with one entry for the simulator's dashed lines.
+/// column beside it, with one entry for the simulator's dashed lines. HTTP points have
+/// no window size to draw against: they are in the table only.
 pub fn plot(points: &[PointResult], file: &Path) -> Result<(), Error> {
-    draw(points, file).map_err(|e| Error::Plot(format!("--plot {}: {e}", file.display())))
+    let tftp: Vec<PointResult> = points
+        .iter()
+        .filter(|p| p.protocol != "http")
+        .cloned()
+        .collect();
+    draw(&tftp, file).map_err(|e| Error::Plot(format!("--plot {}: {e}", file.display())))
 }
 
 fn draw(points: &[PointResult], file: &Path) -> Result<(), String> {

@@ -8,6 +8,8 @@
 //!     10.201.0.1 (server) and 10.201.0.2 (client);
 //!   - a plain veth pair with no emulation, for raw speed (`--rate veth`). Devices
 //!     `pxIDsva` / `pxIDsvb`, addresses 10.202.0.1 and 10.202.0.2.
+//!   - Both links also carry IPv6 (`--family 6`): fd00:201::1 / ::2 on the switch,
+//!     fd00:202::1 / ::2 on the veth pair, added without duplicate address detection.
 //! - Servers, each started on UDP 69 of the server namespace for its points and stopped
 //!   after them: our responder (`pxelab serve`), atftpd, tftpd-hpa (`in.tftpd`) and
 //!   dnsmasq. Clients: our own (`pxelab lab tftp-get`, the engine's TFTP client) and
@@ -28,12 +30,14 @@ use std::process::{ChildStdin, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+mod family;
 mod programs;
 mod servers;
 mod transfer;
 
+pub use family::Family;
 pub use programs::{find_program, missing, Client, Server, DNSMASQ_BASE, TOOLS_DIR};
-pub use servers::{proxy_responder_yaml, responder_yaml, ProxyServer};
+pub use servers::{proxy_responder_yaml, responder_yaml, ProxyServer, HTTP_PORT};
 pub use transfer::{firmware_download_time, Link, Transfer};
 
 pub const SWITCH_SERVER: &str = "10.201.0.1";
@@ -53,6 +57,12 @@ pub struct BenchLab {
     link: Option<LinkModel>,
     /// The running server's name.
     server: Option<&'static str>,
+    /// The family the servers are started on and the transfers run over.
+    family: Family,
+    /// The running server's start (server, block cap, window cap, serve flags) and,
+    /// over IPv6, the address our responder answers from (see `serve_from`).
+    started: Option<(Server, u16, u16, Vec<String>)>,
+    address6: &'static str,
     cpu_group: Option<CpuGroup>,
     torn_down: bool,
 }
@@ -74,6 +84,9 @@ impl BenchLab {
             switch_events: Arc::new(Mutex::new(Vec::new())),
             link: None,
             server: None,
+            family: Family::V4,
+            started: None,
+            address6: "fd00:201::1",
             cpu_group: None,
             torn_down: false,
         };
@@ -148,6 +161,13 @@ impl BenchLab {
         ] {
             segment::attach_tap(tap, ns, tap, None, addr)?;
         }
+        // IPv6 beside IPv4 on both links; nodad: usable at once, no duplicate to fear.
+        for (dev, ns, addr) in [
+            (&taps[0], &self.ns_srv, "fd00:201::1/64"),
+            (&taps[1], &self.ns_cli, "fd00:201::2/64"),
+        ] {
+            add_ipv6(ns, dev, addr)?;
+        }
         // The veth pair.
         let (va, vb) = (format!("px{}sva", self.id), format!("px{}svb", self.id));
         ip(&[
@@ -171,7 +191,23 @@ impl BenchLab {
             in_ns(ns, &["ip", "addr", "add", addr, "dev", dev])?;
             in_ns(ns, &["ip", "link", "set", "dev", dev, "up"])?;
         }
+        for (dev, ns, addr) in [
+            (&va, &self.ns_srv, "fd00:202::1/64"),
+            (&vb, &self.ns_cli, "fd00:202::2/64"),
+        ] {
+            add_ipv6(ns, dev, addr)?;
+        }
         Ok(())
+    }
+
+    /// The family servers are started on and transfers run over from now on (a server
+    /// already running keeps its own: start it again).
+    pub fn set_family(&mut self, family: Family) {
+        self.family = family;
+    }
+
+    pub fn family(&self) -> Family {
+        self.family
     }
 
     /// The server's namespace (10.201.0.1 on the switch, 10.202.0.1 on the veth pair).
@@ -250,6 +286,23 @@ impl BenchLab {
         }
         let _ = std::fs::remove_dir_all(&self.dir);
     }
+}
+
+/// IPv6 on in namespace `ns` (a new namespace has it on unless the host turned it off
+/// by default) and `addr` on `dev` without duplicate address detection.
+fn add_ipv6(ns: &str, dev: &str, addr: &str) -> Result<(), String> {
+    for key in ["all", "default", dev] {
+        in_ns(
+            ns,
+            &[
+                "sysctl",
+                "-q",
+                "-w",
+                &format!("net.ipv6.conf.{key}.disable_ipv6=0"),
+            ],
+        )?;
+    }
+    in_ns(ns, &["ip", "-6", "addr", "add", addr, "dev", dev, "nodad"]).map(|_| ())
 }
 
 impl Drop for BenchLab {

@@ -8,14 +8,20 @@ pub enum Server {
     Atftpd,
     TftpdHpa,
     Dnsmasq,
+    /// `pxelab serve`'s HTTP server (R-HTTP-2), the same file over HTTP on TCP 80.
+    PxelabHttp,
+    /// lighttpd serving the boot root on TCP 80.
+    Lighttpd,
 }
 
 impl Server {
-    pub const ALL: [Server; 4] = [
+    pub const ALL: [Server; 6] = [
         Server::Pxelab,
         Server::Atftpd,
         Server::TftpdHpa,
         Server::Dnsmasq,
+        Server::PxelabHttp,
+        Server::Lighttpd,
     ];
     pub fn name(self) -> &'static str {
         match self {
@@ -23,23 +29,31 @@ impl Server {
             Server::Atftpd => "atftpd",
             Server::TftpdHpa => "tftpd-hpa",
             Server::Dnsmasq => "dnsmasq",
+            Server::PxelabHttp => "pxelab-http",
+            Server::Lighttpd => "lighttpd",
         }
+    }
+    /// An HTTP server: its points are one download by curl per link, with no block or
+    /// window size (TCP's own).
+    pub fn is_http(self) -> bool {
+        matches!(self, Server::PxelabHttp | Server::Lighttpd)
     }
     pub fn parse(s: &str) -> Result<Server, String> {
         Server::ALL
             .into_iter()
             .find(|v| v.name() == s)
             .ok_or_else(|| {
-                format!("unknown server `{s}`; the servers are pxelab, atftpd, tftpd-hpa, dnsmasq")
+                format!("unknown server `{s}`; the servers are pxelab, atftpd, tftpd-hpa, dnsmasq, pxelab-http, lighttpd")
             })
     }
     /// The program and the Debian package it comes from.
     pub fn program(self) -> Option<(&'static str, &'static str)> {
         match self {
-            Server::Pxelab => None,
+            Server::Pxelab | Server::PxelabHttp => None,
             Server::Atftpd => Some(("atftpd", "atftpd")),
             Server::TftpdHpa => Some(("in.tftpd", "tftpd-hpa")),
             Server::Dnsmasq => Some(("dnsmasq", "dnsmasq-base")),
+            Server::Lighttpd => Some(("lighttpd", "lighttpd")),
         }
     }
     /// The RFC 7440 window size option: which servers grant it.
@@ -148,6 +162,9 @@ pub fn missing(servers: &[Server], clients: &[Client]) -> Vec<String> {
             }
         }
     }
+    if servers.iter().any(|s| s.is_http()) && find_program("curl").is_none() {
+        out.push("`curl` (the HTTP points' client): apt-get install curl".into());
+    }
     if clients.contains(&Client::Atftp) && find_program("atftp").is_none() {
         out.push("`atftp` (atftp client): apt-get install atftp".into());
     }
@@ -189,5 +206,7 @@ mod tests {
         assert_eq!(Client::parse("atftp"), Ok(Client::Atftp));
         assert!(Client::parse("curl").is_err());
         assert!(Server::Atftpd.speaks_windowsize() && !Server::Dnsmasq.speaks_windowsize());
+        assert_eq!(Server::parse("pxelab-http"), Ok(Server::PxelabHttp));
+        assert!(Server::Lighttpd.is_http() && !Server::Pxelab.is_http());
     }
 }

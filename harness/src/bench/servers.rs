@@ -27,17 +27,41 @@ impl BenchLab {
         serve_flags: &[&str],
     ) -> Result<(), String> {
         self.stop_server();
+        if let Some(why) = self.family.refuses(server) {
+            return Err(why);
+        }
+        self.started = Some((
+            server,
+            block_cap,
+            window_cap,
+            serve_flags.iter().map(|f| f.to_string()).collect(),
+        ));
         let root = self.dir.join("root");
         let log = self.dir.join(format!("{}.log", server.name()));
         let mut cmd = Command::new("ip");
         cmd.args(["netns", "exec", &self.ns_srv]);
         match server {
-            Server::Pxelab => {
+            Server::Pxelab | Server::PxelabHttp => {
                 let yaml = self.dir.join("bench-responder.yaml");
-                std::fs::write(&yaml, responder_yaml(block_cap, window_cap))
-                    .map_err(|e| e.to_string())?;
+                let mut text = responder_yaml(block_cap, window_cap, self.family, self.address6);
+                if server == Server::PxelabHttp {
+                    text = text.replace(
+                        ", tftp: {",
+                        &format!(", http: {{port: {HTTP_PORT}}}, tftp: {{"),
+                    );
+                }
+                std::fs::write(&yaml, text).map_err(|e| e.to_string())?;
                 self.serve_args(&mut cmd, &yaml, "state.db");
                 cmd.args(serve_flags);
+            }
+            Server::Lighttpd => {
+                let conf = self.dir.join("lighttpd.conf");
+                std::fs::write(&conf, lighttpd_conf(&root, &self.dir))
+                    .map_err(|e| format!("{}: {e}", conf.display()))?;
+                cmd.arg(find_program("lighttpd").ok_or("lighttpd is not installed")?)
+                    .arg("-D")
+                    .arg("-f")
+                    .arg(&conf);
             }
             Server::Atftpd => {
                 cmd.arg(find_program("atftpd").ok_or("atftpd is not installed")?)
@@ -81,7 +105,12 @@ impl BenchLab {
                     .arg(format!("--log-facility={}", log.display()));
             }
         }
-        self.launch(server.name(), cmd, 69)
+        let listen = if server.is_http() {
+            Listen::Tcp(HTTP_PORT)
+        } else {
+            Listen::Udp(69)
+        };
+        self.launch(server.name(), cmd, listen)
     }
 
     /// `pxelab serve` as the responder `bench` of `yaml`, on the run's boot root, with
@@ -99,7 +128,12 @@ impl BenchLab {
 
     /// Starts a server's command (`ip netns exec` in the server namespace), puts it in
     /// a CPU accounting group, and waits until it listens on UDP `port`.
-    fn launch(&mut self, name: &'static str, mut cmd: Command, port: u16) -> Result<(), String> {
+    fn launch(
+        &mut self,
+        name: &'static str,
+        mut cmd: Command,
+        listen: Listen,
+    ) -> Result<(), String> {
         cmd.stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::from(
@@ -118,14 +152,23 @@ impl BenchLab {
                 .is_some_and(|pid| g.add(pid))
         });
         let deadline = Instant::now() + Duration::from_secs(10);
+        let (proto, port) = match listen {
+            Listen::Udp(p) => ("udp", p),
+            Listen::Tcp(p) => ("tcp", p),
+        };
         let suffix = format!(":{port:04X}");
+        let table = match self.family {
+            Family::V4 => format!("/proc/net/{proto}"),
+            Family::V6 => format!("/proc/net/{proto}6"),
+        };
         loop {
-            let udp = in_ns(&self.ns_srv, &["cat", "/proc/net/udp"]).unwrap_or_default();
-            // local_address column: 00000000:0045 is 0.0.0.0:69.
-            if udp.lines().any(|l| {
-                l.split_whitespace()
-                    .nth(1)
-                    .is_some_and(|a| a.ends_with(&suffix))
+            let socks = in_ns(&self.ns_srv, &["cat", &table]).unwrap_or_default();
+            // local_address column: 00000000:0045 is 0.0.0.0:69; a TCP socket's state
+            // (fourth column) 0A is LISTEN.
+            if socks.lines().any(|l| {
+                let f: Vec<&str> = l.split_whitespace().collect();
+                f.get(1).is_some_and(|a| a.ends_with(&suffix))
+                    && (proto == "udp" || f.get(3) == Some(&"0A"))
             }) {
                 return Ok(());
             }
@@ -133,7 +176,8 @@ impl BenchLab {
                 let err = std::fs::read_to_string(self.dir.join(format!("{name}.err")))
                     .unwrap_or_default();
                 return Err(format!(
-                    "the {name} server did not start listening on UDP {port}: {}",
+                    "the {name} server did not start listening on {} {port}: {}",
+                    proto.to_uppercase(),
                     err.lines().last().unwrap_or("(no output)")
                 ));
             }
@@ -198,7 +242,7 @@ impl BenchLab {
                     ));
             }
         }
-        self.launch(server.name(), cmd, 67)
+        self.launch(server.name(), cmd, Listen::Udp(67))
     }
 
     /// CPU time (user + system) the running server has used so far: its cgroup's (see
@@ -223,14 +267,61 @@ impl BenchLab {
         Some(Duration::from_nanos(ticks * 1_000_000_000 / hz))
     }
 
+    /// Over IPv6 our responder answers TFTP from its `address6`, not from the address
+    /// the request came to (`pxelab serve` sends with IPV6_PKTINFO set to it): a client
+    /// that checks the answer's source, as ours and most do, ignores an answer from the
+    /// switch address to a request sent over the veth pair. So it is started again
+    /// with `address6` set to the server's address on the link a transfer uses.
+    pub(super) fn serve_from(&mut self, address6: &'static str) -> Result<(), String> {
+        if self.address6 == address6 {
+            return Ok(());
+        }
+        self.address6 = address6;
+        match self.started.clone() {
+            Some((server @ Server::Pxelab, b, w, flags)) if self.family == Family::V6 => {
+                let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
+                self.start_server_with(server, b, w, &flags)
+            }
+            _ => Ok(()),
+        }
+    }
+
     pub fn stop_server(&mut self) {
         if let Some(s) = self.server.take() {
             self.procs.kill(&format!("server-{s}"));
         }
+        self.started = None;
         if let Some(g) = self.cpu_group.take() {
             g.remove();
         }
     }
+}
+
+/// The port a server is ready on once it listens.
+#[derive(Clone, Copy)]
+enum Listen {
+    Udp(u16),
+    Tcp(u16),
+}
+
+/// The TCP port of the HTTP servers.
+pub const HTTP_PORT: u16 = 80;
+
+/// lighttpd's configuration for the bench: the boot root on port 80 of every IPv4 and
+/// IPv6 address, no access log, sendfile on (its default, said for the reader).
+fn lighttpd_conf(root: &Path, dir: &Path) -> String {
+    format!(
+        "server.document-root = \"{}\"\n\
+         server.port = {HTTP_PORT}\n\
+         $SERVER[\"socket\"] == \"[::]:{HTTP_PORT}\" {{ }}\n\
+         server.errorlog = \"{}\"\n\
+         server.pid-file = \"{}\"\n\
+         server.network-backend = \"sendfile\"\n\
+         mimetype.assign = (\"\" => \"application/octet-stream\")\n",
+        root.display(),
+        dir.join("lighttpd.log").display(),
+        dir.join("lighttpd.pid").display()
+    )
 }
 
 /// The proxy DHCP servers `pxelab bench dhcp` compares.
@@ -273,13 +364,23 @@ pub fn proxy_responder_yaml() -> String {
 }
 
 /// The scenario file `pxelab serve` reads for the bench: one responder whose TFTP caps
-/// are the largest the matrix asks for.
-pub fn responder_yaml(block_cap: u16, window_cap: u16) -> String {
+/// are the largest the matrix asks for; over IPv6 it also has `address6`, so that it
+/// serves TFTP on [::]:69 (R-V6-5).
+/// `address6` is the server's address on the link of the transfers (see
+/// [`BenchLab::serve_from`]).
+pub fn responder_yaml(block_cap: u16, window_cap: u16, family: Family, address6: &str) -> String {
+    let (cidr6, address6) = match family {
+        Family::V4 => (String::new(), String::new()),
+        Family::V6 => (
+            ", cidr6: \"fd00::/16\"".to_string(),
+            format!(", address6: \"{address6}\""),
+        ),
+    };
     format!(
         "scenario: pxelab bench tftp's server (generated)\n\
          site:\n  code: PXB\n  boot_images: []\n\
-         network:\n  segments:\n    - {{name: bench, cidr: 10.201.0.0/24}}\n\
-         \x20 responders:\n    - {{name: bench, segment: bench, address: 10.201.0.1, role: distribution_point, images: [], listen_dhcp_port: false, tftp: {{block_size: {block_cap}, window_size: {window_cap}}}}}\n\
+         network:\n  segments:\n    - {{name: bench, cidr: 10.201.0.0/24{cidr6}}}\n\
+         \x20 responders:\n    - {{name: bench, segment: bench, address: 10.201.0.1{address6}, role: distribution_point, images: [], listen_dhcp_port: false, tftp: {{block_size: {block_cap}, window_size: {window_cap}}}}}\n\
          events: []\nexpect: []\n"
     )
 }
@@ -293,11 +394,17 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("pxelab-bench-yaml-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let f = dir.join("b.yaml");
-        std::fs::write(&f, responder_yaml(8192, 16)).unwrap();
+        std::fs::write(&f, responder_yaml(8192, 16, Family::V4, "fd00:201::1")).unwrap();
         let sc = pxelab_scenario::load_file(&f).unwrap();
         let r = &sc.network.responders[0];
         assert_eq!(r.config.tftp.block_size, 8192);
         assert_eq!(r.config.tftp.window_size, 16);
+        assert_eq!(r.config.address6, None);
+        std::fs::write(&f, responder_yaml(1432, 8, Family::V6, "fd00:202::1")).unwrap();
+        let sc = pxelab_scenario::load_file(&f).unwrap();
+        let r = &sc.network.responders[0];
+        assert_eq!(r.config.address6, Some("fd00:202::1".parse().unwrap()));
+        assert_eq!(r.config.tftp.block_size, 1432);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

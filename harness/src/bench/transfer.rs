@@ -40,11 +40,18 @@ impl BenchLab {
         let server_ip = match link {
             Link::Emulated(m) => {
                 self.set_link(m)?;
-                SWITCH_SERVER
+                self.family.switch_server()
             }
-            Link::Veth => VETH_SERVER,
+            Link::Veth => self.family.veth_server(),
         };
+        if self.family == Family::V6 {
+            self.serve_from(server_ip)?;
+        }
         match client {
+            Client::Ovmf | Client::Ipxe if self.family == Family::V6 => Err(format!(
+                "{} boots by PXE over IPv4 in the bench; it has no IPv6 point",
+                client.name()
+            )),
             Client::Ovmf | Client::Ipxe => match link {
                 Link::Veth => Err(format!(
                     "{} boots on the switch; it has no veth point",
@@ -113,6 +120,46 @@ impl BenchLab {
                 }
             }
         }
+    }
+
+    /// One HTTP download of `file` by curl in the client namespace over `link`, from
+    /// the running HTTP server (port [`HTTP_PORT`]): curl's
+    /// `time_total`, from before the connection to the last byte, the counterpart of
+    /// TFTP's read request to last block. The body goes to /dev/null.
+    pub fn http_transfer(
+        &mut self,
+        link: Link,
+        file: &str,
+        size: u64,
+        limit: Duration,
+    ) -> Result<GetResult, String> {
+        let host = match link {
+            Link::Emulated(m) => {
+                self.set_link(m)?;
+                self.family.switch_server()
+            }
+            Link::Veth => self.family.veth_server(),
+        };
+        let url = match self.family {
+            Family::V4 => format!("http://{host}:{}/{file}", HTTP_PORT),
+            Family::V6 => format!("http://[{host}]:{}/{file}", HTTP_PORT),
+        };
+        let mut cmd = Command::new("ip");
+        cmd.args(["netns", "exec", &self.ns_cli])
+            .arg(find_program("curl").ok_or("curl is not installed")?)
+            .args([
+                "-s",
+                "-g",
+                "-o",
+                "/dev/null",
+                "-w",
+                "%{http_code} %{size_download} %{time_total}",
+            ])
+            .arg(&url);
+        Ok(match run_limited(&mut cmd, limit)? {
+            None => timed_out(limit),
+            Some(out) => curl_result(&out, size),
+        })
     }
 
     /// A firmware client downloads `file` as its boot program: dnsmasq in the client
@@ -249,6 +296,32 @@ pub fn firmware_download_time(events: &[String], size: u64) -> Option<(f64, usiz
     None
 }
 
+/// curl's `-w '%{http_code} %{size_download} %{time_total}'` line as a result: the
+/// time when the status was 200 and every byte came.
+pub fn curl_result(out: &str, size: u64) -> GetResult {
+    let f: Vec<&str> = out.split_whitespace().collect();
+    let parsed = match f.as_slice() {
+        [code, bytes, secs] => match (bytes.parse::<u64>(), secs.parse::<f64>()) {
+            (Ok(b), Ok(t)) => Some((*code, b, t)),
+            _ => None,
+        },
+        _ => None,
+    };
+    match parsed {
+        Some(("200", b, t)) if b == size => GetResult {
+            seconds: Some(t),
+            bytes: b,
+            crc32: None,
+            block_size: 0,
+            window_size: 0,
+            timeouts: 0,
+            error: None,
+        },
+        Some((code, b, _)) => failed(format!("HTTP status {code}, {b} of {size} bytes")),
+        None => failed(format!("curl printed `{}`", out.trim())),
+    }
+}
+
 /// A transfer that gave no result, and why.
 fn failed(error: String) -> GetResult {
     GetResult {
@@ -295,4 +368,21 @@ pub(super) fn run_limited(cmd: &mut Command, limit: Duration) -> Result<Option<S
         }
     }
     Ok(Some(reader.join().unwrap_or_default()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_curl_line_is_a_time_only_for_200_and_every_byte() {
+        let ok = curl_result("200 1048576 0.012345", 1 << 20);
+        assert_eq!((ok.seconds, ok.error), (Some(0.012345), None));
+        let short = curl_result("200 1000 0.01", 1 << 20);
+        assert_eq!(short.seconds, None);
+        assert!(short.error.unwrap().contains("1000 of 1048576"));
+        let missing = curl_result("404 0 0.001", 10);
+        assert!(missing.error.unwrap().starts_with("HTTP status 404"));
+        assert!(curl_result("", 10).error.unwrap().contains("curl printed"));
+    }
 }
