@@ -88,7 +88,7 @@ const EDK2_TFTP_PROBE: &[(&str, &str)] =
     &[("tsize", "0"), ("blksize", "1228"), ("windowsize", "4")];
 const EDK2_TFTP: &[(&str, &str)] = &[("blksize", "1228"), ("windowsize", "4")];
 
-const fn edk2(kind: FirmwareKind, arch: u16, class: &'static str) -> Firmware6 {
+pub(super) const fn edk2(kind: FirmwareKind, arch: u16, class: &'static str) -> Firmware6 {
     Firmware6 {
         kind,
         stack: Stack::Edk2,
