@@ -18,7 +18,7 @@ use pcap_file::DataLink;
 use pxelab_engine::{Instant, Mac};
 use std::fs::File;
 use std::io::{BufWriter, Write};
-use std::net::SocketAddrV4;
+use std::net::{IpAddr, SocketAddrV4};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -356,7 +356,8 @@ impl SegmentCapture {
     }
 }
 
-/// Ethernet II + IPv4 (TTL 64, DF clear) + TCP with checksum and the MSS option.
+/// Ethernet II + IPv4 (TTL 64, DF clear) or IPv6 (hop limit 64), by the segment's
+/// addresses, + TCP with checksum and the MSS option.
 pub fn build_tcp_frame(out: &mut Vec<u8>, src_mac: Mac, dst_mac: Mac, seg: &crate::tcp::Segment) {
     use crate::tcp::{ACK, FIN, PSH, RST, SYN};
     let mut h = etherparse::TcpHeader::new(seg.src.port(), seg.dst.port(), seg.seq, seg.window);
@@ -369,10 +370,23 @@ pub fn build_tcp_frame(out: &mut Vec<u8>, src_mac: Mac, dst_mac: Mac, seg: &crat
     if let Some(mss) = seg.mss {
         let _ = h.set_options(&[etherparse::TcpOptionElement::MaximumSegmentSize(mss)]);
     }
-    let builder = etherparse::PacketBuilder::ethernet2(src_mac.0, dst_mac.0)
-        .ipv4(seg.src.ip().octets(), seg.dst.ip().octets(), 64)
-        .tcp_header(h);
-    if builder.write(out, &seg.payload).is_err() {
+    let eth = etherparse::PacketBuilder::ethernet2(src_mac.0, dst_mac.0);
+    let written = match (seg.src.ip(), seg.dst.ip()) {
+        (IpAddr::V4(s), IpAddr::V4(d)) => eth
+            .ipv4(s.octets(), d.octets(), 64)
+            .tcp_header(h)
+            .write(out, &seg.payload),
+        // HTTP boot over IPv6 (hop limit 64 as the IPv6 datagrams' unicast).
+        (IpAddr::V6(s), IpAddr::V6(d)) => eth
+            .ipv6(s.octets(), d.octets(), 64)
+            .tcp_header(h)
+            .write(out, &seg.payload),
+        _ => {
+            out.clear();
+            return;
+        }
+    };
+    if written.is_err() {
         out.clear();
     }
 }

@@ -168,6 +168,11 @@ pub fn model6(kind: FirmwareKind) -> &'static Firmware6 {
 }
 
 impl Firmware6 {
+    /// A model of UEFI HTTP boot over IPv6 (`super::http_firmware`), not of PXE.
+    pub fn is_http(&self) -> bool {
+        self.vendor_class.starts_with("HTTPClient")
+    }
+
     /// The client DUID: a DUID-UUID from the SMBIOS GUID, in the firmware's byte order;
     /// without one, EDK2 falls back to a DUID-LLT and iPXE to a DUID-LL (time 0 here:
     /// the simulator's clients have no clock of their own).
