@@ -17,9 +17,18 @@ use std::time::Duration;
 /// The MSS EDK2's TcpDxe offers over IPv6 (the captures' SYN).
 pub const EDK2_MSS6: u16 = 1220;
 
+const fn ms(n: u64) -> Duration {
+    Duration::from_millis(n)
+}
+
+/// Solicits at 0 and at the end of the collection (4.7 s); the later retransmissions
+/// were not captured over HTTP and are PXE's (13.7 and 31.3 s).
+const HTTP6_SOLICITS: &[Duration] = &[ms(0), ms(4700), ms(13_700), ms(31_300)];
+
 const fn http6(kind: FirmwareKind, arch: u16, class: &'static str) -> Firmware6 {
     let mut m = edk2(kind, arch, class);
-    m.collect = Some(Duration::from_millis(4700));
+    m.solicit_at = HTTP6_SOLICITS;
+    m.collect = Some(ms(4700));
     m.takes_proxy = false;
     m
 }
@@ -70,6 +79,8 @@ mod tests {
             (19, "HTTPClient:Arch:00019:UNDI:003000")
         );
         assert!(!m.takes_proxy);
+        // The collection ends at the first retransmission (the Solicit that follows).
+        assert_eq!(m.collect, m.solicit_at.get(1).copied());
     }
 
     #[test]
