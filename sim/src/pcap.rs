@@ -424,6 +424,52 @@ mod tests {
         d
     }
 
+    fn tcp_frame(src: &str, dst: &str) -> Vec<u8> {
+        let seg = crate::tcp::Segment {
+            src: src.parse().unwrap(),
+            dst: dst.parse().unwrap(),
+            seq: 7,
+            ack: 0,
+            flags: crate::tcp::SYN,
+            window: 65535,
+            mss: Some(1220),
+            payload: Vec::new(),
+        };
+        let mut f = Vec::new();
+        build_tcp_frame(
+            &mut f,
+            Mac([2, 0, 0, 0, 0, 1]),
+            Mac([2, 0, 0, 0, 0, 2]),
+            &seg,
+        );
+        f
+    }
+
+    #[test]
+    fn a_tcp_segment_is_framed_in_its_family() {
+        let f = tcp_frame("[fd10::100]:2561", "[fd10::5]:80");
+        let p = etherparse::SlicedPacket::from_ethernet(&f).unwrap();
+        let Some(etherparse::NetSlice::Ipv6(ip)) = &p.net else {
+            panic!("not IPv6: {:?}", p.net);
+        };
+        assert_eq!(
+            ip.header().destination_addr(),
+            "fd10::5".parse::<std::net::Ipv6Addr>().unwrap()
+        );
+        let Some(etherparse::TransportSlice::Tcp(t)) = &p.transport else {
+            panic!("not TCP");
+        };
+        assert!(t.syn() && t.destination_port() == 80);
+        let f4 = tcp_frame("10.0.0.100:2561", "10.0.0.5:80");
+        let p = etherparse::SlicedPacket::from_ethernet(&f4).unwrap();
+        assert!(matches!(p.net, Some(etherparse::NetSlice::Ipv4(_))));
+        assert_eq!(f.len(), f4.len() + 20, "an IPv6 header is 20 bytes longer");
+        assert!(
+            tcp_frame("10.0.0.100:2561", "[fd10::5]:80").is_empty(),
+            "mixed families"
+        );
+    }
+
     fn data_frame(len: usize) -> Vec<u8> {
         let mut payload = vec![0, 3, 0, 1];
         payload.extend((0..len).map(|i| i as u8));
