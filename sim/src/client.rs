@@ -14,6 +14,7 @@ use std::net::{Ipv4Addr, Ipv6Addr, SocketAddrV4};
 use std::time::Duration;
 
 // PXE over IPv6 (`netboot: pxe6`), apart.
+mod http6;
 mod six;
 pub use six::Send6;
 
@@ -232,6 +233,10 @@ impl Client {
             self.phase = Phase::Idle;
             self.boot6(now);
             return;
+        }
+        if self.netboot == Netboot::Http6 {
+            self.phase = Phase::Idle;
+            return self.boot_http6(now);
         }
         if self.netboot == Netboot::Http4 {
             self.phase = Phase::Idle;

@@ -30,7 +30,7 @@ use pxelab_engine::dhcp::firmware::{self, FirmwareModel};
 use pxelab_engine::dhcp::packet::{self as dhcp_packet, MessageType};
 use pxelab_engine::policy::{ClientClass, Purpose};
 use pxelab_engine::{Guid, Instant, Mac};
-use std::net::{Ipv4Addr, SocketAddrV4};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4};
 use std::time::Duration;
 
 /// DISCOVER retransmission waits (`mHttpDhcpTimeout`): sent at 0, 4, 12, 28 s; given
@@ -51,10 +51,11 @@ pub fn http_request(method: &str, path: &str, host: &str) -> Vec<u8> {
     .into_bytes()
 }
 
-/// An `http://host[:port]/path` URL with an IPv4 host (the responder writes those).
+/// An `http://host[:port]/path` URL with an IPv4 host or an `[IPv6]` one (the
+/// responder writes those).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Url {
-    pub server: SocketAddrV4,
+    pub server: SocketAddr,
     /// `Host:` as the URL spells it (with the port when it is not 80).
     pub host: String,
     /// Starts with `/`.
@@ -68,12 +69,23 @@ impl Url {
             Some(i) => (&rest[..i], &rest[i..]),
             None => (rest, "/"),
         };
-        let (ip, port) = match host.rsplit_once(':') {
-            Some((h, p)) => (h, p.parse().ok()?),
-            None => (host, 80),
+        let (ip, port): (IpAddr, u16) = match host.strip_prefix('[') {
+            Some(v6) => {
+                let (a, after) = v6.split_once(']')?;
+                let port = match after.strip_prefix(':') {
+                    Some(p) => p.parse().ok()?,
+                    None if after.is_empty() => 80,
+                    None => return None,
+                };
+                (IpAddr::V6(a.parse().ok()?), port)
+            }
+            None => match host.rsplit_once(':') {
+                Some((h, p)) => (IpAddr::V4(h.parse().ok()?), p.parse().ok()?),
+                None => (IpAddr::V4(host.parse().ok()?), 80),
+            },
         };
         Some(Url {
-            server: SocketAddrV4::new(ip.parse().ok()?, port),
+            server: SocketAddr::new(ip, port),
             host: host.to_string(),
             path: path.to_string(),
         })
@@ -169,6 +181,8 @@ pub struct HttpBoot {
     press_key: bool,
     verify: bool,
     pub ip: Option<Ipv4Addr>,
+    /// The leased IPv6 address of a boot by `http6` (its DHCPv6 is the client's).
+    ip6: Option<Ipv6Addr>,
     phase: Phase,
     conn: Option<Conn>,
     next_port: u16,
@@ -176,7 +190,7 @@ pub struct HttpBoot {
     xid_counter: u32,
     restarts: u32,
     answered: bool,
-    served_by: Option<Ipv4Addr>,
+    served_by: Option<IpAddr>,
     chosen: Option<(String, String)>,
     boot_started: Instant,
     /// Segments to put on the wire.
@@ -207,6 +221,7 @@ impl HttpBoot {
             press_key,
             verify,
             ip: None,
+            ip6: None,
             phase: Phase::Idle,
             conn: None,
             next_port: FIRST_PORT + spread,
@@ -242,6 +257,28 @@ impl HttpBoot {
         self.boot_started = now;
         self.note(now, "HTTP boot (IPv4)");
         self.start_discover(now, out);
+    }
+
+    /// Boot by `http6` once the client's DHCPv6 (client/http6.rs) leased `ip6` and
+    /// found the boot file `url`: `HEAD` and `GET` over IPv6 to the URL's
+    /// `[address]:port`, then the boot program's requests, as over IPv4.
+    pub fn boot_from_url6(&mut self, now: Instant, started: Instant, ip6: Ipv6Addr, url: &str) {
+        self.boot_started = started;
+        self.ip6 = Some(ip6);
+        self.answered = true;
+        match Url::parse(url).filter(|u| u.server.is_ipv6()) {
+            Some(u) => {
+                self.served_by = Some(u.server.ip());
+                self.fetch(now, u, Stage::Head);
+            }
+            None => {
+                self.note(
+                    now,
+                    format!("boot file URL {url} is not http://[address]/path"),
+                );
+                self.give_up(now);
+            }
+        }
     }
 
     fn new_xid(&mut self) -> u32 {
@@ -380,7 +417,7 @@ impl HttpBoot {
                 if *until > now {
                     return;
                 }
-                let (p, s) = (params.clone(), *url.server.ip());
+                let (p, s) = (params.clone(), url.server.ip());
                 self.note(now, "no key pressed at the prompt: next boot device");
                 self.finish(now, Outcome::Declined, Some(&p), Some(s));
             }
@@ -470,7 +507,7 @@ impl HttpBoot {
                     let (ip, u) = (offer.yiaddr, url.clone());
                     self.ip = Some(ip);
                     self.note(now, format!("DHCPACK: address {ip}"));
-                    let Some(url) = Url::parse(&u) else {
+                    let Some(url) = Url::parse(&u).filter(|u| u.server.is_ipv4()) else {
                         self.note(
                             now,
                             format!("boot file URL {u} not usable (IPv4 http:// only)"),
@@ -478,7 +515,7 @@ impl HttpBoot {
                         self.give_up(now);
                         return;
                     };
-                    self.served_by = Some(*url.server.ip());
+                    self.served_by = Some(url.server.ip());
                     self.fetch(now, url, Stage::Head);
                 }
                 Some(MessageType::Nak) => {
@@ -502,8 +539,11 @@ impl HttpBoot {
         });
         if !reuse {
             self.abort_conn(now);
-            let ip = self.ip.unwrap_or(Ipv4Addr::UNSPECIFIED);
-            let local = SocketAddrV4::new(ip, self.next_port);
+            let ip = match url.server {
+                SocketAddr::V4(_) => IpAddr::V4(self.ip.unwrap_or(Ipv4Addr::UNSPECIFIED)),
+                SocketAddr::V6(_) => IpAddr::V6(self.ip6.unwrap_or(Ipv6Addr::UNSPECIFIED)),
+            };
+            let local = SocketAddr::new(ip, self.next_port);
             self.next_port = if self.next_port == u16::MAX {
                 FIRST_PORT
             } else {
@@ -514,7 +554,7 @@ impl HttpBoot {
                 .wrapping_mul(2_654_435_761)
                 .wrapping_add(self.connections.wrapping_mul(0x0101_0101))
                 ^ now.as_nanos() as u32;
-            let tcb = Tcb::connect(now, TcpConfig::edk2(), local, url.server, iss);
+            let tcb = Tcb::connect(now, TcpConfig::edk2_for(local), local, url.server, iss);
             self.note(now, format!("TCP connect {local} -> {}", url.server));
             self.conn = Some(Conn {
                 tcb,
@@ -644,7 +684,7 @@ impl HttpBoot {
                     Err(e) => {
                         self.abort_conn(now);
                         self.note(now, format!("bad boot parameters: {e}"));
-                        let s = *url.server.ip();
+                        let s = url.server.ip();
                         self.finish(now, Outcome::Failed, None, Some(s));
                         return;
                     }
@@ -669,7 +709,7 @@ impl HttpBoot {
             }
             Stage::Image(params) => {
                 self.abort_conn(now);
-                let s = *url.server.ip();
+                let s = url.server.ip();
                 if status != 200 {
                     self.finish(now, Outcome::Failed, Some(&params), Some(s));
                 } else if length != params.image_size {
@@ -713,7 +753,7 @@ impl HttpBoot {
         now: Instant,
         outcome: Outcome,
         params: Option<&BootParams>,
-        server: Option<Ipv4Addr>,
+        server: Option<IpAddr>,
     ) {
         let (boot_image, deployment) = match params {
             Some(p) => (Some(p.boot_image.clone()), Some(p.deployment.clone())),
@@ -723,9 +763,14 @@ impl HttpBoot {
             },
             None => (None, None),
         };
-        let served_by = match outcome {
+        let served = match outcome {
             Outcome::NoOffer => None,
             _ => server.or(self.served_by),
+        };
+        let (served_by, served_by6) = match served {
+            Some(IpAddr::V4(a)) => (Some(a), None),
+            Some(IpAddr::V6(a)) => (None, Some(a)),
+            None => (None, None),
         };
         self.note(now, format!("outcome: {}", outcome.as_str()));
         self.result = Some(BootResult {
@@ -733,7 +778,7 @@ impl HttpBoot {
             boot_image,
             deployment,
             served_by,
-            served_by6: None,
+            served_by6,
             at: self.boot_started,
             finished: now,
         });
@@ -773,7 +818,7 @@ impl crate::client::Client {
         true
     }
 
-    fn sync_http(&mut self) {
+    pub(crate) fn sync_http(&mut self) {
         let Some(h) = self.http.as_mut() else {
             return;
         };
@@ -868,6 +913,16 @@ mod tests {
             "no DNS in the model"
         );
         assert_eq!(Url::parse("tftp://10.0.0.5/a"), None);
+        let u = Url::parse("http://[fd10:10::5]/smsboot/x64/a.efi").unwrap();
+        assert_eq!(u.server, "[fd10:10::5]:80".parse().unwrap());
+        assert_eq!(
+            (u.host.as_str(), u.path.as_str()),
+            ("[fd10:10::5]", "/smsboot/x64/a.efi")
+        );
+        let u = Url::parse("http://[fd10:10::5]:8080/a").unwrap();
+        assert_eq!(u.server, "[fd10:10::5]:8080".parse().unwrap());
+        assert_eq!(Url::parse("http://[fd10:10::5]x/a"), None);
+        assert_eq!(Url::parse("http://[zz]/a"), None);
     }
 
     #[test]

@@ -53,17 +53,14 @@ pub fn deliver(w: &mut World, host: HostId, iface: usize, seg: Segment) {
     if !w.hosts[host].up {
         return;
     }
-    let own = w.hosts[host]
-        .ifaces
-        .iter()
-        .any(|i| i.ip == Some(*seg.dst.ip()));
+    let own = w.holds_address(host, iface, seg.dst.ip());
     match &w.hosts[host].kind {
         HostKind::Client(_) if own => {
             w.with_client(host, |c, now, _| c.handle_tcp(now, &seg));
         }
         // Forwarded between the router's segments, as datagrams are.
         HostKind::Router(_) if !own => {
-            if let Some(out_if) = w.router_iface_for(host, *seg.dst.ip()) {
+            if let Some(out_if) = w.router_iface_for_addr(host, seg.dst.ip()) {
                 if out_if != iface {
                     w.send_tcp(host, out_if, seg);
                 }
@@ -93,7 +90,7 @@ fn serve(w: &mut World, host: HostId, seg: Segment) {
         None => {
             let listening = http_port(w, host) == Some(seg.dst.port());
             let iss = seg.seq.rotate_left(13) ^ 0x5bd1_e995 ^ u32::from(seg.src.port());
-            match Tcb::accept(now, TcpConfig::linux(), &seg, iss).filter(|_| listening) {
+            match Tcb::accept(now, TcpConfig::linux_for(seg.dst), &seg, iss).filter(|_| listening) {
                 Some(tcb) => conns.push(HttpConn {
                     tcb,
                     http: Connection::new(now, HttpLimits::default()),
@@ -101,7 +98,7 @@ fn serve(w: &mut World, host: HostId, seg: Segment) {
                 }),
                 None => {
                     if let Some(rst) = tcp::reset_for(&seg) {
-                        let iface = w.iface_for(host, *rst.src.ip());
+                        let iface = w.iface_for_addr(host, rst.src.ip());
                         w.send_tcp(host, iface, rst);
                     }
                 }
@@ -164,7 +161,7 @@ fn pump(w: &mut World, host: HostId, mut conns: Vec<HttpConn>) {
         w.http.hosts.insert(host, conns);
     }
     for seg in out {
-        let iface = w.iface_for(host, *seg.src.ip());
+        let iface = w.iface_for_addr(host, seg.src.ip());
         w.send_tcp(host, iface, seg);
     }
     w.rearm(host);

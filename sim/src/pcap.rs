@@ -18,7 +18,7 @@ use pcap_file::DataLink;
 use pxelab_engine::{Instant, Mac};
 use std::fs::File;
 use std::io::{BufWriter, Write};
-use std::net::SocketAddrV4;
+use std::net::{IpAddr, SocketAddrV4};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -356,7 +356,8 @@ impl SegmentCapture {
     }
 }
 
-/// Ethernet II + IPv4 (TTL 64, DF clear) + TCP with checksum and the MSS option.
+/// Ethernet II + IPv4 (TTL 64, DF clear) or IPv6 (hop limit 64), by the segment's
+/// addresses, + TCP with checksum and the MSS option.
 pub fn build_tcp_frame(out: &mut Vec<u8>, src_mac: Mac, dst_mac: Mac, seg: &crate::tcp::Segment) {
     use crate::tcp::{ACK, FIN, PSH, RST, SYN};
     let mut h = etherparse::TcpHeader::new(seg.src.port(), seg.dst.port(), seg.seq, seg.window);
@@ -369,10 +370,23 @@ pub fn build_tcp_frame(out: &mut Vec<u8>, src_mac: Mac, dst_mac: Mac, seg: &crat
     if let Some(mss) = seg.mss {
         let _ = h.set_options(&[etherparse::TcpOptionElement::MaximumSegmentSize(mss)]);
     }
-    let builder = etherparse::PacketBuilder::ethernet2(src_mac.0, dst_mac.0)
-        .ipv4(seg.src.ip().octets(), seg.dst.ip().octets(), 64)
-        .tcp_header(h);
-    if builder.write(out, &seg.payload).is_err() {
+    let eth = etherparse::PacketBuilder::ethernet2(src_mac.0, dst_mac.0);
+    let written = match (seg.src.ip(), seg.dst.ip()) {
+        (IpAddr::V4(s), IpAddr::V4(d)) => eth
+            .ipv4(s.octets(), d.octets(), 64)
+            .tcp_header(h)
+            .write(out, &seg.payload),
+        // HTTP boot over IPv6 (hop limit 64 as the IPv6 datagrams' unicast).
+        (IpAddr::V6(s), IpAddr::V6(d)) => eth
+            .ipv6(s.octets(), d.octets(), 64)
+            .tcp_header(h)
+            .write(out, &seg.payload),
+        _ => {
+            out.clear();
+            return;
+        }
+    };
+    if written.is_err() {
         out.clear();
     }
 }
@@ -408,6 +422,52 @@ mod tests {
         let _ = std::fs::remove_dir_all(&d);
         std::fs::create_dir_all(&d).unwrap();
         d
+    }
+
+    fn tcp_frame(src: &str, dst: &str) -> Vec<u8> {
+        let seg = crate::tcp::Segment {
+            src: src.parse().unwrap(),
+            dst: dst.parse().unwrap(),
+            seq: 7,
+            ack: 0,
+            flags: crate::tcp::SYN,
+            window: 65535,
+            mss: Some(1220),
+            payload: Vec::new(),
+        };
+        let mut f = Vec::new();
+        build_tcp_frame(
+            &mut f,
+            Mac([2, 0, 0, 0, 0, 1]),
+            Mac([2, 0, 0, 0, 0, 2]),
+            &seg,
+        );
+        f
+    }
+
+    #[test]
+    fn a_tcp_segment_is_framed_in_its_family() {
+        let f = tcp_frame("[fd10::100]:2561", "[fd10::5]:80");
+        let p = etherparse::SlicedPacket::from_ethernet(&f).unwrap();
+        let Some(etherparse::NetSlice::Ipv6(ip)) = &p.net else {
+            panic!("not IPv6: {:?}", p.net);
+        };
+        assert_eq!(
+            ip.header().destination_addr(),
+            "fd10::5".parse::<std::net::Ipv6Addr>().unwrap()
+        );
+        let Some(etherparse::TransportSlice::Tcp(t)) = &p.transport else {
+            panic!("not TCP");
+        };
+        assert!(t.syn() && t.destination_port() == 80);
+        let f4 = tcp_frame("10.0.0.100:2561", "10.0.0.5:80");
+        let p = etherparse::SlicedPacket::from_ethernet(&f4).unwrap();
+        assert!(matches!(p.net, Some(etherparse::NetSlice::Ipv4(_))));
+        assert_eq!(f.len(), f4.len() + 20, "an IPv6 header is 20 bytes longer");
+        assert!(
+            tcp_frame("10.0.0.100:2561", "[fd10::5]:80").is_empty(),
+            "mixed families"
+        );
     }
 
     fn data_frame(len: usize) -> Vec<u8> {

@@ -28,7 +28,7 @@
 
 use pxelab_engine::Instant;
 use std::collections::{BTreeMap, VecDeque};
-use std::net::SocketAddrV4;
+use std::net::SocketAddr;
 use std::time::Duration;
 
 pub const FIN: u8 = 0x01;
@@ -40,8 +40,8 @@ pub const ACK: u8 = 0x10;
 /// One TCP segment: the header fields the model uses, and its data.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Segment {
-    pub src: SocketAddrV4,
-    pub dst: SocketAddrV4,
+    pub src: SocketAddr,
+    pub dst: SocketAddr,
     pub seq: u32,
     pub ack: u32,
     pub flags: u8,
@@ -146,6 +146,31 @@ impl TcpConfig {
             send_buffer: 64 * 1024,
         }
     }
+
+    /// Linux on the connection's family: over IPv6 the HTTPv6 captures' SYN-ACK offers
+    /// MSS 1440 and window 64800 (45 segments), 20 bytes of header more than IPv4.
+    pub fn linux_for(local: SocketAddr) -> TcpConfig {
+        match local {
+            SocketAddr::V4(_) => TcpConfig::linux(),
+            SocketAddr::V6(_) => TcpConfig {
+                mss: 1440,
+                window: 64800,
+                ..TcpConfig::linux()
+            },
+        }
+    }
+
+    /// EDK2 on the connection's family: over IPv6 its SYN offers MSS 1220 (1280, the
+    /// IPv6 minimum MTU, less 60; the HTTPv6 captures), window 65535 as over IPv4.
+    pub fn edk2_for(local: SocketAddr) -> TcpConfig {
+        match local {
+            SocketAddr::V4(_) => TcpConfig::edk2(),
+            SocketAddr::V6(_) => TcpConfig {
+                mss: pxelab_engine::dhcp6::http_firmware::EDK2_MSS6,
+                ..TcpConfig::edk2()
+            },
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -174,8 +199,8 @@ pub enum Failure {
 /// One end of a connection.
 pub struct Tcb {
     cfg: TcpConfig,
-    pub local: SocketAddrV4,
-    pub remote: SocketAddrV4,
+    pub local: SocketAddr,
+    pub remote: SocketAddr,
     state: State,
     failure: Option<Failure>,
     // Send side.
@@ -221,7 +246,7 @@ pub struct Tcb {
 }
 
 impl Tcb {
-    fn new(cfg: TcpConfig, local: SocketAddrV4, remote: SocketAddrV4, iss: u32) -> Tcb {
+    fn new(cfg: TcpConfig, local: SocketAddr, remote: SocketAddr, iss: u32) -> Tcb {
         Tcb {
             cfg,
             local,
@@ -266,8 +291,8 @@ impl Tcb {
     pub fn connect(
         now: Instant,
         cfg: TcpConfig,
-        local: SocketAddrV4,
-        remote: SocketAddrV4,
+        local: SocketAddr,
+        remote: SocketAddr,
         iss: u32,
     ) -> Tcb {
         let mut t = Tcb::new(cfg, local, remote, iss);

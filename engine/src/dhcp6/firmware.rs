@@ -88,7 +88,7 @@ const EDK2_TFTP_PROBE: &[(&str, &str)] =
     &[("tsize", "0"), ("blksize", "1228"), ("windowsize", "4")];
 const EDK2_TFTP: &[(&str, &str)] = &[("blksize", "1228"), ("windowsize", "4")];
 
-const fn edk2(kind: FirmwareKind, arch: u16, class: &'static str) -> Firmware6 {
+pub(super) const fn edk2(kind: FirmwareKind, arch: u16, class: &'static str) -> Firmware6 {
     Firmware6 {
         kind,
         stack: Stack::Edk2,
@@ -168,6 +168,11 @@ pub fn model6(kind: FirmwareKind) -> &'static Firmware6 {
 }
 
 impl Firmware6 {
+    /// A model of UEFI HTTP boot over IPv6 (`super::http_firmware`), not of PXE.
+    pub fn is_http(&self) -> bool {
+        self.vendor_class.starts_with("HTTPClient")
+    }
+
     /// The client DUID: a DUID-UUID from the SMBIOS GUID, in the firmware's byte order;
     /// without one, EDK2 falls back to a DUID-LLT and iPXE to a DUID-LL (time 0 here:
     /// the simulator's clients have no clock of their own).

@@ -26,6 +26,7 @@
 
 pub mod answer;
 pub mod firmware;
+pub mod http_firmware;
 pub mod relay;
 pub mod relay_agent;
 pub mod request;

@@ -9,6 +9,7 @@ use super::{tftp_timing, Client, Outcome, PROMPT_TIMEOUT};
 use crate::ipv6::{link_local, ALL_DHCP};
 use pxelab_engine::bootfiles::{self, BootParams};
 use pxelab_engine::dhcp6::firmware::{parse_tftp_url, Firmware6, Offer6};
+use pxelab_engine::dhcp6::http_firmware::is_http6_url;
 use pxelab_engine::dhcp6::{self, Message6};
 use pxelab_engine::policy::Purpose;
 use pxelab_engine::tftp::client::{ClientConfig, ClientStatus, ClientTransfer};
@@ -111,7 +112,11 @@ impl Client {
 
     /// Power on and boot by PXE over IPv6.
     pub(super) fn boot6(&mut self, now: Instant) {
-        let model = self.model6;
+        self.start6(now, self.model6, "PXE over IPv6 (pxe6)");
+    }
+
+    /// Starts the firmware's DHCPv6 with `model`: PXE's, or HTTP boot's (http6.rs).
+    pub(super) fn start6(&mut self, now: Instant, model: &'static Firmware6, what: &'static str) {
         self.ip6 = None;
         // Transaction ids: the Solicit's, and the Request's with its first byte one more,
         // as EDK2 numbers them (the captures).
@@ -130,7 +135,7 @@ impl Client {
             started: now,
             served_by: None,
         }));
-        self.note(now, || "PXE over IPv6 (pxe6)".into());
+        self.note(now, || what.into());
         self.send_solicit(now);
     }
 
@@ -259,6 +264,19 @@ impl Client {
             self.give_up6(now);
             return;
         };
+        let mut offer = offer;
+        if model.is_http() && offer.boot_file_url.is_none() {
+            // HTTP boot: the address offer's own URL, else the proxy offer's
+            // (`HttpBootSelectDhcpOffer`); no port-4011 exchange.
+            offer.boot_file_url = proxies.first().and_then(|p| p.boot_file_url.clone());
+            if offer.boot_file_url.is_none() {
+                self.note(now, || {
+                    "an address but no boot file URL: HTTP boot aborts".into()
+                });
+                self.give_up6(now);
+                return;
+            }
+        }
         let has_url = offer.boot_file_url.is_some();
         if model.takes_proxy && proxies.is_empty() && !(offer.pxe && has_url) {
             self.note(now, || {
@@ -343,6 +361,18 @@ impl Client {
                         if dhcp.is_none() {
                             *dhcp = Some(offer.clone());
                         }
+                    } else if model.is_http()
+                        && offer.boot_file_url.as_deref().is_some_and(is_http6_url)
+                    {
+                        // HttpBootDxe's proxy offer: a boot file URL, no address.
+                        notes.push(format!(
+                            "DHCPv6 HTTP boot Advertise from {from}: {}",
+                            offer.boot_file_url.clone().unwrap_or_default()
+                        ));
+                        if proxies.is_empty() {
+                            proxies.push(offer.clone());
+                        }
+                        self.answered = true;
                     } else if offer.is_proxy() && model.takes_proxy {
                         notes.push(format!(
                             "DHCPv6 proxy Advertise from {from}: {}",
@@ -489,6 +519,9 @@ impl Client {
     }
 
     fn start_from_url(&mut self, now: Instant, url: &str) {
+        if url.starts_with("http://") {
+            return self.start_http6(now, url);
+        }
         let Some((server, file)) = parse_tftp_url(url) else {
             self.note(now, || {
                 format!("boot file URL {url} is not tftp://[address]/path")

@@ -7,6 +7,7 @@ use crate::tcp::Segment;
 use crate::world::HostId;
 use pxelab_engine::Mac;
 use rand::RngExt as _;
+use std::net::IpAddr;
 
 impl World {
     /// Send a TCP segment out of a host's interface.
@@ -17,9 +18,11 @@ impl World {
         self.stats.packets_sent += 1;
         let seg_id = self.hosts[host].ifaces[iface].seg;
         let link = self.segments[seg_id].link;
-        // The link model counts a UDP datagram's payload; a TCP header is 12 bytes
-        // longer than a UDP one (20, and 4 with the MSS option).
-        let len = seg.payload.len() + seg.header_len() - 8;
+        // The link model counts a UDP datagram's payload over IPv4; a TCP header is 12
+        // bytes longer than a UDP one (20, and 4 with the MSS option), an IPv6 header
+        // 20 bytes longer than an IPv4 one.
+        let v6_extra = if seg.dst.is_ipv6() { 20 } else { 0 };
+        let len = seg.payload.len() + seg.header_len() - 8 + v6_extra;
         let times = link.line_times(len);
         let now = self.now;
         let start = self.hosts[host].ifaces[iface]
@@ -37,13 +40,7 @@ impl World {
             Usage::add(&mut self.usage.egress[host], start, times.wire);
         }
         let src_mac = self.hosts[host].ifaces[iface].mac;
-        let dst = *seg.dst.ip();
-        let seg_ref = &self.segments[seg_id];
-        let target = match self.addr_index.get(&(seg_id, dst)) {
-            Some(p) => Some(*p),
-            None if !seg_ref.contains(dst) => seg_ref.gateway,
-            None => None,
-        };
+        let target = self.tcp_next_hop(seg_id, seg.dst.ip());
         let dst_mac = target.map_or(Mac::BROADCAST, |(h, i)| self.hosts[h].ifaces[i].mac);
         if let Some(c) = &mut self.segments[seg_id].capture {
             c.write_tcp(start, src_mac, dst_mac, &seg);
@@ -67,6 +64,59 @@ impl World {
                 seg,
             },
         );
+    }
+
+    /// The port a segment to `dst` goes to on segment `seg_id`: the host holding the
+    /// address, else the segment's router (of the family) when it is off the link.
+    fn tcp_next_hop(&self, seg_id: usize, dst: IpAddr) -> Option<(HostId, usize)> {
+        match dst {
+            IpAddr::V4(d) => {
+                let seg_ref = &self.segments[seg_id];
+                match self.addr_index.get(&(seg_id, d)) {
+                    Some(p) => Some(*p),
+                    None if !seg_ref.contains(d) => seg_ref.gateway,
+                    None => None,
+                }
+            }
+            IpAddr::V6(d) => match self.net6.lookup(seg_id, d) {
+                Some(p) => Some(p),
+                None if !self.net6.on_link(seg_id, d) => self.net6.gateways.get(&seg_id).copied(),
+                None => None,
+            },
+        }
+    }
+
+    /// Whether `ip` is the host's address on interface `iface` (either family).
+    pub fn holds_address(&self, host: HostId, iface: usize, ip: IpAddr) -> bool {
+        match ip {
+            IpAddr::V4(a) => self.hosts[host].ifaces.iter().any(|i| i.ip == Some(a)),
+            IpAddr::V6(a) => {
+                let seg = self.hosts[host].ifaces[iface].seg;
+                self.net6.lookup(seg, a) == Some((host, iface))
+            }
+        }
+    }
+
+    /// The interface a host sends from with source address `ip` (either family).
+    pub fn iface_for_addr(&self, host: HostId, ip: IpAddr) -> usize {
+        match ip {
+            IpAddr::V4(a) => self.iface_for(host, a),
+            IpAddr::V6(a) => (0..self.hosts[host].ifaces.len())
+                .find(|i| self.net6.global.get(&(host, *i)) == Some(&a))
+                .unwrap_or(0),
+        }
+    }
+
+    /// A router's interface towards `ip` (either family).
+    pub fn router_iface_for_addr(&self, host: HostId, ip: IpAddr) -> Option<usize> {
+        match ip {
+            IpAddr::V4(a) => self.router_iface_for(host, a),
+            IpAddr::V6(a) => self.hosts[host].ifaces.iter().position(|i| {
+                self.net6
+                    .prefix(i.seg)
+                    .is_some_and(|p| crate::ipv6::in_prefix(a, p))
+            }),
+        }
     }
 
     /// Sends the segments a client wants sent (after `World::with_client`'s call).

@@ -1,0 +1,93 @@
+//! The firmware's UEFI HTTP boot over IPv6 (netboot `http6`, EDK2's `HttpBootDxe`), as
+//! the captures show it (`tests/fixtures/firmware/uefi-*-http6.pcap`): the DHCPv6
+//! Solicit and Request of PXE over IPv6 ([`super::firmware`]), option for option and in
+//! the same order (1, 8, 3, 6 [59, 60, 23, 16], 62 (1.3.0), 61, 16; the Request adds
+//! 2), with the HTTP architecture in option 61 (16 x64, 15 IA32, 19 ARM64) and option
+//! 16 `HTTPClient:Arch:000NN:UNDI:003000` (R-HTTP-1). The Request came 5.35, 4.56 and
+//! 4.07 s after the Solicit (x64, IA32, ARM64): Dhcp6Dxe's first retransmission time,
+//! randomised; the model takes 4.7 s. `HttpBootDxe` takes an Advertise that gives an
+//! address and a boot file URL (`HttpOfferTypeDhcpIpUri`) and asks no proxy: it has no
+//! port-4011 exchange. Its first TCP SYN came 2.4 to 3.0 s after the Reply (12.8 s once,
+//! x64), as the PXE model's address check; it offers MSS 1220 (1280 less 60).
+
+use super::firmware::{edk2, Firmware6};
+use crate::dhcp::firmware::FirmwareKind;
+use std::time::Duration;
+
+/// The MSS EDK2's TcpDxe offers over IPv6 (the captures' SYN).
+pub const EDK2_MSS6: u16 = 1220;
+
+const fn ms(n: u64) -> Duration {
+    Duration::from_millis(n)
+}
+
+/// Solicits at 0 and at the end of the collection (4.7 s); the later retransmissions
+/// were not captured over HTTP and are PXE's (13.7 and 31.3 s).
+const HTTP6_SOLICITS: &[Duration] = &[ms(0), ms(4700), ms(13_700), ms(31_300)];
+
+const fn http6(kind: FirmwareKind, arch: u16, class: &'static str) -> Firmware6 {
+    let mut m = edk2(kind, arch, class);
+    m.solicit_at = HTTP6_SOLICITS;
+    m.collect = Some(ms(4700));
+    m.takes_proxy = false;
+    m
+}
+
+static UEFI_X64: Firmware6 = http6(
+    FirmwareKind::UefiX64,
+    16,
+    "HTTPClient:Arch:00016:UNDI:003000",
+);
+static UEFI_IA32: Firmware6 = http6(
+    FirmwareKind::UefiIa32,
+    15,
+    "HTTPClient:Arch:00015:UNDI:003000",
+);
+static UEFI_ARM64: Firmware6 = http6(
+    FirmwareKind::UefiArm64,
+    19,
+    "HTTPClient:Arch:00019:UNDI:003000",
+);
+
+/// The HTTP-boot-over-IPv6 model of a firmware; `None` for BIOS (no UEFI HTTP boot).
+pub fn http_model6(kind: FirmwareKind) -> Option<&'static Firmware6> {
+    match kind {
+        FirmwareKind::UefiX64 => Some(&UEFI_X64),
+        FirmwareKind::UefiIa32 => Some(&UEFI_IA32),
+        FirmwareKind::UefiArm64 => Some(&UEFI_ARM64),
+        FirmwareKind::BiosX64 | FirmwareKind::BiosX86 => None,
+    }
+}
+
+/// `http://[addr]:port/path` (R-HTTP-1's IPv6 form): the URL's host is an IPv6 literal.
+pub fn is_http6_url(url: &str) -> bool {
+    url.strip_prefix("http://[")
+        .and_then(|r| r.split_once(']'))
+        .is_some_and(|(h, _)| h.parse::<std::net::Ipv6Addr>().is_ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bios_has_no_http6_model_and_uefi_says_httpclient() {
+        assert!(http_model6(FirmwareKind::BiosX64).is_none());
+        let m = http_model6(FirmwareKind::UefiArm64).unwrap();
+        assert_eq!(
+            (m.arch, m.vendor_class),
+            (19, "HTTPClient:Arch:00019:UNDI:003000")
+        );
+        assert!(!m.takes_proxy);
+        // The collection ends at the first retransmission (the Solicit that follows).
+        assert_eq!(m.collect, m.solicit_at.get(1).copied());
+    }
+
+    #[test]
+    fn http6_urls_have_an_ipv6_literal() {
+        assert!(is_http6_url("http://[fd77::1]/boot.efi"));
+        assert!(is_http6_url("http://[fd77::1]:8080/boot.efi"));
+        assert!(!is_http6_url("http://10.0.0.1/boot.efi"));
+        assert!(!is_http6_url("http://[zz]/a"));
+    }
+}

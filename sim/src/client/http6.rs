@@ -1,0 +1,42 @@
+//! A client's UEFI HTTP boot over IPv6 (`netboot: http6`): EDK2's DHCPv6 as
+//! `HttpBootDxe` runs it (`engine/src/dhcp6/http_firmware.rs`: PXE's Solicit and Request
+//! with vendor class `HTTPClient`, played by six.rs), then, once the address is ready,
+//! the HTTP part of [`crate::client_http::HttpBoot`] over IPv6 to the boot file URL's
+//! `[address]:port`: HEAD and GET of the boot program, then its parameters and the boot
+//! image (docs/MODEL.md, "HTTP boot").
+
+use super::Client;
+use crate::client_http::HttpBoot;
+use pxelab_engine::dhcp6::http_firmware::http_model6;
+use pxelab_engine::Instant;
+
+impl Client {
+    /// Power on (or reboot) and boot by UEFI HTTP boot over IPv6.
+    pub(super) fn boot_http6(&mut self, now: Instant) {
+        // The scenario loader refuses `http6` on BIOS (no HTTP boot option).
+        if let Some(model) = http_model6(self.model.kind) {
+            self.start6(now, model, "UEFI HTTP boot over IPv6 (http6)");
+        }
+    }
+
+    /// The DHCPv6 part is done (address leased and ready, boot file URL known): the HTTP
+    /// part takes the client's calls from here.
+    pub(super) fn start_http6(&mut self, now: Instant, url: &str) {
+        let http = HttpBoot::new(
+            self.model,
+            self.mac,
+            self.guid,
+            self.class,
+            self.press_key,
+            self.verify,
+        );
+        let (Some(mut h), Some(ip6)) = (http, self.ip6) else {
+            self.six = None;
+            return;
+        };
+        self.six = None;
+        h.boot_from_url6(now, self.boot_started, ip6, url);
+        self.http = Some(Box::new(h));
+        self.sync_http();
+    }
+}
