@@ -100,8 +100,8 @@ pub(crate) fn new_responder(
     )
 }
 
-/// A segment's IPv4 network. An IPv6-only segment (v1.1) never gets here: the run is
-/// refused first (`unsupported.rs`); 0.0.0.0/32 holds no host.
+/// A segment's IPv4 network; an IPv6-only segment (v1.1) has none: 0.0.0.0/32 holds no
+/// IPv4 host.
 fn ipv4_net(s: &pxelab_scenario::Segment) -> (Ipv4Addr, u8) {
     s.cidr
         .map_or((Ipv4Addr::UNSPECIFIED, 32), |c| (c.addr, c.prefix))

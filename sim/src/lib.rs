@@ -26,7 +26,6 @@ pub mod tcp;
 mod testbed;
 pub mod tftp_bench;
 pub mod timeline;
-pub mod unsupported;
 pub mod world;
 
 pub use build::RunOptions;

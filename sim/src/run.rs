@@ -26,10 +26,6 @@ pub fn run_scenario(sc: &Scenario, opts: &RunOptions) -> ScenarioResult {
     let wall = std::time::Instant::now();
     let seed = opts.seed.unwrap_or(sc.seed);
     let mut result = ScenarioResult::new(sc, "sim", seed);
-    if let Err(e) = crate::unsupported::playable(sc) {
-        result.failures.push(e);
-        return result;
-    }
     let b = match build(sc, seed, opts) {
         Ok(b) => b,
         Err(e) => {
