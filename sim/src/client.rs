@@ -122,6 +122,24 @@ pub fn tftp_timing(m: &FirmwareModel) -> (Duration, u32) {
     }
 }
 
+/// The boot image and deployment a finished boot reports: the parameters' when it got
+/// them, else for a failed boot the ones it had chosen before it failed, else none.
+/// Shared by the PXE client and the HTTP boot client (client_http.rs).
+pub(crate) fn image_and_deployment(
+    outcome: Outcome,
+    params: Option<&BootParams>,
+    chosen: &Option<(String, String)>,
+) -> (Option<String>, Option<String>) {
+    match params {
+        Some(p) => (Some(p.boot_image.clone()), Some(p.deployment.clone())),
+        None if outcome == Outcome::Failed => match chosen {
+            Some((i, d)) => (Some(i.clone()), Some(d.clone())),
+            None => (None, None),
+        },
+        None => (None, None),
+    }
+}
+
 /// One line of a client's timeline (for `pxelab explain`).
 #[derive(Clone, Debug)]
 pub struct Trace {
@@ -903,14 +921,7 @@ impl Client {
         params: Option<&BootParams>,
         server: Option<Ipv4Addr>,
     ) {
-        let (boot_image, deployment) = match params {
-            Some(p) => (Some(p.boot_image.clone()), Some(p.deployment.clone())),
-            None if outcome == Outcome::Failed => match &self.chosen {
-                Some((i, d)) => (Some(i.clone()), Some(d.clone())),
-                None => (None, None),
-            },
-            None => (None, None),
-        };
+        let (boot_image, deployment) = image_and_deployment(outcome, params, &self.chosen);
         let served_by = match outcome {
             Outcome::NoOffer => None,
             _ => server.or(self.served_by),

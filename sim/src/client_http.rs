@@ -23,7 +23,9 @@
 //!    for the parameters is "no boot action" (`no_offer`), as TFTP error 1 is over PXE.
 //!    The prompt is the PXE boot program's (R-PROMPT-1, R-PROMPT-2).
 
-use crate::client::{BootResult, Outcome, Send, Trace, MAX_RESTARTS, PROMPT_TIMEOUT};
+use crate::client::{
+    image_and_deployment, BootResult, Outcome, Send, Trace, MAX_RESTARTS, PROMPT_TIMEOUT,
+};
 use crate::tcp::{self, Segment, Tcb, TcpConfig};
 use pxelab_engine::bootfiles::{self, BootParams};
 use pxelab_engine::dhcp::firmware::{self, FirmwareModel};
@@ -755,14 +757,7 @@ impl HttpBoot {
         params: Option<&BootParams>,
         server: Option<IpAddr>,
     ) {
-        let (boot_image, deployment) = match params {
-            Some(p) => (Some(p.boot_image.clone()), Some(p.deployment.clone())),
-            None if outcome == Outcome::Failed => match &self.chosen {
-                Some((i, d)) => (Some(i.clone()), Some(d.clone())),
-                None => (None, None),
-            },
-            None => (None, None),
-        };
+        let (boot_image, deployment) = image_and_deployment(outcome, params, &self.chosen);
         let served = match outcome {
             Outcome::NoOffer => None,
             _ => server.or(self.served_by),
