@@ -55,11 +55,15 @@ fn in_netns<T: Send>(ns: &str, f: impl FnOnce() -> T + Send) -> T {
     })
 }
 
-/// As [`hold`], once serve has let go of the ports: a transfer whose last ACK was lost at
-/// 5 % loss keeps its port while the server resends its last DATA, for at most its
-/// retries' time (well under 30 s).
-fn hold_when_free(ns: &str, ports: &[u16]) -> Vec<UdpSocket> {
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+/// How long serve may keep a port after its client went: a transfer whose last ACK was
+/// lost at 5 % loss resends its last DATA until R-TFTP-4 gives it up, at most 39 s after
+/// the last acknowledgement with serve's defaults (`ServerConfig::default`'s comment).
+const SERVE_GIVES_UP: Duration = Duration::from_secs(45);
+
+/// As [`hold`], once serve has let go of the ports (within [`SERVE_GIVES_UP`]).
+/// `log` is serve's log, shown if they are not.
+fn hold_when_free(ns: &str, ports: &[u16], log: &Path) -> Vec<UdpSocket> {
+    let deadline = std::time::Instant::now() + SERVE_GIVES_UP;
     loop {
         let got: Result<Vec<UdpSocket>, std::io::Error> = in_netns(ns, || {
             ports
@@ -70,7 +74,10 @@ fn hold_when_free(ns: &str, ports: &[u16]) -> Vec<UdpSocket> {
         match got {
             Ok(v) => return v,
             Err(e) if std::time::Instant::now() >= deadline => {
-                panic!("holding ports {ports:?}: {e} (still in use after 30 s)")
+                panic!(
+                "holding ports {ports:?}: {e} (still in use after {SERVE_GIVES_UP:?})\nserve's log:\n{}",
+                std::fs::read_to_string(log).unwrap_or_default()
+            )
             }
             Err(_) => std::thread::sleep(Duration::from_millis(200)),
         }
@@ -351,7 +358,7 @@ fn third_party_clients_get_every_file_intact_at_5_percent_loss_beside_held_ports
 
     // Every port of the range held: the client is told, and nothing is kept for it.
     let rest: Vec<u16> = (FIRST..=LAST).filter(|p| !HELD.contains(p)).collect();
-    let all = hold_when_free(lab.server_ns(), &rest);
+    let all = hold_when_free(lab.server_ns(), &rest, &log);
     lab.set_link(link(0.0)).unwrap();
     let r = engine_get(&lab, 40000, &bin.0);
     let Err(e) = r else {
