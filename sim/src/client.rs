@@ -18,8 +18,6 @@ mod http6;
 mod six;
 pub use six::Send6;
 
-/// DISCOVER retransmission waits (PXE 2.1; MODEL.md): send at 0, 4, 12, 28; give up at 60.
-pub const DISCOVER_WAITS: [u64; 4] = [4, 8, 16, 32];
 /// How long the network boot prompt waits for a key (R-PROMPT-2).
 pub const PROMPT_TIMEOUT: Duration = Duration::from_secs(4);
 /// How often a long TFTP transfer's progress is noted in the timeline.
@@ -66,6 +64,10 @@ struct Offer {
 
 enum Phase {
     Idle,
+    /// Powered on, the firmware starting (`FirmwareModel::power_on_to_discover`).
+    PowerOn {
+        until: Instant,
+    },
     Discover {
         xid: u32,
         started: Instant,
@@ -112,14 +114,10 @@ enum Stage {
     Image(BootParams),
 }
 
-/// The firmware's TFTP retransmission timeout and retries: iPXE retries quickly
-/// (about 1 s) many times; EDK2's PXE uses 4 s and 6 retries (PXEBC_MTFTP_TIMEOUT,
-/// PXEBC_MTFTP_RETRIES in NetworkPkg/UefiPxeBcDxe). The boot program uses the same.
+/// The firmware's TFTP retransmission timeout and retries (`FirmwareModel`'s
+/// `tftp_timeout`, `tftp_retries`). The boot program uses the same.
 pub fn tftp_timing(m: &FirmwareModel) -> (Duration, u32) {
-    match m.stack {
-        firmware::Stack::Ipxe => (Duration::from_secs(1), 8),
-        firmware::Stack::Edk2 => (Duration::from_secs(4), 6),
-    }
+    (m.tftp_timeout, m.tftp_retries)
 }
 
 /// The boot image and deployment a finished boot reports: the parameters' when it got
@@ -247,6 +245,13 @@ impl Client {
         self.six = None;
         self.http = None;
         self.note(now, || "power on, network boot".into());
+        if self.netboot == Netboot::Pxe4 && !self.model.power_on_to_discover.is_zero() {
+            // The firmware's start-up (POST, option ROM, NIC) before its first DISCOVER.
+            self.phase = Phase::PowerOn {
+                until: now + self.model.power_on_to_discover,
+            };
+            return;
+        }
         if self.netboot == Netboot::Pxe6 {
             self.phase = Phase::Idle;
             self.boot6(now);
@@ -321,9 +326,8 @@ impl Client {
         let state_bits = ((*tx as u16).min(0x3fff) << 2)
             | (u16::from(offer.is_some()) << 1)
             | u16::from(proxy.is_some());
-        let waited: u64 = DISCOVER_WAITS[..(*tx).min(DISCOVER_WAITS.len())]
-            .iter()
-            .sum();
+        let waits = &self.model.retransmit;
+        let waited: u64 = waits[..(*tx).min(waits.len())].iter().sum();
         *next = st + Duration::from_secs(waited);
         let n = *tx;
         let secs = if self.model.sends_secs {
@@ -349,6 +353,7 @@ impl Client {
         }
         match &self.phase {
             Phase::Idle | Phase::Done => None,
+            Phase::PowerOn { until } => Some(*until),
             Phase::Discover { next, .. }
             | Phase::Request { next, .. }
             | Phase::PxeRequest { next, .. } => Some(*next),
@@ -366,16 +371,18 @@ impl Client {
             return;
         }
         match &mut self.phase {
-            Phase::Discover { tx, next, .. } => {
+            Phase::PowerOn { until } => {
+                if *until <= now {
+                    // A boot's time counts from its first DISCOVER, as the lab's does.
+                    self.boot_started = now;
+                    self.start_discover(now, out);
+                }
+            }
+            Phase::Discover { next, .. } => {
                 if *next > now {
                     return;
                 }
-                if *tx >= DISCOVER_WAITS.len() {
-                    self.note(now, || "no boot offer received: PXE gives up".into());
-                    self.give_up(now);
-                } else {
-                    self.send_discover(now, out);
-                }
+                self.discover_timeout(now, out);
             }
             Phase::Request {
                 xid,
@@ -441,6 +448,63 @@ impl Client {
             }
             Phase::Idle | Phase::Done => {}
         }
+    }
+
+    /// A DISCOVER retransmission timeout expired: EDK2 picks its offers now; iPXE stops
+    /// waiting for a proxy offer; else retransmit or give up.
+    fn discover_timeout(&mut self, now: Instant, out: &mut Vec<Send>) {
+        let Phase::Discover {
+            tx,
+            started,
+            offer,
+            proxy,
+            ..
+        } = &self.phase
+        else {
+            return;
+        };
+        let (tx, held, has_proxy) = (*tx, offer.clone(), proxy.is_some());
+        let waited = now.saturating_since(*started);
+        if self.model.selects_offer_at_timeout && self.request_if_usable(now, out) {
+            return;
+        }
+        if let (Some(wait), Some(o), false) = (self.model.proxy_offer_wait_secs, &held, has_proxy) {
+            if !o.pxe && waited > Duration::from_secs(wait) {
+                // iPXE takes the address without PXE; the DHCP offer names no boot
+                // file, so there is nothing to boot (no responder answered in time).
+                let Phase::Discover { xid, started, .. } = self.phase else {
+                    return;
+                };
+                self.send_request(now, xid, started, o, out);
+                self.note(now, || {
+                    format!("no proxy offer within {wait} s of the address offer: nothing to boot")
+                });
+                self.give_up(now);
+                return;
+            }
+        }
+        if tx >= self.model.retransmit.len() {
+            self.note(now, || "no boot offer received: PXE gives up".into());
+            self.give_up(now);
+        } else {
+            self.send_discover(now, out);
+        }
+    }
+
+    /// The server of a TFTP read answered with ICMP port unreachable (its process is
+    /// gone, its host is up): firmware that takes that as fatal ends the read.
+    pub fn port_unreachable(&mut self, now: Instant, server: SocketAddrV4) {
+        let Phase::Tftp { server: s, file, .. } = &self.phase else {
+            return;
+        };
+        if !self.model.tftp_gives_up_on_port_unreachable || *s != *server.ip() {
+            return;
+        }
+        let f = file.clone();
+        self.note(now, || {
+            format!("TFTP {f}: ICMP port unreachable from {server}: the read ends")
+        });
+        self.give_up(now);
     }
 
     fn send_pxe_request(&mut self, now: Instant, xid: u32, server: Ipv4Addr, out: &mut Vec<Send>) {
@@ -680,7 +744,16 @@ impl Client {
         });
     }
 
+    /// On an offer: iPXE requests at once when it holds a usable pair; EDK2 waits for
+    /// its retransmission timeout (`selects_offer_at_timeout`).
     fn maybe_request(&mut self, now: Instant, out: &mut Vec<Send>) {
+        if !self.model.selects_offer_at_timeout {
+            self.request_if_usable(now, out);
+        }
+    }
+
+    /// Sends the REQUEST if an address offer and a PXE offer are held; true if so.
+    fn request_if_usable(&mut self, now: Instant, out: &mut Vec<Send>) -> bool {
         let Phase::Discover {
             xid,
             started,
@@ -689,12 +762,12 @@ impl Client {
             ..
         } = &self.phase
         else {
-            return;
+            return false;
         };
         let boot_server = match (proxy, offer.pxe) {
             (Some(p), _) => *p,
             (None, true) => offer.server, // co-located responder (R-ANS-2)
-            (None, false) => return,      // keep waiting for a PXE offer
+            (None, false) => return false, // keep waiting for a PXE offer
         };
         // A DHCP server's option 60 is not a responder's answer: only a proxy offer or
         // a 4011 ACK counts (`no_offer` is "no responder answered").
@@ -708,6 +781,7 @@ impl Client {
             offer: o,
             boot_server,
         };
+        true
     }
 
     fn start_tftp(

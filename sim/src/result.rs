@@ -127,6 +127,9 @@ pub struct ScenarioResult {
     /// own clock already).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub started_unix_s: Option<f64>,
+    /// `pxelab run --lab --compare`: each boot's phases in the lab and the simulator.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub timing: Vec<crate::phases::BootTiming>,
 }
 
 impl ScenarioResult {
@@ -156,6 +159,7 @@ impl ScenarioResult {
             ladders: Vec::new(),
             pcaps: Vec::new(),
             started_unix_s: None,
+            timing: Vec::new(),
         }
     }
 }

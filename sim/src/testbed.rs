@@ -106,6 +106,13 @@ impl SimBed {
                 dst,
                 payload,
             } => {
+                if !self.b.world.hosts[host].up {
+                    let w = &mut self.b.world;
+                    if let Some(c) = crate::unreachable::port_unreachable(w, host, iface, src, dst)
+                    {
+                        self.note_finish(c);
+                    }
+                }
                 deliver(&mut self.b, host, iface, src, dst, payload);
                 if matches!(self.b.world.hosts[host].kind, HostKind::Client(_)) {
                     self.note_finish(host);

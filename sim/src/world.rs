@@ -331,7 +331,13 @@ impl World {
         let times = self.line.get(&link, payload.len());
         let (tx, first, wire) = (times.tx, times.first, times.wire);
         let now = self.now;
-        let start = self.hosts[host].ifaces[iface].egress.transmit(now, tx);
+        // A client's firmware takes its per-packet time before each frame leaves, one
+        // frame after another (`FirmwareModel::per_packet`, measured under TCG).
+        let cost = match &self.hosts[host].kind {
+            HostKind::Client(c) => c.model.per_packet,
+            _ => Duration::ZERO,
+        };
+        let start = self.hosts[host].ifaces[iface].egress.transmit(now, cost + tx) + cost;
         // When the switch can start sending it on: its first frame is in.
         let ready = start + first;
         if self.usage.segments.len() <= seg_id {

@@ -36,6 +36,7 @@
 //! is why R-ANS-5 also counts time since the responder first saw the transaction.
 
 use std::net::Ipv4Addr;
+use std::time::Duration;
 
 mod http;
 pub use http::{http_model, offer_url};
@@ -119,8 +120,37 @@ pub struct FirmwareModel {
     pub user_class: Option<&'static [u8]>,
     /// Option 97 is sent (as zeros) even when the machine has no SMBIOS UUID.
     pub guid_zero_when_absent: bool,
-    /// How long the client waits for a proxy offer once it has a DHCP offer.
+    /// How long the client waits for a proxy offer once it has a DHCP offer, counted
+    /// from the first DISCOVER and checked when a retransmission timeout expires
+    /// (iPXE `dhcp_discovery_expired`; capture `bios-x64.pcap`: offers at 0 and 1.03 s,
+    /// no proxy offer, REQUEST at 3.07 s, the expiry after 2 s had passed).
     pub proxy_offer_wait_secs: Option<u64>,
+    /// The client collects offers until its current DISCOVER retransmission timeout
+    /// expires and only then picks a pair and sends its REQUEST (EDK2 `DhcpOnTimerTick`:
+    /// "select offer at each timeout if any offer received"; capture `uefi-x64.pcap`:
+    /// offer at 0 s, REQUEST at 3.66 s, on the 4 s timer's last 1-s tick). iPXE
+    /// requests as soon as it holds an address offer and a PXE offer.
+    pub selects_offer_at_timeout: bool,
+    /// TFTP retransmission timeout and retries of the firmware's own reads and of its
+    /// PXE interface's (iPXE: about 1 s, 8 times; EDK2 `PXEBC_MTFTP_TIMEOUT` 4 s,
+    /// `PXEBC_MTFTP_RETRIES` 6).
+    pub tftp_timeout: Duration,
+    pub tftp_retries: u32,
+    /// A TFTP read ends at the first ICMP port unreachable from the server (EDK2's
+    /// `Mtftp4OnPacketReceived` takes the UDP receive error as fatal): in the lab a
+    /// killed responder's namespace answers the client's first resent ACK so, and OVMF
+    /// gave up about 4 s (one `tftp_timeout`) after the server went silent
+    /// (`down-during-transfer-*.yaml`, docs/LAB.md). iPXE keeps retrying.
+    pub tftp_gives_up_on_port_unreachable: bool,
+    /// Power-on (QEMU started) to the first DISCOVER under TCG, measured in the lab
+    /// (`pxelab run --lab --compare scenarios/lab/<firmware>.yaml`, docs/LAB.md; the
+    /// captures in tests/fixtures/firmware start at the first DISCOVER). `pxelab lab
+    /// calibrate` measures it again on the machine at hand.
+    pub power_on_to_discover: Duration,
+    /// The firmware's processing time per packet it sends under TCG: from the packet
+    /// that called for it (a DATA block, an offer) to its answer on the wire, measured
+    /// in the lab's captures as DATA to ACK (`pxelab lab calibrate`).
+    pub per_packet: Duration,
     /// TFTP options of the firmware's first read request for the boot program, in order.
     pub tftp_options: &'static [(&'static str, &'static str)],
     /// EDK2 first asks only for the size: it reads the OACK's tsize, aborts that transfer
@@ -211,6 +241,13 @@ const EDK2_PRL: &[u8] = &[
 /// (tests/fixtures/firmware/uefi-*.pcap); the download that follows drops tsize.
 const EDK2_TFTP: &[(&str, &str)] = &[("tsize", "0"), ("blksize", "1468"), ("windowsize", "4")];
 
+// Measured in the lab under TCG (QEMU 7.2, this 2-core machine; docs/LAB.md, "Timing"):
+// `pxelab lab calibrate` writes the same figures for another machine as an overlay.
+const IPXE_POWER_ON_TO_DISCOVER: Duration = Duration::from_millis(10_000);
+const IPXE_PER_PACKET: Duration = Duration::from_micros(500);
+const EDK2_POWER_ON_TO_DISCOVER: Duration = Duration::from_millis(6_500);
+const EDK2_PER_PACKET: Duration = Duration::from_micros(500);
+
 const fn ipxe(kind: FirmwareKind, name: &'static str) -> FirmwareModel {
     FirmwareModel {
         kind,
@@ -234,7 +271,16 @@ const fn ipxe(kind: FirmwareKind, name: &'static str) -> FirmwareModel {
         proxy_offer_wait_secs: Some(2),
         tftp_options: IPXE_TFTP,
         tftp_size_probe: false,
+        // Capture `bios-x64.pcap`: DISCOVERs at 0 and 1.03 s (then the REQUEST at
+        // 3.07 s); `DHCP_DISC_START_TIMEOUT_SEC` 1, doubling, given up once the next
+        // would pass `DHCP_DISC_END_TIMEOUT_SEC` 10: sent at 0, 1, 3, 7 s, given up at 15.
         retransmit: [1, 2, 4, 8],
+        selects_offer_at_timeout: false,
+        tftp_timeout: Duration::from_secs(1),
+        tftp_retries: 8,
+        tftp_gives_up_on_port_unreachable: false,
+        power_on_to_discover: IPXE_POWER_ON_TO_DISCOVER,
+        per_packet: IPXE_PER_PACKET,
     }
 }
 
@@ -266,7 +312,15 @@ const fn edk2(
         proxy_offer_wait_secs: None,
         tftp_options: EDK2_TFTP,
         tftp_size_probe: true,
+        // `mPxeDhcpTimeout`; capture `uefi-x64.pcap`: DISCOVERs 3.9 and 8.0 s apart
+        // (its second DHCP run), giving up on IPv4 PXE 60 s after the first (docs/LAB.md).
         retransmit: [4, 8, 16, 32],
+        selects_offer_at_timeout: true,
+        tftp_timeout: Duration::from_secs(4),
+        tftp_retries: 6,
+        tftp_gives_up_on_port_unreachable: true,
+        power_on_to_discover: EDK2_POWER_ON_TO_DISCOVER,
+        per_packet: EDK2_PER_PACKET,
     }
 }
 
