@@ -68,6 +68,12 @@ enum Phase {
     PowerOn {
         until: Instant,
     },
+    /// The boot file is named; the firmware reads it after `pxe_ack_to_nbp`.
+    BeforeNbp {
+        until: Instant,
+        server: Ipv4Addr,
+        file: String,
+    },
     Discover {
         xid: u32,
         started: Instant,
@@ -353,7 +359,7 @@ impl Client {
         }
         match &self.phase {
             Phase::Idle | Phase::Done => None,
-            Phase::PowerOn { until } => Some(*until),
+            Phase::PowerOn { until } | Phase::BeforeNbp { until, .. } => Some(*until),
             Phase::Discover { next, .. }
             | Phase::Request { next, .. }
             | Phase::PxeRequest { next, .. } => Some(*next),
@@ -376,6 +382,16 @@ impl Client {
                     // A boot's time counts from its first DISCOVER, as the lab's does.
                     self.boot_started = now;
                     self.start_discover(now, out);
+                }
+            }
+            Phase::BeforeNbp {
+                until,
+                server,
+                file,
+            } => {
+                if *until <= now {
+                    let (server, file) = (*server, std::mem::take(file));
+                    self.start_nbp(now, server, file, out);
                 }
             }
             Phase::Discover { next, .. } => {
@@ -694,20 +710,32 @@ impl Client {
                 self.answered = true;
                 self.served_by = Some(server);
                 self.note(now, || format!("PXE ACK from {server}: boot file {file}"));
-                if self.model.tftp_size_probe {
-                    let opts = self
-                        .model
-                        .tftp_options
-                        .iter()
-                        .map(|(k, v)| (k.to_string(), v.to_string()))
-                        .collect();
-                    self.start_tftp(now, Stage::SizeProbe, server, file, opts, out);
-                } else {
-                    let opts = self.model.tftp_download_options();
-                    self.start_tftp(now, Stage::Nbp, server, file, opts, out);
+                self.phase = Phase::BeforeNbp {
+                    until: now + self.model.pxe_ack_to_nbp,
+                    server,
+                    file,
+                };
+                if self.model.pxe_ack_to_nbp.is_zero() {
+                    self.handle_timeout(now, out);
                 }
             }
             _ => {}
+        }
+    }
+
+    /// The firmware reads the boot program (after EDK2's size probe).
+    fn start_nbp(&mut self, now: Instant, server: Ipv4Addr, file: String, out: &mut Vec<Send>) {
+        if self.model.tftp_size_probe {
+            let opts = self
+                .model
+                .tftp_options
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+            self.start_tftp(now, Stage::SizeProbe, server, file, opts, out);
+        } else {
+            let opts = self.model.tftp_download_options();
+            self.start_tftp(now, Stage::Nbp, server, file, opts, out);
         }
     }
 

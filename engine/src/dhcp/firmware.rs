@@ -126,10 +126,13 @@ pub struct FirmwareModel {
     /// no proxy offer, REQUEST at 3.07 s, the expiry after 2 s had passed).
     pub proxy_offer_wait_secs: Option<u64>,
     /// The client collects offers until its current DISCOVER retransmission timeout
-    /// expires and only then picks a pair and sends its REQUEST (EDK2 `DhcpOnTimerTick`:
-    /// "select offer at each timeout if any offer received"; capture `uefi-x64.pcap`:
-    /// offer at 0 s, REQUEST at 3.66 s, on the 4 s timer's last 1-s tick). iPXE
-    /// requests as soon as it holds an address offer and a PXE offer.
+    /// expires and only then picks a pair and sends its REQUEST. EDK2 `DhcpOnTimerTick`:
+    /// "select offer at each timeout if any offer received" (capture `uefi-x64.pcap`:
+    /// offer at 0 s, REQUEST at 3.66 s, on the 4 s timer's last 1-s tick). Debian's
+    /// iPXE ROM too, though current iPXE's `dhcp_discovery_rx` would request at once:
+    /// in the lab (`pxelab run --lab --pcap`, `scenarios/lab/bios-x64.yaml` and
+    /// `bios-x86.yaml`) it held both offers 0.3 ms after its DISCOVER and sent its
+    /// REQUEST 1.0 s later, when its first timeout expired.
     pub selects_offer_at_timeout: bool,
     /// TFTP retransmission timeout and retries of the firmware's own reads and of its
     /// PXE interface's (iPXE: about 1 s, 8 times; EDK2 `PXEBC_MTFTP_TIMEOUT` 4 s,
@@ -147,6 +150,12 @@ pub struct FirmwareModel {
     /// captures in tests/fixtures/firmware start at the first DISCOVER). `pxelab lab
     /// calibrate` measures it again on the machine at hand.
     pub power_on_to_discover: Duration,
+    /// From the 4011 ACK (the boot file named) to the firmware's first read of it, under
+    /// TCG in the lab (`--pcap` of `scenarios/lab/<firmware>.yaml`): OVMF and AAVMF
+    /// 1.0-1.1 s; iPXE 15.1 s, for it waits for IPv6 autoconfiguration to give up
+    /// first (router solicitations at 0, 0.3, 0.8, 1.9, 3.9, 8 s, no advertisement on
+    /// the lab's IPv4-only segments) before it boots.
+    pub pxe_ack_to_nbp: Duration,
     /// The firmware's processing time per packet it sends under TCG: from the packet
     /// that called for it (a DATA block, an offer) to its answer on the wire, measured
     /// in the lab's captures as DATA to ACK (`pxelab lab calibrate`).
@@ -241,12 +250,20 @@ const EDK2_PRL: &[u8] = &[
 /// (tests/fixtures/firmware/uefi-*.pcap); the download that follows drops tsize.
 const EDK2_TFTP: &[(&str, &str)] = &[("tsize", "0"), ("blksize", "1468"), ("windowsize", "4")];
 
-// Measured in the lab under TCG (QEMU 7.2, this 2-core machine; docs/LAB.md, "Timing"):
-// `pxelab lab calibrate` writes the same figures for another machine as an overlay.
-const IPXE_POWER_ON_TO_DISCOVER: Duration = Duration::from_millis(10_000);
-const IPXE_PER_PACKET: Duration = Duration::from_micros(500);
+// Measured in the lab under TCG (QEMU 7.2, this 2-core machine; docs/LAB.md, "Timing";
+// per packet: the median DATA-to-ACK gap in the lab's captures, 0.17 ms for iPXE,
+// 0.27-0.31 ms for AAVMF and OVMF IA32). `pxelab lab calibrate` measures both again
+// and writes them as an overlay.
+const IPXE_POWER_ON_TO_DISCOVER: Duration = Duration::from_millis(2_500);
+const IPXE_PER_PACKET: Duration = Duration::from_micros(170);
 const EDK2_POWER_ON_TO_DISCOVER: Duration = Duration::from_millis(6_500);
-const EDK2_PER_PACKET: Duration = Duration::from_micros(500);
+const EDK2_PER_PACKET: Duration = Duration::from_micros(300);
+
+/// The same model with another power-on to first DISCOVER (measured per firmware).
+const fn starting_after(mut m: FirmwareModel, ms: u64) -> FirmwareModel {
+    m.power_on_to_discover = Duration::from_millis(ms);
+    m
+}
 
 const fn ipxe(kind: FirmwareKind, name: &'static str) -> FirmwareModel {
     FirmwareModel {
@@ -275,11 +292,12 @@ const fn ipxe(kind: FirmwareKind, name: &'static str) -> FirmwareModel {
         // 3.07 s); `DHCP_DISC_START_TIMEOUT_SEC` 1, doubling, given up once the next
         // would pass `DHCP_DISC_END_TIMEOUT_SEC` 10: sent at 0, 1, 3, 7 s, given up at 15.
         retransmit: [1, 2, 4, 8],
-        selects_offer_at_timeout: false,
+        selects_offer_at_timeout: true,
         tftp_timeout: Duration::from_secs(1),
         tftp_retries: 8,
         tftp_gives_up_on_port_unreachable: false,
         power_on_to_discover: IPXE_POWER_ON_TO_DISCOVER,
+        pxe_ack_to_nbp: Duration::from_millis(15_100),
         per_packet: IPXE_PER_PACKET,
     }
 }
@@ -320,6 +338,7 @@ const fn edk2(
         tftp_retries: 6,
         tftp_gives_up_on_port_unreachable: true,
         power_on_to_discover: EDK2_POWER_ON_TO_DISCOVER,
+        pxe_ack_to_nbp: Duration::from_millis(1_000),
         per_packet: EDK2_PER_PACKET,
     }
 }
@@ -332,17 +351,24 @@ static UEFI_X64: FirmwareModel = edk2(
     7,
     "PXEClient:Arch:00007:UNDI:003000",
 );
-static UEFI_IA32: FirmwareModel = edk2(
-    FirmwareKind::UefiIa32,
-    "uefi-ia32",
-    6,
-    "PXEClient:Arch:00006:UNDI:003000",
+// Power-on to DISCOVER in the lab: OVMF IA32 8.7 s, AAVMF 7.6 s (OVMF x64 6-7 s).
+static UEFI_IA32: FirmwareModel = starting_after(
+    edk2(
+        FirmwareKind::UefiIa32,
+        "uefi-ia32",
+        6,
+        "PXEClient:Arch:00006:UNDI:003000",
+    ),
+    8_700,
 );
-static UEFI_ARM64: FirmwareModel = edk2(
-    FirmwareKind::UefiArm64,
-    "uefi-arm64",
-    11,
-    "PXEClient:Arch:00011:UNDI:003000",
+static UEFI_ARM64: FirmwareModel = starting_after(
+    edk2(
+        FirmwareKind::UefiArm64,
+        "uefi-arm64",
+        11,
+        "PXEClient:Arch:00011:UNDI:003000",
+    ),
+    7_600,
 );
 
 /// The model of a firmware.
@@ -434,8 +460,10 @@ fn header(m: &FirmwareModel, mac: Mac, xid: u32) -> Header {
     h
 }
 
-/// The DISCOVER as the firmware broadcasts it to port 67. `secs` is the time since
-/// the boot began; iPXE does not write it (its `secs` is 0 in a first DISCOVER).
+/// The DISCOVER as the firmware broadcasts it to port 67. `secs` is what the firmware
+/// writes there: EDK2 the seconds since DHCP started, iPXE its state bits
+/// (`(transmissions << 2) | (DHCP offer held: 2) | (proxy offer held: 1)`, 4 in a first
+/// DISCOVER as the captures show), which responders read as seconds (R-ANS-5).
 pub fn build_discover(
     m: &FirmwareModel,
     mac: Mac,
@@ -444,7 +472,7 @@ pub fn build_discover(
     secs: u16,
 ) -> Vec<u8> {
     let mut h = header(m, mac, xid);
-    h.secs = if m.sends_secs { secs } else { 0 };
+    h.secs = secs;
     let c = Ctx {
         mac,
         guid,
