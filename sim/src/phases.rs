@@ -319,6 +319,28 @@ pub fn table(file: &str, timings: &[BootTiming]) -> String {
 /// The table's heading.
 pub const TABLE_HEADING: &str = "file                                         client   boot firmware   phase                      lab s    sim s   diff s  within";
 
+/// A duration as the profiles write one: whole milliseconds, or milliseconds with up to
+/// three decimals (`6520ms`, `0.31ms`).
+pub fn duration_text(secs: f64) -> String {
+    let us = (secs * 1e6).round().max(0.0) as u64;
+    if us % 1000 == 0 {
+        format!("{}ms", us / 1000)
+    } else {
+        let ms = format!("{:.3}", us as f64 / 1000.0);
+        format!("{}ms", ms.trim_end_matches('0'))
+    }
+}
+
+/// `pxelab lab calibrate`'s overlay for one firmware's profile: the `timing` keys it
+/// measured, with a comment saying how (`note`).
+pub fn overlay_yaml(firmware: &str, power_on_to_discover: f64, per_packet: f64, note: &str) -> String {
+    format!(
+        "# pxelab lab calibrate: {firmware}, {note}\n# An overlay on the firmware's profile (profiles/{firmware}.yaml): these keys replace its own.\ntiming: {{power_on_to_discover: \"{}\", per_packet: \"{}\"}}\n",
+        duration_text(power_on_to_discover),
+        duration_text(per_packet)
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -511,6 +533,19 @@ mod tests {
         assert!(p.nbp_download.is_some() && p.image_download.is_some(), "{p:?}");
         let per = m.per_packet.as_secs_f64();
         assert!(p.per_packet.is_some_and(|t| t >= per), "{p:?}");
+    }
+
+    #[test]
+    fn the_overlay_writes_the_two_timing_keys_in_milliseconds() {
+        assert_eq!(duration_text(6.52), "6520ms");
+        assert_eq!(duration_text(0.000_31), "0.31ms");
+        assert_eq!(duration_text(0.000_166_7), "0.167ms");
+        let y = overlay_yaml("uefi-x64", 6.52, 0.000_31, "3 boots");
+        assert!(y.starts_with("# pxelab lab calibrate: uefi-x64, 3 boots\n"), "{y}");
+        assert!(
+            y.ends_with("timing: {power_on_to_discover: \"6520ms\", per_packet: \"0.31ms\"}\n"),
+            "{y}"
+        );
     }
 
     #[test]

@@ -20,6 +20,9 @@ pub enum LabCmd {
         /// Scenarios to check for (their firmware); all firmware when omitted.
         paths: Vec<PathBuf>,
     },
+    /// Boot each firmware a few times (QEMU under TCG) and measure its power-on to first
+    /// DISCOVER and per-packet time; writes `<firmware>.yaml` overlays for the profiles.
+    Calibrate(super::calibrate::CalibrateArgs),
     /// Build the boot programs (BIOS first stage, UEFI x64/IA32/ARM64) into a directory.
     Images {
         #[arg(long)]
@@ -102,6 +105,7 @@ pub fn lab(what: LabCmd) -> Result<ExitCode, crate::Error> {
             println!("{} leftover(s) removed", harness::namespaces::clean()?);
         }
         LabCmd::Check { paths } => return Ok(check(&paths)),
+        LabCmd::Calibrate(a) => return super::calibrate::calibrate(a),
         LabCmd::Images { out } => harness::bootroot::build_images(&out)?,
         LabCmd::Switch { spec } => harness::switch::run(read_spec(&spec)?)?,
         LabCmd::Swarm { spec } => harness::swarm::run(read_spec(&spec)?)?,

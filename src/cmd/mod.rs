@@ -3,8 +3,10 @@
 //! `lab_run` is the terminal side of running scenarios in the lab.
 
 pub mod audit;
+pub mod calibrate;
 pub mod bench;
 pub mod check;
+pub mod compare;
 pub mod explain;
 pub mod lab;
 pub mod lab_run;

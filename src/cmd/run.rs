@@ -70,6 +70,11 @@ pub struct RunArgs {
     /// CI runners: `--shard 2/4`.
     #[arg(long, value_parser = parse_shard)]
     shard: Option<Shard>,
+    /// Lab: run each scenario in the simulator too and compare every boot's phases
+    /// (power-on to DISCOVER, DISCOVER to the boot program's first read, the downloads)
+    /// from both modes' captures: a table on stdout, `timing` in the JSON results.
+    #[arg(long, requires = "lab")]
+    compare: bool,
     /// Lab: longest a client boot may take before it is stopped and judged.
     #[arg(long, default_value = "300s", value_parser = parse_secs)]
     boot_timeout: std::time::Duration,
@@ -137,7 +142,21 @@ pub fn run(a: RunArgs) -> Result<ExitCode, crate::Error> {
             model_clients: a.model_clients,
             capture,
         };
-        run_lab(&runnable, a.pcap.as_deref(), flags, several)?
+        // A comparison reads the lab's captures: to a scratch directory if not kept.
+        let scratch = (a.compare && a.pcap.is_none()).then(super::compare::scratch_dir);
+        let pcap = a.pcap.clone().or_else(|| scratch.clone());
+        let mut results = run_lab(&runnable, pcap.as_deref(), flags, several)?;
+        if a.compare {
+            let dir = pcap.clone().unwrap_or_else(super::compare::scratch_dir);
+            super::compare::attach(&runnable, &mut results, a.seed, &dir);
+        }
+        if let Some(d) = scratch {
+            let _ = std::fs::remove_dir_all(d);
+            for r in &mut results {
+                r.pcaps.clear();
+            }
+        }
+        results
     } else {
         // A budget shared by parallel captures would cut whichever got there first.
         let jobs = if a.pcap.is_some() && a.pcap_budget > 0 {
@@ -172,6 +191,9 @@ pub fn run(a: RunArgs) -> Result<ExitCode, crate::Error> {
         html: a.html,
     };
     super::results::emit(&results, &suite, a.format, out)?;
+    if a.compare && matches!(a.format, Format::Text) {
+        print!("{}", super::compare::table(&results));
+    }
     // Scenarios skipped for their modes do not fail a run; files that do not load do
     // (they are in `errors`, as is finding no scenario file at all).
     Ok(if errors.is_empty() && results.iter().all(|r| r.passed) {
