@@ -657,7 +657,8 @@ mod tests {
 
     #[test]
     fn a_long_transfer_is_summarised_once_a_second() {
-        let (sc, r) = run("scenarios/lab/down-during-transfer-backup.yaml");
+        // 16 MiB over a 10 ms link: about 11 s of DATA.
+        let (sc, r) = run("scenarios/tftp/tuned-caps-fast.yaml");
         let l = &ladders(&r, &sc)[0];
         let seconds: Vec<&Step> = l
             .steps
@@ -668,7 +669,8 @@ mod tests {
         for w in seconds.windows(2) {
             assert!(w[1].t - w[0].t >= 1.0 - 1e-9);
         }
-        assert!(seconds[0].label.starts_with("DATA ") && seconds[0].label.ends_with(" KiB"));
+        let label = &seconds[0].label;
+        assert!(label.starts_with("DATA ") && label.ends_with(" MiB"), "{label}");
     }
 
     #[test]
