@@ -158,6 +158,15 @@ fn dp_client(i: usize) -> (String, String) {
     )
 }
 
+/// How long after its power-on a soak client sends its first DISCOVER, whose answer
+/// decides who serves it: OVMF's start-up (the soak's clients are `uefi-x64`;
+/// `FirmwareModel::power_on_to_discover`). The windows below hold from that moment; the
+/// 8 s before a crash cover its 4 s offer collection and its downloads.
+fn dhcp_lead_ms() -> u64 {
+    use pxelab_engine::dhcp::firmware::{model, FirmwareKind};
+    u64::try_from(model(FirmwareKind::UefiX64).power_on_to_discover.as_millis()).unwrap_or(0)
+}
+
 /// The timeline and each boot's designed end (see the module's documentation).
 pub fn plan(s: &SoakSpec) -> Result<Plan, String> {
     if s.minutes == 0 || s.minutes > 24 * 60 {
@@ -207,9 +216,11 @@ pub fn plan(s: &SoakSpec) -> Result<Plan, String> {
     let mut boots = Vec::new();
     let mut counts: BTreeMap<String, u32> = BTreeMap::new();
     let (mut next_peer_client, mut next_dp_client) = (0usize, 0usize);
+    let lead = dhcp_lead_ms();
     let mut t = 0;
     while t < end {
-        let is_quiet = quiet.iter().any(|(a, b)| (*a..*b).contains(&t));
+        let decided = t + lead;
+        let is_quiet = quiet.iter().any(|(a, b)| (*a..*b).contains(&decided));
         let (client, deployments, served_by) = if is_quiet {
             let (name, _) = dp_client(next_dp_client % clients);
             next_dp_client += 1;
@@ -219,7 +230,7 @@ pub fn plan(s: &SoakSpec) -> Result<Plan, String> {
             next_peer_client += 1;
             let down = down_spans
                 .iter()
-                .find(|(d, u, _)| (*d..*u).contains(&t))
+                .find(|(d, u, _)| (*d..*u).contains(&decided))
                 .map(|x| x.2);
             let server = match down {
                 Some(p) => PEERS.iter().find(|q| **q != p).copied().unwrap_or(p),
