@@ -784,18 +784,32 @@ fn lab_timing_comparison_per_boot_and_phase() {
         "scenarios/lab/uefi-arm64.yaml",
     ];
     let out = Command::new(PXELAB)
-        .args(["run", "--lab", "--compare", "--json", json.to_str().unwrap()])
+        .args([
+            "run",
+            "--lab",
+            "--compare",
+            "--json",
+            json.to_str().unwrap(),
+        ])
         .args(files)
         .stderr(Stdio::inherit())
         .output()
         .expect("pxelab runs");
     let text = String::from_utf8_lossy(&out.stdout);
     eprintln!("{text}");
-    assert!(out.status.success(), "the scenarios pass in the lab: {text}");
-    assert!(text.contains("phases within"), "the table is printed: {text}");
+    assert!(
+        out.status.success(),
+        "the scenarios pass in the lab: {text}"
+    );
+    assert!(
+        text.contains("phases within"),
+        "the table is printed: {text}"
+    );
     let v: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
     for s in v["scenarios"].as_array().expect("scenarios") {
-        let timing = s["timing"].as_array().unwrap_or_else(|| panic!("no timing: {s}"));
+        let timing = s["timing"]
+            .as_array()
+            .unwrap_or_else(|| panic!("no timing: {s}"));
         assert_eq!(timing.len(), 1, "{}: one boot compared", s["file"]);
         for p in timing[0]["phases"].as_array().unwrap() {
             let (lab, sim) = (p["lab_s"].as_f64(), p["sim_s"].as_f64());

@@ -164,7 +164,12 @@ fn dp_client(i: usize) -> (String, String) {
 /// 8 s before a crash cover its 4 s offer collection and its downloads.
 fn dhcp_lead_ms() -> u64 {
     use pxelab_engine::dhcp::firmware::{model, FirmwareKind};
-    u64::try_from(model(FirmwareKind::UefiX64).power_on_to_discover.as_millis()).unwrap_or(0)
+    u64::try_from(
+        model(FirmwareKind::UefiX64)
+            .power_on_to_discover
+            .as_millis(),
+    )
+    .unwrap_or(0)
 }
 
 /// The timeline and each boot's designed end (see the module's documentation).
@@ -876,8 +881,10 @@ mod tests {
             .collect();
         assert_eq!(downs, [(48_000, "p1"), (108_000, "p2"), (168_000, "p1")]);
         assert!(p.steps.contains(&(180_000, Step::Up("p1"))));
+        let lead = dhcp_lead_ms();
         for b in &p.boots {
-            let t = (b.at_s * 1000.0).round() as u64;
+            // The windows hold from the client's first DISCOVER.
+            let t = (b.at_s * 1000.0).round() as u64 + lead;
             let m = t % 60_000;
             // Outside the quiet windows (before and after each up, around the outage,
             // before the crash), the peers serve; in them, the DP.

@@ -611,6 +611,9 @@ mod tests {
         let mut s = swarm();
         s.boot(Instant::ZERO, "c1").unwrap();
         assert!(s.boot(Instant::ZERO, "nobody").is_err());
+        // The firmware starts first (`FirmwareModel::power_on_to_discover`).
+        let start = s.poll_timeout().expect("the DISCOVER is due");
+        s.handle_timeout(start);
         let f = s.out.pop_front().expect("a DISCOVER");
         let p = SlicedPacket::from_ethernet(&f).unwrap();
         let Some(LinkSlice::Ethernet2(e)) = &p.link else {

@@ -510,7 +510,10 @@ impl Client {
     /// The server of a TFTP read answered with ICMP port unreachable (its process is
     /// gone, its host is up): firmware that takes that as fatal ends the read.
     pub fn port_unreachable(&mut self, now: Instant, server: SocketAddrV4) {
-        let Phase::Tftp { server: s, file, .. } = &self.phase else {
+        let Phase::Tftp {
+            server: s, file, ..
+        } = &self.phase
+        else {
             return;
         };
         if !self.model.tftp_gives_up_on_port_unreachable || *s != *server.ip() {

@@ -670,7 +670,10 @@ mod tests {
             assert!(w[1].t - w[0].t >= 1.0 - 1e-9);
         }
         let label = &seconds[0].label;
-        assert!(label.starts_with("DATA ") && label.ends_with(" MiB"), "{label}");
+        assert!(
+            label.starts_with("DATA ") && label.ends_with(" MiB"),
+            "{label}"
+        );
     }
 
     #[test]

@@ -25,9 +25,9 @@ pub mod result;
 pub mod run;
 pub mod tcp;
 mod testbed;
-mod unreachable;
 pub mod tftp_bench;
 pub mod timeline;
+mod unreachable;
 pub mod world;
 
 pub use build::RunOptions;

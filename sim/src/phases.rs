@@ -183,9 +183,7 @@ pub fn of_result(
     r: &crate::ScenarioResult,
     sc: &pxelab_scenario::Scenario,
 ) -> Result<Vec<(String, u32, String, Phases)>, String> {
-    let clock0 = r
-        .started_unix_s
-        .unwrap_or(crate::run::WARMUP.as_secs_f64());
+    let clock0 = r.started_unix_s.unwrap_or(crate::run::WARMUP.as_secs_f64());
     let mut out = Vec::new();
     for c in &sc.network.clients {
         let Some(pcap) = r.pcaps.iter().find(|p| {
@@ -323,7 +321,7 @@ pub const TABLE_HEADING: &str = "file                                         cl
 /// three decimals (`6520ms`, `0.31ms`).
 pub fn duration_text(secs: f64) -> String {
     let us = (secs * 1e6).round().max(0.0) as u64;
-    if us % 1000 == 0 {
+    if us.is_multiple_of(1000) {
         format!("{}ms", us / 1000)
     } else {
         let ms = format!("{:.3}", us as f64 / 1000.0);
@@ -333,7 +331,12 @@ pub fn duration_text(secs: f64) -> String {
 
 /// `pxelab lab calibrate`'s overlay for one firmware's profile: the `timing` keys it
 /// measured, with a comment saying how (`note`).
-pub fn overlay_yaml(firmware: &str, power_on_to_discover: f64, per_packet: f64, note: &str) -> String {
+pub fn overlay_yaml(
+    firmware: &str,
+    power_on_to_discover: f64,
+    per_packet: f64,
+    note: &str,
+) -> String {
     format!(
         "# pxelab lab calibrate: {firmware}, {note}\n# An overlay on the firmware's profile (profiles/{firmware}.yaml): these keys replace its own.\ntiming: {{power_on_to_discover: \"{}\", per_packet: \"{}\"}}\n",
         duration_text(power_on_to_discover),
@@ -496,7 +499,10 @@ mod tests {
         let (client, boot, fw, p) = &got[0];
         assert_eq!((client.as_str(), *boot, fw.as_str()), ("c1", 1, "uefi-x64"));
         // The fixture's boot took 5 ms in all, DISCOVER at its start.
-        assert!(p.power_on_to_discover.is_some_and(|t| t.abs() < 0.001), "{p:?}");
+        assert!(
+            p.power_on_to_discover.is_some_and(|t| t.abs() < 0.001),
+            "{p:?}"
+        );
         for t in [p.discover_to_program, p.nbp_download, p.image_download] {
             assert!(t.is_some_and(|t| (0.0..0.01).contains(&t)), "{p:?}");
         }
@@ -528,9 +534,16 @@ mod tests {
             pxelab_engine::dhcp::firmware::FirmwareKind::UefiX64,
         );
         let start = m.power_on_to_discover.as_secs_f64();
-        assert!(p.power_on_to_discover.is_some_and(|t| (t - start).abs() < 0.01), "{p:?}");
+        assert!(
+            p.power_on_to_discover
+                .is_some_and(|t| (t - start).abs() < 0.01),
+            "{p:?}"
+        );
         assert!(p.discover_to_program.is_some_and(|t| t >= 4.0), "{p:?}");
-        assert!(p.nbp_download.is_some() && p.image_download.is_some(), "{p:?}");
+        assert!(
+            p.nbp_download.is_some() && p.image_download.is_some(),
+            "{p:?}"
+        );
         let per = m.per_packet.as_secs_f64();
         assert!(p.per_packet.is_some_and(|t| t >= per), "{p:?}");
     }
@@ -541,7 +554,10 @@ mod tests {
         assert_eq!(duration_text(0.000_31), "0.31ms");
         assert_eq!(duration_text(0.000_166_7), "0.167ms");
         let y = overlay_yaml("uefi-x64", 6.52, 0.000_31, "3 boots");
-        assert!(y.starts_with("# pxelab lab calibrate: uefi-x64, 3 boots\n"), "{y}");
+        assert!(
+            y.starts_with("# pxelab lab calibrate: uefi-x64, 3 boots\n"),
+            "{y}"
+        );
         assert!(
             y.ends_with("timing: {power_on_to_discover: \"6520ms\", per_packet: \"0.31ms\"}\n"),
             "{y}"

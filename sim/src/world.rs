@@ -337,7 +337,10 @@ impl World {
             HostKind::Client(c) => c.model.per_packet,
             _ => Duration::ZERO,
         };
-        let start = self.hosts[host].ifaces[iface].egress.transmit(now, cost + tx) + cost;
+        let start = self.hosts[host].ifaces[iface]
+            .egress
+            .transmit(now, cost + tx)
+            + cost;
         // When the switch can start sending it on: its first frame is in.
         let ready = start + first;
         if self.usage.segments.len() <= seg_id {

@@ -118,11 +118,13 @@ pub fn calibrate(a: CalibrateArgs) -> Result<std::process::ExitCode, crate::Erro
             }
         }
         let _ = std::fs::remove_dir_all(&pcap);
-        let (Some(start), Some(packet)) = (
-            phases::median(&mut starts),
-            phases::median(&mut packets),
-        ) else {
-            eprintln!("{}: no boot got as far as a TFTP transfer; nothing written", fw.as_str());
+        let (Some(start), Some(packet)) =
+            (phases::median(&mut starts), phases::median(&mut packets))
+        else {
+            eprintln!(
+                "{}: no boot got as far as a TFTP transfer; nothing written",
+                fw.as_str()
+            );
             failed = true;
             continue;
         };
@@ -131,7 +133,10 @@ pub fn calibrate(a: CalibrateArgs) -> Result<std::process::ExitCode, crate::Erro
             starts.len()
         );
         let path = a.out.join(format!("{}.yaml", fw.as_str()));
-        write(&path, &phases::overlay_yaml(fw.as_str(), start, packet, &note))?;
+        write(
+            &path,
+            &phases::overlay_yaml(fw.as_str(), start, packet, &note),
+        )?;
         println!(
             "{:<11} {:>5}  {:>20}  {:>10}  {}",
             fw.as_str(),

@@ -18,12 +18,7 @@ pub fn scratch_dir() -> std::path::PathBuf {
 /// Runs each lab result's scenario in the simulator (captures under `dir/sim`) and
 /// sets the lab result's `timing`. A scenario whose captures cannot be read gets a
 /// warning and no timing.
-pub fn attach(
-    scenarios: &[&Scenario],
-    lab: &mut [ScenarioResult],
-    seed: Option<u64>,
-    dir: &Path,
-) {
+pub fn attach(scenarios: &[&Scenario], lab: &mut [ScenarioResult], seed: Option<u64>, dir: &Path) {
     let several = scenarios.len() > 1;
     for r in lab.iter_mut() {
         let Some(sc) = scenarios
@@ -34,7 +29,11 @@ pub fn attach(
         };
         let opts = RunOptions {
             seed,
-            pcap_dir: Some(pxelab_sim::pcap::dir_for(&dir.join("sim"), &sc.file, several)),
+            pcap_dir: Some(pxelab_sim::pcap::dir_for(
+                &dir.join("sim"),
+                &sc.file,
+                several,
+            )),
             ..Default::default()
         };
         let sim = run_scenario(sc, &opts);

@@ -3,8 +3,8 @@
 //! `lab_run` is the terminal side of running scenarios in the lab.
 
 pub mod audit;
-pub mod calibrate;
 pub mod bench;
+pub mod calibrate;
 pub mod check;
 pub mod compare;
 pub mod explain;
