@@ -513,6 +513,7 @@ fn pooled_data_reuses_the_spare_buffers_and_sends_the_same_bytes() {
     let mut pooled = Pooled {
         sent: Vec::new(),
         spare: &mut spare,
+        data: None,
     };
     let mut t = Transfer::start(Instant::ZERO, &r, file(100_000), &cfg(4096, 4), &mut pooled);
     pooled.sent.clear();
