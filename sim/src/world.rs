@@ -584,8 +584,13 @@ impl World {
         // spare buffers from call to call.
         let mut out = std::mem::take(&mut self.out);
         out.clear();
-        let name = r.name().to_string();
         f(r, now, &mut out);
+        // Named only when there is something to note: most calls answer a DATA ACK.
+        let name = if out.logs.is_empty() && out.effects.is_empty() {
+            String::new()
+        } else {
+            r.name().to_string()
+        };
         for line in out.logs.drain(..) {
             self.logs.push((now, name.clone(), line));
         }
