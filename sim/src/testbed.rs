@@ -537,7 +537,9 @@ fn deliver(
             // Port 68 replies reach a client by its MAC before it holds an address.
             if to_me || dst.port() == 68 {
                 match data {
-                    Some(d) => crate::block_crc::deliver_to_client(w, host, src, dst, &mut payload, d),
+                    Some(d) => {
+                        crate::block_crc::deliver_to_client(w, host, src, dst, &mut payload, d)
+                    }
                     None => w.with_client(host, |c, now, out| {
                         c.handle_datagram(now, src, dst, &payload, out)
                     }),

@@ -1,8 +1,8 @@
 //! One TFTP read transfer, client side: the firmware's and boot programs' TFTP in the
 //! simulator (RFC 1350, 2347, 2348, 2349, 7440).
 
-use super::packet::{self, Packet};
 use super::crc_shift::CrcShift;
+use super::packet::{self, Packet};
 use super::server::DEFAULT_BLKSIZE;
 use crate::time::Instant;
 use std::sync::Arc;
@@ -255,7 +255,10 @@ impl ClientTransfer {
         if len > self.blksize {
             self.fail(
                 None,
-                format!("DATA of {len} bytes exceeds the block size {}", self.blksize),
+                format!(
+                    "DATA of {len} bytes exceeds the block size {}",
+                    self.blksize
+                ),
             );
             return;
         }

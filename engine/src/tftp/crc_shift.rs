@@ -79,6 +79,9 @@ mod tests {
                 );
             }
         }
-        assert!(Arc::ptr_eq(&CrcShift::for_len(512), &CrcShift::for_len(512)));
+        assert!(Arc::ptr_eq(
+            &CrcShift::for_len(512),
+            &CrcShift::for_len(512)
+        ));
     }
 }
