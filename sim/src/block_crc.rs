@@ -40,6 +40,10 @@ pub(crate) fn deliver_to_client(
 
 /// Files shorter than this are read as bytes: a table would cost more than it saves.
 const MIN_LEN: u64 = 1 << 20;
+/// Most tables kept: one per (source, block size) is a few per responder, but a source
+/// made per transfer (a netascii view) would otherwise keep a table, and its bytes,
+/// per transfer. Beyond this, blocks are read as bytes.
+const MAX_TABLES: usize = 256;
 
 #[derive(Default)]
 pub struct BlockCrcs {
@@ -53,7 +57,7 @@ impl BlockCrcs {
     /// file long enough to keep a table for; `None` otherwise (read the bytes).
     pub fn crc(&mut self, data: &FileData, block_size: usize) -> Option<u32> {
         let size = data.file.len();
-        if size < MIN_LEN || block_size == 0 || data.offset % block_size as u64 != 0 {
+        if size < MIN_LEN || block_size == 0 || !data.offset.is_multiple_of(block_size as u64) {
             return None;
         }
         let whole = (size - data.offset).min(block_size as u64) as usize;
@@ -67,6 +71,7 @@ impl BlockCrcs {
             .position(|(f, b, _)| *b == block_size && data.is_of(f))
         {
             Some(i) => &self.tables[i].2,
+            None if self.tables.len() >= MAX_TABLES => return None,
             None => {
                 let t = table(data.file.as_ref(), block_size);
                 self.tables.push((data.file.clone(), block_size, t));
