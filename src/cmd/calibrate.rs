@@ -23,9 +23,9 @@ pub struct CalibrateArgs {
 }
 
 /// The scenario a calibration boots: one client of `fw` booting a 2 MiB image of its
-/// architecture from one distribution point. `k` makes each run's file name (and so its
-/// capture directory) its own.
-fn scenario(fw: Firmware, k: u32) -> Result<Scenario, String> {
+/// architecture from one distribution point, written to `dir` (the lab's responders read
+/// the file). `k` makes each run's file name (and so its capture directory) its own.
+fn scenario(fw: Firmware, k: u32, dir: &Path) -> Result<Scenario, String> {
     let image = match fw {
         Firmware::BiosX86 | Firmware::UefiIa32 => "PS100001",
         Firmware::UefiArm64 => "PS100003",
@@ -62,8 +62,9 @@ expect:
 ",
         fw = fw.as_str()
     );
-    let file = PathBuf::from(format!("calibrate-{}-{k}.yaml", fw.as_str()));
-    pxelab_scenario::load_str(&text, &file).map_err(|e| e.to_string())
+    let file = dir.join(format!("calibrate-{}-{k}.yaml", fw.as_str()));
+    write(&file, &text)?;
+    pxelab_scenario::load_file(&file).map_err(|e| e.to_string())
 }
 
 fn firmware_list(names: &[String]) -> Result<Vec<Firmware>, String> {
@@ -95,12 +96,14 @@ pub fn calibrate(a: CalibrateArgs) -> Result<std::process::ExitCode, crate::Erro
     let firmware = firmware_list(&a.firmware)?;
     std::fs::create_dir_all(&a.out).map_err(|e| format!("{}: {e}", a.out.display()))?;
     let pcap = std::env::temp_dir().join(format!("pxelab-calibrate-{}", std::process::id()));
+    let files = pcap.with_extension("scenarios");
+    std::fs::create_dir_all(&files).map_err(|e| format!("{}: {e}", files.display()))?;
     let mut failed = false;
     println!("firmware    boots  power_on_to_discover  per_packet  overlay");
     for fw in firmware {
         let load = load_average();
         let scenarios: Vec<Scenario> = (1..=a.runs)
-            .map(|k| scenario(fw, k))
+            .map(|k| scenario(fw, k, &files))
             .collect::<Result<_, _>>()?;
         let refs: Vec<&Scenario> = scenarios.iter().collect();
         let flags = LabRunFlags {
@@ -112,6 +115,9 @@ pub fn calibrate(a: CalibrateArgs) -> Result<std::process::ExitCode, crate::Erro
         let results = run_lab(&refs, Some(&pcap), flags, true)?;
         let (mut starts, mut packets) = (Vec::new(), Vec::new());
         for (r, sc) in results.iter().zip(&scenarios) {
+            for f in &r.failures {
+                eprintln!("{}: {f}", fw.as_str());
+            }
             for (_, _, _, p) in phases::of_result(r, sc)? {
                 starts.extend(p.power_on_to_discover);
                 packets.extend(p.per_packet);
@@ -146,6 +152,7 @@ pub fn calibrate(a: CalibrateArgs) -> Result<std::process::ExitCode, crate::Erro
             path.display()
         );
     }
+    let _ = std::fs::remove_dir_all(&files);
     Ok(if failed {
         std::process::ExitCode::FAILURE
     } else {
@@ -163,11 +170,15 @@ mod tests {
 
     #[test]
     fn each_firmware_has_a_calibration_scenario_that_loads() {
+        let dir = std::env::temp_dir().join(format!("pxelab-cal-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
         for fw in Firmware::ALL {
-            let sc = scenario(fw, 2).unwrap_or_else(|e| panic!("{}: {e}", fw.as_str()));
+            let sc = scenario(fw, 2, &dir);
+            let sc = sc.unwrap_or_else(|e| panic!("{}: {e}", fw.as_str()));
             assert_eq!(sc.network.clients[0].firmware, fw);
             assert!(sc.file.display().to_string().ends_with("-2.yaml"));
         }
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
