@@ -5,9 +5,10 @@
 //! `listen_dhcp_port: false`) and 4011, each bound to `[::]` (IPV6_V6ONLY, so the IPv4
 //! sockets keep their ports) on the interface, with the All_DHCP_Relay_Agents_and_Servers
 //! group ff02::1:2 joined on it, where clients send their Solicit; TFTP on 69 and each
-//! IPv6 transfer's own port (R-V6-5), bound the same way ([`bind6`]). Replies leave from the
-//! engine's source (`address6`) through IPV6_PKTINFO, and from the kernel's choice when
-//! that address is not on the host.
+//! IPv6 transfer's own port (R-V6-5), bound the same way ([`bind6`]). Replies leave through
+//! IPV6_PKTINFO from the address the request came to (`crate::reply6`), else from the
+//! engine's source (`address6`), and from the kernel's choice when that address is not on
+//! the host.
 //!
 //! The link-layer source: an IPv6 UDP socket does not tell it, and R-V6-2 needs it for a
 //! directly received message (EDK2 and iPXE send a DUID-UUID, which holds no MAC). The
@@ -72,6 +73,8 @@ pub fn bind6(port: u16, iface: Option<&str>, shared: bool) -> std::io::Result<Ud
         s.bind_device(Some(i.as_bytes()))?;
     }
     s.set_nonblocking(true)?;
+    // Which of the host's addresses a request came to: the answer leaves from it.
+    crate::reply6::report_destination(&s)?;
     s.bind(&SocketAddrV6::new(Ipv6Addr::UNSPECIFIED, port, 0, 0).into())?;
     Ok(s.into())
 }
