@@ -497,7 +497,9 @@ fn serve_answers_dhcp6_relays_and_http_on_both_families() {
         let (bytes, data) = tftp6_get(SERVER6_OTHER, efi, &options)
             .map_err(|e| format!("from {SERVER6_OTHER}: {e}"))?;
         if data.as_deref() != Some(&pattern(100_000, 1)[..]) {
-            return Err(format!("boot program from {SERVER6_OTHER}: {bytes} bytes, content differs"));
+            return Err(format!(
+                "boot program from {SERVER6_OTHER}: {bytes} bytes, content differs"
+            ));
         }
         let (_, params) = tftp6_get(SERVER6, "smstemp/525400123456.uefi-x64.var", &[])?;
         let params = String::from_utf8_lossy(&params.unwrap_or_default()).into_owned();

@@ -16,8 +16,8 @@
 //! boot server on both families ([`crate::serve_http`]), in the same loop.
 
 use crate::evloop::{self, Signals};
-use crate::root::FsRoot;
 use crate::reply6::{recv6, ReplySources};
+use crate::root::FsRoot;
 use crate::serve6::{send6, LinkSources};
 use crate::serve_http::HttpServer;
 use crate::store::SqliteStore;
