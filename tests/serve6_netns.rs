@@ -16,7 +16,6 @@ use std::io::{Read, Write};
 use std::net::{
     IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6, TcpStream, UdpSocket,
 };
-use std::os::fd::AsRawFd;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -100,10 +99,7 @@ fn pattern(n: usize, seed: u8) -> Vec<u8> {
 
 /// Moves this thread (only) into network namespace `ns`.
 fn enter_namespace(ns: &str) {
-    let f = std::fs::File::open(format!("/run/netns/{ns}")).expect("namespace file");
-    // SAFETY: setns on the calling thread, with a namespace this test created.
-    let rc = unsafe { libc::setns(f.as_raw_fd(), libc::CLONE_NEWNET) };
-    assert_eq!(rc, 0, "setns {ns}: {}", std::io::Error::last_os_error());
+    pxelab_system::netns::enter(ns).unwrap();
 }
 
 /// Runs `f` in a thread inside namespace `ns` and returns what it returns.

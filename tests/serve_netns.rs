@@ -13,7 +13,6 @@ use pxelab_engine::tftp::packet::{self as tftp, Packet};
 use pxelab_engine::{Instant, Mac};
 use socket2::{Domain, Protocol, Socket, Type};
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4, UdpSocket};
-use std::os::fd::AsRawFd;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -769,10 +768,7 @@ network:
 /// Moves this thread (only) into network namespace `ns`: sockets it opens afterwards
 /// live there.
 fn enter_namespace(ns: &str) {
-    let f = std::fs::File::open(format!("/run/netns/{ns}")).expect("namespace file");
-    // SAFETY: setns on the calling thread, with a namespace this test created.
-    let rc = unsafe { libc::setns(f.as_raw_fd(), libc::CLONE_NEWNET) };
-    assert_eq!(rc, 0, "setns {ns}: {}", std::io::Error::last_os_error());
+    pxelab_system::netns::enter(ns).unwrap();
 }
 
 /// Asks for the parameters of one new unknown computer after another (MACs from number

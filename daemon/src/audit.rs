@@ -501,46 +501,14 @@ pub fn capture_live(
     probe: Option<Option<Mac>>,
     audit: &mut Audit,
 ) -> Result<u64, String> {
-    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-    let ifindex = {
-        let c = std::ffi::CString::new(interface).map_err(|_| "bad interface name".to_string())?;
-        // SAFETY: a NUL-terminated name.
-        let i = unsafe { libc::if_nametoindex(c.as_ptr()) };
-        if i == 0 {
-            return Err(format!("no interface `{interface}`"));
-        }
-        i
-    };
-    let proto = (libc::ETH_P_ALL as u16).to_be();
-    // SAFETY: plain socket(2) call; the result is checked and owned below.
-    let fd = unsafe { libc::socket(libc::AF_PACKET, libc::SOCK_RAW, i32::from(proto)) };
-    if fd < 0 {
-        return Err(format!(
-            "cannot open a packet socket on {interface}: {} (the live audit needs root or CAP_NET_RAW)",
-            std::io::Error::last_os_error()
-        ));
-    }
-    // SAFETY: fd is a fresh, valid descriptor that nothing else owns.
-    let sock = unsafe { OwnedFd::from_raw_fd(fd) };
-    // SAFETY: sockaddr_ll is plain old data; zeroed is a valid value.
-    let mut sll: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
-    sll.sll_family = libc::AF_PACKET as u16;
-    sll.sll_protocol = proto;
-    sll.sll_ifindex = ifindex as i32;
-    // SAFETY: binding our own socket to a sockaddr_ll of the right size.
-    let r = unsafe {
-        libc::bind(
-            sock.as_raw_fd(),
-            &sll as *const libc::sockaddr_ll as *const libc::sockaddr,
-            size_of::<libc::sockaddr_ll>() as libc::socklen_t,
+    use pxelab_system::packet::{self, Framing, PacketSocket};
+    let ifindex = pxelab_system::iface::index(interface)
+        .ok_or_else(|| format!("no interface `{interface}`"))?;
+    let sock = PacketSocket::open(Framing::Link, packet::ALL, ifindex, &[]).map_err(|e| {
+        format!(
+            "cannot open a packet socket on {interface}: {e} (the live audit needs root or CAP_NET_RAW)"
         )
-    };
-    if r < 0 {
-        return Err(format!(
-            "cannot bind the packet socket to {interface}: {}",
-            std::io::Error::last_os_error()
-        ));
-    }
+    })?;
     let prober = match probe {
         Some(mac) => Some(Prober::new(interface, mac)?),
         None => None,
@@ -565,38 +533,14 @@ pub fn capture_live(
         if prober.is_some() {
             wait = wait.min(next_probe.saturating_duration_since(now));
         }
-        let mut pfd = libc::pollfd {
-            fd: sock.as_raw_fd(),
-            events: libc::POLLIN,
-            revents: 0,
-        };
-        let ms = wait.as_millis().clamp(1, i32::MAX as u128) as i32;
-        // SAFETY: one valid pollfd.
-        let r = unsafe { libc::poll(&mut pfd, 1, ms) };
-        if r < 0 {
-            let e = std::io::Error::last_os_error();
-            if e.kind() == std::io::ErrorKind::Interrupted {
-                continue;
-            }
-            return Err(format!("poll: {e}"));
-        }
-        if r == 0 {
+        if !sock.wait_readable(wait).map_err(|e| format!("poll: {e}"))? {
             continue;
         }
-        // SAFETY: reading into our own buffer of its length.
-        let len = unsafe {
-            libc::recv(
-                sock.as_raw_fd(),
-                buf.as_mut_ptr() as *mut libc::c_void,
-                buf.len(),
-                libc::MSG_DONTWAIT,
-            )
-        };
-        if len < 0 {
+        let Ok(len) = sock.recv(&mut buf) else {
             continue;
-        }
+        };
         n += 1;
-        audit.observe_frame(start.elapsed(), &buf[..len as usize]);
+        audit.observe_frame(start.elapsed(), &buf[..len]);
     }
     Ok(n)
 }

@@ -22,5 +22,4 @@ pub mod servers6;
 pub mod soak;
 pub mod swarm;
 pub mod switch;
-pub mod tap;
 pub mod tftp_get;

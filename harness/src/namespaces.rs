@@ -5,6 +5,7 @@
 
 use crate::cgroups::CpuGroup;
 use crate::procs::{in_ns, ip};
+use pxelab_system::process;
 use std::path::Path;
 
 /// A run id (4 hex digits) not used by any run on this machine: the prefix of its
@@ -60,12 +61,10 @@ pub fn kill_processes(ns: &str) {
     if let Ok(pids) = ip(&["netns", "pids", ns]) {
         for pid in pids
             .split_whitespace()
-            .filter_map(|p| p.parse::<i32>().ok())
+            .filter_map(|p| p.parse::<u32>().ok())
         {
-            // SAFETY: a process inside a namespace only pxelab creates, by its PID.
-            unsafe {
-                libc::kill(pid, libc::SIGKILL);
-            }
+            // A process inside a namespace only pxelab creates.
+            process::signal(pid, process::Signal::KILL);
         }
     }
 }
@@ -115,16 +114,14 @@ pub fn clean() -> Result<usize, String> {
                 .unwrap_or_default()
                 .lines()
             {
-                let Ok(pid) = pid.trim().parse::<i32>() else {
+                let Ok(pid) = pid.trim().parse::<u32>() else {
                     continue;
                 };
                 let cmd =
                     std::fs::read_to_string(format!("/proc/{pid}/cmdline")).unwrap_or_default();
                 if cmd.contains("pxelab") || cmd.contains("qemu-system") {
-                    // SAFETY: signalling a process this run started, by its PID.
-                    unsafe {
-                        libc::kill(pid, libc::SIGKILL);
-                    }
+                    // A process this run started.
+                    process::signal(pid, process::Signal::KILL);
                 }
             }
             let _ = std::fs::remove_dir_all(&dir);

@@ -6,48 +6,15 @@
 //! to the run directory's `pids` file, so `pxelab lab clean` can stop the processes of
 //! a crashed run, and only those, by PID.
 
+use pxelab_system::process;
 use std::io::Write;
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-static INTERRUPTED: AtomicBool = AtomicBool::new(false);
-
-extern "C" fn on_signal(_: libc::c_int) {
-    INTERRUPTED.store(true, Ordering::SeqCst);
-}
-
-/// SIGINT and SIGTERM set a flag the lab polls ([`interrupted`]) instead of killing the
-/// harness, so that it removes what it built.
-pub fn install_interrupt_handler() {
-    // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
-    unsafe {
-        let mut sa: libc::sigaction = std::mem::zeroed();
-        sa.sa_sigaction = on_signal as *const () as usize;
-        libc::sigemptyset(&mut sa.sa_mask);
-        libc::sigaction(libc::SIGINT, &sa, std::ptr::null_mut());
-        libc::sigaction(libc::SIGTERM, &sa, std::ptr::null_mut());
-    }
-}
-
-pub fn interrupted() -> bool {
-    INTERRUPTED.load(Ordering::SeqCst)
-}
-
-/// A command prepared the lab's way: own process group, dies with the harness.
-pub fn prepare(cmd: &mut Command) -> &mut Command {
-    cmd.process_group(0);
-    // SAFETY: prctl is async-signal-safe; nothing else runs between fork and exec.
-    unsafe {
-        cmd.pre_exec(|| {
-            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-            Ok(())
-        });
-    }
-    cmd
-}
+// Preparing a child and the interrupt flag are the system crate's; the lab names them
+// here, beside its record of the children it started.
+pub use pxelab_system::process::{install_interrupt_handler, interrupted, prepare};
 
 /// The children of one lab run.
 pub struct Procs {
@@ -110,10 +77,7 @@ impl Procs {
     /// Stops every child: SIGTERM, then SIGKILL for those still running after `grace`.
     pub fn stop_all(&mut self, grace: Duration) {
         for (_, c) in &self.list {
-            // SAFETY: signalling our own child by its PID.
-            unsafe {
-                libc::kill(c.id() as libc::pid_t, libc::SIGTERM);
-            }
+            process::signal(c.id(), process::Signal::TERM);
         }
         let deadline = Instant::now() + grace;
         for (_, c) in &mut self.list {

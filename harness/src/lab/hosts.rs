@@ -269,10 +269,8 @@ impl Lab<'_> {
         let Some(h) = self.host_of(name) else { return };
         for r in &h.responders {
             if let Some(pid) = self.procs.pid(&format!("responder-{r}")) {
-                // SAFETY: signalling our own child by its PID.
-                unsafe {
-                    libc::kill(pid as libc::pid_t, libc::SIGUSR1);
-                }
+                // Our own child.
+                pxelab_system::process::signal(pid, pxelab_system::process::Signal::USR1);
             }
         }
     }
