@@ -6,6 +6,7 @@
 pub mod bench;
 pub mod bootroot;
 pub mod cgroups;
+pub mod config_error;
 pub mod hostd;
 pub mod hostd6;
 pub mod judge;

@@ -4,7 +4,7 @@
 //! cgroups.
 
 use crate::cgroups::CpuGroup;
-use crate::procs::{in_ns, ip};
+use crate::procs::{in_ns, ip, CommandError};
 use pxelab_system::process;
 use std::path::Path;
 
@@ -27,7 +27,7 @@ pub fn new_run_id() -> String {
 }
 
 /// Turns IPv6 off in a namespace (no autoconfiguration chatter in captures and benches).
-pub fn ipv4_only(ns: &str) -> Result<String, String> {
+pub fn ipv4_only(ns: &str) -> Result<String, CommandError> {
     in_ns(
         ns,
         &[
@@ -41,7 +41,7 @@ pub fn ipv4_only(ns: &str) -> Result<String, String> {
 }
 
 /// A new namespace with its loopback up and IPv6 off; removed again if that fails.
-pub fn add(ns: &str) -> Result<(), String> {
+pub fn add(ns: &str) -> Result<(), CommandError> {
     ip(&["netns", "add", ns])?;
     let ready = in_ns(ns, &["ip", "link", "set", "lo", "up"]).and_then(|_| ipv4_only(ns));
     if let Err(e) = ready {
@@ -52,7 +52,7 @@ pub fn add(ns: &str) -> Result<(), String> {
 }
 
 /// Deletes a namespace (its devices go with it).
-pub fn delete(ns: &str) -> Result<(), String> {
+pub fn delete(ns: &str) -> Result<(), CommandError> {
     ip(&["netns", "del", ns]).map(|_| ())
 }
 
@@ -89,7 +89,7 @@ pub fn remove_devices(id: &str) {
 /// processes in them are stopped first), run directories `/tmp/pxelab-lab-*` whose
 /// owner is gone (the processes they list are stopped if they still run pxelab or
 /// QEMU), and tap devices of those runs.
-pub fn clean() -> Result<usize, String> {
+pub fn clean() -> Result<usize, CommandError> {
     let mut removed = 0;
     let mut live_ids = Vec::new();
     if let Ok(rd) = std::fs::read_dir("/tmp") {

@@ -7,6 +7,7 @@
 //! a crashed run, and only those, by PID.
 
 use pxelab_system::process;
+use std::ffi::OsString;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
@@ -30,10 +31,12 @@ impl Procs {
         }
     }
 
-    pub fn spawn(&mut self, what: &str, cmd: &mut Command) -> Result<u32, String> {
-        let child = prepare(cmd)
-            .spawn()
-            .map_err(|e| format!("cannot start {what} ({:?}): {e}", cmd.get_program()))?;
+    pub fn spawn(&mut self, what: &str, cmd: &mut Command) -> Result<u32, CommandError> {
+        let child = prepare(cmd).spawn().map_err(|source| CommandError::Spawn {
+            what: what.to_string(),
+            program: cmd.get_program().to_owned(),
+            source,
+        })?;
         let pid = child.id();
         self.record(pid);
         self.list.push((what.to_string(), child));
@@ -97,34 +100,81 @@ impl Procs {
     }
 }
 
+/// Why a command the lab runs did not do its job: each names the command.
+#[derive(Debug, thiserror::Error)]
+pub enum CommandError {
+    #[error("cannot run {program:?}: {source}")]
+    Run {
+        program: OsString,
+        source: std::io::Error,
+    },
+    /// It ran and failed: the command line and what it said on stderr.
+    #[error("`{command}` failed: {stderr}")]
+    Failed { command: String, stderr: String },
+    #[error("cannot start {what} ({program:?}): {source}")]
+    Spawn {
+        what: String,
+        program: OsString,
+        source: std::io::Error,
+    },
+}
+
+/// For the callers that still report errors as text (the benches, the soak).
+impl From<CommandError> for String {
+    fn from(e: CommandError) -> String {
+        e.to_string()
+    }
+}
+
 /// Runs a command to completion; an error names the command and its stderr.
-pub fn run(cmd: &mut Command) -> Result<String, String> {
-    let out = cmd
-        .output()
-        .map_err(|e| format!("cannot run {:?}: {e}", cmd.get_program()))?;
+pub fn run(cmd: &mut Command) -> Result<String, CommandError> {
+    let out = cmd.output().map_err(|source| CommandError::Run {
+        program: cmd.get_program().to_owned(),
+        source,
+    })?;
     if !out.status.success() {
         let args: Vec<String> = cmd
             .get_args()
             .map(|a| a.to_string_lossy().into_owned())
             .collect();
-        return Err(format!(
-            "`{} {}` failed: {}",
-            cmd.get_program().to_string_lossy(),
-            args.join(" "),
-            String::from_utf8_lossy(&out.stderr).trim()
-        ));
+        return Err(CommandError::Failed {
+            command: format!("{} {}", cmd.get_program().to_string_lossy(), args.join(" ")),
+            stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+        });
     }
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
 /// `ip ARGS...`
-pub fn ip(args: &[&str]) -> Result<String, String> {
+pub fn ip(args: &[&str]) -> Result<String, CommandError> {
     run(Command::new("ip").args(args))
 }
 
 /// `ip netns exec NS ARGS...`
-pub fn in_ns(ns: &str, args: &[&str]) -> Result<String, String> {
+pub fn in_ns(ns: &str, args: &[&str]) -> Result<String, CommandError> {
     let mut a = vec!["netns", "exec", ns];
     a.extend_from_slice(args);
     ip(&a)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failed_command_is_named_with_its_arguments_and_its_stderr() {
+        let e =
+            run(Command::new("sh").args(["-c", "echo no such device >&2; exit 1"])).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "`sh -c echo no such device >&2; exit 1` failed: no such device"
+        );
+        let e = run(&mut Command::new("/nonexistent/pxelab-tool")).unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("cannot run \"/nonexistent/pxelab-tool\": "),
+            "{e}"
+        );
+        assert_eq!(run(Command::new("echo").arg("ok")).unwrap(), "ok\n");
+    }
 }

@@ -2,6 +2,7 @@
 //! (sharing a DHCP server's host when at its address), rogues; their interfaces, tap
 //! names and MACs.
 
+use super::LabError;
 use pxelab_scenario::Scenario;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
@@ -22,13 +23,13 @@ pub(super) struct Host {
 /// The namespace hosts of a scenario: a router each, a DHCP server each, a responder
 /// each unless it shares a DHCP server's address (R-ANS-2: one host), a rogue each;
 /// their taps named for run `id` and their MACs `02:00:00:00:hh:ii`.
-pub(super) fn plan_hosts(sc: &Scenario, id: &str) -> Result<Vec<Host>, String> {
-    let seg_index = |name: &str| -> Result<usize, String> {
+pub(super) fn plan_hosts(sc: &Scenario, id: &str) -> Result<Vec<Host>, LabError> {
+    let seg_index = |name: &str| -> Result<usize, LabError> {
         sc.network
             .segments
             .iter()
             .position(|s| s.name == name)
-            .ok_or_else(|| format!("unknown segment {name}"))
+            .ok_or_else(|| LabError::UnknownSegment(name.to_string()))
     };
     let mut hosts: Vec<Host> = Vec::new();
     let add_iface = |h: &mut Host, seg: usize, addr: Ipv4Addr| {
@@ -45,19 +46,20 @@ pub(super) fn plan_hosts(sc: &Scenario, id: &str) -> Result<Vec<Host>, String> {
     };
     // An IPv6 address on the host's interface on that segment (the lab runs IPv6 on
     // dual-stack segments: `v11_lab_gap` refuses IPv6-only ones first).
-    let add_iface6 = |h: &mut Host, seg: usize, addr: Ipv6Addr| -> Result<(), String> {
-        let len = sc.network.segments[seg].cidr6.map_or(128, |c| c.prefix);
-        let i = h.ifaces.iter().position(|i| i.0 == seg).ok_or_else(|| {
-            format!(
-                "{}: an IPv6 address on segment {} without an IPv4 one there",
-                h.name, sc.network.segments[seg].name
-            )
-        })?;
-        if !h.ifaces6.iter().any(|x| x.0 == i && x.1 == addr) {
-            h.ifaces6.push((i, addr, len));
-        }
-        Ok(())
-    };
+    let add_iface6 =
+        |h: &mut Host, seg: usize, addr: Ipv6Addr| -> Result<(), LabError> {
+            let len = sc.network.segments[seg].cidr6.map_or(128, |c| c.prefix);
+            let i = h.ifaces.iter().position(|i| i.0 == seg).ok_or_else(|| {
+                LabError::Ipv6WithoutIpv4 {
+                    host: h.name.clone(),
+                    segment: sc.network.segments[seg].name.clone(),
+                }
+            })?;
+            if !h.ifaces6.iter().any(|x| x.0 == i && x.1 == addr) {
+                h.ifaces6.push((i, addr, len));
+            }
+            Ok(())
+        };
     for r in &sc.network.routers {
         let mut h = Host {
             name: r.name.clone(),
