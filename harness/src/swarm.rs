@@ -221,7 +221,11 @@ impl Swarm {
                     outcome: r.outcome.as_str().to_string(),
                     boot_image: r.boot_image.clone(),
                     deployment: r.deployment.clone(),
-                    served_by: r.served_by,
+                    // The modelled clients boot over IPv4.
+                    served_by: match r.served_by {
+                        Some(std::net::IpAddr::V4(a)) => Some(a),
+                        _ => None,
+                    },
                     took_s: took,
                 });
             }
