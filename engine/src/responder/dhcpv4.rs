@@ -68,6 +68,7 @@ impl Responder {
                 src: SocketAddrV4::new(self.cfg.address, DHCP_SERVER_PORT),
                 dst,
                 payload: reply,
+                data: None,
             });
             self.log(out, mac, guid, "sent proxy offer");
             out.effects.push(Effect::Answered { client: mac });
@@ -86,6 +87,7 @@ impl Responder {
                 src: SocketAddrV4::new(self.cfg.address, PXE_PORT),
                 dst,
                 payload: reply,
+                data: None,
             });
             self.log(out, mac, guid, &format!("sent boot file {boot_file}"));
             out.effects.push(Effect::Answered { client: mac });

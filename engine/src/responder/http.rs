@@ -41,6 +41,7 @@ impl Responder {
             src: SocketAddrV4::new(self.cfg.address, DHCP_SERVER_PORT),
             dst,
             payload: reply,
+            data: None,
         });
         self.log(
             out,

@@ -24,7 +24,7 @@ use crate::select::{self, Choice, Selection};
 use crate::state::StateStore;
 use crate::tftp::netascii::{self, Netascii};
 use crate::tftp::packet::{self as tftp_packet, Packet};
-use crate::tftp::server::{FileSource, Pooled, ServerConfig, Transfer, TransferStatus};
+use crate::tftp::server::{FileData, FileSource, Pooled, ServerConfig, Transfer, TransferStatus};
 use crate::time::Instant;
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -55,6 +55,9 @@ pub struct Transmit {
     pub src: SocketAddrV4,
     pub dst: SocketAddrV4,
     pub payload: Vec<u8>,
+    /// With [`Output::data_by_reference`]: a DATA packet's file bytes, which follow
+    /// `payload` (then only the header) on the wire. `None` otherwise.
+    pub data: Option<FileData>,
 }
 
 /// A datagram to send over IPv6 (R-V6). The driver sends it from the interface the
@@ -119,6 +122,9 @@ pub struct Output {
     pub effects: Vec<Effect>,
     /// Buffers a driver hands back for the next DATA payloads (kept by `clear`).
     pub spare: Vec<Vec<u8>>,
+    /// Set by a driver that takes TFTP file data by reference ([`Transmit::data`]):
+    /// the simulator, which copies the bytes only for a pcap. Kept by `clear`.
+    pub data_by_reference: bool,
 }
 
 impl Output {
@@ -326,11 +332,11 @@ impl Responder {
             if matches!(slot.transfer.poll_timeout(), Some(d) if d <= now) {
                 let mut payloads = Pooled {
                     sent: Vec::new(),
+                    data: out.data_by_reference.then(Vec::new),
                     spare: &mut out.spare,
                 };
                 slot.transfer.handle_timeout(now, &mut payloads);
-                let payloads = payloads.sent;
-                self.emit_transfer(tid, payloads, out);
+                self.emit_transfer(tid, payloads.sent, payloads.data, out);
             }
             self.after_transfer_step(tid, out);
         }
@@ -416,6 +422,7 @@ fn push_peer_sends(me: Ipv4Addr, sends: Vec<(SocketAddrV4, Vec<u8>)>, out: &mut 
             src: SocketAddrV4::new(me, PEER_PORT),
             dst,
             payload,
+            data: None,
         });
     }
 }

@@ -14,12 +14,31 @@ impl Responder {
     /// R-V6-5: a TFTP datagram from local port `port` to `dst`, over the family of `dst`
     /// (from `address6` for an IPv6 client).
     pub(super) fn push_udp(&self, port: u16, dst: SocketAddr, payload: Vec<u8>, out: &mut Output) {
+        self.push_udp_data(port, dst, payload, None, out);
+    }
+
+    fn push_udp_data(
+        &self,
+        port: u16,
+        dst: SocketAddr,
+        mut payload: Vec<u8>,
+        data: Option<FileData>,
+        out: &mut Output,
+    ) {
         match dst {
             SocketAddr::V4(dst) => out.transmits.push(Transmit {
                 src: SocketAddrV4::new(self.cfg.address, port),
                 dst,
                 payload,
+                data,
             }),
+            // Datagrams over IPv6 carry their bytes.
+            SocketAddr::V6(dst) if data.is_some() => {
+                if let Some(d) = data {
+                    d.append_to(&mut payload);
+                }
+                self.push_udp_data(port, SocketAddr::V6(dst), payload, None, out);
+            }
             SocketAddr::V6(dst) => out.transmits6.push(Transmit6 {
                 src: SocketAddrV6::new(
                     self.cfg.address6.unwrap_or(std::net::Ipv6Addr::UNSPECIFIED),
@@ -144,10 +163,11 @@ impl Responder {
         let size = file.len();
         let mut pooled = Pooled {
             sent: Vec::new(),
+            data: out.data_by_reference.then(Vec::new),
             spare: &mut out.spare,
         };
         let transfer = Transfer::start(now, &req, file, &self.tftp_cfg, &mut pooled);
-        let payloads = pooled.sent;
+        let (payloads, data) = (pooled.sent, pooled.data);
         self.transfers.insert(
             tid,
             Slot {
@@ -165,7 +185,7 @@ impl Responder {
             file: path,
             size,
         });
-        self.emit_transfer(tid, payloads, out);
+        self.emit_transfer(tid, payloads, data, out);
         self.after_transfer_step(tid, out);
     }
 
@@ -186,21 +206,28 @@ impl Responder {
         }
         let mut payloads = Pooled {
             sent: Vec::new(),
+            data: out.data_by_reference.then(Vec::new),
             spare: &mut out.spare,
         };
         slot.transfer.handle_packet(now, payload, &mut payloads);
-        let payloads = payloads.sent;
-        self.emit_transfer(tid, payloads, out);
+        self.emit_transfer(tid, payloads.sent, payloads.data, out);
         self.after_transfer_step(tid, out);
     }
 
-    pub(super) fn emit_transfer(&mut self, tid: u16, payloads: Vec<Vec<u8>>, out: &mut Output) {
+    pub(super) fn emit_transfer(
+        &mut self,
+        tid: u16,
+        payloads: Vec<Vec<u8>>,
+        data: Option<Vec<Option<FileData>>>,
+        out: &mut Output,
+    ) {
         let Some(slot) = self.transfers.get(&tid) else {
             return;
         };
         let client = slot.client;
+        let mut data = data.into_iter().flatten();
         for payload in payloads {
-            self.push_udp(tid, client, payload, out);
+            self.push_udp_data(tid, client, payload, data.next().flatten(), out);
         }
     }
 
