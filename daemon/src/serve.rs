@@ -15,7 +15,6 @@
 //! ff02::1:2 joined, the link-layer source from a packet socket); with `http`, the HTTP
 //! boot server on both families ([`crate::serve_http`]), in the same loop.
 
-use crate::evloop::{self, Signals};
 use crate::reply6::{recv6, ReplySources};
 use crate::root::FsRoot;
 use crate::serve6::{send6, LinkSources};
@@ -28,6 +27,7 @@ use pxelab_engine::http::HttpLimits;
 use pxelab_engine::policy::{ResponderConfig, Site};
 use pxelab_engine::responder::{Effect, Output, Responder, TransferPorts, Transmit, TFTP_PORT};
 use pxelab_engine::Instant;
+use pxelab_system::evloop::{self, Signals};
 use socket2::{Domain, Protocol, Socket, Type};
 use std::collections::HashSet;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6, UdpSocket};

@@ -24,22 +24,19 @@
 
 use pxelab_engine::responder::Transmit6;
 use pxelab_engine::Mac;
+use pxelab_system::packet::{self, bpf, Framing, PacketSocket};
 use socket2::{Domain, Protocol, Socket, Type};
 use std::collections::VecDeque;
 use std::hash::{Hash, Hasher};
 use std::net::{Ipv6Addr, SocketAddr, SocketAddrV6, UdpSocket};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::AsRawFd;
 
 /// All_DHCP_Relay_Agents_and_Servers (RFC 8415 section 7.1).
 pub const ALL_DHCP_SERVERS: Ipv6Addr = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 1, 2);
 
 /// The index of interface `name` (0: none by that name).
 pub fn if_index(name: &str) -> u32 {
-    let Ok(c) = std::ffi::CString::new(name) else {
-        return 0;
-    };
-    // SAFETY: c is a valid NUL-terminated string.
-    unsafe { libc::if_nametoindex(c.as_ptr()) }
+    pxelab_system::iface::index(name).unwrap_or(0)
 }
 
 /// The interfaces to join ff02::1:2 on: the given one, or every one the host has.
@@ -47,21 +44,7 @@ fn interfaces(iface: Option<&str>) -> Vec<u32> {
     if let Some(i) = iface {
         return vec![if_index(i)];
     }
-    let mut out = Vec::new();
-    // SAFETY: if_nameindex returns an array ended by a zero entry, freed below.
-    unsafe {
-        let list = libc::if_nameindex();
-        if list.is_null() {
-            return out;
-        }
-        let mut p = list;
-        while (*p).if_index != 0 {
-            out.push((*p).if_index);
-            p = p.add(1);
-        }
-        libc::if_freenameindex(list);
-    }
-    out
+    pxelab_system::iface::all()
 }
 
 /// A UDP socket on `[::]:port` (of `iface` only when given). `shared`: SO_REUSEADDR (the
@@ -196,7 +179,7 @@ fn digest(payload: &[u8]) -> u64 {
 /// is on the link: a datagram routed to us (a boot request to 4011 from another segment)
 /// comes in a frame from the router, so its MAC is not taken.
 pub struct LinkSources {
-    packet: Option<OwnedFd>,
+    packet: Option<PacketSocket>,
     seen: VecDeque<Seen>,
     iface: Option<String>,
     /// The interface's on-link prefixes, and when they were read.
@@ -274,29 +257,11 @@ impl LinkSources {
             return;
         };
         let mut buf = [0u8; 2048];
-        loop {
-            // SAFETY: sockaddr_ll is plain data: all zeroes is a valid value.
-            let mut from: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
-            let mut len = size_of::<libc::sockaddr_ll>() as libc::socklen_t;
-            // SAFETY: recvfrom writes at most buf.len() bytes to buf and `len` bytes to
-            // `from`, both live for the call.
-            let n = unsafe {
-                libc::recvfrom(
-                    fd.as_raw_fd(),
-                    buf.as_mut_ptr().cast(),
-                    buf.len(),
-                    libc::MSG_DONTWAIT | libc::MSG_TRUNC,
-                    (&mut from as *mut libc::sockaddr_ll).cast(),
-                    &mut len,
-                )
-            };
-            if n < 0 {
-                return;
-            }
-            let n = (n as usize).min(buf.len());
-            if from.sll_pkttype == libc::PACKET_OUTGOING || from.sll_halen != 6 {
+        while let Ok(got) = fd.recv_from(&mut buf) {
+            let n = got.len.min(buf.len());
+            let Some(mac) = got.mac.filter(|_| !got.outgoing) else {
                 continue;
-            }
+            };
             // IPv6 header (40 bytes, next header UDP: the filter checked), then UDP (8).
             let p = &buf[..n];
             if p.len() < 48 || p[6] != 17 {
@@ -306,8 +271,6 @@ impl LinkSources {
             let port = u16::from_be_bytes([p[40], p[41]]);
             let udp_len = usize::from(u16::from_be_bytes([p[44], p[45]]));
             let end = (40 + udp_len).clamp(48, p.len());
-            let mut mac = [0u8; 6];
-            mac.copy_from_slice(&from.sll_addr[..6]);
             if self.seen.len() >= Self::KEEP {
                 self.seen.pop_front();
             }
@@ -369,12 +332,11 @@ pub fn interface_prefixes(iface: Option<&str>) -> Vec<(Ipv6Addr, u8)> {
 /// AF_PACKET, IPv6 frames of `iface` (all interfaces when `None`), passed by a BPF
 /// filter only when they carry UDP to port 547 or 4011 (no extension headers: DHCPv6
 /// messages carry none), so the socket costs nothing for other traffic.
-fn open_packet_socket(iface: Option<&str>) -> std::io::Result<OwnedFd> {
-    const ETH_P_IPV6: u16 = 0x86dd;
+fn open_packet_socket(iface: Option<&str>) -> std::io::Result<PacketSocket> {
     let ifindex = match iface {
         Some(i) => match if_index(i) {
             0 => return Err(std::io::Error::other(format!("no interface {i}"))),
-            n => n as i32,
+            n => n,
         },
         None => 0,
     };
@@ -388,50 +350,7 @@ fn open_packet_socket(iface: Option<&str>) -> std::io::Result<OwnedFd> {
         bpf(0x06, 0, 0, 0xffff),
         bpf(0x06, 0, 0, 0),
     ];
-    // SAFETY: plain socket calls; every pointer passed points to a live value of the
-    // size given.
-    unsafe {
-        let fd = libc::socket(
-            libc::AF_PACKET,
-            libc::SOCK_DGRAM | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
-            i32::from(ETH_P_IPV6.to_be()),
-        );
-        if fd < 0 {
-            return Err(std::io::Error::last_os_error());
-        }
-        let fd = OwnedFd::from_raw_fd(fd);
-        let prog = libc::sock_fprog {
-            len: filter.len() as u16,
-            filter: filter.as_ptr() as *mut libc::sock_filter,
-        };
-        if libc::setsockopt(
-            fd.as_raw_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_ATTACH_FILTER,
-            (&prog as *const libc::sock_fprog).cast(),
-            size_of::<libc::sock_fprog>() as libc::socklen_t,
-        ) < 0
-        {
-            return Err(std::io::Error::last_os_error());
-        }
-        let mut ll: libc::sockaddr_ll = std::mem::zeroed();
-        ll.sll_family = libc::AF_PACKET as u16;
-        ll.sll_protocol = ETH_P_IPV6.to_be();
-        ll.sll_ifindex = ifindex;
-        if libc::bind(
-            fd.as_raw_fd(),
-            (&ll as *const libc::sockaddr_ll).cast(),
-            size_of::<libc::sockaddr_ll>() as libc::socklen_t,
-        ) < 0
-        {
-            return Err(std::io::Error::last_os_error());
-        }
-        Ok(fd)
-    }
-}
-
-fn bpf(code: u16, jt: u8, jf: u8, k: u32) -> libc::sock_filter {
-    libc::sock_filter { code, jt, jf, k }
+    PacketSocket::open(Framing::Network, packet::IPV6, ifindex, &filter)
 }
 
 #[cfg(test)]

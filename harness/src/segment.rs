@@ -2,7 +2,7 @@
 //! switch`, see `switch.rs`) started from its spec, and the tap devices it creates
 //! moved into their hosts' namespaces.
 
-use crate::procs::{self, in_ns, ip, Procs};
+use crate::procs::{self, in_ns, ip, CommandError, Procs};
 use crate::switch::SwitchSpec;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -84,7 +84,7 @@ pub fn attach_tap(
     name: &str,
     mac: Option<&str>,
     cidr: Option<&str>,
-) -> Result<(), String> {
+) -> Result<(), CommandError> {
     ip(&["link", "set", "dev", tap, "netns", ns])?;
     if name != tap {
         in_ns(ns, &["ip", "link", "set", "dev", tap, "name", name])?;

@@ -4,6 +4,7 @@
 //! `option60_pxeclient` (R-ANS-2), nothing else: no DNS, no boot file, no PXE menu —
 //! PXE is the responders' business.
 
+use crate::config_error::ConfigError;
 use serde_json::json;
 use std::net::Ipv4Addr;
 use std::path::Path;
@@ -109,13 +110,16 @@ pub fn kea_conf(c: &ServerConf) -> serde_json::Value {
 }
 
 /// The command that runs the server in the foreground, logging to stderr.
-pub fn command(engine: pxelab_scenario::DhcpEngine, c: &ServerConf) -> Result<Command, String> {
+pub fn command(
+    engine: pxelab_scenario::DhcpEngine,
+    c: &ServerConf,
+) -> Result<Command, ConfigError> {
     use pxelab_scenario::DhcpEngine;
-    std::fs::create_dir_all(c.dir).map_err(|e| format!("{}: {e}", c.dir.display()))?;
+    std::fs::create_dir_all(c.dir).map_err(ConfigError::file(c.dir))?;
     match engine {
         DhcpEngine::Dnsmasq => {
             let f = c.dir.join("dnsmasq.conf");
-            std::fs::write(&f, dnsmasq_conf(c)).map_err(|e| format!("{}: {e}", f.display()))?;
+            std::fs::write(&f, dnsmasq_conf(c)).map_err(ConfigError::file(&f))?;
             let mut cmd = Command::new("dnsmasq");
             cmd.arg("--keep-in-foreground")
                 .arg(format!("--conf-file={}", f.display()));
@@ -123,8 +127,8 @@ pub fn command(engine: pxelab_scenario::DhcpEngine, c: &ServerConf) -> Result<Co
         }
         DhcpEngine::Kea => {
             let f = c.dir.join("kea-dhcp4.json");
-            let text = serde_json::to_string_pretty(&kea_conf(c)).map_err(|e| e.to_string())?;
-            std::fs::write(&f, text).map_err(|e| format!("{}: {e}", f.display()))?;
+            let text = serde_json::to_string_pretty(&kea_conf(c))?;
+            std::fs::write(&f, text).map_err(ConfigError::file(&f))?;
             let mut cmd = Command::new("kea-dhcp4");
             cmd.arg("-c")
                 .arg(&f)
@@ -133,7 +137,7 @@ pub fn command(engine: pxelab_scenario::DhcpEngine, c: &ServerConf) -> Result<Co
                 .env("KEA_LOCKFILE_NAME", c.dir.join("kea.lock"));
             Ok(cmd)
         }
-        DhcpEngine::Builtin => Err("the built-in server is `pxelab lab dhcpd`".into()),
+        DhcpEngine::Builtin => Err(ConfigError::BuiltinServer),
     }
 }
 

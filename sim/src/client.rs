@@ -10,7 +10,7 @@ use pxelab_engine::tftp::client::{ClientConfig, ClientStatus, ClientTransfer};
 use pxelab_engine::tftp::packet::{self as tftp_packet, Packet};
 use pxelab_engine::{Guid, Instant, Mac};
 use pxelab_scenario::Netboot;
-use std::net::{Ipv4Addr, Ipv6Addr, SocketAddrV4};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddrV4};
 use std::time::Duration;
 
 // PXE over IPv6 (`netboot: pxe6`), apart.
@@ -40,10 +40,9 @@ pub struct BootResult {
     pub outcome: Outcome,
     pub boot_image: Option<String>,
     pub deployment: Option<String>,
-    /// Address of the responder whose boot file the client took.
-    pub served_by: Option<Ipv4Addr>,
-    /// The same, over IPv6 (a `pxe6` boot).
-    pub served_by6: Option<Ipv6Addr>,
+    /// Address of the responder whose boot file the client took, over the family the
+    /// boot ran on (IPv6 for `pxe6` and `http6`); none for `no_offer`.
+    pub served_by: Option<IpAddr>,
     pub at: Instant,
     pub finished: Instant,
 }
@@ -126,8 +125,7 @@ pub fn tftp_timing(m: &FirmwareModel) -> (Duration, u32) {
 
 /// The boot image and deployment a finished boot reports: the parameters' when it got
 /// them, else for a failed boot the ones it had chosen before it failed, else none.
-/// Shared by the PXE client and the HTTP boot client (client_http.rs).
-pub(crate) fn image_and_deployment(
+fn image_and_deployment(
     outcome: Outcome,
     params: Option<&BootParams>,
     chosen: &Option<(String, String)>,
@@ -139,6 +137,40 @@ pub(crate) fn image_and_deployment(
             None => (None, None),
         },
         None => (None, None),
+    }
+}
+
+impl BootResult {
+    /// A finished boot as every client reports it (PXE over IPv4 and IPv6, HTTP boot):
+    /// the image and deployment of [`image_and_deployment`], the server whose boot file
+    /// was taken unless nobody answered.
+    pub(crate) fn finished(
+        outcome: Outcome,
+        params: Option<&BootParams>,
+        chosen: &Option<(String, String)>,
+        served_by: Option<IpAddr>,
+        at: Instant,
+        finished: Instant,
+    ) -> BootResult {
+        let (boot_image, deployment) = image_and_deployment(outcome, params, chosen);
+        BootResult {
+            outcome,
+            boot_image,
+            deployment,
+            served_by: served_by.filter(|_| outcome != Outcome::NoOffer),
+            at,
+            finished,
+        }
+    }
+}
+
+/// The outcome of a boot given up after its last retry: `failed` when a responder had
+/// answered, else `no_offer`.
+pub(crate) fn gave_up(answered: bool) -> Outcome {
+    if answered {
+        Outcome::Failed
+    } else {
+        Outcome::NoOffer
     }
 }
 
@@ -439,7 +471,7 @@ impl Client {
                 self.note(now, || {
                     "no key pressed at the prompt: next boot device".into()
                 });
-                self.finish(now, Outcome::Declined, Some(&p), Some(s));
+                self.finish(now, Outcome::Declined, Some(&p), Some(s.into()));
             }
             Phase::Idle | Phase::Done => {}
         }
@@ -854,7 +886,7 @@ impl Client {
                                     _ => "no data".into(),
                                 };
                                 self.note(now, || format!("bad boot parameters: {why}"));
-                                self.finish(now, Outcome::Failed, None, Some(server));
+                                self.finish(now, Outcome::Failed, None, Some(server.into()));
                                 return;
                             }
                         };
@@ -881,20 +913,30 @@ impl Client {
                             self.note(now, || {
                                 format!("boot image size {bytes} != expected {}", params.image_size)
                             });
-                            self.finish(now, Outcome::Failed, Some(&params), Some(server));
+                            self.finish(now, Outcome::Failed, Some(&params), Some(server.into()));
                         } else if let (Some(want), Some(got)) = (params.image_crc32, crc32) {
                             if want != got {
                                 self.note(now, || {
                                     format!("boot image CRC {got:08x} != {want:08x}")
                                 });
-                                self.finish(now, Outcome::Failed, Some(&params), Some(server));
+                                self.finish(
+                                    now,
+                                    Outcome::Failed,
+                                    Some(&params),
+                                    Some(server.into()),
+                                );
                             } else {
                                 self.note(now, || "boot image verified; started".into());
-                                self.finish(now, Outcome::Booted, Some(&params), Some(server));
+                                self.finish(
+                                    now,
+                                    Outcome::Booted,
+                                    Some(&params),
+                                    Some(server.into()),
+                                );
                             }
                         } else {
                             self.note(now, || "boot image started".into());
-                            self.finish(now, Outcome::Booted, Some(&params), Some(server));
+                            self.finish(now, Outcome::Booted, Some(&params), Some(server.into()));
                         }
                     }
                 }
@@ -926,36 +968,27 @@ impl Client {
     }
 
     fn give_up(&mut self, now: Instant) {
-        let outcome = if self.answered {
-            Outcome::Failed
-        } else {
-            Outcome::NoOffer
-        };
-        self.finish(now, outcome, None, self.served_by);
+        self.finish(now, gave_up(self.answered), None, None);
     }
 
+    /// `server`: whose boot file was taken, else the responder that answered last.
     fn finish(
         &mut self,
         now: Instant,
         outcome: Outcome,
         params: Option<&BootParams>,
-        server: Option<Ipv4Addr>,
+        server: Option<IpAddr>,
     ) {
-        let (boot_image, deployment) = image_and_deployment(outcome, params, &self.chosen);
-        let served_by = match outcome {
-            Outcome::NoOffer => None,
-            _ => server.or(self.served_by),
-        };
+        let served_by = server.or(self.served_by.map(IpAddr::V4));
         self.note(now, || format!("outcome: {}", outcome.as_str()));
-        self.result = Some(BootResult {
+        self.result = Some(BootResult::finished(
             outcome,
-            boot_image,
-            deployment,
+            params,
+            &self.chosen,
             served_by,
-            served_by6: None,
-            at: self.boot_started,
-            finished: now,
-        });
+            self.boot_started,
+            now,
+        ));
         self.phase = Phase::Done;
     }
 }

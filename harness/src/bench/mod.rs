@@ -302,7 +302,8 @@ fn add_ipv6(ns: &str, dev: &str, addr: &str) -> Result<(), String> {
             ],
         )?;
     }
-    in_ns(ns, &["ip", "-6", "addr", "add", addr, "dev", dev, "nodad"]).map(|_| ())
+    in_ns(ns, &["ip", "-6", "addr", "add", addr, "dev", dev, "nodad"])?;
+    Ok(())
 }
 
 impl Drop for BenchLab {

@@ -2,6 +2,7 @@
 //! pressed at the prompt when the client does), or a modelled client told to boot; and
 //! each boot judged once it has finished (`judge.rs` decides the outcome).
 
+use super::LabError;
 use super::{Boot, Lab, Serial, BOOT_TIMED_OUT};
 use crate::judge::{self, strip_ansi};
 use crate::{procs, qemu};
@@ -19,11 +20,11 @@ impl Lab<'_> {
         &mut self,
         client: &str,
         netboot: Option<Netboot>,
-    ) -> Result<(), String> {
+    ) -> Result<(), LabError> {
         let sc = self.sc;
         let c = sc
             .client(client)
-            .ok_or_else(|| format!("unknown client {client}"))?;
+            .ok_or_else(|| LabError::UnknownClient(client.to_string()))?;
         let netboot = netboot.unwrap_or(c.netboot);
         if self.opts.model_clients {
             let n = self.boots.iter().filter(|b| b.client == client).count() as u32 + 1;
@@ -36,11 +37,14 @@ impl Lab<'_> {
             let stdin = self
                 .swarm_stdin
                 .get_mut(&c.segment)
-                .ok_or_else(|| format!("no modelled clients on segment {}", c.segment))?;
+                .ok_or_else(|| LabError::NoModelledClients(c.segment.clone()))?;
             stdin
                 .write_all(format!("boot {client}\n").as_bytes())
                 .and_then(|_| stdin.flush())
-                .map_err(|e| format!("the modelled clients of {}: {e}", c.segment))?;
+                .map_err(|source| LabError::ModelledClientsInput {
+                    segment: c.segment.clone(),
+                    source,
+                })?;
             self.boots.push(Boot {
                 client: client.to_string(),
                 n,
@@ -61,7 +65,7 @@ impl Lab<'_> {
         }
         let n = self.boots.iter().filter(|b| b.client == client).count() as u32 + 1;
         let vm_dir = self.dir.join(format!("vm-{client}-{n}"));
-        std::fs::create_dir_all(&vm_dir).map_err(|e| e.to_string())?;
+        std::fs::create_dir_all(&vm_dir)?;
         let max_image = sc
             .site
             .boot_images
@@ -87,12 +91,15 @@ impl Lab<'_> {
         let mut cmd = qemu::command(&m)?;
         cmd.stdin(Stdio::piped())
             .stdout(Stdio::piped())
-            .stderr(Stdio::from(
-                std::fs::File::create(vm_dir.join("qemu.stderr")).map_err(|e| e.to_string())?,
-            ));
+            .stderr(Stdio::from(std::fs::File::create(
+                vm_dir.join("qemu.stderr"),
+            )?));
         let mut child = procs::prepare(&mut cmd)
             .spawn()
-            .map_err(|e| format!("cannot start QEMU for {client}: {e}"))?;
+            .map_err(|source| LabError::QemuStart {
+                client: client.to_string(),
+                source,
+            })?;
         let mut stdin = child.stdin.take().expect("piped");
         let mut stdout = child.stdout.take().expect("piped");
         let what = format!("qemu-{client}-{n}");

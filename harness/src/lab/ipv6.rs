@@ -7,6 +7,7 @@
 //! (`relay: dhcrelay`). Hosts on an IPv6-only segment (no `cidr`) have these addresses
 //! only (`plan.rs`).
 
+use super::LabError;
 use super::{Host, Lab};
 use crate::procs::in_ns;
 use crate::ra::{RaIface, RaSpec};
@@ -35,7 +36,7 @@ impl Lab<'_> {
     /// IPv6 on in a host's namespace before its interfaces arrive (they take the
     /// namespace's defaults): no duplicate address detection (the lab's addresses are
     /// unique by construction), no autoconfiguration from the lab's advertisements.
-    pub(super) fn ipv6_on(&self, h: &Host) -> Result<(), String> {
+    pub(super) fn ipv6_on(&self, h: &Host) -> Result<(), LabError> {
         if h.ifaces6.is_empty() {
             return Ok(());
         }
@@ -52,13 +53,13 @@ impl Lab<'_> {
                 "net.ipv6.conf.all.accept_ra=0",
                 "net.ipv6.conf.default.accept_ra=0",
             ],
-        )
-        .map(|_| ())
+        )?;
+        Ok(())
     }
 
     /// A host's IPv6 addresses; forwarding on a router, else a default route through
     /// the router on its segment.
-    pub(super) fn ipv6_addresses(&self, h: &Host) -> Result<(), String> {
+    pub(super) fn ipv6_addresses(&self, h: &Host) -> Result<(), LabError> {
         let sc = self.sc;
         for (i, addr, len) in &h.ifaces6 {
             let ifname = &h.ifaces[*i].2;
@@ -112,7 +113,7 @@ impl Lab<'_> {
     /// Router advertisements for every segment with `cidr6`: from the router on it
     /// (a default router), else from a host with an IPv6 address there (lifetime 0),
     /// managed where a DHCPv6 pool covers the prefix.
-    pub(super) fn start_router_advertisements(&mut self) -> Result<(), String> {
+    pub(super) fn start_router_advertisements(&mut self) -> Result<(), LabError> {
         let sc = self.sc;
         let mut per_host: Vec<(String, String, Vec<RaIface>)> = Vec::new();
         for (si, seg) in sc.network.segments.iter().enumerate() {
@@ -181,7 +182,7 @@ impl Lab<'_> {
         &mut self,
         h: &Host,
         d: &pxelab_scenario::DhcpServer,
-    ) -> Result<(), String> {
+    ) -> Result<(), LabError> {
         if d.pools6.is_empty() || d.engine == DhcpEngine::Dnsmasq {
             return Ok(());
         }
@@ -237,7 +238,7 @@ impl Lab<'_> {
         &mut self,
         h: &Host,
         r: &pxelab_scenario::Router,
-    ) -> Result<(), String> {
+    ) -> Result<(), LabError> {
         if r.ip_helpers6.is_empty() {
             return Ok(());
         }
@@ -305,7 +306,10 @@ impl Lab<'_> {
             &ifaces,
             &self.dir.join(format!("dhcrelay6-{}.pid", r.name)),
         )
-        .map_err(|e| format!("router {}: {e}", r.name))?;
+        .map_err(|source| LabError::Router {
+            router: r.name.clone(),
+            source,
+        })?;
         self.spawn_logged(&format!("relay6-{}", r.name), &r.name, cmd)
     }
 }

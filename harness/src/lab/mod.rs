@@ -38,12 +38,14 @@ use std::time::{Duration, Instant};
 
 mod boot;
 mod build;
+mod error;
 mod hosts;
 mod ipv6;
 mod plan;
 mod resources;
 mod testbed;
 
+pub use error::LabError;
 pub use ipv6::ovmf_knobs;
 
 use plan::Host;

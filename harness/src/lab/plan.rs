@@ -2,6 +2,7 @@
 //! (sharing a DHCP server's host when at its address), rogues; their interfaces, tap
 //! names and MACs.
 
+use super::LabError;
 use pxelab_scenario::Scenario;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
@@ -23,13 +24,13 @@ pub(super) struct Host {
 /// The namespace hosts of a scenario: a router each, a DHCP server each, a responder
 /// each unless it shares a DHCP server's address (R-ANS-2: one host), a rogue each;
 /// their taps named for run `id` and their MACs `02:00:00:00:hh:ii`.
-pub(super) fn plan_hosts(sc: &Scenario, id: &str) -> Result<Vec<Host>, String> {
-    let seg_index = |name: &str| -> Result<usize, String> {
+pub(super) fn plan_hosts(sc: &Scenario, id: &str) -> Result<Vec<Host>, LabError> {
+    let seg_index = |name: &str| -> Result<usize, LabError> {
         sc.network
             .segments
             .iter()
             .position(|s| s.name == name)
-            .ok_or_else(|| format!("unknown segment {name}"))
+            .ok_or_else(|| LabError::UnknownSegment(name.to_string()))
     };
     let mut hosts: Vec<Host> = Vec::new();
     let add_iface = |h: &mut Host, seg: usize, addr: Ipv4Addr| {

@@ -2,6 +2,7 @@
 //! network, and what the lab cannot play declared in `cannot_play`.
 
 use super::Lab;
+use super::LabError;
 use crate::procs;
 use pxelab_engine::state::{self, DeviceKey, StateStore};
 use pxelab_engine::Mac;
@@ -14,7 +15,7 @@ use std::time::Duration;
 /// The lab plays the timeline in wall-clock time: between events it judges the boots
 /// that have finished and samples the processes, every 100 ms.
 impl Testbed for Lab<'_> {
-    type Error = String;
+    type Error = LabError;
 
     fn name(&self) -> &str {
         "the lab"
@@ -44,10 +45,10 @@ impl Testbed for Lab<'_> {
         }
     }
 
-    fn wait_until(&mut self, _index: usize, at: Duration) -> Result<(), String> {
+    fn wait_until(&mut self, _index: usize, at: Duration) -> Result<(), LabError> {
         loop {
             if procs::interrupted() {
-                return Err("interrupted".into());
+                return Err(LabError::Interrupted);
             }
             if self.t0.elapsed() >= at {
                 return Ok(());
@@ -58,38 +59,38 @@ impl Testbed for Lab<'_> {
         }
     }
 
-    fn boot(&mut self, client: &str) -> Result<(), String> {
+    fn boot(&mut self, client: &str) -> Result<(), LabError> {
         self.boot_client(client, None)
     }
 
     /// QEMU starts per boot, so each boot can take its own boot option.
-    fn boot_with(&mut self, client: &str, netboot: Option<Netboot>) -> Result<(), String> {
+    fn boot_with(&mut self, client: &str, netboot: Option<Netboot>) -> Result<(), LabError> {
         self.boot_client(client, netboot)
     }
 
-    fn down(&mut self, host: &str) -> Result<(), String> {
+    fn down(&mut self, host: &str) -> Result<(), LabError> {
         self.say(&format!("down {host}"));
         self.host_down(host);
         Ok(())
     }
 
-    fn down_during_transfer(&mut self, host: &str) -> Result<(), String> {
+    fn down_during_transfer(&mut self, host: &str) -> Result<(), LabError> {
         self.say(&format!("down {host} during its next transfer"));
         self.arm_transfer_crash(host);
         Ok(())
     }
 
-    fn up(&mut self, host: &str) -> Result<(), String> {
+    fn up(&mut self, host: &str) -> Result<(), LabError> {
         self.say(&format!("up {host}"));
         self.host_up(host)
     }
 
     /// The segment's switch takes the whole model on its stdin.
-    fn set_link(&mut self, segment: &str, change: LinkChange) -> Result<(), String> {
+    fn set_link(&mut self, segment: &str, change: LinkChange) -> Result<(), LabError> {
         let seg = self
             .sc
             .segment(segment)
-            .ok_or_else(|| format!("unknown segment {segment}"))?;
+            .ok_or_else(|| LabError::UnknownSegment(segment.to_string()))?;
         let line = format!(
             "link {} {} {}\n",
             change.rate_bps.unwrap_or(seg.link.rate_bps),
@@ -98,15 +99,18 @@ impl Testbed for Lab<'_> {
         );
         if let Some(s) = self.switch_stdin.get_mut(segment) {
             s.write_all(line.as_bytes())
-                .map_err(|e| format!("switch {segment}: {e}"))?;
+                .map_err(|source| LabError::SwitchInput {
+                    segment: segment.to_string(),
+                    source,
+                })?;
         }
         Ok(())
     }
 
     /// Straight in the run's state database, as an administrator would.
-    fn clear_required(&mut self, target: &ClearTarget) -> Result<(), String> {
+    fn clear_required(&mut self, target: &ClearTarget) -> Result<(), LabError> {
         let mut store = pxelab_daemon::store::SqliteStore::open(&self.dir.join("state.db"))
-            .map_err(|e| format!("state database: {e}"))?;
+            .map_err(LabError::StateDatabase)?;
         let n = match target {
             ClearTarget::Machine(m) => store.clear_device(&DeviceKey::machine(m)),
             ClearTarget::Collection(c) => state::clear_collection(&mut store, &self.sc.site, c),
@@ -119,8 +123,8 @@ impl Testbed for Lab<'_> {
         Ok(())
     }
 
-    fn tftp_request(&mut self, _request: &TftpRequest) -> Result<(), String> {
-        Err("`tftp_request` cannot be played in the lab (see cannot_play)".into())
+    fn tftp_request(&mut self, _request: &TftpRequest) -> Result<(), LabError> {
+        Err(LabError::CannotPlay("tftp_request"))
     }
 
     fn reload_exclusions(
@@ -128,15 +132,15 @@ impl Testbed for Lab<'_> {
         _responder: &str,
         _file: &Path,
         _macs: &Result<Vec<Mac>, String>,
-    ) -> Result<(), String> {
-        Err("`reload_exclusions` cannot be played in the lab (see cannot_play)".into())
+    ) -> Result<(), LabError> {
+        Err(LabError::CannotPlay("reload_exclusions"))
     }
 
     /// Until every boot has an outcome.
-    fn finish(&mut self) -> Result<(), String> {
+    fn finish(&mut self) -> Result<(), LabError> {
         loop {
             if procs::interrupted() {
-                return Err("interrupted".into());
+                return Err(LabError::Interrupted);
             }
             self.judge();
             self.sample_peaks();
