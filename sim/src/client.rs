@@ -14,6 +14,8 @@ use std::net::{Ipv4Addr, Ipv6Addr, SocketAddrV4};
 use std::time::Duration;
 
 // PXE over IPv6 (`netboot: pxe6`), apart.
+// DATA blocks by reference: a download fed their CRCs.
+mod data_ref;
 mod http6;
 mod six;
 pub use six::Send6;
@@ -506,12 +508,30 @@ impl Client {
                 return;
             }
         }
-        if let Phase::Tftp { transfer, port, .. } = &mut self.phase {
-            if dst.port() != *port {
+        self.on_tftp_datagram(now, dst.port(), out, |t, payloads| {
+            t.handle_packet(now, src.port(), payload, payloads)
+        });
+    }
+
+    /// A datagram to `port` for the download in progress, fed to it by `feed`.
+    fn on_tftp_datagram(
+        &mut self,
+        now: Instant,
+        port: u16,
+        out: &mut Vec<Send>,
+        feed: impl FnOnce(&mut ClientTransfer, &mut Vec<Vec<u8>>),
+    ) {
+        if let Phase::Tftp {
+            transfer,
+            port: mine,
+            ..
+        } = &mut self.phase
+        {
+            if port != *mine {
                 return;
             }
             let mut payloads = Vec::new();
-            transfer.handle_packet(now, src.port(), payload, &mut payloads);
+            feed(transfer, &mut payloads);
             let (st, active) = (
                 transfer.stats(),
                 matches!(transfer.status(), ClientStatus::Active),
