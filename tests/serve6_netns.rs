@@ -23,6 +23,8 @@ use std::time::Duration;
 
 const SERVER4: Ipv4Addr = Ipv4Addr::new(10, 10, 0, 5);
 const SERVER6: Ipv6Addr = Ipv6Addr::new(0xfd77, 0, 0, 0, 0, 0, 0, 5);
+/// Another address of the server's host, not the responder's `address6`.
+const SERVER6_OTHER: Ipv6Addr = Ipv6Addr::new(0xfd77, 0, 0, 0, 0, 0, 0, 6);
 /// The client's second address: not of EUI-64 form, so only the frame tells its MAC.
 const CLIENT6: Ipv6Addr = Ipv6Addr::new(0xfd77, 0, 0, 0, 0, 0, 0, 0x100);
 const MAC: &str = "52:54:00:12:34:56";
@@ -172,6 +174,16 @@ fn start_lab(name: &str) -> (Lab, String, PathBuf) {
         "addr",
         "add",
         "fd77::5/64",
+        "dev",
+        "eth0",
+        "nodad",
+    ]);
+    ip(&[
+        "-n",
+        &s,
+        "addr",
+        "add",
+        "fd77::6/64",
         "dev",
         "eth0",
         "nodad",
@@ -476,11 +488,20 @@ fn serve_answers_dhcp6_relays_and_http_on_both_families() {
     // IPv6 boot, R-V6-4); an escape is refused.
     let tftp6 = in_namespace(&c, || -> Result<String, String> {
         let efi = "smsboot/PS100002/x64/bootmgfw.efi";
-        let (bytes, data) = tftp6_get(efi, &[("blksize", "1228"), ("windowsize", "4")])?;
+        let options = [("blksize", "1228"), ("windowsize", "4")];
+        let (bytes, data) = tftp6_get(SERVER6, efi, &options)?;
         if data.as_deref() != Some(&pattern(100_000, 1)[..]) {
             return Err(format!("boot program: {bytes} bytes, content differs"));
         }
-        let (_, params) = tftp6_get("smstemp/525400123456.uefi-x64.var", &[])?;
+        // Asked at another of the host's addresses, the answers come from that one.
+        let (bytes, data) = tftp6_get(SERVER6_OTHER, efi, &options)
+            .map_err(|e| format!("from {SERVER6_OTHER}: {e}"))?;
+        if data.as_deref() != Some(&pattern(100_000, 1)[..]) {
+            return Err(format!(
+                "boot program from {SERVER6_OTHER}: {bytes} bytes, content differs"
+            ));
+        }
+        let (_, params) = tftp6_get(SERVER6, "smstemp/525400123456.uefi-x64.var", &[])?;
         let params = String::from_utf8_lossy(&params.unwrap_or_default()).into_owned();
         let mut rrq = Vec::new();
         tftp::encode_rrq(&mut rrq, b"..\\..\\secret", "octet", &[]);
@@ -556,9 +577,15 @@ fn ipv4_offer(ns: &str, xid: u32, tries: usize) -> Option<Option<Ipv4Addr>> {
 }
 
 /// Downloads `file` over TFTP over IPv6 with the engine's client.
-fn tftp6_get(file: &str, options: &[(&str, &str)]) -> Result<(u64, Option<Vec<u8>>), String> {
+/// Every answer must come from `server_ip` (TFTP's transfer identifier): answers from
+/// elsewhere are ignored, and the download then times out.
+fn tftp6_get(
+    server_ip: Ipv6Addr,
+    file: &str,
+    options: &[(&str, &str)],
+) -> Result<(u64, Option<Vec<u8>>), String> {
     let sock = udp6(SocketAddrV6::new(CLIENT6, 0, 0, 0));
-    let server = |port| SocketAddrV6::new(SERVER6, port, 0, 0);
+    let server = |port| SocketAddrV6::new(server_ip, port, 0, 0);
     let cfg = ClientConfig {
         options: options
             .iter()
@@ -586,7 +613,7 @@ fn tftp6_get(file: &str, options: &[(&str, &str)]) -> Result<(u64, Option<Vec<u8
             ClientStatus::Active => {}
         }
         match sock.recv_from(&mut buf) {
-            Ok((n, SocketAddr::V6(src))) if *src.ip() == SERVER6 => {
+            Ok((n, SocketAddr::V6(src))) if *src.ip() == server_ip => {
                 tr.handle_packet(now(), src.port(), &buf[..n], &mut out)
             }
             _ => tr.handle_timeout(now(), &mut out),

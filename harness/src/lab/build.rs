@@ -149,7 +149,9 @@ impl Lab<'_> {
             self.namespaces.push(h.ns.clone());
             self.ipv6_on(h)?;
             for (_, tap, ifname, addr, prefix, mac) in &h.ifaces {
-                segment::attach_tap(tap, &h.ns, ifname, Some(mac), &format!("{addr}/{prefix}"))?;
+                // No IPv4 address on an IPv6-only segment.
+                let cidr = super::plan::has_ipv4(*addr).then(|| format!("{addr}/{prefix}"));
+                segment::attach_tap(tap, &h.ns, ifname, Some(mac), cidr.as_deref())?;
             }
             self.ipv6_addresses(h)?;
             if h.router.is_some() {

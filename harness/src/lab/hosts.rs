@@ -86,6 +86,13 @@ impl Lab<'_> {
                         })
                     })
                     .collect::<Vec<_>>();
+            // A server on an IPv6-only segment (no `cidr`) serves DHCPv6 only; dnsmasq
+            // serves both families from one process, so it runs with its IPv6 pools.
+            let v4 = sc.segment(&d.segment).is_some_and(|s| s.cidr.is_some());
+            if !v4 && d.engine != DhcpEngine::Dnsmasq {
+                self.start_dhcp6(h, d)?;
+                continue;
+            }
             if d.engine != DhcpEngine::Builtin {
                 let conf = crate::servers::ServerConf {
                     name: &d.name,
@@ -143,9 +150,11 @@ impl Lab<'_> {
                 .expect("planned");
             self.start_relay6(h, r)?;
             if !r.ip_helpers.is_empty() {
+                // Its IPv4 interfaces (none on an IPv6-only segment).
                 let interfaces = h
                     .ifaces
                     .iter()
+                    .filter(|i| super::plan::has_ipv4(i.3))
                     .map(|(seg, _, ifname, addr, prefix, _)| {
                         let seg_name = &sc.network.segments[*seg].name;
                         let o82 = r

@@ -4,36 +4,14 @@
 //! address servers (dnsmasq's ranges in its one configuration, Kea's `kea-dhcp6` as a
 //! process of its own, the engine's built-in one as `pxelab lab dhcpd6`); a router's
 //! `ip_helpers6` as `pxelab lab relay6` (the engine's relay agent) or ISC `dhcrelay -6`
-//! (`relay: dhcrelay`). And what of v1.1 the lab does not run yet, said before anything
-//! is built.
+//! (`relay: dhcrelay`). Hosts on an IPv6-only segment (no `cidr`) have these addresses
+//! only (`plan.rs`).
 
 use super::{Host, Lab};
 use crate::procs::in_ns;
 use crate::ra::{RaIface, RaSpec};
 use crate::servers6::{Pool6Conf, Relay6Iface};
-use pxelab_scenario::{DhcpEngine, EventKind, Netboot, RelayEngine, Scenario};
-
-/// The first v1.1 feature of the scenario the lab cannot run yet, named as the file
-/// names it.
-pub(super) fn v11_lab_gap(sc: &Scenario) -> Option<String> {
-    let n = &sc.network;
-    if let Some(s) = n.segments.iter().find(|s| s.cidr.is_none()) {
-        return Some(format!(
-            "segment `{}` is IPv6 only (no `cidr`): the lab runs IPv6 on dual-stack segments only",
-            s.name
-        ));
-    }
-    sc.events.iter().find_map(|e| match &e.kind {
-        EventKind::Boot {
-            client,
-            netboot: Some(_),
-        } => Some(format!(
-            "line {}: boot of `{client}` with its own `netboot`: the lab boots a client by the client's `netboot`",
-            e.line
-        )),
-        _ => None,
-    })
-}
+use pxelab_scenario::{DhcpEngine, Netboot, RelayEngine};
 
 /// The OVMF fw_cfg knobs that make the firmware's boot option for `netboot` the first
 /// to run: its order is PXEv4, PXEv6, HTTPv4, HTTPv6 (docs/MODEL.md), and the knobs

@@ -1,11 +1,11 @@
 //! The lab as a [`Testbed`]: the timeline played in wall-clock time on the built
-//! network, and what the lab cannot play (yet) declared in `cannot_play`.
+//! network, and what the lab cannot play declared in `cannot_play`.
 
 use super::Lab;
 use crate::procs;
 use pxelab_engine::state::{self, DeviceKey, StateStore};
 use pxelab_engine::Mac;
-use pxelab_scenario::{ClearTarget, EventKind, TftpRequest};
+use pxelab_scenario::{ClearTarget, EventKind, Netboot, TftpRequest};
 use pxelab_sim::timeline::{LinkChange, Testbed};
 use std::io::Write;
 use std::path::Path;
@@ -21,9 +21,16 @@ impl Testbed for Lab<'_> {
     }
 
     fn cannot_play(&self, event: &EventKind) -> Option<String> {
-        // What the lab cannot build yet. A boot's `netboot` other than PXE over IPv4
-        // belongs here until the lab boots it.
         match event {
+            // The modelled clients (`pxelab lab swarm`) speak PXE over IPv4 only.
+            EventKind::Boot { client, netboot }
+                if self.opts.model_clients
+                    && netboot
+                        .or_else(|| self.sc.client(client).map(|c| c.netboot))
+                        .is_some_and(|n| n != Netboot::Pxe4) =>
+            {
+                Some("modelled clients (--model-clients) boot by PXE over IPv4 only".into())
+            }
             EventKind::TftpRequest(_) => Some("it is a simulator extension".into()),
             EventKind::ReloadExclusions { .. } => Some(
                 "it is a simulator extension (in the lab, change the file and the responder reloads it)"
@@ -55,7 +62,12 @@ impl Testbed for Lab<'_> {
     }
 
     fn boot(&mut self, client: &str) -> Result<(), String> {
-        self.boot_client(client)
+        self.boot_client(client, None)
+    }
+
+    /// QEMU starts per boot, so each boot can take its own boot option.
+    fn boot_with(&mut self, client: &str, netboot: Option<Netboot>) -> Result<(), String> {
+        self.boot_client(client, netboot)
     }
 
     fn down(&mut self, host: &str) -> Result<(), String> {
@@ -203,9 +215,26 @@ mod tests {
         for f in [
             "down-during-transfer-backup.yaml",
             "peer-down-next-peer.yaml",
+            "netboot-per-boot-pxe4-then-pxe6.yaml",
+            "pxe6-ipv6-only-segment.yaml",
         ] {
             let sc = load(&format!("scenarios/lab/{f}"));
             assert!(timeline::check(&sc.events, &lab_of(&sc)).is_empty(), "{f}");
         }
+    }
+
+    #[test]
+    fn modelled_clients_refuse_a_boot_by_another_option_than_pxe4() {
+        let sc = load("scenarios/lab/netboot-per-boot-pxe4-then-pxe6.yaml");
+        let mut lab = lab_of(&sc);
+        lab.opts.model_clients = true;
+        let refused = timeline::check(&sc.events, &lab);
+        // The first boot is by the client's pxe4; the second by the event's pxe6.
+        assert_eq!(refused.len(), 1, "{refused:?}");
+        assert!(
+            refused[0].to_string().contains("IPv4 only"),
+            "{}",
+            refused[0]
+        );
     }
 }
