@@ -45,6 +45,11 @@ enum Cmd {
     /// shared by the site's responders). SIGHUP or a change of the responder's
     /// mac_exclusion_file reloads it. Needs root for ports 67 and 69.
     Serve(cmd::serve::ServeArgs),
+    /// Firmware profiles (docs/PROFILES.md).
+    Firmware {
+        #[command(subcommand)]
+        what: cmd::firmware::FirmwareCmd,
+    },
     /// The lab (network namespaces).
     Lab {
         #[command(subcommand)]
@@ -101,6 +106,7 @@ fn try_main(cli: Cli) -> Result<ExitCode, Error> {
         Cmd::Schema => schema(),
         Cmd::Explain(args) => cmd::explain::explain(args),
         Cmd::Serve(args) => cmd::serve::serve(args),
+        Cmd::Firmware { what } => cmd::firmware::firmware(what),
         Cmd::Lab { what } => cmd::lab::lab(what),
         Cmd::Bench { what } => cmd::bench::bench(what),
         Cmd::Audit(args) => Ok(cmd::audit::run(&args)),
@@ -116,6 +122,7 @@ fn builds_nothing(cmd: &Cmd) -> bool {
         Cmd::Check(_)
         | Cmd::Schema
         | Cmd::Explain(_)
+        | Cmd::Firmware { .. }
         | Cmd::Audit(_)
         | Cmd::Merge(_)
         | Cmd::Report(_) => true,

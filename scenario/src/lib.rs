@@ -414,6 +414,10 @@ pub struct Client {
     pub name: String,
     pub segment: String,
     pub firmware: Firmware,
+    /// The firmware profile `firmware: {family, profile}` names (docs/PROFILES.md);
+    /// `None`: the family's built-in one. The simulator plays it; the lab boots the
+    /// family's real firmware.
+    pub profile: Option<&'static pxelab_engine::dhcp::firmware::Profile>,
     /// The site machine it is, if named.
     pub machine: Option<String>,
     /// Given, or taken from the machine.

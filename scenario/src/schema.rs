@@ -418,13 +418,22 @@ const PLACES: &[Place] = &[
         ty: |k| {
             Some(match k {
                 "name" | "segment" | "machine" => r("name"),
-                "firmware" => one_of(&[
-                    "bios-x64",
-                    "bios-x86",
-                    "uefi-x64",
-                    "uefi-ia32",
-                    "uefi-arm64",
-                ]),
+                "firmware" => {
+                    let family = one_of(&[
+                        "bios-x64",
+                        "bios-x86",
+                        "uefi-x64",
+                        "uefi-ia32",
+                        "uefi-arm64",
+                    ]);
+                    // Or a family and a firmware profile file (docs/PROFILES.md).
+                    json!({"anyOf": [family.clone(), {
+                        "type": "object",
+                        "properties": {"family": family, "profile": r("text")},
+                        "required": ["family"],
+                        "additionalProperties": false,
+                    }]})
+                }
                 "mac" => r("mac"),
                 "smbios_guid" => r("guid"),
                 "press_key" => r("boolean"),

@@ -299,7 +299,11 @@ pub(crate) fn build(sc: &Scenario, seed: u64, opts: &RunOptions) -> Result<Built
     }
     for c in &sc.network.clients {
         let sid = seg(&c.segment)?;
-        let model = firmware::model(firmware_kind(c.firmware));
+        // The scenario's firmware profile, else the family's built-in one.
+        let profile = c
+            .profile
+            .unwrap_or_else(|| firmware::profile::builtin(firmware_kind(c.firmware)));
+        let model = &profile.pxe4;
         let mut client = Client::new(
             &c.name,
             c.mac,
@@ -308,6 +312,8 @@ pub(crate) fn build(sc: &Scenario, seed: u64, opts: &RunOptions) -> Result<Built
             model,
             c.press_key,
         );
+        client.profile = profile;
+        client.model6 = &profile.pxe6;
         client.verify = !opts.no_verify;
         client.netboot = c.netboot;
         if opts.trace {

@@ -3,7 +3,7 @@
 //! See docs/MODEL.md for the sequence and its timings.
 
 use pxelab_engine::bootfiles::{self, BootParams};
-use pxelab_engine::dhcp::firmware::{self, FirmwareModel};
+use pxelab_engine::dhcp::firmware::{self, FirmwareModel, Profile};
 use pxelab_engine::dhcp::packet::{self as dhcp_packet, MessageType};
 use pxelab_engine::policy::{ClientClass, Purpose};
 use pxelab_engine::tftp::client::{ClientConfig, ClientStatus, ClientTransfer};
@@ -113,14 +113,12 @@ enum Stage {
     Image(BootParams),
 }
 
-/// The firmware's TFTP retransmission timeout and retries: iPXE retries quickly
-/// (about 1 s) many times; EDK2's PXE uses 4 s and 6 retries (PXEBC_MTFTP_TIMEOUT,
-/// PXEBC_MTFTP_RETRIES in NetworkPkg/UefiPxeBcDxe). The boot program uses the same.
+/// The firmware's TFTP retransmission timeout and retries, from its profile: iPXE
+/// retries quickly (about 1 s) many times; EDK2's PXE uses 4 s and 6 retries
+/// (PXEBC_MTFTP_TIMEOUT, PXEBC_MTFTP_RETRIES in NetworkPkg/UefiPxeBcDxe). The boot
+/// program uses the same.
 pub fn tftp_timing(m: &FirmwareModel) -> (Duration, u32) {
-    match m.stack {
-        firmware::Stack::Ipxe => (Duration::from_secs(1), 8),
-        firmware::Stack::Edk2 => (Duration::from_secs(4), 6),
-    }
+    (m.tftp_timeout, m.tftp_retries)
 }
 
 /// The boot image and deployment a finished boot reports: the parameters' when it got
@@ -188,6 +186,8 @@ pub struct Client {
     /// The CPU the BIOS first stage detects (bios-x86 / bios-x64), or the UEFI class.
     pub class: ClientClass,
     pub model: &'static FirmwareModel,
+    /// The firmware profile `model` (and `model6`, and the HTTP boot models) come from.
+    pub profile: &'static Profile,
     pub press_key: bool,
     /// Compute the CRC of downloads (off for very large storms; sizes are always checked).
     pub verify: bool,
@@ -231,6 +231,7 @@ impl Client {
             guid,
             class,
             model,
+            profile: firmware::profile::builtin(model.kind),
             press_key,
             verify: true,
             ip: None,

@@ -26,7 +26,7 @@
 use crate::client::{gave_up, BootResult, Outcome, Send, Trace, MAX_RESTARTS, PROMPT_TIMEOUT};
 use crate::tcp::{self, Segment, Tcb, TcpConfig};
 use pxelab_engine::bootfiles::{self, BootParams};
-use pxelab_engine::dhcp::firmware::{self, FirmwareModel};
+use pxelab_engine::dhcp::firmware::{self, FirmwareModel, Profile};
 use pxelab_engine::dhcp::packet::{self as dhcp_packet, MessageType};
 use pxelab_engine::policy::{ClientClass, Purpose};
 use pxelab_engine::{Guid, Instant, Mac};
@@ -203,14 +203,14 @@ pub struct HttpBoot {
 impl HttpBoot {
     /// `None` for firmware without UEFI HTTP boot (BIOS).
     pub fn new(
-        model: &'static FirmwareModel,
+        profile: &'static Profile,
         mac: Mac,
         guid: Option<Guid>,
         class: ClientClass,
         press_key: bool,
         verify: bool,
     ) -> Option<HttpBoot> {
-        let model = firmware::http_model(model.kind)?;
+        let model = profile.http4.as_ref()?;
         let m = mac.0;
         let spread = u16::from_be_bytes([m[4], m[5]]) % 30000;
         Some(HttpBoot {
@@ -771,7 +771,7 @@ impl crate::client::Client {
     /// Power on (or reboot) and boot by UEFI HTTP boot over IPv4.
     pub(crate) fn boot_http(&mut self, now: Instant, out: &mut Vec<Send>) {
         let Some(mut h) = HttpBoot::new(
-            self.model,
+            self.profile,
             self.mac,
             self.guid,
             self.class,

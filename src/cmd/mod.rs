@@ -6,6 +6,7 @@ pub mod audit;
 pub mod bench;
 pub mod check;
 pub mod explain;
+pub mod firmware;
 pub mod lab;
 pub mod lab_run;
 pub mod load;

@@ -37,8 +37,11 @@ impl Testbed for Lab<'_> {
                 "it is a simulator extension (in the lab, change the file and the responder reloads it)"
                     .into(),
             ),
-            EventKind::Boot { .. }
-            | EventKind::Down { .. }
+            // The lab boots the real firmware of a client's family: a firmware profile
+            // (docs/PROFILES.md) other than that family's built-in one (other options,
+            // order, timers or timing) is the simulator's alone.
+            EventKind::Boot { client, .. } => self.custom_profile(client),
+            EventKind::Down { .. }
             | EventKind::Up { .. }
             | EventKind::ClearRequired(_)
             | EventKind::Link { .. } => None,
@@ -149,6 +152,26 @@ impl Testbed for Lab<'_> {
             }
             std::thread::sleep(Duration::from_millis(100));
         }
+    }
+}
+
+impl Lab<'_> {
+    /// Why the lab cannot boot `client` as its scenario describes it: a firmware profile
+    /// that is not its family's built-in one (see `cannot_play`).
+    fn custom_profile(&self, client: &str) -> Option<String> {
+        let c = self.sc.network.clients.iter().find(|c| c.name == client)?;
+        let p = c.profile?;
+        let kind = pxelab_engine::dhcp::firmware::FirmwareKind::from_name(c.firmware.as_str())?;
+        let builtin = pxelab_engine::dhcp::firmware::profile::builtin(kind);
+        let same = (&p.pxe4, &p.http4, &p.pxe6, &p.http6)
+            == (&builtin.pxe4, &builtin.http4, &builtin.pxe6, &builtin.http6);
+        (!same).then(|| {
+            format!(
+                "client `{client}` uses the firmware profile {}: the lab boots the real {} firmware, whose options and timing are not the profile's (the simulator plays it)",
+                p.source.display(),
+                c.firmware.as_str()
+            )
+        })
     }
 }
 

@@ -18,6 +18,7 @@ use std::str::FromStr;
 
 mod event;
 mod expect;
+mod firmware;
 pub(crate) mod keys;
 mod network;
 mod site;
@@ -121,6 +122,7 @@ pub fn discover(paths: &[PathBuf]) -> Result<Vec<PathBuf>, LoadError> {
                 path.extension().and_then(|e| e.to_str()),
                 Some("yaml" | "yml")
             ) && !is_bench_file(&path)
+                && !firmware::is_profile_file(&path)
             {
                 out.push(path);
             }

@@ -546,8 +546,7 @@ impl Cx<'_> {
             let name = self.name(nn, "client name")?;
             self.hosts.declare(self.file, nn, &name)?;
             let segment = self.refer(segs, self.req(&co, "segment")?, "segment")?;
-            let firmware =
-                self.value(self.req(&co, "firmware")?, "`firmware`", Firmware::from_str)?;
+            let (firmware, profile) = self.firmware(self.req(&co, "firmware")?)?;
             let given_mac = self.opt(&co, "mac", mac)?;
             let given_guid = self.opt(&co, "smbios_guid", guid)?;
             let (machine, mut the_mac, mut the_guid) = (None, given_mac, given_guid);
@@ -592,6 +591,7 @@ impl Cx<'_> {
                 name,
                 segment,
                 firmware,
+                profile,
                 machine,
                 mac: the_mac,
                 smbios_guid: the_guid,
