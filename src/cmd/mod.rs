@@ -9,6 +9,7 @@ pub mod explain;
 pub mod lab;
 pub mod lab_run;
 pub mod load;
+pub mod matrix;
 pub mod results;
 pub mod run;
 pub mod serve;
