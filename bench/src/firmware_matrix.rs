@@ -50,13 +50,19 @@ pub struct Cell {
     pub sim: Option<CellResult>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub lab: Option<CellResult>,
+    /// Which responder serves is a race in the lab (two proxies answering at once):
+    /// only the outcomes are compared.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub racing: bool,
 }
 
 impl Cell {
-    /// Both modes ran and gave the same outcome and responder.
+    /// Both modes ran and gave the same outcome and (unless racing) responder.
     pub fn agrees(&self) -> Option<bool> {
         match (&self.sim, &self.lab) {
-            (Some(s), Some(l)) => Some(s.outcome == l.outcome && s.served_by == l.served_by),
+            (Some(s), Some(l)) => {
+                Some(s.outcome == l.outcome && (self.racing || s.served_by == l.served_by))
+            }
             _ => None,
         }
     }
@@ -207,6 +213,7 @@ pub fn run(
                     setup: setup.id.to_string(),
                     sim: sim.as_ref().map(|r| cell_result(r, *f)),
                     lab: lab_result.as_ref().map(|r| cell_result(r, *f)),
+                    racing: setup.racing(),
                 });
             }
         }

@@ -16,6 +16,7 @@ use std::time::Duration;
 // PXE over IPv6 (`netboot: pxe6`), apart.
 mod http6;
 mod offer_choice;
+mod pxe_api;
 mod six;
 use offer_choice::BootVia;
 pub use six::Send6;
@@ -528,9 +529,36 @@ impl Client {
                 return;
             }
         }
-        if let Phase::Tftp { transfer, port, .. } = &mut self.phase {
+        if let Phase::Tftp {
+            transfer,
+            port,
+            stage,
+            ..
+        } = &mut self.phase
+        {
             if dst.port() != *port {
                 return;
+            }
+            let pxe_api_read = matches!(stage, Stage::Params | Stage::Image(_));
+            if pxe_api::ipxe_aborts(
+                self.model.stack,
+                pxe_api_read,
+                transfer.stats().blocks,
+                payload,
+            ) {
+                let mut e = Vec::new();
+                tftp_packet::encode_error(&mut e, 0, pxe_api::ABORT_MESSAGE);
+                let ip = self.ip.unwrap_or(Ipv4Addr::UNSPECIFIED);
+                out.push(Send {
+                    src: SocketAddrV4::new(ip, dst.port()),
+                    dst: src,
+                    payload: e,
+                });
+                self.note(now, || {
+                    "iPXE PXE API: a resent DATA block, transfer aborted".into()
+                });
+                let server = self.served_by;
+                return self.finish(now, Outcome::Failed, None, server);
             }
             let mut payloads = Vec::new();
             transfer.handle_packet(now, src.port(), payload, &mut payloads);

@@ -110,6 +110,14 @@ pub const ALL: &[Setup] = &[
 /// way to the boot file.
 pub const CI: &[&str] = &["proxy-0s", "opt60-4011", "dhcp-66-67", "proxy-opt43"];
 
+impl Setup {
+    /// Two responders answer the same DISCOVER at once: which one the firmware hears
+    /// first is the lab's race (the simulator's is the scenario's order).
+    pub fn racing(&self) -> bool {
+        matches!(self.kind, Kind::TwoProxies)
+    }
+}
+
 pub fn find(id: &str) -> Option<Setup> {
     ALL.iter().copied().find(|s| s.id == id)
 }
