@@ -29,6 +29,9 @@ pub struct MatrixArgs {
     /// Write each set-up's scenario into DIR and stop.
     #[arg(long)]
     emit: Option<PathBuf>,
+    /// Which clients the lab boots together: all, stack (BIOS, then UEFI) or each.
+    #[arg(long, value_enum, default_value = "stack")]
+    lab_batch: fm::LabBatch,
     /// Longest a lab boot may take.
     #[arg(long, default_value = "120s", value_parser = super::run::parse_secs)]
     boot_timeout: std::time::Duration,
@@ -41,6 +44,7 @@ pub fn matrix(a: MatrixArgs) -> Result<ExitCode, crate::Error> {
         setups: fm::parse_setups(&a.setup)?,
         mode: a.mode,
         seed: a.seed,
+        lab_batch: a.lab_batch,
     };
     if let Some(dir) = &a.emit {
         for f in fm::emit(&spec, dir)? {
