@@ -18,7 +18,7 @@ use crate::select::{self, Choice, Selection};
 use crate::state::StateStore;
 use crate::tftp::netascii::{self, Netascii};
 use crate::tftp::packet::{self as tftp_packet, Packet};
-use crate::tftp::server::{FileSource, Pooled, ServerConfig, Transfer, TransferStatus};
+use crate::tftp::server::{FileData, FileSource, Pooled, ServerConfig, Transfer, TransferStatus};
 use crate::time::Instant;
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -106,6 +106,9 @@ pub struct Transmit {
     pub src: SocketAddrV4,
     pub dst: SocketAddrV4,
     pub payload: Vec<u8>,
+    /// With [`Output::data_by_reference`]: a DATA packet's file bytes, which follow
+    /// `payload` (then only the header) on the wire. `None` otherwise.
+    pub data: Option<FileData>,
 }
 
 /// A datagram to send over IPv6 (R-V6). The driver sends it from the interface the
@@ -170,6 +173,9 @@ pub struct Output {
     pub effects: Vec<Effect>,
     /// Buffers a driver hands back for the next DATA payloads (kept by `clear`).
     pub spare: Vec<Vec<u8>>,
+    /// Set by a driver that takes TFTP file data by reference ([`Transmit::data`]):
+    /// the simulator, which copies the bytes only for a pcap. Kept by `clear`.
+    pub data_by_reference: bool,
 }
 
 impl Output {
@@ -377,11 +383,11 @@ impl Responder {
             if matches!(slot.transfer.poll_timeout(), Some(d) if d <= now) {
                 let mut payloads = Pooled {
                     sent: Vec::new(),
+                    data: out.data_by_reference.then(Vec::new),
                     spare: &mut out.spare,
                 };
                 slot.transfer.handle_timeout(now, &mut payloads);
-                let payloads = payloads.sent;
-                self.emit_transfer(tid, payloads, out);
+                self.emit_transfer(tid, payloads.sent, payloads.data, out);
             }
             self.after_transfer_step(tid, out);
         }
@@ -527,6 +533,7 @@ impl Responder {
                 src: SocketAddrV4::new(self.cfg.address, DHCP_SERVER_PORT),
                 dst,
                 payload: reply,
+                data: None,
             });
             self.log(out, mac, guid, "sent proxy offer");
             out.effects.push(Effect::Answered { client: mac });
@@ -545,6 +552,7 @@ impl Responder {
                 src: SocketAddrV4::new(self.cfg.address, PXE_PORT),
                 dst,
                 payload: reply,
+                data: None,
             });
             self.log(out, mac, guid, &format!("sent boot file {boot_file}"));
             out.effects.push(Effect::Answered { client: mac });
@@ -588,6 +596,7 @@ impl Responder {
             src: SocketAddrV4::new(self.cfg.address, DHCP_SERVER_PORT),
             dst,
             payload: reply,
+            data: None,
         });
         self.log(
             out,
@@ -1028,12 +1037,31 @@ impl Responder {
     /// R-V6-5: a TFTP datagram from local port `port` to `dst`, over the family of `dst`
     /// (from `address6` for an IPv6 client).
     fn push_udp(&self, port: u16, dst: SocketAddr, payload: Vec<u8>, out: &mut Output) {
+        self.push_udp_data(port, dst, payload, None, out);
+    }
+
+    fn push_udp_data(
+        &self,
+        port: u16,
+        dst: SocketAddr,
+        mut payload: Vec<u8>,
+        data: Option<FileData>,
+        out: &mut Output,
+    ) {
         match dst {
             SocketAddr::V4(dst) => out.transmits.push(Transmit {
                 src: SocketAddrV4::new(self.cfg.address, port),
                 dst,
                 payload,
+                data,
             }),
+            // Datagrams over IPv6 carry their bytes.
+            SocketAddr::V6(dst) if data.is_some() => {
+                if let Some(d) = data {
+                    d.append_to(&mut payload);
+                }
+                self.push_udp_data(port, SocketAddr::V6(dst), payload, None, out);
+            }
             SocketAddr::V6(dst) => out.transmits6.push(Transmit6 {
                 src: SocketAddrV6::new(
                     self.cfg.address6.unwrap_or(std::net::Ipv6Addr::UNSPECIFIED),
@@ -1152,10 +1180,11 @@ impl Responder {
         let size = file.len();
         let mut pooled = Pooled {
             sent: Vec::new(),
+            data: out.data_by_reference.then(Vec::new),
             spare: &mut out.spare,
         };
         let transfer = Transfer::start(now, &req, file, &self.tftp_cfg, &mut pooled);
-        let payloads = pooled.sent;
+        let (payloads, data) = (pooled.sent, pooled.data);
         self.transfers.insert(
             tid,
             Slot {
@@ -1173,7 +1202,7 @@ impl Responder {
             file: path,
             size,
         });
-        self.emit_transfer(tid, payloads, out);
+        self.emit_transfer(tid, payloads, data, out);
         self.after_transfer_step(tid, out);
     }
 
@@ -1269,21 +1298,28 @@ impl Responder {
         }
         let mut payloads = Pooled {
             sent: Vec::new(),
+            data: out.data_by_reference.then(Vec::new),
             spare: &mut out.spare,
         };
         slot.transfer.handle_packet(now, payload, &mut payloads);
-        let payloads = payloads.sent;
-        self.emit_transfer(tid, payloads, out);
+        self.emit_transfer(tid, payloads.sent, payloads.data, out);
         self.after_transfer_step(tid, out);
     }
 
-    fn emit_transfer(&mut self, tid: u16, payloads: Vec<Vec<u8>>, out: &mut Output) {
+    fn emit_transfer(
+        &mut self,
+        tid: u16,
+        payloads: Vec<Vec<u8>>,
+        data: Option<Vec<Option<FileData>>>,
+        out: &mut Output,
+    ) {
         let Some(slot) = self.transfers.get(&tid) else {
             return;
         };
         let client = slot.client;
+        let mut data = data.into_iter().flatten();
         for payload in payloads {
-            self.push_udp(tid, client, payload, out);
+            self.push_udp_data(tid, client, payload, data.next().flatten(), out);
         }
     }
 
@@ -1337,6 +1373,7 @@ fn push_peer_sends(me: Ipv4Addr, sends: Vec<(SocketAddrV4, Vec<u8>)>, out: &mut 
             src: SocketAddrV4::new(me, PEER_PORT),
             dst,
             payload,
+            data: None,
         });
     }
 }

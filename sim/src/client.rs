@@ -14,6 +14,8 @@ use std::net::{Ipv4Addr, Ipv6Addr, SocketAddrV4};
 use std::time::Duration;
 
 // PXE over IPv6 (`netboot: pxe6`), apart.
+// DATA blocks by reference: a download fed their CRCs.
+mod data_ref;
 mod http6;
 mod offer_choice;
 mod pxe_api;
@@ -529,14 +531,34 @@ impl Client {
                 return;
             }
         }
+        let data_block = match Packet::parse(payload) {
+            Ok(Packet::Data { block, .. }) => Some(block),
+            _ => None,
+        };
+        self.on_tftp_datagram(now, src, dst.port(), data_block, out, |t, payloads| {
+            t.handle_packet(now, src.port(), payload, payloads)
+        });
+    }
+
+    /// A datagram from `server` to `port` for the download in progress (a DATA block
+    /// `data_block`), fed to it by `feed`.
+    fn on_tftp_datagram(
+        &mut self,
+        now: Instant,
+        server: SocketAddrV4,
+        port: u16,
+        data_block: Option<u16>,
+        out: &mut Vec<Send>,
+        feed: impl FnOnce(&mut ClientTransfer, &mut Vec<Vec<u8>>),
+    ) {
         if let Phase::Tftp {
             transfer,
-            port,
+            port: mine,
             stage,
             ..
         } = &mut self.phase
         {
-            if dst.port() != *port {
+            if port != *mine {
                 return;
             }
             let pxe_api_read = matches!(stage, Stage::Params | Stage::Image(_));
@@ -544,14 +566,14 @@ impl Client {
                 self.model.stack,
                 pxe_api_read,
                 transfer.stats().blocks,
-                payload,
+                data_block,
             ) {
                 let mut e = Vec::new();
                 tftp_packet::encode_error(&mut e, 0, pxe_api::ABORT_MESSAGE);
                 let ip = self.ip.unwrap_or(Ipv4Addr::UNSPECIFIED);
                 out.push(Send {
-                    src: SocketAddrV4::new(ip, dst.port()),
-                    dst: src,
+                    src: SocketAddrV4::new(ip, port),
+                    dst: server,
                     payload: e,
                 });
                 self.note(now, || {
@@ -561,7 +583,7 @@ impl Client {
                 return self.finish(now, Outcome::Failed, None, server);
             }
             let mut payloads = Vec::new();
-            transfer.handle_packet(now, src.port(), payload, &mut payloads);
+            feed(transfer, &mut payloads);
             let (st, active) = (
                 transfer.stats(),
                 matches!(transfer.status(), ClientStatus::Active),

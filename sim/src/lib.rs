@@ -5,6 +5,7 @@
 
 #![forbid(unsafe_code)]
 
+mod block_crc;
 pub mod build;
 mod build6;
 pub mod client;

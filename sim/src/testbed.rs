@@ -9,6 +9,7 @@ use crate::timeline::{LinkChange, Testbed};
 use crate::world::{EvKind, Host, HostId, HostKind, Iface, ProbeHost};
 use pxelab_engine::state;
 use pxelab_engine::tftp::packet as tftp_packet;
+use pxelab_engine::tftp::server::FileData;
 use pxelab_engine::{Instant, Mac};
 use pxelab_scenario::{ClearTarget, Event, EventKind, Netboot, TftpRequest};
 use std::collections::{BTreeMap, HashMap};
@@ -105,8 +106,9 @@ impl SimBed {
                 src,
                 dst,
                 payload,
+                data,
             } => {
-                deliver(&mut self.b, host, iface, src, dst, payload);
+                deliver(&mut self.b, host, iface, src, dst, (payload, data));
                 if matches!(self.b.world.hosts[host].kind, HostKind::Client(_)) {
                     self.note_finish(host);
                 }
@@ -500,7 +502,7 @@ fn deliver(
     iface: usize,
     src: SocketAddrV4,
     dst: SocketAddrV4,
-    payload: Vec<u8>,
+    (mut payload, data): (Vec<u8>, Option<FileData>),
 ) {
     let w = &mut b.world;
     if !w.hosts[host].up {
@@ -520,13 +522,28 @@ fn deliver(
         HostKind::Router(_) => Tag::Router,
         HostKind::Probe(_) => Tag::Probe,
     };
+    // DATA by reference: a client's download takes it by its CRC (block_crc.rs); any
+    // other host reads the bytes.
+    let data = match (data, &tag) {
+        (Some(d), Tag::Client) => Some(d),
+        (Some(d), _) => {
+            d.append_to(&mut payload);
+            None
+        }
+        (None, _) => None,
+    };
     match tag {
         Tag::Client => {
             // Port 68 replies reach a client by its MAC before it holds an address.
             if to_me || dst.port() == 68 {
-                w.with_client(host, |c, now, out| {
-                    c.handle_datagram(now, src, dst, &payload, out)
-                });
+                match data {
+                    Some(d) => {
+                        crate::block_crc::deliver_to_client(w, host, src, dst, &mut payload, d)
+                    }
+                    None => w.with_client(host, |c, now, out| {
+                        c.handle_datagram(now, src, dst, &payload, out)
+                    }),
+                }
             }
             // A DATA block's buffer goes back to the responders for their next one.
             w.recycle(payload);

@@ -9,6 +9,7 @@ use crate::pcap::SegmentCapture;
 use pxelab_engine::dhcp::relay::RelayAgent;
 use pxelab_engine::dhcp::server::DhcpServer;
 use pxelab_engine::responder::{Effect, Output, Responder};
+use pxelab_engine::tftp::server::FileData;
 use pxelab_engine::{Instant, Mac};
 use rand::RngExt as _;
 use rand_chacha::ChaCha8Rng;
@@ -128,6 +129,8 @@ pub enum EvKind {
         src: SocketAddrV4,
         dst: SocketAddrV4,
         payload: Vec<u8>,
+        /// DATA by reference: the file bytes that follow `payload` (the header).
+        data: Option<FileData>,
     },
     /// An IPv6 datagram, with the frame's link-layer source (R-V6-2).
     Deliver6 {
@@ -213,6 +216,10 @@ pub struct World {
     pub net6: crate::ipv6::Net6,
     /// Responders' HTTP connections (http_host.rs), by host.
     pub(crate) http: crate::http_host::HttpHosts,
+    /// CRCs of served files' blocks, for downloads of DATA by reference.
+    pub(crate) block_crcs: crate::block_crc::BlockCrcs,
+    /// A frame's bytes put together for a pcap from DATA by reference.
+    scratch: Vec<u8>,
 }
 
 /// What a responder did with a client's request: `None` it answered, or
@@ -234,11 +241,18 @@ impl World {
             decisions: Vec::new(),
             stats: Stats::default(),
             usage: Usage::default(),
-            out: Output::default(),
+            // Responders' DATA carries file bytes by reference: copied only for a pcap
+            // and for a host that reads them (block_crc.rs, testbed.rs).
+            out: Output {
+                data_by_reference: true,
+                ..Output::default()
+            },
             sends: Vec::new(),
             line: LineCache::default(),
             net6: crate::ipv6::Net6::default(),
             http: Default::default(),
+            block_crcs: Default::default(),
+            scratch: Vec::new(),
         }
     }
 
@@ -315,6 +329,19 @@ impl World {
         dst: SocketAddrV4,
         payload: Vec<u8>,
     ) {
+        self.send_data(host, iface, src, dst, payload, None);
+    }
+
+    /// Send a datagram whose bytes are `payload` and then `data`'s.
+    pub fn send_data(
+        &mut self,
+        host: HostId,
+        iface: usize,
+        src: SocketAddrV4,
+        dst: SocketAddrV4,
+        payload: Vec<u8>,
+        data: Option<FileData>,
+    ) {
         if !self.hosts[host].up {
             return;
         }
@@ -328,7 +355,8 @@ impl World {
         self.stats.packets_sent += 1;
         let seg_id = self.hosts[host].ifaces[iface].seg;
         let link = self.segments[seg_id].link;
-        let times = self.line.get(&link, payload.len());
+        let len = payload.len() + data.as_ref().map_or(0, |d| d.len);
+        let times = self.line.get(&link, len);
         let (tx, first, wire) = (times.tx, times.first, times.wire);
         let now = self.now;
         let start = self.hosts[host].ifaces[iface].egress.transmit(now, tx);
@@ -375,7 +403,8 @@ impl World {
             }
         };
         let Ok(target) = target else {
-            self.capture(seg_id, start, src_mac, Mac::BROADCAST, src, dst, &payload);
+            let frame = (src_mac, Mac::BROADCAST, src, dst);
+            self.capture(seg_id, start, frame, &payload, data.as_ref());
             self.stats.packets_lost += 1;
             return; // nobody on the segment has that address
         };
@@ -383,10 +412,14 @@ impl World {
             Some((h, i)) => self.hosts[h].ifaces[i].mac,
             None => Mac::BROADCAST,
         };
-        self.capture(seg_id, start, src_mac, dst_mac, src, dst, &payload);
+        let frame = (src_mac, dst_mac, src, dst);
+        self.capture(seg_id, start, frame, &payload, data.as_ref());
 
         match target {
-            Some((h, i)) => self.deliver_port(link, ready, tx, h, i, src, dst, payload),
+            Some((h, i)) => {
+                let d = (src, dst, payload, data);
+                self.deliver_port(link, ready, tx, h, i, len, d)
+            }
             None => {
                 // A broadcast goes to every port that would not drop it unread: clients
                 // take only DHCP replies (port 68) carrying their own chaddr; servers,
@@ -409,7 +442,8 @@ impl World {
                     })
                     .collect();
                 for (h, i) in ports {
-                    self.deliver_port(link, ready, tx, h, i, src, dst, payload.clone());
+                    let d = (src, dst, payload.clone(), data.clone());
+                    self.deliver_port(link, ready, tx, h, i, len, d);
                 }
             }
         }
@@ -423,11 +457,10 @@ impl World {
         tx: Duration,
         h: HostId,
         i: usize,
-        src: SocketAddrV4,
-        dst: SocketAddrV4,
-        payload: Vec<u8>,
+        len: usize,
+        (src, dst, payload, data): (SocketAddrV4, SocketAddrV4, Vec<u8>, Option<FileData>),
     ) {
-        if link.loss > 0.0 && self.rng.random::<f64>() < link.datagram_loss(payload.len()) {
+        if link.loss > 0.0 && self.rng.random::<f64>() < link.datagram_loss(len) {
             self.stats.packets_lost += 1;
             return;
         }
@@ -444,23 +477,32 @@ impl World {
                 src,
                 dst,
                 payload,
+                data,
             },
         );
     }
 
-    #[allow(clippy::too_many_arguments)]
+    /// Into the segment's pcap, if it has one: the frame (source and destination MAC
+    /// and address) with `payload` and then `data`'s bytes.
     fn capture(
         &mut self,
         seg: SegId,
         at: Instant,
-        src_mac: Mac,
-        dst_mac: Mac,
-        src: SocketAddrV4,
-        dst: SocketAddrV4,
+        (src_mac, dst_mac, src, dst): (Mac, Mac, SocketAddrV4, SocketAddrV4),
         payload: &[u8],
+        data: Option<&FileData>,
     ) {
-        if let Some(c) = &mut self.segments[seg].capture {
-            c.write(at, src_mac, dst_mac, src, dst, payload);
+        let Some(c) = &mut self.segments[seg].capture else {
+            return;
+        };
+        match data {
+            None => c.write(at, src_mac, dst_mac, src, dst, payload),
+            Some(d) => {
+                self.scratch.clear();
+                self.scratch.extend_from_slice(payload);
+                d.append_to(&mut self.scratch);
+                c.write(at, src_mac, dst_mac, src, dst, &self.scratch);
+            }
         }
     }
 
@@ -515,11 +557,11 @@ impl World {
         }
     }
 
-    /// Hands a delivered datagram's buffer back for the responders' next DATA payloads:
-    /// only block-sized ones (an ACK's four bytes would be regrown), and a bounded few.
+    /// Hands a delivered datagram's buffer back for the responders' next DATA headers
+    /// (their file bytes go by reference): a bounded few.
     pub fn recycle(&mut self, mut payload: Vec<u8>) {
         const KEEP: usize = 256;
-        if payload.capacity() >= 512 && self.out.spare.len() < KEEP {
+        if payload.capacity() >= 4 && self.out.spare.len() < KEEP {
             payload.clear();
             self.out.spare.push(payload);
         }
@@ -532,19 +574,23 @@ impl World {
         f: impl FnOnce(&mut Responder, Instant, &mut Output),
     ) {
         let now = self.now;
+        let HostKind::Server(s) = &mut self.hosts[host].kind else {
+            return;
+        };
+        let Some(r) = s.responder.as_mut() else {
+            return;
+        };
+        // Taken only once there is a responder to call: `out` keeps its settings and
+        // spare buffers from call to call.
         let mut out = std::mem::take(&mut self.out);
         out.clear();
-        let name;
-        {
-            let HostKind::Server(s) = &mut self.hosts[host].kind else {
-                return;
-            };
-            let Some(r) = s.responder.as_mut() else {
-                return;
-            };
-            name = r.name().to_string();
-            f(r, now, &mut out);
-        }
+        f(r, now, &mut out);
+        // Named only when there is something to note: most calls answer a DATA ACK.
+        let name = if out.logs.is_empty() && out.effects.is_empty() {
+            String::new()
+        } else {
+            r.name().to_string()
+        };
         for line in out.logs.drain(..) {
             self.logs.push((now, name.clone(), line));
         }
@@ -565,7 +611,7 @@ impl World {
         }
         for t in out.transmits.drain(..) {
             let iface = self.iface_for(host, *t.src.ip());
-            self.send(host, iface, t.src, t.dst, t.payload);
+            self.send_data(host, iface, t.src, t.dst, t.payload, t.data);
         }
         for t in out.transmits6.drain(..) {
             self.send6(host, 0, t.src, t.dst, t.payload);

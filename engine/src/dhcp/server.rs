@@ -201,10 +201,18 @@ impl DhcpServer {
                 return Some(l.ip);
             }
         }
+        // The addresses others hold, gathered once: asking `held_by_other` of each
+        // address of the pool made a storm's DISCOVERs quadratic in the leases.
+        let held: std::collections::HashSet<Ipv4Addr> = self
+            .leases
+            .iter()
+            .filter(|(k, l)| *k != me && now < l.until)
+            .map(|(_, l)| l.ip)
+            .collect();
         let (a, b) = (u32::from(pool.start), u32::from(pool.end));
         (a..=b)
             .map(Ipv4Addr::from)
-            .find(|&ip| self.usable(ip, pool) && !self.held_by_other(now, ip, me))
+            .find(|&ip| self.usable(ip, pool) && !held.contains(&ip))
     }
 
     fn discover(&mut self, now: Instant, req: &DhcpPacket, pool: usize) -> Vec<Reply> {

@@ -1,9 +1,11 @@
 //! One TFTP read transfer, client side: the firmware's and boot programs' TFTP in the
 //! simulator (RFC 1350, 2347, 2348, 2349, 7440).
 
+use super::crc_shift::CrcShift;
 use super::packet::{self, Packet};
 use super::server::DEFAULT_BLKSIZE;
 use crate::time::Instant;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Most data kept for [`ClientTransfer::data`] (boot parameters and other small files).
@@ -44,6 +46,13 @@ pub struct ClientStats {
     pub window_size: u64,
 }
 
+/// What a DATA block brought: its bytes, or its length and CRC-32.
+#[derive(Clone, Copy)]
+enum Block<'a> {
+    Bytes(&'a [u8]),
+    Crc { len: usize, crc32: u32 },
+}
+
 pub struct ClientTransfer {
     server_port: Option<u16>,
     asked_options: bool,
@@ -57,7 +66,10 @@ pub struct ClientTransfer {
     /// A gap or duplicate was answered since the last in-order block.
     nudged: bool,
     bytes: u64,
-    hasher: Option<crc32fast::Hasher>,
+    /// The CRC-32 of the data so far, when checked.
+    crc: Option<u32>,
+    /// Folds a whole block's CRC into `crc` ([`handle_data_crc`](Self::handle_data_crc)).
+    shift: Option<Arc<CrcShift>>,
     keep: Option<Vec<u8>>,
     last_sent: Vec<u8>,
     timeout: Duration,
@@ -95,7 +107,8 @@ impl ClientTransfer {
             in_window: 0,
             nudged: false,
             bytes: 0,
-            hasher: cfg.verify.then(crc32fast::Hasher::new),
+            crc: cfg.verify.then_some(0),
+            shift: None,
             keep: cfg.keep.then(Vec::new),
             last_sent: rrq,
             timeout: cfg.timeout,
@@ -188,24 +201,62 @@ impl ClientTransfer {
                 self.retries = 0;
                 self.ack(now, 0, out);
             }
-            Ok(Packet::Data { block, data }) => self.on_data(now, block, data, out),
+            Ok(Packet::Data { block, data }) => self.on_data(now, block, Block::Bytes(data), out),
             Ok(Packet::Error { code, message }) => self.fail(Some(code), message),
             _ => {}
         }
     }
 
-    fn on_data(&mut self, now: Instant, block: u16, data: &[u8], out: &mut Vec<Vec<u8>>) {
+    /// A DATA block known by its length and CRC-32 instead of its bytes (the
+    /// simulator's file data by reference): the same checks as a DATA datagram to
+    /// [`handle_packet`](Self::handle_packet) (its TID, its order, its size), and the
+    /// CRC folded into the file's. A transfer that keeps its bytes
+    /// ([`keeps_data`](Self::keeps_data)) must be given them instead.
+    pub fn handle_data_crc(
+        &mut self,
+        now: Instant,
+        src_port: u16,
+        block: u16,
+        len: usize,
+        crc32: u32,
+        out: &mut Vec<Vec<u8>>,
+    ) {
+        if self.status != ClientStatus::Active {
+            return;
+        }
+        match self.server_port {
+            None => self.server_port = Some(src_port),
+            Some(p) if p != src_port => return,
+            Some(_) => {}
+        }
+        self.on_data(now, block, Block::Crc { len, crc32 }, out);
+    }
+
+    /// Whether the transfer keeps the file's bytes ([`data`](Self::data)).
+    pub fn keeps_data(&self) -> bool {
+        self.keep.is_some()
+    }
+
+    /// The block size in force (512 until an OACK set another).
+    pub fn block_size(&self) -> usize {
+        self.blksize
+    }
+
+    fn on_data(&mut self, now: Instant, block: u16, data: Block<'_>, out: &mut Vec<Vec<u8>>) {
+        let len = match data {
+            Block::Bytes(b) => b.len(),
+            Block::Crc { len, .. } => len,
+        };
         if self.asked_options && !self.got_oack && self.next == 1 {
             // The server ignored our options (RFC 2347): plain RFC 1350 transfer.
             self.blksize = DEFAULT_BLKSIZE;
             self.window = 1;
         }
-        if data.len() > self.blksize {
+        if len > self.blksize {
             self.fail(
                 None,
                 format!(
-                    "DATA of {} bytes exceeds the block size {}",
-                    data.len(),
+                    "DATA of {len} bytes exceeds the block size {}",
                     self.blksize
                 ),
             );
@@ -224,22 +275,37 @@ impl ClientTransfer {
         }
         self.nudged = false;
         self.retries = 0;
-        self.bytes += data.len() as u64;
+        self.bytes += len as u64;
         self.stats.blocks += 1;
-        if let Some(h) = &mut self.hasher {
-            h.update(data);
+        if let Some(crc) = &mut self.crc {
+            *crc = match data {
+                Block::Bytes(b) => {
+                    let mut h = crc32fast::Hasher::new_with_initial(*crc);
+                    h.update(b);
+                    h.finalize()
+                }
+                // crc(a ‖ b) from crc(a), crc(b) and b's length.
+                Block::Crc { len, crc32 } if len == self.blksize => self
+                    .shift
+                    .get_or_insert_with(|| CrcShift::for_len(len))
+                    .combine(*crc, crc32),
+                Block::Crc { len, crc32 } => {
+                    let mut h = crc32fast::Hasher::new_with_initial(*crc);
+                    h.combine(&crc32fast::Hasher::new_with_initial_len(crc32, len as u64));
+                    h.finalize()
+                }
+            };
         }
         if let Some(k) = &mut self.keep {
-            if self.bytes <= KEEP_LIMIT {
-                k.extend_from_slice(data);
-            } else {
-                self.keep = None;
+            match data {
+                Block::Bytes(b) if self.bytes <= KEEP_LIMIT => k.extend_from_slice(b),
+                _ => self.keep = None,
             }
         }
         let idx = self.next;
         self.next += 1;
         self.in_window += 1;
-        let last = data.len() < self.blksize;
+        let last = len < self.blksize;
         if last || self.in_window >= self.window {
             self.in_window = 0;
             self.ack(now, idx, out);
@@ -247,7 +313,7 @@ impl ClientTransfer {
             self.deadline = Some(now + self.timeout);
         }
         if last {
-            let crc32 = self.hasher.take().map(|h| h.finalize());
+            let crc32 = self.crc.take();
             self.status = ClientStatus::Done {
                 bytes: self.bytes,
                 crc32,

@@ -3,6 +3,8 @@
 //! programs in the simulator; `path` is R-TFTP-3.
 
 pub mod client;
+mod crc_shift;
+mod file_data;
 pub mod netascii;
 pub mod packet;
 pub mod path;
@@ -14,4 +16,4 @@ mod tests;
 
 pub use client::{ClientConfig, ClientStatus, ClientTransfer};
 pub use packet::Packet;
-pub use server::{DataSink, FileSource, Pooled, ServerConfig, Transfer, TransferStatus};
+pub use server::{DataSink, FileData, FileSource, Pooled, ServerConfig, Transfer, TransferStatus};

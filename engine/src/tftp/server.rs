@@ -1,5 +1,6 @@
 //! One TFTP read transfer, server side (R-TFTP-1, -2, -4, -5, -6).
 
+pub use super::file_data::FileData;
 use super::packet::{self, Packet, Request};
 use super::rto::{Rto, RtoBounds};
 use crate::policy::TftpCaps;
@@ -150,6 +151,18 @@ pub struct Transfer {
 pub trait DataSink {
     fn buffer(&mut self) -> Vec<u8>;
     fn push_datagram(&mut self, datagram: Vec<u8>);
+    /// A DATA packet: `header` then `len` bytes of `file` at `offset`. Copied in here;
+    /// a sink that takes file data by reference keeps a [`FileData`] instead.
+    fn push_file_data(
+        &mut self,
+        mut header: Vec<u8>,
+        file: &Arc<dyn FileSource>,
+        offset: u64,
+        len: usize,
+    ) {
+        file.append_to(offset, len, &mut header);
+        self.push_datagram(header);
+    }
 }
 
 impl DataSink for Vec<Vec<u8>> {
@@ -161,10 +174,13 @@ impl DataSink for Vec<Vec<u8>> {
     }
 }
 
-/// A [`DataSink`] that takes its buffers from `spare` first.
+/// A [`DataSink`] that takes its buffers from `spare` first. With `data` set it takes
+/// file data by reference: `sent[i]` is then only the DATA header and `data[i]` the
+/// file bytes that follow it (`None` for a datagram sent whole).
 pub struct Pooled<'a> {
     pub sent: Vec<Vec<u8>>,
     pub spare: &'a mut Vec<Vec<u8>>,
+    pub data: Option<Vec<Option<FileData>>>,
 }
 
 impl DataSink for Pooled<'_> {
@@ -175,6 +191,31 @@ impl DataSink for Pooled<'_> {
     }
     fn push_datagram(&mut self, datagram: Vec<u8>) {
         self.sent.push(datagram);
+        if let Some(d) = &mut self.data {
+            d.push(None);
+        }
+    }
+    fn push_file_data(
+        &mut self,
+        mut header: Vec<u8>,
+        file: &Arc<dyn FileSource>,
+        offset: u64,
+        len: usize,
+    ) {
+        match &mut self.data {
+            Some(d) => {
+                self.sent.push(header);
+                d.push(Some(FileData {
+                    file: file.clone(),
+                    offset,
+                    len,
+                }));
+            }
+            None => {
+                file.append_to(offset, len, &mut header);
+                self.sent.push(header);
+            }
+        }
     }
 }
 
@@ -271,11 +312,9 @@ impl Transfer {
             let off = (idx - 1) * self.blksize as u64;
             let len = (self.size.saturating_sub(off)).min(self.blksize as u64) as usize;
             let mut b = out.buffer();
-            b.reserve(4 + len);
             // R-TFTP-5: the wire block number is the low 16 bits; it rolls over to 0.
             packet::encode_data_header(&mut b, idx as u16);
-            self.file.append_to(off, len, &mut b);
-            out.push_datagram(b);
+            out.push_file_data(b, &self.file, off, len);
             self.blocks_sent += 1;
         }
         self.sent_upto = end;

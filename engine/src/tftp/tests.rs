@@ -513,6 +513,7 @@ fn pooled_data_reuses_the_spare_buffers_and_sends_the_same_bytes() {
     let mut pooled = Pooled {
         sent: Vec::new(),
         spare: &mut spare,
+        data: None,
     };
     let mut t = Transfer::start(Instant::ZERO, &r, file(100_000), &cfg(4096, 4), &mut pooled);
     pooled.sent.clear();
@@ -521,4 +522,98 @@ fn pooled_data_reuses_the_spare_buffers_and_sends_the_same_bytes() {
     let used: Vec<*const u8> = pooled.sent.iter().map(|b| b.as_ptr()).collect();
     assert!(kept.iter().all(|p| used.contains(p)), "both spares reused");
     assert!(spare.is_empty());
+}
+
+/// DATA by reference: the server's sink keeps (file, offset, length) after a bare
+/// header, and a client fed those blocks' CRCs (some as bytes) ends where a client fed
+/// the bytes does: the same ACKs, the same size and CRC-32.
+#[test]
+fn data_by_reference_reaches_the_same_acks_and_crc_as_bytes() {
+    let n = 4096 * 5 + 123;
+    let f = file(n);
+    let r = req(&[("blksize", "4096")]);
+    let mut spare = Vec::new();
+    let mut sink = Pooled {
+        sent: Vec::new(),
+        spare: &mut spare,
+        data: Some(Vec::new()),
+    };
+    let mut srv = Transfer::start(Instant::ZERO, &r, f.clone(), &cfg(4096, 1), &mut sink);
+    let ccfg = ClientConfig {
+        options: vec![("blksize".into(), "4096".into())],
+        timeout: Duration::from_secs(1),
+        max_retries: 3,
+        verify: true,
+        keep: false,
+    };
+    let mut cout = Vec::new();
+    let mut by_ref = ClientTransfer::start(Instant::ZERO, "f", &ccfg, &mut cout);
+    let mut by_bytes = ClientTransfer::start(Instant::ZERO, "f", &ccfg, &mut cout);
+    let mut block_no = 0;
+    for _ in 0..20 {
+        let sent = std::mem::take(&mut sink.sent);
+        let data = sink.data.replace(Vec::new()).unwrap();
+        assert_eq!(sent.len(), data.len());
+        let mut acks_ref = Vec::new();
+        let mut acks_bytes = Vec::new();
+        for (header, d) in sent.into_iter().zip(data) {
+            let Some(d) = d else {
+                // The OACK goes whole.
+                by_ref.handle_packet(Instant::ZERO, 50000, &header, &mut acks_ref);
+                by_bytes.handle_packet(Instant::ZERO, 50000, &header, &mut acks_bytes);
+                continue;
+            };
+            assert_eq!(header.len(), 4, "a bare DATA header");
+            assert!(d.is_of(&f));
+            let mut whole = header.clone();
+            d.append_to(&mut whole);
+            by_bytes.handle_packet(Instant::ZERO, 50000, &whole, &mut acks_bytes);
+            block_no += 1;
+            let block = u16::from_be_bytes([header[2], header[3]]);
+            if block_no % 2 == 0 {
+                by_ref.handle_packet(Instant::ZERO, 50000, &whole, &mut acks_ref);
+            } else {
+                let crc = crc32fast::hash(&whole[4..]);
+                by_ref.handle_data_crc(Instant::ZERO, 50000, block, d.len, crc, &mut acks_ref);
+            }
+        }
+        assert_eq!(acks_ref, acks_bytes);
+        for a in &acks_ref {
+            srv.handle_packet(Instant::ZERO, a, &mut sink);
+        }
+        if srv.status() != &TransferStatus::Active {
+            break;
+        }
+    }
+    assert_eq!(srv.status(), &TransferStatus::Done);
+    let mut whole = vec![0u8; n];
+    f.read_at(0, &mut whole);
+    let want = ClientStatus::Done {
+        bytes: n as u64,
+        crc32: Some(crc32fast::hash(&whole)),
+    };
+    assert_eq!(by_bytes.status(), &want);
+    assert_eq!(by_ref.status(), &want);
+}
+
+/// A block given by its CRC is checked as one given as bytes: out of order it is a
+/// duplicate answered with the last in-order ACK; longer than the block size it fails.
+#[test]
+fn a_block_by_crc_out_of_order_or_too_long_is_refused() {
+    let ccfg = ClientConfig {
+        options: vec![],
+        timeout: Duration::from_secs(1),
+        max_retries: 3,
+        verify: true,
+        keep: false,
+    };
+    let mut out = Vec::new();
+    let mut cl = ClientTransfer::start(Instant::ZERO, "f", &ccfg, &mut out);
+    out.clear();
+    cl.handle_data_crc(Instant::ZERO, 50000, 2, 512, 0, &mut out);
+    assert_eq!(out, vec![ack(0)], "block 2 before block 1");
+    assert_eq!(cl.stats().duplicates, 1);
+    assert_eq!(cl.status(), &ClientStatus::Active);
+    cl.handle_data_crc(Instant::ZERO, 50000, 1, 513, 0, &mut out);
+    assert!(matches!(cl.status(), ClientStatus::Failed(_)));
 }
