@@ -69,6 +69,10 @@ enum Cmd {
     /// differently, a scenario in two files, and (unless --partial) a missing shard.
     /// Exit status 0 when every scenario passed, 1 when one failed, 2 on a refusal.
     Merge(cmd::results::MergeArgs),
+    /// The firmware compatibility matrix: every built-in firmware against a set of
+    /// server set-ups, in the simulator, the lab (root) or both (exit status 1 when
+    /// they disagree in a cell). docs/FIRMWARE-MATRIX.md holds the measured one.
+    Matrix(cmd::matrix::MatrixArgs),
     /// An HTML report of results files (`run --json`, `merge --json`): summary per tag
     /// and mode, failures, each drawn boot as a ladder; sim and lab side by side.
     Report(cmd::results::ReportArgs),
@@ -112,6 +116,7 @@ fn try_main(cli: Cli) -> Result<ExitCode, Error> {
         Cmd::Audit(args) => Ok(cmd::audit::run(&args)),
         Cmd::Merge(args) => Ok(cmd::results::merge(args)),
         Cmd::Report(args) => cmd::results::report(args),
+        Cmd::Matrix(args) => cmd::matrix::matrix(args),
     }
 }
 
@@ -119,6 +124,7 @@ fn try_main(cli: Cli) -> Result<ExitCode, Error> {
 fn builds_nothing(cmd: &Cmd) -> bool {
     match cmd {
         Cmd::Run(args) => !args.lab,
+        Cmd::Matrix(args) => args.sim_only(),
         Cmd::Check(_)
         | Cmd::Schema
         | Cmd::Explain(_)

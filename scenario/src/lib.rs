@@ -289,7 +289,18 @@ pub struct DhcpServer {
     pub pools6: Vec<(String, Ipv6Addr, Ipv6Addr)>,
     /// Send option 60 `PXEClient` (R-ANS-2); default false.
     pub option60_pxeclient: bool,
+    /// Extension `option66` / `option67`: the server names the boot file itself.
+    pub boot_file: DhcpBootFile,
     pub engine: DhcpEngine,
+}
+
+/// A DHCP server's own boot file options (extension keys `option66`, `option67`): the
+/// TFTP server (siaddr and option 66) and the boot file (the `file` field and option
+/// 67) in its OFFER and ACK, as an administrator sets them when no proxy serves PXE.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DhcpBootFile {
+    pub tftp_server: Option<Ipv4Addr>,
+    pub file: Option<String>,
 }
 
 /// The DHCP server used in the lab; the simulator models each as builtin.

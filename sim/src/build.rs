@@ -221,7 +221,8 @@ pub(crate) fn build(sc: &Scenario, seed: u64, opts: &RunOptions) -> Result<Built
                 end: *end,
             });
         }
-        let dhcp = DhcpServer::new(d.address, pools, d.option60_pxeclient);
+        let dhcp = DhcpServer::new(d.address, pools, d.option60_pxeclient)
+            .with_boot_file(d.boot_file.tftp_server, d.boot_file.file.clone());
         let id = world.add_host(Host::new(
             &d.name,
             HostKind::Server(Box::new(ServerHost {

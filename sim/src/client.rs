@@ -17,7 +17,10 @@ use std::time::Duration;
 // DATA blocks by reference: a download fed their CRCs.
 mod data_ref;
 mod http6;
+mod offer_choice;
+mod pxe_api;
 mod six;
+use offer_choice::BootVia;
 pub use six::Send6;
 
 /// DISCOVER retransmission waits (PXE 2.1; MODEL.md): send at 0, 4, 12, 28; give up at 60.
@@ -63,6 +66,8 @@ struct Offer {
     router: Option<Ipv4Addr>,
     /// The DHCP server's own offer carries option 60 PXEClient (R-ANS-2).
     pxe: bool,
+    /// (TFTP server, boot file) the offer names itself (options 66/67).
+    boot_file: Option<(Ipv4Addr, String)>,
 }
 
 enum Phase {
@@ -212,6 +217,10 @@ pub struct Client {
     pub ip6: Option<Ipv6Addr>,
     pub sends6: Vec<Send6>,
     six: Option<Box<six::Boot6>>,
+    /// The first proxy offer's option 43 makes it PXE10 (`offer_choice`).
+    proxy_pxe10: bool,
+    /// What the firmware does after the DHCP ACK (`offer_choice`).
+    via: Option<BootVia>,
     /// A boot by `http4` in progress (client_http.rs), which takes the calls below.
     pub(crate) http: Option<Box<crate::client_http::HttpBoot>>,
 }
@@ -251,6 +260,8 @@ impl Client {
             ip6: None,
             sends6: Vec::new(),
             six: None,
+            proxy_pxe10: false,
+            via: None,
             http: None,
         }
     }
@@ -317,6 +328,8 @@ impl Client {
     fn start_discover(&mut self, now: Instant, out: &mut Vec<Send>) {
         let xid = self.new_xid();
         self.ip = None;
+        self.proxy_pxe10 = false;
+        self.via = None;
         self.phase = Phase::Discover {
             xid,
             started: now,
@@ -401,10 +414,21 @@ impl Client {
             return;
         }
         match &mut self.phase {
-            Phase::Discover { tx, next, .. } => {
+            Phase::Discover { next, offer, .. } => {
                 if *next > now {
                     return;
                 }
+                if offer.as_ref().is_some_and(|o| o.boot_file.is_some()) {
+                    // No proxy offer came while the firmware collected offers: the
+                    // DHCP server's own boot file is taken (`offer_choice`).
+                    self.maybe_request(now, true, out);
+                    if !matches!(self.phase, Phase::Discover { .. }) {
+                        return;
+                    }
+                }
+                let Phase::Discover { tx, .. } = &self.phase else {
+                    return;
+                };
                 if *tx >= DISCOVER_WAITS.len() {
                     self.note(now, || "no boot offer received: PXE gives up".into());
                     self.give_up(now);
@@ -540,27 +564,55 @@ impl Client {
                 return;
             }
         }
-        self.on_tftp_datagram(now, dst.port(), out, |t, payloads| {
+        let data_block = match Packet::parse(payload) {
+            Ok(Packet::Data { block, .. }) => Some(block),
+            _ => None,
+        };
+        self.on_tftp_datagram(now, src, dst.port(), data_block, out, |t, payloads| {
             t.handle_packet(now, src.port(), payload, payloads)
         });
     }
 
-    /// A datagram to `port` for the download in progress, fed to it by `feed`.
+    /// A datagram from `server` to `port` for the download in progress (a DATA block
+    /// `data_block`), fed to it by `feed`.
     fn on_tftp_datagram(
         &mut self,
         now: Instant,
+        server: SocketAddrV4,
         port: u16,
+        data_block: Option<u16>,
         out: &mut Vec<Send>,
         feed: impl FnOnce(&mut ClientTransfer, &mut Vec<Vec<u8>>),
     ) {
         if let Phase::Tftp {
             transfer,
             port: mine,
+            stage,
             ..
         } = &mut self.phase
         {
             if port != *mine {
                 return;
+            }
+            let pxe_api_read = matches!(stage, Stage::Params | Stage::Image(_));
+            if pxe_api::ipxe_aborts(
+                self.model.stack,
+                pxe_api_read,
+                transfer.stats().blocks,
+                data_block,
+            ) {
+                let mut e = Vec::new();
+                tftp_packet::encode_error(&mut e, 0, pxe_api::ABORT_MESSAGE);
+                let ip = self.ip.unwrap_or(Ipv4Addr::UNSPECIFIED);
+                out.push(Send {
+                    src: SocketAddrV4::new(ip, port),
+                    dst: server,
+                    payload: e,
+                });
+                self.note(now, || {
+                    "iPXE PXE API: a resent DATA block, transfer aborted".into()
+                });
+                return self.finish(now, Outcome::Failed, None, None);
             }
             let mut payloads = Vec::new();
             feed(transfer, &mut payloads);
@@ -601,6 +653,7 @@ impl Client {
             {
                 let server = p.server_id.unwrap_or(*src.ip());
                 if p.yiaddr != Ipv4Addr::UNSPECIFIED {
+                    let boot_file = offered_boot_file(&p, server);
                     let o = Offer {
                         server,
                         yiaddr: p.yiaddr,
@@ -609,6 +662,7 @@ impl Client {
                             .filter(|r| r.len() >= 4)
                             .map(|r| Ipv4Addr::new(r[0], r[1], r[2], r[3])),
                         pxe,
+                        boot_file,
                     };
                     let first = matches!(&self.phase, Phase::Discover { offer: None, .. });
                     if first {
@@ -624,13 +678,17 @@ impl Client {
                         if let Phase::Discover { proxy, .. } = &mut self.phase {
                             *proxy = Some(server);
                         }
+                        self.proxy_pxe10 = p
+                            .vendor_specific
+                            .as_deref()
+                            .is_some_and(pxelab_engine::dhcp::pxe_options::is_pxe10);
                         self.answered = true;
                         self.note(now, || format!("proxy DHCP offer from {server}"));
                     } else {
                         self.note(now, || format!("ignoring later proxy offer from {server}"));
                     }
                 }
-                self.maybe_request(now, out);
+                self.maybe_request(now, false, out);
             }
             Phase::Request {
                 xid,
@@ -643,6 +701,22 @@ impl Client {
                     self.ip = Some(offer.yiaddr);
                     let ip = offer.yiaddr;
                     self.note(now, || format!("DHCPACK: address {ip}"));
+                    match self.via.take() {
+                        Some(BootVia::File(server, file)) => {
+                            self.note(now, || {
+                                format!("boot file {file} from {server}, named by the DHCP server")
+                            });
+                            self.served_by = Some(server);
+                            return self.start_nbp(now, server, file, out);
+                        }
+                        Some(BootVia::Abort) => {
+                            self.note(now, || {
+                                "PXE10 offer (option 43) without a boot menu: boot type 0, PXE aborts".into()
+                            });
+                            return self.give_up(now);
+                        }
+                        _ => {}
+                    }
                     self.phase = Phase::PxeRequest {
                         xid: x,
                         tx: 1,
@@ -683,20 +757,25 @@ impl Client {
                 self.answered = true;
                 self.served_by = Some(server);
                 self.note(now, || format!("PXE ACK from {server}: boot file {file}"));
-                if self.model.tftp_size_probe {
-                    let opts = self
-                        .model
-                        .tftp_options
-                        .iter()
-                        .map(|(k, v)| (k.to_string(), v.to_string()))
-                        .collect();
-                    self.start_tftp(now, Stage::SizeProbe, server, file, opts, out);
-                } else {
-                    let opts = self.model.tftp_download_options();
-                    self.start_tftp(now, Stage::Nbp, server, file, opts, out);
-                }
+                self.start_nbp(now, server, file, out);
             }
             _ => {}
+        }
+    }
+
+    /// The firmware's own download of the boot program (EDK2 probes its size first).
+    fn start_nbp(&mut self, now: Instant, server: Ipv4Addr, file: String, out: &mut Vec<Send>) {
+        if self.model.tftp_size_probe {
+            let opts = self
+                .model
+                .tftp_options
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+            self.start_tftp(now, Stage::SizeProbe, server, file, opts, out);
+        } else {
+            let opts = self.model.tftp_download_options();
+            self.start_tftp(now, Stage::Nbp, server, file, opts, out);
         }
     }
 
@@ -733,7 +812,10 @@ impl Client {
         });
     }
 
-    fn maybe_request(&mut self, now: Instant, out: &mut Vec<Send>) {
+    /// Requests the offered address once the offers make a way to boot
+    /// (`offer_choice`); a DHCP server's boot file alone only when the firmware is done
+    /// collecting offers (`collected`).
+    fn maybe_request(&mut self, now: Instant, collected: bool, out: &mut Vec<Send>) {
         let Phase::Discover {
             xid,
             started,
@@ -744,11 +826,26 @@ impl Client {
         else {
             return;
         };
-        let boot_server = match (proxy, offer.pxe) {
-            (Some(p), _) => *p,
-            (None, true) => offer.server, // co-located responder (R-ANS-2)
-            (None, false) => return,      // keep waiting for a PXE offer
+        let a = offer_choice::AddressOffer {
+            pxe: offer.pxe, // co-located responder (R-ANS-2)
+            server: offer.server,
+            boot_file: offer.boot_file.as_ref(),
         };
+        let p = proxy.map(|server| offer_choice::ProxyOffer {
+            server,
+            pxe10: self.proxy_pxe10,
+        });
+        let Some(via) = offer_choice::choose(self.model.stack, &a, p.as_ref()) else {
+            return; // keep waiting for a PXE offer
+        };
+        if matches!(via, BootVia::File(..)) && !collected {
+            return; // a proxy offer may still come
+        }
+        let boot_server = match &via {
+            BootVia::Binl(s) | BootVia::File(s, _) => *s,
+            BootVia::Abort => offer.server,
+        };
+        self.via = Some(via);
         // A DHCP server's option 60 is not a responder's answer: only a proxy offer or
         // a 4011 ACK counts (`no_offer` is "no responder answered").
         let (x, st, o) = (*xid, *started, offer.clone());
@@ -992,4 +1089,25 @@ impl Client {
         ));
         self.phase = Phase::Done;
     }
+}
+
+/// The boot file an address offer names itself (the `file` field, else option 67) and
+/// its TFTP server: siaddr, else the offer's server (as EDK2's `PxeBcDhcp4BootInfo`).
+fn offered_boot_file(p: &dhcp_packet::DhcpPacket, server: Ipv4Addr) -> Option<(Ipv4Addr, String)> {
+    let file = Some(p.file_lossy().trim_end_matches('\0').to_string())
+        .filter(|f| !f.is_empty())
+        .or_else(|| {
+            p.option(67).map(|f| {
+                String::from_utf8_lossy(&f)
+                    .trim_end_matches('\0')
+                    .to_string()
+            })
+        })
+        .filter(|f| !f.is_empty())?;
+    let tftp = if p.siaddr.is_unspecified() {
+        server
+    } else {
+        p.siaddr
+    };
+    Some((tftp, file))
 }

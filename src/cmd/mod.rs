@@ -10,6 +10,7 @@ pub mod firmware;
 pub mod lab;
 pub mod lab_run;
 pub mod load;
+pub mod matrix;
 pub mod results;
 pub mod run;
 pub mod serve;

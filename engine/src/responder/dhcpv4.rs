@@ -57,7 +57,8 @@ impl Responder {
             return;
         };
         if !on_4011 {
-            let params = ProxyParams::new(self.cfg.address, None);
+            let mut params = ProxyParams::new(self.cfg.address, None);
+            params.vendor_specific = self.cfg.proxy_option43.clone();
             let reply = dhcp::proxy::build_proxy_offer(&pkt, &params);
             let dst = if relayed {
                 SocketAddrV4::new(pkt.giaddr, DHCP_SERVER_PORT) // R-ANS-3

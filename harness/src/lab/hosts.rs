@@ -114,6 +114,7 @@ impl Lab<'_> {
                         })
                         .collect(),
                     option60_pxeclient: d.option60_pxeclient,
+                    boot_file: &d.boot_file,
                     dir: &self.dir.join(format!("dhcp-{}", d.name)),
                     pools6: if d.engine == DhcpEngine::Dnsmasq {
                         self.pools6(d)
@@ -142,6 +143,8 @@ impl Lab<'_> {
                 subnet: subnet(&d.segment).unwrap_or((d.address, 24)),
                 pools,
                 option60_pxeclient: d.option60_pxeclient,
+                tftp_server: d.boot_file.tftp_server,
+                boot_file: d.boot_file.file.clone(),
             };
             self.spawn_host_daemon(&h.ns, "dhcpd", &format!("dhcp-{}", d.name), &d.name, &spec)?;
             self.start_dhcp6(h, d)?;

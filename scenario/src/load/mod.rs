@@ -16,6 +16,7 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 use std::str::FromStr;
 
+mod boot_options;
 mod event;
 mod expect;
 mod firmware;

@@ -351,6 +351,7 @@ impl Cx<'_> {
                 option60_pxeclient: self
                     .opt(&dobj, "option60_pxeclient", parse_bool)?
                     .unwrap_or(false),
+                boot_file: self.dhcp_boot_file(&dobj)?,
                 engine: match dobj.get("engine") {
                     None => DhcpEngine::Builtin,
                     Some(e) => self.choice(
@@ -497,6 +498,7 @@ impl Cx<'_> {
                 }
                 cfg.tftp = caps;
             }
+            cfg.proxy_option43 = self.option43(&ro)?;
             net.responders.push(Responder {
                 config: cfg,
                 segment,
