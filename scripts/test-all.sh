@@ -97,6 +97,9 @@ fi
 cargo test --release --test lab -- --ignored --test-threads=1 --nocapture
 ./target/release/pxelab lab clean >/dev/null
 
+echo "== the firmware matrix in CI: every firmware x 4 set-ups, sim and lab (~4 min)"
+cargo test --release --test matrix -- --ignored --nocapture
+
 echo "== the report of a lab run beside the simulator's (one lab scenario, ~15 s)"
 ./target/release/pxelab run --lab scenarios/lab/uefi-x64.yaml --json target/lab-results.json \
   --pcap target/lab-pcaps

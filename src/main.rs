@@ -45,6 +45,11 @@ enum Cmd {
     /// shared by the site's responders). SIGHUP or a change of the responder's
     /// mac_exclusion_file reloads it. Needs root for ports 67 and 69.
     Serve(cmd::serve::ServeArgs),
+    /// Firmware profiles (docs/PROFILES.md).
+    Firmware {
+        #[command(subcommand)]
+        what: cmd::firmware::FirmwareCmd,
+    },
     /// The lab (network namespaces).
     Lab {
         #[command(subcommand)]
@@ -64,6 +69,10 @@ enum Cmd {
     /// differently, a scenario in two files, and (unless --partial) a missing shard.
     /// Exit status 0 when every scenario passed, 1 when one failed, 2 on a refusal.
     Merge(cmd::results::MergeArgs),
+    /// The firmware compatibility matrix: every built-in firmware against a set of
+    /// server set-ups, in the simulator, the lab (root) or both (exit status 1 when
+    /// they disagree in a cell). docs/FIRMWARE-MATRIX.md holds the measured one.
+    Matrix(cmd::matrix::MatrixArgs),
     /// An HTML report of results files (`run --json`, `merge --json`): summary per tag
     /// and mode, failures, each drawn boot as a ladder; sim and lab side by side.
     Report(cmd::results::ReportArgs),
@@ -101,11 +110,13 @@ fn try_main(cli: Cli) -> Result<ExitCode, Error> {
         Cmd::Schema => schema(),
         Cmd::Explain(args) => cmd::explain::explain(args),
         Cmd::Serve(args) => cmd::serve::serve(args),
+        Cmd::Firmware { what } => cmd::firmware::firmware(what),
         Cmd::Lab { what } => cmd::lab::lab(what),
         Cmd::Bench { what } => cmd::bench::bench(what),
         Cmd::Audit(args) => Ok(cmd::audit::run(&args)),
         Cmd::Merge(args) => Ok(cmd::results::merge(args)),
         Cmd::Report(args) => cmd::results::report(args),
+        Cmd::Matrix(args) => cmd::matrix::matrix(args),
     }
 }
 
@@ -113,9 +124,11 @@ fn try_main(cli: Cli) -> Result<ExitCode, Error> {
 fn builds_nothing(cmd: &Cmd) -> bool {
     match cmd {
         Cmd::Run(args) => !args.lab,
+        Cmd::Matrix(args) => args.sim_only(),
         Cmd::Check(_)
         | Cmd::Schema
         | Cmd::Explain(_)
+        | Cmd::Firmware { .. }
         | Cmd::Audit(_)
         | Cmd::Merge(_)
         | Cmd::Report(_) => true,

@@ -1,4 +1,4 @@
-//! The IPv6 PXE firmware models (`engine/src/dhcp6/firmware.rs`) against the captures
+//! The IPv6 PXE firmware models (the built-in profiles' `dhcp6:`, `profiles/*.yaml`) against the captures
 //! of the real firmware booting over PXEv6 (`tests/fixtures/firmware/*-pxe6.pcap`,
 //! `scripts/capture-netboot.sh`): the PXE Solicit and Request carry the same options in
 //! the same order with the same values, the DUID is the one the firmware writes (R-V6-2),

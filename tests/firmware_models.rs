@@ -1,4 +1,5 @@
-//! The simulator's firmware models against captures of the real firmware
+//! The simulator's firmware models (the built-in firmware profiles, `profiles/*.yaml`,
+//! docs/PROFILES.md) against captures of the real firmware
 //! (`scripts/capture-firmware.sh`, pcaps in `tests/fixtures/firmware/`): the DHCP
 //! DISCOVER and REQUEST carry the same options in the same order with the same values,
 //! option 97 decodes to the GUID QEMU was given (R-ID-1), and the TFTP read request asks

@@ -1,4 +1,4 @@
-//! The HTTP-boot-over-IPv6 firmware models (`engine/src/dhcp6/http_firmware.rs`)
+//! The HTTP-boot-over-IPv6 firmware models (the built-in profiles' `http6:`, `profiles/*.yaml`)
 //! against the captures of the real firmware (`tests/fixtures/firmware/*-http6.pcap`):
 //! the DHCPv6 Solicit and Request carry the same options in the same order with the
 //! same values (vendor class `HTTPClient`, R-HTTP-1), the Advertise taken names an

@@ -108,8 +108,9 @@ fn compare(kind: FirmwareKind, class: ClientClass, name: &str) {
     let real = capture(name);
     let mac: Mac = MAC.parse().unwrap();
     let guid: Guid = UUID.parse().unwrap();
-    let model = firmware::model(kind);
-    let mut h = HttpBoot::new(model, mac, Some(guid), class, false, true).unwrap();
+    // The built-in profile's HTTP boot (its `http4:` section).
+    let profile = firmware::profile::builtin(kind);
+    let mut h = HttpBoot::new(profile, mac, Some(guid), class, false, true).unwrap();
     let mut out: Vec<Send> = Vec::new();
     h.boot(at(0), &mut out);
     let discover = packet::parse(&out[0].payload).unwrap();
@@ -230,7 +231,7 @@ fn uefi_arm64_http_boot_matches_aavmf() {
 #[test]
 fn bios_has_no_http_boot() {
     let mac: Mac = MAC.parse().unwrap();
-    let m = firmware::model(FirmwareKind::BiosX64);
+    let m = firmware::profile::builtin(FirmwareKind::BiosX64);
     assert!(HttpBoot::new(m, mac, None, ClientClass::BiosX64, false, true).is_none());
 }
 
@@ -240,7 +241,7 @@ fn bios_has_no_http_boot() {
 fn an_http_1_0_server_gets_a_new_connection_per_request_as_in_the_captures() {
     let real = capture("uefi-x64-http4");
     let mac: Mac = MAC.parse().unwrap();
-    let m = firmware::model(FirmwareKind::UefiX64);
+    let m = firmware::profile::builtin(FirmwareKind::UefiX64);
     let mut h = HttpBoot::new(m, mac, None, ClientClass::UefiX64, false, true).unwrap();
     let mut out: Vec<Send> = Vec::new();
     h.boot(at(0), &mut out);

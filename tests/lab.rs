@@ -215,9 +215,10 @@ fn lab_suite_passes_with_real_firmware_and_matches_the_simulator() {
 }
 
 /// Issue 14: real firmware boots over IPv6 PXE (dnsmasq's and Kea's DHCPv6 addresses,
-/// through `dhcrelay -6`) and UEFI HTTP boot (IPv4, IPv6) from `pxelab serve`, judged
-/// by the boot program's markers: every boot of `scenarios/lab`'s v1.1 files (those
-/// with `netboot:`) ends as its file expects, and nothing is left behind.
+/// through `dhcrelay -6`, on an IPv6-only segment) and UEFI HTTP boot (IPv4, IPv6) from
+/// `pxelab serve`, and a client reboots by a `boot` event's own `netboot`, judged by the
+/// boot program's markers: every boot of `scenarios/lab`'s v1.1 files (those with
+/// `netboot:`) ends as its file expects, and nothing is left behind.
 #[test]
 #[ignore = "lab: needs root, QEMU and the lab's Debian packages (scripts/test-all.sh)"]
 fn ipv6_pxe_and_http_boot_with_real_firmware() {
@@ -228,6 +229,28 @@ fn ipv6_pxe_and_http_boot_with_real_firmware() {
     assert!(
         count("pxe6") >= 3 && count("http4") >= 1 && count("http6") >= 1,
         "three IPv6 PXE and two HTTP boot scenarios: {files:?}"
+    );
+    // The v1.1 shapes a file written elsewhere may take: an IPv6-only segment, and a
+    // boot event with its own `netboot`.
+    let scenarios: Vec<pxelab_scenario::Scenario> = files
+        .iter()
+        .map(|f| pxelab_scenario::load_file(std::path::Path::new(f)).expect("loads"))
+        .collect();
+    assert!(
+        scenarios
+            .iter()
+            .any(|sc| sc.network.segments.iter().any(|s| s.cidr.is_none())),
+        "a scenario with an IPv6-only segment: {files:?}"
+    );
+    assert!(
+        scenarios.iter().any(|sc| sc.events.iter().any(|e| matches!(
+            e.kind,
+            pxelab_scenario::EventKind::Boot {
+                netboot: Some(_),
+                ..
+            }
+        ))),
+        "a scenario with a boot event's own netboot: {files:?}"
     );
     let lab = run_json(&with_files(&["run", "--lab"], &files));
     let sim = run_json(&with_files(&["run"], &files));

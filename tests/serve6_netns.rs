@@ -4,6 +4,9 @@
 //! client side runs in a thread of this test moved into the client namespace. Needs root
 //! (the README's test command runs as root); traffic stays inside the namespaces.
 
+mod common;
+
+use common::netns::{enter_namespace, ip, link_up, pattern, Lab};
 use pxelab_engine::dhcp::firmware::{self, FirmwareKind};
 use pxelab_engine::dhcp::packet::{parse, MessageType};
 use pxelab_engine::dhcp6::wire::{Message6, Opt};
@@ -16,13 +19,14 @@ use std::io::{Read, Write};
 use std::net::{
     IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6, TcpStream, UdpSocket,
 };
-use std::os::fd::AsRawFd;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 const SERVER4: Ipv4Addr = Ipv4Addr::new(10, 10, 0, 5);
 const SERVER6: Ipv6Addr = Ipv6Addr::new(0xfd77, 0, 0, 0, 0, 0, 0, 5);
+/// Another address of the server's host, not the responder's `address6`.
+const SERVER6_OTHER: Ipv6Addr = Ipv6Addr::new(0xfd77, 0, 0, 0, 0, 0, 0, 6);
 /// The client's second address: not of EUI-64 form, so only the frame tells its MAC.
 const CLIENT6: Ipv6Addr = Ipv6Addr::new(0xfd77, 0, 0, 0, 0, 0, 0, 0x100);
 const MAC: &str = "52:54:00:12:34:56";
@@ -48,64 +52,6 @@ network:
     - {name: dp1, segment: hq, address: 10.10.0.5, address6: "fd77::5", role: distribution_point, images: [PS100002], http: {port: 8080}}
 "#;
 
-/// Everything the test made, removed on drop (also when an assertion fails).
-struct Lab {
-    namespaces: Vec<String>,
-    children: Vec<Child>,
-    dir: PathBuf,
-}
-
-impl Drop for Lab {
-    fn drop(&mut self) {
-        for c in &mut self.children {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-        for ns in &self.namespaces {
-            let _ = Command::new("ip").args(["netns", "del", ns]).status();
-        }
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-fn ip(args: &[&str]) {
-    let st = Command::new("ip")
-        .args(args)
-        .status()
-        .expect("iproute2 `ip`");
-    assert!(st.success(), "ip {} failed", args.join(" "));
-}
-
-fn sysctl(ns: &str, setting: &str) {
-    let st = Command::new("ip")
-        .args(["netns", "exec", ns, "sysctl", "-qw", setting])
-        .status()
-        .expect("sysctl");
-    assert!(st.success(), "sysctl {setting} in {ns}");
-}
-
-fn is_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
-        .unwrap_or(false)
-}
-
-fn pattern(n: usize, seed: u8) -> Vec<u8> {
-    (0..n)
-        .map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed))
-        .collect()
-}
-
-/// Moves this thread (only) into network namespace `ns`.
-fn enter_namespace(ns: &str) {
-    let f = std::fs::File::open(format!("/run/netns/{ns}")).expect("namespace file");
-    // SAFETY: setns on the calling thread, with a namespace this test created.
-    let rc = unsafe { libc::setns(f.as_raw_fd(), libc::CLONE_NEWNET) };
-    assert_eq!(rc, 0, "setns {ns}: {}", std::io::Error::last_os_error());
-}
-
 /// Runs `f` in a thread inside namespace `ns` and returns what it returns.
 fn in_namespace<T: Send + 'static>(ns: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
     let ns = ns.to_string();
@@ -120,58 +66,27 @@ fn in_namespace<T: Send + 'static>(ns: &str, f: impl FnOnce() -> T + Send + 'sta
 /// Both namespaces, dual-stack, `pxelab serve` running in the server one. Returns the
 /// lab, the client namespace and the daemon's log file.
 fn start_lab(name: &str) -> (Lab, String, PathBuf) {
-    assert!(
-        is_root(),
-        "this test builds network namespaces: run it as root (scripts/test-all.sh does)"
-    );
     let tag = format!("pxelab6-{name}{}", std::process::id());
-    let dir = std::env::temp_dir().join(&tag);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(dir.join("root/SMSBoot/PS100002/x64")).unwrap();
-    std::fs::create_dir_all(dir.join("root/smsimages/PS100002")).unwrap();
-    std::fs::write(
-        dir.join("root/SMSBoot/PS100002/x64/bootmgfw.efi"),
-        pattern(100_000, 1),
-    )
-    .unwrap();
-    std::fs::write(
-        dir.join("root/smsimages/PS100002/boot.PS100002.wim"),
-        pattern(BIG, 2),
-    )
-    .unwrap();
-    std::fs::write(dir.join("site.yaml"), SCENARIO).unwrap();
-    std::fs::write(dir.join("secret"), b"outside the root").unwrap();
-    std::os::unix::fs::symlink(dir.join("secret"), dir.join("root/escape")).unwrap();
-    std::os::unix::fs::symlink("../../secret", dir.join("root/SMSBoot/up")).unwrap();
-    let (s, c) = (format!("{tag}-s"), format!("{tag}-c"));
-    let mut lab = Lab {
-        namespaces: Vec::new(),
-        children: Vec::new(),
-        dir: dir.clone(),
-    };
-    for ns in [&s, &c] {
-        ip(&["netns", "add", ns]);
-        lab.namespaces.push(ns.clone());
-        // IPv6 on, and no duplicate address detection: addresses usable at once.
-        for k in ["all", "default"] {
-            sysctl(ns, &format!("net.ipv6.conf.{k}.disable_ipv6=0"));
-            sysctl(ns, &format!("net.ipv6.conf.{k}.accept_dad=0"));
-        }
-        ip(&["-n", ns, "link", "set", "lo", "up"]);
-    }
-    ip(&[
-        "-n", &s, "link", "add", "eth0", "type", "veth", "peer", "name", "eth0", "netns", &c,
-    ]);
+    let mut lab = Lab::new(&tag, SCENARIO, BIG);
+    let (s, c) = lab.namespace_pair(&tag, true);
     // The client's MAC is the site's WS01: its link-local address is the EUI-64 one.
     ip(&["-n", &c, "link", "set", "eth0", "address", MAC]);
-    ip(&["-n", &s, "addr", "add", "10.10.0.5/24", "dev", "eth0"]);
-    ip(&["-n", &c, "addr", "add", "10.10.0.100/24", "dev", "eth0"]);
     ip(&[
         "-n",
         &s,
         "addr",
         "add",
         "fd77::5/64",
+        "dev",
+        "eth0",
+        "nodad",
+    ]);
+    ip(&[
+        "-n",
+        &s,
+        "addr",
+        "add",
+        "fd77::6/64",
         "dev",
         "eth0",
         "nodad",
@@ -186,34 +101,8 @@ fn start_lab(name: &str) -> (Lab, String, PathBuf) {
         "eth0",
         "nodad",
     ]);
-    ip(&["-n", &s, "link", "set", "eth0", "up"]);
-    ip(&["-n", &c, "link", "set", "eth0", "up"]);
-
-    let log = dir.join("serve.log");
-    let server = Command::new("ip")
-        .args(["netns", "exec", &s, env!("CARGO_BIN_EXE_pxelab"), "serve"])
-        .args(["--interface", "eth0", "--responder", "dp1", "--scenario"])
-        .arg(dir.join("site.yaml"))
-        .arg("--root")
-        .arg(dir.join("root"))
-        .arg("--state")
-        .arg(dir.join("state.db"))
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log).unwrap())
-        .spawn()
-        .unwrap();
-    lab.children.push(server);
-    let started = (0..100).any(|_| {
-        std::thread::sleep(Duration::from_millis(100));
-        std::fs::read_to_string(&log)
-            .unwrap_or_default()
-            .contains("PXE responder started")
-    });
-    assert!(
-        started,
-        "serve did not start:\n{}",
-        std::fs::read_to_string(&log).unwrap_or_default()
-    );
+    link_up(&s, &c);
+    let log = lab.start_serve(&s);
     // The client's link-local address (from its MAC) is there once the link is up.
     let ready = (0..100).any(|_| {
         let out = Command::new("ip")
@@ -476,11 +365,20 @@ fn serve_answers_dhcp6_relays_and_http_on_both_families() {
     // IPv6 boot, R-V6-4); an escape is refused.
     let tftp6 = in_namespace(&c, || -> Result<String, String> {
         let efi = "smsboot/PS100002/x64/bootmgfw.efi";
-        let (bytes, data) = tftp6_get(efi, &[("blksize", "1228"), ("windowsize", "4")])?;
+        let options = [("blksize", "1228"), ("windowsize", "4")];
+        let (bytes, data) = tftp6_get(SERVER6, efi, &options)?;
         if data.as_deref() != Some(&pattern(100_000, 1)[..]) {
             return Err(format!("boot program: {bytes} bytes, content differs"));
         }
-        let (_, params) = tftp6_get("smstemp/525400123456.uefi-x64.var", &[])?;
+        // Asked at another of the host's addresses, the answers come from that one.
+        let (bytes, data) = tftp6_get(SERVER6_OTHER, efi, &options)
+            .map_err(|e| format!("from {SERVER6_OTHER}: {e}"))?;
+        if data.as_deref() != Some(&pattern(100_000, 1)[..]) {
+            return Err(format!(
+                "boot program from {SERVER6_OTHER}: {bytes} bytes, content differs"
+            ));
+        }
+        let (_, params) = tftp6_get(SERVER6, "smstemp/525400123456.uefi-x64.var", &[])?;
         let params = String::from_utf8_lossy(&params.unwrap_or_default()).into_owned();
         let mut rrq = Vec::new();
         tftp::encode_rrq(&mut rrq, b"..\\..\\secret", "octet", &[]);
@@ -556,9 +454,15 @@ fn ipv4_offer(ns: &str, xid: u32, tries: usize) -> Option<Option<Ipv4Addr>> {
 }
 
 /// Downloads `file` over TFTP over IPv6 with the engine's client.
-fn tftp6_get(file: &str, options: &[(&str, &str)]) -> Result<(u64, Option<Vec<u8>>), String> {
+/// Every answer must come from `server_ip` (TFTP's transfer identifier): answers from
+/// elsewhere are ignored, and the download then times out.
+fn tftp6_get(
+    server_ip: Ipv6Addr,
+    file: &str,
+    options: &[(&str, &str)],
+) -> Result<(u64, Option<Vec<u8>>), String> {
     let sock = udp6(SocketAddrV6::new(CLIENT6, 0, 0, 0));
-    let server = |port| SocketAddrV6::new(SERVER6, port, 0, 0);
+    let server = |port| SocketAddrV6::new(server_ip, port, 0, 0);
     let cfg = ClientConfig {
         options: options
             .iter()
@@ -586,7 +490,7 @@ fn tftp6_get(file: &str, options: &[(&str, &str)]) -> Result<(u64, Option<Vec<u8
             ClientStatus::Active => {}
         }
         match sock.recv_from(&mut buf) {
-            Ok((n, SocketAddr::V6(src))) if *src.ip() == SERVER6 => {
+            Ok((n, SocketAddr::V6(src))) if *src.ip() == server_ip => {
                 tr.handle_packet(now(), src.port(), &buf[..n], &mut out)
             }
             _ => tr.handle_timeout(now(), &mut out),

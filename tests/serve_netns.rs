@@ -5,6 +5,9 @@
 //! client state machine, and probes a write request and an escape attempt. Needs root
 //! (the README's test command runs as root); traffic stays inside the namespaces.
 
+mod common;
+
+use common::netns::{enter_namespace, ip, is_root, link_up, pattern, Lab};
 use pxelab_engine::bootfiles::BootParams;
 use pxelab_engine::dhcp::firmware::{self, FirmwareKind};
 use pxelab_engine::dhcp::packet::{parse, MessageType};
@@ -13,9 +16,8 @@ use pxelab_engine::tftp::packet::{self as tftp, Packet};
 use pxelab_engine::{Instant, Mac};
 use socket2::{Domain, Protocol, Socket, Type};
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4, UdpSocket};
-use std::os::fd::AsRawFd;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -23,42 +25,6 @@ use std::time::Duration;
 const SERVER: Ipv4Addr = Ipv4Addr::new(10, 10, 0, 5);
 const CLIENT: Ipv4Addr = Ipv4Addr::new(10, 10, 0, 100);
 const MAC: &str = "52:54:00:12:34:56";
-
-/// Everything the test made, removed on drop (also when an assertion fails).
-struct Lab {
-    namespaces: Vec<String>,
-    children: Vec<Child>,
-    dir: PathBuf,
-}
-
-impl Drop for Lab {
-    fn drop(&mut self) {
-        for c in &mut self.children {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-        for ns in &self.namespaces {
-            let _ = Command::new("ip").args(["netns", "del", ns]).status();
-        }
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-fn ip(args: &[&str]) {
-    let st = Command::new("ip")
-        .args(args)
-        .status()
-        .expect("iproute2 `ip`");
-    assert!(st.success(), "ip {} failed", args.join(" "));
-}
-
-fn is_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
-        .unwrap_or(false)
-}
 
 const SCENARIO: &str = r#"
 scenario: serve test site
@@ -79,12 +45,6 @@ network:
     - {name: dp1, segment: hq, address: 10.10.0.5, role: distribution_point, images: [PS100002], tftp: {block_size: 1432, window_size: 4}}
 "#;
 
-fn pattern(n: usize, seed: u8) -> Vec<u8> {
-    (0..n)
-        .map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed))
-        .collect()
-}
-
 /// This test binary, inside namespace `ns`, running only the ignored test `name`.
 fn in_namespace(ns: &str, name: &str) -> Command {
     let mut cmd = Command::new("ip");
@@ -100,43 +60,6 @@ fn in_namespace(ns: &str, name: &str) -> Command {
     cmd
 }
 
-/// `pxelab serve` as dp1 of the lab directory's `site.yaml`, in namespace `ns` on its
-/// `eth0`, serving `root/`, its log in `serve.log` (returned), once it has started.
-fn start_serve(lab: &mut Lab, ns: &str) -> PathBuf {
-    let dir = lab.dir.clone();
-    let log = dir.join("serve.log");
-    let server = Command::new("ip")
-        .args(["netns", "exec", ns, env!("CARGO_BIN_EXE_pxelab"), "serve"])
-        .args(["--interface", "eth0", "--responder", "dp1", "--scenario"])
-        .arg(dir.join("site.yaml"))
-        .arg("--root")
-        .arg(dir.join("root"))
-        .arg("--state")
-        .arg(dir.join("state.db"))
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log).unwrap())
-        .spawn()
-        .unwrap();
-    lab.children.push(server);
-    wait_started(&log);
-    log
-}
-
-/// Waits up to 10 s for `pxelab serve` to log that it started, else fails with its log.
-fn wait_started(log: &std::path::Path) {
-    let started = (0..100).any(|_| {
-        std::thread::sleep(Duration::from_millis(100));
-        std::fs::read_to_string(log)
-            .unwrap_or_default()
-            .contains("PXE responder started")
-    });
-    assert!(
-        started,
-        "serve did not start:\n{}",
-        std::fs::read_to_string(log).unwrap_or_default()
-    );
-}
-
 /// Server and client namespaces joined by a veth pair, `pxelab serve` running in the
 /// server one. Returns the lab (removed on drop), the client namespace and the log file.
 fn start_lab(name: &str) -> (Lab, String, PathBuf) {
@@ -145,57 +68,19 @@ fn start_lab(name: &str) -> (Lab, String, PathBuf) {
 
 /// [`start_lab`] with another site for `pxelab serve`.
 fn start_lab_with(name: &str, scenario: &str) -> (Lab, String, PathBuf) {
-    assert!(
-        is_root(),
-        "this test builds network namespaces: run it as root (scripts/test-all.sh does)"
-    );
     let tag = format!("pxelab-{name}{}", std::process::id());
-    let dir = std::env::temp_dir().join(&tag);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(dir.join("root/SMSBoot/PS100002/x64")).unwrap();
-    std::fs::create_dir_all(dir.join("root/smsimages/PS100002")).unwrap();
-    std::fs::write(
-        dir.join("root/SMSBoot/PS100002/x64/bootmgfw.efi"),
-        pattern(100_000, 1),
-    )
-    .unwrap();
-    std::fs::write(
-        dir.join("root/smsimages/PS100002/boot.PS100002.wim"),
-        pattern(300_000, 2),
-    )
-    .unwrap();
-    std::fs::write(dir.join("site.yaml"), scenario).unwrap();
-    // Things in the root that must never be served (R-TFTP-3).
-    std::fs::write(dir.join("secret"), b"outside the root").unwrap();
-    std::os::unix::fs::symlink(dir.join("secret"), dir.join("root/escape")).unwrap();
-    std::os::unix::fs::symlink("../../secret", dir.join("root/SMSBoot/up")).unwrap();
-    std::os::unix::fs::symlink("/dev/zero", dir.join("root/devlink")).unwrap();
+    let mut lab = Lab::new(&tag, scenario, 300_000);
+    // More things in the root that must never be served (R-TFTP-3).
+    std::os::unix::fs::symlink("/dev/zero", lab.dir.join("root/devlink")).unwrap();
     let st = Command::new("mknod")
-        .arg(dir.join("root/dev0"))
+        .arg(lab.dir.join("root/dev0"))
         .args(["c", "1", "3"])
         .status()
         .unwrap();
     assert!(st.success(), "mknod");
-    let (s, c) = (format!("{tag}-s"), format!("{tag}-c"));
-    let mut lab = Lab {
-        namespaces: Vec::new(),
-        children: Vec::new(),
-        dir: dir.clone(),
-    };
-    for ns in [&s, &c] {
-        ip(&["netns", "add", ns]);
-        lab.namespaces.push(ns.clone());
-        ip(&["-n", ns, "link", "set", "lo", "up"]);
-    }
-    ip(&[
-        "-n", &s, "link", "add", "eth0", "type", "veth", "peer", "name", "eth0", "netns", &c,
-    ]);
-    ip(&["-n", &s, "addr", "add", "10.10.0.5/24", "dev", "eth0"]);
-    ip(&["-n", &c, "addr", "add", "10.10.0.100/24", "dev", "eth0"]);
-    ip(&["-n", &s, "link", "set", "eth0", "up"]);
-    ip(&["-n", &c, "link", "set", "eth0", "up"]);
-
-    let log = start_serve(&mut lab, &s);
+    let (s, c) = lab.namespace_pair(&tag, false);
+    link_up(&s, &c);
+    let log = lab.start_serve(&s);
     (lab, c, log)
 }
 
@@ -693,7 +578,7 @@ fn audit_flags_a_proxy_dhcp_server_the_site_does_not_name() {
     ip(&["-n", &a, "addr", "add", "10.10.0.100/24", "dev", "br0"]);
     ip(&["-n", &a, "link", "set", "br0", "up"]);
 
-    start_serve(&mut lab, &s);
+    lab.start_serve(&s);
     let rogue = Command::new("ip")
         .args(["netns", "exec", &r, dnsmasq])
         .args(pxelab_harness::bench::DNSMASQ_BASE)
@@ -765,15 +650,6 @@ network:
   responders:
     - {name: dp1, segment: hq, address: 10.10.0.5, role: distribution_point, images: [PS100002], unknown_computer_support: true}
 "#;
-
-/// Moves this thread (only) into network namespace `ns`: sockets it opens afterwards
-/// live there.
-fn enter_namespace(ns: &str) {
-    let f = std::fs::File::open(format!("/run/netns/{ns}")).expect("namespace file");
-    // SAFETY: setns on the calling thread, with a namespace this test created.
-    let rc = unsafe { libc::setns(f.as_raw_fd(), libc::CLONE_NEWNET) };
-    assert_eq!(rc, 0, "setns {ns}: {}", std::io::Error::last_os_error());
-}
 
 /// Asks for the parameters of one new unknown computer after another (MACs from number
 /// `first` on), from the client
@@ -853,7 +729,7 @@ fn serve_kill_9_under_load_loses_no_recorded_deployment() {
         let serve = lab.children.last_mut().unwrap();
         serve.kill().unwrap(); // SIGKILL, to `pxelab serve` itself (`ip netns exec` execs it)
         serve.wait().unwrap();
-        start_serve(&mut lab, &ns);
+        lab.start_serve(&ns);
     }
     stop.store(true, Ordering::Relaxed);
     let acked = load.join().unwrap();

@@ -19,7 +19,6 @@ use pxelab_harness::bench::{BenchLab, Server, SWITCH_SERVER};
 use pxelab_harness::tftp_get::{get, GetOptions};
 use pxelab_sim::link::LinkModel;
 use std::net::{Ipv4Addr, SocketAddrV4, UdpSocket};
-use std::os::fd::AsRawFd;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -34,25 +33,13 @@ const HELD: [u16; 4] = [50000, 50002, 50005, 50007];
 const LIMIT: Duration = Duration::from_secs(90);
 
 fn is_root() -> bool {
-    // SAFETY: geteuid has no preconditions.
-    unsafe { libc::geteuid() == 0 }
+    pxelab_system::process::is_root()
 }
 
 /// Runs `f` on a thread that joined network namespace `ns`: the sockets it creates
 /// belong to that namespace for their whole life, whichever thread uses them later.
 fn in_netns<T: Send>(ns: &str, f: impl FnOnce() -> T + Send) -> T {
-    let path = format!("/run/netns/{ns}");
-    std::thread::scope(|s| {
-        s.spawn(|| {
-            let fd = std::fs::File::open(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-            // SAFETY: setns on this thread only, with a namespace file we opened.
-            let r = unsafe { libc::setns(fd.as_raw_fd(), libc::CLONE_NEWNET) };
-            assert_eq!(r, 0, "setns {path}: {}", std::io::Error::last_os_error());
-            f()
-        })
-        .join()
-        .expect("the namespace thread")
-    })
+    pxelab_system::netns::run_in(ns, f).unwrap()
 }
 
 /// How long serve may keep a port after its client went: a transfer whose last ACK was

@@ -10,6 +10,7 @@
 pub mod bench_file;
 pub mod dhcp;
 pub mod error;
+pub mod firmware_matrix;
 pub mod matrix;
 pub mod report;
 pub mod sim;

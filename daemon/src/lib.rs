@@ -8,7 +8,7 @@
 
 pub mod audit;
 pub mod audit_report;
-pub mod evloop;
+pub mod reply6;
 pub mod root;
 pub mod serve;
 pub mod serve6;

@@ -15,7 +15,7 @@
 //! ff02::1:2 joined, the link-layer source from a packet socket); with `http`, the HTTP
 //! boot server on both families ([`crate::serve_http`]), in the same loop.
 
-use crate::evloop::{self, Signals};
+use crate::reply6::{recv6, ReplySources};
 use crate::root::FsRoot;
 use crate::serve6::{send6, LinkSources};
 use crate::serve_http::HttpServer;
@@ -27,6 +27,7 @@ use pxelab_engine::http::HttpLimits;
 use pxelab_engine::policy::{ResponderConfig, Site};
 use pxelab_engine::responder::{Effect, Output, Responder, TransferPorts, Transmit, TFTP_PORT};
 use pxelab_engine::Instant;
+use pxelab_system::evloop::{self, Signals};
 use socket2::{Domain, Protocol, Socket, Type};
 use std::collections::HashSet;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6, UdpSocket};
@@ -365,6 +366,7 @@ pub fn run(opts: ServeOptions) -> Result<(), String> {
         last_send: std::time::Instant::now(),
         active: HashSet::new(),
         limiter: LogLimiter::default(),
+        reply_from6: ReplySources::default(),
     };
 
     // What one ppoll watches: the UDP ports (both families), then HTTP.
@@ -482,7 +484,13 @@ pub fn run(opts: ServeOptions) -> Result<(), String> {
                 let Some(socket) = ports.get(port) else {
                     break;
                 };
-                let (n, src) = match socket.recv_from(&mut buf) {
+                // Over IPv6, also the address the datagram came to.
+                let got = if port.v6 {
+                    recv6(socket, &mut buf).map(|(n, src, to)| (n, SocketAddr::V6(src), to))
+                } else {
+                    socket.recv_from(&mut buf).map(|(n, src)| (n, src, None))
+                };
+                let (n, src, to) = match got {
                     Ok(x) => x,
                     Err(e) => {
                         if e.kind() != std::io::ErrorKind::WouldBlock {
@@ -508,6 +516,7 @@ pub fn run(opts: ServeOptions) -> Result<(), String> {
                             }
                             _ => None,
                         };
+                        ctx.reply_from6.remember(src, to);
                         let me = address6.unwrap_or(Ipv6Addr::UNSPECIFIED);
                         responder.handle_datagram6(
                             now(),
@@ -539,6 +548,8 @@ struct Ctx<'a> {
     /// The ports of the running transfers (each has its socket in `Ports`).
     active: HashSet<u16>,
     limiter: LogLimiter,
+    /// Where IPv6 peers' requests came to: their answers leave from there.
+    reply_from6: ReplySources,
 }
 
 impl Ctx<'_> {
@@ -621,9 +632,10 @@ impl Ctx<'_> {
         out.transmits = transmits;
         out.transmits.clear();
         // IPv6: DHCPv6 answers, and TFTP over IPv6 (R-V6-5) from its transfer's port.
-        let transmits6 = std::mem::take(&mut out.transmits6);
+        let mut transmits6 = std::mem::take(&mut out.transmits6);
         let mut moved6: Vec<(u16, u16)> = Vec::new();
-        for t in &transmits6 {
+        for t in &mut transmits6 {
+            self.reply_from6.apply(t);
             let from = t.src.port();
             let mut port = moved6
                 .iter()

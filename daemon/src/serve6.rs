@@ -5,9 +5,10 @@
 //! `listen_dhcp_port: false`) and 4011, each bound to `[::]` (IPV6_V6ONLY, so the IPv4
 //! sockets keep their ports) on the interface, with the All_DHCP_Relay_Agents_and_Servers
 //! group ff02::1:2 joined on it, where clients send their Solicit; TFTP on 69 and each
-//! IPv6 transfer's own port (R-V6-5), bound the same way ([`bind6`]). Replies leave from the
-//! engine's source (`address6`) through IPV6_PKTINFO, and from the kernel's choice when
-//! that address is not on the host.
+//! IPv6 transfer's own port (R-V6-5), bound the same way ([`bind6`]). Replies leave through
+//! IPV6_PKTINFO from the address the request came to (`crate::reply6`), else from the
+//! engine's source (`address6`), and from the kernel's choice when that address is not on
+//! the host.
 //!
 //! The link-layer source: an IPv6 UDP socket does not tell it, and R-V6-2 needs it for a
 //! directly received message (EDK2 and iPXE send a DUID-UUID, which holds no MAC). The
@@ -15,29 +16,27 @@
 //! packet socket (AF_PACKET, with a BPF filter that passes only UDP to 547 and 4011)
 //! sees the same frames, and the UDP datagram is matched to its frame by source address,
 //! port and payload: the MAC is the one the frame came from, whatever address the client
-//! uses. When the packet socket cannot be opened (no CAP_NET_RAW) or has lost the frame,
+//! uses, when that address is on the link (link-local or in the interface's prefixes; a
+//! routed datagram's frame is the router's, as the simulator has it). When the packet socket cannot be opened (no CAP_NET_RAW) or has lost the frame,
 //! a link-local source in modified EUI-64 form gives the MAC instead (every firmware in
 //! tests/fixtures/firmware/*-pxe6.pcap sends from one); otherwise the engine falls back to
 //! option 79 and the DUID, as for a relayed message.
 
 use pxelab_engine::responder::Transmit6;
 use pxelab_engine::Mac;
+use pxelab_system::packet::{self, bpf, Framing, PacketSocket};
 use socket2::{Domain, Protocol, Socket, Type};
 use std::collections::VecDeque;
 use std::hash::{Hash, Hasher};
 use std::net::{Ipv6Addr, SocketAddr, SocketAddrV6, UdpSocket};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::AsRawFd;
 
 /// All_DHCP_Relay_Agents_and_Servers (RFC 8415 section 7.1).
 pub const ALL_DHCP_SERVERS: Ipv6Addr = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 1, 2);
 
 /// The index of interface `name` (0: none by that name).
 pub fn if_index(name: &str) -> u32 {
-    let Ok(c) = std::ffi::CString::new(name) else {
-        return 0;
-    };
-    // SAFETY: c is a valid NUL-terminated string.
-    unsafe { libc::if_nametoindex(c.as_ptr()) }
+    pxelab_system::iface::index(name).unwrap_or(0)
 }
 
 /// The interfaces to join ff02::1:2 on: the given one, or every one the host has.
@@ -45,21 +44,7 @@ fn interfaces(iface: Option<&str>) -> Vec<u32> {
     if let Some(i) = iface {
         return vec![if_index(i)];
     }
-    let mut out = Vec::new();
-    // SAFETY: if_nameindex returns an array ended by a zero entry, freed below.
-    unsafe {
-        let list = libc::if_nameindex();
-        if list.is_null() {
-            return out;
-        }
-        let mut p = list;
-        while (*p).if_index != 0 {
-            out.push((*p).if_index);
-            p = p.add(1);
-        }
-        libc::if_freenameindex(list);
-    }
-    out
+    pxelab_system::iface::all()
 }
 
 /// A UDP socket on `[::]:port` (of `iface` only when given). `shared`: SO_REUSEADDR (the
@@ -72,6 +57,8 @@ pub fn bind6(port: u16, iface: Option<&str>, shared: bool) -> std::io::Result<Ud
         s.bind_device(Some(i.as_bytes()))?;
     }
     s.set_nonblocking(true)?;
+    // Which of the host's addresses a request came to: the answer leaves from it.
+    crate::reply6::report_destination(&s)?;
     s.bind(&SocketAddrV6::new(Ipv6Addr::UNSPECIFIED, port, 0, 0).into())?;
     Ok(s.into())
 }
@@ -188,10 +175,16 @@ fn digest(payload: &[u8]) -> u64 {
 }
 
 /// The link-layer sources of the DHCPv6 datagrams (R-V6-2), from a packet socket (see
-/// the module's comment for why).
+/// the module's comment for why). A frame's source is the client's only when the client
+/// is on the link: a datagram routed to us (a boot request to 4011 from another segment)
+/// comes in a frame from the router, so its MAC is not taken.
 pub struct LinkSources {
-    packet: Option<OwnedFd>,
+    packet: Option<PacketSocket>,
     seen: VecDeque<Seen>,
+    iface: Option<String>,
+    /// The interface's on-link prefixes, and when they were read.
+    on_link: Vec<(Ipv6Addr, u8)>,
+    on_link_read: Option<std::time::Instant>,
 }
 
 impl LinkSources {
@@ -209,6 +202,9 @@ impl LinkSources {
             LinkSources {
                 packet,
                 seen: VecDeque::new(),
+                iface: iface.map(str::to_string),
+                on_link: Vec::new(),
+                on_link_read: None,
             },
             err,
         )
@@ -229,10 +225,30 @@ impl LinkSources {
             .seen
             .iter()
             .rposition(|s| s.src == *src.ip() && s.port == src.port() && s.payload == d);
-        match found.and_then(|i| self.seen.remove(i)) {
+        let seen = found.and_then(|i| self.seen.remove(i));
+        if !self.is_on_link(src.ip()) {
+            return None;
+        }
+        match seen {
             Some(s) => Some(s.mac),
             None => eui64_mac(src.ip()),
         }
+    }
+
+    /// Whether `ip` is on the link: link-local, or in a prefix of the interface (read
+    /// again at most once a second: addresses may come after the responder starts).
+    fn is_on_link(&mut self, ip: &Ipv6Addr) -> bool {
+        if ip.is_unicast_link_local() {
+            return true;
+        }
+        let stale = self
+            .on_link_read
+            .is_none_or(|t| t.elapsed() > std::time::Duration::from_secs(1));
+        if stale {
+            self.on_link = interface_prefixes(self.iface.as_deref());
+            self.on_link_read = Some(std::time::Instant::now());
+        }
+        self.on_link.iter().any(|(p, len)| in_prefix(ip, p, *len))
     }
 
     /// Reads what the packet socket holds.
@@ -241,29 +257,11 @@ impl LinkSources {
             return;
         };
         let mut buf = [0u8; 2048];
-        loop {
-            // SAFETY: sockaddr_ll is plain data: all zeroes is a valid value.
-            let mut from: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
-            let mut len = size_of::<libc::sockaddr_ll>() as libc::socklen_t;
-            // SAFETY: recvfrom writes at most buf.len() bytes to buf and `len` bytes to
-            // `from`, both live for the call.
-            let n = unsafe {
-                libc::recvfrom(
-                    fd.as_raw_fd(),
-                    buf.as_mut_ptr().cast(),
-                    buf.len(),
-                    libc::MSG_DONTWAIT | libc::MSG_TRUNC,
-                    (&mut from as *mut libc::sockaddr_ll).cast(),
-                    &mut len,
-                )
-            };
-            if n < 0 {
-                return;
-            }
-            let n = (n as usize).min(buf.len());
-            if from.sll_pkttype == libc::PACKET_OUTGOING || from.sll_halen != 6 {
+        while let Ok(got) = fd.recv_from(&mut buf) {
+            let n = got.len.min(buf.len());
+            let Some(mac) = got.mac.filter(|_| !got.outgoing) else {
                 continue;
-            }
+            };
             // IPv6 header (40 bytes, next header UDP: the filter checked), then UDP (8).
             let p = &buf[..n];
             if p.len() < 48 || p[6] != 17 {
@@ -273,8 +271,6 @@ impl LinkSources {
             let port = u16::from_be_bytes([p[40], p[41]]);
             let udp_len = usize::from(u16::from_be_bytes([p[44], p[45]]));
             let end = (40 + udp_len).clamp(48, p.len());
-            let mut mac = [0u8; 6];
-            mac.copy_from_slice(&from.sll_addr[..6]);
             if self.seen.len() >= Self::KEEP {
                 self.seen.pop_front();
             }
@@ -288,15 +284,59 @@ impl LinkSources {
     }
 }
 
+/// Whether `ip` is in `prefix/len`.
+fn in_prefix(ip: &Ipv6Addr, prefix: &Ipv6Addr, len: u8) -> bool {
+    let mask = u128::MAX
+        .checked_shl(128 - u32::from(len.min(128)))
+        .unwrap_or(0);
+    u128::from(*ip) & mask == u128::from(*prefix) & mask
+}
+
+/// The IPv6 prefixes (address, prefix length) of interface `iface`, of every interface
+/// when `None` (getifaddrs).
+pub fn interface_prefixes(iface: Option<&str>) -> Vec<(Ipv6Addr, u8)> {
+    let mut out = Vec::new();
+    let mut list: *mut libc::ifaddrs = std::ptr::null_mut();
+    // SAFETY: getifaddrs fills `list` with a linked list freed below by freeifaddrs; each
+    // entry's pointers are valid until then, and an AF_INET6 address and netmask are
+    // sockaddr_in6.
+    unsafe {
+        if libc::getifaddrs(&mut list) != 0 {
+            return out;
+        }
+        let mut p = list;
+        while !p.is_null() {
+            let a = &*p;
+            p = a.ifa_next;
+            if a.ifa_addr.is_null()
+                || a.ifa_netmask.is_null()
+                || i32::from((*a.ifa_addr).sa_family) != libc::AF_INET6
+            {
+                continue;
+            }
+            if let Some(want) = iface {
+                if std::ffi::CStr::from_ptr(a.ifa_name).to_bytes() != want.as_bytes() {
+                    continue;
+                }
+            }
+            let addr = std::ptr::read_unaligned(a.ifa_addr.cast::<libc::sockaddr_in6>());
+            let mask = std::ptr::read_unaligned(a.ifa_netmask.cast::<libc::sockaddr_in6>());
+            let len = u128::from_be_bytes(mask.sin6_addr.s6_addr).count_ones() as u8;
+            out.push((Ipv6Addr::from(addr.sin6_addr.s6_addr), len));
+        }
+        libc::freeifaddrs(list);
+    }
+    out
+}
+
 /// AF_PACKET, IPv6 frames of `iface` (all interfaces when `None`), passed by a BPF
 /// filter only when they carry UDP to port 547 or 4011 (no extension headers: DHCPv6
 /// messages carry none), so the socket costs nothing for other traffic.
-fn open_packet_socket(iface: Option<&str>) -> std::io::Result<OwnedFd> {
-    const ETH_P_IPV6: u16 = 0x86dd;
+fn open_packet_socket(iface: Option<&str>) -> std::io::Result<PacketSocket> {
     let ifindex = match iface {
         Some(i) => match if_index(i) {
             0 => return Err(std::io::Error::other(format!("no interface {i}"))),
-            n => n as i32,
+            n => n,
         },
         None => 0,
     };
@@ -310,50 +350,7 @@ fn open_packet_socket(iface: Option<&str>) -> std::io::Result<OwnedFd> {
         bpf(0x06, 0, 0, 0xffff),
         bpf(0x06, 0, 0, 0),
     ];
-    // SAFETY: plain socket calls; every pointer passed points to a live value of the
-    // size given.
-    unsafe {
-        let fd = libc::socket(
-            libc::AF_PACKET,
-            libc::SOCK_DGRAM | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
-            i32::from(ETH_P_IPV6.to_be()),
-        );
-        if fd < 0 {
-            return Err(std::io::Error::last_os_error());
-        }
-        let fd = OwnedFd::from_raw_fd(fd);
-        let prog = libc::sock_fprog {
-            len: filter.len() as u16,
-            filter: filter.as_ptr() as *mut libc::sock_filter,
-        };
-        if libc::setsockopt(
-            fd.as_raw_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_ATTACH_FILTER,
-            (&prog as *const libc::sock_fprog).cast(),
-            size_of::<libc::sock_fprog>() as libc::socklen_t,
-        ) < 0
-        {
-            return Err(std::io::Error::last_os_error());
-        }
-        let mut ll: libc::sockaddr_ll = std::mem::zeroed();
-        ll.sll_family = libc::AF_PACKET as u16;
-        ll.sll_protocol = ETH_P_IPV6.to_be();
-        ll.sll_ifindex = ifindex;
-        if libc::bind(
-            fd.as_raw_fd(),
-            (&ll as *const libc::sockaddr_ll).cast(),
-            size_of::<libc::sockaddr_ll>() as libc::socklen_t,
-        ) < 0
-        {
-            return Err(std::io::Error::last_os_error());
-        }
-        Ok(fd)
-    }
-}
-
-fn bpf(code: u16, jt: u8, jf: u8, k: u32) -> libc::sock_filter {
-    libc::sock_filter { code, jt, jf, k }
+    PacketSocket::open(Framing::Network, packet::IPV6, ifindex, &filter)
 }
 
 #[cfg(test)]
@@ -372,6 +369,49 @@ mod tests {
             "fe80:1::5054:ff:fe12:3456",
         ] {
             assert_eq!(eui64_mac(&other.parse().unwrap()), None, "{other}");
+        }
+    }
+
+    #[test]
+    fn r_v6_2_a_frame_gives_the_mac_only_of_a_source_on_the_link() {
+        assert!(in_prefix(
+            &"fd77::100".parse().unwrap(),
+            &"fd77::5".parse().unwrap(),
+            64
+        ));
+        assert!(!in_prefix(
+            &"fd78::100".parse().unwrap(),
+            &"fd77::5".parse().unwrap(),
+            64
+        ));
+        assert!(in_prefix(
+            &"fd78::1".parse().unwrap(),
+            &Ipv6Addr::UNSPECIFIED,
+            0
+        ));
+        let mut l = LinkSources {
+            packet: None,
+            seen: VecDeque::new(),
+            iface: None,
+            on_link: vec![("fd77::5".parse().unwrap(), 64)],
+            on_link_read: Some(std::time::Instant::now()),
+        };
+        // A routed source: its frame came from a router, and an EUI-64 interface
+        // identifier off the link is not trusted either.
+        let routed = SocketAddrV6::new("fd30::5054:ff:fe12:3456".parse().unwrap(), 546, 0, 0);
+        assert_eq!(l.lookup(&routed, b"x"), None);
+        let ll = SocketAddrV6::new("fe80::5054:ff:fe12:3456".parse().unwrap(), 546, 0, 0);
+        assert_eq!(
+            l.lookup(&ll, b"x"),
+            Some("52:54:00:12:34:56".parse().unwrap())
+        );
+    }
+
+    #[test]
+    fn loopback_has_its_prefix() {
+        let p = interface_prefixes(Some("lo"));
+        if !p.is_empty() {
+            assert!(p.contains(&(Ipv6Addr::LOCALHOST, 128)), "{p:?}");
         }
     }
 

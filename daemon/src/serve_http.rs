@@ -100,10 +100,10 @@ impl HttpServer {
     /// (for output too while it has bytes the socket did not take).
     pub fn poll_fds(&self, fds: &mut Vec<libc::pollfd>) {
         for l in &self.listeners {
-            fds.push(crate::evloop::readable(l.as_raw_fd()));
+            fds.push(pxelab_system::evloop::readable(l.as_raw_fd()));
         }
         for c in &self.clients {
-            let mut f = crate::evloop::readable(c.stream.as_raw_fd());
+            let mut f = pxelab_system::evloop::readable(c.stream.as_raw_fd());
             if c.eof {
                 f.events = 0;
             }
@@ -289,10 +289,10 @@ impl Client {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::evloop::{self, Signals};
     use crate::root::FsRoot;
     use pxelab_engine::policy::{HttpConfig, ResponderConfig, Role, Site};
     use pxelab_engine::state::MemoryStore;
+    use pxelab_system::evloop::{self, Signals};
     use std::sync::Arc;
     use std::time::Duration;
 

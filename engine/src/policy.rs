@@ -250,6 +250,9 @@ pub struct ResponderConfig {
     /// `http`: it also answers HTTP boot clients and serves its boot root over HTTP
     /// (R-HTTP-1, R-HTTP-2). `None`: PXE only.
     pub http: Option<HttpConfig>,
+    /// Extension `option43`: raw option 43 added to its proxy offers
+    /// ([`crate::dhcp::pxe_options`]). `None`: a plain BINL offer.
+    pub proxy_option43: Option<Vec<u8>>,
 }
 
 /// A responder's HTTP boot settings (scenario `http: {port}`).
@@ -284,6 +287,7 @@ impl ResponderConfig {
             peer_key: None,
             address6: None,
             http: None,
+            proxy_option43: None,
         }
     }
 

@@ -7,9 +7,13 @@ use crate::policy::{
     Arch, AvailableTo, BootImage, Collection, Deployment, Machine, Purpose, Site, X64_UNKNOWN,
     X86_UNKNOWN,
 };
-use crate::responder::BootRoot;
+use crate::policy::{ResponderConfig, Role};
+use crate::responder::{BootRoot, Responder};
+use crate::state::MemoryStore;
 use crate::tftp::server::FileSource;
+use crate::time::Instant;
 use crate::{Guid, Mac};
+use std::net::Ipv4Addr;
 use std::sync::Arc;
 
 /// A file of any length whose bytes are a function of their offset (no memory).
@@ -98,6 +102,27 @@ impl BootRoot for SameFileRoot {
     fn crc32(&self, _: &str) -> Option<u32> {
         None
     }
+}
+
+/// The address of the responder [`responder`] makes.
+pub const RESPONDER_ADDRESS: Ipv4Addr = Ipv4Addr::new(10, 10, 0, 5);
+
+/// The responder of the engine's unit tests: distribution point `dp1` at
+/// [`RESPONDER_ADDRESS`] holding images PS100001 and PS100002 of `site`, every
+/// `smsboot/` file 3,000 bytes of 7, its state in memory, seed 1, started at time 0;
+/// `configure` changes its configuration first.
+pub fn responder(site: Arc<Site>, configure: impl FnOnce(&mut ResponderConfig)) -> Responder {
+    let mut cfg = ResponderConfig::new("dp1", RESPONDER_ADDRESS, Role::DistributionPoint);
+    cfg.images = vec!["PS100001".into(), "PS100002".into()];
+    configure(&mut cfg);
+    Responder::new(
+        Instant::ZERO,
+        cfg,
+        site,
+        Box::new(MemoryStore::new()),
+        Arc::new(SameFileRoot::new("smsboot/", vec![7u8; 3000])),
+        1,
+    )
 }
 
 /// The MAC and SMBIOS UUID the firmware captures were made with (a known machine).

@@ -3,6 +3,7 @@
 //! payloads are the simulator's synthetic content (`pxelab_sim::content::Synthetic`),
 //! so a boot image has the same bytes and CRC in both modes.
 
+use crate::config_error::ConfigError;
 use pxelab_engine::bootfiles;
 use pxelab_engine::policy::{Arch, Site};
 use pxelab_engine::tftp::server::FileSource;
@@ -61,18 +62,18 @@ pub fn populate(
     root: &Path,
     programs: &Path,
     cache: &Path,
-) -> Result<(), String> {
-    let place = |from: &Path, to: &str, link: bool| -> Result<(), String> {
+) -> Result<(), ConfigError> {
+    let place = |from: &Path, to: &str, link: bool| -> Result<(), ConfigError> {
         let dst = root.join(to);
         if let Some(d) = dst.parent() {
-            std::fs::create_dir_all(d).map_err(|e| format!("{}: {e}", d.display()))?;
+            std::fs::create_dir_all(d).map_err(ConfigError::file(d))?;
         }
         let r = if link {
             std::fs::hard_link(from, &dst).or_else(|_| std::fs::copy(from, &dst).map(|_| ()))
         } else {
             std::fs::copy(from, &dst).map(|_| ())
         };
-        r.map_err(|e| format!("{}: {e}", dst.display()))
+        r.map_err(ConfigError::file(dst))
     };
     for id in images {
         let Some(img) = site.boot_image(id) else {
@@ -106,23 +107,22 @@ pub fn populate(
 }
 
 /// The synthetic payload of `path`, `size` bytes.
-fn write_payload(dst: &Path, path: &str, size: u64) -> Result<(), String> {
+fn write_payload(dst: &Path, path: &str, size: u64) -> Result<(), ConfigError> {
     if let Some(d) = dst.parent() {
-        std::fs::create_dir_all(d).map_err(|e| format!("{}: {e}", d.display()))?;
+        std::fs::create_dir_all(d).map_err(ConfigError::file(d))?;
     }
     let content = pxelab_sim::content::Synthetic::new(path, size);
-    let f = std::fs::File::create(dst).map_err(|e| format!("{}: {e}", dst.display()))?;
+    let f = std::fs::File::create(dst).map_err(ConfigError::file(dst))?;
     let mut w = std::io::BufWriter::with_capacity(1 << 20, f);
     let mut buf = vec![0u8; 1 << 20];
     let mut off = 0u64;
     while off < size {
         let n = ((size - off) as usize).min(buf.len());
         content.read_at(off, &mut buf[..n]);
-        w.write_all(&buf[..n])
-            .map_err(|e| format!("{}: {e}", dst.display()))?;
+        w.write_all(&buf[..n]).map_err(ConfigError::file(dst))?;
         off += n as u64;
     }
-    w.flush().map_err(|e| format!("{}: {e}", dst.display()))
+    w.flush().map_err(ConfigError::file(dst))
 }
 
 #[cfg(test)]

@@ -63,12 +63,10 @@ impl CpuGroup {
         for pid in std::fs::read_to_string(self.dir.join("cgroup.procs"))
             .unwrap_or_default()
             .lines()
-            .filter_map(|p| p.trim().parse::<i32>().ok())
+            .filter_map(|p| p.trim().parse::<u32>().ok())
         {
-            // SAFETY: a process in a group only pxelab creates, by its PID.
-            unsafe {
-                libc::kill(pid, libc::SIGKILL);
-            }
+            // A process in a group only pxelab creates.
+            pxelab_system::process::signal(pid, pxelab_system::process::Signal::KILL);
         }
     }
 

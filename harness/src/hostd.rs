@@ -28,6 +28,11 @@ pub struct DhcpdSpec {
     pub subnet: (Ipv4Addr, u8),
     pub pools: Vec<PoolSpec>,
     pub option60_pxeclient: bool,
+    /// Options 66/67 (scenario `option66`, `option67`).
+    #[serde(default)]
+    pub tftp_server: Option<Ipv4Addr>,
+    #[serde(default)]
+    pub boot_file: Option<String>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -131,7 +136,8 @@ pub fn run_dhcpd(spec: DhcpdSpec) -> Result<(), String> {
             end: p.end,
         })
         .collect();
-    let mut server = DhcpServer::new(spec.address, pools, spec.option60_pxeclient);
+    let mut server = DhcpServer::new(spec.address, pools, spec.option60_pxeclient)
+        .with_boot_file(spec.tftp_server, spec.boot_file.clone());
     let t0 = std::time::Instant::now();
     log(
         &spec.name,

@@ -47,13 +47,7 @@ pub struct Relay6IfaceSpec {
 }
 
 fn ifindex(iface: &str) -> Result<u32, String> {
-    let name = std::ffi::CString::new(iface).map_err(|e| e.to_string())?;
-    // SAFETY: a NUL-terminated name; if_nametoindex only reads it.
-    let i = unsafe { libc::if_nametoindex(name.as_ptr()) };
-    if i == 0 {
-        return Err(format!("no interface {iface}"));
-    }
-    Ok(i)
+    pxelab_system::iface::index(iface).ok_or_else(|| format!("no interface {iface}"))
 }
 
 /// UDP port 547 on one interface (on all when `iface` is empty: routed by the

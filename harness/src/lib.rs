@@ -6,6 +6,7 @@
 pub mod bench;
 pub mod bootroot;
 pub mod cgroups;
+pub mod config_error;
 pub mod hostd;
 pub mod hostd6;
 pub mod judge;
@@ -22,5 +23,4 @@ pub mod servers6;
 pub mod soak;
 pub mod swarm;
 pub mod switch;
-pub mod tap;
 pub mod tftp_get;

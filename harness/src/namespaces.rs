@@ -4,7 +4,8 @@
 //! cgroups.
 
 use crate::cgroups::CpuGroup;
-use crate::procs::{in_ns, ip};
+use crate::procs::{in_ns, ip, CommandError};
+use pxelab_system::process;
 use std::path::Path;
 
 /// A run id (4 hex digits) not used by any run on this machine: the prefix of its
@@ -26,7 +27,7 @@ pub fn new_run_id() -> String {
 }
 
 /// Turns IPv6 off in a namespace (no autoconfiguration chatter in captures and benches).
-pub fn ipv4_only(ns: &str) -> Result<String, String> {
+pub fn ipv4_only(ns: &str) -> Result<String, CommandError> {
     in_ns(
         ns,
         &[
@@ -40,7 +41,7 @@ pub fn ipv4_only(ns: &str) -> Result<String, String> {
 }
 
 /// A new namespace with its loopback up and IPv6 off; removed again if that fails.
-pub fn add(ns: &str) -> Result<(), String> {
+pub fn add(ns: &str) -> Result<(), CommandError> {
     ip(&["netns", "add", ns])?;
     let ready = in_ns(ns, &["ip", "link", "set", "lo", "up"]).and_then(|_| ipv4_only(ns));
     if let Err(e) = ready {
@@ -51,7 +52,7 @@ pub fn add(ns: &str) -> Result<(), String> {
 }
 
 /// Deletes a namespace (its devices go with it).
-pub fn delete(ns: &str) -> Result<(), String> {
+pub fn delete(ns: &str) -> Result<(), CommandError> {
     ip(&["netns", "del", ns]).map(|_| ())
 }
 
@@ -60,12 +61,10 @@ pub fn kill_processes(ns: &str) {
     if let Ok(pids) = ip(&["netns", "pids", ns]) {
         for pid in pids
             .split_whitespace()
-            .filter_map(|p| p.parse::<i32>().ok())
+            .filter_map(|p| p.parse::<u32>().ok())
         {
-            // SAFETY: a process inside a namespace only pxelab creates, by its PID.
-            unsafe {
-                libc::kill(pid, libc::SIGKILL);
-            }
+            // A process inside a namespace only pxelab creates.
+            process::signal(pid, process::Signal::KILL);
         }
     }
 }
@@ -90,7 +89,7 @@ pub fn remove_devices(id: &str) {
 /// processes in them are stopped first), run directories `/tmp/pxelab-lab-*` whose
 /// owner is gone (the processes they list are stopped if they still run pxelab or
 /// QEMU), and tap devices of those runs.
-pub fn clean() -> Result<usize, String> {
+pub fn clean() -> Result<usize, CommandError> {
     let mut removed = 0;
     let mut live_ids = Vec::new();
     if let Ok(rd) = std::fs::read_dir("/tmp") {
@@ -115,16 +114,14 @@ pub fn clean() -> Result<usize, String> {
                 .unwrap_or_default()
                 .lines()
             {
-                let Ok(pid) = pid.trim().parse::<i32>() else {
+                let Ok(pid) = pid.trim().parse::<u32>() else {
                     continue;
                 };
                 let cmd =
                     std::fs::read_to_string(format!("/proc/{pid}/cmdline")).unwrap_or_default();
                 if cmd.contains("pxelab") || cmd.contains("qemu-system") {
-                    // SAFETY: signalling a process this run started, by its PID.
-                    unsafe {
-                        libc::kill(pid, libc::SIGKILL);
-                    }
+                    // A process this run started.
+                    process::signal(pid, process::Signal::KILL);
                 }
             }
             let _ = std::fs::remove_dir_all(&dir);

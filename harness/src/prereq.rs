@@ -46,8 +46,7 @@ pub fn missing_prerequisites(scenarios: &[&Scenario]) -> Vec<String> {
         need.extend(qemu::needs(f));
     }
     let mut missing = Vec::new();
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
+    if !pxelab_system::process::is_root() {
         missing.push("root (network namespaces, tap devices): run as root".to_string());
     }
     if !Path::new("/dev/net/tun").exists() {

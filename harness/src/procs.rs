@@ -6,48 +6,16 @@
 //! to the run directory's `pids` file, so `pxelab lab clean` can stop the processes of
 //! a crashed run, and only those, by PID.
 
+use pxelab_system::process;
+use std::ffi::OsString;
 use std::io::Write;
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-static INTERRUPTED: AtomicBool = AtomicBool::new(false);
-
-extern "C" fn on_signal(_: libc::c_int) {
-    INTERRUPTED.store(true, Ordering::SeqCst);
-}
-
-/// SIGINT and SIGTERM set a flag the lab polls ([`interrupted`]) instead of killing the
-/// harness, so that it removes what it built.
-pub fn install_interrupt_handler() {
-    // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
-    unsafe {
-        let mut sa: libc::sigaction = std::mem::zeroed();
-        sa.sa_sigaction = on_signal as *const () as usize;
-        libc::sigemptyset(&mut sa.sa_mask);
-        libc::sigaction(libc::SIGINT, &sa, std::ptr::null_mut());
-        libc::sigaction(libc::SIGTERM, &sa, std::ptr::null_mut());
-    }
-}
-
-pub fn interrupted() -> bool {
-    INTERRUPTED.load(Ordering::SeqCst)
-}
-
-/// A command prepared the lab's way: own process group, dies with the harness.
-pub fn prepare(cmd: &mut Command) -> &mut Command {
-    cmd.process_group(0);
-    // SAFETY: prctl is async-signal-safe; nothing else runs between fork and exec.
-    unsafe {
-        cmd.pre_exec(|| {
-            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-            Ok(())
-        });
-    }
-    cmd
-}
+// Preparing a child and the interrupt flag are the system crate's; the lab names them
+// here, beside its record of the children it started.
+pub use pxelab_system::process::{install_interrupt_handler, interrupted, prepare};
 
 /// The children of one lab run.
 pub struct Procs {
@@ -63,10 +31,12 @@ impl Procs {
         }
     }
 
-    pub fn spawn(&mut self, what: &str, cmd: &mut Command) -> Result<u32, String> {
-        let child = prepare(cmd)
-            .spawn()
-            .map_err(|e| format!("cannot start {what} ({:?}): {e}", cmd.get_program()))?;
+    pub fn spawn(&mut self, what: &str, cmd: &mut Command) -> Result<u32, CommandError> {
+        let child = prepare(cmd).spawn().map_err(|source| CommandError::Spawn {
+            what: what.to_string(),
+            program: cmd.get_program().to_owned(),
+            source,
+        })?;
         let pid = child.id();
         self.record(pid);
         self.list.push((what.to_string(), child));
@@ -110,10 +80,7 @@ impl Procs {
     /// Stops every child: SIGTERM, then SIGKILL for those still running after `grace`.
     pub fn stop_all(&mut self, grace: Duration) {
         for (_, c) in &self.list {
-            // SAFETY: signalling our own child by its PID.
-            unsafe {
-                libc::kill(c.id() as libc::pid_t, libc::SIGTERM);
-            }
+            process::signal(c.id(), process::Signal::TERM);
         }
         let deadline = Instant::now() + grace;
         for (_, c) in &mut self.list {
@@ -133,34 +100,81 @@ impl Procs {
     }
 }
 
+/// Why a command the lab runs did not do its job: each names the command.
+#[derive(Debug, thiserror::Error)]
+pub enum CommandError {
+    #[error("cannot run {program:?}: {source}")]
+    Run {
+        program: OsString,
+        source: std::io::Error,
+    },
+    /// It ran and failed: the command line and what it said on stderr.
+    #[error("`{command}` failed: {stderr}")]
+    Failed { command: String, stderr: String },
+    #[error("cannot start {what} ({program:?}): {source}")]
+    Spawn {
+        what: String,
+        program: OsString,
+        source: std::io::Error,
+    },
+}
+
+/// For the callers that still report errors as text (the benches, the soak).
+impl From<CommandError> for String {
+    fn from(e: CommandError) -> String {
+        e.to_string()
+    }
+}
+
 /// Runs a command to completion; an error names the command and its stderr.
-pub fn run(cmd: &mut Command) -> Result<String, String> {
-    let out = cmd
-        .output()
-        .map_err(|e| format!("cannot run {:?}: {e}", cmd.get_program()))?;
+pub fn run(cmd: &mut Command) -> Result<String, CommandError> {
+    let out = cmd.output().map_err(|source| CommandError::Run {
+        program: cmd.get_program().to_owned(),
+        source,
+    })?;
     if !out.status.success() {
         let args: Vec<String> = cmd
             .get_args()
             .map(|a| a.to_string_lossy().into_owned())
             .collect();
-        return Err(format!(
-            "`{} {}` failed: {}",
-            cmd.get_program().to_string_lossy(),
-            args.join(" "),
-            String::from_utf8_lossy(&out.stderr).trim()
-        ));
+        return Err(CommandError::Failed {
+            command: format!("{} {}", cmd.get_program().to_string_lossy(), args.join(" ")),
+            stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+        });
     }
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
 /// `ip ARGS...`
-pub fn ip(args: &[&str]) -> Result<String, String> {
+pub fn ip(args: &[&str]) -> Result<String, CommandError> {
     run(Command::new("ip").args(args))
 }
 
 /// `ip netns exec NS ARGS...`
-pub fn in_ns(ns: &str, args: &[&str]) -> Result<String, String> {
+pub fn in_ns(ns: &str, args: &[&str]) -> Result<String, CommandError> {
     let mut a = vec!["netns", "exec", ns];
     a.extend_from_slice(args);
     ip(&a)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failed_command_is_named_with_its_arguments_and_its_stderr() {
+        let e =
+            run(Command::new("sh").args(["-c", "echo no such device >&2; exit 1"])).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "`sh -c echo no such device >&2; exit 1` failed: no such device"
+        );
+        let e = run(&mut Command::new("/nonexistent/pxelab-tool")).unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("cannot run \"/nonexistent/pxelab-tool\": "),
+            "{e}"
+        );
+        assert_eq!(run(Command::new("echo").arg("ok")).unwrap(), "ok\n");
+    }
 }

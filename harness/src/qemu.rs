@@ -4,6 +4,7 @@
 //! networking in the root namespace at all. The serial console is QEMU's stdio: the
 //! harness reads the boot program's markers there and answers the network boot prompt.
 
+use crate::config_error::ConfigError;
 use pxelab_scenario::Firmware;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -69,15 +70,15 @@ pub struct ClientMachine<'a> {
 }
 
 /// The QEMU command for a client.
-pub fn command(m: &ClientMachine) -> Result<Command, String> {
+pub fn command(m: &ClientMachine) -> Result<Command, ConfigError> {
     let net = format!(
         "dgram,id=n0,local.type=unix,local.path={},remote.type=unix,remote.path={}",
         m.qemu_sock.display(),
         m.switch_sock.display()
     );
-    let vars = |src: &str| -> Result<PathBuf, String> {
+    let vars = |src: &str| -> Result<PathBuf, ConfigError> {
         let dst = m.dir.join("vars.fd");
-        std::fs::copy(src, &dst).map_err(|e| format!("{src}: {e}"))?;
+        std::fs::copy(src, &dst).map_err(ConfigError::file(src))?;
         Ok(dst)
     };
     let pflash = |code: &str, vars: &Path| {

@@ -68,13 +68,7 @@ fn mac_of(iface: &str) -> Result<[u8; 6], String> {
 }
 
 fn ifindex(iface: &str) -> Result<u32, String> {
-    let name = std::ffi::CString::new(iface).map_err(|e| e.to_string())?;
-    // SAFETY: a NUL-terminated name; if_nametoindex only reads it.
-    let i = unsafe { libc::if_nametoindex(name.as_ptr()) };
-    if i == 0 {
-        return Err(format!("no interface {iface}"));
-    }
-    Ok(i)
+    pxelab_system::iface::index(iface).ok_or_else(|| format!("no interface {iface}"))
 }
 
 struct Sender {

@@ -2,7 +2,7 @@
 //! switch`, see `switch.rs`) started from its spec, and the tap devices it creates
 //! moved into their hosts' namespaces.
 
-use crate::procs::{self, in_ns, ip, Procs};
+use crate::procs::{self, in_ns, ip, CommandError, Procs};
 use crate::switch::SwitchSpec;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -76,15 +76,15 @@ pub fn start_switch(
 }
 
 /// A switch's tap as a host's interface: moved into namespace `ns`, renamed `name`
-/// (unless it keeps its tap name), given `mac` if any and the address `addr/prefix`,
-/// and brought up.
+/// (unless it keeps its tap name), given `mac` if any and the IPv4 address `cidr` if any
+/// (none on an IPv6-only segment), and brought up.
 pub fn attach_tap(
     tap: &str,
     ns: &str,
     name: &str,
     mac: Option<&str>,
-    cidr: &str,
-) -> Result<(), String> {
+    cidr: Option<&str>,
+) -> Result<(), CommandError> {
     ip(&["link", "set", "dev", tap, "netns", ns])?;
     if name != tap {
         in_ns(ns, &["ip", "link", "set", "dev", tap, "name", name])?;
@@ -92,7 +92,9 @@ pub fn attach_tap(
     if let Some(mac) = mac {
         in_ns(ns, &["ip", "link", "set", "dev", name, "address", mac])?;
     }
-    in_ns(ns, &["ip", "addr", "add", cidr, "dev", name])?;
+    if let Some(cidr) = cidr {
+        in_ns(ns, &["ip", "addr", "add", cidr, "dev", name])?;
+    }
     in_ns(ns, &["ip", "link", "set", "dev", name, "up"])?;
     Ok(())
 }

@@ -1,9 +1,11 @@
 //! Real DHCP servers from Debian for `engine: dnsmasq` and `engine: kea`, configured
 //! from the scenario: one address range per `pools` entry (a relayed segment's range is
 //! chosen by giaddr), the segment's router as option 3, option 60 `PXEClient` when
-//! `option60_pxeclient` (R-ANS-2), nothing else: no DNS, no boot file, no PXE menu —
-//! PXE is the responders' business.
+//! `option60_pxeclient` (R-ANS-2), the boot file and its TFTP server with `option67` /
+//! `option66` (siaddr and the `file` field, and options 66 and 67), nothing else: no
+//! DNS, no PXE menu — PXE is the responders' business.
 
+use crate::config_error::ConfigError;
 use serde_json::json;
 use std::net::Ipv4Addr;
 use std::path::Path;
@@ -23,6 +25,7 @@ pub struct ServerConf<'a> {
     pub interface: &'a str,
     pub pools: Vec<PoolConf>,
     pub option60_pxeclient: bool,
+    pub boot_file: &'a pxelab_scenario::DhcpBootFile,
     /// Per-server directory for its configuration, leases, PID and lock files.
     pub dir: &'a Path,
     /// v1.1: DHCPv6 pools (dnsmasq serves them from the same process).
@@ -65,6 +68,18 @@ pub fn dnsmasq_conf(c: &ServerConf) -> String {
     if c.option60_pxeclient {
         s.push_str("dhcp-option-force=option:vendor-class,PXEClient\n");
     }
+    if let Some(f) = &c.boot_file.file {
+        // `dhcp-boot` fills the `file` field (and siaddr); option 67 and 66 as well,
+        // forced: the firmware does not ask for 66 in option 55.
+        match c.boot_file.tftp_server {
+            Some(t) => {
+                s.push_str(&format!("dhcp-boot={f},,{t}\n"));
+                s.push_str(&format!("dhcp-option-force=66,\"{t}\"\n"));
+            }
+            None => s.push_str(&format!("dhcp-boot={f}\n")),
+        }
+        s.push_str(&format!("dhcp-option-force=67,\"{f}\"\n"));
+    }
     s.push_str(&crate::servers6::dnsmasq_lines(&c.pools6));
     s
 }
@@ -98,24 +113,41 @@ pub fn kea_conf(c: &ServerConf) -> serde_json::Value {
             "severity": "INFO"
         }]
     });
+    let mut data = Vec::new();
     if c.option60_pxeclient {
-        d["option-data"] = json!([{
+        data.push(json!({
             "name": "vendor-class-identifier",
             "data": "PXEClient",
             "always-send": true
-        }]);
+        }));
+    }
+    if let Some(f) = &c.boot_file.file {
+        d["boot-file-name"] = json!(f);
+        data.push(json!({"name": "boot-file-name", "data": f, "always-send": true}));
+        if let Some(t) = c.boot_file.tftp_server {
+            d["next-server"] = json!(t.to_string());
+            data.push(
+                json!({"name": "tftp-server-name", "data": t.to_string(), "always-send": true}),
+            );
+        }
+    }
+    if !data.is_empty() {
+        d["option-data"] = json!(data);
     }
     json!({ "Dhcp4": d })
 }
 
 /// The command that runs the server in the foreground, logging to stderr.
-pub fn command(engine: pxelab_scenario::DhcpEngine, c: &ServerConf) -> Result<Command, String> {
+pub fn command(
+    engine: pxelab_scenario::DhcpEngine,
+    c: &ServerConf,
+) -> Result<Command, ConfigError> {
     use pxelab_scenario::DhcpEngine;
-    std::fs::create_dir_all(c.dir).map_err(|e| format!("{}: {e}", c.dir.display()))?;
+    std::fs::create_dir_all(c.dir).map_err(ConfigError::file(c.dir))?;
     match engine {
         DhcpEngine::Dnsmasq => {
             let f = c.dir.join("dnsmasq.conf");
-            std::fs::write(&f, dnsmasq_conf(c)).map_err(|e| format!("{}: {e}", f.display()))?;
+            std::fs::write(&f, dnsmasq_conf(c)).map_err(ConfigError::file(&f))?;
             let mut cmd = Command::new("dnsmasq");
             cmd.arg("--keep-in-foreground")
                 .arg(format!("--conf-file={}", f.display()));
@@ -123,8 +155,8 @@ pub fn command(engine: pxelab_scenario::DhcpEngine, c: &ServerConf) -> Result<Co
         }
         DhcpEngine::Kea => {
             let f = c.dir.join("kea-dhcp4.json");
-            let text = serde_json::to_string_pretty(&kea_conf(c)).map_err(|e| e.to_string())?;
-            std::fs::write(&f, text).map_err(|e| format!("{}: {e}", f.display()))?;
+            let text = serde_json::to_string_pretty(&kea_conf(c))?;
+            std::fs::write(&f, text).map_err(ConfigError::file(&f))?;
             let mut cmd = Command::new("kea-dhcp4");
             cmd.arg("-c")
                 .arg(&f)
@@ -133,7 +165,7 @@ pub fn command(engine: pxelab_scenario::DhcpEngine, c: &ServerConf) -> Result<Co
                 .env("KEA_LOCKFILE_NAME", c.dir.join("kea.lock"));
             Ok(cmd)
         }
-        DhcpEngine::Builtin => Err("the built-in server is `pxelab lab dhcpd`".into()),
+        DhcpEngine::Builtin => Err(ConfigError::BuiltinServer),
     }
 }
 
@@ -141,7 +173,7 @@ pub fn command(engine: pxelab_scenario::DhcpEngine, c: &ServerConf) -> Result<Co
 mod tests {
     use super::*;
 
-    fn conf(dir: &Path) -> ServerConf<'_> {
+    fn conf<'a>(dir: &'a Path, boot_file: &'a pxelab_scenario::DhcpBootFile) -> ServerConf<'a> {
         ServerConf {
             name: "dhcp",
             interface: "eth0",
@@ -162,6 +194,7 @@ mod tests {
                 },
             ],
             option60_pxeclient: true,
+            boot_file,
             dir,
             pools6: Vec::new(),
         }
@@ -169,7 +202,7 @@ mod tests {
 
     #[test]
     fn dnsmasq_gets_a_range_per_pool_and_option_60() {
-        let t = dnsmasq_conf(&conf(Path::new("/tmp/x")));
+        let t = dnsmasq_conf(&conf(Path::new("/tmp/x"), &Default::default()));
         assert!(t.contains("port=0\n"), "no DNS");
         assert!(t.contains("dhcp-range=set:branch,10.20.0.100,10.20.0.199,255.255.255.0,1h\n"));
         assert!(t.contains("dhcp-option=tag:branch,option:router,10.20.0.1\n"));
@@ -179,11 +212,52 @@ mod tests {
 
     #[test]
     fn kea_gets_a_subnet_per_pool_and_option_60() {
-        let v = kea_conf(&conf(Path::new("/tmp/x")));
+        let v = kea_conf(&conf(Path::new("/tmp/x"), &Default::default()));
         let s = &v["Dhcp4"]["subnet4"];
         assert_eq!(s[1]["subnet"], "10.20.0.0/24");
         assert_eq!(s[1]["pools"][0]["pool"], "10.20.0.100 - 10.20.0.199");
         assert_eq!(s[1]["option-data"][0]["data"], "10.20.0.1");
         assert_eq!(v["Dhcp4"]["option-data"][0]["data"], "PXEClient");
+    }
+
+    fn boot_file() -> pxelab_scenario::DhcpBootFile {
+        pxelab_scenario::DhcpBootFile {
+            tftp_server: Some("10.10.0.5".parse().unwrap()),
+            file: Some("smsboot/PS100002/x64/bootmgfw.efi".into()),
+        }
+    }
+
+    #[test]
+    fn dnsmasq_names_the_boot_file_and_tftp_server_with_option67() {
+        let plain = dnsmasq_conf(&conf(Path::new("/tmp/x"), &Default::default()));
+        assert!(!plain.contains("dhcp-boot"));
+        let b = boot_file();
+        let t = dnsmasq_conf(&conf(Path::new("/tmp/x"), &b));
+        assert!(t.contains("dhcp-boot=smsboot/PS100002/x64/bootmgfw.efi,,10.10.0.5\n"));
+        assert!(t.contains("dhcp-option-force=66,\"10.10.0.5\"\n"));
+        assert!(t.contains("dhcp-option-force=67,\"smsboot/PS100002/x64/bootmgfw.efi\"\n"));
+    }
+
+    #[test]
+    fn kea_names_the_boot_file_and_tftp_server_with_option67() {
+        let b = boot_file();
+        let v = kea_conf(&conf(Path::new("/tmp/x"), &b));
+        let d = &v["Dhcp4"];
+        assert_eq!(d["next-server"], "10.10.0.5");
+        assert_eq!(d["boot-file-name"], "smsboot/PS100002/x64/bootmgfw.efi");
+        let names: Vec<&str> = d["option-data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| o["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "vendor-class-identifier",
+                "boot-file-name",
+                "tftp-server-name"
+            ]
+        );
     }
 }

@@ -4,6 +4,7 @@
 //! `ip_helpers6`. Addresses only, as over IPv4: no boot file URL, no vendor class —
 //! the boot file is the responders' business. Router advertisements are `ra.rs`.
 
+use crate::config_error::ConfigError;
 use serde_json::json;
 use std::net::Ipv6Addr;
 use std::path::Path;
@@ -83,12 +84,11 @@ pub fn kea_command(
     interface: &str,
     own: Option<(Ipv6Addr, u8)>,
     pools: &[Pool6Conf],
-) -> Result<Command, String> {
-    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+) -> Result<Command, ConfigError> {
+    std::fs::create_dir_all(dir).map_err(ConfigError::file(dir))?;
     let f = dir.join("kea-dhcp6.json");
-    let text = serde_json::to_string_pretty(&kea_conf(interface, own, pools))
-        .map_err(|e| e.to_string())?;
-    std::fs::write(&f, text).map_err(|e| format!("{}: {e}", f.display()))?;
+    let text = serde_json::to_string_pretty(&kea_conf(interface, own, pools))?;
+    std::fs::write(&f, text).map_err(ConfigError::file(&f))?;
     let mut cmd = Command::new("kea-dhcp6");
     cmd.arg("-c")
         .arg(&f)
@@ -126,15 +126,17 @@ pub fn dhcrelay6_command(
     ns: &str,
     ifaces: &[Relay6Iface],
     pid_file: &Path,
-) -> Result<Command, String> {
+) -> Result<Command, ConfigError> {
     let down: Vec<&Relay6Iface> = ifaces.iter().filter(|i| !i.helpers.is_empty()).collect();
     let Some(first) = down.first() else {
-        return Err("dhcrelay -6 needs an interface with ip_helpers6".into());
+        return Err(ConfigError::Relay(
+            "dhcrelay -6 needs an interface with ip_helpers6",
+        ));
     };
     if down.iter().any(|i| i.helpers != first.helpers) {
-        return Err(
-            "dhcrelay relays every client segment to one helper list; give them the same ip_helpers6".into(),
-        );
+        return Err(ConfigError::Relay(
+            "dhcrelay relays every client segment to one helper list; give them the same ip_helpers6",
+        ));
     }
     let mut cmd = Command::new("ip");
     cmd.args(["netns", "exec", ns, "dhcrelay", "-6", "-d", "-pf"])
@@ -150,7 +152,7 @@ pub fn dhcrelay6_command(
             .iter()
             .find(|i| i.prefix.is_some_and(|p| in_prefix(*h, p)))
             .or_else(|| ifaces.iter().find(|i| i.helpers.is_empty()))
-            .ok_or_else(|| format!("no interface towards the DHCPv6 destination {h}"))?;
+            .ok_or(ConfigError::NoUpstream(*h))?;
         cmd.args(["-u", &format!("{h}%{}", up.interface)]);
     }
     Ok(cmd)

@@ -166,6 +166,7 @@ fn dhcp_lead_ms() -> u64 {
     use pxelab_engine::dhcp::firmware::{model, FirmwareKind};
     u64::try_from(
         model(FirmwareKind::UefiX64)
+            .timing
             .power_on_to_discover
             .as_millis(),
     )

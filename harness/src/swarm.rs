@@ -19,6 +19,7 @@ use pxelab_engine::dhcp::firmware::{self, FirmwareKind};
 use pxelab_engine::policy::ClientClass;
 use pxelab_engine::{Guid, Instant, Mac};
 use pxelab_sim::client::{Client, Send};
+use pxelab_system::evloop;
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, VecDeque};
 use std::io::Write;
@@ -220,7 +221,11 @@ impl Swarm {
                     outcome: r.outcome.as_str().to_string(),
                     boot_image: r.boot_image.clone(),
                     deployment: r.deployment.clone(),
-                    served_by: r.served_by,
+                    // The modelled clients boot over IPv4.
+                    served_by: match r.served_by {
+                        Some(std::net::IpAddr::V4(a)) => Some(a),
+                        _ => None,
+                    },
                     took_s: took,
                 });
             }
@@ -479,12 +484,8 @@ pub fn run(spec: SwarmSpec) -> Result<(), String> {
     sock.set_nonblocking(true).map_err(|e| e.to_string())?;
     // A storm's answers come in bursts: a deep receive queue.
     let _ = socket2::SockRef::from(&sock).set_recv_buffer_size(8 << 20);
-    let signals = pxelab_daemon::evloop::Signals::catch(&[libc::SIGTERM, libc::SIGINT]);
-    // SAFETY: fcntl on stdin, which this process owns.
-    unsafe {
-        let fl = libc::fcntl(0, libc::F_GETFL);
-        libc::fcntl(0, libc::F_SETFL, fl | libc::O_NONBLOCK);
-    }
+    let signals = evloop::Signals::catch(&[libc::SIGTERM, libc::SIGINT]);
+    let _ = evloop::stdin_nonblocking();
     let mut stdout = std::io::stdout();
     let _ = writeln!(stdout, "ready");
     let _ = stdout.flush();
@@ -496,18 +497,14 @@ pub fn run(spec: SwarmSpec) -> Result<(), String> {
     let mut peak_rss = 0;
     let mut last_sample = t0;
     while stdin_open && !signals.caught(libc::SIGTERM) && !signals.caught(libc::SIGINT) {
-        let mut fds = [
-            pxelab_daemon::evloop::readable(sock.as_raw_fd()),
-            pxelab_daemon::evloop::readable(0),
-        ];
+        let mut fds = [evloop::readable(sock.as_raw_fd()), evloop::readable(0)];
         if !swarm.out.is_empty() {
             fds[0].events |= libc::POLLOUT;
         }
         let timeout = swarm
             .poll_timeout()
             .map(|t| Duration::from_nanos(t.as_nanos().saturating_sub(now().as_nanos())));
-        pxelab_daemon::evloop::poll(&mut fds, timeout, &signals)
-            .map_err(|e| format!("poll: {e}"))?;
+        evloop::poll(&mut fds, timeout, &signals).map_err(|e| format!("poll: {e}"))?;
         // Frames from the switch.
         for _ in 0..256 {
             match sock.recv(&mut buf) {
@@ -518,12 +515,11 @@ pub fn run(spec: SwarmSpec) -> Result<(), String> {
         // Commands.
         if fds[1].revents != 0 {
             let mut tmp = [0u8; 4096];
-            // SAFETY: reading our own stdin into our buffer.
-            let n = unsafe { libc::read(0, tmp.as_mut_ptr() as *mut libc::c_void, tmp.len()) };
-            if n == 0 {
+            let n = evloop::read_stdin(&mut tmp);
+            if matches!(n, Ok(0)) {
                 stdin_open = false;
-            } else if n > 0 {
-                line.extend_from_slice(&tmp[..n as usize]);
+            } else if let Ok(n) = n {
+                line.extend_from_slice(&tmp[..n]);
                 while let Some(p) = line.iter().position(|b| *b == b'\n') {
                     let l: Vec<u8> = line.drain(..=p).collect();
                     let l = String::from_utf8_lossy(&l).trim().to_string();

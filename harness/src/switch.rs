@@ -18,6 +18,7 @@
 //! exits when stdin closes or on SIGTERM/SIGINT.
 
 use pxelab_sim::link::{DelayQueue, LinkModel, Port};
+use pxelab_system::evloop;
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
@@ -237,7 +238,7 @@ pub fn is_dhcp_request(frame: &[u8]) -> bool {
 
 /// A port: a tap device or a QEMU unix datagram socket, both non-blocking.
 enum Io {
-    Tap(crate::tap::Tap),
+    Tap(pxelab_system::tap::Tap),
     Unix(std::os::unix::net::UnixDatagram, PathBuf),
 }
 
@@ -328,7 +329,8 @@ pub fn run(spec: SwitchSpec) -> Result<(), String> {
         match &p.kind {
             PortKind::Tap(name) => {
                 ios.push(Io::Tap(
-                    crate::tap::Tap::create(name).map_err(|e| format!("tap {name}: {e}"))?,
+                    pxelab_system::tap::Tap::create(name)
+                        .map_err(|e| format!("tap {name}: {e}"))?,
                 ));
             }
             PortKind::Unix { local, remote } => {
@@ -369,12 +371,8 @@ pub fn run(spec: SwitchSpec) -> Result<(), String> {
         }
     }
     // SIGTERM and SIGINT are seen by the loop's ppoll only; 1 ns timer slack.
-    let signals = pxelab_daemon::evloop::Signals::catch(&[libc::SIGTERM, libc::SIGINT]);
-    // SAFETY: fcntl on stdin, which this process owns.
-    unsafe {
-        let fl = libc::fcntl(0, libc::F_GETFL);
-        libc::fcntl(0, libc::F_SETFL, fl | libc::O_NONBLOCK);
-    }
+    let signals = evloop::Signals::catch(&[libc::SIGTERM, libc::SIGINT]);
+    let _ = evloop::stdin_nonblocking();
     println!("ready");
     use std::io::Write;
     let _ = std::io::stdout().flush();
@@ -385,11 +383,8 @@ pub fn run(spec: SwitchSpec) -> Result<(), String> {
     let mut queues: Vec<OutQueue> = ios.iter().map(|_| OutQueue::default()).collect();
     let mut buf = vec![0u8; 65536];
     let mut line = Vec::new();
-    let mut fds: Vec<libc::pollfd> = ios
-        .iter()
-        .map(|io| pxelab_daemon::evloop::readable(io.fd()))
-        .collect();
-    fds.push(pxelab_daemon::evloop::readable(0));
+    let mut fds: Vec<libc::pollfd> = ios.iter().map(|io| evloop::readable(io.fd())).collect();
+    fds.push(evloop::readable(0));
     let mut stdin_open = true;
     let mut last_data_len = vec![0usize; ios.len()];
     while !signals.caught(libc::SIGTERM) && !signals.caught(libc::SIGINT) && stdin_open {
@@ -401,8 +396,7 @@ pub fn run(spec: SwitchSpec) -> Result<(), String> {
                 libc::POLLIN | libc::POLLOUT
             };
         }
-        let n = pxelab_daemon::evloop::poll(&mut fds, timeout, &signals)
-            .map_err(|e| format!("poll: {e}"))?;
+        let n = evloop::poll(&mut fds, timeout, &signals).map_err(|e| format!("poll: {e}"))?;
         if n > 0 {
             for i in 0..ios.len() {
                 if fds[i].revents & libc::POLLOUT != 0 {
@@ -480,22 +474,22 @@ pub fn run(spec: SwitchSpec) -> Result<(), String> {
             }
             if fds[ios.len()].revents != 0 {
                 loop {
-                    // SAFETY: reading into our own buffer from stdin.
-                    let r = unsafe { libc::read(0, buf.as_mut_ptr().cast(), buf.len()) };
-                    if r == 0 {
-                        stdin_open = false;
-                        break;
-                    }
-                    if r < 0 {
-                        let e = std::io::Error::last_os_error();
-                        if e.kind() != std::io::ErrorKind::WouldBlock
-                            && e.kind() != std::io::ErrorKind::Interrupted
-                        {
+                    let r = match evloop::read_stdin(&mut buf) {
+                        Ok(0) => {
                             stdin_open = false;
+                            break;
                         }
-                        break;
-                    }
-                    line.extend_from_slice(&buf[..r as usize]);
+                        Ok(r) => r,
+                        Err(e) => {
+                            if e.kind() != std::io::ErrorKind::WouldBlock
+                                && e.kind() != std::io::ErrorKind::Interrupted
+                            {
+                                stdin_open = false;
+                            }
+                            break;
+                        }
+                    };
+                    line.extend_from_slice(&buf[..r]);
                     while let Some(nl) = line.iter().position(|b| *b == b'\n') {
                         let l: Vec<u8> = line.drain(..=nl).collect();
                         let l = String::from_utf8_lossy(&l);

@@ -289,7 +289,18 @@ pub struct DhcpServer {
     pub pools6: Vec<(String, Ipv6Addr, Ipv6Addr)>,
     /// Send option 60 `PXEClient` (R-ANS-2); default false.
     pub option60_pxeclient: bool,
+    /// Extension `option66` / `option67`: the server names the boot file itself.
+    pub boot_file: DhcpBootFile,
     pub engine: DhcpEngine,
+}
+
+/// A DHCP server's own boot file options (extension keys `option66`, `option67`): the
+/// TFTP server (siaddr and option 66) and the boot file (the `file` field and option
+/// 67) in its OFFER and ACK, as an administrator sets them when no proxy serves PXE.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DhcpBootFile {
+    pub tftp_server: Option<Ipv4Addr>,
+    pub file: Option<String>,
 }
 
 /// The DHCP server used in the lab; the simulator models each as builtin.
@@ -414,6 +425,10 @@ pub struct Client {
     pub name: String,
     pub segment: String,
     pub firmware: Firmware,
+    /// The firmware profile `firmware: {family, profile}` names (docs/PROFILES.md);
+    /// `None`: the family's built-in one. The simulator plays it; the lab boots the
+    /// family's real firmware.
+    pub profile: Option<&'static pxelab_engine::dhcp::firmware::Profile>,
     /// The site machine it is, if named.
     pub machine: Option<String>,
     /// Given, or taken from the machine.

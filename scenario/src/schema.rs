@@ -364,6 +364,8 @@ const PLACES: &[Place] = &[
                 "pools" => per_segment(r("range")),
                 "pools6" => per_segment(r("range6")),
                 "option60_pxeclient" => r("boolean"),
+                "option66" => r("ipv4"),
+                "option67" => r("text"),
                 "engine" => one_of(&["builtin", "dnsmasq", "kea"]),
                 _ => return None,
             })
@@ -389,10 +391,25 @@ const PLACES: &[Place] = &[
                 "mac_exclusions" => list(r("mac")),
                 "mac_exclusion_file" => r("text"),
                 "tftp" => r("tftp"),
+                "option43" => r("option43"),
                 _ => return None,
             })
         },
         doc: "A PXE responder: a distribution point or a peer.",
+    },
+    Place {
+        name: "option43",
+        keys: keys::OPTION43,
+        required: &[],
+        one_of_keys: &[],
+        ty: |k| {
+            Some(match k {
+                "discovery_control" => r("integer"),
+                "boot_servers" => list(r("ipv4")),
+                _ => return None,
+            })
+        },
+        doc: "Extension: PXE vendor options (option 43) in the responder's proxy offer: discovery control (sub-option 6) and a boot server list (8).",
     },
     Place {
         name: "tftp",
@@ -418,13 +435,22 @@ const PLACES: &[Place] = &[
         ty: |k| {
             Some(match k {
                 "name" | "segment" | "machine" => r("name"),
-                "firmware" => one_of(&[
-                    "bios-x64",
-                    "bios-x86",
-                    "uefi-x64",
-                    "uefi-ia32",
-                    "uefi-arm64",
-                ]),
+                "firmware" => {
+                    let family = one_of(&[
+                        "bios-x64",
+                        "bios-x86",
+                        "uefi-x64",
+                        "uefi-ia32",
+                        "uefi-arm64",
+                    ]);
+                    // Or a family and a firmware profile file (docs/PROFILES.md).
+                    json!({"anyOf": [family.clone(), {
+                        "type": "object",
+                        "properties": {"family": family, "profile": r("text")},
+                        "required": ["family"],
+                        "additionalProperties": false,
+                    }]})
+                }
                 "mac" => r("mac"),
                 "smbios_guid" => r("guid"),
                 "press_key" => r("boolean"),

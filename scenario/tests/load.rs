@@ -227,7 +227,7 @@ fn malformed_files_are_located_and_explained() {
             base_with("images: [B1]}", "images: [B1], delay: 4s}"),
             15,
             91,
-            "unknown key `delay` in a responder (allowed keys: name, segment, address, address6, role, site, images, unknown_computer_support, listen_dhcp_port, respond, response_delay, failover_step, mac_exclusions, mac_exclusion_file, tftp, http)",
+            "unknown key `delay` in a responder (allowed keys: name, segment, address, address6, role, site, images, unknown_computer_support, listen_dhcp_port, respond, response_delay, failover_step, mac_exclusions, mac_exclusion_file, tftp, http, option43)",
         ),
         (
             "bad MAC",

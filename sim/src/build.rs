@@ -221,7 +221,8 @@ pub(crate) fn build(sc: &Scenario, seed: u64, opts: &RunOptions) -> Result<Built
                 end: *end,
             });
         }
-        let dhcp = DhcpServer::new(d.address, pools, d.option60_pxeclient);
+        let dhcp = DhcpServer::new(d.address, pools, d.option60_pxeclient)
+            .with_boot_file(d.boot_file.tftp_server, d.boot_file.file.clone());
         let id = world.add_host(Host::new(
             &d.name,
             HostKind::Server(Box::new(ServerHost {
@@ -299,7 +300,11 @@ pub(crate) fn build(sc: &Scenario, seed: u64, opts: &RunOptions) -> Result<Built
     }
     for c in &sc.network.clients {
         let sid = seg(&c.segment)?;
-        let model = firmware::model(firmware_kind(c.firmware));
+        // The scenario's firmware profile, else the family's built-in one.
+        let profile = c
+            .profile
+            .unwrap_or_else(|| firmware::profile::builtin(firmware_kind(c.firmware)));
+        let model = &profile.pxe4;
         let mut client = Client::new(
             &c.name,
             c.mac,
@@ -308,6 +313,8 @@ pub(crate) fn build(sc: &Scenario, seed: u64, opts: &RunOptions) -> Result<Built
             model,
             c.press_key,
         );
+        client.profile = profile;
+        client.model6 = &profile.pxe6;
         client.verify = !opts.no_verify;
         client.netboot = c.netboot;
         if opts.trace {

@@ -3,21 +3,24 @@
 //! See docs/MODEL.md for the sequence and its timings.
 
 use pxelab_engine::bootfiles::{self, BootParams};
-use pxelab_engine::dhcp::firmware::{self, FirmwareModel};
+use pxelab_engine::dhcp::firmware::{self, FirmwareModel, Profile};
 use pxelab_engine::dhcp::packet::{self as dhcp_packet, MessageType};
 use pxelab_engine::policy::{ClientClass, Purpose};
 use pxelab_engine::tftp::client::{ClientConfig, ClientStatus, ClientTransfer};
 use pxelab_engine::tftp::packet::{self as tftp_packet, Packet};
 use pxelab_engine::{Guid, Instant, Mac};
 use pxelab_scenario::Netboot;
-use std::net::{Ipv4Addr, Ipv6Addr, SocketAddrV4};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddrV4};
 use std::time::Duration;
 
 // PXE over IPv6 (`netboot: pxe6`), apart.
 // DATA blocks by reference: a download fed their CRCs.
 mod data_ref;
 mod http6;
+mod offer_choice;
+mod pxe_api;
 mod six;
+use offer_choice::BootVia;
 pub use six::Send6;
 
 /// How long the network boot prompt waits for a key (R-PROMPT-2).
@@ -38,10 +41,9 @@ pub struct BootResult {
     pub outcome: Outcome,
     pub boot_image: Option<String>,
     pub deployment: Option<String>,
-    /// Address of the responder whose boot file the client took.
-    pub served_by: Option<Ipv4Addr>,
-    /// The same, over IPv6 (a `pxe6` boot).
-    pub served_by6: Option<Ipv6Addr>,
+    /// Address of the responder whose boot file the client took, over the family the
+    /// boot ran on (IPv6 for `pxe6` and `http6`); none for `no_offer`.
+    pub served_by: Option<IpAddr>,
     pub at: Instant,
     pub finished: Instant,
 }
@@ -62,6 +64,8 @@ struct Offer {
     router: Option<Ipv4Addr>,
     /// The DHCP server's own offer carries option 60 PXEClient (R-ANS-2).
     pxe: bool,
+    /// (TFTP server, boot file) the offer names itself (options 66/67).
+    boot_file: Option<(Ipv4Addr, String)>,
 }
 
 enum Phase {
@@ -130,8 +134,7 @@ pub fn tftp_timing(m: &FirmwareModel) -> (Duration, u32) {
 
 /// The boot image and deployment a finished boot reports: the parameters' when it got
 /// them, else for a failed boot the ones it had chosen before it failed, else none.
-/// Shared by the PXE client and the HTTP boot client (client_http.rs).
-pub(crate) fn image_and_deployment(
+fn image_and_deployment(
     outcome: Outcome,
     params: Option<&BootParams>,
     chosen: &Option<(String, String)>,
@@ -143,6 +146,40 @@ pub(crate) fn image_and_deployment(
             None => (None, None),
         },
         None => (None, None),
+    }
+}
+
+impl BootResult {
+    /// A finished boot as every client reports it (PXE over IPv4 and IPv6, HTTP boot):
+    /// the image and deployment of [`image_and_deployment`], the server whose boot file
+    /// was taken unless nobody answered.
+    pub(crate) fn finished(
+        outcome: Outcome,
+        params: Option<&BootParams>,
+        chosen: &Option<(String, String)>,
+        served_by: Option<IpAddr>,
+        at: Instant,
+        finished: Instant,
+    ) -> BootResult {
+        let (boot_image, deployment) = image_and_deployment(outcome, params, chosen);
+        BootResult {
+            outcome,
+            boot_image,
+            deployment,
+            served_by: served_by.filter(|_| outcome != Outcome::NoOffer),
+            at,
+            finished,
+        }
+    }
+}
+
+/// The outcome of a boot given up after its last retry: `failed` when a responder had
+/// answered, else `no_offer`.
+pub(crate) fn gave_up(answered: bool) -> Outcome {
+    if answered {
+        Outcome::Failed
+    } else {
+        Outcome::NoOffer
     }
 }
 
@@ -160,6 +197,8 @@ pub struct Client {
     /// The CPU the BIOS first stage detects (bios-x86 / bios-x64), or the UEFI class.
     pub class: ClientClass,
     pub model: &'static FirmwareModel,
+    /// The firmware profile `model` (and `model6`, and the HTTP boot models) come from.
+    pub profile: &'static Profile,
     pub press_key: bool,
     /// Compute the CRC of downloads (off for very large storms; sizes are always checked).
     pub verify: bool,
@@ -184,6 +223,10 @@ pub struct Client {
     pub ip6: Option<Ipv6Addr>,
     pub sends6: Vec<Send6>,
     six: Option<Box<six::Boot6>>,
+    /// The first proxy offer's option 43 makes it PXE10 (`offer_choice`).
+    proxy_pxe10: bool,
+    /// What the firmware does after the DHCP ACK (`offer_choice`).
+    via: Option<BootVia>,
     /// A boot by `http4` in progress (client_http.rs), which takes the calls below.
     pub(crate) http: Option<Box<crate::client_http::HttpBoot>>,
 }
@@ -203,6 +246,7 @@ impl Client {
             guid,
             class,
             model,
+            profile: firmware::profile::builtin(model.kind),
             press_key,
             verify: true,
             ip: None,
@@ -222,6 +266,8 @@ impl Client {
             ip6: None,
             sends6: Vec::new(),
             six: None,
+            proxy_pxe10: false,
+            via: None,
             http: None,
         }
     }
@@ -253,10 +299,10 @@ impl Client {
         self.six = None;
         self.http = None;
         self.note(now, || "power on, network boot".into());
-        if self.netboot == Netboot::Pxe4 && !self.model.power_on_to_discover.is_zero() {
+        if self.netboot == Netboot::Pxe4 && !self.model.timing.power_on_to_discover.is_zero() {
             // The firmware's start-up (POST, option ROM, NIC) before its first DISCOVER.
             self.phase = Phase::PowerOn {
-                until: now + self.model.power_on_to_discover,
+                until: now + self.model.timing.power_on_to_discover,
             };
             return;
         }
@@ -295,6 +341,8 @@ impl Client {
     fn start_discover(&mut self, now: Instant, out: &mut Vec<Send>) {
         let xid = self.new_xid();
         self.ip = None;
+        self.proxy_pxe10 = false;
+        self.via = None;
         self.phase = Phase::Discover {
             xid,
             started: now,
@@ -462,7 +510,7 @@ impl Client {
                 self.note(now, || {
                     "no key pressed at the prompt: next boot device".into()
                 });
-                self.finish(now, Outcome::Declined, Some(&p), Some(s));
+                self.finish(now, Outcome::Declined, Some(&p), Some(s.into()));
             }
             Phase::Idle | Phase::Done => {}
         }
@@ -483,7 +531,12 @@ impl Client {
         };
         let (tx, held, has_proxy) = (*tx, offer.clone(), proxy.is_some());
         let waited = now.saturating_since(*started);
-        if self.model.selects_offer_at_timeout && self.request_if_usable(now, out) {
+        // Done collecting: a pair is picked now (EDK2, Debian's iPXE), or a DHCP
+        // server's own boot file is taken if no proxy offer came (`offer_choice`).
+        let file_held = held.as_ref().is_some_and(|o| o.boot_file.is_some());
+        if (self.model.selects_offer_at_timeout || file_held)
+            && self.request_if_usable(now, true, out)
+        {
             return;
         }
         if let (Some(wait), Some(o), false) = (self.model.proxy_offer_wait_secs, &held, has_proxy) {
@@ -590,27 +643,55 @@ impl Client {
                 return;
             }
         }
-        self.on_tftp_datagram(now, dst.port(), out, |t, payloads| {
+        let data_block = match Packet::parse(payload) {
+            Ok(Packet::Data { block, .. }) => Some(block),
+            _ => None,
+        };
+        self.on_tftp_datagram(now, src, dst.port(), data_block, out, |t, payloads| {
             t.handle_packet(now, src.port(), payload, payloads)
         });
     }
 
-    /// A datagram to `port` for the download in progress, fed to it by `feed`.
+    /// A datagram from `server` to `port` for the download in progress (a DATA block
+    /// `data_block`), fed to it by `feed`.
     fn on_tftp_datagram(
         &mut self,
         now: Instant,
+        server: SocketAddrV4,
         port: u16,
+        data_block: Option<u16>,
         out: &mut Vec<Send>,
         feed: impl FnOnce(&mut ClientTransfer, &mut Vec<Vec<u8>>),
     ) {
         if let Phase::Tftp {
             transfer,
             port: mine,
+            stage,
             ..
         } = &mut self.phase
         {
             if port != *mine {
                 return;
+            }
+            let pxe_api_read = matches!(stage, Stage::Params | Stage::Image(_));
+            if pxe_api::ipxe_aborts(
+                self.model.stack,
+                pxe_api_read,
+                transfer.stats().blocks,
+                data_block,
+            ) {
+                let mut e = Vec::new();
+                tftp_packet::encode_error(&mut e, 0, pxe_api::ABORT_MESSAGE);
+                let ip = self.ip.unwrap_or(Ipv4Addr::UNSPECIFIED);
+                out.push(Send {
+                    src: SocketAddrV4::new(ip, port),
+                    dst: server,
+                    payload: e,
+                });
+                self.note(now, || {
+                    "iPXE PXE API: a resent DATA block, transfer aborted".into()
+                });
+                return self.finish(now, Outcome::Failed, None, None);
             }
             let mut payloads = Vec::new();
             feed(transfer, &mut payloads);
@@ -651,6 +732,7 @@ impl Client {
             {
                 let server = p.server_id.unwrap_or(*src.ip());
                 if p.yiaddr != Ipv4Addr::UNSPECIFIED {
+                    let boot_file = offered_boot_file(&p, server);
                     let o = Offer {
                         server,
                         yiaddr: p.yiaddr,
@@ -659,6 +741,7 @@ impl Client {
                             .filter(|r| r.len() >= 4)
                             .map(|r| Ipv4Addr::new(r[0], r[1], r[2], r[3])),
                         pxe,
+                        boot_file,
                     };
                     let first = matches!(&self.phase, Phase::Discover { offer: None, .. });
                     if first {
@@ -674,6 +757,10 @@ impl Client {
                         if let Phase::Discover { proxy, .. } = &mut self.phase {
                             *proxy = Some(server);
                         }
+                        self.proxy_pxe10 = p
+                            .vendor_specific
+                            .as_deref()
+                            .is_some_and(pxelab_engine::dhcp::pxe_options::is_pxe10);
                         self.answered = true;
                         self.note(now, || format!("proxy DHCP offer from {server}"));
                     } else {
@@ -693,6 +780,22 @@ impl Client {
                     self.ip = Some(offer.yiaddr);
                     let ip = offer.yiaddr;
                     self.note(now, || format!("DHCPACK: address {ip}"));
+                    match self.via.take() {
+                        Some(BootVia::File(server, file)) => {
+                            self.note(now, || {
+                                format!("boot file {file} from {server}, named by the DHCP server")
+                            });
+                            self.served_by = Some(server);
+                            return self.start_nbp(now, server, file, out);
+                        }
+                        Some(BootVia::Abort) => {
+                            self.note(now, || {
+                                "PXE10 offer (option 43) without a boot menu: boot type 0, PXE aborts".into()
+                            });
+                            return self.give_up(now);
+                        }
+                        _ => {}
+                    }
                     self.phase = Phase::PxeRequest {
                         xid: x,
                         tx: 1,
@@ -746,7 +849,7 @@ impl Client {
         }
     }
 
-    /// The firmware reads the boot program (after EDK2's size probe).
+    /// The firmware's own download of the boot program (EDK2 probes its size first).
     fn start_nbp(&mut self, now: Instant, server: Ipv4Addr, file: String, out: &mut Vec<Send>) {
         if self.model.tftp_size_probe {
             let opts = self
@@ -795,16 +898,19 @@ impl Client {
         });
     }
 
-    /// On an offer: iPXE requests at once when it holds a usable pair; EDK2 waits for
-    /// its retransmission timeout (`selects_offer_at_timeout`).
+    /// On an offer: request at once if the offers make a way to boot, unless the
+    /// firmware picks its offers only at its retransmission timeouts
+    /// (`selects_offer_at_timeout`).
     fn maybe_request(&mut self, now: Instant, out: &mut Vec<Send>) {
         if !self.model.selects_offer_at_timeout {
-            self.request_if_usable(now, out);
+            self.request_if_usable(now, false, out);
         }
     }
 
-    /// Sends the REQUEST if an address offer and a PXE offer are held; true if so.
-    fn request_if_usable(&mut self, now: Instant, out: &mut Vec<Send>) -> bool {
+    /// Requests the offered address once the offers make a way to boot
+    /// (`offer_choice`); a DHCP server's boot file alone only when the firmware is done
+    /// collecting offers (`collected`). True if it sent the REQUEST.
+    fn request_if_usable(&mut self, now: Instant, collected: bool, out: &mut Vec<Send>) -> bool {
         let Phase::Discover {
             xid,
             started,
@@ -815,11 +921,26 @@ impl Client {
         else {
             return false;
         };
-        let boot_server = match (proxy, offer.pxe) {
-            (Some(p), _) => *p,
-            (None, true) => offer.server, // co-located responder (R-ANS-2)
-            (None, false) => return false, // keep waiting for a PXE offer
+        let a = offer_choice::AddressOffer {
+            pxe: offer.pxe, // co-located responder (R-ANS-2)
+            server: offer.server,
+            boot_file: offer.boot_file.as_ref(),
         };
+        let p = proxy.map(|server| offer_choice::ProxyOffer {
+            server,
+            pxe10: self.proxy_pxe10,
+        });
+        let Some(via) = offer_choice::choose(self.model.stack, &a, p.as_ref()) else {
+            return false; // keep waiting for a PXE offer
+        };
+        if matches!(via, BootVia::File(..)) && !collected {
+            return false; // a proxy offer may still come
+        }
+        let boot_server = match &via {
+            BootVia::Binl(s) | BootVia::File(s, _) => *s,
+            BootVia::Abort => offer.server,
+        };
+        self.via = Some(via);
         // A DHCP server's option 60 is not a responder's answer: only a proxy offer or
         // a 4011 ACK counts (`no_offer` is "no responder answered").
         let (x, st, o) = (*xid, *started, offer.clone());
@@ -959,7 +1080,7 @@ impl Client {
                                     _ => "no data".into(),
                                 };
                                 self.note(now, || format!("bad boot parameters: {why}"));
-                                self.finish(now, Outcome::Failed, None, Some(server));
+                                self.finish(now, Outcome::Failed, None, Some(server.into()));
                                 return;
                             }
                         };
@@ -986,20 +1107,30 @@ impl Client {
                             self.note(now, || {
                                 format!("boot image size {bytes} != expected {}", params.image_size)
                             });
-                            self.finish(now, Outcome::Failed, Some(&params), Some(server));
+                            self.finish(now, Outcome::Failed, Some(&params), Some(server.into()));
                         } else if let (Some(want), Some(got)) = (params.image_crc32, crc32) {
                             if want != got {
                                 self.note(now, || {
                                     format!("boot image CRC {got:08x} != {want:08x}")
                                 });
-                                self.finish(now, Outcome::Failed, Some(&params), Some(server));
+                                self.finish(
+                                    now,
+                                    Outcome::Failed,
+                                    Some(&params),
+                                    Some(server.into()),
+                                );
                             } else {
                                 self.note(now, || "boot image verified; started".into());
-                                self.finish(now, Outcome::Booted, Some(&params), Some(server));
+                                self.finish(
+                                    now,
+                                    Outcome::Booted,
+                                    Some(&params),
+                                    Some(server.into()),
+                                );
                             }
                         } else {
                             self.note(now, || "boot image started".into());
-                            self.finish(now, Outcome::Booted, Some(&params), Some(server));
+                            self.finish(now, Outcome::Booted, Some(&params), Some(server.into()));
                         }
                     }
                 }
@@ -1031,36 +1162,48 @@ impl Client {
     }
 
     fn give_up(&mut self, now: Instant) {
-        let outcome = if self.answered {
-            Outcome::Failed
-        } else {
-            Outcome::NoOffer
-        };
-        self.finish(now, outcome, None, self.served_by);
+        self.finish(now, gave_up(self.answered), None, None);
     }
 
+    /// `server`: whose boot file was taken, else the responder that answered last.
     fn finish(
         &mut self,
         now: Instant,
         outcome: Outcome,
         params: Option<&BootParams>,
-        server: Option<Ipv4Addr>,
+        server: Option<IpAddr>,
     ) {
-        let (boot_image, deployment) = image_and_deployment(outcome, params, &self.chosen);
-        let served_by = match outcome {
-            Outcome::NoOffer => None,
-            _ => server.or(self.served_by),
-        };
+        let served_by = server.or(self.served_by.map(IpAddr::V4));
         self.note(now, || format!("outcome: {}", outcome.as_str()));
-        self.result = Some(BootResult {
+        self.result = Some(BootResult::finished(
             outcome,
-            boot_image,
-            deployment,
+            params,
+            &self.chosen,
             served_by,
-            served_by6: None,
-            at: self.boot_started,
-            finished: now,
-        });
+            self.boot_started,
+            now,
+        ));
         self.phase = Phase::Done;
     }
+}
+
+/// The boot file an address offer names itself (the `file` field, else option 67) and
+/// its TFTP server: siaddr, else the offer's server (as EDK2's `PxeBcDhcp4BootInfo`).
+fn offered_boot_file(p: &dhcp_packet::DhcpPacket, server: Ipv4Addr) -> Option<(Ipv4Addr, String)> {
+    let file = Some(p.file_lossy().trim_end_matches('\0').to_string())
+        .filter(|f| !f.is_empty())
+        .or_else(|| {
+            p.option(67).map(|f| {
+                String::from_utf8_lossy(&f)
+                    .trim_end_matches('\0')
+                    .to_string()
+            })
+        })
+        .filter(|f| !f.is_empty())?;
+    let tftp = if p.siaddr.is_unspecified() {
+        server
+    } else {
+        p.siaddr
+    };
+    Some((tftp, file))
 }

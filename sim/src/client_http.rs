@@ -23,12 +23,10 @@
 //!    for the parameters is "no boot action" (`no_offer`), as TFTP error 1 is over PXE.
 //!    The prompt is the PXE boot program's (R-PROMPT-1, R-PROMPT-2).
 
-use crate::client::{
-    image_and_deployment, BootResult, Outcome, Send, Trace, MAX_RESTARTS, PROMPT_TIMEOUT,
-};
+use crate::client::{gave_up, BootResult, Outcome, Send, Trace, MAX_RESTARTS, PROMPT_TIMEOUT};
 use crate::tcp::{self, Segment, Tcb, TcpConfig};
 use pxelab_engine::bootfiles::{self, BootParams};
-use pxelab_engine::dhcp::firmware::{self, FirmwareModel};
+use pxelab_engine::dhcp::firmware::{self, FirmwareModel, Profile};
 use pxelab_engine::dhcp::packet::{self as dhcp_packet, MessageType};
 use pxelab_engine::policy::{ClientClass, Purpose};
 use pxelab_engine::{Guid, Instant, Mac};
@@ -205,14 +203,14 @@ pub struct HttpBoot {
 impl HttpBoot {
     /// `None` for firmware without UEFI HTTP boot (BIOS).
     pub fn new(
-        model: &'static FirmwareModel,
+        profile: &'static Profile,
         mac: Mac,
         guid: Option<Guid>,
         class: ClientClass,
         press_key: bool,
         verify: bool,
     ) -> Option<HttpBoot> {
-        let model = firmware::http_model(model.kind)?;
+        let model = profile.http4.as_ref()?;
         let m = mac.0;
         let spread = u16::from_be_bytes([m[4], m[5]]) % 30000;
         Some(HttpBoot {
@@ -742,12 +740,7 @@ impl HttpBoot {
     }
 
     fn give_up(&mut self, now: Instant) {
-        let outcome = if self.answered {
-            Outcome::Failed
-        } else {
-            Outcome::NoOffer
-        };
-        self.finish(now, outcome, None, self.served_by);
+        self.finish(now, gave_up(self.answered), None, self.served_by);
     }
 
     fn finish(
@@ -757,26 +750,16 @@ impl HttpBoot {
         params: Option<&BootParams>,
         server: Option<IpAddr>,
     ) {
-        let (boot_image, deployment) = image_and_deployment(outcome, params, &self.chosen);
-        let served = match outcome {
-            Outcome::NoOffer => None,
-            _ => server.or(self.served_by),
-        };
-        let (served_by, served_by6) = match served {
-            Some(IpAddr::V4(a)) => (Some(a), None),
-            Some(IpAddr::V6(a)) => (None, Some(a)),
-            None => (None, None),
-        };
+        let served_by = server.or(self.served_by);
         self.note(now, format!("outcome: {}", outcome.as_str()));
-        self.result = Some(BootResult {
+        self.result = Some(BootResult::finished(
             outcome,
-            boot_image,
-            deployment,
+            params,
+            &self.chosen,
             served_by,
-            served_by6,
-            at: self.boot_started,
-            finished: now,
-        });
+            self.boot_started,
+            now,
+        ));
         self.phase = Phase::Done;
     }
 }
@@ -788,7 +771,7 @@ impl crate::client::Client {
     /// Power on (or reboot) and boot by UEFI HTTP boot over IPv4.
     pub(crate) fn boot_http(&mut self, now: Instant, out: &mut Vec<Send>) {
         let Some(mut h) = HttpBoot::new(
-            self.model,
+            self.profile,
             self.mac,
             self.guid,
             self.class,

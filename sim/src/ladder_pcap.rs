@@ -30,7 +30,7 @@ pub fn read(path: &Path, started_unix_s: f64, mac: [u8; 6]) -> Result<Vec<Frame>
     let nanos = r.header().ts_resolution == pcap_file::TsResolution::NanoSecond;
     let mut out = Vec::new();
     // Raw records: pcap-file's checked ones refuse a record longer on the wire than the
-    // snap length, that is every truncated one (see daemon/src/audit.rs).
+    // snap length, that is every truncated one (see daemon/src/audit/capture.rs).
     while let Some(p) = r.next_raw_packet() {
         // A capture cut short (its budget, a killed switch) keeps what came before.
         let Ok(p) = p else { break };

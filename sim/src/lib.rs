@@ -17,6 +17,7 @@ pub mod http_host;
 pub mod ipv6;
 pub mod ladder;
 pub mod ladder_pcap;
+pub mod learn;
 pub mod link;
 pub mod merge;
 pub mod parallel;

@@ -533,7 +533,7 @@ mod tests {
         let m = pxelab_engine::dhcp::firmware::model(
             pxelab_engine::dhcp::firmware::FirmwareKind::UefiX64,
         );
-        let start = m.power_on_to_discover.as_secs_f64();
+        let start = m.timing.power_on_to_discover.as_secs_f64();
         assert!(
             p.power_on_to_discover
                 .is_some_and(|t| (t - start).abs() < 0.01),
@@ -544,7 +544,7 @@ mod tests {
             p.nbp_download.is_some() && p.image_download.is_some(),
             "{p:?}"
         );
-        let per = m.per_packet.as_secs_f64();
+        let per = m.timing.per_packet.as_secs_f64();
         assert!(p.per_packet.is_some_and(|t| t >= per), "{p:?}");
     }
 

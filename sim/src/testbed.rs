@@ -14,7 +14,7 @@ use pxelab_engine::{Instant, Mac};
 use pxelab_scenario::{ClearTarget, Event, EventKind, Netboot, TftpRequest};
 use std::collections::{BTreeMap, HashMap};
 use std::convert::Infallible;
-use std::net::{Ipv4Addr, SocketAddrV4};
+use std::net::{IpAddr, Ipv4Addr, SocketAddrV4};
 use std::path::Path;
 use std::time::Duration;
 
@@ -172,24 +172,18 @@ impl SimBed {
         rec.deployment = r.deployment;
         rec.served_by = match r.outcome {
             Outcome::NoOffer => None,
-            _ => r
-                .served_by
-                .map(|ip| {
-                    b.responder_by_ip
-                        .get(&ip)
-                        .cloned()
-                        .unwrap_or_else(|| ip.to_string())
-                })
-                .or_else(|| {
-                    // A pxe6 boot: the responder with that address6.
-                    r.served_by6.map(|ip| {
-                        b.responder_specs
-                            .iter()
-                            .find(|(_, c)| c.address6 == Some(ip))
-                            .map(|(_, c)| c.name.clone())
-                            .unwrap_or_else(|| ip.to_string())
-                    })
-                }),
+            _ => r.served_by.map(|ip| {
+                match ip {
+                    IpAddr::V4(a) => b.responder_by_ip.get(&a).cloned(),
+                    // A pxe6 or http6 boot: the responder with that address6.
+                    IpAddr::V6(a) => b
+                        .responder_specs
+                        .iter()
+                        .find(|(_, c)| c.address6 == Some(a))
+                        .map(|(_, c)| c.name.clone()),
+                }
+                .unwrap_or_else(|| ip.to_string())
+            }),
         };
         rec.took_s = Some(secs(r.finished.saturating_since(r.at)));
         self.busy = self.busy.saturating_sub(1);

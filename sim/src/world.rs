@@ -362,7 +362,7 @@ impl World {
         // A client's firmware takes its per-packet time before each frame leaves, one
         // frame after another (`FirmwareModel::per_packet`, measured under TCG).
         let cost = match &self.hosts[host].kind {
-            HostKind::Client(c) => c.model.per_packet,
+            HostKind::Client(c) => c.model.timing.per_packet,
             _ => Duration::ZERO,
         };
         let start = self.hosts[host].ifaces[iface]

@@ -183,6 +183,7 @@ pub fn missing(scenarios: &[&Scenario], all: bool) -> Vec<String> {
                 name: format!("c{i}"),
                 segment: "s".into(),
                 firmware: *f,
+                profile: None,
                 machine: None,
                 mac: pxelab_engine::Mac([2, 0, 0, 0, 0, i as u8]),
                 smbios_guid: None,

@@ -98,7 +98,7 @@ fn parse_shard(s: &str) -> Result<Shard, String> {
     Ok(Shard { index: i, count: n })
 }
 
-fn parse_secs(s: &str) -> Result<std::time::Duration, String> {
+pub(crate) fn parse_secs(s: &str) -> Result<std::time::Duration, String> {
     let t = s.trim();
     let n = t.strip_suffix('s').unwrap_or(t);
     n.parse::<f64>()

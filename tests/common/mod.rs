@@ -1,6 +1,8 @@
 //! Helpers shared by the binary's end-to-end tests (`mod common;`).
 #![allow(dead_code)]
 
+pub mod netns;
+
 use std::path::PathBuf;
 use std::process::{Command, Output};
 

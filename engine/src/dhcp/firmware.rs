@@ -39,7 +39,10 @@ use std::net::Ipv4Addr;
 use std::time::Duration;
 
 mod http;
+pub mod profile;
+pub mod profile_yaml;
 pub use http::{http_model, offer_url};
+pub use profile::{Profile, ProfileError};
 
 use super::opt;
 use super::packet::MessageType;
@@ -70,7 +73,13 @@ impl FirmwareKind {
         FirmwareKind::ALL.into_iter().find(|k| k.name() == name)
     }
     pub fn name(self) -> &'static str {
-        model(self).name
+        match self {
+            FirmwareKind::BiosX64 => "bios-x64",
+            FirmwareKind::BiosX86 => "bios-x86",
+            FirmwareKind::UefiX64 => "uefi-x64",
+            FirmwareKind::UefiIa32 => "uefi-ia32",
+            FirmwareKind::UefiArm64 => "uefi-arm64",
+        }
     }
 }
 
@@ -134,32 +143,18 @@ pub struct FirmwareModel {
     /// `bios-x86.yaml`) it held both offers 0.3 ms after its DISCOVER and sent its
     /// REQUEST 1.0 s later, when its first timeout expired.
     pub selects_offer_at_timeout: bool,
-    /// TFTP retransmission timeout and retries of the firmware's own reads and of its
-    /// PXE interface's (iPXE: about 1 s, 8 times; EDK2 `PXEBC_MTFTP_TIMEOUT` 4 s,
-    /// `PXEBC_MTFTP_RETRIES` 6).
-    pub tftp_timeout: Duration,
-    pub tftp_retries: u32,
     /// A TFTP read ends at the first ICMP port unreachable from the server (EDK2's
     /// `Mtftp4OnPacketReceived` takes the UDP receive error as fatal): in the lab a
     /// killed responder's namespace answers the client's first resent ACK so, and OVMF
     /// gave up about 4 s (one `tftp_timeout`) after the server went silent
     /// (`down-during-transfer-*.yaml`, docs/LAB.md). iPXE keeps retrying.
     pub tftp_gives_up_on_port_unreachable: bool,
-    /// Power-on (QEMU started) to the first DISCOVER under TCG, measured in the lab
-    /// (`pxelab run --lab --compare scenarios/lab/<firmware>.yaml`, docs/LAB.md; the
-    /// captures in tests/fixtures/firmware start at the first DISCOVER). `pxelab lab
-    /// calibrate` measures it again on the machine at hand.
-    pub power_on_to_discover: Duration,
     /// From the 4011 ACK (the boot file named) to the firmware's first read of it, under
     /// TCG in the lab (`--pcap` of `scenarios/lab/<firmware>.yaml`): OVMF and AAVMF
     /// 1.0-1.1 s; iPXE 15.1 s, for it waits for IPv6 autoconfiguration to give up
     /// first (router solicitations at 0, 0.3, 0.8, 1.9, 3.9, 8 s, no advertisement on
     /// the lab's IPv4-only segments) before it boots.
     pub pxe_ack_to_nbp: Duration,
-    /// The firmware's processing time per packet it sends under TCG: from the packet
-    /// that called for it (a DATA block, an offer) to its answer on the wire, measured
-    /// in the lab's captures as DATA to ACK (`pxelab lab calibrate`).
-    pub per_packet: Duration,
     /// TFTP options of the firmware's first read request for the boot program, in order.
     pub tftp_options: &'static [(&'static str, &'static str)],
     /// EDK2 first asks only for the size: it reads the OACK's tsize, aborts that transfer
@@ -168,6 +163,24 @@ pub struct FirmwareModel {
     pub tftp_size_probe: bool,
     /// DISCOVER retransmission timeouts, seconds.
     pub retransmit: [u64; 4],
+    /// Option 175 (iPXE's encapsulated options), sent where the order names 175.
+    pub option175: Option<&'static [u8]>,
+    /// The firmware's TFTP retransmission timeout and retries (the boot program's too).
+    pub tftp_timeout: Duration,
+    pub tftp_retries: u32,
+    /// The profile's `timing:` section.
+    pub timing: FirmwareTiming,
+}
+
+/// When the firmware acts, apart from its retransmissions (a profile's `timing:`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FirmwareTiming {
+    /// From power-on to the first DISCOVER (or Solicit).
+    pub power_on_to_discover: Duration,
+    /// Processing time per packet received before the firmware answers it.
+    pub per_packet: Duration,
+    /// How long offers are collected after the first DISCOVER before one is chosen.
+    pub offer_collection: Duration,
 }
 
 impl FirmwareModel {
@@ -212,174 +225,9 @@ impl FirmwareModel {
 /// The largest block size iPXE asks for (MTU 1500 less IP, UDP and TFTP headers).
 pub const IPXE_MAX_BLKSIZE: u16 = 1432;
 
-// iPXE, `dhcp_request_options_data` then `dhcp_create_request`'s stores (175, 61, 97).
-const IPXE_DISCOVER: &[u8] = &[53, 57, 93, 94, 60, 77, 55, 175, 61, 97];
-const IPXE_REQUEST: &[u8] = &[53, 57, 93, 94, 60, 77, 55, 175, 61, 97, 54, 50];
-const IPXE_PXE_REQUEST: &[u8] = &[53, 57, 93, 94, 60, 77, 55, 175, 61, 97, 54];
-/// As the iPXE ROM that QEMU ships (Debian ipxe-qemu 1.0.0+git-20190125) sends it,
-/// captured in tests/fixtures/firmware/bios-x64.pcap. Current iPXE also asks for 42
-/// (NTP) and 121 (classless routes); the lab's ROM does not, and the firmware wins.
-const IPXE_PRL: &[u8] = &[
-    1, 3, 6, 7, 12, 15, 17, 26, 43, 60, 66, 67, 119, 128, 129, 130, 131, 132, 133, 134, 135, 175,
-    203,
-];
-/// iPXE's option 175: the bus id (175.177: PCI, 1af4:1000 virtio-net) then the
-/// feature list. Representative of a QEMU ROM build; the exact list is build-dependent.
-const IPXE_ENCAP: &[u8] = &[
-    0xb1, 5, 1, 0x1a, 0xf4, 0x10, 0x00, // bus id
-    0x10, 1, 2, // PXE API extensions
-    0x13, 1, 1, // HTTP
-    0x15, 1, 1, // TFTP
-    0x17, 1, 1, // DNS
-    0x18, 1, 1, // bzImage
-    0x19, 1, 1, // Multiboot
-    0x21, 1, 1, // PXE
-    0x27, 1, 1, // menu
-];
-const IPXE_TFTP: &[(&str, &str)] = &[("blksize", "1432"), ("tsize", "0")];
-
-// EDK2: `DhcpSendMessage` writes 53, (54, 50), 57, then `PxeBcBuildDhcp4Options`' list.
-const EDK2_DISCOVER: &[u8] = &[53, 57, 55, 97, 94, 93, 60];
-const EDK2_REQUEST: &[u8] = &[53, 54, 50, 57, 55, 97, 94, 93, 60];
-const EDK2_PXE_REQUEST: &[u8] = &[53, 55, 57, 60, 93, 94, 97];
-const EDK2_PRL: &[u8] = &[
-    1, 2, 3, 4, 5, 6, 12, 13, 15, 17, 18, 22, 23, 28, 40, 41, 42, 43, 50, 51, 54, 58, 59, 60, 66,
-    67, 97, 128, 129, 130, 131, 132, 133, 134, 135,
-];
-/// The size probe's options, in the order OVMF, OVMF IA32 and AAVMF send them
-/// (tests/fixtures/firmware/uefi-*.pcap); the download that follows drops tsize.
-const EDK2_TFTP: &[(&str, &str)] = &[("tsize", "0"), ("blksize", "1468"), ("windowsize", "4")];
-
-// Measured in the lab under TCG (QEMU 7.2, this 2-core machine; docs/LAB.md, "Timing";
-// per packet: the median DATA-to-ACK gap in the lab's captures, 0.17 ms for iPXE,
-// 0.27-0.31 ms for AAVMF and OVMF IA32). `pxelab lab calibrate` measures both again
-// and writes them as an overlay.
-const IPXE_POWER_ON_TO_DISCOVER: Duration = Duration::from_millis(2_500);
-const IPXE_PER_PACKET: Duration = Duration::from_micros(170);
-const EDK2_POWER_ON_TO_DISCOVER: Duration = Duration::from_millis(6_500);
-const EDK2_PER_PACKET: Duration = Duration::from_micros(300);
-
-/// The same model with another power-on to first DISCOVER (measured per firmware).
-const fn starting_after(mut m: FirmwareModel, ms: u64) -> FirmwareModel {
-    m.power_on_to_discover = Duration::from_millis(ms);
-    m
-}
-
-const fn ipxe(kind: FirmwareKind, name: &'static str) -> FirmwareModel {
-    FirmwareModel {
-        kind,
-        name,
-        stack: Stack::Ipxe,
-        arch_option93: 0,
-        vendor_class: "PXEClient:Arch:00000:UNDI:002001",
-        client_ndi: [1, 2, 1],
-        options_order: IPXE_DISCOVER,
-        request_options_order: IPXE_REQUEST,
-        pxe_request_options_order: IPXE_PXE_REQUEST,
-        param_request_list: IPXE_PRL,
-        max_msg_size: Some(1472),
-        request_max_msg_size: Some(1472),
-        sends_secs: false,
-        broadcast_flag: false,
-        pxe_request_broadcast_flag: true,
-        pxe_request_src_port: super::CLIENT_PORT,
-        user_class: Some(b"iPXE"),
-        guid_zero_when_absent: false,
-        proxy_offer_wait_secs: Some(2),
-        tftp_options: IPXE_TFTP,
-        tftp_size_probe: false,
-        // Capture `bios-x64.pcap`: DISCOVERs at 0 and 1.03 s (then the REQUEST at
-        // 3.07 s); `DHCP_DISC_START_TIMEOUT_SEC` 1, doubling, given up once the next
-        // would pass `DHCP_DISC_END_TIMEOUT_SEC` 10: sent at 0, 1, 3, 7 s, given up at 15.
-        retransmit: [1, 2, 4, 8],
-        selects_offer_at_timeout: true,
-        tftp_timeout: Duration::from_secs(1),
-        tftp_retries: 8,
-        tftp_gives_up_on_port_unreachable: false,
-        power_on_to_discover: IPXE_POWER_ON_TO_DISCOVER,
-        pxe_ack_to_nbp: Duration::from_millis(15_100),
-        per_packet: IPXE_PER_PACKET,
-    }
-}
-
-const fn edk2(
-    kind: FirmwareKind,
-    name: &'static str,
-    arch: u16,
-    vendor_class: &'static str,
-) -> FirmwareModel {
-    FirmwareModel {
-        kind,
-        name,
-        stack: Stack::Edk2,
-        arch_option93: arch,
-        vendor_class,
-        client_ndi: [1, 3, 0],
-        options_order: EDK2_DISCOVER,
-        request_options_order: EDK2_REQUEST,
-        pxe_request_options_order: EDK2_PXE_REQUEST,
-        param_request_list: EDK2_PRL,
-        max_msg_size: Some(1472),
-        request_max_msg_size: Some(0xFF00),
-        sends_secs: true,
-        broadcast_flag: true,
-        pxe_request_broadcast_flag: false,
-        pxe_request_src_port: super::PXE_PORT,
-        user_class: None,
-        guid_zero_when_absent: true,
-        proxy_offer_wait_secs: None,
-        tftp_options: EDK2_TFTP,
-        tftp_size_probe: true,
-        // `mPxeDhcpTimeout`; capture `uefi-x64.pcap`: DISCOVERs 3.9 and 8.0 s apart
-        // (its second DHCP run), giving up on IPv4 PXE 60 s after the first (docs/LAB.md).
-        retransmit: [4, 8, 16, 32],
-        selects_offer_at_timeout: true,
-        tftp_timeout: Duration::from_secs(4),
-        tftp_retries: 6,
-        tftp_gives_up_on_port_unreachable: true,
-        power_on_to_discover: EDK2_POWER_ON_TO_DISCOVER,
-        pxe_ack_to_nbp: Duration::from_millis(1_000),
-        per_packet: EDK2_PER_PACKET,
-    }
-}
-
-static BIOS_X64: FirmwareModel = ipxe(FirmwareKind::BiosX64, "bios-x64");
-static BIOS_X86: FirmwareModel = ipxe(FirmwareKind::BiosX86, "bios-x86");
-static UEFI_X64: FirmwareModel = edk2(
-    FirmwareKind::UefiX64,
-    "uefi-x64",
-    7,
-    "PXEClient:Arch:00007:UNDI:003000",
-);
-// Power-on to DISCOVER in the lab: OVMF IA32 8.7 s, AAVMF 7.6 s (OVMF x64 6-7 s).
-static UEFI_IA32: FirmwareModel = starting_after(
-    edk2(
-        FirmwareKind::UefiIa32,
-        "uefi-ia32",
-        6,
-        "PXEClient:Arch:00006:UNDI:003000",
-    ),
-    8_700,
-);
-static UEFI_ARM64: FirmwareModel = starting_after(
-    edk2(
-        FirmwareKind::UefiArm64,
-        "uefi-arm64",
-        11,
-        "PXEClient:Arch:00011:UNDI:003000",
-    ),
-    7_600,
-);
-
-/// The model of a firmware.
+/// The model of a firmware: its built-in profile's (`profiles/*.yaml`, [`profile`]).
 pub fn model(f: FirmwareKind) -> &'static FirmwareModel {
-    match f {
-        FirmwareKind::BiosX64 => &BIOS_X64,
-        FirmwareKind::BiosX86 => &BIOS_X86,
-        FirmwareKind::UefiX64 => &UEFI_X64,
-        FirmwareKind::UefiIa32 => &UEFI_IA32,
-        FirmwareKind::UefiArm64 => &UEFI_ARM64,
-    }
+    &profile::builtin(f).pxe4
 }
 
 /// Which packet is being built.
@@ -413,7 +261,7 @@ fn option_data(m: &FirmwareModel, kind: Kind, code: u8, c: &Ctx) -> Option<Vec<u
         opt::VENDOR_CLASS => Some(m.vendor_class.as_bytes().to_vec()),
         opt::USER_CLASS => m.user_class.map(<[u8]>::to_vec),
         opt::PARAM_REQUEST_LIST => Some(m.param_request_list.to_vec()),
-        opt::IPXE_ENCAP => Some(IPXE_ENCAP.to_vec()),
+        opt::IPXE_ENCAP => m.option175.map(<[u8]>::to_vec),
         opt::CLIENT_ID => {
             let mut v = vec![1];
             v.extend_from_slice(&c.mac.0);

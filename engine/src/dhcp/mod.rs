@@ -15,6 +15,7 @@
 pub mod firmware;
 pub mod packet;
 pub mod proxy;
+pub mod pxe_options;
 pub mod relay;
 pub mod server;
 pub mod wire;

@@ -70,6 +70,8 @@ pub struct DhcpServer {
     addr: Ipv4Addr,
     pools: Vec<Pool>,
     option60_pxeclient: bool,
+    /// Options 66/67: (TFTP server, boot file) it names itself (no proxy needed).
+    boot_file: Option<(Option<Ipv4Addr>, String)>,
     lease_secs: u32,
     /// By chaddr field (16 bytes), ordered for determinism.
     leases: BTreeMap<[u8; 16], Lease>,
@@ -82,6 +84,7 @@ impl DhcpServer {
             addr,
             pools,
             option60_pxeclient,
+            boot_file: None,
             lease_secs: DEFAULT_LEASE_SECS,
             leases: BTreeMap::new(),
             log: Vec::new(),
@@ -91,6 +94,14 @@ impl DhcpServer {
     /// Changes the lease time (option 51), seconds.
     pub fn with_lease_secs(mut self, secs: u32) -> DhcpServer {
         self.lease_secs = secs;
+        self
+    }
+
+    /// Names a boot file in its OFFER and ACK (scenario `option67`): the `file` field
+    /// and option 67, and the TFTP server (`option66`) in siaddr and option 66, as ISC,
+    /// dnsmasq and Kea do with `filename` / `next-server`.
+    pub fn with_boot_file(mut self, tftp_server: Option<Ipv4Addr>, file: Option<String>) -> Self {
+        self.boot_file = file.map(|f| (tftp_server, f));
         self
     }
 
@@ -287,6 +298,10 @@ impl DhcpServer {
         if mt == MessageType::Ack {
             h.ciaddr = req.ciaddr;
         }
+        if let Some((server, file)) = &self.boot_file {
+            h.siaddr = server.unwrap_or(Ipv4Addr::UNSPECIFIED);
+            h.file = file.as_bytes().to_vec();
+        }
         let mut w = Writer::new(&h);
         w.option(opt::MESSAGE_TYPE, &[mt.to_u8()]);
         w.ip(opt::SERVER_ID, self.addr);
@@ -302,6 +317,12 @@ impl DhcpServer {
         }
         if self.option60_pxeclient {
             w.option(opt::VENDOR_CLASS, PXE_CLIENT.as_bytes());
+        }
+        if let Some((server, file)) = &self.boot_file {
+            if let Some(s) = server {
+                w.option(opt::TFTP_SERVER_NAME, s.to_string().as_bytes());
+            }
+            w.option(opt::BOOTFILE_NAME, file.as_bytes());
         }
         if let Some(r) = &req.relay_agent_info {
             w.option(opt::RELAY_AGENT_INFO, &r.raw);

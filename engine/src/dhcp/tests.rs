@@ -450,3 +450,29 @@ fn boot_program_reads_carry_what_the_lab_captured() {
     );
     assert_eq!(opts(FirmwareKind::UefiArm64, None), "windowsize=4");
 }
+
+#[test]
+fn server_names_its_boot_file_in_offer_and_ack_only_when_configured() {
+    let file = "smsboot/PS100002/x64/bootmgfw.efi";
+    let mut s = server(false).with_boot_file(Some(ip(10, 10, 0, 5)), Some(file.into()));
+    let rep = s.handle(
+        Instant::ZERO,
+        client_src(),
+        &discover(FirmwareKind::UefiX64, mac(1)),
+        HQ,
+    );
+    let o = parse(&rep[0].payload).unwrap();
+    assert_eq!(o.siaddr, ip(10, 10, 0, 5));
+    assert_eq!(o.file_lossy().trim_end_matches('\0'), file);
+    assert_eq!(o.option(opt::BOOTFILE_NAME).unwrap(), file.as_bytes());
+    assert_eq!(o.option(opt::TFTP_SERVER_NAME).unwrap(), b"10.10.0.5");
+    let plain = server(false).handle(
+        Instant::ZERO,
+        client_src(),
+        &discover(FirmwareKind::UefiX64, mac(1)),
+        HQ,
+    );
+    let p = parse(&plain[0].payload).unwrap();
+    assert!(p.file.is_empty() && p.option(opt::BOOTFILE_NAME).is_none());
+    assert_eq!(p.siaddr, Ipv4Addr::UNSPECIFIED);
+}

@@ -32,8 +32,8 @@ use crate::dhcp::firmware::{FirmwareKind, Stack};
 use crate::ids::{Guid, Mac};
 use std::time::Duration;
 
-/// One firmware's PXE over IPv6.
-#[derive(Debug)]
+/// One firmware's PXE over IPv6 (a profile's `dhcp6:`, docs/PROFILES.md).
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Firmware6 {
     pub kind: FirmwareKind,
     pub stack: Stack,
@@ -74,97 +74,9 @@ pub struct Firmware6 {
     pub tftp_options: &'static [(&'static str, &'static str)],
 }
 
-const fn ms(n: u64) -> Duration {
-    Duration::from_millis(n)
-}
-
-const EDK2_SOLICIT: &[u16] = &[1, 8, 3, 6, 62, 61, 16];
-const EDK2_REQUEST: &[u16] = &[1, 8, 2, 3, 6, 62, 61, 16];
-// The first retransmission time is when the collection ends (4.85 s in the PXEv6
-// captures; the HTTPv6 capture's retransmission came at 4.3 s).
-const EDK2_SOLICITS: &[Duration] = &[ms(0), ms(4850), ms(13_700), ms(31_300)];
-/// 1280 (the IPv6 minimum MTU) less 52 bytes of headers.
-const EDK2_TFTP_PROBE: &[(&str, &str)] =
-    &[("tsize", "0"), ("blksize", "1228"), ("windowsize", "4")];
-const EDK2_TFTP: &[(&str, &str)] = &[("blksize", "1228"), ("windowsize", "4")];
-
-pub(super) const fn edk2(kind: FirmwareKind, arch: u16, class: &'static str) -> Firmware6 {
-    Firmware6 {
-        kind,
-        stack: Stack::Edk2,
-        arch,
-        vendor_class: class,
-        nii: [1, 3, 0],
-        oro: &[59, 60, 23, 16],
-        solicit_order: EDK2_SOLICIT,
-        request_order: EDK2_REQUEST,
-        user_class: None,
-        duid_network_order: false,
-        solicit_t: u32::MAX,
-        solicit_at: EDK2_SOLICITS,
-        give_up: ms(60_000),
-        collect: Some(ms(4850)),
-        takes_proxy: true,
-        address_ready: ms(3300),
-        request_elapsed: false,
-        tftp_probe: Some(EDK2_TFTP_PROBE),
-        tftp_options: EDK2_TFTP,
-    }
-}
-
-static UEFI_X64: Firmware6 = edk2(FirmwareKind::UefiX64, 7, "PXEClient:Arch:00007:UNDI:003000");
-static UEFI_IA32: Firmware6 = edk2(
-    FirmwareKind::UefiIa32,
-    6,
-    "PXEClient:Arch:00006:UNDI:003000",
-);
-static UEFI_ARM64: Firmware6 = edk2(
-    FirmwareKind::UefiArm64,
-    11,
-    "PXEClient:Arch:00011:UNDI:003000",
-);
-
-const IPXE_SOLICITS: &[Duration] = &[ms(0), ms(250), ms(750), ms(1750), ms(3750), ms(7750)];
-const IPXE_ORDER: &[u16] = &[1, 3, 6, 16, 61, 62, 15, 8];
-const IPXE_REQUEST: &[u16] = &[1, 2, 3, 6, 16, 61, 62, 15, 8];
-
-const fn ipxe(kind: FirmwareKind) -> Firmware6 {
-    Firmware6 {
-        kind,
-        stack: Stack::Ipxe,
-        arch: 0,
-        vendor_class: "PXEClient:Arch:00000:UNDI:002001",
-        nii: [1, 2, 1],
-        oro: &[23, 24, 59, 60],
-        solicit_order: IPXE_ORDER,
-        request_order: IPXE_REQUEST,
-        user_class: Some(b"iPXE"),
-        duid_network_order: true,
-        solicit_t: 0,
-        // iPXE's retry timer: 1/4 s doubling, failing past 10 s.
-        solicit_at: IPXE_SOLICITS,
-        give_up: ms(15_750),
-        collect: None,
-        takes_proxy: false,
-        address_ready: ms(0),
-        request_elapsed: true,
-        tftp_probe: None,
-        tftp_options: &[("blksize", "1432"), ("tsize", "0")],
-    }
-}
-
-static BIOS_X64: Firmware6 = ipxe(FirmwareKind::BiosX64);
-static BIOS_X86: Firmware6 = ipxe(FirmwareKind::BiosX86);
-
-/// The IPv6 PXE model of a firmware.
+/// The IPv6 PXE model of a firmware (its built-in profile's `dhcp6:`).
 pub fn model6(kind: FirmwareKind) -> &'static Firmware6 {
-    match kind {
-        FirmwareKind::UefiX64 => &UEFI_X64,
-        FirmwareKind::UefiIa32 => &UEFI_IA32,
-        FirmwareKind::UefiArm64 => &UEFI_ARM64,
-        FirmwareKind::BiosX64 => &BIOS_X64,
-        FirmwareKind::BiosX86 => &BIOS_X86,
-    }
+    &crate::dhcp::firmware::profile::builtin(kind).pxe6
 }
 
 impl Firmware6 {

@@ -10,53 +10,16 @@
 //! port-4011 exchange. Its first TCP SYN came 2.4 to 3.0 s after the Reply (12.8 s once,
 //! x64), as the PXE model's address check; it offers MSS 1220 (1280 less 60).
 
-use super::firmware::{edk2, Firmware6};
-use crate::dhcp::firmware::FirmwareKind;
-use std::time::Duration;
+use super::firmware::Firmware6;
+use crate::dhcp::firmware::{profile, FirmwareKind};
 
 /// The MSS EDK2's TcpDxe offers over IPv6 (the captures' SYN).
 pub const EDK2_MSS6: u16 = 1220;
 
-const fn ms(n: u64) -> Duration {
-    Duration::from_millis(n)
-}
-
-/// Solicits at 0 and at the end of the collection (4.7 s); the later retransmissions
-/// were not captured over HTTP and are PXE's (13.7 and 31.3 s).
-const HTTP6_SOLICITS: &[Duration] = &[ms(0), ms(4700), ms(13_700), ms(31_300)];
-
-const fn http6(kind: FirmwareKind, arch: u16, class: &'static str) -> Firmware6 {
-    let mut m = edk2(kind, arch, class);
-    m.solicit_at = HTTP6_SOLICITS;
-    m.collect = Some(ms(4700));
-    m.takes_proxy = false;
-    m
-}
-
-static UEFI_X64: Firmware6 = http6(
-    FirmwareKind::UefiX64,
-    16,
-    "HTTPClient:Arch:00016:UNDI:003000",
-);
-static UEFI_IA32: Firmware6 = http6(
-    FirmwareKind::UefiIa32,
-    15,
-    "HTTPClient:Arch:00015:UNDI:003000",
-);
-static UEFI_ARM64: Firmware6 = http6(
-    FirmwareKind::UefiArm64,
-    19,
-    "HTTPClient:Arch:00019:UNDI:003000",
-);
-
-/// The HTTP-boot-over-IPv6 model of a firmware; `None` for BIOS (no UEFI HTTP boot).
+/// The HTTP-boot-over-IPv6 model of a firmware (its built-in profile's `http6:`);
+/// `None` for BIOS (no UEFI HTTP boot).
 pub fn http_model6(kind: FirmwareKind) -> Option<&'static Firmware6> {
-    match kind {
-        FirmwareKind::UefiX64 => Some(&UEFI_X64),
-        FirmwareKind::UefiIa32 => Some(&UEFI_IA32),
-        FirmwareKind::UefiArm64 => Some(&UEFI_ARM64),
-        FirmwareKind::BiosX64 | FirmwareKind::BiosX86 => None,
-    }
+    profile::builtin(kind).http6.as_ref()
 }
 
 /// `http://[addr]:port/path` (R-HTTP-1's IPv6 form): the URL's host is an IPv6 literal.

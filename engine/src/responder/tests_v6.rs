@@ -5,13 +5,12 @@ use super::*;
 use crate::dhcp6::wire::{Message6, Opt};
 use crate::dhcp6::{msg, opt};
 use crate::policy::{Arch, AvailableTo, Collection, HttpConfig, Purpose, Site};
-use crate::state::MemoryStore;
-use crate::testkit::{deployment, image, machine, SameFileRoot};
+use crate::testkit::{self, deployment, image, machine};
 use dhcp::firmware::{self, FirmwareKind};
 use proptest::prelude::*;
 use std::net::Ipv6Addr;
 
-const ME4: Ipv4Addr = Ipv4Addr::new(10, 10, 0, 5);
+const ME4: Ipv4Addr = testkit::RESPONDER_ADDRESS;
 pub(super) const ME6: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 0x10, 0, 0, 0, 0, 5);
 const RELAY6: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 0x30, 0, 0, 0, 0, 1);
 
@@ -65,19 +64,12 @@ fn site() -> Arc<Site> {
     })
 }
 
+/// The test kit's responder on this site, dual-stack (`address6` [`ME6`]).
 pub(super) fn responder(f: impl FnOnce(&mut ResponderConfig)) -> Responder {
-    let mut cfg = ResponderConfig::new("dp1", ME4, Role::DistributionPoint);
-    cfg.images = vec!["PS100001".into(), "PS100002".into()];
-    cfg.address6 = Some(ME6);
-    f(&mut cfg);
-    Responder::new(
-        Instant::ZERO,
-        cfg,
-        site(),
-        Box::new(MemoryStore::new()),
-        Arc::new(SameFileRoot::new("smsboot/", vec![7u8; 3000])),
-        1,
-    )
+    testkit::responder(site(), |c| {
+        c.address6 = Some(ME6);
+        f(c)
+    })
 }
 
 fn vendor(class: &str) -> Vec<u8> {

@@ -159,7 +159,7 @@ impl BenchLab {
             (&taps[0], &self.ns_srv, "10.201.0.1/24"),
             (&taps[1], &self.ns_cli, "10.201.0.2/24"),
         ] {
-            segment::attach_tap(tap, ns, tap, None, addr)?;
+            segment::attach_tap(tap, ns, tap, None, Some(addr))?;
         }
         // IPv6 beside IPv4 on both links; nodad: usable at once, no duplicate to fear.
         for (dev, ns, addr) in [
@@ -302,7 +302,8 @@ fn add_ipv6(ns: &str, dev: &str, addr: &str) -> Result<(), String> {
             ],
         )?;
     }
-    in_ns(ns, &["ip", "-6", "addr", "add", addr, "dev", dev, "nodad"]).map(|_| ())
+    in_ns(ns, &["ip", "-6", "addr", "add", addr, "dev", dev, "nodad"])?;
+    Ok(())
 }
 
 impl Drop for BenchLab {

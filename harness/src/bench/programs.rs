@@ -142,8 +142,7 @@ pub fn find_program(name: &str) -> Option<PathBuf> {
 /// Debian package.
 pub fn missing(servers: &[Server], clients: &[Client]) -> Vec<String> {
     let mut out = Vec::new();
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
+    if !pxelab_system::process::is_root() {
         out.push("root (network namespaces and tap devices): run with sudo".to_string());
     }
     if find_program("ip").is_none() {

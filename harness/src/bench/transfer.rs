@@ -356,10 +356,11 @@ pub(super) fn run_limited(cmd: &mut Command, limit: Duration) -> Result<Option<S
         match child.try_wait() {
             Ok(Some(_)) => break,
             Ok(None) if Instant::now() >= deadline || procs::interrupted() => {
-                // SAFETY: the process group of our own child (prepare() made it).
-                unsafe {
-                    libc::kill(-(child.id() as libc::pid_t), libc::SIGKILL);
-                }
+                // The process group of our own child (prepare() made it).
+                pxelab_system::process::signal_group(
+                    child.id(),
+                    pxelab_system::process::Signal::KILL,
+                );
                 let _ = child.wait();
                 return Ok(None);
             }

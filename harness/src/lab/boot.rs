@@ -2,9 +2,11 @@
 //! pressed at the prompt when the client does), or a modelled client told to boot; and
 //! each boot judged once it has finished (`judge.rs` decides the outcome).
 
+use super::LabError;
 use super::{Boot, Lab, Serial, BOOT_TIMED_OUT};
 use crate::judge::{self, strip_ansi};
 use crate::{procs, qemu};
+use pxelab_scenario::Netboot;
 use pxelab_sim::result::BootRecord;
 use std::io::{Read, Write};
 use std::net::Ipv4Addr;
@@ -13,11 +15,17 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 impl Lab<'_> {
-    pub(super) fn boot_client(&mut self, client: &str) -> Result<(), String> {
+    /// Boots `client` by `netboot` (a `boot` event's own, v1.1), else by the client's.
+    pub(super) fn boot_client(
+        &mut self,
+        client: &str,
+        netboot: Option<Netboot>,
+    ) -> Result<(), LabError> {
         let sc = self.sc;
         let c = sc
             .client(client)
-            .ok_or_else(|| format!("unknown client {client}"))?;
+            .ok_or_else(|| LabError::UnknownClient(client.to_string()))?;
+        let netboot = netboot.unwrap_or(c.netboot);
         if self.opts.model_clients {
             let n = self.boots.iter().filter(|b| b.client == client).count() as u32 + 1;
             if let Some(prev) = self.boots.iter_mut().rev().find(|b| b.client == client) {
@@ -29,11 +37,14 @@ impl Lab<'_> {
             let stdin = self
                 .swarm_stdin
                 .get_mut(&c.segment)
-                .ok_or_else(|| format!("no modelled clients on segment {}", c.segment))?;
+                .ok_or_else(|| LabError::NoModelledClients(c.segment.clone()))?;
             stdin
                 .write_all(format!("boot {client}\n").as_bytes())
                 .and_then(|_| stdin.flush())
-                .map_err(|e| format!("the modelled clients of {}: {e}", c.segment))?;
+                .map_err(|source| LabError::ModelledClientsInput {
+                    segment: c.segment.clone(),
+                    source,
+                })?;
             self.boots.push(Boot {
                 client: client.to_string(),
                 n,
@@ -41,6 +52,7 @@ impl Lab<'_> {
                 started: Instant::now(),
                 serial: Arc::new(Mutex::new(Serial::default())),
                 what: "model".into(),
+                netboot,
                 done: None,
             });
             return Ok(());
@@ -53,7 +65,7 @@ impl Lab<'_> {
         }
         let n = self.boots.iter().filter(|b| b.client == client).count() as u32 + 1;
         let vm_dir = self.dir.join(format!("vm-{client}-{n}"));
-        std::fs::create_dir_all(&vm_dir).map_err(|e| e.to_string())?;
+        std::fs::create_dir_all(&vm_dir)?;
         let max_image = sc
             .site
             .boot_images
@@ -73,17 +85,21 @@ impl Lab<'_> {
             switch_sock: &switch_sock,
             qemu_sock: &qemu_sock,
             dir: &vm_dir,
-            netboot: c.netboot,
+            // QEMU starts per boot: this boot's option first (`ovmf_knobs`).
+            netboot,
         };
         let mut cmd = qemu::command(&m)?;
         cmd.stdin(Stdio::piped())
             .stdout(Stdio::piped())
-            .stderr(Stdio::from(
-                std::fs::File::create(vm_dir.join("qemu.stderr")).map_err(|e| e.to_string())?,
-            ));
+            .stderr(Stdio::from(std::fs::File::create(
+                vm_dir.join("qemu.stderr"),
+            )?));
         let mut child = procs::prepare(&mut cmd)
             .spawn()
-            .map_err(|e| format!("cannot start QEMU for {client}: {e}"))?;
+            .map_err(|source| LabError::QemuStart {
+                client: client.to_string(),
+                source,
+            })?;
         let mut stdin = child.stdin.take().expect("piped");
         let mut stdout = child.stdout.take().expect("piped");
         let what = format!("qemu-{client}-{n}");
@@ -133,9 +149,13 @@ impl Lab<'_> {
             started: Instant::now(),
             serial,
             what,
+            netboot,
             done: None,
         });
-        self.say(&format!("boot {client} ({})", c.firmware.as_str()));
+        self.say(&format!(
+            "boot {client} ({}, {netboot})",
+            c.firmware.as_str()
+        ));
         Ok(())
     }
 
@@ -163,13 +183,12 @@ impl Lab<'_> {
                 .unwrap_or_else(|p| p.into_inner())
                 .iter()
                 .any(|(_, _, l)| judge::answered(l, &mac));
-            let netboot = sc.client(&b.client).map(|c| c.netboot).unwrap_or_default();
             let Some(v) = judge::judge(&judge::Observation {
                 serial: &s.lines,
                 exited: s.exited,
                 timed_out: b.started.elapsed() > self.opts.boot_timeout,
                 answered,
-                boot_option: judge::edk2_boot_option(netboot),
+                boot_option: judge::edk2_boot_option(b.netboot),
             }) else {
                 continue;
             };
@@ -215,7 +234,7 @@ impl Lab<'_> {
                     served_by,
                     at_s: b.at_s,
                     took_s: Some(took),
-                    netboot: None,
+                    netboot: netboot_field(b.netboot),
                 },
             ));
         }
@@ -266,7 +285,7 @@ impl Lab<'_> {
                 served_by: name_of(r.served_by),
                 at_s: b.at_s,
                 took_s: Some(r.took_s),
-                netboot: None,
+                netboot: netboot_field(b.netboot),
             });
         }
         let timeout = self.opts.boot_timeout;
@@ -290,7 +309,7 @@ impl Lab<'_> {
                     served_by: None,
                     at_s: b.at_s,
                     took_s: Some(b.started.elapsed().as_secs_f64()),
-                    netboot: None,
+                    netboot: netboot_field(b.netboot),
                 });
             }
         }
@@ -305,4 +324,10 @@ impl Lab<'_> {
             }
         }
     }
+}
+
+/// A boot's `netboot` in the results, as the simulator gives it: absent for PXE over
+/// IPv4 (v1 results unchanged).
+fn netboot_field(netboot: Netboot) -> Option<String> {
+    (netboot != Netboot::Pxe4).then(|| netboot.to_string())
 }

@@ -3,6 +3,7 @@
 //! the wait until every responder has started (and peers have found each other).
 
 use super::Lab;
+use super::LabError;
 use crate::procs;
 use crate::procs::in_ns;
 use crate::segment::{self, Switch};
@@ -12,11 +13,13 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 impl Lab<'_> {
-    pub(super) fn build(&mut self) -> Result<(), String> {
+    pub(super) fn build(&mut self) -> Result<(), LabError> {
         let sc = self.sc;
-        std::fs::create_dir_all(&self.dir).map_err(|e| format!("{}: {e}", self.dir.display()))?;
-        std::fs::write(self.dir.join("owner"), format!("{}\n", std::process::id()))
-            .map_err(|e| e.to_string())?;
+        std::fs::create_dir_all(&self.dir).map_err(|source| LabError::File {
+            path: self.dir.clone(),
+            source,
+        })?;
+        std::fs::write(self.dir.join("owner"), format!("{}\n", std::process::id()))?;
         self.hosts = super::plan::plan_hosts(sc, &self.id)?;
         self.say(&format!(
             "{} hosts, {} segments",
@@ -28,7 +31,7 @@ impl Lab<'_> {
         let cache = self.dir.join("payloads");
         for r in &sc.network.responders {
             let root = self.dir.join("roots").join(&r.config.name);
-            std::fs::create_dir_all(&root).map_err(|e| e.to_string())?;
+            std::fs::create_dir_all(&root)?;
             bootroot::populate(
                 &sc.site,
                 &r.config.images,
@@ -40,7 +43,7 @@ impl Lab<'_> {
         for r in &sc.network.rogues {
             // A rogue serves nothing: an empty root.
             let root = self.dir.join("roots").join(&r.name);
-            std::fs::create_dir_all(&root).map_err(|e| e.to_string())?;
+            std::fs::create_dir_all(&root)?;
         }
 
         // Segment switches, each with an equal share of what is left of the budget.
@@ -115,8 +118,7 @@ impl Lab<'_> {
                 &format!("the switch of segment {}", seg.name),
                 &self.dir.join(format!("switch-{}.json", seg.name)),
                 &spec,
-            )
-            .map_err(|e| e.to_string())?;
+            )?;
             let seen = self.dhcp_seen.clone();
             let budget = self.opts.capture.budget.clone();
             let pcap_path = spec.pcap.as_ref().map(|c| c.path.clone());
@@ -149,7 +151,9 @@ impl Lab<'_> {
             self.namespaces.push(h.ns.clone());
             self.ipv6_on(h)?;
             for (_, tap, ifname, addr, prefix, mac) in &h.ifaces {
-                segment::attach_tap(tap, &h.ns, ifname, Some(mac), &format!("{addr}/{prefix}"))?;
+                // No IPv4 address on an IPv6-only segment.
+                let cidr = super::plan::has_ipv4(*addr).then(|| format!("{addr}/{prefix}"));
+                segment::attach_tap(tap, &h.ns, ifname, Some(mac), cidr.as_deref())?;
             }
             self.ipv6_addresses(h)?;
             if h.router.is_some() {
@@ -186,13 +190,13 @@ impl Lab<'_> {
                         std::fs::read_to_string(self.dir.join(format!("responder-{name}.log")))
                             .unwrap_or_default();
                     let tail: Vec<&str> = log.lines().rev().take(5).collect();
-                    return Err(format!(
-                        "responder {name} did not start within 30 s; its last log lines: {}",
-                        tail.into_iter().rev().collect::<Vec<_>>().join(" | ")
-                    ));
+                    return Err(LabError::ResponderNotStarted {
+                        name: name.to_string(),
+                        last_lines: tail.into_iter().rev().collect::<Vec<_>>().join(" | "),
+                    });
                 }
                 if procs::interrupted() {
-                    return Err("interrupted".into());
+                    return Err(LabError::Interrupted);
                 }
                 std::thread::sleep(Duration::from_millis(50));
             }
@@ -216,7 +220,7 @@ impl Lab<'_> {
         &mut self,
         seg: &str,
         clients: &[&pxelab_scenario::Client],
-    ) -> Result<(), String> {
+    ) -> Result<(), LabError> {
         let spec = crate::swarm::SwarmSpec {
             local: self.dir.join(format!("swarm-{seg}.cl")),
             remote: self.dir.join(format!("swarm-{seg}.sw")),
@@ -233,32 +237,34 @@ impl Lab<'_> {
             verify: true,
         };
         let f = self.dir.join(format!("swarm-{seg}.json"));
-        std::fs::write(
-            &f,
-            serde_json::to_string_pretty(&spec).map_err(|e| e.to_string())?,
-        )
-        .map_err(|e| format!("{}: {e}", f.display()))?;
+        std::fs::write(&f, serde_json::to_string_pretty(&spec)?).map_err(|source| {
+            LabError::File {
+                path: f.clone(),
+                source,
+            }
+        })?;
         let mut cmd = Command::new(&self.opts.exe);
         cmd.args(["lab", "swarm", "--spec"])
             .arg(&f)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
-            .stderr(Stdio::from(
-                std::fs::File::create(self.dir.join(format!("swarm-{seg}.log")))
-                    .map_err(|e| e.to_string())?,
-            ));
-        let mut child = procs::prepare(&mut cmd)
-            .spawn()
-            .map_err(|e| format!("cannot start the modelled clients of {seg}: {e}"))?;
+            .stderr(Stdio::from(std::fs::File::create(
+                self.dir.join(format!("swarm-{seg}.log")),
+            )?));
+        let mut child =
+            procs::prepare(&mut cmd)
+                .spawn()
+                .map_err(|source| LabError::ModelledClientsStart {
+                    segment: seg.to_string(),
+                    source,
+                })?;
         let stdin = child.stdin.take().expect("piped");
         let mut out = BufReader::new(child.stdout.take().expect("piped"));
         self.procs.add(&format!("swarm-{seg}"), child);
         let mut line = String::new();
         let _ = out.read_line(&mut line);
         if line.trim() != "ready" {
-            return Err(format!(
-                "the modelled clients of segment {seg} did not start"
-            ));
+            return Err(LabError::ModelledClientsNotReady(seg.to_string()));
         }
         let results = self.swarm_results.clone();
         let logs = self.logs.clone();

@@ -2,7 +2,9 @@
 //! dhcrelay) and `pxelab serve` responders started in their namespaces with their logs
 //! collected; hosts taken down (a crash), armed to crash mid-transfer, started again.
 
+use super::LabError;
 use super::{Host, Lab};
+use crate::config_error::ConfigError;
 use crate::judge::serve_message;
 use crate::procs::{self, in_ns};
 use pxelab_scenario::DhcpEngine;
@@ -16,14 +18,17 @@ impl Lab<'_> {
         what: &str,
         source: &str,
         mut cmd: Command,
-    ) -> Result<(), String> {
+    ) -> Result<(), LabError> {
         cmd.stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped());
         cmd.env("NO_COLOR", "1");
         let child = procs::prepare(&mut cmd)
             .spawn()
-            .map_err(|e| format!("cannot start {what}: {e}"))?;
+            .map_err(|source| LabError::Start {
+                what: what.to_string(),
+                source,
+            })?;
         let mut child = child;
         let stderr = child.stderr.take().expect("piped");
         self.procs.add(what, child);
@@ -56,7 +61,7 @@ impl Lab<'_> {
             .any(|(_, s, l)| s == source && l.contains(text))
     }
 
-    pub(super) fn start_host(&mut self, h: &Host) -> Result<(), String> {
+    pub(super) fn start_host(&mut self, h: &Host) -> Result<(), LabError> {
         let sc = self.sc;
         for d in &h.dhcp {
             let d = sc
@@ -86,6 +91,13 @@ impl Lab<'_> {
                         })
                     })
                     .collect::<Vec<_>>();
+            // A server on an IPv6-only segment (no `cidr`) serves DHCPv6 only; dnsmasq
+            // serves both families from one process, so it runs with its IPv6 pools.
+            let v4 = sc.segment(&d.segment).is_some_and(|s| s.cidr.is_some());
+            if !v4 && d.engine != DhcpEngine::Dnsmasq {
+                self.start_dhcp6(h, d)?;
+                continue;
+            }
             if d.engine != DhcpEngine::Builtin {
                 let conf = crate::servers::ServerConf {
                     name: &d.name,
@@ -102,6 +114,7 @@ impl Lab<'_> {
                         })
                         .collect(),
                     option60_pxeclient: d.option60_pxeclient,
+                    boot_file: &d.boot_file,
                     dir: &self.dir.join(format!("dhcp-{}", d.name)),
                     pools6: if d.engine == DhcpEngine::Dnsmasq {
                         self.pools6(d)
@@ -130,6 +143,8 @@ impl Lab<'_> {
                 subnet: subnet(&d.segment).unwrap_or((d.address, 24)),
                 pools,
                 option60_pxeclient: d.option60_pxeclient,
+                tftp_server: d.boot_file.tftp_server,
+                boot_file: d.boot_file.file.clone(),
             };
             self.spawn_host_daemon(&h.ns, "dhcpd", &format!("dhcp-{}", d.name), &d.name, &spec)?;
             self.start_dhcp6(h, d)?;
@@ -143,9 +158,11 @@ impl Lab<'_> {
                 .expect("planned");
             self.start_relay6(h, r)?;
             if !r.ip_helpers.is_empty() {
+                // Its IPv4 interfaces (none on an IPv6-only segment).
                 let interfaces = h
                     .ifaces
                     .iter()
+                    .filter(|i| super::plan::has_ipv4(i.3))
                     .map(|(seg, _, ifname, addr, prefix, _)| {
                         let seg_name = &sc.network.segments[*seg].name;
                         let o82 = r
@@ -174,7 +191,10 @@ impl Lab<'_> {
                         &interfaces,
                         &self.dir.join(format!("dhcrelay-{}.pid", r.name)),
                     )
-                    .map_err(|e| format!("router {}: {e}", r.name))?;
+                    .map_err(|source| LabError::Router {
+                        router: r.name.clone(),
+                        source,
+                    })?;
                     self.spawn_logged(&format!("relay-{}", r.name), &r.name, cmd)?;
                     return self.start_responders(h);
                 }
@@ -194,7 +214,7 @@ impl Lab<'_> {
         self.start_responders(h)
     }
 
-    pub(super) fn start_responders(&mut self, h: &Host) -> Result<(), String> {
+    pub(super) fn start_responders(&mut self, h: &Host) -> Result<(), LabError> {
         let sc = self.sc;
         for name in &h.responders {
             let mut cmd = Command::new("ip");
@@ -222,10 +242,13 @@ impl Lab<'_> {
         what: &str,
         source: &str,
         spec: &impl serde::Serialize,
-    ) -> Result<(), String> {
+    ) -> Result<(), LabError> {
         let f = self.dir.join(format!("{what}.json"));
-        let text = serde_json::to_string_pretty(spec).map_err(|e| e.to_string())?;
-        std::fs::write(&f, text).map_err(|e| format!("{}: {e}", f.display()))?;
+        let text = serde_json::to_string_pretty(spec)?;
+        std::fs::write(&f, text).map_err(|source| LabError::File {
+            path: f.clone(),
+            source,
+        })?;
         let mut cmd = Command::new("ip");
         cmd.args(["netns", "exec", ns])
             .arg(&self.opts.exe)
@@ -269,15 +292,13 @@ impl Lab<'_> {
         let Some(h) = self.host_of(name) else { return };
         for r in &h.responders {
             if let Some(pid) = self.procs.pid(&format!("responder-{r}")) {
-                // SAFETY: signalling our own child by its PID.
-                unsafe {
-                    libc::kill(pid as libc::pid_t, libc::SIGUSR1);
-                }
+                // Our own child.
+                pxelab_system::process::signal(pid, pxelab_system::process::Signal::USR1);
             }
         }
     }
 
-    pub(super) fn host_up(&mut self, name: &str) -> Result<(), String> {
+    pub(super) fn host_up(&mut self, name: &str) -> Result<(), LabError> {
         let Some(h) = self.host_of(name) else {
             return Ok(());
         };
@@ -296,14 +317,18 @@ fn dhcrelay_command(
     ns: &str,
     ifaces: &[crate::hostd::RelayIface],
     pid_file: &Path,
-) -> Result<Command, String> {
+) -> Result<Command, ConfigError> {
     let down: Vec<&crate::hostd::RelayIface> =
         ifaces.iter().filter(|i| !i.helpers.is_empty()).collect();
     let Some(first) = down.first() else {
-        return Err("dhcrelay needs an interface with ip_helpers".into());
+        return Err(ConfigError::Relay(
+            "dhcrelay needs an interface with ip_helpers",
+        ));
     };
     if down.iter().any(|i| i.helpers != first.helpers) {
-        return Err("dhcrelay relays every client segment to one helper list; give them the same ip_helpers".into());
+        return Err(ConfigError::Relay(
+            "dhcrelay relays every client segment to one helper list; give them the same ip_helpers",
+        ));
     }
     let mut cmd = Command::new("ip");
     cmd.args(["netns", "exec", ns, "dhcrelay", "-4", "-d", "-pf"])

@@ -4,36 +4,15 @@
 //! address servers (dnsmasq's ranges in its one configuration, Kea's `kea-dhcp6` as a
 //! process of its own, the engine's built-in one as `pxelab lab dhcpd6`); a router's
 //! `ip_helpers6` as `pxelab lab relay6` (the engine's relay agent) or ISC `dhcrelay -6`
-//! (`relay: dhcrelay`). And what of v1.1 the lab does not run yet, said before anything
-//! is built.
+//! (`relay: dhcrelay`). Hosts on an IPv6-only segment (no `cidr`) have these addresses
+//! only (`plan.rs`).
 
+use super::LabError;
 use super::{Host, Lab};
 use crate::procs::in_ns;
 use crate::ra::{RaIface, RaSpec};
 use crate::servers6::{Pool6Conf, Relay6Iface};
-use pxelab_scenario::{DhcpEngine, EventKind, Netboot, RelayEngine, Scenario};
-
-/// The first v1.1 feature of the scenario the lab cannot run yet, named as the file
-/// names it.
-pub(super) fn v11_lab_gap(sc: &Scenario) -> Option<String> {
-    let n = &sc.network;
-    if let Some(s) = n.segments.iter().find(|s| s.cidr.is_none()) {
-        return Some(format!(
-            "segment `{}` is IPv6 only (no `cidr`): the lab runs IPv6 on dual-stack segments only",
-            s.name
-        ));
-    }
-    sc.events.iter().find_map(|e| match &e.kind {
-        EventKind::Boot {
-            client,
-            netboot: Some(_),
-        } => Some(format!(
-            "line {}: boot of `{client}` with its own `netboot`: the lab boots a client by the client's `netboot`",
-            e.line
-        )),
-        _ => None,
-    })
-}
+use pxelab_scenario::{DhcpEngine, Netboot, RelayEngine};
 
 /// The OVMF fw_cfg knobs that make the firmware's boot option for `netboot` the first
 /// to run: its order is PXEv4, PXEv6, HTTPv4, HTTPv6 (docs/MODEL.md), and the knobs
@@ -57,7 +36,7 @@ impl Lab<'_> {
     /// IPv6 on in a host's namespace before its interfaces arrive (they take the
     /// namespace's defaults): no duplicate address detection (the lab's addresses are
     /// unique by construction), no autoconfiguration from the lab's advertisements.
-    pub(super) fn ipv6_on(&self, h: &Host) -> Result<(), String> {
+    pub(super) fn ipv6_on(&self, h: &Host) -> Result<(), LabError> {
         if h.ifaces6.is_empty() {
             return Ok(());
         }
@@ -74,13 +53,13 @@ impl Lab<'_> {
                 "net.ipv6.conf.all.accept_ra=0",
                 "net.ipv6.conf.default.accept_ra=0",
             ],
-        )
-        .map(|_| ())
+        )?;
+        Ok(())
     }
 
     /// A host's IPv6 addresses; forwarding on a router, else a default route through
     /// the router on its segment.
-    pub(super) fn ipv6_addresses(&self, h: &Host) -> Result<(), String> {
+    pub(super) fn ipv6_addresses(&self, h: &Host) -> Result<(), LabError> {
         let sc = self.sc;
         for (i, addr, len) in &h.ifaces6 {
             let ifname = &h.ifaces[*i].2;
@@ -134,7 +113,7 @@ impl Lab<'_> {
     /// Router advertisements for every segment with `cidr6`: from the router on it
     /// (a default router), else from a host with an IPv6 address there (lifetime 0),
     /// managed where a DHCPv6 pool covers the prefix.
-    pub(super) fn start_router_advertisements(&mut self) -> Result<(), String> {
+    pub(super) fn start_router_advertisements(&mut self) -> Result<(), LabError> {
         let sc = self.sc;
         let mut per_host: Vec<(String, String, Vec<RaIface>)> = Vec::new();
         for (si, seg) in sc.network.segments.iter().enumerate() {
@@ -203,7 +182,7 @@ impl Lab<'_> {
         &mut self,
         h: &Host,
         d: &pxelab_scenario::DhcpServer,
-    ) -> Result<(), String> {
+    ) -> Result<(), LabError> {
         if d.pools6.is_empty() || d.engine == DhcpEngine::Dnsmasq {
             return Ok(());
         }
@@ -259,7 +238,7 @@ impl Lab<'_> {
         &mut self,
         h: &Host,
         r: &pxelab_scenario::Router,
-    ) -> Result<(), String> {
+    ) -> Result<(), LabError> {
         if r.ip_helpers6.is_empty() {
             return Ok(());
         }
@@ -327,7 +306,10 @@ impl Lab<'_> {
             &ifaces,
             &self.dir.join(format!("dhcrelay6-{}.pid", r.name)),
         )
-        .map_err(|e| format!("router {}: {e}", r.name))?;
+        .map_err(|source| LabError::Router {
+            router: r.name.clone(),
+            source,
+        })?;
         self.spawn_logged(&format!("relay6-{}", r.name), &r.name, cmd)
     }
 }

@@ -38,12 +38,14 @@ use std::time::{Duration, Instant};
 
 mod boot;
 mod build;
+mod error;
 mod hosts;
 mod ipv6;
 mod plan;
 mod resources;
 mod testbed;
 
+pub use error::LabError;
 pub use ipv6::ovmf_knobs;
 
 use plan::Host;
@@ -91,6 +93,8 @@ struct Boot {
     started: Instant,
     serial: Arc<Mutex<Serial>>,
     what: String,
+    /// The boot option it boots by (the `boot` event's, else the client's).
+    netboot: pxelab_scenario::Netboot,
     done: Option<BootRecord>,
 }
 
@@ -165,17 +169,11 @@ impl<'a> Lab<'a> {
     pub fn run(mut self) -> ScenarioResult {
         let wall = Instant::now();
         let mut result = ScenarioResult::new(self.sc, "lab", self.sc.seed);
-        // What the lab cannot build (some of IPv6) or play fails the scenario before
-        // anything is built.
-        let mut unsupported: Vec<String> = ipv6::v11_lab_gap(self.sc)
-            .map(|what| format!("{what} (issue 14)"))
-            .into_iter()
+        // What the lab cannot play fails the scenario before anything is built.
+        let unsupported: Vec<String> = timeline::check(&self.sc.events, &self)
+            .iter()
+            .map(|u| u.to_string())
             .collect();
-        unsupported.extend(
-            timeline::check(&self.sc.events, &self)
-                .iter()
-                .map(|u| u.to_string()),
-        );
         if !unsupported.is_empty() {
             result.failures = unsupported;
             result.wall_time_s = wall.elapsed().as_secs_f64();
@@ -254,7 +252,10 @@ impl<'a> Lab<'a> {
                     .iter()
                     .flat_map(|h| h.ifaces.iter().map(move |i| (h, i)))
                     .filter(|(_, i)| self.sc.network.segments[i.0].name == seg.name)
-                    .map(|(h, i)| format!("{}:{} {}/{}", h.name, i.2, i.3, i.4))
+                    .map(|(h, i)| match plan::has_ipv4(i.3) {
+                        true => format!("{}:{} {}/{}", h.name, i.2, i.3, i.4),
+                        false => format!("{}:{} (IPv6 only)", h.name, i.2),
+                    })
                     .collect::<Vec<_>>()
                     .join(", ")
             );

@@ -59,6 +59,8 @@ pub(crate) const DHCP: &[&str] = &[
     "pools",
     "pools6",
     "option60_pxeclient",
+    "option66",
+    "option67",
     "engine",
 ];
 pub(crate) const RESPONDER: &[&str] = &[
@@ -78,7 +80,10 @@ pub(crate) const RESPONDER: &[&str] = &[
     "mac_exclusion_file",
     "tftp",
     "http",
+    "option43",
 ];
+/// Extension: the PXE vendor options a responder adds to its proxy offer.
+pub(crate) const OPTION43: &[&str] = &["discovery_control", "boot_servers"];
 pub(crate) const TFTP: &[&str] = &["block_size", "window_size"];
 /// v1.1: a responder's HTTP boot server (R-HTTP).
 pub(crate) const HTTP: &[&str] = &["port"];

@@ -16,8 +16,10 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 use std::str::FromStr;
 
+mod boot_options;
 mod event;
 mod expect;
+mod firmware;
 pub(crate) mod keys;
 mod network;
 mod site;
@@ -121,6 +123,7 @@ pub fn discover(paths: &[PathBuf]) -> Result<Vec<PathBuf>, LoadError> {
                 path.extension().and_then(|e| e.to_str()),
                 Some("yaml" | "yml")
             ) && !is_bench_file(&path)
+                && !firmware::is_profile_file(&path)
             {
                 out.push(path);
             }

@@ -351,6 +351,7 @@ impl Cx<'_> {
                 option60_pxeclient: self
                     .opt(&dobj, "option60_pxeclient", parse_bool)?
                     .unwrap_or(false),
+                boot_file: self.dhcp_boot_file(&dobj)?,
                 engine: match dobj.get("engine") {
                     None => DhcpEngine::Builtin,
                     Some(e) => self.choice(
@@ -497,6 +498,7 @@ impl Cx<'_> {
                 }
                 cfg.tftp = caps;
             }
+            cfg.proxy_option43 = self.option43(&ro)?;
             net.responders.push(Responder {
                 config: cfg,
                 segment,
@@ -546,8 +548,7 @@ impl Cx<'_> {
             let name = self.name(nn, "client name")?;
             self.hosts.declare(self.file, nn, &name)?;
             let segment = self.refer(segs, self.req(&co, "segment")?, "segment")?;
-            let firmware =
-                self.value(self.req(&co, "firmware")?, "`firmware`", Firmware::from_str)?;
+            let (firmware, profile) = self.firmware(self.req(&co, "firmware")?)?;
             let given_mac = self.opt(&co, "mac", mac)?;
             let given_guid = self.opt(&co, "smbios_guid", guid)?;
             let (machine, mut the_mac, mut the_guid) = (None, given_mac, given_guid);
@@ -592,6 +593,7 @@ impl Cx<'_> {
                 name,
                 segment,
                 firmware,
+                profile,
                 machine,
                 mac: the_mac,
                 smbios_guid: the_guid,

@@ -46,7 +46,7 @@ impl Client {
         crc32: u32,
         out: &mut Vec<Send>,
     ) {
-        self.on_tftp_datagram(now, dst.port(), out, |t, payloads| {
+        self.on_tftp_datagram(now, src, dst.port(), Some(block), out, |t, payloads| {
             t.handle_data_crc(now, src.port(), block, len, crc32, payloads)
         });
     }

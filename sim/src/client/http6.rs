@@ -7,14 +7,13 @@
 
 use super::Client;
 use crate::client_http::HttpBoot;
-use pxelab_engine::dhcp6::http_firmware::http_model6;
 use pxelab_engine::Instant;
 
 impl Client {
     /// Power on (or reboot) and boot by UEFI HTTP boot over IPv6.
     pub(super) fn boot_http6(&mut self, now: Instant) {
         // The scenario loader refuses `http6` on BIOS (no HTTP boot option).
-        if let Some(model) = http_model6(self.model.kind) {
+        if let Some(model) = self.profile.http6.as_ref() {
             self.start6(now, model, "UEFI HTTP boot over IPv6 (http6)");
         }
     }
@@ -23,7 +22,7 @@ impl Client {
     /// part takes the client's calls from here.
     pub(super) fn start_http6(&mut self, now: Instant, url: &str) {
         let http = HttpBoot::new(
-            self.model,
+            self.profile,
             self.mac,
             self.guid,
             self.class,

@@ -15,7 +15,7 @@ use pxelab_engine::policy::Purpose;
 use pxelab_engine::tftp::client::{ClientConfig, ClientStatus, ClientTransfer};
 use pxelab_engine::tftp::packet::{self as tftp_packet, Packet};
 use pxelab_engine::Instant;
-use std::net::{Ipv6Addr, SocketAddrV6};
+use std::net::{IpAddr, Ipv6Addr, SocketAddrV6};
 use std::time::Duration;
 
 /// How long EDK2 waits for the proxy's answer on port 4011 before it tries the next one.
@@ -744,13 +744,7 @@ impl Client {
     }
 
     fn give_up6(&mut self, now: Instant) {
-        let outcome = if self.answered {
-            Outcome::Failed
-        } else {
-            Outcome::NoOffer
-        };
-        let s = self.six.as_ref().and_then(|b| b.served_by);
-        self.finish6(now, outcome, None, s);
+        self.finish6(now, super::gave_up(self.answered), None, None);
     }
 
     fn finish6(
@@ -762,14 +756,7 @@ impl Client {
     ) {
         let served = server.or(self.six.as_ref().and_then(|b| b.served_by));
         self.six = None;
-        self.finish(now, outcome, params, None);
-        if let Some(r) = &mut self.result {
-            r.served_by6 = if outcome == Outcome::NoOffer {
-                None
-            } else {
-                served
-            };
-        }
+        self.finish(now, outcome, params, served.map(IpAddr::V6));
     }
 }
 

@@ -2,72 +2,19 @@
 //! `Dhcp4Dxe`): its DHCP DISCOVER and REQUEST, as captured from OVMF x64, OVMF IA32 and
 //! AAVMF (`tests/fixtures/firmware/*-http4.pcap`, docs/MODEL.md's last section).
 //!
-//! The same packets as EDK2's PXE ([`super::model`]) but for: option 60
+//! The same packets as EDK2's PXE ([`super::model`]) but for (the profiles' `http4:`): option 60
 //! `HTTPClient:Arch:000NN:UNDI:003000`, option 93 16 / 15 / 19 (`HttpBootDhcp4.c`'s
 //! `HttpBootBuildDhcp4Options`), option 57 1472 in the REQUEST too, and option 55 with
 //! 59, 60, then a 25th entry that `HttpBootDxe` never writes (`ParaList[24]`: whatever
 //! byte was in memory, 235 on x64 and 0 on IA32 and arm64 in the captures), 67 and 97.
 
-use super::{edk2, FirmwareKind, FirmwareModel};
+use super::{FirmwareKind, FirmwareModel};
 
-/// `HttpBootDxe`'s parameter request list with the unwritten 25th entry as captured.
-const fn prl(unwritten: u8) -> [u8; 27] {
-    [
-        1, 2, 3, 4, 5, 6, 12, 13, 15, 17, 18, 22, 23, 28, 40, 41, 42, 43, 50, 51, 54, 58, 59, 60,
-        unwritten, 67, 97,
-    ]
-}
-
-static PRL_X64: [u8; 27] = prl(235);
-static PRL_OTHER: [u8; 27] = prl(0);
-
-const fn http(
-    kind: FirmwareKind,
-    name: &'static str,
-    arch: u16,
-    vendor_class: &'static str,
-    prl: &'static [u8],
-) -> FirmwareModel {
-    let mut m = edk2(kind, name, arch, vendor_class);
-    m.param_request_list = prl;
-    m.request_max_msg_size = Some(1472);
-    // No TFTP: the boot file comes by HTTP.
-    m.tftp_options = &[];
-    m.tftp_size_probe = false;
-    m
-}
-
-static UEFI_X64: FirmwareModel = http(
-    FirmwareKind::UefiX64,
-    "uefi-x64",
-    16,
-    "HTTPClient:Arch:00016:UNDI:003000",
-    &PRL_X64,
-);
-static UEFI_IA32: FirmwareModel = http(
-    FirmwareKind::UefiIa32,
-    "uefi-ia32",
-    15,
-    "HTTPClient:Arch:00015:UNDI:003000",
-    &PRL_OTHER,
-);
-static UEFI_ARM64: FirmwareModel = http(
-    FirmwareKind::UefiArm64,
-    "uefi-arm64",
-    19,
-    "HTTPClient:Arch:00019:UNDI:003000",
-    &PRL_OTHER,
-);
-
-/// The HTTP boot model of a firmware; `None` for BIOS (no UEFI HTTP boot option).
-/// Build its packets with [`super::build_discover`] and [`super::build_request`].
+/// The HTTP boot model of a firmware (its built-in profile's `http4:`); `None` for BIOS
+/// (no UEFI HTTP boot option). Build its packets with [`super::build_discover`] and
+/// [`super::build_request`].
 pub fn http_model(f: FirmwareKind) -> Option<&'static FirmwareModel> {
-    match f {
-        FirmwareKind::BiosX64 | FirmwareKind::BiosX86 => None,
-        FirmwareKind::UefiX64 => Some(&UEFI_X64),
-        FirmwareKind::UefiIa32 => Some(&UEFI_IA32),
-        FirmwareKind::UefiArm64 => Some(&UEFI_ARM64),
-    }
+    super::profile::builtin(f).http4.as_ref()
 }
 
 /// The boot file URL of an offer that `HttpBootDxe` takes as an HTTP offer: option 60

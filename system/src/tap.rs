@@ -126,14 +126,7 @@ mod tests {
     #[test]
     fn a_tap_is_up_while_it_lives_and_gone_after() {
         std::thread::spawn(|| {
-            // SAFETY: unshare on this thread only; it touches no memory of ours.
-            let rc = unsafe { libc::unshare(libc::CLONE_NEWNET) };
-            assert_eq!(
-                rc,
-                0,
-                "unshare(CLONE_NEWNET) needs root: {}",
-                std::io::Error::last_os_error()
-            );
+            crate::netns::unshare_thread().expect("unshare(CLONE_NEWNET) needs root");
             let tap = Tap::create("pxltap0").unwrap();
             let up = libc::IFF_UP as libc::c_short;
             assert_eq!(flags("pxltap0").unwrap() & up, up, "not up");

@@ -2,7 +2,7 @@
 //! signals that are blocked except inside `ppoll`, so one that arrives between two
 //! polls is never missed and never interrupts anything else. Used by `pxelab serve`
 //! (its TFTP transfers go from socket to engine to socket without a thread or task
-//! hop) and by the lab's switch.
+//! hop) and by the lab's switch and swarm.
 
 use std::os::fd::RawFd;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -58,6 +58,21 @@ impl Signals {
     pub fn caught(&self, sig: libc::c_int) -> bool {
         CAUGHT.load(Ordering::SeqCst) & (1 << sig) != 0
     }
+}
+
+/// Makes our standard input non-blocking (a process fed commands or frames on stdin
+/// that polls it alongside its sockets).
+pub fn stdin_nonblocking() -> std::io::Result<()> {
+    let stdin = std::io::stdin();
+    let flags = rustix::fs::fcntl_getfl(&stdin)?;
+    rustix::fs::fcntl_setfl(&stdin, flags | rustix::fs::OFlags::NONBLOCK)?;
+    Ok(())
+}
+
+/// Reads what standard input holds, unbuffered (what the poll saw is what is read;
+/// `std::io::Stdin` would keep some in its buffer). 0: end of input.
+pub fn read_stdin(buf: &mut [u8]) -> std::io::Result<usize> {
+    Ok(rustix::io::read(std::io::stdin(), buf)?)
 }
 
 /// A `pollfd` waiting for input on `fd`.

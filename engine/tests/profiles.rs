@@ -1,0 +1,159 @@
+//! Firmware profiles (docs/PROFILES.md): the built-in ones read, and a bad profile is
+//! an error that names its file, line and key. That the built-in ones match the real
+//! firmware is tests/firmware_models.rs' (and firmware6, http_boot, http6_boot) job.
+
+use pxelab_engine::dhcp::firmware::{self, profile, FirmwareKind, Stack};
+use pxelab_engine::dhcp6::firmware::model6;
+use std::path::Path;
+use std::time::Duration;
+
+#[test]
+fn every_builtin_profile_reads_and_is_its_firmwares_model() {
+    for k in FirmwareKind::ALL {
+        let p = profile::parse(profile::builtin_text(k), Path::new("x.yaml"), k).unwrap();
+        assert_eq!(p.name, k.name());
+        assert_eq!(&p.pxe4, firmware::model(k));
+        assert_eq!(&p.pxe6, model6(k));
+        assert_eq!(p.pxe4.options_order[0], 53, "{k:?}");
+        // BIOS (iPXE) has no UEFI HTTP boot; the UEFI firmware has it over both families.
+        let uefi = p.pxe4.stack == Stack::Edk2;
+        assert_eq!(p.http4.is_some(), uefi, "{k:?}");
+        assert_eq!(p.http6.is_some(), uefi, "{k:?}");
+    }
+}
+
+#[test]
+fn the_timing_section_defaults_to_the_simulators_behaviour_before_profiles() {
+    for k in FirmwareKind::ALL {
+        let t = firmware::model(k).timing;
+        assert_eq!(t, firmware::FirmwareTiming::default(), "{k:?}");
+    }
+    // A profile without `timing:` gets the same.
+    let text = profile::builtin_text(FirmwareKind::UefiX64);
+    let start = text.find("\ntiming:").unwrap();
+    let end = text.find("\nhttp4:").unwrap();
+    let without = format!("{}{}", &text[..start], &text[end..]);
+    let p = profile::parse(&without, Path::new("t.yaml"), FirmwareKind::UefiX64).unwrap();
+    assert_eq!(p.pxe4.timing, firmware::FirmwareTiming::default());
+}
+
+#[test]
+fn durations_read_as_the_scenario_format_writes_them() {
+    let d = profile::parse_duration;
+    assert_eq!(d("4s"), Ok(Duration::from_secs(4)));
+    assert_eq!(d("250ms"), Ok(Duration::from_millis(250)));
+    assert_eq!(d("4.85s"), Ok(Duration::from_millis(4850)));
+    assert_eq!(d("1m"), Ok(Duration::from_secs(60)));
+    assert!(d("-1s").unwrap_err().contains("negative"));
+    assert!(d("4").is_err());
+    assert!(d("s").is_err());
+    assert!(d("4 parsecs").is_err());
+}
+
+/// The built-in uefi-x64 text with the line starting with `find` replaced by `with`;
+/// the error it gives, and the (1-based) line it should name.
+fn bad(find: &str, with: &str) -> (profile::ProfileError, u64) {
+    let text = profile::builtin_text(FirmwareKind::UefiX64);
+    let mut line = 0;
+    let edited: Vec<String> = text
+        .lines()
+        .enumerate()
+        .map(|(i, l)| {
+            if line == 0 && l.trim_start().starts_with(find) {
+                line = i as u64 + 1;
+                with.to_string()
+            } else {
+                l.to_string()
+            }
+        })
+        .collect();
+    assert!(line > 0, "no line starts with {find}");
+    let e = profile::parse(
+        &edited.join("\n"),
+        Path::new("p/bad.yaml"),
+        FirmwareKind::UefiX64,
+    )
+    .expect_err("a bad profile is refused");
+    (e, line)
+}
+
+fn assert_located(e: &profile::ProfileError, line: u64, words: &[&str]) {
+    assert_eq!(e.file, Path::new("p/bad.yaml"));
+    assert_eq!(e.line, Some(line), "{e}");
+    for w in words {
+        assert!(e.to_string().contains(w), "`{w}` not in: {e}");
+    }
+}
+
+#[test]
+fn an_unknown_key_is_located_and_named() {
+    let (e, line) = bad("secs:", "  seconds: elapsed");
+    assert_located(&e, line, &["p/bad.yaml:", "seconds"]);
+}
+
+#[test]
+fn a_negative_time_is_located() {
+    let (e, line) = bad("per_packet:", "  per_packet: -5ms");
+    assert_located(&e, line, &["negative"]);
+    let (e, line) = bad("give_up:", "  give_up: -60s");
+    assert_located(&e, line, &["negative"]);
+}
+
+#[test]
+fn an_option_list_without_option_53_or_with_it_not_first_is_located() {
+    let (e, line) = bad("discover:", "  discover: [57, 55, 97, 94, 93, 60]");
+    assert_located(&e, line, &["without option 53"]);
+    let (e, line) = bad("request:", "  request: [54, 53, 50, 57]");
+    assert_located(&e, line, &["53", "first"]);
+    let (e, line) = bad("pxe_request:", "  pxe_request: [53, 55, 55]");
+    assert_located(&e, line, &["twice"]);
+    let (e, line) = bad("solicit:", "  solicit: [8, 3, 6]");
+    assert_located(&e, line, &["option 1"]);
+}
+
+#[test]
+fn impossible_timers_are_located() {
+    let (e, line) = bad("retransmit:", "  retransmit: [4s, 8s]");
+    assert_located(&e, line, &["retransmit"]);
+    let (e, line) = bad("solicit_at:", "  solicit_at: [0s, 5s, 2s]");
+    assert_located(&e, line, &["ascends"]);
+    let (e, line) = bad("options:", "  options: [tsize, blksize=1468]");
+    assert_located(&e, line, &["name=value"]);
+}
+
+#[test]
+fn a_missing_section_is_an_error() {
+    let text = profile::builtin_text(FirmwareKind::BiosX64).replace("stack: ipxe\n", "");
+    let e = profile::parse(&text, Path::new("p/bad.yaml"), FirmwareKind::BiosX64).unwrap_err();
+    assert!(e.to_string().contains("stack"), "{e}");
+}
+
+#[test]
+fn a_profile_written_back_reads_as_the_same_profile() {
+    use firmware::profile_yaml::{duration_text, to_yaml};
+    for k in FirmwareKind::ALL {
+        let p = profile::builtin(k);
+        let text = to_yaml(p, "written back\nby the test");
+        let again =
+            profile::parse(&text, Path::new("w.yaml"), k).unwrap_or_else(|e| panic!("{e}\n{text}"));
+        assert_eq!(
+            (&again.pxe4, &again.http4, &again.pxe6, &again.http6),
+            (&p.pxe4, &p.http4, &p.pxe6, &p.http6),
+            "{k:?}"
+        );
+    }
+    assert_eq!(duration_text(Duration::from_millis(4850)), "4850ms");
+    assert_eq!(duration_text(Duration::from_micros(1500)), "1.5ms");
+    assert_eq!(
+        profile::parse_duration("1.5ms"),
+        Ok(Duration::from_micros(1500))
+    );
+}
+
+#[test]
+fn an_error_says_its_place_once() {
+    let (e, line) = bad("per_packet:", "  per_packet: -5ms");
+    let text = e.to_string();
+    assert!(text.starts_with(&format!("p/bad.yaml:{line}:")), "{text}");
+    assert!(!text.contains(&format!("line {line}")), "{text}");
+}

@@ -1,0 +1,319 @@
+//! `pxelab firmware learn` (docs/PROFILES.md) on every fixture capture of a PXE boot
+//! (`tests/fixtures/firmware/{bios-x64,bios-x86,uefi-x64,uefi-ia32,uefi-arm64}.pcap`):
+//! the learned profile has the built-in profile's DHCP and TFTP options, and the
+//! simulator, given the learned profile, sends the capture's messages in the capture's
+//! order with the capture's options.
+//!
+//! The captures were taken with QEMU's user-mode network, whose DHCP server names the
+//! boot file itself: there is no proxy and no port-4011 exchange in them. The
+//! simulator's client needs a PXE offer (a proxy's), so its run has a responder, and
+//! its REQUEST to port 4011 is left out of the comparison. Retransmissions are folded
+//! (the simulator's DHCP timers are still the rules page's, docs/MODEL.md).
+
+mod common;
+
+use common::{pxelab, run_ok, tmp};
+use pcap_file::pcap::PcapReader;
+use pxelab_engine::dhcp::firmware::{profile, FirmwareKind};
+use pxelab_engine::dhcp::packet::{self, MessageType};
+use pxelab_engine::tftp::packet::Packet;
+use std::path::{Path, PathBuf};
+
+const FIXTURES: [(&str, FirmwareKind); 5] = [
+    ("bios-x64", FirmwareKind::BiosX64),
+    ("bios-x86", FirmwareKind::BiosX86),
+    ("uefi-x64", FirmwareKind::UefiX64),
+    ("uefi-ia32", FirmwareKind::UefiIa32),
+    ("uefi-arm64", FirmwareKind::UefiArm64),
+];
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("tests/fixtures/firmware/{name}.pcap"))
+}
+
+/// One message the client sent: its kind and its options (DHCP codes or TFTP names).
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Message {
+    kind: String,
+    options: Vec<String>,
+}
+
+/// The client's messages of a capture, up to its read of the boot program (after the
+/// size probe, when there is one); consecutive repeats folded into one.
+fn client_messages(pcap: &Path) -> Vec<Message> {
+    let file = std::fs::File::open(pcap).unwrap_or_else(|e| panic!("{}: {e}", pcap.display()));
+    let mut r = PcapReader::new(file).unwrap();
+    let mut out: Vec<Message> = Vec::new();
+    while let Some(pkt) = r.next_packet() {
+        let pkt = pkt.unwrap();
+        let Ok(s) = etherparse::SlicedPacket::from_ethernet(&pkt.data) else {
+            continue;
+        };
+        let Some(etherparse::TransportSlice::Udp(u)) = s.transport else {
+            continue;
+        };
+        let m = match (u.destination_port(), u.source_port()) {
+            (67, _) => match packet::parse(u.payload()) {
+                Ok(p) if p.op == 1 => Message {
+                    kind: format!("{:?}", p.message_type.unwrap_or(MessageType::Inform)),
+                    options: p.options.iter().map(|(c, _)| c.to_string()).collect(),
+                },
+                _ => continue,
+            },
+            (69, _) => match Packet::parse(u.payload()) {
+                Ok(Packet::Rrq(rq)) => Message {
+                    kind: "RRQ".into(),
+                    options: rq.options.iter().map(|(k, v)| format!("{k}={v}")).collect(),
+                },
+                // QEMU's TFTP server answers from port 69 itself.
+                Ok(Packet::Error { code: 8, .. }) => Message {
+                    kind: "ERROR 8".into(),
+                    options: Vec::new(),
+                },
+                _ => continue,
+            },
+            // The size probe's abort, from the client's transfer port to the server's.
+            (_, sport) if sport != 69 => match Packet::parse(u.payload()) {
+                Ok(Packet::Error { code: 8, .. }) => Message {
+                    kind: "ERROR 8".into(),
+                    options: Vec::new(),
+                },
+                _ => continue,
+            },
+            _ => continue,
+        };
+        if out.last() != Some(&m) {
+            out.push(m);
+        }
+    }
+    // Up to the boot program's read: the first, or the one after an aborted probe.
+    if let Some(i) = out.iter().position(|m| m.kind == "RRQ") {
+        let end = if out.get(i + 1).is_some_and(|m| m.kind == "ERROR 8") {
+            i + 3
+        } else {
+            i + 1
+        };
+        out.truncate(end);
+    }
+    out
+}
+
+fn learn(name: &str, dir: &Path) -> PathBuf {
+    let out = dir.join(format!("{name}.yaml"));
+    run_ok(
+        pxelab()
+            .args(["firmware", "learn"])
+            .arg(fixture(name))
+            .arg("-o")
+            .arg(&out),
+    );
+    out
+}
+
+#[test]
+fn a_learned_profile_has_the_builtin_profiles_dhcp_and_tftp_options() {
+    let dir = tmp("learn-options");
+    for (name, kind) in FIXTURES {
+        let path = learn(name, &dir);
+        let text = std::fs::read_to_string(&path).unwrap();
+        let learned = profile::parse(&text, &path, kind).unwrap_or_else(|e| panic!("{e}"));
+        let (l, b) = (&learned.pxe4, &profile::builtin(kind).pxe4);
+        assert_eq!(l.stack, b.stack, "{name}: family");
+        assert_eq!(l.options_order, b.options_order, "{name}: DISCOVER");
+        assert_eq!(
+            l.request_options_order, b.request_options_order,
+            "{name}: REQUEST"
+        );
+        assert_eq!(
+            l.param_request_list, b.param_request_list,
+            "{name}: option 55"
+        );
+        assert_eq!(
+            (l.max_msg_size, l.request_max_msg_size),
+            (b.max_msg_size, b.request_max_msg_size),
+            "{name}: option 57"
+        );
+        assert_eq!(l.vendor_class, b.vendor_class, "{name}: option 60");
+        assert_eq!(l.arch_option93, b.arch_option93, "{name}: option 93");
+        assert_eq!(l.client_ndi, b.client_ndi, "{name}: option 94");
+        assert_eq!(l.user_class, b.user_class, "{name}: option 77");
+        assert_eq!(l.broadcast_flag, b.broadcast_flag, "{name}: broadcast flag");
+        assert_eq!(l.tftp_options, b.tftp_options, "{name}: TFTP options");
+        assert_eq!(l.tftp_size_probe, b.tftp_size_probe, "{name}: size probe");
+        // The capture's DISCOVER gaps (one boot of each firmware retransmits).
+        assert_eq!(
+            l.retransmit[0], b.retransmit[0],
+            "{name}: first retransmission"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn scenario(dir: &Path, name: &str, kind: FirmwareKind, profile: &Path) -> PathBuf {
+    // A boot image the firmware can start (a BIOS client needs an x86 one, R-SEL-4).
+    let arch = match kind {
+        FirmwareKind::UefiX64 => "x64",
+        FirmwareKind::UefiArm64 => "arm64",
+        _ => "x86",
+    };
+    let f = dir.join(format!("run-{name}.yaml"));
+    std::fs::write(
+        &f,
+        format!(
+            r#"scenario: {name} with its learned profile
+site:
+  boot_images:
+    - {{id: B1, arch: {arch}, size: 64KiB}}
+  machines:
+    - {{name: M1, mac: "52:54:00:12:34:56", smbios_guid: "00112233-4455-6677-8899-aabbccddeeff"}}
+  collections:
+    - {{name: C1, members: [M1]}}
+  deployments:
+    - {{id: D1, collection: C1, boot_image: B1, purpose: required, available_to: media_pxe}}
+network:
+  segments:
+    - {{name: lan, cidr: 10.0.2.0/24}}
+  dhcp_servers:
+    - {{name: dhcp, segment: lan, address: 10.0.2.2, pools: {{lan: 10.0.2.15-10.0.2.99}}}}
+  responders:
+    - {{name: dp, segment: lan, address: 10.0.2.5, role: distribution_point, images: [B1]}}
+  clients:
+    - {{name: c1, segment: lan, machine: M1, firmware: {{family: {}, profile: {}}}}}
+events:
+  - {{at: 0s, boot: c1}}
+"#,
+            kind.name(),
+            profile.file_name().unwrap().to_string_lossy()
+        ),
+    )
+    .unwrap();
+    f
+}
+
+#[test]
+fn the_simulator_with_a_learned_profile_replays_the_captures_exchange() {
+    let dir = tmp("learn-replay");
+    for (name, kind) in FIXTURES {
+        let profile = learn(name, &dir);
+        let sc = scenario(&dir, name, kind, &profile);
+        let pcaps = dir.join(format!("pcap-{name}"));
+        run_ok(
+            pxelab()
+                .args(["run", "--pcap-full", "--pcap"])
+                .arg(&pcaps)
+                .arg(&sc),
+        );
+        let sim_pcap = std::fs::read_dir(&pcaps)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| p.extension().is_some_and(|e| e == "pcap"))
+            .expect("the run wrote a pcap");
+        let real = client_messages(&fixture(name));
+        // The capture has no proxy: the simulator's REQUEST to port 4011 is left out
+        // (it goes to 4011, not 67, so `client_messages` does not see it).
+        let sim = client_messages(&sim_pcap);
+        assert_eq!(
+            sim, real,
+            "{name}: the simulator's messages against the capture's"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_capture_without_a_pxe_boot_or_with_several_writes_nothing() {
+    let dir = tmp("learn-refused");
+    // The lab's capture of a boot image read has no DHCP: no PXE boot.
+    let out = dir.join("none.yaml");
+    let o = pxelab()
+        .args(["firmware", "learn"])
+        .arg(fixture("lab-uefi-x64-rrq"))
+        .arg("-o")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("no PXE boot"),
+        "{o:?}"
+    );
+    assert!(!out.exists());
+    // Two machines' boots in one capture.
+    let two = dir.join("two.pcap");
+    write_two_clients(&two);
+    let o = pxelab()
+        .args(["firmware", "learn"])
+        .arg(&two)
+        .arg("-o")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("several clients") && err.contains("52:54:00:00:00:02"),
+        "{err}"
+    );
+    assert!(!out.exists());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The bios-x64 capture followed by its own frames with another client MAC.
+fn write_two_clients(path: &Path) {
+    use pcap_file::pcap::{PcapPacket, PcapWriter};
+    let mut r = PcapReader::new(std::fs::File::open(fixture("bios-x64")).unwrap()).unwrap();
+    let header = r.header();
+    let mut frames = Vec::new();
+    while let Some(p) = r.next_packet() {
+        let p = p.unwrap();
+        frames.push((p.timestamp, p.data.into_owned()));
+    }
+    let mut w = PcapWriter::with_header(std::fs::File::create(path).unwrap(), header).unwrap();
+    for mac_last in [0x56u8, 0x02] {
+        for (ts, data) in &frames {
+            let mut d = data.clone();
+            // chaddr: Ethernet 14 + IPv4 20 + UDP 8 + 28 bytes into BOOTP.
+            let chaddr = 14 + 20 + 8 + 28;
+            let is_dhcp = d.len() > chaddr + 6 && d[23] == 17 && {
+                let dport = u16::from_be_bytes([d[36], d[37]]);
+                dport == 67
+            };
+            if is_dhcp && mac_last == 0x02 {
+                d[chaddr..chaddr + 6].copy_from_slice(&[0x52, 0x54, 0, 0, 0, 0x02]);
+            }
+            w.write_packet(&PcapPacket::new(*ts, d.len() as u32, &d))
+                .unwrap();
+        }
+    }
+}
+
+#[test]
+fn the_simulator_sends_what_a_scenarios_profile_says() {
+    let dir = tmp("learn-played");
+    let learned = learn("uefi-x64", &dir);
+    let text = std::fs::read_to_string(&learned).unwrap();
+    let built_in = "discover: [53, 57, 55, 97, 94, 93, 60]";
+    assert!(text.contains(built_in), "{text}");
+    let custom = dir.join("custom.yaml");
+    std::fs::write(
+        &custom,
+        text.replace(built_in, "discover: [53, 60, 93, 94, 97, 55, 57]"),
+    )
+    .unwrap();
+    let sc = scenario(&dir, "custom", FirmwareKind::UefiX64, &custom);
+    let pcaps = dir.join("pcap");
+    run_ok(
+        pxelab()
+            .args(["run", "--pcap-full", "--pcap"])
+            .arg(&pcaps)
+            .arg(&sc),
+    );
+    let sim_pcap = std::fs::read_dir(&pcaps)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "pcap"))
+        .expect("the run wrote a pcap");
+    let sent = client_messages(&sim_pcap);
+    assert_eq!(sent[0].options, ["53", "60", "93", "94", "97", "55", "57"]);
+    let _ = std::fs::remove_dir_all(&dir);
+}
