@@ -23,12 +23,16 @@ fn every_builtin_profile_reads_and_is_its_firmwares_model() {
 }
 
 #[test]
-fn the_timing_section_defaults_to_the_simulators_behaviour_before_profiles() {
+fn the_built_in_timing_is_the_labs_and_a_profile_without_it_starts_at_once() {
+    // The built-in profiles carry what the lab measured under TCG (docs/LAB.md): every
+    // firmware takes time to start and per packet, iPXE starts sooner than EDK2.
     for k in FirmwareKind::ALL {
         let t = firmware::model(k).timing;
-        assert_eq!(t, firmware::FirmwareTiming::default(), "{k:?}");
+        assert!(!t.power_on_to_discover.is_zero() && !t.per_packet.is_zero(), "{k:?}");
     }
-    // A profile without `timing:` gets the same.
+    let start = |k| firmware::model(k).timing.power_on_to_discover;
+    assert!(start(FirmwareKind::BiosX64) < start(FirmwareKind::UefiX64));
+    // A profile without `timing:` gets none: the simulator's behaviour before profiles.
     let text = profile::builtin_text(FirmwareKind::UefiX64);
     let start = text.find("\ntiming:").unwrap();
     let end = text.find("\nhttp4:").unwrap();
