@@ -28,7 +28,10 @@ fn the_built_in_timing_is_the_labs_and_a_profile_without_it_starts_at_once() {
     // firmware takes time to start and per packet, iPXE starts sooner than EDK2.
     for k in FirmwareKind::ALL {
         let t = firmware::model(k).timing;
-        assert!(!t.power_on_to_discover.is_zero() && !t.per_packet.is_zero(), "{k:?}");
+        assert!(
+            !t.power_on_to_discover.is_zero() && !t.per_packet.is_zero(),
+            "{k:?}"
+        );
     }
     let start = |k| firmware::model(k).timing.power_on_to_discover;
     assert!(start(FirmwareKind::BiosX64) < start(FirmwareKind::UefiX64));
