@@ -60,17 +60,7 @@ impl Responder {
             let mut params = ProxyParams::new(self.cfg.address, None);
             params.vendor_specific = self.cfg.proxy_option43.clone();
             let reply = dhcp::proxy::build_proxy_offer(&pkt, &params);
-            let dst = if relayed {
-                SocketAddrV4::new(pkt.giaddr, DHCP_SERVER_PORT) // R-ANS-3
-            } else {
-                SocketAddrV4::new(Ipv4Addr::BROADCAST, DHCP_CLIENT_PORT)
-            };
-            out.transmits.push(Transmit {
-                src: SocketAddrV4::new(self.cfg.address, DHCP_SERVER_PORT),
-                dst,
-                payload: reply,
-                data: None,
-            });
+            self.send_offer(out, relayed.then_some(pkt.giaddr), reply);
             self.log(out, mac, guid, "sent proxy offer");
             out.effects.push(Effect::Answered { client: mac });
         } else {
@@ -93,5 +83,21 @@ impl Responder {
             self.log(out, mac, guid, &format!("sent boot file {boot_file}"));
             out.effects.push(Effect::Answered { client: mac });
         }
+    }
+
+    /// Sends an offer from port 67: to the relay's port 67 when it came through one
+    /// (R-ANS-3), else broadcast to the client's port 68. The PXE and the HTTP boot
+    /// offers both go this way.
+    pub(super) fn send_offer(&self, out: &mut Output, relay: Option<Ipv4Addr>, payload: Vec<u8>) {
+        let dst = match relay {
+            Some(giaddr) => SocketAddrV4::new(giaddr, DHCP_SERVER_PORT),
+            None => SocketAddrV4::new(Ipv4Addr::BROADCAST, DHCP_CLIENT_PORT),
+        };
+        out.transmits.push(Transmit {
+            src: SocketAddrV4::new(self.cfg.address, DHCP_SERVER_PORT),
+            dst,
+            payload,
+            data: None,
+        });
     }
 }

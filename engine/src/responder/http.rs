@@ -32,17 +32,7 @@ impl Responder {
         let path = self.boot_program(mac, pkt.client_guid, class, &choice);
         let url = self.http_url(&self.cfg.address.to_string(), &path);
         let reply = dhcp::proxy::build_http_offer(pkt, self.cfg.address, &url);
-        let dst = if relayed {
-            SocketAddrV4::new(pkt.giaddr, DHCP_SERVER_PORT)
-        } else {
-            SocketAddrV4::new(Ipv4Addr::BROADCAST, DHCP_CLIENT_PORT)
-        };
-        out.transmits.push(Transmit {
-            src: SocketAddrV4::new(self.cfg.address, DHCP_SERVER_PORT),
-            dst,
-            payload: reply,
-            data: None,
-        });
+        self.send_offer(out, relayed.then_some(pkt.giaddr), reply);
         self.log(
             out,
             mac,
