@@ -164,3 +164,65 @@ fn an_error_says_its_place_once() {
     assert!(text.starts_with(&format!("p/bad.yaml:{line}:")), "{text}");
     assert!(!text.contains(&format!("line {line}")), "{text}");
 }
+
+#[test]
+fn bad_family_behaviour_keys_are_located() {
+    let (e, line) = bad("pxe_ack_to_nbp:", "  pxe_ack_to_nbp: soon");
+    assert_located(&e, line, &["not a duration"]);
+    let (e, line) = bad(
+        "selects_offer_at_timeout:",
+        "  selects_offer_at_timeout: maybe",
+    );
+    assert_located(&e, line, &["boolean"]);
+    let (e, line) = bad("ends_on_port_unreachable:", "  ends_on_port_unreachable: 3");
+    assert_located(&e, line, &["boolean"]);
+}
+
+#[test]
+fn the_family_behaviour_keys_set_the_model_and_default_to_the_familys() {
+    let text = profile::builtin_text(FirmwareKind::BiosX64);
+    let p = |t: &str| profile::parse(t, Path::new("p.yaml"), FirmwareKind::BiosX64).unwrap();
+    let builtin = p(text);
+    assert!(builtin.pxe4.selects_offer_at_timeout);
+    assert!(!builtin.pxe4.tftp_gives_up_on_port_unreachable);
+    assert_eq!(builtin.pxe4.pxe_ack_to_nbp, Duration::from_millis(30));
+    assert_eq!(
+        builtin.pxe4.timing.ipv6_wait,
+        Some(Duration::from_millis(16_070))
+    );
+    let edited = text
+        .replace(
+            "selects_offer_at_timeout: true",
+            "selects_offer_at_timeout: false",
+        )
+        .replace(
+            "ends_on_port_unreachable: false",
+            "ends_on_port_unreachable: true",
+        )
+        .replace("pxe_ack_to_nbp: 30ms", "pxe_ack_to_nbp: 2s")
+        .replace("ipv6_wait: 16070ms", "ipv6_wait: 0s");
+    let m = p(&edited).pxe4;
+    assert!(!m.selects_offer_at_timeout);
+    assert!(m.tftp_gives_up_on_port_unreachable);
+    assert_eq!(m.pxe_ack_to_nbp, Duration::from_secs(2));
+    assert_eq!(m.timing.ipv6_wait, None, "0s: no wait");
+    // Without the keys: the family's behaviour.
+    let without: String = text
+        .lines()
+        .filter(|l| {
+            ![
+                "selects_offer_at_timeout:",
+                "ends_on_port_unreachable:",
+                "pxe_ack_to_nbp:",
+                "ipv6_wait:",
+            ]
+            .iter()
+            .any(|k| l.trim_start().starts_with(k))
+        })
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let m = p(&without).pxe4;
+    assert!(m.selects_offer_at_timeout && !m.tftp_gives_up_on_port_unreachable);
+    assert_eq!(m.pxe_ack_to_nbp, Duration::from_millis(30));
+    assert_eq!(m.timing.ipv6_wait, Some(Duration::from_millis(16_070)));
+}

@@ -317,6 +317,12 @@ pub(crate) fn build(sc: &Scenario, seed: u64, opts: &RunOptions) -> Result<Built
         client.model6 = &profile.pxe6;
         client.verify = !opts.no_verify;
         client.netboot = c.netboot;
+        // The lab advertises a router on every segment with an IPv6 prefix (docs/LAB.md).
+        client.router_adverts = sc
+            .network
+            .segments
+            .iter()
+            .any(|s| s.name == c.segment && s.cidr6.is_some());
         if opts.trace {
             client.trace = Some(Vec::new());
         }

@@ -27,6 +27,7 @@ pub(crate) fn deliver6(
     match &w.hosts[host].kind {
         HostKind::Client(_) => {
             if own {
+                w.firmware_receives(host, iface, payload.len(), true);
                 w.with_client(host, |c, now, _| {
                     c.handle_datagram6(now, src, dst, &payload)
                 });

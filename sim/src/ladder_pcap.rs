@@ -49,7 +49,9 @@ fn udp(d: &[u8], t: f64, mac: [u8; 6]) -> Option<Frame> {
     }
     let ip = &d[14..];
     let ihl = usize::from(ip[0] & 0x0f) * 4;
-    if ip[9] != 17 || ip.len() < ihl + 8 {
+    // A fragment after the first carries no UDP header (its datagram is the first's).
+    let fragment_offset = u16::from_be_bytes([ip[6], ip[7]]) & 0x1fff;
+    if ip[9] != 17 || ip.len() < ihl + 8 || fragment_offset != 0 {
         return None;
     }
     let addr = |o: usize| Ipv4Addr::new(ip[o], ip[o + 1], ip[o + 2], ip[o + 3]);

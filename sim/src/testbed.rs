@@ -537,6 +537,8 @@ fn deliver(
         Tag::Client => {
             // Port 68 replies reach a client by its MAC before it holds an address.
             if to_me || dst.port() == 68 {
+                let len = payload.len() + data.as_ref().map_or(0, |d| d.len);
+                w.firmware_receives(host, iface, len, false);
                 match data {
                     Some(d) => {
                         crate::block_crc::deliver_to_client(w, host, src, dst, &mut payload, d)

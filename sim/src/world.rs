@@ -18,6 +18,7 @@ use std::net::{Ipv4Addr, SocketAddrV4, SocketAddrV6};
 use std::time::Duration;
 
 // IPv6 sending and delivery (docs/MODEL.md, "IPv6"), apart.
+mod firmware_cost;
 mod send6;
 // TCP segments of HTTP boot on the links and in the pcaps.
 mod tcp;
@@ -359,16 +360,9 @@ impl World {
         let times = self.line.get(&link, len);
         let (tx, first, wire) = (times.tx, times.first, times.wire);
         let now = self.now;
-        // A client's firmware takes its per-packet time before each frame leaves, one
-        // frame after another (`FirmwareModel::per_packet`, measured under TCG).
-        let cost = match &self.hosts[host].kind {
-            HostKind::Client(c) => c.model.timing.per_packet,
-            _ => Duration::ZERO,
-        };
-        let start = self.hosts[host].ifaces[iface]
-            .egress
-            .transmit(now, cost + tx)
-            + cost;
+        // A client's frame waits for its firmware to have taken in what it received
+        // (`firmware_cost.rs`).
+        let start = self.hosts[host].ifaces[iface].egress.transmit(now, tx);
         // When the switch can start sending it on: its first frame is in.
         let ready = start + first;
         if self.usage.segments.len() <= seg_id {

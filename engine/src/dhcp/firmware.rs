@@ -151,9 +151,10 @@ pub struct FirmwareModel {
     pub tftp_gives_up_on_port_unreachable: bool,
     /// From the 4011 ACK (the boot file named) to the firmware's first read of it, under
     /// TCG in the lab (`--pcap` of `scenarios/lab/<firmware>.yaml`): OVMF and AAVMF
-    /// 1.0-1.1 s; iPXE 15.1 s, for it waits for IPv6 autoconfiguration to give up
-    /// first (router solicitations at 0, 0.3, 0.8, 1.9, 3.9, 8 s, no advertisement on
-    /// the lab's IPv4-only segments) before it boots.
+    /// 1.0-1.1 s; iPXE 0.1 s where a router advertisement ended its IPv6
+    /// autoconfiguration (`scenarios/lab/bios-router-adverts.yaml`), else it also waits
+    /// for that to give up (`FirmwareTiming::ipv6_wait`). Profile key
+    /// `timing.pxe_ack_to_nbp`.
     pub pxe_ack_to_nbp: Duration,
     /// TFTP options of the firmware's first read request for the boot program, in order.
     pub tftp_options: &'static [(&'static str, &'static str)],
@@ -181,6 +182,13 @@ pub struct FirmwareTiming {
     pub per_packet: Duration,
     /// How long offers are collected after the first DISCOVER before one is chosen.
     pub offer_collection: Duration,
+    /// iPXE configures IPv4 and IPv6 at once and boots only when both are done: on a
+    /// segment where no router answers its solicitations, IPv6 gives up this long after
+    /// its first (sent with the first DISCOVER). iPXE `ipv6conf_expired` on the default
+    /// retry timer: solicitations at 0, 0.25, 0.75, 1.75, 3.75 and 7.75 s, failure at
+    /// 15.75 s; a router advertisement without the M and O flags ends it at once
+    /// (`ipv6conf_rx_router_advertisement`). `None`: the firmware does not wait (EDK2).
+    pub ipv6_wait: Option<Duration>,
 }
 
 impl FirmwareModel {

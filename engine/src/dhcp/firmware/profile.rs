@@ -206,6 +206,9 @@ struct Dhcp4 {
     retransmit: Retransmit,
     #[serde(default)]
     proxy_offer_wait: Option<Dur>,
+    /// Offers picked only when a retransmission timeout expires (absent: true).
+    #[serde(default)]
+    selects_offer_at_timeout: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -215,6 +218,9 @@ struct Tftp {
     size_probe: bool,
     timeout: Dur,
     retries: u32,
+    /// A read ends at an ICMP port unreachable (absent: the family's, EDK2 yes).
+    #[serde(default)]
+    ends_on_port_unreachable: Option<bool>,
 }
 
 #[derive(Deserialize, Default)]
@@ -226,6 +232,14 @@ struct Timing {
     per_packet: Dur,
     #[serde(default)]
     offer_collection: Dur,
+    /// From the 4011 ACK to the boot program's first read (absent: the family's).
+    #[serde(default)]
+    pxe_ack_to_nbp: Option<Dur>,
+    /// iPXE: how long its IPv6 autoconfiguration waits for a router advertisement,
+    /// from its first router solicitation, before it boots (absent: the family's,
+    /// iPXE 16.07 s, EDK2 none; `0s`: none).
+    #[serde(default)]
+    ipv6_wait: Option<Dur>,
 }
 
 #[derive(Deserialize)]
@@ -503,19 +517,30 @@ impl ProfileFile {
             tftp_timeout: self.tftp.timeout.0,
             tftp_retries: self.tftp.retries,
             retransmit: d.retransmit.0,
-            // Per family, from the captures and the lab (the fields' docs name them):
-            // both pick offers at their timeouts; EDK2's Mtftp ends a read at an ICMP
-            // port unreachable; the 4011 ACK to the NBP read under TCG.
-            selects_offer_at_timeout: true,
-            tftp_gives_up_on_port_unreachable: stack == Stack::Edk2,
-            pxe_ack_to_nbp: match stack {
-                Stack::Ipxe => Duration::from_millis(15_100),
-                Stack::Edk2 => Duration::from_millis(1_000),
-            },
+            // Absent keys take the family's behaviour (the fields' docs name where it
+            // was seen): both pick offers at their timeouts; EDK2's Mtftp ends a read
+            // at an ICMP port unreachable; the 4011 ACK to the NBP read under TCG.
+            selects_offer_at_timeout: d.selects_offer_at_timeout.unwrap_or(true),
+            tftp_gives_up_on_port_unreachable: self
+                .tftp
+                .ends_on_port_unreachable
+                .unwrap_or(stack == Stack::Edk2),
+            pxe_ack_to_nbp: self.timing.pxe_ack_to_nbp.map_or(
+                match stack {
+                    Stack::Ipxe => Duration::from_millis(30),
+                    Stack::Edk2 => Duration::from_millis(1_000),
+                },
+                |d| d.0,
+            ),
             timing: FirmwareTiming {
                 power_on_to_discover: self.timing.power_on_to_discover.0,
                 per_packet: self.timing.per_packet.0,
                 offer_collection: self.timing.offer_collection.0,
+                ipv6_wait: match (self.timing.ipv6_wait, stack) {
+                    (Some(w), _) => Some(w.0).filter(|w| !w.is_zero()),
+                    (None, Stack::Ipxe) => Some(Duration::from_millis(16_070)),
+                    (None, Stack::Edk2) => None,
+                },
             },
         };
         let http4 = self.http4.map(|h| {

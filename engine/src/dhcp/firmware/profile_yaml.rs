@@ -81,6 +81,11 @@ pub fn to_yaml(p: &Profile, comment: &str) -> String {
     let _ = writeln!(y, "  size_probe: {}", m.tftp_size_probe);
     let _ = writeln!(y, "  timeout: {}", duration_text(m.tftp_timeout));
     let _ = writeln!(y, "  retries: {}", m.tftp_retries);
+    let _ = writeln!(
+        y,
+        "  ends_on_port_unreachable: {}",
+        m.tftp_gives_up_on_port_unreachable
+    );
     let t = &m.timing;
     let _ = writeln!(y, "timing:");
     let _ = writeln!(
@@ -94,6 +99,9 @@ pub fn to_yaml(p: &Profile, comment: &str) -> String {
         "  offer_collection: {}",
         duration_text(t.offer_collection)
     );
+    let _ = writeln!(y, "  pxe_ack_to_nbp: {}", duration_text(m.pxe_ack_to_nbp));
+    let wait = t.ipv6_wait.unwrap_or(Duration::ZERO);
+    let _ = writeln!(y, "  ipv6_wait: {}", duration_text(wait));
     if let Some(h) = &p.http4 {
         let _ = writeln!(y, "http4:");
         let _ = writeln!(y, "  option93: {}", h.arch_option93);
@@ -178,6 +186,11 @@ fn dhcp4(y: &mut String, m: &FirmwareModel) {
         opt(m.proxy_offer_wait_secs, |s| duration_text(
             Duration::from_secs(s)
         ))
+    );
+    let _ = writeln!(
+        y,
+        "  selects_offer_at_timeout: {}",
+        m.selects_offer_at_timeout
     );
 }
 
