@@ -88,6 +88,12 @@ impl<E> EventQueue<E> {
             // in order; the higher buckets keep theirs (their bit above `b` stands).
             self.last = min;
             self.occupied &= !(1 << b);
+            if self.buckets[b].len() == 1 {
+                // Alone in its bucket (the common case): no other item to move.
+                let (_, item) = self.buckets[b].pop()?;
+                self.len -= 1;
+                return Some((min, item));
+            }
             let mut items = std::mem::take(&mut self.buckets[b]);
             for (at, item) in items.drain(..) {
                 match self.bucket(at) {

@@ -590,21 +590,21 @@ impl World {
         let Some(r) = s.responder.as_mut() else {
             return;
         };
-        // Taken only once there is a responder to call: `out` keeps its settings and
-        // spare buffers from call to call.
-        let mut out = std::mem::take(&mut self.out);
+        // `out` keeps its settings and spare buffers from call to call; it stays in
+        // place (moving the whole `Output` in and out cost more than the call).
+        let out = &mut self.out;
         out.clear();
-        f(r, now, &mut out);
+        f(r, now, out);
         // Named only when there is something to note: most calls answer a DATA ACK.
         let name = if out.logs.is_empty() && out.effects.is_empty() {
             String::new()
         } else {
             r.name().to_string()
         };
-        for line in out.logs.drain(..) {
+        for line in self.out.logs.drain(..) {
             self.logs.push((now, name.clone(), line));
         }
-        for e in out.effects.drain(..) {
+        for e in self.out.effects.drain(..) {
             match e {
                 Effect::Silent {
                     client,
@@ -619,14 +619,17 @@ impl World {
                 _ => {}
             }
         }
-        for t in out.transmits.drain(..) {
+        let mut transmits = std::mem::take(&mut self.out.transmits);
+        for t in transmits.drain(..) {
             let iface = self.iface_for(host, *t.src.ip());
             self.send_data(host, iface, t.src, t.dst, t.payload, t.data);
         }
-        for t in out.transmits6.drain(..) {
+        self.out.transmits = transmits;
+        let mut transmits6 = std::mem::take(&mut self.out.transmits6);
+        for t in transmits6.drain(..) {
             self.send6(host, 0, t.src, t.dst, t.payload);
         }
-        self.out = out;
+        self.out.transmits6 = transmits6;
         self.rearm(host);
     }
 
