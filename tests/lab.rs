@@ -841,8 +841,11 @@ fn lab_timing_comparison_per_boot_and_phase() {
                 panic!("{}: phase {} missing in a mode: {p}", s["file"], p["phase"]);
             };
             let ratio = (sim.max(0.01) / lab.max(0.01)).max(lab.max(0.01) / sim.max(0.01));
+            // Loose on purpose: under TCG on a loaded CI machine the lab's phases grow
+            // several-fold (OVMF's power-on 6.5 s quiet, 24 s at load 15, up to 49 s
+            // seen); a model that lost a phase or a wait still fails.
             assert!(
-                ratio <= 4.0 || (sim - lab).abs() <= 15.0,
+                ratio <= 8.0 || (sim - lab).abs() <= 30.0,
                 "{}: {} lab {lab:.2} s, sim {sim:.2} s",
                 s["file"],
                 p["phase"]
