@@ -179,7 +179,10 @@ pub struct FirmwareTiming {
     pub power_on_to_discover: Duration,
     /// Processing time per packet received before the firmware answers it.
     pub per_packet: Duration,
-    /// How long offers are collected after the first DISCOVER before one is chosen.
+    /// How long offers are collected after the first DISCOVER before one is chosen:
+    /// when the first DISCOVER timeout falls (the later ones keep `retransmit`'s gaps
+    /// after it). Zero: at `retransmit[0]`. A capture shows it a little shorter than
+    /// the timeout (EDK2's 1-s timer ticks: 3.58 to 3.80 s for 4 s).
     pub offer_collection: Duration,
 }
 

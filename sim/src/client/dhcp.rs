@@ -135,7 +135,15 @@ impl Client {
             | u16::from(proxy.is_some());
         let waits = &self.model.retransmit;
         let waited: u64 = waits[..(*tx).min(waits.len())].iter().sum();
-        *next = st + Duration::from_secs(waited);
+        // A profile's `offer_collection` puts the first timeout where the firmware's
+        // timer tick put it (learned from a capture: EDK2's 1-s ticks end its 4 s early),
+        // and the later ones after it.
+        let collection = self.model.timing.offer_collection;
+        *next = if collection.is_zero() {
+            st + Duration::from_secs(waited)
+        } else {
+            st + collection + Duration::from_secs(waited.saturating_sub(waits[0]))
+        };
         let n = *tx;
         let secs = if self.model.sends_secs {
             self.secs(now, st)
@@ -169,7 +177,16 @@ impl Client {
         // Done collecting: a pair is picked now (EDK2, Debian's iPXE), or a DHCP
         // server's own boot file is taken if no proxy offer came (`offer_choice`).
         let file_held = held.as_ref().is_some_and(|o| o.boot_file.is_some());
+        // iPXE takes a DHCP server's own boot file only once its wait for a proxy offer
+        // has passed (`dhcp_discovery_expired`; capture bios-x64.pcap: QEMU's offer
+        // naming boot.pxe at 0 and 1.03 s, the REQUEST at 3.07 s).
+        let proxy_wait = self.model.proxy_offer_wait_secs.map(Duration::from_secs);
+        let awaits_proxy = file_held
+            && !has_proxy
+            && !held.as_ref().is_some_and(|o| o.pxe)
+            && proxy_wait.is_some_and(|w| waited <= w);
         if (self.model.selects_offer_at_timeout || file_held)
+            && !awaits_proxy
             && self.request_if_usable(now, true, out)
         {
             return;
