@@ -365,3 +365,158 @@ fn the_simulator_sends_what_a_scenarios_profile_says() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `fixture` rewritten as pcapng (one interface, nanosecond timestamps).
+fn write_pcapng(name: &str, path: &Path) {
+    use pcap_file::pcapng::blocks::enhanced_packet::EnhancedPacketBlock;
+    use pcap_file::pcapng::blocks::interface_description::{
+        InterfaceDescriptionBlock, InterfaceDescriptionOption,
+    };
+    use pcap_file::pcapng::PcapNgWriter;
+    use pcap_file::DataLink;
+    let mut r = PcapReader::new(std::fs::File::open(fixture(name)).unwrap()).unwrap();
+    let mut w = PcapNgWriter::new(std::fs::File::create(path).unwrap()).unwrap();
+    let mut idb = InterfaceDescriptionBlock::new(DataLink::ETHERNET, 65535);
+    idb.options.push(InterfaceDescriptionOption::IfTsResol(9));
+    w.write_pcapng_block(idb).unwrap();
+    while let Some(p) = r.next_packet() {
+        let p = p.unwrap();
+        w.write_pcapng_block(EnhancedPacketBlock {
+            interface_id: 0,
+            // Written as a count of the interface's units (nanoseconds).
+            timestamp: p.timestamp,
+            original_len: p.orig_len,
+            data: p.data,
+            options: Vec::new(),
+        })
+        .unwrap();
+    }
+}
+
+#[test]
+fn a_pcapng_capture_learns_the_same_profile_as_its_pcap() {
+    let dir = tmp("learn-pcapng");
+    for name in ["uefi-x64", "bios-x64"] {
+        let ng = dir.join(format!("{name}.pcapng"));
+        write_pcapng(name, &ng);
+        let from_ng = dir.join(format!("{name}-ng.yaml"));
+        run_ok(
+            pxelab()
+                .args(["firmware", "learn"])
+                .arg(&ng)
+                .arg("-o")
+                .arg(&from_ng),
+        );
+        let from_pcap = learn(name, &dir);
+        // The same profile but for the comment and name lines that name the file.
+        let body = |p: &Path| -> Vec<String> {
+            std::fs::read_to_string(p)
+                .unwrap()
+                .lines()
+                .filter(|l| !l.starts_with('#') && !l.starts_with("name:"))
+                .map(str::to_string)
+                .collect()
+        };
+        assert_eq!(body(&from_ng), body(&from_pcap), "{name}");
+    }
+    // A pcapng cut short is a located error, and nothing is written.
+    let ng = dir.join("uefi-x64.pcapng");
+    let bytes = std::fs::read(&ng).unwrap();
+    let cut = dir.join("cut.pcapng");
+    std::fs::write(&cut, &bytes[..bytes.len() - 7]).unwrap();
+    let out = dir.join("cut.yaml");
+    let o = pxelab()
+        .args(["firmware", "learn"])
+        .arg(&cut)
+        .arg("-o")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("cut.pcapng") && err.contains("damaged"),
+        "{err}"
+    );
+    assert!(!out.exists());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn an_ipv6_or_http_boot_capture_learns_those_sections() {
+    let dir = tmp("learn-six");
+    for (name, kind) in [
+        ("uefi-x64-pxe6", FirmwareKind::UefiX64),
+        ("uefi-ia32-pxe6", FirmwareKind::UefiIa32),
+        ("uefi-arm64-pxe6", FirmwareKind::UefiArm64),
+        ("bios-x64-pxe6", FirmwareKind::BiosX64),
+        ("uefi-x64-http4", FirmwareKind::UefiX64),
+        ("uefi-ia32-http4", FirmwareKind::UefiIa32),
+        ("uefi-arm64-http4", FirmwareKind::UefiArm64),
+        ("uefi-x64-http6", FirmwareKind::UefiX64),
+        ("uefi-ia32-http6", FirmwareKind::UefiIa32),
+        ("uefi-arm64-http6", FirmwareKind::UefiArm64),
+    ] {
+        let path = learn(name, &dir);
+        let text = std::fs::read_to_string(&path).unwrap();
+        // The firmware is guessed from the capture alone (option 61 or 93).
+        let learned = profile::parse(&text, &path, kind).unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            text.contains(&format!("family {}", kind.name())),
+            "{name}: {text}"
+        );
+        let b = profile::builtin(kind);
+        if name.ends_with("pxe6") {
+            let (l, b) = (&learned.pxe6, &b.pxe6);
+            assert_eq!(l.solicit_order, b.solicit_order, "{name}: Solicit");
+            assert_eq!(l.request_order, b.request_order, "{name}: Request");
+            assert_eq!(
+                (l.arch, l.vendor_class, l.nii, l.oro),
+                (b.arch, b.vendor_class, b.nii, b.oro),
+                "{name}: options 61, 16, 62, 6"
+            );
+            assert_eq!(l.user_class, b.user_class, "{name}: option 15");
+            assert_eq!(l.solicit_t, b.solicit_t, "{name}: IA_NA T1");
+            assert_eq!(l.request_elapsed, b.request_elapsed, "{name}: elapsed");
+            assert_eq!(
+                (l.tftp_probe, l.tftp_options),
+                (b.tftp_probe, b.tftp_options),
+                "{name}: TFTP over IPv6"
+            );
+            // EDK2 collects Advertises until its first retransmission time (4.1 to
+            // 4.9 s in the captures); iPXE requests at once.
+            match b.collect {
+                Some(_) => assert!(
+                    l.collect
+                        .is_some_and(|c| c > Duration::from_secs(4) && c < Duration::from_secs(5)),
+                    "{name}: {:?}",
+                    l.collect
+                ),
+                None => assert_eq!(l.collect, None, "{name}"),
+            }
+        } else if name.ends_with("http4") {
+            let (l, b) = (learned.http4.unwrap(), b.http4.as_ref().unwrap());
+            assert_eq!(
+                (l.arch_option93, l.vendor_class, l.request_max_msg_size),
+                (b.arch_option93, b.vendor_class, b.request_max_msg_size),
+                "{name}: options 93, 60, 57"
+            );
+            assert_eq!(l.param_request_list, b.param_request_list, "{name}: 55");
+        } else {
+            let (l, b) = (learned.http6.unwrap(), b.http6.as_ref().unwrap());
+            assert_eq!(
+                (l.arch, l.vendor_class, l.solicit_order, l.request_order),
+                (b.arch, b.vendor_class, b.solicit_order, b.request_order),
+                "{name}: options 61, 16 and order"
+            );
+            // Requested after collecting Advertises (captured 4.07 to 5.35 s).
+            assert!(
+                l.collect
+                    .is_some_and(|c| c > Duration::from_secs(4) && c < Duration::from_secs(6)),
+                "{name}: {:?}",
+                l.collect
+            );
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
