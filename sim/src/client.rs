@@ -21,6 +21,7 @@ mod http6;
 mod offer_choice;
 mod pxe_api;
 mod six;
+mod size_probe;
 use offer_choice::BootVia;
 pub use six::Send6;
 
@@ -61,9 +62,18 @@ enum Phase {
     PowerOn {
         until: Instant,
     },
-    /// The boot file is named; the firmware reads it after `pxe_ack_to_nbp`.
+    /// The boot file is named; the firmware reads it after `pxe_ack_to_nbp` (a 4011
+    /// ACK) or `timing.ack_to_read` (a DHCP server's own boot file).
     BeforeNbp {
         until: Instant,
+        server: Ipv4Addr,
+        file: String,
+    },
+    /// EDK2's size probe got its answer: the abort (to the peer, from the probe's
+    /// port) and the read follow (`size_probe`).
+    SizeKnown {
+        abort: Option<(Instant, SocketAddrV4, u16)>,
+        read_at: Instant,
         server: Ipv4Addr,
         file: String,
     },
@@ -328,6 +338,7 @@ impl Client {
         match &self.phase {
             Phase::Idle | Phase::Done => None,
             Phase::PowerOn { until } | Phase::BeforeNbp { until, .. } => Some(*until),
+            Phase::SizeKnown { abort, read_at, .. } => Some(abort.map_or(*read_at, |a| a.0)),
             Phase::Discover { next, .. }
             | Phase::Request { next, .. }
             | Phase::PxeRequest { next, .. } => Some(*next),
@@ -362,6 +373,7 @@ impl Client {
                     self.start_nbp(now, server, file, out);
                 }
             }
+            Phase::SizeKnown { .. } => self.size_known_timeout(now, out),
             Phase::Discover { next, .. } => {
                 if *next > now {
                     return;
@@ -444,24 +456,7 @@ impl Client {
             if let Ok(Packet::Oack { .. } | Packet::Data { .. }) = Packet::parse(payload) {
                 // The size is known: abort this transfer as EDK2 does, then read the file.
                 let (server, file, my_port) = (*server, file.clone(), *port);
-                let ip = self.ip.unwrap_or(Ipv4Addr::UNSPECIFIED);
-                let mut e = Vec::new();
-                tftp_packet::encode_error(
-                    &mut e,
-                    tftp_packet::ERR_OPTION,
-                    "User aborted the transfer",
-                );
-                out.push(Send {
-                    src: SocketAddrV4::new(ip, my_port),
-                    dst: src,
-                    payload: e,
-                });
-                self.note(now, || {
-                    "TFTP size known: aborting with error 8, then reading".into()
-                });
-                let opts = self.model.tftp_download_options();
-                self.start_tftp(now, Stage::Nbp, server, file, opts, out);
-                return;
+                return self.size_known(now, src, my_port, server, file, out);
             }
         }
         let data_block = match Packet::parse(payload) {

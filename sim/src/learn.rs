@@ -16,6 +16,7 @@
 //! built-in profile of the guessed firmware, and the notes say which.
 
 mod capture;
+mod gaps;
 mod six;
 
 use capture::Datagram;
@@ -414,6 +415,10 @@ fn learn_pxe4(
     gaps.sort();
     if let Some(mid) = gaps.get(gaps.len() / 2) {
         m.timing.per_packet = round_us(*mid);
+    }
+    if let (Some(ip), Some(r)) = (client_ip, request) {
+        let via_4011 = sent.iter().any(|s| s.dport == 4011);
+        gaps::learn_gaps(all, ip, r.p.xid, via_4011, m, notes);
     }
 }
 

@@ -184,6 +184,14 @@ pub struct FirmwareTiming {
     /// after it). Zero: at `retransmit[0]`. A capture shows it a little shorter than
     /// the timeout (EDK2's 1-s timer ticks: 3.58 to 3.80 s for 4 s).
     pub offer_collection: Duration,
+    /// From the DHCP ACK that names the boot file itself (options 66/67, no port-4011
+    /// exchange) to the first read of it, before `per_packet` (the captures: ARP of the
+    /// TFTP server and the firmware's set-up, 6 to 64 ms under TCG).
+    pub ack_to_read: Duration,
+    /// EDK2's size probe: from the OACK to its error 8, and from the error 8 to the
+    /// read of the file, each before `per_packet`.
+    pub probe_abort: Duration,
+    pub probe_to_read: Duration,
 }
 
 impl FirmwareModel {

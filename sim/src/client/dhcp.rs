@@ -305,7 +305,16 @@ impl Client {
                                 format!("boot file {file} from {server}, named by the DHCP server")
                             });
                             self.served_by = Some(server);
-                            return self.start_nbp(now, server, file, out);
+                            let wait = self.model.timing.ack_to_read;
+                            if wait.is_zero() {
+                                return self.start_nbp(now, server, file, out);
+                            }
+                            self.phase = Phase::BeforeNbp {
+                                until: now + wait,
+                                server,
+                                file,
+                            };
+                            return;
                         }
                         Some(BootVia::Abort) => {
                             self.note(now, || {

@@ -226,6 +226,12 @@ struct Timing {
     per_packet: Dur,
     #[serde(default)]
     offer_collection: Dur,
+    #[serde(default)]
+    ack_to_read: Dur,
+    #[serde(default)]
+    probe_abort: Dur,
+    #[serde(default)]
+    probe_to_read: Dur,
 }
 
 #[derive(Deserialize)]
@@ -516,6 +522,9 @@ impl ProfileFile {
                 power_on_to_discover: self.timing.power_on_to_discover.0,
                 per_packet: self.timing.per_packet.0,
                 offer_collection: self.timing.offer_collection.0,
+                ack_to_read: self.timing.ack_to_read.0,
+                probe_abort: self.timing.probe_abort.0,
+                probe_to_read: self.timing.probe_to_read.0,
             },
         };
         let http4 = self.http4.map(|h| {
