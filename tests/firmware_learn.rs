@@ -212,6 +212,18 @@ fn a_learned_profile_has_the_builtin_profiles_dhcp_and_tftp_options() {
 /// does not answer DHCP). Its turnaround is the simulator's own (the capture's was 20
 /// to 70 microseconds: below what the comparison sees).
 fn scenario(dir: &Path, name: &str, kind: FirmwareKind, profile: &Path) -> PathBuf {
+    scenario_with(dir, name, kind, profile, false)
+}
+
+/// `scenario`, or with `proxy` a proxy set-up instead: the DHCP server gives addresses
+/// only and a responder at 10.0.2.5 answers PXE (a proxy offer, then port 4011).
+fn scenario_with(
+    dir: &Path,
+    name: &str,
+    kind: FirmwareKind,
+    profile: &Path,
+    proxy: bool,
+) -> PathBuf {
     // A boot image the firmware can start (a BIOS client needs an x86 one, R-SEL-4),
     // and its boot program, which the DHCP server names.
     let (arch, program) = match kind {
@@ -219,6 +231,17 @@ fn scenario(dir: &Path, name: &str, kind: FirmwareKind, profile: &Path) -> PathB
         FirmwareKind::UefiArm64 => ("arm64", "smsboot/B1/arm64/bootmgfw.efi"),
         FirmwareKind::UefiIa32 => ("x86", "smsboot/B1/x86/bootmgfw.efi"),
         _ => ("x86", "smsboot/B1/x86/wdsnbp.com"),
+    };
+    let (boot_file, dp) = if proxy {
+        (
+            String::new(),
+            "10.0.2.5, role: distribution_point, images: [B1]",
+        )
+    } else {
+        (
+            format!(", option66: 10.0.2.2, option67: \"{program}\""),
+            "10.0.2.2, role: distribution_point, images: [B1], listen_dhcp_port: false",
+        )
     };
     let f = dir.join(format!("run-{name}.yaml"));
     std::fs::write(
@@ -238,9 +261,9 @@ network:
   segments:
     - {{name: lan, cidr: 10.0.2.0/24}}
   dhcp_servers:
-    - {{name: dhcp, segment: lan, address: 10.0.2.2, pools: {{lan: 10.0.2.15-10.0.2.99}}, option66: 10.0.2.2, option67: "{program}"}}
+    - {{name: dhcp, segment: lan, address: 10.0.2.2, pools: {{lan: 10.0.2.15-10.0.2.99}}{boot_file}}}
   responders:
-    - {{name: dp, segment: lan, address: 10.0.2.2, role: distribution_point, images: [B1], listen_dhcp_port: false}}
+    - {{name: dp, segment: lan, address: {dp}}}
   clients:
     - {{name: c1, segment: lan, machine: M1, firmware: {{family: {}, profile: {}}}}}
 events:
@@ -284,6 +307,41 @@ fn the_simulator_with_a_learned_profile_replays_the_captures_exchange() {
             messages(&real),
             "{name}: the simulator's messages against the capture's"
         );
+        assert_times(name, &sim, &real);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A capture with a proxy and its port-4011 exchange (none of the fixtures has one):
+/// the simulator's own, with the built-in profile, learned and replayed with the same
+/// set-up: the 4011 REQUEST is compared like the other messages.
+#[test]
+fn a_capture_with_a_proxy_exchange_replays_with_it() {
+    let dir = tmp("learn-proxy");
+    for (name, kind) in [
+        ("uefi-x64", FirmwareKind::UefiX64),
+        ("bios-x64", FirmwareKind::BiosX64),
+    ] {
+        let builtin = dir.join(format!("builtin-{name}.yaml"));
+        std::fs::write(&builtin, profile::builtin_text(kind)).unwrap();
+        let made = scenario_with(&dir, &format!("made-{name}"), kind, &builtin, true);
+        let capture = run_captured(&made, &dir.join(format!("pcap-made-{name}")));
+        let learned = dir.join(format!("{name}.yaml"));
+        run_ok(
+            pxelab()
+                .args(["firmware", "learn"])
+                .arg(&capture)
+                .arg("-o")
+                .arg(&learned),
+        );
+        let sc = scenario_with(&dir, name, kind, &learned, true);
+        let sim = client_messages(&run_captured(&sc, &dir.join(format!("pcap-{name}"))));
+        let real = client_messages(&capture);
+        assert!(
+            real.iter().any(|(_, m)| m.kind == "Request to 4011"),
+            "{name}: {real:?}"
+        );
+        assert_eq!(messages(&sim), messages(&real), "{name}");
         assert_times(name, &sim, &real);
     }
     let _ = std::fs::remove_dir_all(&dir);
