@@ -590,3 +590,60 @@ fn an_ipv6_or_http_boot_capture_learns_those_sections() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The bios-x64 capture with its DHCP REQUEST resent 2 s and 6 s after it (the rest
+/// moved on by 6 s).
+fn write_request_resent(path: &Path) {
+    use pcap_file::pcap::{PcapPacket, PcapWriter};
+    let mut r = PcapReader::new(std::fs::File::open(fixture("bios-x64")).unwrap()).unwrap();
+    let header = r.header();
+    let mut w = PcapWriter::with_header(std::fs::File::create(path).unwrap(), header).unwrap();
+    let mut shift = Duration::ZERO;
+    while let Some(p) = r.next_packet() {
+        let p = p.unwrap();
+        let d = p.data.into_owned();
+        let is_request = etherparse::SlicedPacket::from_ethernet(&d)
+            .ok()
+            .and_then(|s| match s.transport {
+                Some(etherparse::TransportSlice::Udp(u)) if u.destination_port() == 67 => {
+                    packet::parse(u.payload()).ok()
+                }
+                _ => None,
+            })
+            .is_some_and(|p| p.message_type == Some(MessageType::Request));
+        let at = p.timestamp + shift;
+        w.write_packet(&PcapPacket::new(at, d.len() as u32, &d))
+            .unwrap();
+        if is_request {
+            for later in [2, 6] {
+                let t = at + Duration::from_secs(later);
+                w.write_packet(&PcapPacket::new(t, d.len() as u32, &d))
+                    .unwrap();
+            }
+            shift = Duration::from_secs(6);
+        }
+    }
+}
+
+#[test]
+fn a_resent_dhcp_request_gives_its_retransmission_timeouts() {
+    let dir = tmp("learn-request");
+    let capture = dir.join("resent.pcap");
+    write_request_resent(&capture);
+    let out = dir.join("resent.yaml");
+    run_ok(
+        pxelab()
+            .args(["firmware", "learn"])
+            .arg(&capture)
+            .arg("-o")
+            .arg(&out),
+    );
+    let text = std::fs::read_to_string(&out).unwrap();
+    let learned = profile::parse(&text, &out, FirmwareKind::BiosX64).unwrap();
+    // 2 and 4 s seen; the later ones double the last.
+    assert_eq!(learned.pxe4.request_retransmit, [2, 4, 8, 16], "{text}");
+    // A capture without a resend keeps the built-in timeouts, and writes no key.
+    let plain = std::fs::read_to_string(learn("bios-x64", &dir)).unwrap();
+    assert!(!plain.contains("request_retransmit"), "{plain}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

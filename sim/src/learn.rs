@@ -306,34 +306,38 @@ fn learn_pxe4(
             best = times;
         }
     }
-    let gaps: Vec<u64> = best
-        .windows(2)
-        .map(|w| (w[1].saturating_sub(w[0]).as_secs_f64().round() as u64).max(1))
-        .take(4)
-        .collect();
-    if gaps.is_empty() {
-        notes.push(
+    match timeouts(&best) {
+        Some((rt, seen)) => {
+            if seen < 4 {
+                notes.push(format!(
+                    "{seen} DISCOVER gap(s) seen: the later timeouts double the last"
+                ));
+            }
+            m.retransmit = rt;
+        }
+        None => notes.push(
             "one DISCOVER per transaction: the retransmission timeouts are the built-in profile's"
                 .into(),
-        );
-    } else {
-        let mut rt = [0u64; 4];
-        for (i, t) in rt.iter_mut().enumerate() {
-            *t = match gaps.get(i) {
-                Some(g) => *g,
-                None => {
-                    let last = gaps.last().copied().unwrap_or(1);
-                    last << (i + 1 - gaps.len())
-                }
-            };
-        }
-        if gaps.len() < 4 {
-            notes.push(format!(
-                "{} DISCOVER gap(s) seen: the later timeouts double the last",
-                gaps.len()
-            ));
-        }
-        m.retransmit = rt;
+        ),
+    }
+    // The DHCP REQUEST's resends, when the capture has some (the same transaction).
+    let requests: Vec<Duration> = request
+        .map(|r| {
+            sent.iter()
+                .filter(|s| {
+                    s.dport == 67
+                        && s.p.xid == r.p.xid
+                        && s.p.message_type == Some(MessageType::Request)
+                })
+                .map(|s| s.at)
+                .collect()
+        })
+        .unwrap_or_default();
+    match timeouts(&requests) {
+        Some((rt, _)) => m.request_retransmit = rt,
+        None => notes.push(
+            "no DHCP REQUEST resent: its retransmission timeouts are the built-in profile's".into(),
+        ),
     }
 
     // Offer collection (EDK2): the REQUEST came well after the last offer before it.
@@ -420,6 +424,23 @@ fn learn_pxe4(
         let via_4011 = sent.iter().any(|s| s.dport == 4011);
         gaps::learn_gaps(all, ip, r.p.xid, via_4011, m, notes);
     }
+}
+
+/// Four retransmission timeouts in whole seconds (at least 1) from the times one
+/// message was sent and resent; past what was seen each doubles the last. With the
+/// number of gaps seen; None: it was not resent.
+fn timeouts(times: &[Duration]) -> Option<([u64; 4], usize)> {
+    let gaps: Vec<u64> = times
+        .windows(2)
+        .map(|w| (w[1].saturating_sub(w[0]).as_secs_f64().round() as u64).max(1))
+        .take(4)
+        .collect();
+    let last = *gaps.last()?;
+    let mut rt = [0u64; 4];
+    for (i, t) in rt.iter_mut().enumerate() {
+        *t = gaps.get(i).copied().unwrap_or(last << (i + 1 - gaps.len()));
+    }
+    Some((rt, gaps.len()))
 }
 
 /// The client's TFTP retransmission timeout: the gap between a packet and the same

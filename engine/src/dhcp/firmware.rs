@@ -163,6 +163,9 @@ pub struct FirmwareModel {
     pub tftp_size_probe: bool,
     /// DISCOVER retransmission timeouts, seconds.
     pub retransmit: [u64; 4],
+    /// DHCP REQUEST retransmission timeouts, seconds (a profile's `request_retransmit`;
+    /// without one the rules page's [`REQUEST_RETRANSMIT`]).
+    pub request_retransmit: [u64; 4],
     /// Option 175 (iPXE's encapsulated options), sent where the order names 175.
     pub option175: Option<&'static [u8]>,
     /// The firmware's TFTP retransmission timeout and retries (the boot program's too).
@@ -232,6 +235,10 @@ impl FirmwareModel {
             .collect()
     }
 }
+
+/// DHCP REQUEST retransmission timeouts when a profile names none (R-ANS-5's 4, 8, 16,
+/// 32 s; no capture here shows a REQUEST resent).
+pub const REQUEST_RETRANSMIT: [u64; 4] = [4, 8, 16, 32];
 
 /// The largest block size iPXE asks for (MTU 1500 less IP, UDP and TFTP headers).
 pub const IPXE_MAX_BLKSIZE: u16 = 1432;

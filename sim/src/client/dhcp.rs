@@ -10,7 +10,8 @@ use pxelab_engine::Instant;
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::time::Duration;
 
-/// REQUEST retransmissions (DHCP server and port 4011) before restarting discovery.
+/// 4011 REQUEST retransmissions (the DHCP REQUEST's are the profile's
+/// `request_retransmit`).
 const REQUEST_WAITS: [u64; 4] = [4, 8, 16, 32];
 
 /// An address offer the firmware holds while it waits for a PXE offer to pair it with.
@@ -44,13 +45,14 @@ impl Client {
         if *next > now {
             return;
         }
-        if *tx >= REQUEST_WAITS.len() {
+        let waits = &self.model.request_retransmit;
+        if *tx >= waits.len() {
             self.note(now, || "no DHCPACK: restarting discovery".into());
             self.restart_or_fail(now, out);
             return;
         }
         *tx += 1;
-        *next = now + Duration::from_secs(REQUEST_WAITS[*tx - 1]);
+        *next = now + Duration::from_secs(waits[*tx - 1]);
         let (x, st, o) = (*xid, *started, offer.clone());
         self.send_request(now, x, st, &o, out);
     }
@@ -466,7 +468,7 @@ impl Client {
             xid: x,
             started: st,
             tx: 1,
-            next: now + Duration::from_secs(REQUEST_WAITS[0]),
+            next: now + Duration::from_secs(self.model.request_retransmit[0]),
             offer: o,
             boot_server,
         };

@@ -205,6 +205,8 @@ struct Dhcp4 {
     pxe_request_source_port: u16,
     retransmit: Retransmit,
     #[serde(default)]
+    request_retransmit: Option<Retransmit>,
+    #[serde(default)]
     proxy_offer_wait: Option<Dur>,
 }
 
@@ -509,6 +511,9 @@ impl ProfileFile {
             tftp_timeout: self.tftp.timeout.0,
             tftp_retries: self.tftp.retries,
             retransmit: d.retransmit.0,
+            request_retransmit: d
+                .request_retransmit
+                .map_or(super::REQUEST_RETRANSMIT, |r| r.0),
             // Per family, from the captures and the lab (the fields' docs name them):
             // both pick offers at their timeouts; EDK2's Mtftp ends a read at an ICMP
             // port unreachable; the 4011 ACK to the NBP read under TCG.

@@ -182,6 +182,14 @@ fn dhcp4(y: &mut String, m: &FirmwareModel) {
         .map(|s| Duration::from_secs(*s))
         .collect();
     let _ = writeln!(y, "  retransmit: {}", durations(&rt));
+    if m.request_retransmit != super::REQUEST_RETRANSMIT {
+        let rr: Vec<Duration> = m
+            .request_retransmit
+            .iter()
+            .map(|s| Duration::from_secs(*s))
+            .collect();
+        let _ = writeln!(y, "  request_retransmit: {}", durations(&rr));
+    }
     let _ = writeln!(
         y,
         "  proxy_offer_wait: {}",
