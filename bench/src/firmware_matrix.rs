@@ -433,6 +433,21 @@ mod tests {
         let lossy_outcome = |f: &str| l.cell(f, "loss-2pct").unwrap().sim.clone().unwrap().outcome;
         assert_eq!(lossy_outcome("bios-x86"), "failed");
         assert_eq!(lossy_outcome("uefi-x64"), "booted");
+        // EDK2 REQUESTs the proxy's offer when it came after the DHCP server's offer
+        // naming a boot file (`edk2_accepts_pxe_copy`); iPXE boots from the proxy.
+        let mut both = spec("66-67+proxy");
+        both.firmware = vec![Firmware::BiosX64, Firmware::UefiX64];
+        let b = run(&both, |_| Ok(None), |_| {}).unwrap();
+        let both_outcome = |f: &str| {
+            b.cell(f, "66-67+proxy")
+                .unwrap()
+                .sim
+                .clone()
+                .unwrap()
+                .outcome
+        };
+        assert_eq!(both_outcome("uefi-x64"), "failed");
+        assert_eq!(both_outcome("bios-x64"), "booted");
         let md = markdown(&r);
         assert!(md.starts_with("| firmware | proxy-0s | opt60-4011 |"));
     }
