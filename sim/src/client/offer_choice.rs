@@ -12,7 +12,7 @@
 //! offer and asks on port 4011 unless it already holds a boot menu or a boot file;
 //! with no proxy offer it boots the DHCP server's `filename` from `next-server`.
 
-use super::Offer;
+use super::dhcp::Offer;
 use pxelab_engine::dhcp::firmware::Stack;
 use std::net::Ipv4Addr;
 
