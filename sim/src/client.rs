@@ -225,6 +225,9 @@ pub struct Client {
     six: Option<Box<six::Boot6>>,
     /// The first proxy offer's option 43 makes it PXE10 (`offer_choice`).
     proxy_pxe10: bool,
+    /// (server id, yiaddr) of the last offer of this DISCOVER, any sender (EDK2's
+    /// `LastOffer`, `offer_choice::edk2_requested`).
+    last_offer: Option<(Ipv4Addr, Ipv4Addr)>,
     /// What the firmware does after the DHCP ACK (`offer_choice`).
     via: Option<BootVia>,
     /// A boot by `http4` in progress (client_http.rs), which takes the calls below.
@@ -268,6 +271,7 @@ impl Client {
             sends6: Vec::new(),
             six: None,
             proxy_pxe10: false,
+            last_offer: None,
             via: None,
             http: None,
         }

@@ -38,9 +38,11 @@
 use std::net::Ipv4Addr;
 use std::time::Duration;
 
+mod edk2_offer_copy;
 mod http;
 pub mod profile;
 pub mod profile_yaml;
+pub use edk2_offer_copy::edk2_accepts_pxe_copy;
 pub use http::{http_model, offer_url};
 pub use profile::{Profile, ProfileError};
 
@@ -349,7 +351,7 @@ pub fn build_discover(
 }
 
 /// The DHCP REQUEST to the DHCP server (broadcast to port 67) selecting
-/// `requested_ip` from `server_id`. `secs` should repeat the DISCOVER's for EDK2;
+/// `requested_ip` (no option 50 if 0.0.0.0) from `server_id`. `secs` should repeat the DISCOVER's for EDK2;
 /// iPXE writes its state bits, 3 (DHCP and proxy offers seen).
 pub fn build_request(
     m: &FirmwareModel,
@@ -365,7 +367,8 @@ pub fn build_request(
     let c = Ctx {
         mac,
         guid,
-        requested_ip: Some(requested_ip),
+        // EDK2 sends no option 50 when it requests a proxy offer (`edk2_offer_copy`).
+        requested_ip: Some(requested_ip).filter(|a| !a.is_unspecified()),
         server_id: Some(server_id),
     };
     build(m, Kind::Request, h, &c)

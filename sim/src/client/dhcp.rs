@@ -25,6 +25,8 @@ pub(super) struct Offer {
     pub(super) pxe: bool,
     /// (TFTP server, boot file) the offer names itself (options 66/67).
     pub(super) boot_file: Option<(Ipv4Addr, String)>,
+    /// EDK2's DHCP driver accepts PXE's copy of it (`offer_choice::edk2_requested`).
+    pub(super) edk2_copy_ok: bool,
 }
 
 impl Client {
@@ -46,6 +48,12 @@ impl Client {
             return;
         }
         let waits = &self.model.request_retransmit;
+        if *tx >= waits.len() && self.model.stack == firmware::Stack::Edk2 {
+            // Dhcp4Dxe ends its session (DhcpOnTimerTick): PXE-E16, no new DISCOVER
+            // (lab capture, set-up 66-67+proxy).
+            self.note(now, || "no DHCPACK: PXE gives up".into());
+            return self.give_up(now);
+        }
         if *tx >= waits.len() {
             self.note(now, || "no DHCPACK: restarting discovery".into());
             self.restart_or_fail(now, out);
@@ -95,6 +103,7 @@ impl Client {
         let xid = self.new_xid();
         self.ip = None;
         self.proxy_pxe10 = false;
+        self.last_offer = None;
         self.via = None;
         self.phase = Phase::Discover {
             xid,
@@ -252,6 +261,9 @@ impl Client {
                 if p.xid == *xid && p.message_type == Some(MessageType::Offer) =>
             {
                 let server = p.server_id.unwrap_or(*src.ip());
+                if let Some(id) = p.server_id {
+                    self.last_offer = Some((id, p.yiaddr));
+                }
                 if p.yiaddr != Ipv4Addr::UNSPECIFIED {
                     let boot_file = offered_boot_file(&p, server);
                     let o = Offer {
@@ -263,6 +275,8 @@ impl Client {
                             .map(|r| Ipv4Addr::new(r[0], r[1], r[2], r[3])),
                         pxe,
                         boot_file,
+                        edk2_copy_ok: self.model.stack != firmware::Stack::Edk2
+                            || firmware::edk2_accepts_pxe_copy(payload),
                     };
                     let first = matches!(&self.phase, Phase::Discover { offer: None, .. });
                     if first {
@@ -462,7 +476,14 @@ impl Client {
         self.via = Some(via);
         // A DHCP server's option 60 is not a responder's answer: only a proxy offer or
         // a 4011 ACK counts (`no_offer` is "no responder answered").
-        let (x, st, o) = (*xid, *started, offer.clone());
+        let (x, st) = (*xid, *started);
+        let o = offer_choice::edk2_requested(offer, self.last_offer);
+        if o.server != offer.server {
+            let (s, chosen) = (o.server, offer.server);
+            self.note(now, || {
+                format!("EDK2 rejects PXE's copy of {chosen}'s offer (option 67 without a NUL): requesting the last offer, from {s}")
+            });
+        }
         self.send_request(now, x, st, &o, out);
         self.phase = Phase::Request {
             xid: x,
