@@ -23,6 +23,14 @@ pub fn median(v: &mut [f64]) -> Option<f64> {
     })
 }
 
+/// The 10th and 90th percentiles (nearest rank) of unsorted `times`: the spread the
+/// lossy points report, where a run's time follows how many packets it lost.
+pub fn p10_p90(times: &[f64]) -> (Option<f64>, Option<f64>) {
+    let mut sorted = times.to_vec();
+    sorted.sort_by(|a, b| a.total_cmp(b));
+    (percentile(&sorted, 0.1), percentile(&sorted, 0.9))
+}
+
 /// Lowest, median and highest of a point's repeats; all `None` when there are none.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct Spread {
@@ -61,6 +69,13 @@ mod tests {
         assert_eq!(percentile(&v, 0.95), Some(10.0));
         assert_eq!(percentile(&v, 1.0), Some(10.0));
         assert_eq!(percentile(&[], 0.5), None);
+    }
+
+    #[test]
+    fn p10_and_p90_of_ten_runs_leave_out_the_extremes() {
+        let v = [9.0, 1.0, 5.0, 3.0, 7.0, 2.0, 10.0, 4.0, 8.0, 6.0];
+        assert_eq!(p10_p90(&v), (Some(2.0), Some(9.0)));
+        assert_eq!(p10_p90(&[]), (None, None));
     }
 
     #[test]
