@@ -122,6 +122,8 @@ pub(crate) fn run(
                 sim_server_timeouts: None,
                 turnaround_s: None,
                 sim_plain_s: None,
+                sim_median_lo_s: None,
+                sim_median_hi_s: None,
             };
             on_point(&pr);
             out.push(pr);

@@ -111,6 +111,7 @@ pub(crate) fn tftp_cells(points: &[PointResult]) -> Cells {
                 "sim srv to/run",
                 "turnaround us",
                 "sim plain s",
+                "sim median 95%",
             ]);
         }
     }
@@ -159,6 +160,10 @@ pub(crate) fn tftp_cells(points: &[PointResult]) -> Cells {
                     r.push(dash(p.sim_server_timeouts, &two));
                     r.push(dash(p.turnaround_s, &|x| format!("{:.0}", x * 1e6)));
                     r.push(dash(p.sim_plain_s, &|x| format!("{x:.3}")));
+                    r.push(match (p.sim_median_lo_s, p.sim_median_hi_s) {
+                        (Some(lo), Some(hi)) => format!("{lo:.3}-{hi:.3}"),
+                        _ => "-".into(),
+                    });
                 }
             }
             r
@@ -283,6 +288,8 @@ mod tests {
         lab.sim_timeouts = Some(0.53);
         lab.sim_server_timeouts = Some(4.89);
         lab.turnaround_s = Some(120e-6);
+        lab.sim_median_lo_s = Some(0.963);
+        lab.sim_median_hi_s = Some(2.174);
         let cells = tftp_cells(&points);
         let cell = |row: usize, name: &str| {
             let i = cells.head.iter().position(|h| *h == name).expect(name);
@@ -296,6 +303,7 @@ mod tests {
         assert_eq!(cell(1, "sim p90 s"), "-");
         assert_eq!(cell(1, "sim srv to/run"), "4.89");
         assert_eq!(cell(1, "turnaround us"), "120");
+        assert_eq!(cell(1, "sim median 95%"), "0.963-2.174");
         assert_eq!(cell(0, "srv to/run"), "-");
     }
 
