@@ -156,10 +156,6 @@ pub fn load_saved(path: &Path) -> Result<Vec<PointResult>, Error> {
 /// lab's own repeats are left to chance. Without loss every seed gives the same run.
 pub const SIM_LOSSY_RUNS: u32 = 100;
 
-/// Loss-free lab transfers per lossy point in `--mode both`, whose median gives the
-/// hosts' turnaround (`turnaround_from`).
-const CLEAN_RUNS: usize = 3;
-
 /// The runs the simulator makes for a point asked `repeat` times.
 pub fn sim_runs(loss: f64, repeat: u32) -> u32 {
     if loss > 0.0 {
@@ -331,6 +327,9 @@ struct Measured {
     /// `pxelab serve`'s resending timeouts, and the transfers that logged them.
     server_timeouts: u64,
     server_logged: u32,
+    /// `--mode both` under loss: a loss-free transfer after each lossy one, so that
+    /// both see the same load; their median gives the hosts' turnaround.
+    clean: Vec<f64>,
     failures: u32,
     cpu: Option<Duration>,
     error: Option<String>,
@@ -501,6 +500,29 @@ pub fn run_lab(
                                             mm.error = e;
                                         }
                                     }
+                                    if let (true, Rate::Bps(bps)) = (s.with_sim && loss > 0.0, rate)
+                                    {
+                                        let mark = lab.server_log_mark();
+                                        let c = lab
+                                            .transfer(&Transfer {
+                                                client,
+                                                link: Link::Emulated(sim_link(bps, delay, 0.0)),
+                                                file,
+                                                size: *size,
+                                                block,
+                                                window,
+                                                limit,
+                                            })
+                                            .map_err(Error::Lab)?;
+                                        mm.clean.extend(c.seconds.filter(|_| c.error.is_none()));
+                                        // Its line, before the next transfer's mark.
+                                        if server == Server::Pxelab {
+                                            let _ = lab.server_resends_since(
+                                                mark,
+                                                Duration::from_millis(500),
+                                            );
+                                        }
+                                    }
                                 }
                                 mm.cpu = match (cpu0, lab.server_cpu()) {
                                     (Some(a), Some(b)) => Some(b.saturating_sub(a)),
@@ -548,34 +570,16 @@ pub fn run_lab(
                                 }),
                                 _ => None,
                             };
-                            // Under loss, the hosts' turnaround from loss-free transfers
-                            // of the same point, measured now (the machine's load moves
-                            // it), so that the comparison is of the loss handling.
-                            let mut hosts = None;
-                            if let Some(gp) = granted_point.filter(|_| s.with_sim && loss > 0.0) {
-                                let mut clean = Vec::new();
-                                for _ in 0..CLEAN_RUNS {
-                                    let r = lab
-                                        .transfer(&Transfer {
-                                            client,
-                                            link: Link::Emulated(sim_link(
-                                                gp.link.rate_bps,
-                                                delay,
-                                                0.0,
-                                            )),
-                                            file,
-                                            size: *size,
-                                            block,
-                                            window,
-                                            limit,
-                                        })
-                                        .map_err(Error::Lab)?;
-                                    clean.extend(r.seconds.filter(|_| r.error.is_none()));
-                                }
-                                hosts = median(&mut clean).map(|t| Hosts {
-                                    turnaround: turnaround_from(&gp, t),
+                            // Under loss, the hosts' turnaround from the loss-free transfers
+                            // made between the lossy ones (the machine's load moves it), so
+                            // that the comparison is of the loss handling.
+                            let hosts = granted_point
+                                .filter(|_| s.with_sim && loss > 0.0)
+                                .and_then(|gp| {
+                                    median(&mut mm.clean.clone()).map(|t| Hosts {
+                                        turnaround: turnaround_from(&gp, t),
+                                    })
                                 });
-                            }
                             let sim = granted_point
                                 .filter(|_| s.with_sim)
                                 .map(|gp| sim_point(&gp, m.repeat, &hosts.unwrap_or_default()));
