@@ -202,6 +202,9 @@ pub struct Client {
     pub trace: Option<Vec<Trace>>,
     /// The current transfer's last progress note: when, and how many blocks it had.
     progress: (Instant, u64),
+    /// The TFTP client's datagrams of one call, kept empty between calls (no
+    /// allocation per DATA block).
+    tftp_payloads: Vec<Vec<u8>>,
     /// The boot option `boot` uses (the scenario's `netboot`).
     pub netboot: Netboot,
     /// The firmware's IPv6 model, for `pxe6`.
@@ -248,6 +251,7 @@ impl Client {
             result: None,
             trace: None,
             progress: (Instant::ZERO, 0),
+            tftp_payloads: Vec::new(),
             netboot: Netboot::Pxe4,
             model6: pxelab_engine::dhcp6::firmware::model6(model.kind),
             ip6: None,
@@ -514,7 +518,7 @@ impl Client {
                 });
                 return self.finish(now, Outcome::Failed, None, None);
             }
-            let mut payloads = Vec::new();
+            let mut payloads = std::mem::take(&mut self.tftp_payloads);
             feed(transfer, &mut payloads);
             let (st, active) = (
                 transfer.stats(),
@@ -594,7 +598,7 @@ impl Client {
         self.flush_tftp(payloads, out);
     }
 
-    fn flush_tftp(&mut self, payloads: Vec<Vec<u8>>, out: &mut Vec<Send>) {
+    fn flush_tftp(&mut self, mut payloads: Vec<Vec<u8>>, out: &mut Vec<Send>) {
         let Phase::Tftp {
             server,
             port,
@@ -606,13 +610,14 @@ impl Client {
         };
         let ip = self.ip.unwrap_or(Ipv4Addr::UNSPECIFIED);
         let dport = transfer.server_port().unwrap_or(69);
-        for payload in payloads {
+        for payload in payloads.drain(..) {
             out.push(Send {
                 src: SocketAddrV4::new(ip, *port),
                 dst: SocketAddrV4::new(*server, dport),
                 payload,
             });
         }
+        self.tftp_payloads = payloads;
     }
 
     fn check_tftp(&mut self, now: Instant, out: &mut Vec<Send>) {
