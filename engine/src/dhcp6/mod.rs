@@ -31,6 +31,7 @@ pub mod relay;
 pub mod relay_agent;
 pub mod request;
 pub mod server;
+pub mod stack_firmware;
 pub mod wire;
 
 pub use answer::{answer, server_duid, Answer6, AnswerParams};
