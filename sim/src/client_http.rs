@@ -44,9 +44,15 @@ pub const HTTP_IO_TIMEOUT: Duration = Duration::from_secs(5);
 /// (`TCP_PORT_KNOWN + Random % TCP_PORT_KNOWN`, TcpDriver.c), then each connection takes
 /// the next (the captures: 1858 and 1859, 1029 and 1030, 1630 and 1631).
 const FIRST_PORT: u16 = 1024;
-/// The captured firmware's initial sequence numbers: drawn once, then 2048 more for
-/// each connection (`TCP_ISS_INCREMENT_1`; all six HTTP captures).
+/// The captured firmware's initial sequence numbers (TcpDxe before the fix of
+/// CVE-2023-45236): one global counter drawn at the driver's start (`Random %
+/// TCP_BASE_ISS`), 2048 more for each connection (`TCP_ISS_INCREMENT_1`) and 100 more
+/// at each 200 ms tick (`TCP_ISS_INCREMENT_2`); the six HTTP captures' second SYN is
+/// 2048 or 2148 after the first.
 const ISS_STEP: u32 = 2048;
+const ISS_TICK_STEP: u32 = 100;
+const TCP_TICK: Duration = Duration::from_millis(200);
+const TCP_BASE_ISS: u32 = 0x4d7e_980b;
 
 /// The request line and headers as the firmware writes them (captures).
 pub fn http_request(method: &str, path: &str, host: &str) -> Vec<u8> {
@@ -191,8 +197,9 @@ pub struct HttpBoot {
     phase: Phase,
     conn: Option<Conn>,
     next_port: u16,
-    /// The next connection's initial sequence number.
+    /// The ISN counter at `iss_since` (less the ticks since).
     next_iss: u32,
+    iss_since: Instant,
     connections: u32,
     xid_counter: u32,
     restarts: u32,
@@ -236,6 +243,7 @@ impl HttpBoot {
             conn: None,
             next_port: FIRST_PORT + spread,
             next_iss: u32::from_be_bytes([m[2], m[3], m[4], m[5]]),
+            iss_since: Instant::ZERO,
             connections: 0,
             xid_counter: 0,
             restarts: 0,
@@ -250,11 +258,13 @@ impl HttpBoot {
         })
     }
 
-    /// The firmware's draws at the TCP driver's start (the simulator's from the scenario's
-    /// seed): the first local port, `1024 + port % 1024`, and the first ISN.
-    pub fn draw_tcp(&mut self, port: u16, iss: u32) {
-        self.next_port = FIRST_PORT + port % FIRST_PORT;
-        self.next_iss = iss;
+    /// The TCP driver's draw at its start, `now` (the simulator's from the scenario's
+    /// seed): the first local port, `1024 + r % 1024`, and the ISN counter, `r %
+    /// TCP_BASE_ISS`, from the one number as TcpDxe takes them.
+    pub fn draw_tcp(&mut self, now: Instant, r: u32) {
+        self.next_port = FIRST_PORT + (r % u32::from(FIRST_PORT)) as u16;
+        self.next_iss = r % TCP_BASE_ISS;
+        self.iss_since = now;
     }
 
     fn note(&mut self, now: Instant, text: impl Into<String>) {
@@ -569,8 +579,12 @@ impl HttpBoot {
                 self.next_port + 1
             };
             self.connections += 1;
-            let iss = self.next_iss;
-            self.next_iss = iss.wrapping_add(ISS_STEP);
+            let ticks = now.saturating_since(self.iss_since).as_millis() / TCP_TICK.as_millis();
+            let iss = self
+                .next_iss
+                .wrapping_add(ISS_STEP)
+                .wrapping_add(ISS_TICK_STEP.wrapping_mul(ticks as u32));
+            self.next_iss = self.next_iss.wrapping_add(ISS_STEP);
             let tcb = Tcb::connect(now, TcpConfig::edk2_for(local), local, url.server, iss);
             self.note(now, format!("TCP connect {local} -> {}", url.server));
             self.conn = Some(Conn {
@@ -804,7 +818,7 @@ impl crate::client::Client {
             // The scenario loader refuses this (no HTTP boot option on BIOS).
             return;
         };
-        h.draw_tcp(self.draws.random(), self.draws.random());
+        h.draw_tcp(now, self.draws.random());
         h.boot(now, out);
         self.http = Some(Box::new(h));
         self.sync_http();

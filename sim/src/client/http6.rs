@@ -38,7 +38,7 @@ impl Client {
             return;
         };
         self.http6_lease = self.six.take().and_then(|b| b.lease);
-        h.draw_tcp(self.draws.random(), self.draws.random());
+        h.draw_tcp(self.boot_started, self.draws.random());
         h.boot_from_url6(now, self.boot_started, ip6, url);
         self.http = Some(Box::new(h));
         self.sync_http();
