@@ -238,7 +238,11 @@ mod tests {
 
     /// A client on a managed segment with one DHCPv6 server (pool `first`..`last`) and
     /// nothing else: every message on the wire, (time, type, xid, option codes).
-    fn run(kind: FirmwareKind, last: &str) -> (Vec<(f64, u8, [u8; 3], Vec<u16>)>, Client) {
+    /// A message on the wire: time, type, transaction id, option codes (none for
+    /// the server's).
+    type Wire = (f64, u8, [u8; 3], Vec<u16>);
+
+    fn run(kind: FirmwareKind, last: &str) -> (Vec<Wire>, Client) {
         let mac = Mac([0x52, 0x54, 0, 0x12, 0x34, 0x56]);
         let mut c = Client::new(
             "c",
