@@ -4,7 +4,6 @@
 
 use pxelab_engine::bootfiles::{self, BootParams};
 use pxelab_engine::dhcp::firmware::{self, FirmwareModel, Profile};
-use pxelab_engine::dhcp::packet::{self as dhcp_packet, MessageType};
 use pxelab_engine::policy::{ClientClass, Purpose};
 use pxelab_engine::tftp::client::{ClientConfig, ClientStatus, ClientTransfer};
 use pxelab_engine::tftp::packet::{self as tftp_packet, Packet};
@@ -16,6 +15,8 @@ use std::time::Duration;
 // PXE over IPv6 (`netboot: pxe6`), apart.
 // DATA blocks by reference: a download fed their CRCs.
 mod data_ref;
+mod dhcp;
+use dhcp::Offer;
 mod http6;
 mod offer_choice;
 mod pxe_api;
@@ -30,8 +31,6 @@ pub const PROMPT_TIMEOUT: Duration = Duration::from_secs(4);
 const PROGRESS_EVERY: Duration = Duration::from_secs(1);
 /// Restarts of DHCP discovery after a REQUEST that got no DHCPACK, per boot.
 pub const MAX_RESTARTS: u32 = 2;
-/// REQUEST retransmissions (DHCP server and port 4011) before restarting discovery.
-const REQUEST_WAITS: [u64; 4] = [4, 8, 16, 32];
 
 /// The outcomes of the format page (`booted`, `no_offer`, `declined`, `failed`).
 pub use pxelab_scenario::Outcome;
@@ -55,18 +54,6 @@ pub struct Send {
     pub src: SocketAddrV4,
     pub dst: SocketAddrV4,
     pub payload: Vec<u8>,
-}
-
-#[derive(Clone, Debug)]
-struct Offer {
-    server: Ipv4Addr,
-    yiaddr: Ipv4Addr,
-    /// Option 3 (the default gateway), shown in the timeline.
-    router: Option<Ipv4Addr>,
-    /// The DHCP server's own offer carries option 60 PXEClient (R-ANS-2).
-    pxe: bool,
-    /// (TFTP server, boot file) the offer names itself (options 66/67).
-    boot_file: Option<(Ipv4Addr, String)>,
 }
 
 enum Phase {
@@ -352,75 +339,6 @@ impl Client {
         self.ip6 = None;
     }
 
-    fn new_xid(&mut self) -> u32 {
-        self.xid_counter = self.xid_counter.wrapping_add(1);
-        let m = self.mac.0;
-        u32::from_be_bytes([m[2] ^ m[3], m[4], m[5], 0])
-            ^ self.xid_counter.wrapping_mul(0x9e37_79b9)
-    }
-
-    fn start_discover(&mut self, now: Instant, out: &mut Vec<Send>) {
-        let xid = self.new_xid();
-        self.ip = None;
-        self.proxy_pxe10 = false;
-        self.via = None;
-        self.phase = Phase::Discover {
-            xid,
-            started: now,
-            tx: 0,
-            next: now,
-            offer: None,
-            proxy: None,
-        };
-        self.send_discover(now, out);
-    }
-
-    fn secs(&self, now: Instant, started: Instant) -> u16 {
-        if self.model.sends_secs {
-            (now - started).as_secs().min(u64::from(u16::MAX)) as u16
-        } else {
-            0
-        }
-    }
-
-    fn send_discover(&mut self, now: Instant, out: &mut Vec<Send>) {
-        let Phase::Discover {
-            xid,
-            started,
-            tx,
-            next,
-            offer,
-            proxy,
-        } = &mut self.phase
-        else {
-            return;
-        };
-        let (x, st) = (*xid, *started);
-        *tx += 1;
-        // iPXE's `secs` is not elapsed time: (transmissions << 2) | (holds a DHCP
-        // offer: 2) | (holds a proxy offer: 1), 4 in the first DISCOVER (the lab's
-        // captures: 4, 10, 11, 18). A responder reads it as seconds (R-ANS-5).
-        let state_bits = ((*tx as u16).min(0x3fff) << 2)
-            | (u16::from(offer.is_some()) << 1)
-            | u16::from(proxy.is_some());
-        let waits = &self.model.retransmit;
-        let waited: u64 = waits[..(*tx).min(waits.len())].iter().sum();
-        *next = st + Duration::from_secs(waited);
-        let n = *tx;
-        let secs = if self.model.sends_secs {
-            self.secs(now, st)
-        } else {
-            state_bits
-        };
-        let payload = firmware::build_discover(self.model, self.mac, self.guid, x, secs);
-        out.push(Send {
-            src: SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 68),
-            dst: SocketAddrV4::new(Ipv4Addr::BROADCAST, 67),
-            payload,
-        });
-        self.note(now, || format!("DHCPDISCOVER #{n} xid={x:08x} secs={secs}"));
-    }
-
     pub fn poll_timeout(&self) -> Option<Instant> {
         if self.six.is_some() {
             return self.poll_timeout6();
@@ -471,48 +389,8 @@ impl Client {
                 }
                 self.discover_timeout(now, out);
             }
-            Phase::Request {
-                xid,
-                started,
-                tx,
-                next,
-                offer,
-                ..
-            } => {
-                if *next > now {
-                    return;
-                }
-                if *tx >= REQUEST_WAITS.len() {
-                    self.note(now, || "no DHCPACK: restarting discovery".into());
-                    self.restart_or_fail(now, out);
-                    return;
-                }
-                *tx += 1;
-                *next = now + Duration::from_secs(REQUEST_WAITS[*tx - 1]);
-                let (x, st, o) = (*xid, *started, offer.clone());
-                self.send_request(now, x, st, &o, out);
-            }
-            Phase::PxeRequest {
-                tx,
-                next,
-                boot_server,
-                xid,
-            } => {
-                if *next > now {
-                    return;
-                }
-                if *tx >= REQUEST_WAITS.len() {
-                    // The firmware's boot server discovery gives up; it does not start
-                    // DHCP again (only a REQUEST without a DHCPACK restarts discovery).
-                    self.note(now, || "no answer on port 4011: PXE gives up".into());
-                    self.give_up(now);
-                    return;
-                }
-                *tx += 1;
-                *next = now + Duration::from_secs(REQUEST_WAITS[*tx - 1]);
-                let (x, bs) = (*xid, *boot_server);
-                self.send_pxe_request(now, x, bs, out);
-            }
+            Phase::Request { .. } => self.request_timeout(now, out),
+            Phase::PxeRequest { .. } => self.pxe_request_timeout(now, out),
             Phase::Tftp { transfer, .. } => {
                 let mut payloads = Vec::new();
                 transfer.handle_timeout(now, &mut payloads);
@@ -537,52 +415,6 @@ impl Client {
         }
     }
 
-    /// A DISCOVER retransmission timeout expired: EDK2 picks its offers now; iPXE stops
-    /// waiting for a proxy offer; else retransmit or give up.
-    fn discover_timeout(&mut self, now: Instant, out: &mut Vec<Send>) {
-        let Phase::Discover {
-            tx,
-            started,
-            offer,
-            proxy,
-            ..
-        } = &self.phase
-        else {
-            return;
-        };
-        let (tx, held, has_proxy) = (*tx, offer.clone(), proxy.is_some());
-        let waited = now.saturating_since(*started);
-        // Done collecting: a pair is picked now (EDK2, Debian's iPXE), or a DHCP
-        // server's own boot file is taken if no proxy offer came (`offer_choice`).
-        let file_held = held.as_ref().is_some_and(|o| o.boot_file.is_some());
-        if (self.model.selects_offer_at_timeout || file_held)
-            && self.request_if_usable(now, true, out)
-        {
-            return;
-        }
-        if let (Some(wait), Some(o), false) = (self.model.proxy_offer_wait_secs, &held, has_proxy) {
-            if !o.pxe && waited > Duration::from_secs(wait) {
-                // iPXE takes the address without PXE; the DHCP offer names no boot
-                // file, so there is nothing to boot (no responder answered in time).
-                let Phase::Discover { xid, started, .. } = self.phase else {
-                    return;
-                };
-                self.send_request(now, xid, started, o, out);
-                self.note(now, || {
-                    format!("no proxy offer within {wait} s of the address offer: nothing to boot")
-                });
-                self.give_up(now);
-                return;
-            }
-        }
-        if tx >= self.model.retransmit.len() {
-            self.note(now, || "no boot offer received: PXE gives up".into());
-            self.give_up(now);
-        } else {
-            self.send_discover(now, out);
-        }
-    }
-
     /// The server of a TFTP read answered with ICMP port unreachable (its process is
     /// gone, its host is up): firmware that takes that as fatal ends the read.
     pub fn port_unreachable(&mut self, now: Instant, server: SocketAddrV4) {
@@ -600,17 +432,6 @@ impl Client {
             format!("TFTP {f}: ICMP port unreachable from {server}: the read ends")
         });
         self.give_up(now);
-    }
-
-    fn send_pxe_request(&mut self, now: Instant, xid: u32, server: Ipv4Addr, out: &mut Vec<Send>) {
-        let ip = self.ip.unwrap_or(Ipv4Addr::UNSPECIFIED);
-        let payload = firmware::build_pxe_request(self.model, self.mac, self.guid, xid, ip, server);
-        out.push(Send {
-            src: SocketAddrV4::new(ip, self.model.pxe_request_src_port),
-            dst: SocketAddrV4::new(server, 4011),
-            payload,
-        });
-        self.note(now, || format!("PXE REQUEST to {server}:4011"));
     }
 
     /// A datagram for this client (to its address or broadcast).
@@ -739,137 +560,6 @@ impl Client {
         }
     }
 
-    fn on_dhcp(&mut self, now: Instant, src: SocketAddrV4, payload: &[u8], out: &mut Vec<Send>) {
-        let Ok(p) = dhcp_packet::parse(payload) else {
-            return;
-        };
-        if p.op != 2 || p.chaddr != Some(self.mac) {
-            return;
-        }
-        let pxe = p.is_pxe_client();
-        match &mut self.phase {
-            Phase::Discover { xid, .. }
-                if p.xid == *xid && p.message_type == Some(MessageType::Offer) =>
-            {
-                let server = p.server_id.unwrap_or(*src.ip());
-                if p.yiaddr != Ipv4Addr::UNSPECIFIED {
-                    let boot_file = offered_boot_file(&p, server);
-                    let o = Offer {
-                        server,
-                        yiaddr: p.yiaddr,
-                        router: p
-                            .option(3)
-                            .filter(|r| r.len() >= 4)
-                            .map(|r| Ipv4Addr::new(r[0], r[1], r[2], r[3])),
-                        pxe,
-                        boot_file,
-                    };
-                    let first = matches!(&self.phase, Phase::Discover { offer: None, .. });
-                    if first {
-                        self.note_offer(now, &o);
-                        if let Phase::Discover { offer, .. } = &mut self.phase {
-                            *offer = Some(o);
-                        }
-                    }
-                } else if pxe {
-                    // R-ANS-7: the first acceptable proxy offer wins; later ones ignored.
-                    let first = matches!(&self.phase, Phase::Discover { proxy: None, .. });
-                    if first {
-                        if let Phase::Discover { proxy, .. } = &mut self.phase {
-                            *proxy = Some(server);
-                        }
-                        self.proxy_pxe10 = p
-                            .vendor_specific
-                            .as_deref()
-                            .is_some_and(pxelab_engine::dhcp::pxe_options::is_pxe10);
-                        self.answered = true;
-                        self.note(now, || format!("proxy DHCP offer from {server}"));
-                    } else {
-                        self.note(now, || format!("ignoring later proxy offer from {server}"));
-                    }
-                }
-                self.maybe_request(now, out);
-            }
-            Phase::Request {
-                xid,
-                offer,
-                boot_server,
-                ..
-            } if p.xid == *xid => {
-                if p.message_type == Some(MessageType::Ack) {
-                    let (x, bs) = (*xid, *boot_server);
-                    self.ip = Some(offer.yiaddr);
-                    let ip = offer.yiaddr;
-                    self.note(now, || format!("DHCPACK: address {ip}"));
-                    match self.via.take() {
-                        Some(BootVia::File(server, file)) => {
-                            self.note(now, || {
-                                format!("boot file {file} from {server}, named by the DHCP server")
-                            });
-                            self.served_by = Some(server);
-                            return self.start_nbp(now, server, file, out);
-                        }
-                        Some(BootVia::Abort) => {
-                            self.note(now, || {
-                                "PXE10 offer (option 43) without a boot menu: boot type 0, PXE aborts".into()
-                            });
-                            return self.give_up(now);
-                        }
-                        _ => {}
-                    }
-                    self.phase = Phase::PxeRequest {
-                        xid: x,
-                        tx: 1,
-                        next: now + Duration::from_secs(REQUEST_WAITS[0]),
-                        boot_server: bs,
-                    };
-                    self.send_pxe_request(now, x, bs, out);
-                } else if p.message_type == Some(MessageType::Nak) {
-                    self.note(now, || "DHCPNAK: restarting discovery".into());
-                    self.start_discover(now, out);
-                }
-            }
-            Phase::PxeRequest {
-                xid, boot_server, ..
-            } if p.xid == *xid
-                && p.message_type == Some(MessageType::Ack)
-                && *src.ip() == *boot_server =>
-            {
-                let server = if p.siaddr != Ipv4Addr::UNSPECIFIED {
-                    p.siaddr
-                } else {
-                    *boot_server
-                };
-                let file = p
-                    .option(67)
-                    .map(|f| {
-                        String::from_utf8_lossy(&f)
-                            .trim_end_matches('\0')
-                            .to_string()
-                    })
-                    .filter(|f| !f.is_empty())
-                    .or_else(|| Some(p.file_lossy().trim_end_matches('\0').to_string()))
-                    .filter(|f| !f.is_empty());
-                let Some(file) = file else {
-                    self.note(now, || "PXE ACK without a boot file".into());
-                    return;
-                };
-                self.answered = true;
-                self.served_by = Some(server);
-                self.note(now, || format!("PXE ACK from {server}: boot file {file}"));
-                self.phase = Phase::BeforeNbp {
-                    until: now + self.model.pxe_ack_to_nbp,
-                    server,
-                    file,
-                };
-                if self.model.pxe_ack_to_nbp.is_zero() {
-                    self.handle_timeout(now, out);
-                }
-            }
-            _ => {}
-        }
-    }
-
     /// The firmware's own download of the boot program (EDK2 probes its size first).
     fn start_nbp(&mut self, now: Instant, server: Ipv4Addr, file: String, out: &mut Vec<Send>) {
         if self.model.tftp_size_probe {
@@ -884,97 +574,6 @@ impl Client {
             let opts = self.model.tftp_download_options();
             self.start_tftp(now, Stage::Nbp, server, file, opts, out);
         }
-    }
-
-    /// The DHCP REQUEST for an offered address (broadcast, as the firmware does).
-    fn send_request(
-        &mut self,
-        now: Instant,
-        xid: u32,
-        started: Instant,
-        o: &Offer,
-        out: &mut Vec<Send>,
-    ) {
-        let secs = self.secs(now, started);
-        let payload = firmware::build_request(
-            self.model, self.mac, self.guid, xid, secs, o.yiaddr, o.server,
-        );
-        out.push(Send {
-            src: SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 68),
-            dst: SocketAddrV4::new(Ipv4Addr::BROADCAST, 67),
-            payload,
-        });
-        let y = o.yiaddr;
-        self.note(now, || format!("DHCPREQUEST for {y}"));
-    }
-
-    fn note_offer(&mut self, now: Instant, o: &Offer) {
-        let (s, y, pxe, gw) = (o.server, o.yiaddr, o.pxe, o.router);
-        self.note(now, || {
-            format!(
-                "DHCPOFFER from {s}: {y}{}{}",
-                gw.map(|g| format!(" gateway {g}")).unwrap_or_default(),
-                if pxe { " with option 60 PXEClient" } else { "" }
-            )
-        });
-    }
-
-    /// On an offer: request at once if the offers make a way to boot, unless the
-    /// firmware picks its offers only at its retransmission timeouts
-    /// (`selects_offer_at_timeout`).
-    fn maybe_request(&mut self, now: Instant, out: &mut Vec<Send>) {
-        if !self.model.selects_offer_at_timeout {
-            self.request_if_usable(now, false, out);
-        }
-    }
-
-    /// Requests the offered address once the offers make a way to boot
-    /// (`offer_choice`); a DHCP server's boot file alone only when the firmware is done
-    /// collecting offers (`collected`). True if it sent the REQUEST.
-    fn request_if_usable(&mut self, now: Instant, collected: bool, out: &mut Vec<Send>) -> bool {
-        let Phase::Discover {
-            xid,
-            started,
-            offer: Some(offer),
-            proxy,
-            ..
-        } = &self.phase
-        else {
-            return false;
-        };
-        let a = offer_choice::AddressOffer {
-            pxe: offer.pxe, // co-located responder (R-ANS-2)
-            server: offer.server,
-            boot_file: offer.boot_file.as_ref(),
-        };
-        let p = proxy.map(|server| offer_choice::ProxyOffer {
-            server,
-            pxe10: self.proxy_pxe10,
-        });
-        let Some(via) = offer_choice::choose(self.model.stack, &a, p.as_ref()) else {
-            return false; // keep waiting for a PXE offer
-        };
-        if matches!(via, BootVia::File(..)) && !collected {
-            return false; // a proxy offer may still come
-        }
-        let boot_server = match &via {
-            BootVia::Binl(s) | BootVia::File(s, _) => *s,
-            BootVia::Abort => offer.server,
-        };
-        self.via = Some(via);
-        // A DHCP server's option 60 is not a responder's answer: only a proxy offer or
-        // a 4011 ACK counts (`no_offer` is "no responder answered").
-        let (x, st, o) = (*xid, *started, offer.clone());
-        self.send_request(now, x, st, &o, out);
-        self.phase = Phase::Request {
-            xid: x,
-            started: st,
-            tx: 1,
-            next: now + Duration::from_secs(REQUEST_WAITS[0]),
-            offer: o,
-            boot_server,
-        };
-        true
     }
 
     fn start_tftp(
@@ -1206,25 +805,4 @@ impl Client {
         ));
         self.phase = Phase::Done;
     }
-}
-
-/// The boot file an address offer names itself (the `file` field, else option 67) and
-/// its TFTP server: siaddr, else the offer's server (as EDK2's `PxeBcDhcp4BootInfo`).
-fn offered_boot_file(p: &dhcp_packet::DhcpPacket, server: Ipv4Addr) -> Option<(Ipv4Addr, String)> {
-    let file = Some(p.file_lossy().trim_end_matches('\0').to_string())
-        .filter(|f| !f.is_empty())
-        .or_else(|| {
-            p.option(67).map(|f| {
-                String::from_utf8_lossy(&f)
-                    .trim_end_matches('\0')
-                    .to_string()
-            })
-        })
-        .filter(|f| !f.is_empty())?;
-    let tftp = if p.siaddr.is_unspecified() {
-        server
-    } else {
-        p.siaddr
-    };
-    Some((tftp, file))
 }
