@@ -286,6 +286,8 @@ pub struct Offer6 {
     pub pxe: bool,
     /// Option 59.
     pub boot_file_url: Option<String>,
+    /// Option 7 (0 without it): 255 ends EDK2's Advertise collection.
+    pub preference: u8,
 }
 
 impl Offer6 {
@@ -310,6 +312,10 @@ impl Offer6 {
             boot_file_url: m
                 .option(opt::BOOTFILE_URL)
                 .map(|u| String::from_utf8_lossy(u).into_owned()),
+            preference: m
+                .option(opt::PREFERENCE)
+                .and_then(|p| p.first().copied())
+                .unwrap_or(0),
         })
     }
 

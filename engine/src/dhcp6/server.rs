@@ -188,6 +188,17 @@ impl DhcpServer6 {
                 code: opt::IA_NA,
                 data: ia,
             });
+            if addr.is_some() {
+                // As the lab's dnsmasq (`dhcp-authoritative`): success, and in an
+                // Advertise preference 255, "do not wait for other servers".
+                out.push(status(0, "success"));
+                if answer_type == msg::ADVERTISE {
+                    out.push(Opt {
+                        code: opt::PREFERENCE,
+                        data: vec![255],
+                    });
+                }
+            }
         }
         let answer = Message6::Client {
             msg_type: answer_type,

@@ -19,6 +19,10 @@ use rand::RngExt as _;
 use std::net::{IpAddr, Ipv6Addr, SocketAddrV6};
 use std::time::Duration;
 
+/// EDK2's network stack polls the NIC every 10 ms (`MNP_SYS_POLL_INTERVAL`): an
+/// Advertise with preference 255 is selected at that poll, with whatever else came in it.
+const MNP_POLL: Duration = Duration::from_millis(10);
+
 /// How long EDK2 waits for the proxy's answer on port 4011 before it tries the next one.
 const BOOT_REQUEST_WAIT: Duration = Duration::from_secs(4);
 
@@ -398,8 +402,16 @@ impl Client {
                     collected,
                     dhcp,
                     proxies,
+                    next,
                     ..
                 } if offer.msg_type == dhcp6::msg::ADVERTISE => {
+                    if offer.address.is_some() && offer.preference == 255 && model.collect.is_some()
+                    {
+                        // RFC 8415 18.2.9, EDK2's Dhcp6HandleAdvertiseMsg: preference 255
+                        // ends the collection (the lab's dnsmasq is authoritative: its
+                        // Request went 7 ms after the Advertise).
+                        *next = (*next).min(now + MNP_POLL);
+                    }
                     if offer.address.is_some() {
                         notes.push(format!(
                             "DHCPv6 Advertise from {from}: address {}",

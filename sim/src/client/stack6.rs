@@ -242,7 +242,9 @@ mod tests {
     /// the server's).
     type Wire = (f64, u8, [u8; 3], Vec<u16>);
 
-    fn run(kind: FirmwareKind, last: &str) -> (Vec<Wire>, Client) {
+    /// `authoritative`: the server's Advertises carry preference 255 (the lab's
+    /// dnsmasq); without, none (the captures' dnsmasq).
+    fn run(kind: FirmwareKind, last: &str, authoritative: bool) -> (Vec<Wire>, Client) {
         let mac = Mac([0x52, 0x54, 0, 0x12, 0x34, 0x56]);
         let mut c = Client::new(
             "c",
@@ -284,8 +286,12 @@ mod tests {
                             &p,
                         );
                     }
-                    for r in server.handle(s.src, &s.payload) {
-                        let a = Message6::decode(&r.payload).unwrap();
+                    for mut r in server.handle(s.src, &s.payload) {
+                        let mut a = Message6::decode(&r.payload).unwrap();
+                        if let (false, Message6::Client { options, .. }) = (authoritative, &mut a) {
+                            options.retain(|o| o.code != dhcp6::opt::PREFERENCE);
+                            r.payload = a.encode();
+                        }
                         wire.push((now.as_secs_f64(), a.msg_type(), xid(&a), Vec::new()));
                         c.handle_datagram6(
                             now,
@@ -337,7 +343,7 @@ mod tests {
 
     #[test]
     fn ovmf_gets_its_stacks_address_first_and_releases_it_after_pxes_reply() {
-        let (wire, _) = run(FirmwareKind::UefiX64, "fd77::1ff");
+        let (wire, _) = run(FirmwareKind::UefiX64, "fd77::1ff", false);
         let sent: Vec<_> = wire.iter().filter(|w| !w.3.is_empty()).collect();
         // The stack's Solicit and Request, PXE's Solicit and Request, the Release.
         let types: Vec<u8> = sent.iter().map(|w| w.1).collect();
@@ -356,7 +362,7 @@ mod tests {
 
     #[test]
     fn aavmf_loses_the_race_for_a_pools_last_address_and_gives_up_after_eleven_requests() {
-        let (wire, c) = run(FirmwareKind::UefiArm64, "fd77::100");
+        let (wire, c) = run(FirmwareKind::UefiArm64, "fd77::100", false);
         let sent: Vec<_> = wire.iter().filter(|w| !w.3.is_empty()).collect();
         let types: Vec<u8> = sent.iter().map(|w| w.1).collect();
         // PXE's Solicit, the stack's Solicit and Request (it binds the address), then
@@ -387,5 +393,17 @@ mod tests {
         c.boot(Instant::ZERO, &mut Vec::new());
         let m = Message6::decode(&c.sends6[0].payload).unwrap();
         assert!(m.option(16).is_some(), "PXE solicits at once");
+    }
+
+    #[test]
+    fn an_authoritative_servers_advertise_is_requested_at_the_next_poll_so_no_race() {
+        let (wire, _) = run(FirmwareKind::UefiArm64, "fd77::100", true);
+        let sent: Vec<_> = wire.iter().filter(|w| !w.3.is_empty()).collect();
+        // PXE's Solicit, its Request 10 ms later (preference 255): PXE has set its
+        // address (a manual policy) before the stack would solicit, so it never does.
+        assert_eq!(sent[0].1, 1);
+        assert_eq!(sent[1].1, 3);
+        assert!((sent[1].0 - sent[0].0 - 0.01).abs() < 1e-6, "{wire:?}");
+        assert!(sent.iter().all(|w| w.3 != [1, 8, 3, 6]), "{wire:?}");
     }
 }
