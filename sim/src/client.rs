@@ -21,6 +21,7 @@ mod http6;
 mod offer_choice;
 mod pxe_api;
 mod six;
+mod size_probe;
 mod stack6;
 use offer_choice::BootVia;
 pub use six::Send6;
@@ -62,9 +63,18 @@ enum Phase {
     PowerOn {
         until: Instant,
     },
-    /// The boot file is named; the firmware reads it after `pxe_ack_to_nbp`.
+    /// The boot file is named; the firmware reads it after `pxe_ack_to_nbp` (a 4011
+    /// ACK) or `timing.ack_to_read` (a DHCP server's own boot file).
     BeforeNbp {
         until: Instant,
+        server: Ipv4Addr,
+        file: String,
+    },
+    /// EDK2's size probe got its answer: the abort (to the peer, from the probe's
+    /// port) and the read follow (`size_probe`).
+    SizeKnown {
+        abort: Option<(Instant, SocketAddrV4, u16)>,
+        read_at: Instant,
         server: Ipv4Addr,
         file: String,
     },
@@ -203,6 +213,9 @@ pub struct Client {
     pub trace: Option<Vec<Trace>>,
     /// The current transfer's last progress note: when, and how many blocks it had.
     progress: (Instant, u64),
+    /// The TFTP client's datagrams of one call, kept empty between calls (no
+    /// allocation per DATA block).
+    tftp_payloads: Vec<Vec<u8>>,
     /// The boot option `boot` uses (the scenario's `netboot`).
     pub netboot: Netboot,
     /// The firmware's IPv6 model, for `pxe6`.
@@ -260,6 +273,7 @@ impl Client {
             result: None,
             trace: None,
             progress: (Instant::ZERO, 0),
+            tftp_payloads: Vec::new(),
             netboot: Netboot::Pxe4,
             model6: pxelab_engine::dhcp6::firmware::model6(model.kind),
             ip6: None,
@@ -349,6 +363,7 @@ impl Client {
         match &self.phase {
             Phase::Idle | Phase::Done => None,
             Phase::PowerOn { until } | Phase::BeforeNbp { until, .. } => Some(*until),
+            Phase::SizeKnown { abort, read_at, .. } => Some(abort.map_or(*read_at, |a| a.0)),
             Phase::Discover { next, .. }
             | Phase::Request { next, .. }
             | Phase::PxeRequest { next, .. } => Some(*next),
@@ -383,6 +398,7 @@ impl Client {
                     self.start_nbp(now, server, file, out);
                 }
             }
+            Phase::SizeKnown { .. } => self.size_known_timeout(now, out),
             Phase::Discover { next, .. } => {
                 if *next > now {
                     return;
@@ -465,24 +481,7 @@ impl Client {
             if let Ok(Packet::Oack { .. } | Packet::Data { .. }) = Packet::parse(payload) {
                 // The size is known: abort this transfer as EDK2 does, then read the file.
                 let (server, file, my_port) = (*server, file.clone(), *port);
-                let ip = self.ip.unwrap_or(Ipv4Addr::UNSPECIFIED);
-                let mut e = Vec::new();
-                tftp_packet::encode_error(
-                    &mut e,
-                    tftp_packet::ERR_OPTION,
-                    "User aborted the transfer",
-                );
-                out.push(Send {
-                    src: SocketAddrV4::new(ip, my_port),
-                    dst: src,
-                    payload: e,
-                });
-                self.note(now, || {
-                    "TFTP size known: aborting with error 8, then reading".into()
-                });
-                let opts = self.model.tftp_download_options();
-                self.start_tftp(now, Stage::Nbp, server, file, opts, out);
-                return;
+                return self.size_known(now, src, my_port, server, file, out);
             }
         }
         let data_block = match Packet::parse(payload) {
@@ -535,7 +534,7 @@ impl Client {
                 });
                 return self.finish(now, Outcome::Failed, None, None);
             }
-            let mut payloads = Vec::new();
+            let mut payloads = std::mem::take(&mut self.tftp_payloads);
             feed(transfer, &mut payloads);
             let (st, active) = (
                 transfer.stats(),
@@ -615,7 +614,7 @@ impl Client {
         self.flush_tftp(payloads, out);
     }
 
-    fn flush_tftp(&mut self, payloads: Vec<Vec<u8>>, out: &mut Vec<Send>) {
+    fn flush_tftp(&mut self, mut payloads: Vec<Vec<u8>>, out: &mut Vec<Send>) {
         let Phase::Tftp {
             server,
             port,
@@ -627,13 +626,14 @@ impl Client {
         };
         let ip = self.ip.unwrap_or(Ipv4Addr::UNSPECIFIED);
         let dport = transfer.server_port().unwrap_or(69);
-        for payload in payloads {
+        for payload in payloads.drain(..) {
             out.push(Send {
                 src: SocketAddrV4::new(ip, *port),
                 dst: SocketAddrV4::new(*server, dport),
                 payload,
             });
         }
+        self.tftp_payloads = payloads;
     }
 
     fn check_tftp(&mut self, now: Instant, out: &mut Vec<Send>) {

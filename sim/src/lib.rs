@@ -12,6 +12,7 @@ pub mod client;
 pub mod client_http;
 pub mod content;
 mod deliver6;
+mod event_queue;
 pub mod expect;
 pub mod http_host;
 pub mod ipv6;

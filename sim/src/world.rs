@@ -2,7 +2,8 @@
 //! event queue in virtual time, routers with IP helpers, and pcap capture.
 
 use crate::client::{Client, Send};
-use crate::link::{DelayQueue, LineCache, Port};
+use crate::event_queue::EventQueue;
+use crate::link::{LineCache, Port};
 // Until every user imports it from `link`, where it lives.
 pub use crate::link::LinkModel;
 use crate::pcap::SegmentCapture;
@@ -194,7 +195,7 @@ impl Usage {
 pub struct World {
     pub now: Instant,
     /// Slots in time order: small entries; the event bodies live in `slots`.
-    queue: DelayQueue<Instant, u32>,
+    queue: EventQueue<u32>,
     slots: Vec<Option<EvKind>>,
     free: Vec<u32>,
     rng: ChaCha8Rng,
@@ -230,7 +231,7 @@ impl World {
     pub fn new(rng: ChaCha8Rng) -> World {
         World {
             now: Instant::ZERO,
-            queue: DelayQueue::new(),
+            queue: EventQueue::new(),
             slots: Vec::new(),
             free: Vec::new(),
             rng,
@@ -290,7 +291,7 @@ impl World {
                 (self.slots.len() - 1) as u32
             }
         };
-        self.queue.push(at, slot);
+        self.queue.push(at.as_nanos(), slot);
     }
 
     /// Assign (or clear) the address of a host's interface (DHCP lease of a client).
@@ -309,15 +310,15 @@ impl World {
 
     /// Pop the next event, advancing time. `None` when the queue is empty.
     pub fn next_event(&mut self, limit: Instant) -> Option<EvKind> {
-        let (at, slot) = self.queue.pop_due(limit)?;
-        self.now = at;
+        let (at, slot) = self.queue.pop_due(limit.as_nanos())?;
+        self.now = Instant::from_nanos(at);
         self.stats.events += 1;
         self.free.push(slot);
         self.slots[slot as usize].take()
     }
 
     pub fn peek_time(&self) -> Option<Instant> {
-        self.queue.peek_time()
+        self.queue.peek_time().map(Instant::from_nanos)
     }
 
     /// Send a datagram out of a host's interface.
@@ -589,21 +590,21 @@ impl World {
         let Some(r) = s.responder.as_mut() else {
             return;
         };
-        // Taken only once there is a responder to call: `out` keeps its settings and
-        // spare buffers from call to call.
-        let mut out = std::mem::take(&mut self.out);
+        // `out` keeps its settings and spare buffers from call to call; it stays in
+        // place (moving the whole `Output` in and out cost more than the call).
+        let out = &mut self.out;
         out.clear();
-        f(r, now, &mut out);
+        f(r, now, out);
         // Named only when there is something to note: most calls answer a DATA ACK.
         let name = if out.logs.is_empty() && out.effects.is_empty() {
             String::new()
         } else {
             r.name().to_string()
         };
-        for line in out.logs.drain(..) {
+        for line in self.out.logs.drain(..) {
             self.logs.push((now, name.clone(), line));
         }
-        for e in out.effects.drain(..) {
+        for e in self.out.effects.drain(..) {
             match e {
                 Effect::Silent {
                     client,
@@ -618,14 +619,17 @@ impl World {
                 _ => {}
             }
         }
-        for t in out.transmits.drain(..) {
+        let mut transmits = std::mem::take(&mut self.out.transmits);
+        for t in transmits.drain(..) {
             let iface = self.iface_for(host, *t.src.ip());
             self.send_data(host, iface, t.src, t.dst, t.payload, t.data);
         }
-        for t in out.transmits6.drain(..) {
+        self.out.transmits = transmits;
+        let mut transmits6 = std::mem::take(&mut self.out.transmits6);
+        for t in transmits6.drain(..) {
             self.send6(host, 0, t.src, t.dst, t.payload);
         }
-        self.out = out;
+        self.out.transmits6 = transmits6;
         self.rearm(host);
     }
 

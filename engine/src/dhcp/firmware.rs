@@ -163,6 +163,9 @@ pub struct FirmwareModel {
     pub tftp_size_probe: bool,
     /// DISCOVER retransmission timeouts, seconds.
     pub retransmit: [u64; 4],
+    /// DHCP REQUEST retransmission timeouts, seconds (a profile's `request_retransmit`;
+    /// without one the rules page's [`REQUEST_RETRANSMIT`]).
+    pub request_retransmit: [u64; 4],
     /// Option 175 (iPXE's encapsulated options), sent where the order names 175.
     pub option175: Option<&'static [u8]>,
     /// The firmware's TFTP retransmission timeout and retries (the boot program's too).
@@ -179,8 +182,19 @@ pub struct FirmwareTiming {
     pub power_on_to_discover: Duration,
     /// Processing time per packet received before the firmware answers it.
     pub per_packet: Duration,
-    /// How long offers are collected after the first DISCOVER before one is chosen.
+    /// How long offers are collected after the first DISCOVER before one is chosen:
+    /// when the first DISCOVER timeout falls (the later ones keep `retransmit`'s gaps
+    /// after it). Zero: at `retransmit[0]`. A capture shows it a little shorter than
+    /// the timeout (EDK2's 1-s timer ticks: 3.58 to 3.80 s for 4 s).
     pub offer_collection: Duration,
+    /// From the DHCP ACK that names the boot file itself (options 66/67, no port-4011
+    /// exchange) to the first read of it, before `per_packet` (the captures: ARP of the
+    /// TFTP server and the firmware's set-up, 6 to 64 ms under TCG).
+    pub ack_to_read: Duration,
+    /// EDK2's size probe: from the OACK to its error 8, and from the error 8 to the
+    /// read of the file, each before `per_packet`.
+    pub probe_abort: Duration,
+    pub probe_to_read: Duration,
 }
 
 impl FirmwareModel {
@@ -221,6 +235,10 @@ impl FirmwareModel {
             .collect()
     }
 }
+
+/// DHCP REQUEST retransmission timeouts when a profile names none (R-ANS-5's 4, 8, 16,
+/// 32 s; no capture here shows a REQUEST resent).
+pub const REQUEST_RETRANSMIT: [u64; 4] = [4, 8, 16, 32];
 
 /// The largest block size iPXE asks for (MTU 1500 less IP, UDP and TFTP headers).
 pub const IPXE_MAX_BLKSIZE: u16 = 1432;

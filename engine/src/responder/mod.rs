@@ -125,6 +125,10 @@ pub struct Output {
     /// Set by a driver that takes TFTP file data by reference ([`Transmit::data`]):
     /// the simulator, which copies the bytes only for a pcap. Kept by `clear`.
     pub data_by_reference: bool,
+    /// A transfer step's datagrams and their file data, emptied by each step and kept
+    /// for the next (no allocation per ACK).
+    pub step_sent: Vec<Vec<u8>>,
+    pub step_data: Vec<Option<FileData>>,
 }
 
 impl Output {
@@ -336,7 +340,8 @@ impl Responder {
                     spare: &mut out.spare,
                 };
                 slot.transfer.handle_timeout(now, &mut payloads);
-                self.emit_transfer(tid, payloads.sent, payloads.data, out);
+                let (mut sent, mut data) = (payloads.sent, payloads.data);
+                self.emit_transfer(tid, &mut sent, &mut data, out);
             }
             self.after_transfer_step(tid, out);
         }

@@ -167,7 +167,7 @@ impl Responder {
             spare: &mut out.spare,
         };
         let transfer = Transfer::start(now, &req, file, &self.tftp_cfg, &mut pooled);
-        let (payloads, data) = (pooled.sent, pooled.data);
+        let (mut payloads, mut data) = (pooled.sent, pooled.data);
         self.transfers.insert(
             tid,
             Slot {
@@ -185,7 +185,7 @@ impl Responder {
             file: path,
             size,
         });
-        self.emit_transfer(tid, payloads, data, out);
+        self.emit_transfer(tid, &mut payloads, &mut data, out);
         self.after_transfer_step(tid, out);
     }
 
@@ -204,29 +204,42 @@ impl Responder {
             // RFC 1350: a packet from an unknown TID is not part of this transfer.
             return;
         }
+        // The step's vectors are kept in `out` from call to call: one ACK in, one
+        // DATA out, millions of times in a storm.
         let mut payloads = Pooled {
-            sent: Vec::new(),
-            data: out.data_by_reference.then(Vec::new),
+            sent: std::mem::take(&mut out.step_sent),
+            data: out
+                .data_by_reference
+                .then(|| std::mem::take(&mut out.step_data)),
             spare: &mut out.spare,
         };
         slot.transfer.handle_packet(now, payload, &mut payloads);
-        self.emit_transfer(tid, payloads.sent, payloads.data, out);
+        let (mut sent, mut data) = (payloads.sent, payloads.data);
+        self.emit_transfer(tid, &mut sent, &mut data, out);
+        out.step_sent = sent;
+        if let Some(d) = data {
+            out.step_data = d;
+        }
         self.after_transfer_step(tid, out);
     }
 
     pub(super) fn emit_transfer(
         &mut self,
         tid: u16,
-        payloads: Vec<Vec<u8>>,
-        data: Option<Vec<Option<FileData>>>,
+        payloads: &mut Vec<Vec<u8>>,
+        data: &mut Option<Vec<Option<FileData>>>,
         out: &mut Output,
     ) {
         let Some(slot) = self.transfers.get(&tid) else {
+            payloads.clear();
+            if let Some(d) = data {
+                d.clear();
+            }
             return;
         };
         let client = slot.client;
-        let mut data = data.into_iter().flatten();
-        for payload in payloads {
+        let mut data = data.iter_mut().flat_map(|d| d.drain(..));
+        for payload in payloads.drain(..) {
             self.push_udp_data(tid, client, payload, data.next().flatten(), out);
         }
     }

@@ -10,7 +10,8 @@ use pxelab_engine::Instant;
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::time::Duration;
 
-/// REQUEST retransmissions (DHCP server and port 4011) before restarting discovery.
+/// 4011 REQUEST retransmissions (the DHCP REQUEST's are the profile's
+/// `request_retransmit`).
 const REQUEST_WAITS: [u64; 4] = [4, 8, 16, 32];
 
 /// An address offer the firmware holds while it waits for a PXE offer to pair it with.
@@ -44,13 +45,14 @@ impl Client {
         if *next > now {
             return;
         }
-        if *tx >= REQUEST_WAITS.len() {
+        let waits = &self.model.request_retransmit;
+        if *tx >= waits.len() {
             self.note(now, || "no DHCPACK: restarting discovery".into());
             self.restart_or_fail(now, out);
             return;
         }
         *tx += 1;
-        *next = now + Duration::from_secs(REQUEST_WAITS[*tx - 1]);
+        *next = now + Duration::from_secs(waits[*tx - 1]);
         let (x, st, o) = (*xid, *started, offer.clone());
         self.send_request(now, x, st, &o, out);
     }
@@ -135,7 +137,15 @@ impl Client {
             | u16::from(proxy.is_some());
         let waits = &self.model.retransmit;
         let waited: u64 = waits[..(*tx).min(waits.len())].iter().sum();
-        *next = st + Duration::from_secs(waited);
+        // A profile's `offer_collection` puts the first timeout where the firmware's
+        // timer tick put it (learned from a capture: EDK2's 1-s ticks end its 4 s early),
+        // and the later ones after it.
+        let collection = self.model.timing.offer_collection;
+        *next = if collection.is_zero() {
+            st + Duration::from_secs(waited)
+        } else {
+            st + collection + Duration::from_secs(waited.saturating_sub(waits[0]))
+        };
         let n = *tx;
         let secs = if self.model.sends_secs {
             self.secs(now, st)
@@ -169,7 +179,16 @@ impl Client {
         // Done collecting: a pair is picked now (EDK2, Debian's iPXE), or a DHCP
         // server's own boot file is taken if no proxy offer came (`offer_choice`).
         let file_held = held.as_ref().is_some_and(|o| o.boot_file.is_some());
+        // iPXE takes a DHCP server's own boot file only once its wait for a proxy offer
+        // has passed (`dhcp_discovery_expired`; capture bios-x64.pcap: QEMU's offer
+        // naming boot.pxe at 0 and 1.03 s, the REQUEST at 3.07 s).
+        let proxy_wait = self.model.proxy_offer_wait_secs.map(Duration::from_secs);
+        let awaits_proxy = file_held
+            && !has_proxy
+            && !held.as_ref().is_some_and(|o| o.pxe)
+            && proxy_wait.is_some_and(|w| waited <= w);
         if (self.model.selects_offer_at_timeout || file_held)
+            && !awaits_proxy
             && self.request_if_usable(now, true, out)
         {
             return;
@@ -288,7 +307,16 @@ impl Client {
                                 format!("boot file {file} from {server}, named by the DHCP server")
                             });
                             self.served_by = Some(server);
-                            return self.start_nbp(now, server, file, out);
+                            let wait = self.model.timing.ack_to_read;
+                            if wait.is_zero() {
+                                return self.start_nbp(now, server, file, out);
+                            }
+                            self.phase = Phase::BeforeNbp {
+                                until: now + wait,
+                                server,
+                                file,
+                            };
+                            return;
                         }
                         Some(BootVia::Abort) => {
                             self.note(now, || {
@@ -440,7 +468,7 @@ impl Client {
             xid: x,
             started: st,
             tx: 1,
-            next: now + Duration::from_secs(REQUEST_WAITS[0]),
+            next: now + Duration::from_secs(self.model.request_retransmit[0]),
             offer: o,
             boot_server,
         };

@@ -205,6 +205,8 @@ struct Dhcp4 {
     pxe_request_source_port: u16,
     retransmit: Retransmit,
     #[serde(default)]
+    request_retransmit: Option<Retransmit>,
+    #[serde(default)]
     proxy_offer_wait: Option<Dur>,
 }
 
@@ -226,6 +228,12 @@ struct Timing {
     per_packet: Dur,
     #[serde(default)]
     offer_collection: Dur,
+    #[serde(default)]
+    ack_to_read: Dur,
+    #[serde(default)]
+    probe_abort: Dur,
+    #[serde(default)]
+    probe_to_read: Dur,
 }
 
 #[derive(Deserialize)]
@@ -503,6 +511,9 @@ impl ProfileFile {
             tftp_timeout: self.tftp.timeout.0,
             tftp_retries: self.tftp.retries,
             retransmit: d.retransmit.0,
+            request_retransmit: d
+                .request_retransmit
+                .map_or(super::REQUEST_RETRANSMIT, |r| r.0),
             // Per family, from the captures and the lab (the fields' docs name them):
             // both pick offers at their timeouts; EDK2's Mtftp ends a read at an ICMP
             // port unreachable; the 4011 ACK to the NBP read under TCG.
@@ -516,6 +527,9 @@ impl ProfileFile {
                 power_on_to_discover: self.timing.power_on_to_discover.0,
                 per_packet: self.timing.per_packet.0,
                 offer_collection: self.timing.offer_collection.0,
+                ack_to_read: self.timing.ack_to_read.0,
+                probe_abort: self.timing.probe_abort.0,
+                probe_to_read: self.timing.probe_to_read.0,
             },
         };
         let http4 = self.http4.map(|h| {
