@@ -22,6 +22,7 @@ mod offer_choice;
 mod pxe_api;
 mod six;
 mod size_probe;
+mod stack6;
 use offer_choice::BootVia;
 pub use six::Send6;
 
@@ -223,6 +224,17 @@ pub struct Client {
     pub ip6: Option<Ipv6Addr>,
     pub sends6: Vec<Send6>,
     six: Option<Box<six::Boot6>>,
+    /// EDK2's IPv6 stack's own DHCPv6 exchange (stack6.rs), on a `managed6` segment.
+    stack6: Option<Box<stack6::Stack6>>,
+    /// The segment's router advertisements carry the managed flag (a DHCPv6 pool).
+    pub managed6: bool,
+    /// EDK2's DHCPv6 transaction id counter of the current boot.
+    xid6: Option<[u8; 3]>,
+    /// HTTP boot's DHCPv6 lease (server id, IA), released when it stops (http6.rs).
+    http6_lease: Option<(Vec<u8>, Vec<u8>)>,
+    /// The firmware's random draws (IAIDs, transaction ids, TCP ports and sequence
+    /// numbers), seeded from the scenario's seed and the MAC (`build.rs`).
+    pub draws: rand_chacha::ChaCha8Rng,
     /// The first proxy offer's option 43 makes it PXE10 (`offer_choice`).
     proxy_pxe10: bool,
     /// (server id, yiaddr) of the last offer of this DISCOVER, any sender (EDK2's
@@ -270,6 +282,13 @@ impl Client {
             ip6: None,
             sends6: Vec::new(),
             six: None,
+            stack6: None,
+            managed6: false,
+            xid6: None,
+            http6_lease: None,
+            draws: rand::SeedableRng::seed_from_u64(u64::from_be_bytes([
+                0, 0, mac.0[0], mac.0[1], mac.0[2], mac.0[3], mac.0[4], mac.0[5],
+            ])),
             proxy_pxe10: false,
             last_offer: None,
             via: None,
@@ -302,6 +321,7 @@ impl Client {
         self.result = None;
         self.ip = None;
         self.six = None;
+        self.stack6 = None;
         self.http = None;
         self.note(now, || "power on, network boot".into());
         if self.netboot == Netboot::Pxe4 && !self.model.timing.power_on_to_discover.is_zero() {
@@ -333,6 +353,7 @@ impl Client {
         self.http = None;
         self.ip = None;
         self.six = None;
+        self.stack6 = None;
         self.ip6 = None;
     }
 
