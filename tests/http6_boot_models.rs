@@ -71,6 +71,12 @@ fn codes(m: &Message6) -> Vec<u16> {
     m.options().iter().map(|o| o.code).collect()
 }
 
+/// The IAID of a message's IA_NA (EDK2's is random: the model is given the capture's).
+fn iaid(m: &Message6) -> u32 {
+    let ia = m.option(3).expect("an IA_NA");
+    u32::from_be_bytes([ia[0], ia[1], ia[2], ia[3]])
+}
+
 fn xid(m: &Message6) -> [u8; 3] {
     match m {
         Message6::Client { xid, .. } => *xid,
@@ -84,7 +90,7 @@ fn compare(kind: FirmwareKind, name: &str) {
     let mac: Mac = MAC.parse().unwrap();
     let guid: Guid = UUID.parse().unwrap();
     let (ts, s) = first(&real, msg::SOLICIT);
-    let model = Message6::decode(&m.solicit(mac, Some(guid), xid(s), 0)).unwrap();
+    let model = Message6::decode(&m.solicit(mac, Some(guid), xid(s), 0, iaid(s))).unwrap();
     assert_eq!(codes(&model), codes(s), "{name}: Solicit option order");
     for code in [1u16, 6, 8, 16, 61, 62] {
         assert_eq!(

@@ -27,6 +27,10 @@ struct Capture {
     syns: Vec<(u16, Option<u16>)>,
     /// Client request payloads to port 80.
     requests: Vec<Vec<u8>>,
+    /// Client SYNs: (source port, initial sequence number).
+    syn_ports: Vec<(u16, u32)>,
+    /// The windows of the client's pure ACKs.
+    ack_windows: Vec<u16>,
 }
 
 fn capture(name: &str) -> Capture {
@@ -55,6 +59,10 @@ fn capture(name: &str) -> Capture {
                         _ => None,
                     });
                     c.syns.push((t.window_size(), mss));
+                    c.syn_ports.push((t.source_port(), t.sequence_number()));
+                }
+                if t.payload().is_empty() && t.ack() && !t.syn() && !t.fin() && !t.rst() {
+                    c.ack_windows.push(t.window_size());
                 }
                 if !t.payload().is_empty() {
                     c.requests.push(t.payload().to_vec());
@@ -298,6 +306,20 @@ fn an_http_1_0_server_gets_a_new_connection_per_request_as_in_the_captures() {
         .position(|s| s.has(SYN))
         .expect("a new connection");
     assert!(rst < syn2, "reset, then connect");
+    // EDK2 acknowledges before HttpDxe reads: the window less the segment's bytes, as
+    // the capture's ACK of its 193-byte answer (65342).
+    let ack = sent
+        .iter()
+        .find(|s| s.flags == ACK && s.payload.is_empty())
+        .expect("an ACK of the answer");
+    assert_eq!(usize::from(ack.window), 65535 - answer.len());
+    assert!(real.ack_windows.contains(&65342), "{:?}", real.ack_windows);
+    assert!(real.ack_windows.contains(&64075), "{:?}", real.ack_windows);
+    // Ports and ISNs: the next port and an ISN 2048 more, in the capture and the model.
+    let (p, q) = (real.syn_ports[0], real.syn_ports[1]);
+    assert_eq!((q.0, q.1), (p.0 + 1, p.1.wrapping_add(2048)));
+    // 1 ms apart, within one 200 ms tick: 2048 more.
+    assert_eq!(sent[syn2].seq, syn.seq.wrapping_add(2048));
     assert_eq!(
         sent[syn2].src.port(),
         syn.src.port() + 1,
@@ -308,4 +330,45 @@ fn an_http_1_0_server_gets_a_new_connection_per_request_as_in_the_captures() {
         2,
         "the capture has two connections for HEAD and GET"
     );
+}
+
+/// The firmware's draws: the first port in 1024..2048 and the first ISN, each
+/// connection the next port and an ISN 2048 more (all six HTTP captures).
+#[test]
+fn tcp_ports_and_isns_follow_the_draws_as_in_every_capture() {
+    for name in [
+        "uefi-x64-http4",
+        "uefi-ia32-http4",
+        "uefi-arm64-http4",
+        "uefi-x64-http6",
+        "uefi-ia32-http6",
+        "uefi-arm64-http6",
+    ] {
+        let p = syn_ports_any(name);
+        assert_eq!(p.len(), 2, "{name}");
+        assert!((1024..2048).contains(&p[0].0), "{name}: {}", p[0].0);
+        assert_eq!(p[1].0, p[0].0 + 1, "{name}: the next port");
+        let step = p[1].1.wrapping_sub(p[0].1);
+        assert!(step == 2048 || step == 2148, "{name}: ISN step {step}");
+    }
+}
+
+/// (source port, ISN) of each client SYN to port 80, IPv4 or IPv6.
+fn syn_ports_any(name: &str) -> Vec<(u16, u32)> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join(format!("tests/fixtures/firmware/{name}.pcap"));
+    let mut r = PcapReader::new(std::fs::File::open(&path).unwrap()).unwrap();
+    let mut out = Vec::new();
+    while let Some(pkt) = r.next_packet() {
+        let pkt = pkt.unwrap();
+        let Ok(s) = etherparse::SlicedPacket::from_ethernet(&pkt.data) else {
+            continue;
+        };
+        if let Some(etherparse::TransportSlice::Tcp(t)) = s.transport {
+            if t.destination_port() == 80 && t.syn() {
+                out.push((t.source_port(), t.sequence_number()));
+            }
+        }
+    }
+    out
 }

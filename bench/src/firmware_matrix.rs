@@ -86,16 +86,35 @@ pub struct Cell {
     /// only the outcomes are compared.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub racing: bool,
+    /// The simulator with the proxy's offer before the DHCP server's, where which comes
+    /// first is the lab's race and decides EDK2's outcome (`Setup::offer_order_race`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sim_proxy_first: Option<CellResult>,
 }
 
 impl Cell {
     /// Both modes ran and gave the same outcome and (unless racing) responder.
+    /// With `sim_proxy_first`, either order of the offers may agree.
     pub fn agrees(&self) -> Option<bool> {
+        let same = |s: &CellResult, l: &CellResult| {
+            s.outcome == l.outcome && (self.racing || s.served_by == l.served_by)
+        };
         match (&self.sim, &self.lab) {
             (Some(s), Some(l)) => {
-                Some(s.outcome == l.outcome && (self.racing || s.served_by == l.served_by))
+                Some(same(s, l) || self.sim_proxy_first.as_ref().is_some_and(|p| same(p, l)))
             }
             _ => None,
+        }
+    }
+
+    /// Agrees only with the simulator's proxy-first order.
+    fn agrees_proxy_first(&self) -> bool {
+        match (&self.sim, &self.lab) {
+            (Some(s), Some(l)) => {
+                self.agrees() == Some(true)
+                    && !(s.outcome == l.outcome && (self.racing || s.served_by == l.served_by))
+            }
+            _ => false,
         }
     }
 }
@@ -221,6 +240,18 @@ pub fn run(
                 progress(&format!("{} (sim)", setup.id));
                 run_scenario(&sc, &RunOptions::default())
             });
+            let sim_proxy_first = match spec.mode.sim() && setup.offer_order_race() {
+                true => {
+                    let f = dir.join(format!("{}-proxy-first.yaml", setup.id));
+                    let y = setups::scenario_yaml_proxy_first(setup, &spec.firmware, spec.seed);
+                    std::fs::write(&f, y).map_err(|e| Error::io(&f, e))?;
+                    let sc = pxelab_scenario::load_file(&f)
+                        .map_err(|e| Error::Scenario(format!("set-up {}: {e}", setup.id)))?;
+                    progress(&format!("{} (sim, proxy offer first)", setup.id));
+                    Some(run_scenario(&sc, &RunOptions::default()))
+                }
+                false => None,
+            };
             let mut labs = Vec::new();
             if spec.mode.lab() {
                 for (k, batch) in spec.lab_batch.split(&spec.firmware).into_iter().enumerate() {
@@ -253,6 +284,7 @@ pub fn run(
                     sim: sim.as_ref().map(|r| cell_result(r, *f)),
                     lab: lab_of.map(|r| cell_result(r, *f)),
                     racing: setup.racing(),
+                    sim_proxy_first: sim_proxy_first.as_ref().map(|r| cell_result(r, *f)),
                 });
             }
         }
@@ -333,6 +365,9 @@ fn short(c: &CellResult) -> String {
 
 fn cell_text(c: &Cell) -> String {
     match (&c.sim, &c.lab, c.agrees()) {
+        (Some(_), Some(l), Some(true)) if c.agrees_proxy_first() => {
+            format!("{} ✓ (proxy offer first)", short(l))
+        }
         (Some(_), Some(l), Some(true)) => format!("{} ✓", short(l)),
         (Some(s), Some(l), _) => format!("**lab: {}; sim: {}** ✗", short(l), short(s)),
         (None, Some(l), _) => short(l),
@@ -380,7 +415,36 @@ mod tests {
             let y = setups::scenario_yaml(setup, &s.firmware, 1);
             pxelab_scenario::load_str(&y, Path::new("matrix.yaml"))
                 .unwrap_or_else(|e| panic!("{}: {e}\n{y}", setup.id));
+            let y = setups::scenario_yaml_proxy_first(setup, &s.firmware, 1);
+            pxelab_scenario::load_str(&y, Path::new("matrix.yaml"))
+                .unwrap_or_else(|e| panic!("{} (proxy first): {e}\n{y}", setup.id));
         }
+    }
+
+    #[test]
+    fn a_cell_with_both_offer_orders_agrees_with_either() {
+        let r = |o: &str, by: Option<&str>| CellResult {
+            outcome: o.into(),
+            served_by: by.map(Into::into),
+            boot_image: None,
+            took_s: None,
+        };
+        let mut c = Cell {
+            firmware: "uefi-arm64".into(),
+            setup: "66-67+proxy".into(),
+            sim: Some(r("failed", None)),
+            lab: Some(r("booted", Some("dp1"))),
+            racing: false,
+            sim_proxy_first: None,
+        };
+        assert_eq!(c.agrees(), Some(false));
+        c.sim_proxy_first = Some(r("booted", Some("dp1")));
+        assert_eq!(c.agrees(), Some(true));
+        assert!(cell_text(&c).ends_with("✓ (proxy offer first)"));
+        c.lab = Some(r("failed", None));
+        assert_eq!(cell_text(&c), "failed ✓");
+        c.lab = Some(r("booted", Some("dp2")));
+        assert_eq!(c.agrees(), Some(false));
     }
 
     #[test]
@@ -433,6 +497,32 @@ mod tests {
         let lossy_outcome = |f: &str| l.cell(f, "loss-2pct").unwrap().sim.clone().unwrap().outcome;
         assert_eq!(lossy_outcome("bios-x86"), "failed");
         assert_eq!(lossy_outcome("uefi-x64"), "booted");
+        // EDK2 REQUESTs the proxy's offer when it came after the DHCP server's offer
+        // naming a boot file (`edk2_accepts_pxe_copy`); iPXE boots from the proxy.
+        let mut both = spec("66-67+proxy");
+        both.firmware = vec![Firmware::BiosX64, Firmware::UefiX64];
+        let b = run(&both, |_| Ok(None), |_| {}).unwrap();
+        let both_outcome = |f: &str| {
+            b.cell(f, "66-67+proxy")
+                .unwrap()
+                .sim
+                .clone()
+                .unwrap()
+                .outcome
+        };
+        assert_eq!(both_outcome("uefi-x64"), "failed");
+        assert_eq!(both_outcome("bios-x64"), "booted");
+        // The other order, the proxy's offer first: EDK2 boots from the proxy.
+        let first = b
+            .cell("uefi-x64", "66-67+proxy")
+            .unwrap()
+            .sim_proxy_first
+            .clone();
+        let first = first.expect("66-67+proxy runs both orders");
+        assert_eq!(
+            (first.outcome.as_str(), first.served_by.as_deref()),
+            ("booted", Some("dp1"))
+        );
         let md = markdown(&r);
         assert!(md.starts_with("| firmware | proxy-0s | opt60-4011 |"));
     }

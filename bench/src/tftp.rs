@@ -6,11 +6,13 @@
 
 use crate::matrix::{Matrix, Rate};
 use crate::report::{link_name, link_text, size_text};
-use crate::stats::median;
+use crate::stats::{median, median_range, p10_p90};
 use crate::Error;
 use pxelab_harness::bench::{BenchLab, Client, Family, Link, Server, Transfer};
 use pxelab_sim::link::LinkModel;
-use pxelab_sim::tftp_bench::{bound_seconds, predict, window_bound_seconds, Point};
+use pxelab_sim::tftp_bench::{
+    bound_seconds, predict_with, turnaround_from, window_bound_seconds, Hosts, Point,
+};
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
 use std::fmt::Write as _;
@@ -77,6 +79,50 @@ pub struct PointResult {
     /// a transfer failed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// The 10th and 90th percentiles of the repeats (nearest rank): under loss a run's
+    /// time follows how many packets it lost, and the median alone hides that.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub p10_s: Option<f64>,
+    /// The transfers behind the figures (failed ones included): `timeouts` is their
+    /// total.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runs: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub p90_s: Option<f64>,
+    /// The server's timeouts that resent something, per transfer: the simulator's
+    /// count, or in the lab `pxelab serve`'s own (its log; the other servers say
+    /// nothing), over the `server_logged` transfers it logged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_timeouts: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_logged: Option<u32>,
+    /// `--mode both`: the simulator's side, over `sim_runs` seeds: its spread and its
+    /// client's and server's timeouts per transfer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sim_p10_s: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sim_p90_s: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sim_runs: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sim_timeouts: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sim_server_timeouts: Option<f64>,
+    /// `--mode both` under loss: each host's turnaround measured from loss-free lab
+    /// transfers of the point (`turnaround_from`), which `sim_s` includes, and the
+    /// simulator's median without it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub turnaround_s: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sim_plain_s: Option<f64>,
+    /// `--mode both` under loss: where the median of as many runs as the lab made
+    /// falls 95 times in 100 if the lab behaved as the simulator (`median_range` over
+    /// its runs). Under loss a run's time is lumpy, and ten runs' median moves with it:
+    /// a lab median inside this range is no evidence against the model.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sim_median_lo_s: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sim_median_hi_s: Option<f64>,
 }
 
 fn ipv4() -> u8 {
@@ -104,22 +150,56 @@ pub fn load_saved(path: &Path) -> Result<Vec<PointResult>, Error> {
     Ok(saved.points)
 }
 
-/// The simulator's prediction of one point over its repeats: (times, granted block,
-/// granted window, timeouts, failures).
-fn sim_point(p: &Point, repeat: u32) -> (Vec<f64>, usize, u64, u64, u32) {
-    let mut times = Vec::new();
-    let (mut nb, mut nw, mut timeouts, mut failures) = (0, 0, 0, 0);
-    for rep in 0..repeat.max(1) {
-        let r = predict(p, u64::from(rep));
-        nb = r.block_size;
-        nw = r.window_size;
-        timeouts += r.timeouts;
+/// The fewest seeds the simulator runs for a lossy point. A run's time follows how
+/// many packets it lost, so ten draws leave its median several per cent off its
+/// distribution's; a run costs milliseconds, so the prediction takes many and only the
+/// lab's own repeats are left to chance. Without loss every seed gives the same run.
+pub const SIM_LOSSY_RUNS: u32 = 100;
+
+/// The runs the simulator makes for a point asked `repeat` times.
+pub fn sim_runs(loss: f64, repeat: u32) -> u32 {
+    if loss > 0.0 {
+        repeat.max(SIM_LOSSY_RUNS)
+    } else {
+        repeat.max(1)
+    }
+}
+
+/// The simulator's prediction of one point over its runs.
+#[derive(Default)]
+struct SimSide {
+    times: Vec<f64>,
+    runs: u32,
+    block_size: usize,
+    window_size: u64,
+    /// Totals over the runs.
+    timeouts: u64,
+    server_timeouts: u64,
+    failures: u32,
+}
+
+fn sim_point(p: &Point, repeat: u32, hosts: &Hosts) -> SimSide {
+    let mut side = SimSide {
+        runs: sim_runs(p.link.loss, repeat),
+        ..SimSide::default()
+    };
+    for rep in 0..side.runs {
+        let r = predict_with(p, u64::from(rep), hosts);
+        side.block_size = r.block_size;
+        side.window_size = r.window_size;
+        side.timeouts += r.timeouts;
+        side.server_timeouts += r.server_timeouts;
         match r.seconds {
-            Some(s) => times.push(s),
-            None => failures += 1,
+            Some(s) => side.times.push(s),
+            None => side.failures += 1,
         }
     }
-    (times, nb, nw, timeouts, failures)
+    side
+}
+
+/// A total per transfer.
+fn per_run(total: u64, runs: u32) -> f64 {
+    total as f64 / f64::from(runs.max(1))
 }
 
 fn sim_link(rate: u64, delay: Duration, loss: f64) -> LinkModel {
@@ -147,7 +227,15 @@ pub fn run_sim(m: &Matrix, mut on_point: impl FnMut(&PointResult)) -> Vec<PointR
                         link: sim_link(bps, delay, loss),
                         size,
                     };
-                    let (mut times, nb, nw, timeouts, failures) = sim_point(&p, m.repeat);
+                    let side = sim_point(&p, m.repeat, &Hosts::default());
+                    let (mut times, nb, nw, timeouts, failures) = (
+                        side.times.clone(),
+                        side.block_size,
+                        side.window_size,
+                        side.timeouts,
+                        side.failures,
+                    );
+                    let (p10, p90) = p10_p90(&times);
                     let bound = bound_seconds(&p);
                     let min = times.iter().copied().reduce(f64::min);
                     let max = times.iter().copied().reduce(f64::max);
@@ -182,6 +270,20 @@ pub fn run_sim(m: &Matrix, mut on_point: impl FnMut(&PointResult)) -> Vec<PointR
                         mib_per_s: None,
                         server_cpu_s_per_gib: None,
                         note: None,
+                        p10_s: p10,
+                        runs: Some(side.runs),
+                        p90_s: p90,
+                        server_timeouts: Some(per_run(side.server_timeouts, side.runs)),
+                        server_logged: None,
+                        sim_p10_s: None,
+                        sim_p90_s: None,
+                        sim_runs: None,
+                        sim_timeouts: None,
+                        sim_server_timeouts: None,
+                        turnaround_s: None,
+                        sim_plain_s: None,
+                        sim_median_lo_s: None,
+                        sim_median_hi_s: None,
                     };
                     let mut pr = pr;
                     pr.fill_window_bound();
@@ -222,6 +324,12 @@ impl PointResult {
 struct Measured {
     times: Vec<f64>,
     timeouts: u64,
+    /// `pxelab serve`'s resending timeouts, and the transfers that logged them.
+    server_timeouts: u64,
+    server_logged: u32,
+    /// `--mode both` under loss: a loss-free transfer after each lossy one, so that
+    /// both see the same load; their median gives the hosts' turnaround.
+    clean: Vec<f64>,
     failures: u32,
     cpu: Option<Duration>,
     error: Option<String>,
@@ -364,6 +472,7 @@ pub fn run_lab(
                                 let mut mm = Measured::default();
                                 let cpu0 = lab.server_cpu();
                                 for _ in 0..m.repeat.max(1) {
+                                    let mark = lab.server_log_mark();
                                     let r = lab
                                         .transfer(&Transfer {
                                             client,
@@ -376,11 +485,42 @@ pub fn run_lab(
                                         })
                                         .map_err(Error::Lab)?;
                                     mm.timeouts += r.timeouts;
+                                    if server == Server::Pxelab && r.error.is_none() {
+                                        let logged = lab
+                                            .server_resends_since(mark, Duration::from_millis(500));
+                                        if let Some(l) = logged {
+                                            mm.server_timeouts += l.timeouts;
+                                            mm.server_logged += 1;
+                                        }
+                                    }
                                     match (r.seconds, r.error) {
                                         (Some(t), None) => mm.times.push(t),
                                         (_, e) => {
                                             mm.failures += 1;
                                             mm.error = e;
+                                        }
+                                    }
+                                    if let (true, Rate::Bps(bps)) = (s.with_sim && loss > 0.0, rate)
+                                    {
+                                        let mark = lab.server_log_mark();
+                                        let c = lab
+                                            .transfer(&Transfer {
+                                                client,
+                                                link: Link::Emulated(sim_link(bps, delay, 0.0)),
+                                                file,
+                                                size: *size,
+                                                block,
+                                                window,
+                                                limit,
+                                            })
+                                            .map_err(Error::Lab)?;
+                                        mm.clean.extend(c.seconds.filter(|_| c.error.is_none()));
+                                        // Its line, before the next transfer's mark.
+                                        if server == Server::Pxelab {
+                                            let _ = lab.server_resends_since(
+                                                mark,
+                                                Duration::from_millis(500),
+                                            );
                                         }
                                     }
                                 }
@@ -398,8 +538,15 @@ pub fn run_lab(
                             let sent = *size as f64 * (times.len() as f64) / f64::from(1u32 << 30);
                             let min = times.iter().copied().reduce(f64::min);
                             let max = times.iter().copied().reduce(f64::max);
+                            let (p10, p90) = p10_p90(&times);
                             let med = median(&mut times);
                             let (nb, nw) = (granted.block_size, granted.window_size);
+                            let (server_timeouts, server_logged) = (
+                                (mm.server_logged > 0)
+                                    .then(|| per_run(mm.server_timeouts, mm.server_logged)),
+                                (server == Server::Pxelab).then_some(mm.server_logged),
+                            );
+                            let lab_runs = mm.times.len() as u32 + mm.failures;
                             if note.is_none()
                                 && (nb != usize::from(block) || nw != u64::from(window))
                             {
@@ -413,20 +560,41 @@ pub fn run_lab(
                                 }
                                 note = Some(n);
                             }
-                            let sim_s = match (s.with_sim, rate) {
-                                (true, Rate::Bps(bps)) if nb > 0 => {
-                                    // The same transfer with what this server granted.
-                                    let p = Point {
-                                        block_size: nb as u16,
-                                        window_size: nw.max(1) as u16,
-                                        link: sim_link(bps, delay, loss),
-                                        size: *size,
-                                    };
-                                    let (mut t, ..) = sim_point(&p, m.repeat);
-                                    median(&mut t)
+                            // The same transfer with what this server granted.
+                            let granted_point = match rate {
+                                Rate::Bps(bps) if nb > 0 => Some(Point {
+                                    block_size: nb as u16,
+                                    window_size: nw.max(1) as u16,
+                                    link: sim_link(bps, delay, loss),
+                                    size: *size,
+                                }),
+                                _ => None,
+                            };
+                            // Under loss, the hosts' turnaround from the loss-free transfers
+                            // made between the lossy ones (the machine's load moves it), so
+                            // that the comparison is of the loss handling.
+                            let hosts = granted_point
+                                .filter(|_| s.with_sim && loss > 0.0)
+                                .and_then(|gp| {
+                                    median(&mut mm.clean.clone()).map(|t| Hosts {
+                                        turnaround: turnaround_from(&gp, t),
+                                    })
+                                });
+                            let sim = granted_point
+                                .filter(|_| s.with_sim)
+                                .map(|gp| sim_point(&gp, m.repeat, &hosts.unwrap_or_default()));
+                            let sim_plain_s = match (hosts, granted_point) {
+                                (Some(_), Some(gp)) => {
+                                    median(&mut sim_point(&gp, m.repeat, &Hosts::default()).times)
                                 }
                                 _ => None,
                             };
+                            let sim_s = sim.as_ref().and_then(|x| median(&mut x.times.clone()));
+                            let sim_spread = sim.as_ref().map(|x| p10_p90(&x.times));
+                            let sim_median_range = sim
+                                .as_ref()
+                                .filter(|_| loss > 0.0)
+                                .and_then(|x| median_range(&x.times, mm.times.len() as u32, 0.025));
                             let pr = PointResult {
                                 mode: if s.with_sim { "both" } else { "lab" }.into(),
                                 server: server.name().into(),
@@ -472,6 +640,22 @@ pub fn run_lab(
                                     .filter(|_| sent > 0.0)
                                     .map(|c| c.as_secs_f64() / sent),
                                 note,
+                                p10_s: p10,
+                                runs: Some(lab_runs),
+                                p90_s: p90,
+                                server_timeouts,
+                                server_logged,
+                                sim_p10_s: sim_spread.and_then(|x| x.0),
+                                sim_p90_s: sim_spread.and_then(|x| x.1),
+                                sim_runs: sim.as_ref().map(|x| x.runs),
+                                sim_timeouts: sim.as_ref().map(|x| per_run(x.timeouts, x.runs)),
+                                sim_server_timeouts: sim
+                                    .as_ref()
+                                    .map(|x| per_run(x.server_timeouts, x.runs)),
+                                turnaround_s: hosts.map(|h| h.turnaround.as_secs_f64()),
+                                sim_plain_s,
+                                sim_median_lo_s: sim_median_range.map(|r| r.0),
+                                sim_median_hi_s: sim_median_range.map(|r| r.1),
                             };
                             let mut pr = pr;
                             pr.fill_window_bound();

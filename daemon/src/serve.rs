@@ -574,7 +574,19 @@ impl Ctx<'_> {
                     self.active.remove(from);
                     self.active.insert(*to);
                 }
-                Effect::TransferDone { port, .. } | Effect::TransferFailed { port, .. } => {
+                Effect::TransferDone {
+                    port,
+                    client,
+                    timeouts,
+                    resent_blocks,
+                    ..
+                } => {
+                    // `pxelab bench tftp` turns this target on to count the resends.
+                    tracing::debug!(target: "pxelab::tftp_done", responder = %name, %client, port, timeouts, resent_blocks, "TFTP transfer done");
+                    self.active.remove(port);
+                    finished.push(*port);
+                }
+                Effect::TransferFailed { port, .. } => {
                     self.active.remove(port);
                     finished.push(*port);
                 }

@@ -316,6 +316,13 @@ pub(crate) fn build(sc: &Scenario, seed: u64, opts: &RunOptions) -> Result<Built
         client.profile = profile;
         client.model6 = &profile.pxe6;
         client.verify = !opts.no_verify;
+        // The firmware's random draws: the scenario's seed with the MAC, so each
+        // client's are its own and a run is repeated exactly.
+        client.draws = ChaCha8Rng::seed_from_u64(
+            seed ^ u64::from_be_bytes([
+                0, 0, c.mac.0[0], c.mac.0[1], c.mac.0[2], c.mac.0[3], c.mac.0[4], c.mac.0[5],
+            ]),
+        );
         client.netboot = c.netboot;
         // The lab advertises a router on every segment with an IPv6 prefix (docs/LAB.md).
         client.router_adverts = sc

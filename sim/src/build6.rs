@@ -121,4 +121,23 @@ pub(crate) fn wire(
         world.net6.add(seg, addr, (h, 0));
         world.net6.listen_dhcp(seg, (h, 0));
     }
+    // The lab's router advertisements carry the managed flag where a DHCPv6 pool
+    // covers the segment (harness's `start_router_advertisements`): EDK2's IPv6 stack
+    // then asks DHCPv6 for an address of its own (client/stack6.rs).
+    for c in &sc.network.clients {
+        let managed = sc.network.segments.iter().any(|s| {
+            s.name == c.segment
+                && s.cidr6.is_some()
+                && sc
+                    .network
+                    .dhcp_servers
+                    .iter()
+                    .any(|d| d.pools6.iter().any(|(p, ..)| *p == s.name))
+        });
+        if let Some(&h) = host_by_name.get(&c.name) {
+            if let HostKind::Client(cl) = &mut world.hosts[h].kind {
+                cl.managed6 = managed;
+            }
+        }
+    }
 }

@@ -21,6 +21,8 @@ mod http6;
 mod offer_choice;
 mod pxe_api;
 mod six;
+mod size_probe;
+mod stack6;
 use offer_choice::BootVia;
 pub use six::Send6;
 
@@ -61,9 +63,18 @@ enum Phase {
     PowerOn {
         until: Instant,
     },
-    /// The boot file is named; the firmware reads it after `pxe_ack_to_nbp`.
+    /// The boot file is named; the firmware reads it after `pxe_ack_to_nbp` (a 4011
+    /// ACK) or `timing.ack_to_read` (a DHCP server's own boot file).
     BeforeNbp {
         until: Instant,
+        server: Ipv4Addr,
+        file: String,
+    },
+    /// EDK2's size probe got its answer: the abort (to the peer, from the probe's
+    /// port) and the read follow (`size_probe`).
+    SizeKnown {
+        abort: Option<(Instant, SocketAddrV4, u16)>,
+        read_at: Instant,
         server: Ipv4Addr,
         file: String,
     },
@@ -213,8 +224,22 @@ pub struct Client {
     pub ip6: Option<Ipv6Addr>,
     pub sends6: Vec<Send6>,
     six: Option<Box<six::Boot6>>,
+    /// EDK2's IPv6 stack's own DHCPv6 exchange (stack6.rs), on a `managed6` segment.
+    stack6: Option<Box<stack6::Stack6>>,
+    /// The segment's router advertisements carry the managed flag (a DHCPv6 pool).
+    pub managed6: bool,
+    /// EDK2's DHCPv6 transaction id counter of the current boot.
+    xid6: Option<[u8; 3]>,
+    /// HTTP boot's DHCPv6 lease (server id, IA), released when it stops (http6.rs).
+    http6_lease: Option<(Vec<u8>, Vec<u8>)>,
+    /// The firmware's random draws (IAIDs, transaction ids, TCP ports and sequence
+    /// numbers), seeded from the scenario's seed and the MAC (`build.rs`).
+    pub draws: rand_chacha::ChaCha8Rng,
     /// The first proxy offer's option 43 makes it PXE10 (`offer_choice`).
     proxy_pxe10: bool,
+    /// (server id, yiaddr) of the last offer of this DISCOVER, any sender (EDK2's
+    /// `LastOffer`, `offer_choice::edk2_requested`).
+    last_offer: Option<(Ipv4Addr, Ipv4Addr)>,
     /// What the firmware does after the DHCP ACK (`offer_choice`).
     via: Option<BootVia>,
     /// A boot by `http4` in progress (client_http.rs), which takes the calls below.
@@ -260,7 +285,15 @@ impl Client {
             ip6: None,
             sends6: Vec::new(),
             six: None,
+            stack6: None,
+            managed6: false,
+            xid6: None,
+            http6_lease: None,
+            draws: rand::SeedableRng::seed_from_u64(u64::from_be_bytes([
+                0, 0, mac.0[0], mac.0[1], mac.0[2], mac.0[3], mac.0[4], mac.0[5],
+            ])),
             proxy_pxe10: false,
+            last_offer: None,
             via: None,
             http: None,
             router_adverts: false,
@@ -292,6 +325,7 @@ impl Client {
         self.result = None;
         self.ip = None;
         self.six = None;
+        self.stack6 = None;
         self.http = None;
         self.note(now, || "power on, network boot".into());
         let over_dhcp4 = matches!(self.netboot, Netboot::Pxe4 | Netboot::Http4);
@@ -332,6 +366,7 @@ impl Client {
         self.http = None;
         self.ip = None;
         self.six = None;
+        self.stack6 = None;
         self.ip6 = None;
     }
 
@@ -345,6 +380,7 @@ impl Client {
         match &self.phase {
             Phase::Idle | Phase::Done => None,
             Phase::PowerOn { until } | Phase::BeforeNbp { until, .. } => Some(*until),
+            Phase::SizeKnown { abort, read_at, .. } => Some(abort.map_or(*read_at, |a| a.0)),
             Phase::Discover { next, .. }
             | Phase::Request { next, .. }
             | Phase::PxeRequest { next, .. } => Some(*next),
@@ -379,6 +415,7 @@ impl Client {
                     self.start_nbp(now, server, file, out);
                 }
             }
+            Phase::SizeKnown { .. } => self.size_known_timeout(now, out),
             Phase::Discover { next, .. } => {
                 if *next > now {
                     return;
@@ -461,24 +498,7 @@ impl Client {
             if let Ok(Packet::Oack { .. } | Packet::Data { .. }) = Packet::parse(payload) {
                 // The size is known: abort this transfer as EDK2 does, then read the file.
                 let (server, file, my_port) = (*server, file.clone(), *port);
-                let ip = self.ip.unwrap_or(Ipv4Addr::UNSPECIFIED);
-                let mut e = Vec::new();
-                tftp_packet::encode_error(
-                    &mut e,
-                    tftp_packet::ERR_OPTION,
-                    "User aborted the transfer",
-                );
-                out.push(Send {
-                    src: SocketAddrV4::new(ip, my_port),
-                    dst: src,
-                    payload: e,
-                });
-                self.note(now, || {
-                    "TFTP size known: aborting with error 8, then reading".into()
-                });
-                let opts = self.model.tftp_download_options();
-                self.start_tftp(now, Stage::Nbp, server, file, opts, out);
-                return;
+                return self.size_known(now, src, my_port, server, file, out);
             }
         }
         let data_block = match Packet::parse(payload) {

@@ -30,6 +30,7 @@ use pxelab_engine::dhcp::firmware::{self, FirmwareModel, Profile};
 use pxelab_engine::dhcp::packet::{self as dhcp_packet, MessageType};
 use pxelab_engine::policy::{ClientClass, Purpose};
 use pxelab_engine::{Guid, Instant, Mac};
+use rand::RngExt as _;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4};
 use std::time::Duration;
 
@@ -39,9 +40,19 @@ pub const DISCOVER_WAITS: [u64; 4] = [4, 8, 16, 32];
 const REQUEST_WAITS: [u64; 4] = [4, 8, 16, 32];
 /// `PcdHttpIoTimeout`: how long the firmware waits for the next bytes of a response.
 pub const HTTP_IO_TIMEOUT: Duration = Duration::from_secs(5);
-/// EDK2 TcpDxe's first local port is drawn in 1024..=65535; the captures' were in the
-/// 1700s and 1800s. The model starts from the MAC so that runs repeat.
+/// EDK2 TcpDxe's first local port is drawn once per boot in 1024..=2047
+/// (`TCP_PORT_KNOWN + Random % TCP_PORT_KNOWN`, TcpDriver.c), then each connection takes
+/// the next (the captures: 1858 and 1859, 1029 and 1030, 1630 and 1631).
 const FIRST_PORT: u16 = 1024;
+/// The captured firmware's initial sequence numbers (TcpDxe before the fix of
+/// CVE-2023-45236): one global counter drawn at the driver's start (`Random %
+/// TCP_BASE_ISS`), 2048 more for each connection (`TCP_ISS_INCREMENT_1`) and 100 more
+/// at each 200 ms tick (`TCP_ISS_INCREMENT_2`); the six HTTP captures' second SYN is
+/// 2048 or 2148 after the first.
+const ISS_STEP: u32 = 2048;
+const ISS_TICK_STEP: u32 = 100;
+const TCP_TICK: Duration = Duration::from_millis(200);
+const TCP_BASE_ISS: u32 = 0x4d7e_980b;
 
 /// The request line and headers as the firmware writes them (captures).
 pub fn http_request(method: &str, path: &str, host: &str) -> Vec<u8> {
@@ -186,6 +197,9 @@ pub struct HttpBoot {
     phase: Phase,
     conn: Option<Conn>,
     next_port: u16,
+    /// The ISN counter at `iss_since` (less the ticks since).
+    next_iss: u32,
+    iss_since: Instant,
     connections: u32,
     xid_counter: u32,
     restarts: u32,
@@ -198,6 +212,9 @@ pub struct HttpBoot {
     /// Timeline lines since the last [`HttpBoot::take_notes`].
     notes: Vec<Trace>,
     pub result: Option<BootResult>,
+    /// HttpBootStop has run (the boot program is in): over IPv6 the firmware releases
+    /// its DHCPv6 address then (the HTTPv6 captures).
+    pub stopped: bool,
 }
 
 impl HttpBoot {
@@ -225,6 +242,8 @@ impl HttpBoot {
             phase: Phase::Idle,
             conn: None,
             next_port: FIRST_PORT + spread,
+            next_iss: u32::from_be_bytes([m[2], m[3], m[4], m[5]]),
+            iss_since: Instant::ZERO,
             connections: 0,
             xid_counter: 0,
             restarts: 0,
@@ -235,7 +254,17 @@ impl HttpBoot {
             tcp_out: Vec::new(),
             notes: Vec::new(),
             result: None,
+            stopped: false,
         })
+    }
+
+    /// The TCP driver's draw at its start, `now` (the simulator's from the scenario's
+    /// seed): the first local port, `1024 + r % 1024`, and the ISN counter, `r %
+    /// TCP_BASE_ISS`, from the one number as TcpDxe takes them.
+    pub fn draw_tcp(&mut self, now: Instant, r: u32) {
+        self.next_port = FIRST_PORT + (r % u32::from(FIRST_PORT)) as u16;
+        self.next_iss = r % TCP_BASE_ISS;
+        self.iss_since = now;
     }
 
     fn note(&mut self, now: Instant, text: impl Into<String>) {
@@ -550,10 +579,12 @@ impl HttpBoot {
                 self.next_port + 1
             };
             self.connections += 1;
-            let iss = u32::from_be_bytes(self.mac.0[2..6].try_into().unwrap_or_default())
-                .wrapping_mul(2_654_435_761)
-                .wrapping_add(self.connections.wrapping_mul(0x0101_0101))
-                ^ now.as_nanos() as u32;
+            let ticks = now.saturating_since(self.iss_since).as_millis() / TCP_TICK.as_millis();
+            let iss = self
+                .next_iss
+                .wrapping_add(ISS_STEP)
+                .wrapping_add(ISS_TICK_STEP.wrapping_mul(ticks as u32));
+            self.next_iss = self.next_iss.wrapping_add(ISS_STEP);
             let tcb = Tcb::connect(now, TcpConfig::edk2_for(local), local, url.server, iss);
             self.note(now, format!("TCP connect {local} -> {}", url.server));
             self.conn = Some(Conn {
@@ -614,15 +645,20 @@ impl HttpBoot {
         let Some(c) = &mut self.conn else {
             return;
         };
+        // EDK2 acknowledges a segment before HttpDxe reads it: the ACK's window is less
+        // the segment's bytes (the captures: 65342 after 193 bytes, 64075 after a
+        // 1460-byte segment that completed a delayed ACK).
+        c.tcb.take_output(now, &mut self.tcp_out);
         let data = c.tcb.read();
         if !data.is_empty() {
             c.progress = now;
             read_response(c, &data);
         }
+        // A window update, if reading opened a window the ACK had nearly closed.
+        c.tcb.take_output(now, &mut self.tcp_out);
         let whole = c.resp.status.is_some() && (c.head_only || c.resp.got >= c.resp.length);
         let failed = c.tcb.failure();
         let peer_closed = c.tcb.peer_closed();
-        c.tcb.take_output(now, &mut self.tcp_out);
         if whole {
             self.response_done(now);
         } else if let Some(f) = failed {
@@ -664,6 +700,7 @@ impl HttpBoot {
             Stage::Nbp => {
                 // HttpBootStop resets the connection; the boot program runs.
                 self.abort_conn(now);
+                self.stopped = true;
                 self.note(now, "boot program started");
                 let path = bootfiles::params_path(self.mac, self.class);
                 self.fetch(now, url.sibling(&path), Stage::Params);
@@ -781,6 +818,7 @@ impl crate::client::Client {
             // The scenario loader refuses this (no HTTP boot option on BIOS).
             return;
         };
+        h.draw_tcp(now, self.draws.random());
         h.boot(now, out);
         self.http = Some(Box::new(h));
         self.sync_http();
@@ -801,6 +839,12 @@ impl crate::client::Client {
             return;
         };
         self.ip = h.ip;
+        if std::mem::take(&mut h.stopped) {
+            self.release_http6();
+        }
+        let Some(h) = self.http.as_mut() else {
+            return;
+        };
         if let Some(r) = h.result.take() {
             self.result = Some(r);
         }

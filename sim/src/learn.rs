@@ -1,23 +1,33 @@
-//! `pxelab firmware learn`: a firmware profile (docs/PROFILES.md) from a capture of
-//! one machine's PXE boot over IPv4 (DHCP and TFTP), taken anywhere (a lab switch's
-//! mirror port, a customer network).
+//! `pxelab firmware learn`: a firmware profile (docs/PROFILES.md) from a capture (pcap
+//! or pcapng) of one machine's network boot, taken anywhere (a lab switch's mirror
+//! port, a customer network): PXE over IPv4 (DHCP and TFTP), PXE over IPv6, UEFI HTTP
+//! boot over IPv4 or IPv6, or several of them in one capture.
 //!
-//! What the capture shows is learned: the family (iPXE's option 77 `iPXE` or option
-//! 175, else EDK2) and the firmware (option 93), the options of each DHCP message in
-//! order and their values, the broadcast flags, the port-4011 REQUEST's source port,
-//! the DISCOVER retransmission timeouts (gaps between DISCOVERs of one transaction),
-//! the TFTP read request's options and the size probe (an error 8 after the first
-//! read, then a second read), the offer collection and the time per packet (the
-//! client's ACK after each TFTP DATA). What it cannot show (the port-4011 exchange
-//! when no proxy answered, later retransmissions, IPv6 and HTTP boot, TFTP timers) is
-//! taken from the built-in profile of the guessed firmware, and the notes say which.
+//! What the capture shows is learned: the family (iPXE's option 77 `iPXE`, option 175
+//! or DHCPv6 user class `iPXE`, else EDK2) and the firmware (option 93 or 61), the
+//! options of each DHCP message in order and their values, the broadcast flags, the
+//! port-4011 REQUEST's source port, the DISCOVER retransmission timeouts (gaps between
+//! DISCOVERs of one transaction), the TFTP read request's options and the size probe
+//! (an error 8 after the first read, then a second read), a TFTP retransmission
+//! timeout, the offer collection and the time per packet (the client's ACK after each
+//! TFTP DATA); over IPv6 the Solicit's and Request's options, when Solicits go out,
+//! the Advertise collection, the address wait and TFTP's options (`six`); for HTTP
+//! boot over IPv4 its DISCOVER's options. What it cannot show is taken from the
+//! built-in profile of the guessed firmware, and the notes say which.
 
-use pxelab_engine::dhcp::firmware::{profile, profile_yaml, FirmwareKind, Profile, Stack};
+mod capture;
+mod gaps;
+mod six;
+
+use capture::Datagram;
+use pxelab_engine::dhcp::firmware::{
+    profile, profile_yaml, FirmwareKind, FirmwareModel, Profile, Stack,
+};
 use pxelab_engine::dhcp::packet::{self as dhcp_packet, DhcpPacket, MessageType};
 use pxelab_engine::tftp::packet::Packet;
 use pxelab_engine::Mac;
 use std::collections::BTreeSet;
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
 use std::path::Path;
 use std::time::Duration;
 
@@ -34,59 +44,12 @@ pub struct Learned {
 pub enum LearnError {
     #[error("{0}: {1}")]
     Read(String, String),
-    #[error("{0}: no PXE boot in the capture (no DHCP DISCOVER with option 60 PXEClient)")]
+    #[error("{0}: no PXE boot in the capture (no DHCP DISCOVER with option 60 PXEClient or HTTPClient, no DHCPv6 Solicit with option 16 PXEClient or HTTPClient)")]
     NoPxeBoot(String),
     #[error("{0}: several clients boot in the capture ({1}); capture one machine's boot, or filter it by MAC first")]
     SeveralClients(String, String),
     #[error("{0}")]
     Profile(#[from] profile::ProfileError),
-}
-
-/// One UDP datagram of the capture.
-#[derive(Clone, Debug)]
-struct Datagram {
-    at: Duration,
-    src: Ipv4Addr,
-    sport: u16,
-    dport: u16,
-    payload: Vec<u8>,
-}
-
-fn datagrams(file: &str, bytes: &[u8]) -> Result<Vec<Datagram>, LearnError> {
-    let read = |e: String| LearnError::Read(file.to_string(), e);
-    let mut r = pcap_file::pcap::PcapReader::new(bytes)
-        .map_err(|e| read(format!("not a pcap file ({e})")))?;
-    let mut out = Vec::new();
-    let nanos = r.header().ts_resolution == pcap_file::TsResolution::NanoSecond;
-    // Raw records: a capture cut to a snap length (`tcpdump -s 590`) has records
-    // shorter than their frames, which the checked reader refuses.
-    while let Some(pkt) = r.next_raw_packet() {
-        let pkt = pkt.map_err(|e| read(format!("a damaged record ({e})")))?;
-        let Ok(s) = etherparse::SlicedPacket::from_ethernet(&pkt.data) else {
-            continue;
-        };
-        let at = Duration::new(
-            u64::from(pkt.ts_sec),
-            if nanos {
-                pkt.ts_frac
-            } else {
-                pkt.ts_frac.saturating_mul(1000)
-            },
-        );
-        let (Some(etherparse::NetSlice::Ipv4(ip)), Some(etherparse::TransportSlice::Udp(u))) =
-            (&s.net, &s.transport)
-        else {
-            continue;
-        };
-        out.push(Datagram {
-            at,
-            src: ip.header().source_addr(),
-            sport: u.source_port(),
-            dport: u.destination_port(),
-            payload: u.payload().to_vec(),
-        });
-    }
-    Ok(out)
 }
 
 /// A client's DHCP message and when it was sent.
@@ -118,10 +81,10 @@ pub fn learn_file(path: &Path) -> Result<Learned, LearnError> {
 
 /// Learn a profile from a pcap file's bytes (`file` names it in messages and notes).
 pub fn learn(file: &str, bytes: &[u8]) -> Result<Learned, LearnError> {
-    let all = datagrams(file, bytes)?;
+    let all = capture::datagrams(file, bytes)?;
     let sent: Vec<Sent> = all
         .iter()
-        .filter(|d| d.dport == 67 || d.dport == 4011)
+        .filter(|d| d.src.is_ipv4() && (d.dport == 67 || d.dport == 4011))
         .filter_map(|d| {
             let p = dhcp_packet::parse(&d.payload).ok()?;
             (p.op == 1 && (p.is_pxe_client() || p.is_http_client())).then_some(Sent {
@@ -132,14 +95,38 @@ pub fn learn(file: &str, bytes: &[u8]) -> Result<Learned, LearnError> {
             })
         })
         .collect();
-    let discovers: Vec<&Sent> = sent
+    let sent6 = six::client_messages(&all);
+    let is_discover = |s: &&Sent| s.p.message_type == Some(MessageType::Discover);
+    let pxe4 = sent
         .iter()
-        .filter(|s| s.p.message_type == Some(MessageType::Discover) && s.p.is_pxe_client())
-        .collect();
-    let Some(first) = discovers.first() else {
-        return Err(LearnError::NoPxeBoot(file.to_string()));
+        .filter(is_discover)
+        .find(|s| s.p.is_pxe_client());
+    let http4 = sent
+        .iter()
+        .filter(is_discover)
+        .find(|s| s.p.is_http_client());
+    let solicit6 = |class: &str| {
+        sent6.iter().find(|s| {
+            s.m.msg_type() == pxelab_engine::dhcp6::msg::SOLICIT
+                && six::vendor_class(&s.m).is_some_and(|v| v.starts_with(class))
+        })
     };
-    let macs: BTreeSet<Mac> = discovers.iter().filter_map(|s| s.p.chaddr).collect();
+    let (pxe6, http6) = (solicit6("PXEClient"), solicit6("HTTPClient"));
+    if pxe4.is_none() && http4.is_none() && pxe6.is_none() && http6.is_none() {
+        return Err(LearnError::NoPxeBoot(file.to_string()));
+    }
+    // One machine: the DISCOVERs' chaddr and the Solicits' Ethernet source.
+    let mut macs: BTreeSet<Mac> = sent
+        .iter()
+        .filter(is_discover)
+        .filter_map(|s| s.p.chaddr)
+        .collect();
+    macs.extend(
+        sent6
+            .iter()
+            .filter(|s| six::vendor_class(&s.m).is_some())
+            .map(|s| s.mac),
+    );
     if macs.len() > 1 {
         let list: Vec<String> = macs.iter().map(|m| m.to_string()).collect();
         return Err(LearnError::SeveralClients(
@@ -147,17 +134,26 @@ pub fn learn(file: &str, bytes: &[u8]) -> Result<Learned, LearnError> {
             list.join(", "),
         ));
     }
-    let d = &first.p;
     let mut notes = Vec::new();
 
-    // The family and the firmware.
-    let ipxe = d.user_class.as_deref() == Some(b"iPXE") || d.option(175).is_some();
+    // The family and the firmware: option 93 over IPv4 (PXE's, else HTTP boot's),
+    // else option 61 over IPv6.
+    let ipxe = pxe4
+        .is_some_and(|d| d.p.user_class.as_deref() == Some(b"iPXE") || d.p.option(175).is_some())
+        || [pxe6, http6].iter().flatten().any(|s| {
+            s.m.option(pxelab_engine::dhcp6::opt::USER_CLASS)
+                .is_some_and(|u| u.ends_with(b"iPXE"))
+        });
     let stack = if ipxe { Stack::Ipxe } else { Stack::Edk2 };
-    let arch = d.first_arch().unwrap_or(0);
+    let arch = pxe4
+        .or(http4)
+        .and_then(|d| d.p.first_arch())
+        .or_else(|| pxe6.or(http6).and_then(|s| six::arch(&s.m)))
+        .unwrap_or(0);
     let kind = match (stack, arch) {
         (Stack::Ipxe, _) | (_, 0) => FirmwareKind::BiosX64,
-        (_, 6) => FirmwareKind::UefiIa32,
-        (_, 11) => FirmwareKind::UefiArm64,
+        (_, 6 | 15) => FirmwareKind::UefiIa32,
+        (_, 11 | 19) => FirmwareKind::UefiArm64,
         _ => FirmwareKind::UefiX64,
     };
     // What the capture cannot show comes from a built-in profile of the same family.
@@ -175,11 +171,83 @@ pub fn learn(file: &str, bytes: &[u8]) -> Result<Learned, LearnError> {
             .unwrap_or_default()
     );
     p.source = Path::new(file).to_path_buf();
-    let m = &mut p.pxe4;
-    m.kind = kind;
-    m.name = kind.name();
-    m.stack = stack;
+    p.pxe4.kind = kind;
+    p.pxe4.name = kind.name();
+    p.pxe4.stack = stack;
+    p.pxe6.kind = kind;
+    p.pxe6.stack = stack;
+    match pxe4 {
+        Some(d) => learn_pxe4(&all, &sent, &d.p, &mut p.pxe4, &mut notes),
+        None => notes.push(
+            "no PXE boot over IPv4: `dhcp4`, `tftp` and `timing` are the built-in profile's".into(),
+        ),
+    }
+    if let Some(d) = http4 {
+        let h = p.http4.get_or_insert_with(|| p.pxe4.clone());
+        h.arch_option93 = d.p.first_arch().unwrap_or(h.arch_option93);
+        h.vendor_class = leak_str(
+            String::from_utf8_lossy(d.p.vendor_class.as_deref().unwrap_or_default()).into_owned(),
+        );
+        if let Some(prl) = &d.p.param_request_list {
+            h.param_request_list = leak(prl.clone());
+        }
+        let request = sent.iter().find(|s| {
+            s.dport == 67 && s.p.message_type == Some(MessageType::Request) && s.p.is_http_client()
+        });
+        match request {
+            Some(r) => h.request_max_msg_size = r.p.max_msg_size,
+            None => {
+                notes.push("http4: no DHCP REQUEST: its option 57 is the built-in profile's".into())
+            }
+        }
+    }
+    match six::learn6(&all, &sent6, "PXEClient", &p.pxe6, &mut notes) {
+        Some(s) => p.pxe6 = s,
+        None => notes.push("no PXE boot over IPv6: `dhcp6` is the built-in profile's".into()),
+    }
+    let http6_template = p.http6.clone().unwrap_or_else(|| p.pxe6.clone());
+    if let Some(s) = six::learn6(&all, &sent6, "HTTPClient", &http6_template, &mut notes) {
+        p.http6 = Some(s);
+    }
+    if http4.is_none() && http6.is_none() && p.http4.is_some() {
+        notes.push("no HTTP boot: `http4` and `http6` are the built-in profile's".into());
+    }
+    notes.push("power-on to the first DISCOVER is not in a capture: the built-in profile's".into());
 
+    let comment = format!(
+        "Learned by `pxelab firmware learn` from {file}\n(family {}, {} stack). {}",
+        kind.name(),
+        match stack {
+            Stack::Edk2 => "EDK2",
+            Stack::Ipxe => "iPXE",
+        },
+        notes.join("; ")
+    );
+    let yaml = profile_yaml::to_yaml(&p, &comment);
+    // What is written must read back as what was learned (the reader's checks too).
+    let profile = profile::parse(&yaml, Path::new(file), kind)?;
+    Ok(Learned {
+        profile,
+        yaml,
+        notes,
+    })
+}
+
+/// The `dhcp4:`, `tftp:` and `timing:` sections from a PXE boot over IPv4 whose first
+/// DISCOVER is `d`.
+fn learn_pxe4(
+    all: &[Datagram],
+    sent: &[Sent],
+    d: &DhcpPacket,
+    m: &mut FirmwareModel,
+    notes: &mut Vec<String>,
+) {
+    let stack = m.stack;
+    let arch = d.first_arch().unwrap_or(0);
+    let discovers: Vec<&Sent> = sent
+        .iter()
+        .filter(|s| s.p.message_type == Some(MessageType::Discover) && s.p.is_pxe_client())
+        .collect();
     // The DISCOVER's options and values.
     m.options_order = leak(codes(d));
     m.arch_option93 = arch;
@@ -238,34 +306,38 @@ pub fn learn(file: &str, bytes: &[u8]) -> Result<Learned, LearnError> {
             best = times;
         }
     }
-    let gaps: Vec<u64> = best
-        .windows(2)
-        .map(|w| (w[1].saturating_sub(w[0]).as_secs_f64().round() as u64).max(1))
-        .take(4)
-        .collect();
-    if gaps.is_empty() {
-        notes.push(
+    match timeouts(&best) {
+        Some((rt, seen)) => {
+            if seen < 4 {
+                notes.push(format!(
+                    "{seen} DISCOVER gap(s) seen: the later timeouts double the last"
+                ));
+            }
+            m.retransmit = rt;
+        }
+        None => notes.push(
             "one DISCOVER per transaction: the retransmission timeouts are the built-in profile's"
                 .into(),
-        );
-    } else {
-        let mut rt = [0u64; 4];
-        for (i, t) in rt.iter_mut().enumerate() {
-            *t = match gaps.get(i) {
-                Some(g) => *g,
-                None => {
-                    let last = gaps.last().copied().unwrap_or(1);
-                    last << (i + 1 - gaps.len())
-                }
-            };
-        }
-        if gaps.len() < 4 {
-            notes.push(format!(
-                "{} DISCOVER gap(s) seen: the later timeouts double the last",
-                gaps.len()
-            ));
-        }
-        m.retransmit = rt;
+        ),
+    }
+    // The DHCP REQUEST's resends, when the capture has some (the same transaction).
+    let requests: Vec<Duration> = request
+        .map(|r| {
+            sent.iter()
+                .filter(|s| {
+                    s.dport == 67
+                        && s.p.xid == r.p.xid
+                        && s.p.message_type == Some(MessageType::Request)
+                })
+                .map(|s| s.at)
+                .collect()
+        })
+        .unwrap_or_default();
+    match timeouts(&requests) {
+        Some((rt, _)) => m.request_retransmit = rt,
+        None => notes.push(
+            "no DHCP REQUEST resent: its retransmission timeouts are the built-in profile's".into(),
+        ),
     }
 
     // Offer collection (EDK2): the REQUEST came well after the last offer before it.
@@ -291,10 +363,10 @@ pub fn learn(file: &str, bytes: &[u8]) -> Result<Learned, LearnError> {
 
     // TFTP: the first read request's options; a size probe is an error 8 after it and
     // a second read.
-    let client_ip = request.and_then(|r| r.p.requested_ip);
+    let client_ip = request.and_then(|r| r.p.requested_ip).map(IpAddr::V4);
     let tftp_from_client: Vec<(&Datagram, Packet)> = all
         .iter()
-        .filter(|x| client_ip.is_none_or(|ip| x.src == ip))
+        .filter(|x| x.src.is_ipv4() && client_ip.is_none_or(|ip| x.src == ip))
         .filter_map(|x| Packet::parse(&x.payload).ok().map(|p| (x, p)))
         .collect();
     let rrqs: Vec<(Duration, Vec<(String, String)>)> = tftp_from_client
@@ -321,6 +393,12 @@ pub fn learn(file: &str, bytes: &[u8]) -> Result<Learned, LearnError> {
             notes.push("no TFTP read request: the TFTP options are the built-in profile's".into())
         }
     }
+    match tftp_resend(&tftp_from_client) {
+        Some(t) => m.tftp_timeout = t,
+        None => notes.push(
+            "no TFTP packet resent: the TFTP timeout and retries are the built-in profile's".into(),
+        ),
+    }
 
     // Time per packet: the client's ACK after each DATA (median).
     let mut gaps: Vec<Duration> = Vec::new();
@@ -342,26 +420,42 @@ pub fn learn(file: &str, bytes: &[u8]) -> Result<Learned, LearnError> {
     if let Some(mid) = gaps.get(gaps.len() / 2) {
         m.timing.per_packet = round_us(*mid);
     }
-    notes.push(
-        "power-on to the first DISCOVER is not in a capture: 0s; IPv6 and HTTP boot are the built-in profile's".into(),
-    );
+    if let (Some(ip), Some(r)) = (client_ip, request) {
+        let via_4011 = sent.iter().any(|s| s.dport == 4011);
+        gaps::learn_gaps(all, ip, r.p.xid, via_4011, m, notes);
+    }
+}
 
-    let comment = format!(
-        "Learned by `pxelab firmware learn` from {file}\n(family {}, {} stack). {}",
-        kind.name(),
-        match stack {
-            Stack::Edk2 => "EDK2",
-            Stack::Ipxe => "iPXE",
-        },
-        notes.join("; ")
-    );
-    let yaml = profile_yaml::to_yaml(&p, &comment);
-    // What is written must read back as what was learned (the reader's checks too).
-    let profile = profile::parse(&yaml, Path::new(file), kind)?;
-    Ok(Learned {
-        profile,
-        yaml,
-        notes,
+/// Four retransmission timeouts in whole seconds (at least 1) from the times one
+/// message was sent and resent; past what was seen each doubles the last. With the
+/// number of gaps seen; None: it was not resent.
+fn timeouts(times: &[Duration]) -> Option<([u64; 4], usize)> {
+    let gaps: Vec<u64> = times
+        .windows(2)
+        .map(|w| (w[1].saturating_sub(w[0]).as_secs_f64().round() as u64).max(1))
+        .take(4)
+        .collect();
+    let last = *gaps.last()?;
+    let mut rt = [0u64; 4];
+    for (i, t) in rt.iter_mut().enumerate() {
+        *t = gaps.get(i).copied().unwrap_or(last << (i + 1 - gaps.len()));
+    }
+    Some((rt, gaps.len()))
+}
+
+/// The client's TFTP retransmission timeout: the gap between a packet and the same
+/// packet sent again from the same port with nothing else sent from it in between
+/// (a resent read request or ACK), when the capture has one.
+fn tftp_resend(from_client: &[(&Datagram, Packet)]) -> Option<Duration> {
+    from_client.iter().enumerate().find_map(|(i, (x, _))| {
+        let next = from_client[i + 1..]
+            .iter()
+            .find(|(y, _)| y.sport == x.sport)?;
+        let gap = next.0.at.saturating_sub(x.at);
+        (next.0.payload == x.payload
+            && next.0.dport == x.dport
+            && gap >= Duration::from_millis(100))
+        .then(|| round_ms(gap))
     })
 }
 

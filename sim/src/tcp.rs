@@ -234,6 +234,8 @@ pub struct Tcb {
     rcv_nxt: u32,
     ooo: BTreeMap<u32, Vec<u8>>,
     received: Vec<u8>,
+    /// The window of our last ACK.
+    advertised: u16,
     peer_fin: bool,
     ack_now: bool,
     unacked_segments: u32,
@@ -276,6 +278,7 @@ impl Tcb {
             rcv_nxt: 0,
             ooo: BTreeMap::new(),
             received: Vec::new(),
+            advertised: cfg.window,
             peer_fin: false,
             ack_now: false,
             unacked_segments: 0,
@@ -381,9 +384,16 @@ impl Tcb {
         n
     }
 
-    /// Take the data received in order so far.
+    /// Take the data received in order so far. A window our last ACK had cut below
+    /// half by unread data is announced again once read (RFC 1122's receiver side of
+    /// silly window avoidance), else the peer would wait on a window it cannot see.
     pub fn read(&mut self) -> Vec<u8> {
-        std::mem::take(&mut self.received)
+        let data = std::mem::take(&mut self.received);
+        let half = self.cfg.window / 2;
+        if self.advertised < half && self.window() >= half && self.is_established() {
+            self.ack_now = true;
+        }
+        data
     }
 
     /// Close our side: FIN once the queued data is out.
@@ -737,6 +747,9 @@ impl Tcb {
                 self.out.push(seg);
             }
             self.ack_sent();
+        }
+        if let Some(s) = self.out.iter().rev().find(|s| s.has(ACK)) {
+            self.advertised = s.window;
         }
         out.append(&mut self.out);
     }

@@ -33,7 +33,12 @@ pub struct Prediction {
     pub seconds: Option<f64>,
     pub block_size: usize,
     pub window_size: u64,
+    /// The client's timeouts (each resent its last ACK or the request).
     pub timeouts: u64,
+    /// The server's timeouts that resent the OACK or a window.
+    pub server_timeouts: u64,
+    /// Instants at which both the client's and the server's timers fired.
+    pub coincident_timeouts: u64,
     pub failure: Option<String>,
 }
 
@@ -72,8 +77,48 @@ struct Side {
     ingress: Port<Instant>,
 }
 
+/// The time each host takes from a datagram's arrival to its answer leaving: its
+/// process waking up, the system calls, and in the lab the userspace switch's own
+/// forwarding, which a real switch does in microseconds. Zero by default; `pxelab
+/// bench tftp --mode both` measures it per point from loss-free lab transfers
+/// ([`turnaround_from`]), so that a lossy point compares the loss handling alone.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Hosts {
+    pub turnaround: Duration,
+}
+
+/// The round trips of a loss-free transfer of `p`: the OACK's, then one per window.
+pub fn round_trips(p: &Point) -> u64 {
+    let blocks = p.size / u64::from(p.block_size.max(1)) + 1;
+    1 + blocks.div_ceil(u64::from(p.window_size.max(1)))
+}
+
+/// Each host's turnaround that explains a loss-free lab transfer of `p` taking
+/// `lab_seconds`: the time beyond the simulator's plain prediction, spread over the
+/// answers on the transfer's path (two per round trip, less the request, which
+/// answers nothing). Zero when the lab was as fast or faster.
+pub fn turnaround_from(p: &Point, lab_seconds: f64) -> Duration {
+    let clean = Point {
+        link: LinkModel {
+            loss: 0.0,
+            ..p.link
+        },
+        ..*p
+    };
+    let sim = predict(&clean, 0).seconds.unwrap_or(lab_seconds);
+    let excess = (lab_seconds - sim).max(0.0);
+    Duration::from_secs_f64(excess / (2 * round_trips(p) - 1) as f64)
+}
+
 /// Predicts one transfer. `seed` drives the loss draws.
 pub fn predict(p: &Point, seed: u64) -> Prediction {
+    predict_with(p, seed, &Hosts::default())
+}
+
+/// Predicts one transfer with the hosts' turnaround: every answer to a datagram leaves
+/// `hosts.turnaround` after the datagram arrived (resends on a timer leave at once).
+pub fn predict_with(p: &Point, seed: u64, hosts: &Hosts) -> Prediction {
+    let turn = hosts.turnaround;
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let path = "smsimages/bench/boot.bench.wim";
     let file: Arc<dyn FileSource> = Arc::new(Synthetic::new(path, p.size));
@@ -128,6 +173,7 @@ pub fn predict(p: &Point, seed: u64) -> Prediction {
     }
     let mut server: Option<Transfer> = None;
     let mut now = t0;
+    let mut coincident = 0;
     loop {
         match client.status() {
             ClientStatus::Active => {}
@@ -138,6 +184,8 @@ pub fn predict(p: &Point, seed: u64) -> Prediction {
                     block_size: st.block_size,
                     window_size: st.window_size,
                     timeouts: st.timeouts,
+                    server_timeouts: server.as_ref().map_or(0, Transfer::timeouts),
+                    coincident_timeouts: coincident,
                     failure: None,
                 };
             }
@@ -148,6 +196,8 @@ pub fn predict(p: &Point, seed: u64) -> Prediction {
                     block_size: st.block_size,
                     window_size: st.window_size,
                     timeouts: st.timeouts,
+                    server_timeouts: server.as_ref().map_or(0, Transfer::timeouts),
+                    coincident_timeouts: coincident,
                     failure: Some(f.message.clone()),
                 };
             }
@@ -166,6 +216,8 @@ pub fn predict(p: &Point, seed: u64) -> Prediction {
                 block_size: 0,
                 window_size: 0,
                 timeouts: 0,
+                server_timeouts: 0,
+                coincident_timeouts: coincident,
                 failure: Some("stalled".into()),
             };
         };
@@ -175,22 +227,24 @@ pub fn predict(p: &Point, seed: u64) -> Prediction {
             if to_client {
                 client.handle_packet(now, 69, &payload, &mut out);
                 for pl in out.drain(..) {
-                    send(now, false, pl, &mut queue, &mut rng);
+                    send(now + turn, false, pl, &mut queue, &mut rng);
                 }
             } else if let Some(s) = server.as_mut() {
                 s.handle_packet(now, &payload, &mut out);
                 for pl in out.drain(..) {
-                    send(now, true, pl, &mut queue, &mut rng);
+                    send(now + turn, true, pl, &mut queue, &mut rng);
                 }
             } else if let Ok(Packet::Rrq(req)) = Packet::parse(&payload) {
                 server = Some(Transfer::start(now, &req, file.clone(), &cfg, &mut out));
                 for pl in out.drain(..) {
-                    send(now, true, pl, &mut queue, &mut rng);
+                    send(now + turn, true, pl, &mut queue, &mut rng);
                 }
             }
             continue;
         }
+        let server_due = server.as_ref().and_then(Transfer::poll_timeout) == Some(at);
         if client.poll_timeout() == Some(at) {
+            coincident += u64::from(server_due);
             client.handle_timeout(now, &mut out);
             for pl in out.drain(..) {
                 send(now, false, pl, &mut queue, &mut rng);
@@ -316,6 +370,46 @@ mod tests {
             wide < bound_seconds(&p) * 1.1,
             "a wide window fills the link: {wide}"
         );
+    }
+
+    #[test]
+    fn a_turnaround_costs_two_per_round_trip_and_is_recovered_from_the_time() {
+        let p = point(1432, 1, 100_000_000, 1, 1 << 20);
+        let plain = predict(&p, 0).seconds.unwrap();
+        let turnaround = Duration::from_micros(150);
+        let slow = predict_with(&p, 0, &Hosts { turnaround }).seconds.unwrap();
+        // 733 blocks and the OACK: 734 round trips of two answers each (the client's
+        // request is not an answer: one turnaround less).
+        let expected = (2 * round_trips(&p) - 1) as f64 * turnaround.as_secs_f64();
+        assert!(
+            ((slow - plain) - expected).abs() < 1e-6,
+            "{} vs {expected}",
+            slow - plain
+        );
+        let back = turnaround_from(&p, slow);
+        assert!(
+            back.abs_diff(turnaround) < Duration::from_micros(1),
+            "{back:?}"
+        );
+        assert_eq!(turnaround_from(&p, plain * 0.9), Duration::ZERO);
+    }
+
+    #[test]
+    fn the_server_resends_before_the_client_and_their_timers_never_coincide() {
+        // The server's timer (at least 200 ms once a round trip is measured) runs out
+        // before the client's 1 s: a lost DATA or ACK costs the server's timeout, and
+        // the client's only fires after the server has backed off past it.
+        let mut p = point(1432, 1, 100_000_000, 1, 1 << 20);
+        p.link.loss = 0.02;
+        let (mut client, mut server, mut coincident) = (0, 0, 0);
+        for seed in 0..20 {
+            let r = predict(&p, seed);
+            client += r.timeouts;
+            server += r.server_timeouts;
+            coincident += r.coincident_timeouts;
+        }
+        assert!(server > 10 * client, "server {server}, client {client}");
+        assert_eq!(coincident, 0);
     }
 
     #[test]

@@ -6,14 +6,16 @@ use std::process::ExitCode;
 
 #[derive(clap::Subcommand)]
 pub enum FirmwareCmd {
-    /// Write a firmware profile learned from a capture (pcap) of one machine's PXE boot
-    /// over IPv4: the family, each DHCP message's options in order and their values,
-    /// the DISCOVER retransmission timeouts, the TFTP options and size probe, the time
-    /// per packet. What the capture does not show comes from the built-in profile of the
-    /// guessed firmware (the profile's first lines say what). A capture with no PXE boot,
-    /// or with several clients booting, is an error and nothing is written.
+    /// Write a firmware profile learned from a capture (pcap or pcapng) of one machine's
+    /// network boot (PXE over IPv4 or IPv6, UEFI HTTP boot): the family, each DHCP and
+    /// DHCPv6 message's options in order and their values, the DISCOVER and Solicit
+    /// retransmission times, the offer collection, the TFTP options, size probe and
+    /// timeout, the firmware's gaps before its reads and its time per packet. What the
+    /// capture does not show comes from the built-in profile of the guessed firmware
+    /// (the profile's first lines say what). A capture with no network boot, with
+    /// several clients booting, or damaged, is an error and nothing is written.
     Learn {
-        /// The capture (pcap, Ethernet).
+        /// The capture (pcap or pcapng, Ethernet).
         capture: PathBuf,
         /// Where to write the profile (default: standard output).
         #[arg(short, long)]

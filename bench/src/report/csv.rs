@@ -6,13 +6,14 @@ use std::fmt::Write as _;
 
 pub fn tftp(points: &[PointResult]) -> String {
     let mut s = String::from(
-        "mode,server,client,link,family,protocol,block_size,window_size,rate_bps,delay_s,loss,size,median_s,min_s,max_s,bound_s,ratio_to_bound,window_bound_s,ratio_to_window_bound,negotiated_block_size,negotiated_window_size,timeouts,failures,sim_s,lab_s,rel_error,mib_per_s,server_cpu_s_per_gib,note\n",
+        "mode,server,client,link,family,protocol,block_size,window_size,rate_bps,delay_s,loss,size,median_s,min_s,max_s,bound_s,ratio_to_bound,window_bound_s,ratio_to_window_bound,negotiated_block_size,negotiated_window_size,timeouts,failures,sim_s,lab_s,rel_error,mib_per_s,server_cpu_s_per_gib,note,p10_s,p90_s,runs,server_timeouts,server_logged,sim_p10_s,sim_p90_s,sim_runs,sim_timeouts,sim_server_timeouts,turnaround_s,sim_plain_s,sim_median_lo_s,sim_median_hi_s\n",
     );
     let o = |v: Option<f64>| v.map_or(String::new(), |x| x.to_string());
+    let n = |v: Option<u32>| v.map_or(String::new(), |x| x.to_string());
     for p in points {
         let _ = writeln!(
             s,
-            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},\"{}\"",
+            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},\"{}\",{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
             p.mode,
             p.server,
             p.client,
@@ -41,7 +42,21 @@ pub fn tftp(points: &[PointResult]) -> String {
             o(p.rel_error),
             o(p.mib_per_s),
             o(p.server_cpu_s_per_gib),
-            p.note.as_deref().unwrap_or("").replace('"', "'")
+            p.note.as_deref().unwrap_or("").replace('"', "'"),
+            o(p.p10_s),
+            o(p.p90_s),
+            n(p.runs),
+            o(p.server_timeouts),
+            n(p.server_logged),
+            o(p.sim_p10_s),
+            o(p.sim_p90_s),
+            n(p.sim_runs),
+            o(p.sim_timeouts),
+            o(p.sim_server_timeouts),
+            o(p.turnaround_s),
+            o(p.sim_plain_s),
+            o(p.sim_median_lo_s),
+            o(p.sim_median_hi_s),
         );
     }
     s

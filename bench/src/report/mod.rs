@@ -99,6 +99,22 @@ pub(crate) fn tftp_cells(points: &[PointResult]) -> Cells {
     if lab {
         head.extend(["MiB/s", "cpu s/GiB"]);
     }
+    // Under loss: each side's spread and its timers' work per transfer.
+    let lossy = points.iter().any(|p| p.loss > 0.0);
+    if lossy {
+        head.extend(["p10 s", "p90 s", "cli to/run", "srv to/run"]);
+        if both {
+            head.extend([
+                "sim p10 s",
+                "sim p90 s",
+                "sim cli to/run",
+                "sim srv to/run",
+                "turnaround us",
+                "sim plain s",
+                "sim median 95%",
+            ]);
+        }
+    }
     let dash = |v: Option<f64>, f: &dyn Fn(f64) -> String| v.map_or("-".to_string(), f);
     let rows = points
         .iter()
@@ -129,6 +145,26 @@ pub(crate) fn tftp_cells(points: &[PointResult]) -> Cells {
             if lab {
                 r.push(dash(p.mib_per_s, &|x| format!("{x:.1}")));
                 r.push(dash(p.server_cpu_s_per_gib, &|x| format!("{x:.2}")));
+            }
+            if lossy {
+                let two = |x: f64| format!("{x:.2}");
+                r.push(dash(p.p10_s, &|x| format!("{x:.3}")));
+                r.push(dash(p.p90_s, &|x| format!("{x:.3}")));
+                let per = p.runs.map(|n| p.timeouts as f64 / f64::from(n.max(1)));
+                r.push(dash(per, &two));
+                r.push(dash(p.server_timeouts, &two));
+                if both {
+                    r.push(dash(p.sim_p10_s, &|x| format!("{x:.3}")));
+                    r.push(dash(p.sim_p90_s, &|x| format!("{x:.3}")));
+                    r.push(dash(p.sim_timeouts, &two));
+                    r.push(dash(p.sim_server_timeouts, &two));
+                    r.push(dash(p.turnaround_s, &|x| format!("{:.0}", x * 1e6)));
+                    r.push(dash(p.sim_plain_s, &|x| format!("{x:.3}")));
+                    r.push(match (p.sim_median_lo_s, p.sim_median_hi_s) {
+                        (Some(lo), Some(hi)) => format!("{lo:.3}-{hi:.3}"),
+                        _ => "-".into(),
+                    });
+                }
             }
             r
         })
@@ -231,6 +267,44 @@ mod tests {
     #[test]
     fn tftp_csv_has_every_field_and_empty_cells_for_none() {
         insta::assert_snapshot!(tftp(&tftp_points(), TftpFormat::Csv));
+    }
+
+    #[test]
+    fn a_lossy_run_shows_each_sides_spread_and_timers() {
+        let mut points = tftp_points();
+        let head = tftp_cells(&points).head;
+        assert!(
+            !head.contains(&"p10 s"),
+            "no loss, no spread columns: {head:?}"
+        );
+        let lab = &mut points[1];
+        lab.loss = 0.02;
+        lab.runs = Some(10);
+        lab.timeouts = 5;
+        lab.p10_s = Some(0.9);
+        lab.p90_s = Some(2.5);
+        lab.server_timeouts = Some(4.6);
+        lab.sim_p10_s = Some(0.8);
+        lab.sim_timeouts = Some(0.53);
+        lab.sim_server_timeouts = Some(4.89);
+        lab.turnaround_s = Some(120e-6);
+        lab.sim_median_lo_s = Some(0.963);
+        lab.sim_median_hi_s = Some(2.174);
+        let cells = tftp_cells(&points);
+        let cell = |row: usize, name: &str| {
+            let i = cells.head.iter().position(|h| *h == name).expect(name);
+            cells.rows[row][i].clone()
+        };
+        assert_eq!(cell(1, "p10 s"), "0.900");
+        assert_eq!(cell(1, "p90 s"), "2.500");
+        assert_eq!(cell(1, "cli to/run"), "0.50");
+        assert_eq!(cell(1, "srv to/run"), "4.60");
+        assert_eq!(cell(1, "sim p10 s"), "0.800");
+        assert_eq!(cell(1, "sim p90 s"), "-");
+        assert_eq!(cell(1, "sim srv to/run"), "4.89");
+        assert_eq!(cell(1, "turnaround us"), "120");
+        assert_eq!(cell(1, "sim median 95%"), "0.963-2.174");
+        assert_eq!(cell(0, "srv to/run"), "-");
     }
 
     #[test]

@@ -38,9 +38,11 @@
 use std::net::Ipv4Addr;
 use std::time::Duration;
 
+mod edk2_offer_copy;
 mod http;
 pub mod profile;
 pub mod profile_yaml;
+pub use edk2_offer_copy::edk2_accepts_pxe_copy;
 pub use http::{http_model, offer_url};
 pub use profile::{Profile, ProfileError};
 
@@ -164,6 +166,9 @@ pub struct FirmwareModel {
     pub tftp_size_probe: bool,
     /// DISCOVER retransmission timeouts, seconds.
     pub retransmit: [u64; 4],
+    /// DHCP REQUEST retransmission timeouts, seconds (a profile's `request_retransmit`;
+    /// without one the rules page's [`REQUEST_RETRANSMIT`]).
+    pub request_retransmit: [u64; 4],
     /// Option 175 (iPXE's encapsulated options), sent where the order names 175.
     pub option175: Option<&'static [u8]>,
     /// The firmware's TFTP retransmission timeout and retries (the boot program's too).
@@ -180,7 +185,10 @@ pub struct FirmwareTiming {
     pub power_on_to_discover: Duration,
     /// Processing time per packet received before the firmware answers it.
     pub per_packet: Duration,
-    /// How long offers are collected after the first DISCOVER before one is chosen.
+    /// How long offers are collected after the first DISCOVER before one is chosen:
+    /// when the first DISCOVER timeout falls (the later ones keep `retransmit`'s gaps
+    /// after it). Zero: at `retransmit[0]`. A capture shows it a little shorter than
+    /// the timeout (EDK2's 1-s timer ticks: 3.58 to 3.80 s for 4 s).
     pub offer_collection: Duration,
     /// iPXE configures IPv4 and IPv6 at once and boots only when both are done: on a
     /// segment where no router answers its solicitations, IPv6 gives up this long after
@@ -189,6 +197,14 @@ pub struct FirmwareTiming {
     /// 15.75 s; a router advertisement without the M and O flags ends it at once
     /// (`ipv6conf_rx_router_advertisement`). `None`: the firmware does not wait (EDK2).
     pub ipv6_wait: Option<Duration>,
+    /// From the DHCP ACK that names the boot file itself (options 66/67, no port-4011
+    /// exchange) to the first read of it, before `per_packet` (the captures: ARP of the
+    /// TFTP server and the firmware's set-up, 6 to 64 ms under TCG).
+    pub ack_to_read: Duration,
+    /// EDK2's size probe: from the OACK to its error 8, and from the error 8 to the
+    /// read of the file, each before `per_packet`.
+    pub probe_abort: Duration,
+    pub probe_to_read: Duration,
 }
 
 impl FirmwareModel {
@@ -229,6 +245,10 @@ impl FirmwareModel {
             .collect()
     }
 }
+
+/// DHCP REQUEST retransmission timeouts when a profile names none (R-ANS-5's 4, 8, 16,
+/// 32 s; no capture here shows a REQUEST resent).
+pub const REQUEST_RETRANSMIT: [u64; 4] = [4, 8, 16, 32];
 
 /// The largest block size iPXE asks for (MTU 1500 less IP, UDP and TFTP headers).
 pub const IPXE_MAX_BLKSIZE: u16 = 1432;
@@ -339,7 +359,7 @@ pub fn build_discover(
 }
 
 /// The DHCP REQUEST to the DHCP server (broadcast to port 67) selecting
-/// `requested_ip` from `server_id`. `secs` should repeat the DISCOVER's for EDK2;
+/// `requested_ip` (no option 50 if 0.0.0.0) from `server_id`. `secs` should repeat the DISCOVER's for EDK2;
 /// iPXE writes its state bits, 3 (DHCP and proxy offers seen).
 pub fn build_request(
     m: &FirmwareModel,
@@ -355,7 +375,8 @@ pub fn build_request(
     let c = Ctx {
         mac,
         guid,
-        requested_ip: Some(requested_ip),
+        // EDK2 sends no option 50 when it requests a proxy offer (`edk2_offer_copy`).
+        requested_ip: Some(requested_ip).filter(|a| !a.is_unspecified()),
         server_id: Some(server_id),
     };
     build(m, Kind::Request, h, &c)

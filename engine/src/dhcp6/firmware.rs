@@ -112,9 +112,29 @@ impl Firmware6 {
         }
     }
 
-    /// The IA_NA's IAID: iPXE's is the CRC-32 of the MAC (seed 0, no final inversion),
-    /// EDK2's is random at each start (here drawn from the MAC, to stay deterministic).
-    pub fn iaid(&self, mac: Mac) -> u32 {
+    /// The wait after the Request numbered `sent` (0 for the first) before the next one,
+    /// `None`: the firmware gives up. EDK2 retransmits it ten times whatever the Reply
+    /// (a Reply with NoAddrsAvail does not stop it), 2, 3, 5, 9, 17 then 31 s apart,
+    /// and gives up 31 s after the last (`uefi-arm64-pxe6-noaddrs.pcap`: Requests at
+    /// 0, 2, 5, 10, 19, 36, 67, 98, 129, 161, 192 s, the next boot option at 223 s).
+    /// iPXE: 1, 4, 8, 16 s (its source's timer).
+    pub fn request_gap(&self, sent: u32) -> Option<Duration> {
+        let s = match self.stack {
+            Stack::Edk2 if sent <= 10 => (1u64 << sent.min(5)) + 1,
+            Stack::Ipxe if sent == 0 => 1,
+            Stack::Ipxe if sent < 4 => 1 << (sent + 1),
+            _ => return None,
+        };
+        Some(Duration::from_secs(s.min(31)))
+    }
+
+    /// The IA_NA's IAID when the firmware fixes it: iPXE's is the CRC-32 of the MAC
+    /// (seed 0, no final inversion). EDK2's is random at each start (`NET_RANDOM`):
+    /// `None`, and the caller draws one (the simulator from the scenario's seed).
+    pub fn fixed_iaid(&self, mac: Mac) -> Option<u32> {
+        if self.stack != Stack::Ipxe {
+            return None;
+        }
         let mut crc = 0u32;
         for b in mac.0 {
             crc ^= u32::from(b);
@@ -126,10 +146,7 @@ impl Firmware6 {
                 };
             }
         }
-        match self.stack {
-            Stack::Ipxe => crc,
-            Stack::Edk2 => crc.rotate_left(13) ^ 0x5a5a_0000,
-        }
+        Some(crc)
     }
 
     fn option(
@@ -181,9 +198,17 @@ impl Firmware6 {
         .encode()
     }
 
-    /// The PXE Solicit (to ff02::1:2, port 547, from the link-local address, 546).
-    pub fn solicit(&self, mac: Mac, guid: Option<Guid>, xid: [u8; 3], elapsed_cs: u16) -> Vec<u8> {
-        let mut ia = self.iaid(mac).to_be_bytes().to_vec();
+    /// The PXE Solicit (to ff02::1:2, port 547, from the link-local address, 546), with
+    /// IA_NA `iaid` ([`Self::fixed_iaid`] where the firmware fixes it).
+    pub fn solicit(
+        &self,
+        mac: Mac,
+        guid: Option<Guid>,
+        xid: [u8; 3],
+        elapsed_cs: u16,
+        iaid: u32,
+    ) -> Vec<u8> {
+        let mut ia = iaid.to_be_bytes().to_vec();
         ia.extend(self.solicit_t.to_be_bytes());
         ia.extend(self.solicit_t.to_be_bytes());
         self.message(msg::SOLICIT, xid, self.solicit_order, |c| {
@@ -208,7 +233,7 @@ impl Firmware6 {
         let own_ia;
         let ia = match (self.stack, ia_address_of(ia)) {
             (Stack::Ipxe, Some(a)) => {
-                let mut v = self.iaid(mac).to_be_bytes().to_vec();
+                let mut v = self.fixed_iaid(mac).unwrap_or(0).to_be_bytes().to_vec();
                 v.extend([0; 8]);
                 v.extend([0, 5, 0, 24]);
                 v.extend(a.octets());
@@ -261,6 +286,8 @@ pub struct Offer6 {
     pub pxe: bool,
     /// Option 59.
     pub boot_file_url: Option<String>,
+    /// Option 7 (0 without it): 255 ends EDK2's Advertise collection.
+    pub preference: u8,
 }
 
 impl Offer6 {
@@ -285,6 +312,10 @@ impl Offer6 {
             boot_file_url: m
                 .option(opt::BOOTFILE_URL)
                 .map(|u| String::from_utf8_lossy(u).into_owned()),
+            preference: m
+                .option(opt::PREFERENCE)
+                .and_then(|p| p.first().copied())
+                .unwrap_or(0),
         })
     }
 
@@ -323,7 +354,11 @@ mod tests {
 
     #[test]
     fn ipxe_iaid_is_the_crc_of_the_mac_as_captured() {
-        assert_eq!(model6(FirmwareKind::BiosX64).iaid(MAC), 0xaa55_b0df);
+        assert_eq!(
+            model6(FirmwareKind::BiosX64).fixed_iaid(MAC),
+            Some(0xaa55_b0df)
+        );
+        assert_eq!(model6(FirmwareKind::UefiX64).fixed_iaid(MAC), None);
     }
 
     #[test]
@@ -335,6 +370,21 @@ mod tests {
         assert_eq!(codes, [2, 1, 8, 6, 62, 61, 16]);
         assert_eq!(msg.option(2), Some(&[0u8, 4, 9][..]));
         assert_eq!(msg.option(8), Some(&[1u8, 0xf4][..]));
+    }
+
+    #[test]
+    fn edk2_requests_eleven_times_as_captured_then_gives_up() {
+        let m = model6(FirmwareKind::UefiArm64);
+        let mut at = 0;
+        let mut sent = Vec::new();
+        let mut n = 0;
+        while let Some(g) = m.request_gap(n) {
+            sent.push(at);
+            at += g.as_secs();
+            n += 1;
+        }
+        assert_eq!(sent, [0, 2, 5, 10, 19, 36, 67, 98, 129, 160, 191]);
+        assert_eq!(at, 222);
     }
 
     #[test]

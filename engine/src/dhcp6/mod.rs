@@ -31,6 +31,7 @@ pub mod relay;
 pub mod relay_agent;
 pub mod request;
 pub mod server;
+pub mod stack_firmware;
 pub mod wire;
 
 pub use answer::{answer, server_duid, Answer6, AnswerParams};
@@ -70,6 +71,7 @@ pub mod opt {
     pub const SERVERID: u16 = 2;
     pub const IA_NA: u16 = 3;
     pub const ORO: u16 = 6;
+    pub const PREFERENCE: u16 = 7;
     pub const ELAPSED_TIME: u16 = 8;
     pub const RELAY_MSG: u16 = 9;
     pub const STATUS_CODE: u16 = 13;

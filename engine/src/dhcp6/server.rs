@@ -59,8 +59,10 @@ pub struct DhcpServer6 {
     /// The pool of the server's own segment first, then the others.
     pools: Vec<Pool6>,
     local: Option<(Ipv6Addr, u8)>,
-    /// By client DUID, ordered for determinism.
-    leases: BTreeMap<Vec<u8>, Ipv6Addr>,
+    /// Bindings by client DUID and IAID (one client may hold several addresses: EDK2's
+    /// IPv6 stack and its PXE each have an IA), ordered for determinism. An Advertise
+    /// binds nothing, as dnsmasq's (the lab's server).
+    leases: BTreeMap<(Vec<u8>, [u8; 4]), Ipv6Addr>,
     log: Vec<String>,
 }
 
@@ -145,10 +147,14 @@ impl DhcpServer6 {
             },
         ];
         if *msg_type == msg::RELEASE {
-            self.leases.remove(&client_id);
+            if let Some(iaid) = iaid {
+                self.leases.remove(&(client_id.clone(), iaid));
+            }
             out.push(status(0, "released"));
         } else if let Some(iaid) = iaid {
-            let addr = link.and_then(|l| self.lease(&client_id, l));
+            let bind = *msg_type != msg::SOLICIT;
+            let wanted = ia_address(&inner);
+            let addr = link.and_then(|l| self.lease(&client_id, iaid, l, wanted, bind));
             let mut ia = iaid.to_vec();
             match addr {
                 Some(a) => {
@@ -182,6 +188,17 @@ impl DhcpServer6 {
                 code: opt::IA_NA,
                 data: ia,
             });
+            if addr.is_some() {
+                // As the lab's dnsmasq (`dhcp-authoritative`): success, and in an
+                // Advertise preference 255, "do not wait for other servers".
+                out.push(status(0, "success"));
+                if answer_type == msg::ADVERTISE {
+                    out.push(Opt {
+                        code: opt::PREFERENCE,
+                        data: vec![255],
+                    });
+                }
+            }
         }
         let answer = Message6::Client {
             msg_type: answer_type,
@@ -202,30 +219,61 @@ impl DhcpServer6 {
         vec![reply]
     }
 
-    /// The client's address on `link`: its previous one if in that pool, else the
-    /// lowest free one.
-    fn lease(&mut self, client: &[u8], link: Ipv6Addr) -> Option<Ipv6Addr> {
+    /// The address of the client's IA on `link`, as dnsmasq chooses it: its binding
+    /// if in that pool; for a Request naming an address, that one unless another IA
+    /// holds it (then none: NoAddrsAvail, as dnsmasq answered in
+    /// `uefi-arm64-pxe6-noaddrs.pcap`); else the pool's address at dnsmasq's hash of
+    /// the IAID and DUID, or the next free one after it. `bind` (Request) records it;
+    /// a Solicit's Advertise does not, so two IAs can be advertised one address.
+    fn lease(
+        &mut self,
+        client: &[u8],
+        iaid: [u8; 4],
+        link: Ipv6Addr,
+        wanted: Option<Ipv6Addr>,
+        bind: bool,
+    ) -> Option<Ipv6Addr> {
         let pool = self
             .pools
             .iter()
             .find(|p| in_prefix(link, p.prefix))?
             .clone();
-        let range = u128::from(pool.first)..=u128::from(pool.last);
-        if let Some(a) = self.leases.get(client) {
-            if range.contains(&u128::from(*a)) {
+        let (first, last) = (u128::from(pool.first), u128::from(pool.last));
+        let key = (client.to_vec(), iaid);
+        if let Some(a) = self.leases.get(&key) {
+            if (first..=last).contains(&u128::from(*a)) {
                 return Some(*a);
             }
         }
-        let used: std::collections::HashSet<u128> =
-            self.leases.values().map(|a| u128::from(*a)).collect();
-        let a = range
-            .into_iter()
-            .take(1 << 16)
-            .find(|a| !used.contains(a))?;
-        let a = Ipv6Addr::from(a);
-        self.leases.insert(client.to_vec(), a);
+        let held = |a: u128| self.leases.values().any(|l| u128::from(*l) == a);
+        let chosen = match wanted.map(u128::from) {
+            Some(w) if (first..=last).contains(&w) => (!held(w)).then_some(w)?,
+            _ => {
+                let size = last.checked_sub(first)? + 1;
+                let start = u128::from(dnsmasq_hash(u32::from_be_bytes(iaid), client)) % size;
+                (0..size.min(1 << 16))
+                    .map(|i| first + (start + i) % size)
+                    .find(|a| !held(*a))?
+            }
+        };
+        let a = Ipv6Addr::from(chosen);
+        if bind {
+            self.leases.insert(key, a);
+        }
         Some(a)
     }
+}
+
+/// dnsmasq's address hash (`address6_allocate`, SDBM over the client id from the IAID):
+/// with it the model gives the captures' addresses (fd77::182 and ::17a to OVMF x64's two
+/// IAs, ::1fb and ::1fc to IA32's, ::103 and ::1fb to AAVMF's, pool fd77::100-1ff).
+fn dnsmasq_hash(iaid: u32, client_id: &[u8]) -> u64 {
+    client_id.iter().fold(u64::from(iaid), |j, b| {
+        u64::from(*b)
+            .wrapping_add(j << 6)
+            .wrapping_add(j << 16)
+            .wrapping_sub(j)
+    })
 }
 
 fn status(code: u16, text: &str) -> Opt {
@@ -334,7 +382,8 @@ mod tests {
         assert_eq!(r[0].dst, SocketAddrV6::new(LL, 546, 0, 0));
         let adv = Message6::decode(&r[0].payload).unwrap();
         assert_eq!(adv.msg_type(), msg::ADVERTISE);
-        assert_eq!(ia_address(&adv), Some(net("2001:db8:10::100")));
+        let first = ia_address(&adv).expect("an address");
+        assert!(first == net("2001:db8:10::100") || first == net("2001:db8:10::101"));
         assert_eq!(adv.option(opt::IA_NA).unwrap()[..4], [0, 0, 0, 9], "IAID");
         let duid = s.duid().to_vec();
         let r = s.handle(
@@ -343,11 +392,14 @@ mod tests {
         );
         let reply = Message6::decode(&r[0].payload).unwrap();
         assert_eq!(reply.msg_type(), msg::REPLY);
-        assert_eq!(ia_address(&reply), Some(net("2001:db8:10::100")));
-        // A second client gets the next address; a third finds the pool full.
-        let r = s.handle(from_client(), &client_msg(msg::SOLICIT, 2, None).encode());
-        let adv = Message6::decode(&r[0].payload).unwrap();
-        assert_eq!(ia_address(&adv), Some(net("2001:db8:10::101")));
+        assert_eq!(ia_address(&reply), Some(first));
+        // A second client gets the other address; a third finds the pool full.
+        let r = s.handle(
+            from_client(),
+            &client_msg(msg::REQUEST, 2, Some(&duid)).encode(),
+        );
+        let other = ia_address(&Message6::decode(&r[0].payload).unwrap());
+        assert!(other.is_some() && other != Some(first));
         let r = s.handle(from_client(), &client_msg(msg::SOLICIT, 3, None).encode());
         let adv = Message6::decode(&r[0].payload).unwrap();
         assert_eq!(ia_address(&adv), None, "NoAddrsAvail");
@@ -387,7 +439,8 @@ mod tests {
         assert_eq!(r[0].dst.port(), 547);
         let (layers, inner) = unwrap_relays_reply(&r[0].payload);
         assert_eq!(layers, vec![b"vlan30".to_vec()]);
-        assert_eq!(ia_address(&inner), Some(net("2001:db8:30::100")));
+        let a = ia_address(&inner).expect("an address");
+        assert!(in_prefix(a, (net("2001:db8:30::"), 64)), "{a}");
     }
 
     fn unwrap_relays_reply(b: &[u8]) -> (Vec<Vec<u8>>, Message6) {
@@ -404,8 +457,12 @@ mod tests {
     #[test]
     fn release_frees_the_address() {
         let mut s = server();
-        s.handle(from_client(), &client_msg(msg::SOLICIT, 1, None).encode());
         let duid = s.duid().to_vec();
+        s.handle(
+            from_client(),
+            &client_msg(msg::REQUEST, 1, Some(&duid)).encode(),
+        );
+        assert_eq!(s.leases.len(), 1);
         let r = s.handle(
             from_client(),
             &client_msg(msg::RELEASE, 1, Some(&duid)).encode(),
@@ -414,8 +471,95 @@ mod tests {
             Message6::decode(&r[0].payload).unwrap().msg_type(),
             msg::REPLY
         );
-        s.handle(from_client(), &client_msg(msg::SOLICIT, 2, None).encode());
-        assert_eq!(s.leases.values().next(), Some(&net("2001:db8:10::100")));
+        assert!(s.leases.is_empty());
+    }
+
+    /// An IA_NA with `iaid` and, if given, the address asked for.
+    fn ia_msg(t: u8, iaid: u32, addr: Option<Ipv6Addr>, server: Option<&[u8]>) -> Message6 {
+        let mut ia = iaid.to_be_bytes().to_vec();
+        ia.extend([0; 8]);
+        if let Some(a) = addr {
+            ia.extend([0, 5, 0, 24]);
+            ia.extend(a.octets());
+            ia.extend([0; 8]);
+        }
+        let mut options = vec![Opt {
+            code: opt::CLIENTID,
+            data: hex_bytes("000433221100554477668899aabbccddeeff"),
+        }];
+        if let Some(id) = server {
+            options.push(Opt {
+                code: opt::SERVERID,
+                data: id.to_vec(),
+            });
+        }
+        options.push(Opt {
+            code: opt::IA_NA,
+            data: ia,
+        });
+        Message6::Client {
+            msg_type: t,
+            xid: [1, 2, 3],
+            options,
+        }
+    }
+
+    fn hex_bytes(h: &str) -> Vec<u8> {
+        (0..h.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&h[i..i + 2], 16).unwrap())
+            .collect()
+    }
+
+    fn capture_server() -> DhcpServer6 {
+        DhcpServer6::new(
+            "dnsmasq",
+            Some((net("fd77::"), 64)),
+            vec![Pool6 {
+                prefix: (net("fd77::"), 64),
+                first: net("fd77::100"),
+                last: net("fd77::1ff"),
+            }],
+        )
+    }
+
+    fn answer(s: &mut DhcpServer6, m: &Message6) -> Message6 {
+        Message6::decode(&s.handle(from_client(), &m.encode())[0].payload).unwrap()
+    }
+
+    #[test]
+    fn addresses_are_dnsmasqs_as_in_the_captures() {
+        let mut s = capture_server();
+        let id = s.duid().to_vec();
+        // OVMF x64: the IPv6 stack's IA binds ::182, then PXE's is advertised ::17a.
+        let a = answer(&mut s, &ia_msg(msg::REQUEST, 0x3f87_f77e, None, Some(&id)));
+        assert_eq!(ia_address(&a), Some(net("fd77::182")));
+        let a = answer(&mut s, &ia_msg(msg::SOLICIT, 0x56a0_df76, None, None));
+        assert_eq!(ia_address(&a), Some(net("fd77::17a")));
+        // OVMF IA32: both IAs hash to ::1fb; the second is given the next, ::1fc.
+        let mut s = capture_server();
+        answer(&mut s, &ia_msg(msg::REQUEST, 0xfea9_5e77, None, Some(&id)));
+        let a = answer(&mut s, &ia_msg(msg::SOLICIT, 0x13c2_5677, None, None));
+        assert_eq!(ia_address(&a), Some(net("fd77::1fc")));
+    }
+
+    #[test]
+    fn an_address_advertised_twice_goes_to_the_first_request_the_other_gets_noaddrsavail() {
+        let mut s = capture_server();
+        let id = s.duid().to_vec();
+        // AAVMF's race: PXE's IA (0x7b06d776) and the stack's (0x73eddf76) hash alike.
+        let pxe = answer(&mut s, &ia_msg(msg::SOLICIT, 0x7b06_d776, None, None));
+        let stack = answer(&mut s, &ia_msg(msg::SOLICIT, 0x73ed_df76, None, None));
+        let addr = ia_address(&pxe);
+        assert!(addr.is_some());
+        assert_eq!(ia_address(&stack), addr, "the Advertise binds nothing");
+        let r = answer(&mut s, &ia_msg(msg::REQUEST, 0x73ed_df76, addr, Some(&id)));
+        assert_eq!(ia_address(&r), addr);
+        let r = answer(&mut s, &ia_msg(msg::REQUEST, 0x7b06_d776, addr, Some(&id)));
+        assert_eq!(ia_address(&r), None);
+        let ia = r.option(opt::IA_NA).unwrap();
+        assert_eq!(ia[12..14], [0, opt::STATUS_CODE as u8]);
+        assert_eq!(ia[16..18], NO_ADDRS_AVAIL.to_be_bytes());
     }
 
     proptest::proptest! {

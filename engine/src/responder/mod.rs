@@ -93,6 +93,10 @@ pub enum Effect {
         client: SocketAddr,
         port: u16,
         file: String,
+        /// The server's timeouts that resent something, and the blocks they resent
+        /// (the bench compares them with the simulator's).
+        timeouts: u64,
+        resent_blocks: u64,
     },
     TransferFailed {
         client: SocketAddr,

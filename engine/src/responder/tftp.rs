@@ -266,6 +266,8 @@ impl Responder {
                 out.effects.push(Effect::TransferDone {
                     client: slot.client,
                     port: tid,
+                    timeouts: slot.transfer.timeouts(),
+                    resent_blocks: slot.transfer.retransmissions(),
                     file: slot.file,
                 });
             }

@@ -142,6 +142,8 @@ pub struct Transfer {
     status: TransferStatus,
     blocks_sent: u64,
     retransmissions: u64,
+    /// Timeouts that resent something (the OACK or a window).
+    timeouts: u64,
 }
 
 /// Where a transfer puts the datagrams it sends. `buffer` gives an empty vector to
@@ -250,6 +252,7 @@ impl Transfer {
             status: TransferStatus::Active,
             blocks_sent: 0,
             retransmissions: 0,
+            timeouts: 0,
             options,
         };
         if t.awaiting_ack0 {
@@ -276,8 +279,13 @@ impl Transfer {
     pub fn blocks_sent(&self) -> u64 {
         self.blocks_sent
     }
+    /// Blocks sent again after a timeout.
     pub fn retransmissions(&self) -> u64 {
         self.retransmissions
+    }
+    /// Timeouts that resent the OACK or a window.
+    pub fn timeouts(&self) -> u64 {
+        self.timeouts
     }
     pub fn bytes_acked(&self) -> u64 {
         ((self.base - 1) * self.blksize as u64).min(self.size)
@@ -397,6 +405,7 @@ impl Transfer {
             return;
         }
         self.retries += 1;
+        self.timeouts += 1;
         self.rto.back_off();
         self.sent_once_at = None;
         if self.awaiting_ack0 {

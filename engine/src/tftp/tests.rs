@@ -161,6 +161,13 @@ fn r_tftp_4_partial_ack_and_timeout_resend_from_first_unacked() {
     t.handle_timeout(later, &mut out);
     assert_eq!(blocks(&out), [3, 4, 5, 6]);
     assert_eq!(t.retransmissions(), 4);
+    // One timeout resent the window: the count the daemon logs at the end.
+    assert_eq!(t.timeouts(), 1);
+    // A timeout that is not due resends nothing and is not counted.
+    out.clear();
+    t.handle_timeout(later, &mut out);
+    assert!(out.is_empty());
+    assert_eq!((t.timeouts(), t.retransmissions()), (1, 4));
 }
 
 /// A 5000-byte transfer at block size 512, window 1, for a request with `opts`.

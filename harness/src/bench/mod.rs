@@ -32,11 +32,13 @@ use std::time::{Duration, Instant};
 
 mod family;
 mod programs;
+mod server_log;
 mod servers;
 mod transfer;
 
 pub use family::Family;
 pub use programs::{find_program, missing, Client, Server, DNSMASQ_BASE, TOOLS_DIR};
+pub use server_log::{parse_done_line, LogMark, ServerResends};
 pub use servers::{proxy_responder_yaml, responder_yaml, ProxyServer, HTTP_PORT};
 pub use transfer::{firmware_download_time, Link, Transfer};
 

@@ -123,7 +123,9 @@ impl BenchLab {
             .arg(self.dir.join("root"))
             .arg("--state")
             .arg(self.dir.join(state))
-            .env("RUST_LOG", "warn");
+            // Warnings, and a line per finished transfer with its resends
+            // (`server_log`).
+            .env("RUST_LOG", "warn,pxelab::tftp_done=debug");
     }
 
     /// Starts a server's command (`ip netns exec` in the server namespace), puts it in

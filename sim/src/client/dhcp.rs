@@ -10,7 +10,8 @@ use pxelab_engine::Instant;
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::time::Duration;
 
-/// REQUEST retransmissions (DHCP server and port 4011) before restarting discovery.
+/// 4011 REQUEST retransmissions (the DHCP REQUEST's are the profile's
+/// `request_retransmit`).
 const REQUEST_WAITS: [u64; 4] = [4, 8, 16, 32];
 
 /// An address offer the firmware holds while it waits for a PXE offer to pair it with.
@@ -24,6 +25,8 @@ pub(super) struct Offer {
     pub(super) pxe: bool,
     /// (TFTP server, boot file) the offer names itself (options 66/67).
     pub(super) boot_file: Option<(Ipv4Addr, String)>,
+    /// EDK2's DHCP driver accepts PXE's copy of it (`offer_choice::edk2_requested`).
+    pub(super) edk2_copy_ok: bool,
 }
 
 impl Client {
@@ -44,13 +47,20 @@ impl Client {
         if *next > now {
             return;
         }
-        if *tx >= REQUEST_WAITS.len() {
+        let waits = &self.model.request_retransmit;
+        if *tx >= waits.len() && self.model.stack == firmware::Stack::Edk2 {
+            // Dhcp4Dxe ends its session (DhcpOnTimerTick): PXE-E16, no new DISCOVER
+            // (lab capture, set-up 66-67+proxy).
+            self.note(now, || "no DHCPACK: PXE gives up".into());
+            return self.give_up(now);
+        }
+        if *tx >= waits.len() {
             self.note(now, || "no DHCPACK: restarting discovery".into());
             self.restart_or_fail(now, out);
             return;
         }
         *tx += 1;
-        *next = now + Duration::from_secs(REQUEST_WAITS[*tx - 1]);
+        *next = now + Duration::from_secs(waits[*tx - 1]);
         let (x, st, o) = (*xid, *started, offer.clone());
         self.send_request(now, x, st, &o, out);
     }
@@ -93,6 +103,7 @@ impl Client {
         let xid = self.new_xid();
         self.ip = None;
         self.proxy_pxe10 = false;
+        self.last_offer = None;
         self.via = None;
         self.phase = Phase::Discover {
             xid,
@@ -135,7 +146,15 @@ impl Client {
             | u16::from(proxy.is_some());
         let waits = &self.model.retransmit;
         let waited: u64 = waits[..(*tx).min(waits.len())].iter().sum();
-        *next = st + Duration::from_secs(waited);
+        // A profile's `offer_collection` puts the first timeout where the firmware's
+        // timer tick put it (learned from a capture: EDK2's 1-s ticks end its 4 s early),
+        // and the later ones after it.
+        let collection = self.model.timing.offer_collection;
+        *next = if collection.is_zero() {
+            st + Duration::from_secs(waited)
+        } else {
+            st + collection + Duration::from_secs(waited.saturating_sub(waits[0]))
+        };
         let n = *tx;
         let secs = if self.model.sends_secs {
             self.secs(now, st)
@@ -169,7 +188,16 @@ impl Client {
         // Done collecting: a pair is picked now (EDK2, Debian's iPXE), or a DHCP
         // server's own boot file is taken if no proxy offer came (`offer_choice`).
         let file_held = held.as_ref().is_some_and(|o| o.boot_file.is_some());
+        // iPXE takes a DHCP server's own boot file only once its wait for a proxy offer
+        // has passed (`dhcp_discovery_expired`; capture bios-x64.pcap: QEMU's offer
+        // naming boot.pxe at 0 and 1.03 s, the REQUEST at 3.07 s).
+        let proxy_wait = self.model.proxy_offer_wait_secs.map(Duration::from_secs);
+        let awaits_proxy = file_held
+            && !has_proxy
+            && !held.as_ref().is_some_and(|o| o.pxe)
+            && proxy_wait.is_some_and(|w| waited <= w);
         if (self.model.selects_offer_at_timeout || file_held)
+            && !awaits_proxy
             && self.request_if_usable(now, true, out)
         {
             return;
@@ -233,6 +261,9 @@ impl Client {
                 if p.xid == *xid && p.message_type == Some(MessageType::Offer) =>
             {
                 let server = p.server_id.unwrap_or(*src.ip());
+                if let Some(id) = p.server_id {
+                    self.last_offer = Some((id, p.yiaddr));
+                }
                 if p.yiaddr != Ipv4Addr::UNSPECIFIED {
                     let boot_file = offered_boot_file(&p, server);
                     let o = Offer {
@@ -244,6 +275,8 @@ impl Client {
                             .map(|r| Ipv4Addr::new(r[0], r[1], r[2], r[3])),
                         pxe,
                         boot_file,
+                        edk2_copy_ok: self.model.stack != firmware::Stack::Edk2
+                            || firmware::edk2_accepts_pxe_copy(payload),
                     };
                     let first = matches!(&self.phase, Phase::Discover { offer: None, .. });
                     if first {
@@ -288,7 +321,16 @@ impl Client {
                                 format!("boot file {file} from {server}, named by the DHCP server")
                             });
                             self.served_by = Some(server);
-                            return self.start_nbp(now, server, file, out);
+                            let wait = self.model.timing.ack_to_read;
+                            if wait.is_zero() {
+                                return self.start_nbp(now, server, file, out);
+                            }
+                            self.phase = Phase::BeforeNbp {
+                                until: now + wait,
+                                server,
+                                file,
+                            };
+                            return;
                         }
                         Some(BootVia::Abort) => {
                             self.note(now, || {
@@ -442,13 +484,20 @@ impl Client {
         self.via = Some(via);
         // A DHCP server's option 60 is not a responder's answer: only a proxy offer or
         // a 4011 ACK counts (`no_offer` is "no responder answered").
-        let (x, st, o) = (*xid, *started, offer.clone());
+        let (x, st) = (*xid, *started);
+        let o = offer_choice::edk2_requested(offer, self.last_offer);
+        if o.server != offer.server {
+            let (s, chosen) = (o.server, offer.server);
+            self.note(now, || {
+                format!("EDK2 rejects PXE's copy of {chosen}'s offer (option 67 without a NUL): requesting the last offer, from {s}")
+            });
+        }
         self.send_request(now, x, st, &o, out);
         self.phase = Phase::Request {
             xid: x,
             started: st,
             tx: 1,
-            next: now + Duration::from_secs(REQUEST_WAITS[0]),
+            next: now + Duration::from_secs(self.model.request_retransmit[0]),
             offer: o,
             boot_server,
         };

@@ -7,7 +7,11 @@
 
 use super::Client;
 use crate::client_http::HttpBoot;
+use crate::ipv6::ALL_DHCP;
+use pxelab_engine::dhcp6::{self, stack_firmware};
 use pxelab_engine::Instant;
+use rand::RngExt as _;
+use std::net::SocketAddrV6;
 
 impl Client {
     /// Power on (or reboot) and boot by UEFI HTTP boot over IPv6.
@@ -33,9 +37,25 @@ impl Client {
             self.six = None;
             return;
         };
-        self.six = None;
+        self.http6_lease = self.six.take().and_then(|b| b.lease);
+        h.draw_tcp(self.boot_started, self.draws.random());
         h.boot_from_url6(now, self.boot_started, ip6, url);
         self.http = Some(Box::new(h));
         self.sync_http();
+    }
+
+    /// HttpBootStop: the firmware releases its DHCPv6 address (Release 1, 2, 8, 3 right
+    /// after the boot program's connection is reset, in all three HTTPv6 captures).
+    pub(crate) fn release_http6(&mut self) {
+        let Some((server_id, ia)) = self.http6_lease.take() else {
+            return;
+        };
+        let duid = self.model6.duid(self.mac, self.guid);
+        let xid = self.next_xid6();
+        self.sends6.push(super::six::Send6 {
+            src: SocketAddrV6::new(self.ll6(), dhcp6::CLIENT_PORT, 0, 0),
+            dst: SocketAddrV6::new(ALL_DHCP, dhcp6::SERVER_PORT, 0, 0),
+            payload: stack_firmware::release(&duid, xid, &server_id, &ia),
+        });
     }
 }

@@ -12,6 +12,7 @@
 //! offer and asks on port 4011 unless it already holds a boot menu or a boot file;
 //! with no proxy offer it boots the DHCP server's `filename` from `next-server`.
 
+use super::dhcp::Offer;
 use pxelab_engine::dhcp::firmware::Stack;
 use std::net::Ipv4Addr;
 
@@ -52,6 +53,23 @@ pub(crate) fn choose(
         (_, Some(p)) => Some(BootVia::Binl(p.server)),
         (_, None) if offer.pxe => Some(BootVia::Binl(offer.server)),
         (_, None) => offer.boot_file.map(|(s, f)| BootVia::File(*s, f.clone())),
+    }
+}
+
+/// The offer EDK2's DHCP driver REQUESTs once PXE chose `chosen`: that one if the driver
+/// accepts PXE's copy of it, else the last offer it received (`last`: server id,
+/// yiaddr), whoever sent it; a proxy's has no address, so the REQUEST has no option 50
+/// (`pxelab_engine::dhcp::firmware::edk2_accepts_pxe_copy`, EDK2's `DhcpChooseOffer`).
+/// The DHCP server ignores a REQUEST for another server: whether EDK2 boots depends on
+/// which offer came last.
+pub(super) fn edk2_requested(chosen: &Offer, last: Option<(Ipv4Addr, Ipv4Addr)>) -> Offer {
+    match last {
+        Some((server, yiaddr)) if !chosen.edk2_copy_ok => Offer {
+            server,
+            yiaddr,
+            ..chosen.clone()
+        },
+        _ => chosen.clone(),
     }
 }
 
@@ -101,5 +119,30 @@ mod tests {
             Some(BootVia::Binl(ip(5)))
         );
         assert_eq!(choose(Stack::Edk2, &o, None), None);
+    }
+
+    fn dhcp_offer(edk2_copy_ok: bool) -> Offer {
+        Offer {
+            server: ip(2),
+            yiaddr: ip(100),
+            router: None,
+            pxe: false,
+            boot_file: Some((ip(6), "a.efi".into())),
+            edk2_copy_ok,
+        }
+    }
+
+    #[test]
+    fn edk2_requests_the_last_offer_when_it_rejects_pxes_copy() {
+        let spoiled = dhcp_offer(false);
+        // The DHCP server's offer first, the proxy's last: option 54 the proxy, no address.
+        let r = edk2_requested(&spoiled, Some((ip(5), Ipv4Addr::UNSPECIFIED)));
+        assert_eq!((r.server, r.yiaddr), (ip(5), Ipv4Addr::UNSPECIFIED));
+        // The proxy's first, the DHCP server's last: its own offer again.
+        let r = edk2_requested(&spoiled, Some((ip(2), ip(100))));
+        assert_eq!((r.server, r.yiaddr), (ip(2), ip(100)));
+        // A copy the driver accepts: PXE's choice whatever came last.
+        let r = edk2_requested(&dhcp_offer(true), Some((ip(5), Ipv4Addr::UNSPECIFIED)));
+        assert_eq!((r.server, r.yiaddr), (ip(2), ip(100)));
     }
 }

@@ -15,8 +15,13 @@ use pxelab_engine::policy::Purpose;
 use pxelab_engine::tftp::client::{ClientConfig, ClientStatus, ClientTransfer};
 use pxelab_engine::tftp::packet::{self as tftp_packet, Packet};
 use pxelab_engine::Instant;
+use rand::RngExt as _;
 use std::net::{IpAddr, Ipv6Addr, SocketAddrV6};
 use std::time::Duration;
+
+/// EDK2's network stack polls the NIC every 10 ms (`MNP_SYS_POLL_INTERVAL`): an
+/// Advertise with preference 255 is selected at that poll, with whatever else came in it.
+const MNP_POLL: Duration = Duration::from_millis(10);
 
 /// How long EDK2 waits for the proxy's answer on port 4011 before it tries the next one.
 const BOOT_REQUEST_WAIT: Duration = Duration::from_secs(4);
@@ -51,6 +56,7 @@ enum Phase {
         next: Instant,
         offer: Offer6,
         proxies: Vec<Offer6>,
+        xid: [u8; 3],
     },
     /// The address is being checked (duplicate address detection) until `until`.
     AddressWait {
@@ -96,12 +102,16 @@ pub struct Boot6 {
     model: &'static Firmware6,
     phase: Phase,
     xid: [u8; 3],
+    /// The IA_NA's IAID: the firmware's own (iPXE) or drawn at each start (EDK2).
+    iaid: u32,
     started: Instant,
     served_by: Option<Ipv6Addr>,
+    /// The Reply's server identifier and IA_NA (HTTP boot releases them when it stops).
+    pub(super) lease: Option<(Vec<u8>, Vec<u8>)>,
 }
 
 impl Client {
-    fn ll6(&self) -> Ipv6Addr {
+    pub(super) fn ll6(&self) -> Ipv6Addr {
         link_local(self.mac)
     }
 
@@ -118,36 +128,53 @@ impl Client {
     /// Starts the firmware's DHCPv6 with `model`: PXE's, or HTTP boot's (http6.rs).
     pub(super) fn start6(&mut self, now: Instant, model: &'static Firmware6, what: &'static str) {
         self.ip6 = None;
-        // Transaction ids: the Solicit's, and the Request's with its first byte one more,
-        // as EDK2 numbers them (the captures).
-        let x = self.new_xid().to_be_bytes();
-        let xid = [x[0], x[1], x[2]];
+        // Transaction ids come from one counter, drawn anew at each start; each new
+        // message takes the next (EDK2's numbering in the captures).
+        self.xid6 = None;
+        let iaid = match model.fixed_iaid(self.mac) {
+            Some(i) => i,
+            None => self.draws.random::<u32>(),
+        };
+        // EDK2's IPv6 stack may solicit its own address first (stack6.rs).
+        let first = self.start_stack6(now);
         self.six = Some(Box::new(Boot6 {
             model,
             phase: Phase::Solicit {
                 tx: 0,
-                next: now,
+                next: first,
                 collected: false,
                 dhcp: None,
                 proxies: Vec::new(),
             },
-            xid,
-            started: now,
+            xid: [0; 3],
+            iaid,
+            started: first,
             served_by: None,
+            lease: None,
         }));
         self.note(now, || what.into());
-        self.send_solicit(now);
+        if first <= now {
+            self.send_solicit(now);
+        }
     }
 
     fn send_solicit(&mut self, now: Instant) {
         let elapsed = self.elapsed_cs(now);
         let (mac, guid, ll) = (self.mac, self.guid, self.ll6());
+        let first = matches!(
+            self.six.as_ref().map(|b| &b.phase),
+            Some(Phase::Solicit { tx: 0, .. })
+        );
+        let new_xid = first.then(|| self.next_xid6());
         let Some(b) = self.six.as_mut() else { return };
+        if let Some(x) = new_xid {
+            b.xid = x;
+        }
         let Phase::Solicit { tx, next, .. } = &mut b.phase else {
             return;
         };
         let model = b.model;
-        let payload = model.solicit(mac, guid, b.xid, elapsed);
+        let payload = model.solicit(mac, guid, b.xid, elapsed, b.iaid);
         *tx += 1;
         *next = match model.solicit_at.get(*tx) {
             Some(d) => b.started + *d,
@@ -164,20 +191,32 @@ impl Client {
 
     pub(super) fn poll_timeout6(&self) -> Option<Instant> {
         let b = self.six.as_ref()?;
-        match &b.phase {
+        let own = match &b.phase {
             Phase::Solicit { next, .. }
             | Phase::Request { next, .. }
             | Phase::BootRequest { next, .. } => Some(*next),
             Phase::AddressWait { until, .. } | Phase::Prompt { until, .. } => Some(*until),
             Phase::Tftp { transfer, .. } => transfer.poll_timeout(),
+        };
+        match (own, self.poll_stack6()) {
+            (Some(a), Some(s)) => Some(a.min(s)),
+            (a, s) => a.or(s),
         }
     }
 
     pub(super) fn handle_timeout6(&mut self, now: Instant) {
+        self.stack6_timeout(now);
         let Some(mut b) = self.six.take() else { return };
         let model = b.model;
         let mut payloads = Vec::new();
         let next = match &mut b.phase {
+            Phase::Solicit {
+                tx,
+                next,
+                collected,
+                dhcp,
+                ..
+            } if *next <= now && *tx == 0 => Next::Solicit,
             Phase::Solicit {
                 tx,
                 next,
@@ -196,15 +235,14 @@ impl Client {
             }
             Phase::Request {
                 tx, next, offer, ..
-            } if *next <= now => {
-                if *tx >= 4 {
-                    Next::GiveUp("no DHCPv6 Reply: PXE gives up")
-                } else {
+            } if *next <= now => match model.request_gap(*tx as u32) {
+                None => Next::GiveUp("no DHCPv6 Reply with an address: PXE gives up"),
+                Some(gap) => {
                     *tx += 1;
-                    *next = now + Duration::from_secs(1 << *tx);
+                    *next = now + gap;
                     Next::Request(offer.clone())
                 }
-            }
+            },
             Phase::AddressWait { until, .. } if *until <= now => Next::AfterAddress,
             Phase::BootRequest { next, .. } if *next <= now => Next::AskProxy,
             Phase::Tftp { transfer, .. } => {
@@ -286,12 +324,18 @@ impl Client {
             self.give_up6(now);
             return;
         }
+        let gap = model.request_gap(0).unwrap_or(Duration::from_secs(1));
         b.phase = Phase::Request {
             tx: 1,
-            next: now + Duration::from_secs(1),
+            next: now + gap,
             offer: offer.clone(),
             proxies,
+            xid: [0; 3],
         };
+        let xid = self.next_xid6();
+        if let Some(Phase::Request { xid: x, .. }) = self.six.as_mut().map(|b| &mut b.phase) {
+            *x = xid;
+        }
         self.send_request6(now, &offer);
     }
 
@@ -299,10 +343,13 @@ impl Client {
         let elapsed = self.elapsed_cs(now);
         let (mac, guid, ll) = (self.mac, self.guid, self.ll6());
         let Some(b) = self.six.as_ref() else { return };
+        let Phase::Request { xid, .. } = &b.phase else {
+            return;
+        };
         let payload = b.model.request(
             mac,
             guid,
-            request_xid(b.xid),
+            *xid,
             elapsed,
             &offer.server_id,
             offer.ia.as_deref().unwrap_or_default(),
@@ -332,6 +379,9 @@ impl Client {
         let Ok(m) = Message6::decode(payload) else {
             return;
         };
+        if self.stack6_datagram(now, &m) {
+            return;
+        }
         let Some(offer) = Offer6::read(&m) else {
             return;
         };
@@ -339,8 +389,9 @@ impl Client {
         let model = b.model;
         let from = *src.ip();
         let mut notes = Vec::new();
-        let want = match b.phase {
-            Phase::Request { .. } => request_xid(b.xid),
+        let mut address_set = false;
+        let want = match &b.phase {
+            Phase::Request { xid, .. } => *xid,
             _ => b.xid,
         };
         let next = if offer.xid != want {
@@ -351,8 +402,16 @@ impl Client {
                     collected,
                     dhcp,
                     proxies,
+                    next,
                     ..
                 } if offer.msg_type == dhcp6::msg::ADVERTISE => {
+                    if offer.address.is_some() && offer.preference == 255 && model.collect.is_some()
+                    {
+                        // RFC 8415 18.2.9, EDK2's Dhcp6HandleAdvertiseMsg: preference 255
+                        // ends the collection (the lab's dnsmasq is authoritative: its
+                        // Request went 7 ms after the Advertise).
+                        *next = (*next).min(now + MNP_POLL);
+                    }
                     if offer.address.is_some() {
                         notes.push(format!(
                             "DHCPv6 Advertise from {from}: address {}",
@@ -409,6 +468,11 @@ impl Client {
                             let url = offer.boot_file_url.clone().or(taken.boot_file_url.clone());
                             let proxies = std::mem::take(proxies);
                             self.ip6 = Some(addr);
+                            address_set = true;
+                            b.lease = Some((
+                                offer.server_id.clone(),
+                                offer.ia.clone().unwrap_or_default(),
+                            ));
                             notes.push(format!("DHCPv6 Reply: address {addr}"));
                             b.phase = Phase::AddressWait {
                                 until: now + model.address_ready,
@@ -443,6 +507,9 @@ impl Client {
         self.six = Some(b);
         for n in notes {
             self.note(now, || n);
+        }
+        if address_set {
+            self.stack6_boot_address_set(now);
         }
         match next {
             Next::Select => self.select(now),
@@ -756,12 +823,9 @@ impl Client {
     ) {
         let served = server.or(self.six.as_ref().and_then(|b| b.served_by));
         self.six = None;
+        self.stack6 = None;
         self.finish(now, outcome, params, served.map(IpAddr::V6));
     }
-}
-
-fn request_xid(x: [u8; 3]) -> [u8; 3] {
-    [x[0].wrapping_add(1), x[1], x[2]]
 }
 
 fn owned(o: &[(&str, &str)]) -> Vec<(String, String)> {

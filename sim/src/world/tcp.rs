@@ -15,6 +15,14 @@ impl World {
         if !self.hosts[host].up {
             return;
         }
+        // `down ... during: transfer` over HTTP: the host dies instead of sending a
+        // file's bytes (as over TFTP it dies instead of a DATA packet).
+        if let HostKind::Server(s) = &self.hosts[host].kind {
+            if s.down_on_transfer && is_http_file_data(&seg.payload) {
+                self.take_down(host);
+                return;
+            }
+        }
         self.stats.packets_sent += 1;
         let seg_id = self.hosts[host].ifaces[iface].seg;
         let link = self.segments[seg_id].link;
@@ -128,5 +136,39 @@ impl World {
         for s in segs {
             self.send_tcp(host, 0, s);
         }
+    }
+}
+
+/// A server's segment that carries file bytes: a body's continuation, or a 200 answer's
+/// head with body bytes after it (a HEAD's answer, an error's or a bare head is not).
+fn is_http_file_data(payload: &[u8]) -> bool {
+    if payload.is_empty() {
+        return false;
+    }
+    if !payload.starts_with(b"HTTP/") {
+        return true;
+    }
+    let ok = payload.get(9..12) == Some(&b"200"[..]);
+    let head_end = payload.windows(4).position(|w| w == b"\r\n\r\n");
+    ok && head_end.is_some_and(|e| e + 4 < payload.len())
+}
+
+#[cfg(test)]
+mod http_file_data_tests {
+    use super::is_http_file_data;
+
+    #[test]
+    fn file_bytes_are_a_bodys_not_a_heads() {
+        assert!(is_http_file_data(b"\x7fELF..."));
+        assert!(is_http_file_data(
+            b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabc"
+        ));
+        assert!(!is_http_file_data(
+            b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\n"
+        ));
+        assert!(!is_http_file_data(
+            b"HTTP/1.1 404 Not Found\r\nContent-Length: 2\r\n\r\nno"
+        ));
+        assert!(!is_http_file_data(b""));
     }
 }

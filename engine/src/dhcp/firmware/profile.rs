@@ -205,6 +205,8 @@ struct Dhcp4 {
     pxe_request_source_port: u16,
     retransmit: Retransmit,
     #[serde(default)]
+    request_retransmit: Option<Retransmit>,
+    #[serde(default)]
     proxy_offer_wait: Option<Dur>,
     /// Offers picked only when a retransmission timeout expires (absent: true).
     #[serde(default)]
@@ -240,6 +242,12 @@ struct Timing {
     /// iPXE 16.07 s, EDK2 none; `0s`: none).
     #[serde(default)]
     ipv6_wait: Option<Dur>,
+    #[serde(default)]
+    ack_to_read: Dur,
+    #[serde(default)]
+    probe_abort: Dur,
+    #[serde(default)]
+    probe_to_read: Dur,
 }
 
 #[derive(Deserialize)]
@@ -517,6 +525,9 @@ impl ProfileFile {
             tftp_timeout: self.tftp.timeout.0,
             tftp_retries: self.tftp.retries,
             retransmit: d.retransmit.0,
+            request_retransmit: d
+                .request_retransmit
+                .map_or(super::REQUEST_RETRANSMIT, |r| r.0),
             // Absent keys take the family's behaviour (the fields' docs name where it
             // was seen): both pick offers at their timeouts; EDK2's Mtftp ends a read
             // at an ICMP port unreachable; the 4011 ACK to the NBP read under TCG.
@@ -541,6 +552,9 @@ impl ProfileFile {
                     (None, Stack::Ipxe) => Some(Duration::from_millis(16_070)),
                     (None, Stack::Edk2) => None,
                 },
+                ack_to_read: self.timing.ack_to_read.0,
+                probe_abort: self.timing.probe_abort.0,
+                probe_to_read: self.timing.probe_to_read.0,
             },
         };
         let http4 = self.http4.map(|h| {

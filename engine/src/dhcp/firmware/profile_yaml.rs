@@ -102,6 +102,16 @@ pub fn to_yaml(p: &Profile, comment: &str) -> String {
     let _ = writeln!(y, "  pxe_ack_to_nbp: {}", duration_text(m.pxe_ack_to_nbp));
     let wait = t.ipv6_wait.unwrap_or(Duration::ZERO);
     let _ = writeln!(y, "  ipv6_wait: {}", duration_text(wait));
+    // Only when set: the built-in profiles have none (0s).
+    for (key, d) in [
+        ("ack_to_read", t.ack_to_read),
+        ("probe_abort", t.probe_abort),
+        ("probe_to_read", t.probe_to_read),
+    ] {
+        if !d.is_zero() {
+            let _ = writeln!(y, "  {key}: {}", duration_text(d));
+        }
+    }
     if let Some(h) = &p.http4 {
         let _ = writeln!(y, "http4:");
         let _ = writeln!(y, "  option93: {}", h.arch_option93);
@@ -180,6 +190,14 @@ fn dhcp4(y: &mut String, m: &FirmwareModel) {
         .map(|s| Duration::from_secs(*s))
         .collect();
     let _ = writeln!(y, "  retransmit: {}", durations(&rt));
+    if m.request_retransmit != super::REQUEST_RETRANSMIT {
+        let rr: Vec<Duration> = m
+            .request_retransmit
+            .iter()
+            .map(|s| Duration::from_secs(*s))
+            .collect();
+        let _ = writeln!(y, "  request_retransmit: {}", durations(&rr));
+    }
     let _ = writeln!(
         y,
         "  proxy_offer_wait: {}",

@@ -1,0 +1,409 @@
+//! EDK2's IPv6 stack's own DHCPv6 exchange beside PXE's or HTTP boot's
+//! (`engine/src/dhcp6/stack_firmware.rs`): on a segment whose router advertisements
+//! carry the managed flag (a DHCPv6 pool covers it, as the lab's advertisements say),
+//! the stack solicits an address of its own with a random IAID, requests the first
+//! Advertise with an address at once, and releases it once the boot's own address is
+//! set. Its transaction ids come from the same counter as the boot's (`Client::xid6`).
+//! On AAVMF it solicits after PXE has: when the server advertised the same free address
+//! to both, the stack binds it first and PXE's Request gets NoAddrsAvail (the race of
+//! `uefi-arm64-pxe6-noaddrs.pcap`).
+
+use super::six::Send6;
+use super::Client;
+use crate::ipv6::ALL_DHCP;
+use pxelab_engine::dhcp6::firmware::Offer6;
+use pxelab_engine::dhcp6::stack_firmware::{self as stack, StackTiming};
+use pxelab_engine::dhcp6::{self, Message6};
+use pxelab_engine::Instant;
+use rand::RngExt as _;
+use std::net::SocketAddrV6;
+use std::time::Duration;
+
+/// EDK2's Request retransmissions (REQ_MAX_RC 10, REQ_MRT 30 s).
+const REQUEST_TRIES: u32 = 10;
+
+enum Step {
+    /// The first Solicit goes at `at`.
+    Waiting {
+        at: Instant,
+    },
+    Solicit {
+        tx: u32,
+        next: Instant,
+    },
+    Request {
+        tx: u32,
+        next: Instant,
+        server_id: Vec<u8>,
+        ia: Vec<u8>,
+    },
+    Bound {
+        server_id: Vec<u8>,
+        ia: Vec<u8>,
+    },
+    /// Its Release is due at `at`.
+    Releasing {
+        at: Instant,
+        server_id: Vec<u8>,
+        ia: Vec<u8>,
+    },
+    Done,
+}
+
+pub(crate) struct Stack6 {
+    step: Step,
+    iaid: u32,
+    xid: [u8; 3],
+    timing: StackTiming,
+}
+
+impl Client {
+    /// The boot's first Solicit, after the stack's own exchange started (or `now`).
+    pub(super) fn start_stack6(&mut self, now: Instant) -> Instant {
+        self.stack6 = None;
+        let Some(timing) = stack::stack_timing(self.model6.kind) else {
+            return now;
+        };
+        if !self.managed6 {
+            return now;
+        }
+        let iaid = self.draws.random::<u32>();
+        self.stack6 = Some(Box::new(Stack6 {
+            step: Step::Waiting {
+                at: now + timing.stack_solicit,
+            },
+            iaid,
+            xid: [0; 3],
+            timing,
+        }));
+        now + timing.boot_solicit
+    }
+
+    pub(super) fn poll_stack6(&self) -> Option<Instant> {
+        match &self.stack6.as_ref()?.step {
+            Step::Waiting { at } | Step::Releasing { at, .. } => Some(*at),
+            Step::Solicit { next, .. } | Step::Request { next, .. } => Some(*next),
+            Step::Bound { .. } | Step::Done => None,
+        }
+    }
+
+    fn stack_send(&mut self, payload: Vec<u8>) {
+        let src = SocketAddrV6::new(self.ll6(), dhcp6::CLIENT_PORT, 0, 0);
+        self.sends6.push(Send6 {
+            src,
+            dst: SocketAddrV6::new(ALL_DHCP, dhcp6::SERVER_PORT, 0, 0),
+            payload,
+        });
+    }
+
+    pub(super) fn stack6_timeout(&mut self, now: Instant) {
+        let Some(mut s) = self.stack6.take() else {
+            return;
+        };
+        let duid = self.model6.duid(self.mac, self.guid);
+        let mut send = None;
+        match &mut s.step {
+            Step::Waiting { at } if *at <= now => {
+                s.xid = self.next_xid6();
+                s.step = Step::Solicit {
+                    tx: 1,
+                    next: now + stack::stack_solicit_gap(0),
+                };
+                send = Some((stack::solicit(&duid, s.xid, s.iaid, 0), "Solicit"));
+            }
+            Step::Solicit { tx, next } if *next <= now => {
+                *next = now + stack::stack_solicit_gap(*tx);
+                *tx += 1;
+                send = Some((stack::solicit(&duid, s.xid, s.iaid, 0), "Solicit again"));
+            }
+            Step::Request {
+                tx,
+                next,
+                server_id,
+                ia,
+            } if *next <= now => {
+                if *tx >= REQUEST_TRIES {
+                    s.step = Step::Done;
+                } else {
+                    *tx += 1;
+                    *next = now + Duration::from_secs((1u64 << *tx).min(30));
+                    send = Some((
+                        stack::request(&duid, s.xid, 0, server_id, ia),
+                        "Request again",
+                    ));
+                }
+            }
+            Step::Releasing { at, server_id, ia } if *at <= now => {
+                s.xid = self.next_xid6();
+                send = Some((stack::release(&duid, s.xid, server_id, ia), "Release"));
+                s.step = Step::Done;
+            }
+            _ => {}
+        }
+        self.stack6 = Some(s);
+        if let Some((payload, what)) = send {
+            self.stack_send(payload);
+            self.note(now, || {
+                format!("IPv6 stack: DHCPv6 {what} (its own address)")
+            });
+        }
+    }
+
+    /// A DHCPv6 answer for the stack's exchange (its transaction id): true if taken.
+    pub(super) fn stack6_datagram(&mut self, now: Instant, m: &Message6) -> bool {
+        let Some(offer) = Offer6::read(m) else {
+            return false;
+        };
+        let Some(mut s) = self.stack6.take() else {
+            return false;
+        };
+        if offer.xid != s.xid || matches!(s.step, Step::Waiting { .. }) {
+            self.stack6 = Some(s);
+            return false;
+        }
+        let duid = self.model6.duid(self.mac, self.guid);
+        let mut send = None;
+        match &s.step {
+            Step::Solicit { .. } if offer.msg_type == dhcp6::msg::ADVERTISE => {
+                if let (Some(_), Some(ia)) = (offer.address, offer.ia.clone()) {
+                    s.xid = self.next_xid6();
+                    send = Some(stack::request(&duid, s.xid, 0, &offer.server_id, &ia));
+                    s.step = Step::Request {
+                        tx: 1,
+                        next: now + Duration::from_secs(1),
+                        server_id: offer.server_id.clone(),
+                        ia,
+                    };
+                }
+            }
+            Step::Request { server_id, .. }
+                if offer.msg_type == dhcp6::msg::REPLY && offer.server_id == *server_id =>
+            {
+                if let (Some(a), Some(ia)) = (offer.address, offer.ia.clone()) {
+                    self.note(now, || format!("IPv6 stack: DHCPv6 Reply, address {a}"));
+                    s.step = Step::Bound {
+                        server_id: server_id.clone(),
+                        ia,
+                    };
+                }
+            }
+            _ => {}
+        }
+        self.stack6 = Some(s);
+        if let Some(p) = send {
+            self.stack_send(p);
+            self.note(now, || "IPv6 stack: DHCPv6 Request".into());
+        }
+        true
+    }
+
+    /// The boot's address is set: the stack releases its own (or stops soliciting).
+    pub(super) fn stack6_boot_address_set(&mut self, now: Instant) {
+        let Some(s) = self.stack6.as_mut() else {
+            return;
+        };
+        s.step = match std::mem::replace(&mut s.step, Step::Done) {
+            Step::Bound { server_id, ia } => Step::Releasing {
+                at: now + s.timing.release_after_reply,
+                server_id,
+                ia,
+            },
+            _ => Step::Done,
+        };
+    }
+
+    /// The next transaction id of EDK2's one counter (drawn at the first use in a boot).
+    pub(super) fn next_xid6(&mut self) -> [u8; 3] {
+        self.xid6 = match self.xid6 {
+            None => {
+                let b = self.draws.random::<u32>().to_le_bytes();
+                Some([b[0], b[1], b[2]])
+            }
+            Some(x) => Some(stack::next_xid(x)),
+        };
+        self.xid6.unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::client::{Client, Outcome};
+    use pxelab_engine::dhcp::firmware::{self, FirmwareKind};
+    use pxelab_engine::dhcp6::server::{DhcpServer6, Pool6};
+    use pxelab_engine::policy::ClientClass;
+    use pxelab_engine::Mac;
+    use pxelab_scenario::Netboot;
+    use std::net::Ipv6Addr;
+
+    /// A client on a managed segment with one DHCPv6 server (pool `first`..`last`) and
+    /// nothing else: every message on the wire, (time, type, xid, option codes).
+    /// A message on the wire: time, type, transaction id, option codes (none for
+    /// the server's).
+    type Wire = (f64, u8, [u8; 3], Vec<u16>);
+
+    /// `authoritative`: the server's Advertises carry preference 255 (the lab's
+    /// dnsmasq); without, none (the captures' dnsmasq).
+    fn run(kind: FirmwareKind, last: &str, authoritative: bool) -> (Vec<Wire>, Client) {
+        let mac = Mac([0x52, 0x54, 0, 0x12, 0x34, 0x56]);
+        let mut c = Client::new(
+            "c",
+            mac,
+            None,
+            ClientClass::UefiX64,
+            firmware::model(kind),
+            false,
+        );
+        c.netboot = Netboot::Pxe6;
+        c.managed6 = true;
+        let net: Ipv6Addr = "fd77::".parse().unwrap();
+        let mut server = DhcpServer6::new(
+            "dnsmasq",
+            Some((net, 64)),
+            vec![Pool6 {
+                prefix: (net, 64),
+                first: "fd77::100".parse().unwrap(),
+                last: last.parse().unwrap(),
+            }],
+        );
+        let mut wire = Vec::new();
+        let mut out = Vec::new();
+        let mut now = Instant::ZERO;
+        c.boot(now, &mut out);
+        for _ in 0..200 {
+            while !c.sends6.is_empty() {
+                for s in std::mem::take(&mut c.sends6) {
+                    let m = Message6::decode(&s.payload).unwrap();
+                    let codes = m.options().iter().map(|o| o.code).collect();
+                    wire.push((now.as_secs_f64(), m.msg_type(), xid(&m), codes));
+                    if m.msg_type() == 1 && m.option(16).is_some() {
+                        // A proxy's Advertise (PXEClient, a boot file URL, no address).
+                        let p = proxy_advertise(&m);
+                        c.handle_datagram6(
+                            now,
+                            SocketAddrV6::new(Ipv6Addr::LOCALHOST, 547, 0, 0),
+                            s.src,
+                            &p,
+                        );
+                    }
+                    for mut r in server.handle(s.src, &s.payload) {
+                        let mut a = Message6::decode(&r.payload).unwrap();
+                        if let (false, Message6::Client { options, .. }) = (authoritative, &mut a) {
+                            options.retain(|o| o.code != dhcp6::opt::PREFERENCE);
+                            r.payload = a.encode();
+                        }
+                        wire.push((now.as_secs_f64(), a.msg_type(), xid(&a), Vec::new()));
+                        c.handle_datagram6(
+                            now,
+                            SocketAddrV6::new(Ipv6Addr::LOCALHOST, 547, 0, 0),
+                            r.dst,
+                            &r.payload,
+                        );
+                    }
+                }
+            }
+            if c.result.is_some() {
+                break;
+            }
+            let Some(t) = c.poll_timeout() else { break };
+            now = t;
+            c.handle_timeout(now, &mut out);
+        }
+        (wire, c)
+    }
+
+    fn proxy_advertise(solicit: &Message6) -> Vec<u8> {
+        use pxelab_engine::dhcp6::wire::Opt;
+        let mut vendor = 343u32.to_be_bytes().to_vec();
+        vendor.extend(9u16.to_be_bytes());
+        vendor.extend(b"PXEClient");
+        let opt = |code, data: &[u8]| Opt {
+            code,
+            data: data.to_vec(),
+        };
+        Message6::Client {
+            msg_type: 2,
+            xid: xid(solicit),
+            options: vec![
+                opt(1, solicit.option(1).unwrap()),
+                opt(2, &[0, 4, 9, 9]),
+                opt(16, &vendor),
+                opt(59, b"tftp://[fd77::5]/boot.efi"),
+            ],
+        }
+        .encode()
+    }
+
+    fn xid(m: &Message6) -> [u8; 3] {
+        match m {
+            Message6::Client { xid, .. } => *xid,
+            _ => [0; 3],
+        }
+    }
+
+    #[test]
+    fn ovmf_gets_its_stacks_address_first_and_releases_it_after_pxes_reply() {
+        let (wire, _) = run(FirmwareKind::UefiX64, "fd77::1ff", false);
+        let sent: Vec<_> = wire.iter().filter(|w| !w.3.is_empty()).collect();
+        // The stack's Solicit and Request, PXE's Solicit and Request, the Release.
+        let types: Vec<u8> = sent.iter().map(|w| w.1).collect();
+        assert_eq!(types[..5], [1, 3, 1, 3, 8], "{wire:?}");
+        assert_eq!(sent[0].3, [1, 8, 3, 6], "the stack's Solicit");
+        assert_eq!(sent[1].3, [1, 8, 2, 3, 6], "the stack's Request");
+        assert_eq!(sent[2].3, [1, 8, 3, 6, 62, 61, 16], "PXE's Solicit");
+        assert_eq!(sent[4].3, [1, 2, 8, 3], "the Release");
+        // One transaction id counter, its first byte counting.
+        for w in sent.windows(2).take(4) {
+            assert_eq!(w[1].2, stack::next_xid(w[0].2));
+        }
+        assert!((sent[2].0 - sent[0].0 - 2.31).abs() < 0.01);
+        assert!((sent[4].0 - sent[3].0 - 1.03).abs() < 0.01);
+    }
+
+    #[test]
+    fn aavmf_loses_the_race_for_a_pools_last_address_and_gives_up_after_eleven_requests() {
+        let (wire, c) = run(FirmwareKind::UefiArm64, "fd77::100", false);
+        let sent: Vec<_> = wire.iter().filter(|w| !w.3.is_empty()).collect();
+        let types: Vec<u8> = sent.iter().map(|w| w.1).collect();
+        // PXE's Solicit, the stack's Solicit and Request (it binds the address), then
+        // PXE's Request eleven times, each answered NoAddrsAvail.
+        assert_eq!(types[..3], [1, 1, 3]);
+        assert_eq!(types[3..], [3; 11], "{wire:?}");
+        let r = c.result.as_ref().expect("a result");
+        assert_eq!(r.outcome, Outcome::Failed);
+        assert!(
+            (r.finished.as_secs_f64() - (sent[3].0 + 222.0)).abs() < 0.01,
+            "{}",
+            r.finished.as_secs_f64()
+        );
+    }
+
+    #[test]
+    fn a_segment_without_the_managed_flag_has_no_stack_exchange() {
+        let mac = Mac([0x52, 0x54, 0, 0x12, 0x34, 0x56]);
+        let mut c = Client::new(
+            "c",
+            mac,
+            None,
+            ClientClass::UefiX64,
+            firmware::model(FirmwareKind::UefiX64),
+            false,
+        );
+        c.netboot = Netboot::Pxe6;
+        c.boot(Instant::ZERO, &mut Vec::new());
+        let m = Message6::decode(&c.sends6[0].payload).unwrap();
+        assert!(m.option(16).is_some(), "PXE solicits at once");
+    }
+
+    #[test]
+    fn an_authoritative_servers_advertise_is_requested_at_the_next_poll_so_no_race() {
+        let (wire, _) = run(FirmwareKind::UefiArm64, "fd77::100", true);
+        let sent: Vec<_> = wire.iter().filter(|w| !w.3.is_empty()).collect();
+        // PXE's Solicit, its Request 10 ms later (preference 255): PXE has set its
+        // address (a manual policy) before the stack would solicit, so it never does.
+        assert_eq!(sent[0].1, 1);
+        assert_eq!(sent[1].1, 3);
+        assert!((sent[1].0 - sent[0].0 - 0.01).abs() < 1e-6, "{wire:?}");
+        assert!(sent.iter().all(|w| w.3 != [1, 8, 3, 6]), "{wire:?}");
+    }
+}
