@@ -19,7 +19,9 @@ use std::fmt::Write as _;
 use std::path::Path;
 use std::time::Duration;
 
-#[derive(Clone, Debug, Serialize, Deserialize)]
+/// One point of the matrix. `Default` is only a base for the fields a kind of run does
+/// not fill (the simulator alone and HTTP servers leave the lossy comparison empty).
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct PointResult {
     pub mode: Cow<'static, str>,
     pub server: Cow<'static, str>,
@@ -240,7 +242,7 @@ pub fn run_sim(m: &Matrix, mut on_point: impl FnMut(&PointResult)) -> Vec<PointR
                     let min = times.iter().copied().reduce(f64::min);
                     let max = times.iter().copied().reduce(f64::max);
                     let med = median(&mut times);
-                    let pr = PointResult {
+                    let mut pr = PointResult {
                         mode: "sim".into(),
                         server: "pxelab".into(),
                         client: "pxelab".into(),
@@ -274,18 +276,8 @@ pub fn run_sim(m: &Matrix, mut on_point: impl FnMut(&PointResult)) -> Vec<PointR
                         runs: Some(side.runs),
                         p90_s: p90,
                         server_timeouts: Some(per_run(side.server_timeouts, side.runs)),
-                        server_logged: None,
-                        sim_p10_s: None,
-                        sim_p90_s: None,
-                        sim_runs: None,
-                        sim_timeouts: None,
-                        sim_server_timeouts: None,
-                        turnaround_s: None,
-                        sim_plain_s: None,
-                        sim_median_lo_s: None,
-                        sim_median_hi_s: None,
+                        ..Default::default()
                     };
-                    let mut pr = pr;
                     pr.fill_window_bound();
                     on_point(&pr);
                     out.push(pr);
@@ -595,7 +587,7 @@ pub fn run_lab(
                                 .as_ref()
                                 .filter(|_| loss > 0.0)
                                 .and_then(|x| median_range(&x.times, mm.times.len() as u32, 0.025));
-                            let pr = PointResult {
+                            let mut pr = PointResult {
                                 mode: if s.with_sim { "both" } else { "lab" }.into(),
                                 server: server.name().into(),
                                 client: client.name().into(),
@@ -657,7 +649,6 @@ pub fn run_lab(
                                 sim_median_lo_s: sim_median_range.map(|r| r.0),
                                 sim_median_hi_s: sim_median_range.map(|r| r.1),
                             };
-                            let mut pr = pr;
                             pr.fill_window_bound();
                             on_point(&pr);
                             out.push(pr);

@@ -110,20 +110,7 @@ pub(crate) fn run(
                 mib_per_s: med.map(|t| *size as f64 / t / f64::from(1u32 << 20)),
                 server_cpu_s_per_gib: cpu.filter(|_| sent > 0.0).map(|c| c.as_secs_f64() / sent),
                 note: Some(error.unwrap_or_else(|| HTTP_NOTE.to_string())),
-                p10_s: None,
-                runs: None,
-                p90_s: None,
-                server_timeouts: None,
-                server_logged: None,
-                sim_p10_s: None,
-                sim_p90_s: None,
-                sim_runs: None,
-                sim_timeouts: None,
-                sim_server_timeouts: None,
-                turnaround_s: None,
-                sim_plain_s: None,
-                sim_median_lo_s: None,
-                sim_median_hi_s: None,
+                ..Default::default()
             };
             on_point(&pr);
             out.push(pr);
