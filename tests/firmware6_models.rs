@@ -5,41 +5,24 @@
 //! the Advertise collection window and the Request's timing are the captured ones, and
 //! TFTP over IPv6 asks for the same options (R-V6-5).
 
-use pcap_file::pcap::PcapReader;
+mod common;
+
 use pxelab_engine::dhcp::firmware::FirmwareKind;
 use pxelab_engine::dhcp6::firmware::{model6, Firmware6, Offer6};
 use pxelab_engine::dhcp6::{msg, Message6};
 use pxelab_engine::tftp::packet::Packet;
 use pxelab_engine::{Guid, Mac};
-use std::path::PathBuf;
 
 const MAC: &str = "52:54:00:12:34:56";
 const UUID: &str = "00112233-4455-6677-8899-aabbccddeeff";
 
 /// (seconds, UDP destination port, payload) of each IPv6 UDP datagram.
 fn datagrams(name: &str) -> Vec<(f64, u16, Vec<u8>)> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join(format!("tests/fixtures/firmware/{name}.pcap"));
-    let file = std::fs::File::open(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let mut r = PcapReader::new(file).unwrap();
-    let mut out = Vec::new();
-    while let Some(pkt) = r.next_packet() {
-        let pkt = pkt.unwrap();
-        let Ok(s) = etherparse::SlicedPacket::from_ethernet(&pkt.data) else {
-            continue;
-        };
-        if !matches!(s.net, Some(etherparse::NetSlice::Ipv6(_))) {
-            continue;
-        }
-        if let Some(etherparse::TransportSlice::Udp(u)) = s.transport {
-            out.push((
-                pkt.timestamp.as_secs_f64(),
-                u.destination_port(),
-                u.payload().to_vec(),
-            ));
-        }
-    }
-    out
+    common::fixture::udp_datagrams(name)
+        .into_iter()
+        .filter(|d| d.ipv6)
+        .map(|d| (d.t, d.dst_port, d.payload))
+        .collect()
 }
 
 struct Capture {

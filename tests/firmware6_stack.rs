@@ -4,35 +4,25 @@
 //! IAID and transaction ids), the transaction ids of both exchanges come from one
 //! counter, and the order of the two exchanges and the Release's time are the model's.
 
-use pcap_file::pcap::PcapReader;
+mod common;
+
 use pxelab_engine::dhcp::firmware::FirmwareKind;
 use pxelab_engine::dhcp6::firmware::{model6, Offer6};
 use pxelab_engine::dhcp6::stack_firmware::{self as stack, stack_timing};
 use pxelab_engine::dhcp6::{msg, Message6};
 use pxelab_engine::{Guid, Mac};
-use std::path::PathBuf;
 
-/// (seconds, DHCPv6 message) of each DHCPv6 datagram of a capture.
+/// (seconds, payload, DHCPv6 message) of each DHCPv6 datagram of a capture.
 fn dhcp6(name: &str) -> Vec<(f64, Vec<u8>, Message6)> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join(format!("tests/fixtures/firmware/{name}.pcap"));
-    let file = std::fs::File::open(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let mut r = PcapReader::new(file).unwrap();
-    let mut out = Vec::new();
-    while let Some(pkt) = r.next_packet() {
-        let pkt = pkt.unwrap();
-        let Ok(s) = etherparse::SlicedPacket::from_ethernet(&pkt.data) else {
-            continue;
-        };
-        if let Some(etherparse::TransportSlice::Udp(u)) = s.transport {
-            if matches!(u.destination_port(), 546 | 547) {
-                if let Ok(m) = Message6::decode(u.payload()) {
-                    out.push((pkt.timestamp.as_secs_f64(), u.payload().to_vec(), m));
-                }
-            }
-        }
-    }
-    out
+    common::fixture::udp_datagrams(name)
+        .into_iter()
+        .filter(|d| matches!(d.dst_port, 546 | 547))
+        .filter_map(|d| {
+            Message6::decode(&d.payload)
+                .ok()
+                .map(|m| (d.t, d.payload, m))
+        })
+        .collect()
 }
 
 fn xid(m: &Message6) -> [u8; 3] {

@@ -1,6 +1,7 @@
 //! Helpers shared by the binary's end-to-end tests (`mod common;`).
 #![allow(dead_code)]
 
+pub mod fixture;
 pub mod netns;
 
 use std::path::PathBuf;

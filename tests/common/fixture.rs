@@ -1,0 +1,38 @@
+//! The firmware captures in `tests/fixtures/firmware/`, read as UDP datagrams.
+
+use pcap_file::pcap::PcapReader;
+use std::path::PathBuf;
+
+/// One UDP datagram of a capture.
+pub struct Datagram {
+    /// Seconds, the capture's clock.
+    pub t: f64,
+    pub ipv6: bool,
+    pub dst_port: u16,
+    pub payload: Vec<u8>,
+}
+
+/// Every UDP datagram of `tests/fixtures/firmware/{name}.pcap`, in capture order;
+/// frames that are not Ethernet/IP/UDP are passed over.
+pub fn udp_datagrams(name: &str) -> Vec<Datagram> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join(format!("tests/fixtures/firmware/{name}.pcap"));
+    let file = std::fs::File::open(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut r = PcapReader::new(file).unwrap();
+    let mut out = Vec::new();
+    while let Some(pkt) = r.next_packet() {
+        let pkt = pkt.unwrap();
+        let Ok(s) = etherparse::SlicedPacket::from_ethernet(&pkt.data) else {
+            continue;
+        };
+        if let Some(etherparse::TransportSlice::Udp(u)) = s.transport {
+            out.push(Datagram {
+                t: pkt.timestamp.as_secs_f64(),
+                ipv6: matches!(s.net, Some(etherparse::NetSlice::Ipv6(_))),
+                dst_port: u.destination_port(),
+                payload: u.payload().to_vec(),
+            });
+        }
+    }
+    out
+}
