@@ -347,41 +347,36 @@ fn a_capture_with_a_proxy_exchange_replays_with_it() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// `pxelab firmware learn CAPTURE -o OUT` that must fail and write nothing: its
+/// error output.
+fn learn_refused(capture: &Path, out: &Path) -> String {
+    let o = pxelab()
+        .args(["firmware", "learn"])
+        .arg(capture)
+        .arg("-o")
+        .arg(out)
+        .output()
+        .unwrap();
+    assert!(!o.status.success(), "{o:?}");
+    assert!(!out.exists(), "{} was written", out.display());
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
 #[test]
 fn a_capture_without_a_pxe_boot_or_with_several_writes_nothing() {
     let dir = tmp("learn-refused");
     // The lab's capture of a boot image read has no DHCP: no PXE boot.
     let out = dir.join("none.yaml");
-    let o = pxelab()
-        .args(["firmware", "learn"])
-        .arg(fixture("lab-uefi-x64-rrq"))
-        .arg("-o")
-        .arg(&out)
-        .output()
-        .unwrap();
-    assert!(!o.status.success());
-    assert!(
-        String::from_utf8_lossy(&o.stderr).contains("no PXE boot"),
-        "{o:?}"
-    );
-    assert!(!out.exists());
+    let err = learn_refused(&fixture("lab-uefi-x64-rrq"), &out);
+    assert!(err.contains("no PXE boot"), "{err}");
     // Two machines' boots in one capture.
     let two = dir.join("two.pcap");
     write_two_clients(&two);
-    let o = pxelab()
-        .args(["firmware", "learn"])
-        .arg(&two)
-        .arg("-o")
-        .arg(&out)
-        .output()
-        .unwrap();
-    assert!(!o.status.success());
-    let err = String::from_utf8_lossy(&o.stderr);
+    let err = learn_refused(&two, &out);
     assert!(
         err.contains("several clients") && err.contains("52:54:00:00:00:02"),
         "{err}"
     );
-    assert!(!out.exists());
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -495,20 +490,11 @@ fn a_pcapng_capture_learns_the_same_profile_as_its_pcap() {
     let cut = dir.join("cut.pcapng");
     std::fs::write(&cut, &bytes[..bytes.len() - 7]).unwrap();
     let out = dir.join("cut.yaml");
-    let o = pxelab()
-        .args(["firmware", "learn"])
-        .arg(&cut)
-        .arg("-o")
-        .arg(&out)
-        .output()
-        .unwrap();
-    assert!(!o.status.success());
-    let err = String::from_utf8_lossy(&o.stderr);
+    let err = learn_refused(&cut, &out);
     assert!(
         err.contains("cut.pcapng") && err.contains("damaged"),
         "{err}"
     );
-    assert!(!out.exists());
     let _ = std::fs::remove_dir_all(&dir);
 }
 
