@@ -806,6 +806,8 @@ fn lab_timing_comparison_per_boot_and_phase() {
         "scenarios/lab/bios-x86.yaml",
         "scenarios/lab/uefi-x64.yaml",
         "scenarios/lab/uefi-arm64.yaml",
+        // PXE over IPv6 (its phases from the first Solicit; 15 s in the lab).
+        "scenarios/lab/pxe6-uefi-x64-dnsmasq.yaml",
     ];
     let out = Command::new(PXELAB)
         .args([

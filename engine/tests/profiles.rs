@@ -226,3 +226,33 @@ fn the_family_behaviour_keys_set_the_model_and_default_to_the_familys() {
     assert_eq!(m.pxe_ack_to_nbp, Duration::from_millis(30));
     assert_eq!(m.timing.ipv6_wait, Some(Duration::from_millis(16_070)));
 }
+
+#[test]
+fn the_ipv6_start_ups_are_keys_of_their_own_and_default_to_the_one_before() {
+    // OVMF's are the lab's (docs/LAB.md): PXEv6's first Solicit after the firmware's
+    // start-up, HTTPv6's after HTTPv4 has run and given up (60 s after its DISCOVER).
+    let t = firmware::model(FirmwareKind::UefiX64).timing;
+    assert!(t.power_on_to_solicit >= t.power_on_to_discover, "{t:?}");
+    assert!(
+        t.power_on_to_http6_solicit >= t.power_on_to_discover + Duration::from_secs(60),
+        "{t:?}"
+    );
+    let without = |keys: &[&str]| {
+        let text: String = profile::builtin_text(FirmwareKind::UefiX64)
+            .lines()
+            .filter(|l| !keys.iter().any(|k| l.trim_start().starts_with(k)))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        let p = profile::parse(&text, Path::new("t.yaml"), FirmwareKind::UefiX64);
+        p.unwrap_or_else(|e| panic!("{e}")).pxe4.timing
+    };
+    let no_http6 = without(&["power_on_to_http6_solicit:"]);
+    assert_eq!(no_http6.power_on_to_http6_solicit, t.power_on_to_solicit);
+    let neither = without(&["power_on_to_solicit:", "power_on_to_http6_solicit:"]);
+    assert_eq!(
+        (neither.power_on_to_solicit, neither.power_on_to_http6_solicit),
+        (t.power_on_to_discover, t.power_on_to_discover)
+    );
+    let (e, line) = bad("power_on_to_solicit:", "  power_on_to_solicit: -2s");
+    assert_located(&e, line, &["negative"]);
+}

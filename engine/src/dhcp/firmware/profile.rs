@@ -230,6 +230,12 @@ struct Tftp {
 struct Timing {
     #[serde(default)]
     power_on_to_discover: Dur,
+    /// PXE over IPv6's first Solicit (absent: `power_on_to_discover`).
+    #[serde(default)]
+    power_on_to_solicit: Option<Dur>,
+    /// HTTP boot over IPv6's first Solicit (absent: `power_on_to_solicit`).
+    #[serde(default)]
+    power_on_to_http6_solicit: Option<Dur>,
     #[serde(default)]
     per_packet: Dur,
     #[serde(default)]
@@ -499,6 +505,11 @@ impl ProfileFile {
             StackName::Ipxe => Stack::Ipxe,
         };
         let d = self.dhcp4;
+        // Absent IPv6 start-ups take the IPv4 one's (iPXE runs DHCPv4 and DHCPv6 at once).
+        let solicit = self
+            .timing
+            .power_on_to_solicit
+            .map_or(self.timing.power_on_to_discover.0, |d| d.0);
         let pxe4 = FirmwareModel {
             kind,
             name: kind.name(),
@@ -545,6 +556,11 @@ impl ProfileFile {
             ),
             timing: FirmwareTiming {
                 power_on_to_discover: self.timing.power_on_to_discover.0,
+                power_on_to_solicit: solicit,
+                power_on_to_http6_solicit: self
+                    .timing
+                    .power_on_to_http6_solicit
+                    .map_or(solicit, |d| d.0),
                 per_packet: self.timing.per_packet.0,
                 offer_collection: self.timing.offer_collection.0,
                 ipv6_wait: match (self.timing.ipv6_wait, stack) {
