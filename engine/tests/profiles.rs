@@ -256,3 +256,19 @@ fn the_ipv6_start_ups_are_keys_of_their_own_and_default_to_the_one_before() {
     let (e, line) = bad("power_on_to_solicit:", "  power_on_to_solicit: -2s");
     assert_located(&e, line, &["negative"]);
 }
+
+#[test]
+fn http6_may_have_an_address_wait_of_its_own() {
+    // OVMF x64's HTTP boot waits far longer for its address than its PXE (the capture
+    // and the lab); without the key HTTP boot waits as PXE does.
+    let p = profile::builtin(FirmwareKind::UefiX64);
+    let http6 = p.http6.as_ref().expect("HTTPv6");
+    assert!(http6.address_ready > p.pxe6.address_ready + Duration::from_secs(5));
+    let text = profile::builtin_text(FirmwareKind::UefiX64);
+    let at = text.rfind("  address_ready:").expect("http6's key, the last");
+    let end = at + text[at..].find('\n').unwrap() + 1;
+    let without = format!("{}{}", &text[..at], &text[end..]);
+    let q = profile::parse(&without, Path::new("t.yaml"), FirmwareKind::UefiX64).unwrap();
+    let http6 = q.http6.as_ref().expect("HTTPv6");
+    assert_eq!(http6.address_ready, q.pxe6.address_ready);
+}

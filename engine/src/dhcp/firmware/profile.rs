@@ -308,6 +308,9 @@ struct Http6 {
     #[serde(default)]
     collect: Option<Dur>,
     takes_proxy: bool,
+    /// From the Reply to the first use of the address (absent: `dhcp6`'s).
+    #[serde(default)]
+    address_ready: Option<Dur>,
 }
 
 /// A duration written as the scenario format writes them: `4s`, `250ms`, `4.85s`, `0s`.
@@ -613,6 +616,9 @@ impl ProfileFile {
             m.solicit_at = leak(h.solicit_at.0);
             m.collect = h.collect.map(|c| c.0);
             m.takes_proxy = h.takes_proxy;
+            if let Some(a) = h.address_ready {
+                m.address_ready = a.0;
+            }
             m
         });
         Profile {

@@ -146,6 +146,9 @@ pub fn to_yaml(p: &Profile, comment: &str) -> String {
         let _ = writeln!(y, "  solicit_at: {}", durations(h.solicit_at));
         let _ = writeln!(y, "  collect: {}", opt(h.collect, duration_text));
         let _ = writeln!(y, "  takes_proxy: {}", h.takes_proxy);
+        if h.address_ready != p.pxe6.address_ready {
+            let _ = writeln!(y, "  address_ready: {}", duration_text(h.address_ready));
+        }
     }
     y
 }
