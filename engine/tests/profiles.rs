@@ -250,7 +250,10 @@ fn the_ipv6_start_ups_are_keys_of_their_own_and_default_to_the_one_before() {
     assert_eq!(no_http6.power_on_to_http6_solicit, t.power_on_to_solicit);
     let neither = without(&["power_on_to_solicit:", "power_on_to_http6_solicit:"]);
     assert_eq!(
-        (neither.power_on_to_solicit, neither.power_on_to_http6_solicit),
+        (
+            neither.power_on_to_solicit,
+            neither.power_on_to_http6_solicit
+        ),
         (t.power_on_to_discover, t.power_on_to_discover)
     );
     let (e, line) = bad("power_on_to_solicit:", "  power_on_to_solicit: -2s");
@@ -265,7 +268,9 @@ fn http6_may_have_an_address_wait_of_its_own() {
     let http6 = p.http6.as_ref().expect("HTTPv6");
     assert!(http6.address_ready > p.pxe6.address_ready + Duration::from_secs(5));
     let text = profile::builtin_text(FirmwareKind::UefiX64);
-    let at = text.rfind("  address_ready:").expect("http6's key, the last");
+    let at = text
+        .rfind("  address_ready:")
+        .expect("http6's key, the last");
     let end = at + text[at..].find('\n').unwrap() + 1;
     let without = format!("{}{}", &text[..at], &text[end..]);
     let q = profile::parse(&without, Path::new("t.yaml"), FirmwareKind::UefiX64).unwrap();

@@ -399,7 +399,9 @@ mod tests {
         assert!(c.sends6.is_empty(), "the firmware is starting");
         // After its start-up (`power_on_to_solicit`), PXE solicits at once.
         let up = c.poll_timeout().expect("starting up");
-        let start_up = firmware::model(FirmwareKind::UefiX64).timing.power_on_to_solicit;
+        let start_up = firmware::model(FirmwareKind::UefiX64)
+            .timing
+            .power_on_to_solicit;
         assert_eq!(up, Instant::ZERO + start_up);
         c.handle_timeout(up, &mut Vec::new());
         let m = Message6::decode(&c.sends6[0].payload).unwrap();

@@ -71,7 +71,8 @@ fn pxe6_phases_are_the_first_solicit_and_the_boot_programs_tftp_read_over_ipv6()
     );
     // DATA to ACK: 0.195, 0.069 and 0.034 ms, one frame each.
     assert!(
-        ipxe.per_packet.is_some_and(|t| (t - 0.000_099_3).abs() < 1e-6),
+        ipxe.per_packet
+            .is_some_and(|t| (t - 0.000_099_3).abs() < 1e-6),
         "{ipxe:?}"
     );
     // AAVMF's Request refused (NoAddrsAvail): a Solicit and nothing read.

@@ -69,7 +69,9 @@ fn http_client_class(payload: &[u8]) -> bool {
     while let Some(h) = payload.get(i..i + 4) {
         let code = u16::from_be_bytes([h[0], h[1]]);
         let len = usize::from(u16::from_be_bytes([h[2], h[3]]));
-        let value = payload.get(i + 4..(i + 4 + len).min(payload.len())).unwrap_or(&[]);
+        let value = payload
+            .get(i + 4..(i + 4 + len).min(payload.len()))
+            .unwrap_or(&[]);
         if code == 16 && value.windows(10).any(|w| w == b"HTTPClient") {
             return true;
         }
@@ -172,7 +174,10 @@ mod tests {
         let packets = vec![
             // The IPv6 stack's own Solicit (1, 8, 3, 6), then HTTP boot's.
             solicit(10.0, &[(1, &[0, 4][..]), (8, &[0, 0][..])]),
-            solicit(12.0, &[(1, &[0, 4][..]), (8, &[0, 0][..]), (16, &class[..])]),
+            solicit(
+                12.0,
+                &[(1, &[0, 4][..]), (8, &[0, 0][..]), (16, &class[..])],
+            ),
             tcp(20.0, true, 1630, 0, &[]), // SYN
             tcp(20.1, true, 1630, 87, b"HEAD /boot.efi HTTP/1.1\r\n"),
             tcp(20.2, false, 1630, 193, &[]),
@@ -194,10 +199,16 @@ mod tests {
         assert!(near(p.solicit_to_nbp_get, 9.0), "{p:?}");
         assert!(near(p.nbp_download, 0.3), "{p:?}");
         assert!(near(p.image_download, 3.0), "{p:?}");
-        assert_eq!((p.power_on_to_discover, p.discover_to_nbp_get), (None, None));
+        assert_eq!(
+            (p.power_on_to_discover, p.discover_to_nbp_get),
+            (None, None)
+        );
         // Over IPv4 the same GETs count from the DISCOVER; here there is none.
         let p4 = phases(&packets, 1.0, Netboot::Http4);
-        assert_eq!((p4.power_on_to_discover, p4.discover_to_nbp_get), (None, None));
+        assert_eq!(
+            (p4.power_on_to_discover, p4.discover_to_nbp_get),
+            (None, None)
+        );
         assert!(near(p4.nbp_download, 0.3), "{p4:?}");
     }
 
@@ -226,7 +237,8 @@ mod tests {
         let start = m.timing.power_on_to_http6_solicit.as_secs_f64();
         assert_eq!(p.netboot, Netboot::Http6);
         assert!(
-            p.power_on_to_solicit.is_some_and(|t| (t - start).abs() < 0.01),
+            p.power_on_to_solicit
+                .is_some_and(|t| (t - start).abs() < 0.01),
             "{p:?}"
         );
         for t in [p.solicit_to_nbp_get, p.nbp_download, p.image_download] {

@@ -206,7 +206,10 @@ pub(super) mod tests {
         assert!(near(p.solicit_to_program, 13.0), "{p:?}");
         assert!(near(p.nbp_download, 0.4), "{p:?}");
         assert!(near(p.image_download, 3.0), "{p:?}");
-        assert_eq!((p.power_on_to_discover, p.discover_to_program), (None, None));
+        assert_eq!(
+            (p.power_on_to_discover, p.discover_to_program),
+            (None, None)
+        );
         // 0.3 + 0.1 + 0.2 + 6.0 ms over 1 + 1 + 1 + 6 frames (an 8 KiB block over IPv6).
         assert!(near(p.per_packet, 0.0066 / 9.0), "{p:?}");
         assert_eq!(phases(&[], 0.0).power_on_to_solicit, None);
@@ -241,7 +244,8 @@ pub(super) mod tests {
         let start = m.timing.power_on_to_solicit.as_secs_f64();
         assert_eq!(p.netboot, Netboot::Pxe6);
         assert!(
-            p.power_on_to_solicit.is_some_and(|t| (t - start).abs() < 0.01),
+            p.power_on_to_solicit
+                .is_some_and(|t| (t - start).abs() < 0.01),
             "{p:?}"
         );
         assert!(

@@ -70,7 +70,11 @@ pub fn packet(d: &[u8], t: f64, mac: [u8; 6]) -> Option<Packet> {
         17 => (Transport::Udp, 8, usize::from(port(4)?).saturating_sub(8)),
         6 => {
             let header = usize::from(*l4.get(12)? >> 4) * 4;
-            (Transport::Tcp, header, ip_payload_len.saturating_sub(header))
+            (
+                Transport::Tcp,
+                header,
+                ip_payload_len.saturating_sub(header),
+            )
         }
         _ => return None,
     };
@@ -119,7 +123,13 @@ fn ipv4(ip: &[u8]) -> Option<Ip<'_>> {
         let b: [u8; 4] = ip.get(o..o + 4)?.try_into().ok()?;
         Some(IpAddr::V4(Ipv4Addr::from(b)))
     };
-    Some((a(12)?, a(16)?, *ip.get(9)?, ip.get(ihl..)?, total.saturating_sub(ihl)))
+    Some((
+        a(12)?,
+        a(16)?,
+        *ip.get(9)?,
+        ip.get(ihl..)?,
+        total.saturating_sub(ihl),
+    ))
 }
 
 /// An IPv6 packet's, through a fragment header (the first fragment only); other
@@ -209,7 +219,12 @@ mod tests {
     #[test]
     fn an_ipv6_datagram_of_the_client_is_read_through_a_first_fragment_only() {
         let solicit = [1, 0xc6, 0x8e, 0xda, 0, 8, 0, 2, 0, 0];
-        let d = ether([0x33, 0x33, 0, 1, 0, 2], MAC, [0x86, 0xdd], &ipv6_udp(None, &solicit));
+        let d = ether(
+            [0x33, 0x33, 0, 1, 0, 2],
+            MAC,
+            [0x86, 0xdd],
+            &ipv6_udp(None, &solicit),
+        );
         let p = packet(&d, 1.5, MAC).expect("the client's");
         assert!(p.from_client && p.transport == Transport::Udp);
         assert_eq!((p.src.1, p.dst.1, p.len), (546, 547, solicit.len()));
