@@ -200,10 +200,13 @@ pub struct FirmwareTiming {
     /// iPXE where a router answers (a segment with `cidr6`): from the first DISCOVER to
     /// when its IPv6 configuration takes the advertisement, which ends it, or with M or
     /// O starts its DHCPv6 (`dhcp6::ipxe_conf`). iPXE's source takes the first one at
-    /// once; Debian's ROM under TCG let the advertisements to its first three router
-    /// solicitations pass and took one 1.0 s after its DISCOVER, with its first DHCPv4
-    /// timeout (7 of 7 boots: `scenarios/lab/bios-managed-ra-dhcp6.yaml`,
-    /// `bios-router-adverts.yaml`). Profile key `timing.ipv6_advert_taken`.
+    /// once; in the lab the ROM solicited three times and took one 1.0 s after its
+    /// DISCOVER, with its DHCPv4 REQUEST (9 of 9 boots: `scenarios/lab/
+    /// bios-managed-ra-dhcp6.yaml`, `bios-router-adverts.yaml`): QEMU's e1000 holds
+    /// every received frame for 1000 ms after the driver enables its receiver
+    /// (`hw/net/e1000.c`: `set_rx_control` arms `flush_queue_timer`, and
+    /// `e1000_can_receive` is false while it runs), so real hardware would take it at
+    /// once. Profile key `timing.ipv6_advert_taken`.
     pub ipv6_advert_taken: Duration,
     /// iPXE's DHCPv6 after an advertisement with M or O: from a state's first message
     /// to its failure with no answer it takes (iPXE's retry timer, 15.75 s: the

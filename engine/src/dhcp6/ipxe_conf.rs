@@ -367,7 +367,15 @@ mod tests {
         let step = c.handle_message(at(13), &Message6::decode(&reply).unwrap());
         assert_eq!(step.send, None);
         assert_eq!(c.over_at(), Some(at(13)));
-        assert_eq!(c.leased(), Some("fd10::100".parse().unwrap()));
+        let offered = Offer6::read(&Message6::decode(&adv).unwrap())
+            .unwrap()
+            .address;
+        assert!(offered.is_some());
+        assert_eq!(
+            c.leased(),
+            offered,
+            "the address advertised, requested, replied"
+        );
         assert_eq!(c.poll_timeout(), None);
     }
 
