@@ -201,7 +201,7 @@ pub struct FirmwareTiming {
     /// when its IPv6 configuration takes the advertisement, which ends it, or with M or
     /// O starts its DHCPv6 (`dhcp6::ipxe_conf`). iPXE's source takes the first one at
     /// once; in the lab the ROM solicited three times and took one 1.0 s after its
-    /// DISCOVER, with its DHCPv4 REQUEST (9 of 9 boots: `scenarios/lab/
+    /// DISCOVER, with its DHCPv4 REQUEST (11 of 11 boots: `scenarios/lab/
     /// bios-managed-ra-dhcp6.yaml`, `bios-router-adverts.yaml`): QEMU's e1000 holds
     /// every received frame for 1000 ms after the driver enables its receiver
     /// (`hw/net/e1000.c`: `set_rx_control` arms `flush_queue_timer`, and
