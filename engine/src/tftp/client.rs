@@ -266,6 +266,15 @@ impl ClientTransfer {
             // RFC 7440: on a gap, acknowledge the last block received in order, once;
             // a duplicate (our ACK was lost) is answered the same way, once.
             self.stats.duplicates += 1;
+            // The server is alive and resending: the retries and the timer start over,
+            // so only its silence ends the transfer. Else its first block lost twice to
+            // a server backed off to its cap (8 s, `rto.rs`) ended the transfer at our
+            // ninth 1-s timeout while the server was still resending (the bench at 2 %
+            // loss, 8192/8). EDK2's Mtftp4 does the same (each unexpected block is
+            // acknowledged, and every packet it sends restarts its retries and timer),
+            // as does iPXE (every DATA is acknowledged and restarts its retry timer).
+            self.retries = 0;
+            self.deadline = Some(now + self.timeout);
             if !self.nudged {
                 self.nudged = true;
                 self.in_window = 0;
