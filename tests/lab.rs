@@ -835,6 +835,26 @@ fn lab_timing_comparison_per_boot_and_phase() {
             .as_array()
             .unwrap_or_else(|| panic!("no timing: {s}"));
         assert_eq!(timing.len(), 1, "{}: one boot compared", s["file"]);
+        // The simulator ran with the lab's boot program (built from images/, not the
+        // simulator's 32 or 256 KiB stand-in) and its server's turnaround.
+        let overlay = &s["timing_overlay"];
+        let programs = overlay["programs"].as_array().expect("an overlay");
+        assert_eq!(programs.len(), 1, "{overlay}");
+        let (lab, builtin) = (
+            programs[0]["lab_bytes"].as_u64(),
+            programs[0]["builtin_bytes"].as_u64(),
+        );
+        assert!(lab.zip(builtin).is_some_and(|(l, b)| l < b), "{overlay}");
+        assert!(
+            overlay["server_turnaround_s"]
+                .as_f64()
+                .is_some_and(|t| t >= 0.0),
+            "{overlay}"
+        );
+        assert!(
+            overlay["rounds"].as_u64().is_some_and(|n| n > 0),
+            "{overlay}"
+        );
         for p in timing[0]["phases"].as_array().unwrap() {
             let (lab, sim) = (p["lab_s"].as_f64(), p["sim_s"].as_f64());
             let (Some(lab), Some(sim)) = (lab, sim) else {
