@@ -332,9 +332,7 @@ impl HttpBoot {
                 // An address offer without a URL, no proxy offer, and the firmware's wait
                 // for one over (`proxy_offer_wait`, as `client/dhcp.rs`).
                 let waited = now.saturating_since(*started);
-                let unpaired = offer
-                    .clone()
-                    .filter(|o| o.url.is_none() && proxy.is_none());
+                let unpaired = offer.clone().filter(|o| o.url.is_none() && proxy.is_none());
                 // The collection window is over: take the best pair (R-HTTP-1).
                 if self.request_chosen(now, out) {
                     return;

@@ -411,9 +411,9 @@ fn learn_pxe4(
     // gaps below, which are learned less it).
     match per_frame {
         Some(t) => m.timing.per_packet = t,
-        None => notes.push(
-            "no TFTP DATA acknowledged: `per_packet` is the built-in profile's".into(),
-        ),
+        None => {
+            notes.push("no TFTP DATA acknowledged: `per_packet` is the built-in profile's".into())
+        }
     }
     if let (Some(ip), Some(r)) = (client_ip, request) {
         let via_4011 = sent.iter().any(|s| s.dport == 4011);

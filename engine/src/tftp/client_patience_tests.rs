@@ -121,7 +121,10 @@ fn the_client_outlasts_a_server_that_backed_off_over_a_block_lost_again_and_agai
         matches!(status, ClientStatus::Done { .. }),
         "{status:?} at {end:.3} s"
     );
-    assert!(end > 12.6, "the seventh copy of block 9 came at 12.6 s: {end:.3}");
+    assert!(
+        end > 12.6,
+        "the seventh copy of block 9 came at 12.6 s: {end:.3}"
+    );
 }
 
 #[test]
@@ -134,5 +137,8 @@ fn the_servers_silence_still_ends_the_transfer_nine_timeouts_after_its_last_data
         "{status:?}"
     );
     let patience = end - last_data;
-    assert!((8.999..9.001).contains(&patience), "{patience:.3} s after the last DATA");
+    assert!(
+        (8.999..9.001).contains(&patience),
+        "{patience:.3} s after the last DATA"
+    );
 }

@@ -26,7 +26,7 @@ fn at(ms: u64) -> Instant {
 }
 
 fn ms(i: Instant) -> u64 {
-    (i.as_nanos() / 1_000_000) as u64
+    i.as_nanos() / 1_000_000
 }
 
 /// The built-in uefi-x64 profile with `edit` applied to its text.

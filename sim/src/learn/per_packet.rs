@@ -123,7 +123,8 @@ mod tests {
         // captured by the simulator and learned: the profile's per_packet again, within
         // the window's own arrival spread; the median gap per ACK was 24 frames' worth.
         // Its 64 MiB image cut to 2 MiB: 256 windows are plenty.
-        let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/lab/large-image-uefi.yaml");
+        let file =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/lab/large-image-uefi.yaml");
         let text = std::fs::read_to_string(&file).expect("scenario");
         let sc = pxelab_scenario::load_str(&text.replace("size: 64MiB", "size: 2MiB"), &file)
             .expect("scenario loads");
@@ -142,7 +143,10 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
         assert!(r.passed, "{:?}", r.failures);
         let got = learned.expect("learns").profile.pxe4.timing.per_packet;
-        let model = profile::builtin(FirmwareKind::UefiX64).pxe4.timing.per_packet;
+        let model = profile::builtin(FirmwareKind::UefiX64)
+            .pxe4
+            .timing
+            .per_packet;
         let off = got.as_secs_f64() / model.as_secs_f64() - 1.0;
         assert!(off.abs() < 0.10, "learned {got:?}, model {model:?}");
         // What `pxelab lab calibrate` reads from the same capture.
