@@ -792,7 +792,7 @@ fn bench_dhcp_answers_perfdhcp_from_pxelab_and_dnsmasq() {
 /// (each boot's phases from the lab's and the simulator's captures). The table is
 /// printed; the assertion is loose enough for a loaded CI machine (QEMU under TCG slows
 /// with the load: within 4× or 15 s of the lab, whichever is looser; at a load average
-/// of 12-15 on 2 cores OVMF's power-on took 19.5 s against 6.5 s idle), the 10 % is the
+/// of 12-15 on 2 cores OVMF's power-on took 19.5 s against 3.55 s idle), the 10 % is the
 /// table's figure (docs/LAB.md, "Timing against the simulator").
 #[test]
 #[ignore = "lab: needs root, QEMU and the lab's Debian packages (scripts/test-all.sh)"]
@@ -862,7 +862,7 @@ fn lab_timing_comparison_per_boot_and_phase() {
             };
             let ratio = (sim.max(0.01) / lab.max(0.01)).max(lab.max(0.01) / sim.max(0.01));
             // Loose on purpose: under TCG on a loaded CI machine the lab's phases grow
-            // several-fold (OVMF's power-on 6.5 s quiet, 24 s at load 15, up to 49 s
+            // several-fold (OVMF's power-on 3.55 s quiet, 24 s at load 15, up to 49 s
             // seen); a model that lost a phase or a wait still fails.
             assert!(
                 ratio <= 8.0 || (sim - lab).abs() <= 30.0,
