@@ -144,17 +144,7 @@ impl Client {
         let state_bits = ((*tx as u16).min(0x3fff) << 2)
             | (u16::from(offer.is_some()) << 1)
             | u16::from(proxy.is_some());
-        let waits = &self.model.retransmit;
-        let waited: u64 = waits[..(*tx).min(waits.len())].iter().sum();
-        // A profile's `offer_collection` puts the first timeout where the firmware's
-        // timer tick put it (learned from a capture: EDK2's 1-s ticks end its 4 s early),
-        // and the later ones after it.
-        let collection = self.model.timing.offer_collection;
-        *next = if collection.is_zero() {
-            st + Duration::from_secs(waited)
-        } else {
-            st + collection + Duration::from_secs(waited.saturating_sub(waits[0]))
-        };
+        *next = discover_deadline(self.model, st, *tx);
         let n = *tx;
         let secs = if self.model.sends_secs {
             self.secs(now, st)
@@ -381,13 +371,12 @@ impl Client {
                 self.served_by = Some(server);
                 self.note(now, || format!("PXE ACK from {server}: boot file {file}"));
                 // iPXE boots once its IPv6 configuration, begun with the first
-                // DISCOVER, is over too.
-                let configured = match self.model.timing.ipv6_wait {
-                    // `boot_started`: the first DISCOVER, once the firmware is up.
-                    Some(wait) if !self.router_adverts => now.max(self.boot_started + wait),
-                    _ => now,
+                // DISCOVER, is over too; while its DHCPv6 runs, the session's end
+                // sets the time (ipxe_conf6.rs).
+                let until = match self.ipv6_configured(now) {
+                    Some(t) => t + self.model.pxe_ack_to_nbp,
+                    None => Instant::from_nanos(u64::MAX),
                 };
-                let until = configured + self.model.pxe_ack_to_nbp;
                 self.phase = Phase::BeforeNbp {
                     until,
                     server,
@@ -502,6 +491,26 @@ impl Client {
             boot_server,
         };
         true
+    }
+}
+
+/// When the retransmission timeout of the `tx`-th DISCOVER of a transaction begun at
+/// `started` expires: the profile's `retransmit` gaps summed. A profile's
+/// `offer_collection` puts the first timeout where the firmware's timer tick put it
+/// (learned from a capture: EDK2's 1-s ticks end its 4 s early), and the later ones
+/// after it. PXE's and UEFI HTTP boot's DHCP alike (`client_http.rs`).
+pub(crate) fn discover_deadline(
+    model: &firmware::FirmwareModel,
+    started: Instant,
+    tx: usize,
+) -> Instant {
+    let waits = &model.retransmit;
+    let waited: u64 = waits[..tx.min(waits.len())].iter().sum();
+    let collection = model.timing.offer_collection;
+    if collection.is_zero() {
+        started + Duration::from_secs(waited)
+    } else {
+        started + collection + Duration::from_secs(waited.saturating_sub(waits[0]))
     }
 }
 
