@@ -243,3 +243,54 @@ fn the_family_behaviour_keys_set_the_model_and_default_to_the_familys() {
     assert_eq!(m.timing.ipv6_advert_taken, Duration::ZERO);
     assert_eq!(m.timing.ipv6_dhcp6_give_up, None);
 }
+
+#[test]
+fn the_ipv6_start_ups_are_keys_of_their_own_and_default_to_the_one_before() {
+    // OVMF's are the lab's (docs/LAB.md): PXEv6's first Solicit after the firmware's
+    // start-up, HTTPv6's after HTTPv4 has run and given up (60 s after its DISCOVER).
+    let t = firmware::model(FirmwareKind::UefiX64).timing;
+    assert!(t.power_on_to_solicit >= t.power_on_to_discover, "{t:?}");
+    assert!(
+        t.power_on_to_http6_solicit >= t.power_on_to_discover + Duration::from_secs(60),
+        "{t:?}"
+    );
+    let without = |keys: &[&str]| {
+        let text: String = profile::builtin_text(FirmwareKind::UefiX64)
+            .lines()
+            .filter(|l| !keys.iter().any(|k| l.trim_start().starts_with(k)))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        let p = profile::parse(&text, Path::new("t.yaml"), FirmwareKind::UefiX64);
+        p.unwrap_or_else(|e| panic!("{e}")).pxe4.timing
+    };
+    let no_http6 = without(&["power_on_to_http6_solicit:"]);
+    assert_eq!(no_http6.power_on_to_http6_solicit, t.power_on_to_solicit);
+    let neither = without(&["power_on_to_solicit:", "power_on_to_http6_solicit:"]);
+    assert_eq!(
+        (
+            neither.power_on_to_solicit,
+            neither.power_on_to_http6_solicit
+        ),
+        (t.power_on_to_discover, t.power_on_to_discover)
+    );
+    let (e, line) = bad("power_on_to_solicit:", "  power_on_to_solicit: -2s");
+    assert_located(&e, line, &["negative"]);
+}
+
+#[test]
+fn http6_may_have_an_address_wait_of_its_own() {
+    // OVMF x64's HTTP boot waits far longer for its address than its PXE (the capture
+    // and the lab); without the key HTTP boot waits as PXE does.
+    let p = profile::builtin(FirmwareKind::UefiX64);
+    let http6 = p.http6.as_ref().expect("HTTPv6");
+    assert!(http6.address_ready > p.pxe6.address_ready + Duration::from_secs(5));
+    let text = profile::builtin_text(FirmwareKind::UefiX64);
+    let at = text
+        .rfind("  address_ready:")
+        .expect("http6's key, the last");
+    let end = at + text[at..].find('\n').unwrap() + 1;
+    let without = format!("{}{}", &text[..at], &text[end..]);
+    let q = profile::parse(&without, Path::new("t.yaml"), FirmwareKind::UefiX64).unwrap();
+    let http6 = q.http6.as_ref().expect("HTTPv6");
+    assert_eq!(http6.address_ready, q.pxe6.address_ready);
+}

@@ -220,6 +220,9 @@ pub struct Client {
     tftp_payloads: Vec<Vec<u8>>,
     /// The boot option `boot` uses (the scenario's `netboot`).
     pub netboot: Netboot,
+    /// The option of the boot under way (`netboot` when it powered on: a `boot` event's
+    /// own lasts through the firmware's start-up).
+    booting: Netboot,
     /// The firmware's IPv6 model, for `pxe6`.
     pub model6: &'static pxelab_engine::dhcp6::firmware::Firmware6,
     /// The leased IPv6 address, and datagrams to send over IPv6.
@@ -285,6 +288,7 @@ impl Client {
             progress: (Instant::ZERO, 0),
             tftp_payloads: Vec::new(),
             netboot: Netboot::Pxe4,
+            booting: Netboot::Pxe4,
             model6: pxelab_engine::dhcp6::firmware::model6(model.kind),
             ip6: None,
             sends6: Vec::new(),
@@ -334,14 +338,19 @@ impl Client {
         self.conf6 = None;
         self.http = None;
         self.note(now, || "power on, network boot".into());
-        let over_dhcp4 = matches!(self.netboot, Netboot::Pxe4 | Netboot::Http4);
-        if over_dhcp4 && !self.model.timing.power_on_to_discover.is_zero() {
-            // The firmware's start-up (POST, option ROM, NIC) before its first DISCOVER,
-            // for PXE and HTTP boot alike (the lab: OVMF's HTTPv4 DISCOVER 8.3 s after
-            // power-on, its PXEv4 one 6.5-11.6 s). Over IPv6 not yet: the scenarios'
-            // IPv6 events are timed from a Solicit at power-on (docs/MODEL.md).
+        // The firmware's start-up (POST, option ROM, NIC) before the boot option's first
+        // DISCOVER or Solicit (the lab: OVMF's HTTPv4 DISCOVER 8.3 s after power-on,
+        // its PXEv4 one 6.5-11.6 s; docs/MODEL.md).
+        self.booting = self.netboot;
+        let t = &self.model.timing;
+        let start_up = match self.booting {
+            Netboot::Pxe4 | Netboot::Http4 => t.power_on_to_discover,
+            Netboot::Pxe6 => t.power_on_to_solicit,
+            Netboot::Http6 => t.power_on_to_http6_solicit,
+        };
+        if !start_up.is_zero() {
             self.phase = Phase::PowerOn {
-                until: now + self.model.timing.power_on_to_discover,
+                until: now + start_up,
             };
             return;
         }
@@ -350,16 +359,16 @@ impl Client {
 
     /// The boot option's first message, once the firmware is up.
     fn start_netboot(&mut self, now: Instant, out: &mut Vec<Send>) {
-        if self.netboot == Netboot::Pxe6 {
+        if self.booting == Netboot::Pxe6 {
             self.phase = Phase::Idle;
             self.boot6(now);
             return;
         }
-        if self.netboot == Netboot::Http6 {
+        if self.booting == Netboot::Http6 {
             self.phase = Phase::Idle;
             return self.boot_http6(now);
         }
-        if self.netboot == Netboot::Http4 {
+        if self.booting == Netboot::Http4 {
             self.phase = Phase::Idle;
             return self.boot_http(now, out);
         }

@@ -7,13 +7,22 @@
 //!
 //! Frames come from [`crate::ladder_pcap::read`], on the run's clock: a lab capture is
 //! on the wall clock (subtract `started_unix_s`), the simulator's on virtual time (subtract
-//! [`crate::run::WARMUP`]).
+//! [`crate::run::WARMUP`]). The other network boot options' phases are read from all of
+//! the client's UDP and TCP packets ([`wire`]): PXE over IPv6 in [`six`], UEFI HTTP boot
+//! in [`http`].
+
+#[cfg(test)]
+mod firmware_tests;
+pub mod http;
+pub mod six;
+pub mod wire;
 
 use crate::ladder_pcap::Frame;
+use pxelab_scenario::Netboot;
 use serde::{Deserialize, Serialize};
 use std::net::Ipv4Addr;
 
-/// The phases compared, in the order they happen.
+/// The phases compared of a boot by PXE over IPv4, in the order they happen.
 pub const PHASES: [&str; 4] = [
     "power_on_to_discover",
     "discover_to_program",
@@ -21,26 +30,67 @@ pub const PHASES: [&str; 4] = [
     "image_download",
 ];
 
-/// One boot's phases, seconds; `None` where the boot did not get that far (or did not
-/// use TFTP: HTTP boot).
+/// The phases compared of a boot by `netboot`, in the order they happen: PXE over IPv6
+/// as over IPv4 from the first Solicit; HTTP boot to the firmware's GET of the boot
+/// program, then its download and the boot image's.
+pub fn phase_names(netboot: Netboot) -> [&'static str; 4] {
+    match netboot {
+        Netboot::Pxe4 => PHASES,
+        Netboot::Pxe6 => [
+            "power_on_to_solicit",
+            "solicit_to_program",
+            "nbp_download",
+            "image_download",
+        ],
+        Netboot::Http4 => [
+            "power_on_to_discover",
+            "discover_to_nbp_get",
+            "nbp_download",
+            "image_download",
+        ],
+        Netboot::Http6 => [
+            "power_on_to_solicit",
+            "solicit_to_nbp_get",
+            "nbp_download",
+            "image_download",
+        ],
+    }
+}
+
+/// One boot's phases, seconds; `None` where the boot did not get that far (or has no
+/// such phase: its `netboot` names its phases, [`phase_names`]).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Phases {
+    /// The boot's network boot option.
+    #[serde(skip)]
+    pub netboot: Netboot,
     pub power_on_to_discover: Option<f64>,
     pub discover_to_program: Option<f64>,
     pub nbp_download: Option<f64>,
     pub image_download: Option<f64>,
+    /// `pxe6`: power-on to the first Solicit; `http6`: to the HTTP boot option's first.
+    pub power_on_to_solicit: Option<f64>,
+    /// `pxe6`: the first Solicit to the boot program's first TFTP read.
+    pub solicit_to_program: Option<f64>,
+    /// `http4`, `http6`: the first DISCOVER or Solicit to the GET of the boot program.
+    pub discover_to_nbp_get: Option<f64>,
+    pub solicit_to_nbp_get: Option<f64>,
     /// The firmware's answer time: median of DATA to the client's ACK of that block.
     pub per_packet: Option<f64>,
 }
 
 impl Phases {
-    /// The phase named as in [`PHASES`].
+    /// The phase named as in [`phase_names`].
     pub fn get(&self, name: &str) -> Option<f64> {
         match name {
             "power_on_to_discover" => self.power_on_to_discover,
             "discover_to_program" => self.discover_to_program,
             "nbp_download" => self.nbp_download,
             "image_download" => self.image_download,
+            "power_on_to_solicit" => self.power_on_to_solicit,
+            "solicit_to_program" => self.solicit_to_program,
+            "discover_to_nbp_get" => self.discover_to_nbp_get,
+            "solicit_to_nbp_get" => self.solicit_to_nbp_get,
             _ => None,
         }
     }
@@ -132,6 +182,7 @@ pub fn phases(frames: &[Frame], power_on: f64) -> Phases {
         nbp_download: download(reads.first()),
         image_download: download(reads.get(2)),
         per_packet: per_packet(frames),
+        ..Phases::default()
     }
 }
 
@@ -194,6 +245,16 @@ pub fn boot_frames(frames: &[Frame], power_on: f64, next: Option<f64>) -> Vec<Fr
         .collect()
 }
 
+/// The phases of a boot by `netboot` other than PXE over IPv4, from its packets.
+pub fn netboot_phases(packets: &[wire::Packet], power_on: f64, netboot: Netboot) -> Phases {
+    match netboot {
+        Netboot::Pxe6 => six::phases(packets, power_on),
+        Netboot::Http4 | Netboot::Http6 => http::phases(packets, power_on, netboot),
+        // Read from ladder_pcap's frames (`phases`); from these, its TFTP as pxe6's.
+        Netboot::Pxe4 => Phases::default(),
+    }
+}
+
 /// Each boot of a result with its client's firmware and phases, from the result's
 /// segment captures (`pcaps`, named after their segments). The lab's are on the wall
 /// clock from `started_unix_s`, the simulator's on virtual time from its warm-up.
@@ -213,18 +274,25 @@ pub fn of_result(
             continue;
         };
         let frames = crate::ladder_pcap::read(std::path::Path::new(pcap), clock0, c.mac.0)?;
+        // Every UDP and TCP packet, read once the client has a boot not by PXE over IPv4.
+        let mut packets: Option<Vec<wire::Packet>> = None;
         let mut boots: Vec<&crate::result::BootRecord> =
             r.boots.iter().filter(|b| b.client == c.name).collect();
         boots.sort_by_key(|b| b.boot);
         for (k, b) in boots.iter().enumerate() {
             let next = boots.get(k + 1).map(|n| n.at_s);
-            let mine = boot_frames(&frames, b.at_s, next);
-            out.push((
-                c.name.clone(),
-                b.boot,
-                c.firmware.as_str().to_string(),
-                phases(&mine, b.at_s),
-            ));
+            let netboot: Option<Netboot> = b.netboot.as_deref().and_then(|n| n.parse().ok());
+            let p = match netboot.unwrap_or_default() {
+                Netboot::Pxe4 => phases(&boot_frames(&frames, b.at_s, next), b.at_s),
+                other => {
+                    if packets.is_none() {
+                        packets = Some(wire::read(std::path::Path::new(pcap), clock0, c.mac.0)?);
+                    }
+                    let all = packets.as_deref().unwrap_or_default();
+                    netboot_phases(&wire::of_boot(all, b.at_s, next), b.at_s, other)
+                }
+            };
+            out.push((c.name.clone(), b.boot, c.firmware.as_str().to_string(), p));
         }
     }
     Ok(out)
@@ -266,6 +334,9 @@ pub struct BootTiming {
     pub client: String,
     pub boot: u32,
     pub firmware: String,
+    /// The boot's network boot option when it is not `pxe4` (as in its `BootRecord`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub netboot: Option<String>,
     pub phases: Vec<PhaseComparison>,
     pub lab_per_packet_s: Option<f64>,
     pub sim_per_packet_s: Option<f64>,
@@ -282,7 +353,7 @@ pub fn tolerance(lab_s: f64) -> f64 {
 
 /// Compares a boot's phases, lab against simulator.
 pub fn compare(client: &str, boot: u32, firmware: &str, lab: &Phases, sim: &Phases) -> BootTiming {
-    let phases = PHASES
+    let phases = phase_names(lab.netboot)
         .iter()
         .map(|&name| {
             let (l, s) = (lab.get(name), sim.get(name));
@@ -300,6 +371,7 @@ pub fn compare(client: &str, boot: u32, firmware: &str, lab: &Phases, sim: &Phas
         client: client.to_string(),
         boot,
         firmware: firmware.to_string(),
+        netboot: (lab.netboot != Netboot::Pxe4).then(|| lab.netboot.as_str().to_string()),
         phases,
         lab_per_packet_s: lab.per_packet,
         sim_per_packet_s: sim.per_packet,
@@ -502,14 +574,14 @@ mod tests {
             discover_to_program: Some(4.0),
             nbp_download: Some(0.3),
             image_download: Some(20.0),
-            per_packet: None,
+            ..Phases::default()
         };
         let sim = Phases {
             power_on_to_discover: Some(6.7), // 11.7 % off: out
             discover_to_program: Some(4.45), // 0.45 s under 5 s: in
             nbp_download: None,
             image_download: Some(21.9), // 9.5 %: in
-            per_packet: None,
+            ..Phases::default()
         };
         let t = compare("c1", 1, "uefi-x64", &lab, &sim);
         let within: Vec<Option<bool>> = t.phases.iter().map(|p| p.within).collect();

@@ -181,8 +181,16 @@ pub struct FirmwareModel {
 /// When the firmware acts, apart from its retransmissions (a profile's `timing:`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct FirmwareTiming {
-    /// From power-on to the first DISCOVER (or Solicit).
+    /// From power-on to the first DISCOVER (PXE and HTTP boot over IPv4).
     pub power_on_to_discover: Duration,
+    /// From power-on to the first DHCPv6 Solicit of PXE over IPv6 (EDK2: its IPv6
+    /// stack's own or PXE's, the first of them).
+    pub power_on_to_solicit: Duration,
+    /// From power-on to the first Solicit of UEFI HTTP boot over IPv6. OVMF tries its
+    /// boot options in turn (PXEv4, PXEv6, HTTPv4, HTTPv6): with PXE off, HTTPv4 runs
+    /// first and gives up 60 s after its first DISCOVER where it gets no address, all
+    /// inside this time.
+    pub power_on_to_http6_solicit: Duration,
     /// Processing time per packet received before the firmware answers it.
     pub per_packet: Duration,
     /// How long offers are collected after the first DISCOVER before one is chosen:

@@ -61,7 +61,12 @@ impl Client {
     /// The boot's first Solicit, after the stack's own exchange started (or `now`).
     pub(super) fn start_stack6(&mut self, now: Instant) -> Instant {
         self.stack6 = None;
-        let Some(timing) = stack::stack_timing(self.model6.kind) else {
+        let timing = if self.booting == pxelab_scenario::Netboot::Http6 {
+            stack::http6_stack_timing(self.model6.kind)
+        } else {
+            stack::stack_timing(self.model6.kind)
+        };
+        let Some(timing) = timing else {
             return now;
         };
         if !self.managed6 {
@@ -391,6 +396,14 @@ mod tests {
         );
         c.netboot = Netboot::Pxe6;
         c.boot(Instant::ZERO, &mut Vec::new());
+        assert!(c.sends6.is_empty(), "the firmware is starting");
+        // After its start-up (`power_on_to_solicit`), PXE solicits at once.
+        let up = c.poll_timeout().expect("starting up");
+        let start_up = firmware::model(FirmwareKind::UefiX64)
+            .timing
+            .power_on_to_solicit;
+        assert_eq!(up, Instant::ZERO + start_up);
+        c.handle_timeout(up, &mut Vec::new());
         let m = Message6::decode(&c.sends6[0].payload).unwrap();
         assert!(m.option(16).is_some(), "PXE solicits at once");
     }

@@ -230,6 +230,12 @@ struct Tftp {
 struct Timing {
     #[serde(default)]
     power_on_to_discover: Dur,
+    /// PXE over IPv6's first Solicit (absent: `power_on_to_discover`).
+    #[serde(default)]
+    power_on_to_solicit: Option<Dur>,
+    /// HTTP boot over IPv6's first Solicit (absent: `power_on_to_solicit`).
+    #[serde(default)]
+    power_on_to_http6_solicit: Option<Dur>,
     #[serde(default)]
     per_packet: Dur,
     #[serde(default)]
@@ -309,6 +315,9 @@ struct Http6 {
     #[serde(default)]
     collect: Option<Dur>,
     takes_proxy: bool,
+    /// From the Reply to the first use of the address (absent: `dhcp6`'s).
+    #[serde(default)]
+    address_ready: Option<Dur>,
 }
 
 /// A duration written as the scenario format writes them: `4s`, `250ms`, `4.85s`, `0s`.
@@ -506,6 +515,11 @@ impl ProfileFile {
             StackName::Ipxe => Stack::Ipxe,
         };
         let d = self.dhcp4;
+        // Absent IPv6 start-ups take the IPv4 one's (iPXE runs DHCPv4 and DHCPv6 at once).
+        let solicit = self
+            .timing
+            .power_on_to_solicit
+            .map_or(self.timing.power_on_to_discover.0, |d| d.0);
         let pxe4 = FirmwareModel {
             kind,
             name: kind.name(),
@@ -552,6 +566,11 @@ impl ProfileFile {
             ),
             timing: FirmwareTiming {
                 power_on_to_discover: self.timing.power_on_to_discover.0,
+                power_on_to_solicit: solicit,
+                power_on_to_http6_solicit: self
+                    .timing
+                    .power_on_to_http6_solicit
+                    .map_or(solicit, |d| d.0),
                 per_packet: self.timing.per_packet.0,
                 offer_collection: self.timing.offer_collection.0,
                 ipv6_wait: match (self.timing.ipv6_wait, stack) {
@@ -610,6 +629,9 @@ impl ProfileFile {
             m.solicit_at = leak(h.solicit_at.0);
             m.collect = h.collect.map(|c| c.0);
             m.takes_proxy = h.takes_proxy;
+            if let Some(a) = h.address_ready {
+                m.address_ready = a.0;
+            }
             m
         });
         Profile {

@@ -93,6 +93,21 @@ pub fn to_yaml(p: &Profile, comment: &str) -> String {
         "  power_on_to_discover: {}",
         duration_text(t.power_on_to_discover)
     );
+    // Only where they differ from what their absence means.
+    if t.power_on_to_solicit != t.power_on_to_discover {
+        let _ = writeln!(
+            y,
+            "  power_on_to_solicit: {}",
+            duration_text(t.power_on_to_solicit)
+        );
+    }
+    if t.power_on_to_http6_solicit != t.power_on_to_solicit {
+        let _ = writeln!(
+            y,
+            "  power_on_to_http6_solicit: {}",
+            duration_text(t.power_on_to_http6_solicit)
+        );
+    }
     let _ = writeln!(y, "  per_packet: {}", duration_text(t.per_packet));
     let _ = writeln!(
         y,
@@ -136,6 +151,9 @@ pub fn to_yaml(p: &Profile, comment: &str) -> String {
         let _ = writeln!(y, "  solicit_at: {}", durations(h.solicit_at));
         let _ = writeln!(y, "  collect: {}", opt(h.collect, duration_text));
         let _ = writeln!(y, "  takes_proxy: {}", h.takes_proxy);
+        if h.address_ready != p.pxe6.address_ready {
+            let _ = writeln!(y, "  address_ready: {}", duration_text(h.address_ready));
+        }
     }
     y
 }
