@@ -193,18 +193,47 @@ pub fn phases(frames: &[Frame], power_on: f64) -> Phases {
 /// this is their mean, which is what a download's length adds up; a gap of 0.5 s or
 /// more is a retransmission, not processing, and is left out.
 pub fn per_packet(frames: &[Frame]) -> Option<f64> {
+    per_frame_mean(
+        frames
+            .iter()
+            // DHCP (67/68) is not TFTP, whatever its first bytes read as.
+            .filter(|f| f.from_client || (f.src.1 != 67 && f.dst.1 != 68))
+            .map(|f| TftpSeen {
+                from_client: f.from_client,
+                opcode: opcode(f),
+                block: block(f),
+                t: f.t,
+                frames: ipv4_frames(f.len),
+            }),
+    )
+}
+
+/// One TFTP datagram of a capture as [`per_frame_mean`] reads it, over IPv4 or IPv6.
+pub(crate) struct TftpSeen {
+    pub from_client: bool,
+    pub opcode: Option<u16>,
+    pub block: Option<u16>,
+    /// Capture time, seconds.
+    pub t: f64,
+    /// The Ethernet frames the datagram took (its IP fragments).
+    pub frames: u32,
+}
+
+/// [`per_packet`]'s reading over TFTP datagrams of either IP version: each window's
+/// last DATA block to the client's ACK of it, summed, over the frames the window took.
+pub(crate) fn per_frame_mean(seen: impl IntoIterator<Item = TftpSeen>) -> Option<f64> {
     let mut last_data: Option<(u16, f64)> = None;
     let (mut busy, mut taken, mut window) = (0.0, 0u64, 0u64);
-    for f in frames {
-        match (f.from_client, opcode(f)) {
-            (false, Some(OP_DATA)) if f.src.1 != 67 && f.dst.1 != 68 => {
-                last_data = block(f).map(|b| (b, f.t));
-                window += u64::from(ipv4_frames(f.len));
+    for d in seen {
+        match (d.from_client, d.opcode) {
+            (false, Some(OP_DATA)) => {
+                last_data = d.block.map(|b| (b, d.t));
+                window += u64::from(d.frames);
             }
             (true, Some(OP_ACK)) => {
-                if let (Some((b, t)), Some(a)) = (last_data, block(f)) {
-                    if a == b && a != 0 && f.t - t < 0.5 {
-                        busy += f.t - t;
+                if let (Some((b, t)), Some(a)) = (last_data, d.block) {
+                    if a == b && a != 0 && d.t - t < 0.5 {
+                        busy += d.t - t;
                         taken += window;
                     }
                 }

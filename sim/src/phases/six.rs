@@ -10,7 +10,6 @@ use std::net::IpAddr;
 
 const OP_RRQ: u16 = 1;
 const OP_DATA: u16 = 3;
-const OP_ACK: u16 = 4;
 
 /// A DHCPv6 message type: Solicit.
 pub const SOLICIT: u8 = 1;
@@ -103,28 +102,18 @@ pub fn phases(packets: &[Packet], power_on: f64) -> Phases {
 /// client's ACK of it, summed over the frames the window took; a gap of 0.5 s or more
 /// is a retransmission and left out.
 pub fn per_packet(packets: &[Packet]) -> Option<f64> {
-    let mut last_data: Option<(u16, f64)> = None;
-    let (mut busy, mut taken, mut window) = (0.0, 0u64, 0u64);
-    for p in packets.iter().filter(|p| is_tftp(p)) {
-        match (p.from_client, opcode(p)) {
-            (false, Some(OP_DATA)) => {
-                last_data = block(p).map(|b| (b, p.t));
-                window += u64::from(wire::frames(p.len, p.src.0.is_ipv6()));
-            }
-            (true, Some(OP_ACK)) => {
-                if let (Some((b, t)), Some(a)) = (last_data, block(p)) {
-                    if a == b && a != 0 && p.t - t < 0.5 {
-                        busy += p.t - t;
-                        taken += window;
-                    }
-                }
-                last_data = None;
-                window = 0;
-            }
-            _ => {}
-        }
-    }
-    (taken > 0).then(|| busy / taken as f64)
+    super::per_frame_mean(
+        packets
+            .iter()
+            .filter(|p| is_tftp(p))
+            .map(|p| super::TftpSeen {
+                from_client: p.from_client,
+                opcode: opcode(p),
+                block: block(p),
+                t: p.t,
+                frames: wire::frames(p.len, p.src.0.is_ipv6()),
+            }),
+    )
 }
 
 #[cfg(test)]
