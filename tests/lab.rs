@@ -792,7 +792,7 @@ fn bench_dhcp_answers_perfdhcp_from_pxelab_and_dnsmasq() {
 /// (each boot's phases from the lab's and the simulator's captures). The table is
 /// printed; the assertion is loose enough for a loaded CI machine (QEMU under TCG slows
 /// with the load: within 4× or 15 s of the lab, whichever is looser; at a load average
-/// of 12-15 on 2 cores OVMF's power-on took 19.5 s against 6.5 s idle), the 10 % is the
+/// of 12-15 on 2 cores OVMF's power-on took 19.5 s against 3.55 s idle), the 10 % is the
 /// table's figure (docs/LAB.md, "Timing against the simulator").
 #[test]
 #[ignore = "lab: needs root, QEMU and the lab's Debian packages (scripts/test-all.sh)"]
@@ -835,6 +835,26 @@ fn lab_timing_comparison_per_boot_and_phase() {
             .as_array()
             .unwrap_or_else(|| panic!("no timing: {s}"));
         assert_eq!(timing.len(), 1, "{}: one boot compared", s["file"]);
+        // The simulator ran with the lab's boot program (built from images/, not the
+        // simulator's 32 or 256 KiB stand-in) and its server's turnaround.
+        let overlay = &s["timing_overlay"];
+        let programs = overlay["programs"].as_array().expect("an overlay");
+        assert_eq!(programs.len(), 1, "{overlay}");
+        let (lab, builtin) = (
+            programs[0]["lab_bytes"].as_u64(),
+            programs[0]["builtin_bytes"].as_u64(),
+        );
+        assert!(lab.zip(builtin).is_some_and(|(l, b)| l < b), "{overlay}");
+        assert!(
+            overlay["server_turnaround_s"]
+                .as_f64()
+                .is_some_and(|t| t >= 0.0),
+            "{overlay}"
+        );
+        assert!(
+            overlay["rounds"].as_u64().is_some_and(|n| n > 0),
+            "{overlay}"
+        );
         for p in timing[0]["phases"].as_array().unwrap() {
             let (lab, sim) = (p["lab_s"].as_f64(), p["sim_s"].as_f64());
             let (Some(lab), Some(sim)) = (lab, sim) else {
@@ -842,7 +862,7 @@ fn lab_timing_comparison_per_boot_and_phase() {
             };
             let ratio = (sim.max(0.01) / lab.max(0.01)).max(lab.max(0.01) / sim.max(0.01));
             // Loose on purpose: under TCG on a loaded CI machine the lab's phases grow
-            // several-fold (OVMF's power-on 6.5 s quiet, 24 s at load 15, up to 49 s
+            // several-fold (OVMF's power-on 3.55 s quiet, 24 s at load 15, up to 49 s
             // seen); a model that lost a phase or a wait still fails.
             assert!(
                 ratio <= 8.0 || (sim - lab).abs() <= 30.0,

@@ -190,6 +190,14 @@ fn the_family_behaviour_keys_set_the_model_and_default_to_the_familys() {
         builtin.pxe4.timing.ipv6_wait,
         Some(Duration::from_millis(16_070))
     );
+    assert_eq!(
+        builtin.pxe4.timing.ipv6_advert_taken,
+        Duration::from_secs(1)
+    );
+    assert_eq!(
+        builtin.pxe4.timing.ipv6_dhcp6_give_up,
+        Some(Duration::from_millis(16_040))
+    );
     let edited = text
         .replace(
             "selects_offer_at_timeout: true",
@@ -200,12 +208,17 @@ fn the_family_behaviour_keys_set_the_model_and_default_to_the_familys() {
             "ends_on_port_unreachable: true",
         )
         .replace("pxe_ack_to_nbp: 30ms", "pxe_ack_to_nbp: 2s")
-        .replace("ipv6_wait: 16070ms", "ipv6_wait: 0s");
+        .replace("ipv6_wait: 16070ms", "ipv6_wait: 0s")
+        .replace("ipv6_dhcp6_give_up: 16040ms", "ipv6_dhcp6_give_up: 0s");
     let m = p(&edited).pxe4;
     assert!(!m.selects_offer_at_timeout);
     assert!(m.tftp_gives_up_on_port_unreachable);
     assert_eq!(m.pxe_ack_to_nbp, Duration::from_secs(2));
     assert_eq!(m.timing.ipv6_wait, None, "0s: no wait");
+    assert_eq!(
+        m.timing.ipv6_dhcp6_give_up, None,
+        "0s: the dhcp6 section's give_up"
+    );
     // Without the keys: the family's behaviour.
     let without: String = text
         .lines()
@@ -215,6 +228,8 @@ fn the_family_behaviour_keys_set_the_model_and_default_to_the_familys() {
                 "ends_on_port_unreachable:",
                 "pxe_ack_to_nbp:",
                 "ipv6_wait:",
+                "ipv6_advert_taken:",
+                "ipv6_dhcp6_give_up:",
             ]
             .iter()
             .any(|k| l.trim_start().starts_with(k))
@@ -225,4 +240,6 @@ fn the_family_behaviour_keys_set_the_model_and_default_to_the_familys() {
     assert!(m.selects_offer_at_timeout && !m.tftp_gives_up_on_port_unreachable);
     assert_eq!(m.pxe_ack_to_nbp, Duration::from_millis(30));
     assert_eq!(m.timing.ipv6_wait, Some(Duration::from_millis(16_070)));
+    assert_eq!(m.timing.ipv6_advert_taken, Duration::ZERO);
+    assert_eq!(m.timing.ipv6_dhcp6_give_up, None);
 }

@@ -4,6 +4,7 @@
 
 use crate::client::Client;
 use crate::content::SimRoot;
+use crate::lab_overlay::ProgramSizes;
 use crate::pcap::{CaptureOptions, SegmentCapture};
 use crate::world::{
     Host, HostId, HostKind, Iface, LinkModel, RouterHost, Segment, ServerHost, World,
@@ -38,6 +39,9 @@ pub struct RunOptions {
     pub trace: bool,
     /// Compute CRCs of downloads (default on).
     pub no_verify: bool,
+    /// `pxelab run --lab --compare`: the lab test bed's boot program sizes and server
+    /// turnaround, measured from the lab run (`crate::lab_overlay`); `None` otherwise.
+    pub lab_overlay: Option<crate::lab_overlay::LabOverlay>,
 }
 
 pub fn client_class(f: Firmware) -> ClientClass {
@@ -79,17 +83,25 @@ pub(crate) struct Built {
     pub(crate) store: Rc<RefCell<MemoryStore>>,
     pub(crate) site: Arc<Site>,
     pub(crate) probe_hosts: HashMap<usize, HostId>,
+    /// The lab overlay's boot program sizes (empty: the built-in ones), for responders
+    /// built again on `up`.
+    pub(crate) program_sizes: Arc<ProgramSizes>,
 }
 
 pub(crate) fn new_responder(
     b_site: &Arc<Site>,
     store: &Rc<RefCell<MemoryStore>>,
     cfg: &ResponderConfig,
+    program_sizes: &ProgramSizes,
     now: Instant,
     seed: u64,
     idx: usize,
 ) -> Responder {
-    let root = Arc::new(SimRoot::new(b_site, &cfg.images));
+    let root = Arc::new(SimRoot::with_program_sizes(
+        b_site,
+        &cfg.images,
+        program_sizes,
+    ));
     Responder::new(
         now,
         cfg.clone(),
@@ -114,6 +126,9 @@ fn v6_key(address: Ipv4Addr, address6: Option<std::net::Ipv6Addr>) -> Option<std
 
 pub(crate) fn build(sc: &Scenario, seed: u64, opts: &RunOptions) -> Result<Built, String> {
     let mut world = World::new(ChaCha8Rng::seed_from_u64(seed));
+    let overlay = opts.lab_overlay.clone().unwrap_or_default();
+    world.server_turnaround = overlay.server_turnaround;
+    let programs = Arc::new(overlay.program_sizes);
     let site = Arc::new(sc.site.clone());
     let store = Rc::new(RefCell::new(MemoryStore::new()));
     let mut seg_ids = HashMap::new();
@@ -242,7 +257,7 @@ pub(crate) fn build(sc: &Scenario, seed: u64, opts: &RunOptions) -> Result<Built
     }
     for (idx, r) in sc.network.responders.iter().enumerate() {
         let cfg = r.config.clone();
-        let responder = new_responder(&site, &store, &cfg, Instant::ZERO, seed, idx);
+        let responder = new_responder(&site, &store, &cfg, &programs, Instant::ZERO, seed, idx);
         responder_by_ip.insert(cfg.address, cfg.name.clone());
         let key = (
             r.segment.clone(),
@@ -280,7 +295,7 @@ pub(crate) fn build(sc: &Scenario, seed: u64, opts: &RunOptions) -> Result<Built
     for (i, r) in sc.network.rogues.iter().enumerate() {
         let cfg = r.responder_config();
         let idx = sc.network.responders.len() + i;
-        let responder = new_responder(&site, &store, &cfg, Instant::ZERO, seed, idx);
+        let responder = new_responder(&site, &store, &cfg, &programs, Instant::ZERO, seed, idx);
         let hid = world.hosts.len();
         let sid = seg(&r.segment)?;
         let id = world.add_host(Host::new(
@@ -349,5 +364,6 @@ pub(crate) fn build(sc: &Scenario, seed: u64, opts: &RunOptions) -> Result<Built
         store,
         site,
         probe_hosts: HashMap::new(),
+        program_sizes: programs,
     })
 }

@@ -19,6 +19,7 @@ mod data_ref;
 mod dhcp;
 use dhcp::Offer;
 mod http6;
+mod ipxe_conf6;
 mod offer_choice;
 mod pxe_api;
 mod six;
@@ -251,6 +252,8 @@ pub struct Client {
     /// A router answers solicitations on the client's segment (it has a `cidr6`), which
     /// ends iPXE's IPv6 wait (`FirmwareTiming::ipv6_wait`).
     pub router_adverts: bool,
+    /// iPXE's IPv6 configuration's DHCPv6 in a boot over IPv4 (ipxe_conf6.rs).
+    conf6: Option<ipxe_conf6::Conf6>,
 }
 
 impl Client {
@@ -302,6 +305,7 @@ impl Client {
             via: None,
             http: None,
             router_adverts: false,
+            conf6: None,
         }
     }
 
@@ -331,6 +335,7 @@ impl Client {
         self.ip = None;
         self.six = None;
         self.stack6 = None;
+        self.conf6 = None;
         self.http = None;
         self.note(now, || "power on, network boot".into());
         let over_dhcp4 = matches!(self.netboot, Netboot::Pxe4 | Netboot::Http4);
@@ -362,6 +367,7 @@ impl Client {
             self.phase = Phase::Idle;
             return self.boot_http(now, out);
         }
+        self.start_ipxe_conf6(now);
         self.start_discover(now, out);
     }
 
@@ -372,6 +378,7 @@ impl Client {
         self.ip = None;
         self.six = None;
         self.stack6 = None;
+        self.conf6 = None;
         self.ip6 = None;
     }
 
@@ -382,6 +389,15 @@ impl Client {
         if let Some(h) = &self.http {
             return h.poll_timeout();
         }
+        let phase = self.poll_phase();
+        match (phase, self.poll_conf6()) {
+            (Some(p), Some(c)) => Some(p.min(c)),
+            (p, _) => p,
+        }
+    }
+
+    /// The IPv4 boot's own next timeout.
+    fn poll_phase(&self) -> Option<Instant> {
         match &self.phase {
             Phase::Idle | Phase::Done => None,
             Phase::PowerOn { until } | Phase::BeforeNbp { until, .. } => Some(*until),
@@ -401,6 +417,15 @@ impl Client {
         }
         if self.with_http(|h| h.handle_timeout(now, out)) {
             return;
+        }
+        if self.conf6.is_some() {
+            // iPXE's IPv6 configuration's timer, or the boot's own, or both.
+            if self.poll_conf6().is_some_and(|t| t <= now) {
+                self.conf6_timeout(now);
+            }
+            if self.poll_phase().is_none_or(|t| t > now) {
+                return;
+            }
         }
         match &mut self.phase {
             Phase::PowerOn { until } => {

@@ -5,13 +5,24 @@ use pxelab_engine::bootfiles;
 use pxelab_engine::policy::{Arch, Site};
 use pxelab_engine::responder::BootRoot;
 use pxelab_engine::tftp::server::FileSource;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, OnceLock};
 
 /// Size of the modelled BIOS first stage (wdsnbp.com).
 pub const BIOS_NBP_SIZE: u64 = 32 * 1024;
 /// Size of the modelled UEFI boot program (bootmgfw.efi).
 pub const EFI_NBP_SIZE: u64 = 256 * 1024;
+
+/// The built-in size of the boot program at `path` (a boot root path, lower case):
+/// `None` for a file that is not a boot program.
+pub fn builtin_program_size(path: &str) -> Option<u64> {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    match name {
+        "wdsnbp.com" => Some(BIOS_NBP_SIZE),
+        "bootmgfw.efi" => Some(EFI_NBP_SIZE),
+        _ => None,
+    }
+}
 
 const PATTERN_LEN: usize = 1 << 16;
 
@@ -93,6 +104,17 @@ pub struct SimRoot {
 
 impl SimRoot {
     pub fn new(site: &Site, images: &[String]) -> SimRoot {
+        SimRoot::with_program_sizes(site, images, &BTreeMap::new())
+    }
+
+    /// As [`SimRoot::new`], with the boot programs at the paths of `program_sizes` of
+    /// those sizes instead of the built-in ones (the lab overlay of `--compare`,
+    /// `crate::lab_overlay`).
+    pub fn with_program_sizes(
+        site: &Site,
+        images: &[String],
+        program_sizes: &BTreeMap<String, u64>,
+    ) -> SimRoot {
         let mut files = HashMap::new();
         let mut add = |path: String, len: u64| {
             let path = path.to_ascii_lowercase();
@@ -107,10 +129,17 @@ impl SimRoot {
                 Arch::X64 => "x64",
                 Arch::Arm64 => "arm64",
             };
+            let mut programs = vec![(format!("smsboot/{id}/{dir}/bootmgfw.efi"), EFI_NBP_SIZE)];
             if img.arch == Arch::X86 {
-                add(format!("smsboot/{id}/x86/wdsnbp.com"), BIOS_NBP_SIZE);
+                programs.push((format!("smsboot/{id}/x86/wdsnbp.com"), BIOS_NBP_SIZE));
             }
-            add(format!("smsboot/{id}/{dir}/bootmgfw.efi"), EFI_NBP_SIZE);
+            for (path, builtin) in programs {
+                let path = path.to_ascii_lowercase();
+                add(
+                    path.clone(),
+                    program_sizes.get(&path).copied().unwrap_or(builtin),
+                );
+            }
             add(bootfiles::image_path(id), img.size);
         }
         SimRoot {
@@ -196,5 +225,38 @@ mod crc_tests {
             off += n as u64;
         }
         assert_eq!(root.crc32(&path), Some(h.finalize()));
+    }
+
+    #[test]
+    fn program_sizes_replace_the_built_in_ones_at_their_paths_only() {
+        let site = Site {
+            boot_images: vec![BootImage {
+                id: "PS1".into(),
+                arch: Arch::X86,
+                size: 1 << 20,
+                pxe_enabled: true,
+            }],
+            ..Site::default()
+        };
+        let ids = ["PS1".to_string()];
+        let sizes = BTreeMap::from([("smsboot/ps1/x86/wdsnbp.com".to_string(), 2560)]);
+        let len = |root: &SimRoot, p: &str| root.open(p).map(|f| f.len());
+        let lab = SimRoot::with_program_sizes(&site, &ids, &sizes);
+        assert_eq!(len(&lab, "smsboot/ps1/x86/wdsnbp.com"), Some(2560));
+        assert_eq!(
+            len(&lab, "smsboot/ps1/x86/bootmgfw.efi"),
+            Some(EFI_NBP_SIZE)
+        );
+        assert_eq!(
+            len(&lab, &bootfiles::image_path("PS1").to_ascii_lowercase()),
+            Some(1 << 20)
+        );
+        let own = SimRoot::new(&site, &ids);
+        assert_eq!(len(&own, "smsboot/ps1/x86/wdsnbp.com"), Some(BIOS_NBP_SIZE));
+        assert_eq!(
+            builtin_program_size("smsboot/ps1/x64/bootmgfw.efi"),
+            Some(EFI_NBP_SIZE)
+        );
+        assert_eq!(builtin_program_size("smstemp/x.var"), None);
     }
 }

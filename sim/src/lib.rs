@@ -16,6 +16,7 @@ mod event_queue;
 pub mod expect;
 pub mod http_host;
 pub mod ipv6;
+pub mod lab_overlay;
 pub mod ladder;
 pub mod ladder_pcap;
 pub mod learn;

@@ -47,15 +47,15 @@ impl Phases {
 }
 
 const OP_RRQ: u16 = 1;
-const OP_DATA: u16 = 3;
-const OP_ACK: u16 = 4;
+pub(crate) const OP_DATA: u16 = 3;
+pub(crate) const OP_ACK: u16 = 4;
 
-fn opcode(f: &Frame) -> Option<u16> {
+pub(crate) fn opcode(f: &Frame) -> Option<u16> {
     let p = f.payload.get(0..2)?;
     Some(u16::from_be_bytes([p[0], p[1]]))
 }
 
-fn block(f: &Frame) -> Option<u16> {
+pub(crate) fn block(f: &Frame) -> Option<u16> {
     let p = f.payload.get(2..4)?;
     Some(u16::from_be_bytes([p[0], p[1]]))
 }
@@ -79,7 +79,7 @@ fn dhcp_type(payload: &[u8]) -> Option<u8> {
     None
 }
 
-fn rrq_file(f: &Frame) -> Option<String> {
+pub(crate) fn rrq_file(f: &Frame) -> Option<String> {
     if !f.from_client || opcode(f) != Some(OP_RRQ) {
         return None;
     }

@@ -130,6 +130,10 @@ pub struct ScenarioResult {
     /// `pxelab run --lab --compare`: each boot's phases in the lab and the simulator.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub timing: Vec<crate::phases::BootTiming>,
+    /// `--compare`: the lab overlay the simulator run it was compared with applied
+    /// (`crate::lab_overlay`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timing_overlay: Option<crate::lab_overlay::OverlayApplied>,
 }
 
 impl ScenarioResult {
@@ -160,6 +164,7 @@ impl ScenarioResult {
             pcaps: Vec::new(),
             started_unix_s: None,
             timing: Vec::new(),
+            timing_overlay: None,
         }
     }
 }

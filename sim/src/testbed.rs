@@ -323,6 +323,7 @@ impl Testbed for SimBed {
                 &b.site,
                 &b.store,
                 &cfg,
+                &b.program_sizes,
                 now,
                 self.result.seed ^ now.as_nanos(),
                 idx,
@@ -555,6 +556,7 @@ fn deliver(
             if !to_me {
                 return;
             }
+            w.server_receives(host, iface, dst.port());
             if dst.port() == 67 {
                 let now = w.now;
                 let seg = w.hosts[host].ifaces[iface].seg;

@@ -21,6 +21,8 @@ use std::time::Duration;
 // IPv6 sending and delivery (docs/MODEL.md, "IPv6"), apart.
 mod firmware_cost;
 mod send6;
+// The lab overlay's server turnaround (`--compare` only).
+mod server_turnaround;
 // TCP segments of HTTP boot on the links and in the pcaps.
 mod tcp;
 
@@ -223,6 +225,8 @@ pub struct World {
     pub(crate) block_crcs: crate::block_crc::BlockCrcs,
     /// A frame's bytes put together for a pcap from DATA by reference.
     scratch: Vec<u8>,
+    /// The lab overlay's hold per TFTP datagram a server takes in (world/server_turnaround.rs).
+    pub(crate) server_turnaround: Duration,
 }
 
 /// What a responder did with a client's request: `None` it answered, or
@@ -256,6 +260,7 @@ impl World {
             http: Default::default(),
             block_crcs: Default::default(),
             scratch: Vec::new(),
+            server_turnaround: Duration::ZERO,
         }
     }
 

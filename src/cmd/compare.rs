@@ -2,12 +2,15 @@
 //! with segment captures, and every boot's phases are compared
 //! (`pxelab_sim::phases`): power-on to the first DISCOVER, the first DISCOVER to the
 //! boot program's first TFTP read, the boot program's and the boot image's downloads.
-//! The comparison goes into each lab result's `timing` (the JSON results) and, as a
-//! table, to stdout.
+//! The simulator run takes the lab's test bed from the lab run (the lab overlay: the
+//! boot programs' sizes, the server's turnaround), so that the phases compare the
+//! firmware model only. The comparison goes into each lab result's `timing` (the JSON
+//! results) and `timing_overlay`, and, as a table, to stdout.
 
 use pxelab_scenario::Scenario;
+use pxelab_sim::lab_overlay;
 use pxelab_sim::phases::{self, BootTiming};
-use pxelab_sim::{run_scenario, RunOptions, ScenarioResult};
+use pxelab_sim::{RunOptions, ScenarioResult};
 use std::path::Path;
 
 /// Where the captures of a compared run go when `--pcap` was not given.
@@ -15,9 +18,11 @@ pub fn scratch_dir() -> std::path::PathBuf {
     std::env::temp_dir().join(format!("pxelab-compare-{}", std::process::id()))
 }
 
-/// Runs each lab result's scenario in the simulator (captures under `dir/sim`) and
-/// sets the lab result's `timing`. A scenario whose captures cannot be read gets a
-/// warning and no timing.
+/// Runs each lab result's scenario in the simulator (captures under `dir/sim`) with the
+/// lab overlay measured from the lab run (`pxelab_sim::lab_overlay`: the boot programs
+/// the lab served, its server's turnaround) and sets the lab result's `timing` and
+/// `timing_overlay`. A scenario whose captures cannot be read gets a warning and no
+/// timing.
 pub fn attach(scenarios: &[&Scenario], lab: &mut [ScenarioResult], seed: Option<u64>, dir: &Path) {
     let several = scenarios.len() > 1;
     for r in lab.iter_mut() {
@@ -36,9 +41,13 @@ pub fn attach(scenarios: &[&Scenario], lab: &mut [ScenarioResult], seed: Option<
             )),
             ..Default::default()
         };
-        let sim = run_scenario(sc, &opts);
-        match phases::compare_results(r, &sim, sc) {
-            Ok(t) => r.timing = t,
+        let compared = lab_overlay::run_with_overlay(sc, r, &opts)
+            .and_then(|(sim, overlay)| Ok((phases::compare_results(r, &sim, sc)?, overlay)));
+        match compared {
+            Ok((timing, overlay)) => {
+                r.timing = timing;
+                r.timing_overlay = Some(overlay);
+            }
             Err(e) => eprintln!("warning: {}: no timing comparison: {e}", r.file),
         }
     }
@@ -50,6 +59,12 @@ pub fn table(results: &[ScenarioResult]) -> String {
     let all: Vec<&BootTiming> = results.iter().flat_map(|r| &r.timing).collect();
     for r in results {
         s.push_str(&phases::table(&r.file, &r.timing));
+    }
+    // What the simulator runs took from the lab's test bed (docs/LAB.md, "The lab overlay").
+    for r in results {
+        if let Some(o) = &r.timing_overlay {
+            s.push_str(&format!("{}: {}\n", r.file, o.describe()));
+        }
     }
     let judged: Vec<bool> = all
         .iter()

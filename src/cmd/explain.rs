@@ -46,6 +46,7 @@ pub fn explain(a: ExplainArgs) -> Result<ExitCode, crate::Error> {
         capture: Default::default(),
         trace: true,
         no_verify: false,
+        lab_overlay: None,
     };
     let r = run_scenario(&sc, &opts);
     let drawn = match a.format {

@@ -72,7 +72,9 @@ pub struct RunArgs {
     shard: Option<Shard>,
     /// Lab: run each scenario in the simulator too and compare every boot's phases
     /// (power-on to DISCOVER, DISCOVER to the boot program's first read, the downloads)
-    /// from both modes' captures: a table on stdout, `timing` in the JSON results.
+    /// from both modes' captures: a table on stdout, `timing` in the JSON results. The
+    /// simulator takes the lab's boot program sizes and server turnaround from the lab
+    /// run (`timing_overlay`, docs/LAB.md "The lab overlay").
     #[arg(long, requires = "lab")]
     compare: bool,
     /// Lab: longest a client boot may take before it is stopped and judged.
@@ -177,6 +179,7 @@ pub fn run(a: RunArgs) -> Result<ExitCode, crate::Error> {
                 capture: capture.clone(),
                 trace: true,
                 no_verify: a.no_verify,
+                lab_overlay: None,
             };
             let r = run_scenario(s, &opts);
             if let Some(m) = capture.take_notice() {

@@ -197,6 +197,22 @@ pub struct FirmwareTiming {
     /// 15.75 s; a router advertisement without the M and O flags ends it at once
     /// (`ipv6conf_rx_router_advertisement`). `None`: the firmware does not wait (EDK2).
     pub ipv6_wait: Option<Duration>,
+    /// iPXE where a router answers (a segment with `cidr6`): from the first DISCOVER to
+    /// when its IPv6 configuration takes the advertisement, which ends it, or with M or
+    /// O starts its DHCPv6 (`dhcp6::ipxe_conf`). iPXE's source takes the first one at
+    /// once; in the lab the ROM solicited three times and took one 1.0 s after its
+    /// DISCOVER, with its DHCPv4 REQUEST (11 of 11 boots: `scenarios/lab/
+    /// bios-managed-ra-dhcp6.yaml`, `bios-router-adverts.yaml`): QEMU's e1000 holds
+    /// every received frame for 1000 ms after the driver enables its receiver
+    /// (`hw/net/e1000.c`: `set_rx_control` arms `flush_queue_timer`, and
+    /// `e1000_can_receive` is false while it runs), so real hardware would take it at
+    /// once. Profile key `timing.ipv6_advert_taken`.
+    pub ipv6_advert_taken: Duration,
+    /// iPXE's DHCPv6 after an advertisement with M or O: from a state's first message
+    /// to its failure with no answer it takes (iPXE's retry timer, 15.75 s: the
+    /// `dhcp6:` section's `give_up`; 16.03-16.09 s under TCG in the lab). Profile key
+    /// `timing.ipv6_dhcp6_give_up` (absent or `0s`: `give_up`).
+    pub ipv6_dhcp6_give_up: Option<Duration>,
     /// From the DHCP ACK that names the boot file itself (options 66/67, no port-4011
     /// exchange) to the first read of it, before `per_packet` (the captures: ARP of the
     /// TFTP server and the firmware's set-up, 6 to 64 ms under TCG).

@@ -248,6 +248,27 @@ impl Firmware6 {
         })
     }
 
+    /// The Information-request of a stateless session (iPXE after an advertisement with
+    /// O and not M, `ipxe_conf`): the Solicit's options but the IA_NA, as iPXE's
+    /// `dhcpv6_tx` writes every message (no IA where the state has none).
+    pub fn information_request(
+        &self,
+        mac: Mac,
+        guid: Option<Guid>,
+        xid: [u8; 3],
+        elapsed_cs: u16,
+    ) -> Vec<u8> {
+        let order: Vec<u16> = self
+            .solicit_order
+            .iter()
+            .copied()
+            .filter(|c| *c != opt::IA_NA)
+            .collect();
+        self.message(msg::INFORMATION_REQUEST, xid, &order, |c| {
+            self.option(c, mac, guid, elapsed_cs, &[], &[])
+        })
+    }
+
     /// EDK2's boot request to a proxy (`PxeBcRequestBootService`): a Request from port
     /// 4011 to the boot file URL's host, port 4011, with the proxy Advertise's
     /// transaction id, its server identifier first, then the first Request's options

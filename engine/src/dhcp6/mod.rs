@@ -10,6 +10,8 @@
 //! - [`relay`]: Relay-Forward unwrapped, Relay-Reply wrapped with the Interface-ID
 //!   echoed (R-V6-3).
 //! - [`firmware`]: the firmware models of PXE over IPv6 (EDK2, iPXE), from the captures.
+//! - [`ipxe_conf`]: iPXE's DHCPv6 after a router advertisement with M or O, during
+//!   a boot over IPv4.
 //! - [`relay_agent`]: a router's DHCPv6 relay agent (`ip_helpers6`, `interface_id6`).
 //! - [`server`]: the built-in DHCPv6 address server (IA_NA from `pools6`).
 //! - [`answer`]: the proxy Advertise / Reply (no address, vendor class echoed, server
@@ -27,6 +29,7 @@
 pub mod answer;
 pub mod firmware;
 pub mod http_firmware;
+pub mod ipxe_conf;
 pub mod relay;
 pub mod relay_agent;
 pub mod request;

@@ -381,13 +381,12 @@ impl Client {
                 self.served_by = Some(server);
                 self.note(now, || format!("PXE ACK from {server}: boot file {file}"));
                 // iPXE boots once its IPv6 configuration, begun with the first
-                // DISCOVER, is over too.
-                let configured = match self.model.timing.ipv6_wait {
-                    // `boot_started`: the first DISCOVER, once the firmware is up.
-                    Some(wait) if !self.router_adverts => now.max(self.boot_started + wait),
-                    _ => now,
+                // DISCOVER, is over too; while its DHCPv6 runs, the session's end
+                // sets the time (ipxe_conf6.rs).
+                let until = match self.ipv6_configured(now) {
+                    Some(t) => t + self.model.pxe_ack_to_nbp,
+                    None => Instant::from_nanos(u64::MAX),
                 };
-                let until = configured + self.model.pxe_ack_to_nbp;
                 self.phase = Phase::BeforeNbp {
                     until,
                     server,

@@ -371,7 +371,13 @@ impl Client {
         dst: SocketAddrV6,
         payload: &[u8],
     ) {
-        let Some(b) = self.six.as_ref() else { return };
+        let Some(b) = self.six.as_ref() else {
+            // A boot over IPv4: iPXE's IPv6 configuration may be running DHCPv6.
+            if dst.port() == dhcp6::CLIENT_PORT {
+                self.conf6_datagram(now, payload);
+            }
+            return;
+        };
         if matches!(b.phase, Phase::Tftp { .. }) {
             self.on_tftp6(now, src, dst, payload);
             return;

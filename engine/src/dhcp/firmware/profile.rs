@@ -242,6 +242,13 @@ struct Timing {
     /// iPXE 16.07 s, EDK2 none; `0s`: none).
     #[serde(default)]
     ipv6_wait: Option<Dur>,
+    /// iPXE: from the first DISCOVER to taking the router advertisement.
+    #[serde(default)]
+    ipv6_advert_taken: Dur,
+    /// iPXE: its DHCPv6 after an advertisement with M or O gives up (absent or `0s`:
+    /// `dhcp6`'s `give_up`).
+    #[serde(default)]
+    ipv6_dhcp6_give_up: Option<Dur>,
     #[serde(default)]
     ack_to_read: Dur,
     #[serde(default)]
@@ -552,6 +559,12 @@ impl ProfileFile {
                     (None, Stack::Ipxe) => Some(Duration::from_millis(16_070)),
                     (None, Stack::Edk2) => None,
                 },
+                ipv6_advert_taken: self.timing.ipv6_advert_taken.0,
+                ipv6_dhcp6_give_up: self
+                    .timing
+                    .ipv6_dhcp6_give_up
+                    .map(|d| d.0)
+                    .filter(|d| !d.is_zero()),
                 ack_to_read: self.timing.ack_to_read.0,
                 probe_abort: self.timing.probe_abort.0,
                 probe_to_read: self.timing.probe_to_read.0,

@@ -102,8 +102,13 @@ pub fn to_yaml(p: &Profile, comment: &str) -> String {
     let _ = writeln!(y, "  pxe_ack_to_nbp: {}", duration_text(m.pxe_ack_to_nbp));
     let wait = t.ipv6_wait.unwrap_or(Duration::ZERO);
     let _ = writeln!(y, "  ipv6_wait: {}", duration_text(wait));
-    // Only when set: the built-in profiles have none (0s).
+    // Only when set (`0s` reads as absent).
     for (key, d) in [
+        ("ipv6_advert_taken", t.ipv6_advert_taken),
+        (
+            "ipv6_dhcp6_give_up",
+            t.ipv6_dhcp6_give_up.unwrap_or(Duration::ZERO),
+        ),
         ("ack_to_read", t.ack_to_read),
         ("probe_abort", t.probe_abort),
         ("probe_to_read", t.probe_to_read),

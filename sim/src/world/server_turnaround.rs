@@ -1,0 +1,39 @@
+//! The lab overlay's server turnaround (`crate::lab_overlay`, `pxelab run --lab
+//! --compare` only): each TFTP datagram a responder's host takes in holds it for the
+//! turnaround before it sends again, as the lab's `pxelab serve` and userspace switch
+//! take that long from a client's ACK to the next DATA beyond what the link model
+//! gives. Zero (every other run) changes nothing.
+
+use super::{HostId, World};
+
+/// DHCP and proxy DHCP (67, 4011) answers are not TFTP rounds: the turnaround was
+/// measured on TFTP only.
+fn is_tftp_port(dst_port: u16) -> bool {
+    !matches!(dst_port, 67 | 68 | 4011)
+}
+
+impl World {
+    /// A datagram to `dst_port` reaches server `host` on `iface`: with a turnaround,
+    /// what it sends next waits for it.
+    pub(crate) fn server_receives(&mut self, host: HostId, iface: usize, dst_port: u16) {
+        let hold = self.server_turnaround;
+        if hold.is_zero() || !is_tftp_port(dst_port) {
+            return;
+        }
+        let now = self.now;
+        self.hosts[host].ifaces[iface].egress.transmit(now, hold);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_tftp_port;
+
+    #[test]
+    fn only_tftp_datagrams_take_the_turnaround() {
+        assert!(is_tftp_port(69));
+        assert!(is_tftp_port(50123));
+        assert!(!is_tftp_port(67));
+        assert!(!is_tftp_port(4011));
+    }
+}
