@@ -4,11 +4,11 @@
 //!
 //! A ring of buckets of 2^[`SHIFT`] ns each covers the next [`BUCKETS`] of them from the
 //! current one. An item is linked into its bucket unsorted (the items live in one
-//! pool, the ring holds only list heads: a few cache lines in all); a bucket's items
+//! pool, the ring holds only list heads, 16 KiB); a bucket's items
 //! are sorted once, when it becomes the current one (a storm's buckets hold ten or
 //! so). Items beyond the ring's window wait in a heap and move into the ring as it
 //! comes to them. The radix heap before this moved each item down a bucket at a time,
-//! some twenty times over a storm's delays of milliseconds: a seventh of the
+//! many times over a storm's delays of milliseconds: an eighth of the
 //! simulator's instructions.
 
 use crate::link::DelayQueue;
@@ -224,7 +224,7 @@ impl<E> EventQueue<E> {
         }
         if self.current.len() > 1 {
             self.current
-                .sort_unstable_by(|a, b| (b.0, b.1).cmp(&(a.0, a.1)));
+                .sort_unstable_by_key(|&(at, seq, _)| std::cmp::Reverse((at, seq)));
         }
     }
 
