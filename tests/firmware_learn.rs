@@ -4,7 +4,8 @@
 //! simulator, given the learned profile and the capture's server set-up, sends the
 //! capture's messages in the capture's order with the capture's options, each at the
 //! capture's time within 10 % (see `TIME_FLOOR`), from the first DISCOVER and from the
-//! message before it.
+//! message before it; and the learned `per_packet` is what `pxelab lab calibrate`
+//! reads from the same capture.
 //!
 //! The captures were taken with QEMU's user-mode network (slirp), whose DHCP server
 //! names the boot file itself (the `file` field) and serves it by TFTP: the replayed
@@ -201,6 +202,30 @@ fn a_learned_profile_has_the_builtin_profiles_dhcp_and_tftp_options() {
         assert_eq!(
             l.retransmit[0], b.retransmit[0],
             "{name}: first retransmission"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `per_packet` is learned as the simulator models it and `pxelab lab calibrate` reads
+/// it: the firmware's mean time per frame taken in, over the capture's DATA-to-ACK
+/// gaps (`pxelab_sim::phases::per_packet` on the capture read as a lab one).
+#[test]
+fn a_learned_per_packet_is_what_lab_calibrate_reads_from_the_capture() {
+    let dir = tmp("learn-per-frame");
+    let mac = [0x52, 0x54, 0x00, 0x12, 0x34, 0x56];
+    for (name, kind) in FIXTURES {
+        let path = learn(name, &dir);
+        let text = std::fs::read_to_string(&path).unwrap();
+        let learned = profile::parse(&text, &path, kind).unwrap_or_else(|e| panic!("{e}"));
+        let frames = pxelab_sim::ladder_pcap::read(&fixture(name), 0.0, mac).unwrap();
+        let calibrated = pxelab_sim::phases::per_packet(&frames).expect("DATA acknowledged");
+        let got = learned.pxe4.timing.per_packet.as_secs_f64();
+        // The profile holds whole microseconds; the capture's Unix times in f64 keep
+        // about 0.2 µs.
+        assert!(
+            (got - calibrated).abs() <= 1e-6,
+            "{name}: learned {got} s, calibrate's {calibrated} s"
         );
     }
     let _ = std::fs::remove_dir_all(&dir);

@@ -17,6 +17,7 @@ use std::time::Duration;
 // DATA blocks by reference: a download fed their CRCs.
 mod data_ref;
 mod dhcp;
+pub(crate) use dhcp::discover_deadline;
 use dhcp::Offer;
 mod http6;
 mod ipxe_conf6;

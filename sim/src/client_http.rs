@@ -9,7 +9,12 @@
 //!    until its current retransmission time (`Dhcp4Dxe`), then takes an address offer
 //!    that names a boot file URL, else an address offer together with a proxy offer
 //!    that does (`HttpBootSelectDhcpOffer`), and sends its REQUEST (4 s after the first
-//!    DISCOVER in the captures). Nothing usable by 60 s: `no_offer`.
+//!    DISCOVER in the captures), resent after 4, 8, 16, 32 s. Nothing usable by 60 s:
+//!    `no_offer`. These timers are the profile's, as PXE's (`client/dhcp.rs`): its
+//!    `http4` model is `dhcp4` with HTTP boot's options, so `retransmit`,
+//!    `request_retransmit`, `timing.offer_collection`, `selects_offer_at_timeout` and
+//!    `proxy_offer_wait` (the built-in profiles' values are the times above, which
+//!    `HttpBootDxe`'s `mHttpDhcpTimeout` and the captures show).
 //! 2. After the DHCPACK, `HEAD` then `GET` of the boot program's URL with `Host`,
 //!    `Accept: */*` and `User-Agent: UefiHttpBoot/1.0`, on one connection while the
 //!    server keeps it open (`HttpDxe` reconnects, after a reset of the old one, when
@@ -34,14 +39,12 @@ use rand::RngExt as _;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4};
 use std::time::Duration;
 
+#[cfg(test)]
+mod dhcp_timers_tests;
 mod message;
 pub use message::{http_request, Url};
 use message::{read_response, Response};
 
-/// DISCOVER retransmission waits (`mHttpDhcpTimeout`): sent at 0, 4, 12, 28 s; given
-/// up at 60 s.
-pub const DISCOVER_WAITS: [u64; 4] = [4, 8, 16, 32];
-const REQUEST_WAITS: [u64; 4] = [4, 8, 16, 32];
 /// `PcdHttpIoTimeout`: how long the firmware waits for the next bytes of a response.
 pub const HTTP_IO_TIMEOUT: Duration = Duration::from_secs(5);
 /// EDK2 TcpDxe's first local port is drawn once per boot in 1024..=2047
@@ -284,8 +287,7 @@ impl HttpBoot {
         *tx += 1;
         // Dhcp4Dxe's elapsed seconds (0, 4, 12, 28 in the captures).
         *secs = now.saturating_since(*started).as_secs().min(0xffff) as u16;
-        let waited: u64 = DISCOVER_WAITS[..(*tx).min(4)].iter().sum();
-        *next = *started + Duration::from_secs(waited);
+        *next = crate::client::discover_deadline(self.model, *started, *tx);
         let (x, s, n) = (*xid, *secs, *tx);
         let payload = firmware::build_discover(self.model, self.mac, self.guid, x, s);
         out.push(Send {
@@ -321,29 +323,33 @@ impl HttpBoot {
                 proxy,
                 xid,
                 secs,
-                ..
+                started,
             } => {
                 if *next > now {
                     return;
                 }
+                let (tx, x, s) = (*tx, *xid, *secs);
+                // An address offer without a URL, no proxy offer, and the firmware's wait
+                // for one over (`proxy_offer_wait`, as `client/dhcp.rs`).
+                let waited = now.saturating_since(*started);
+                let unpaired = offer.clone().filter(|o| o.url.is_none() && proxy.is_none());
                 // The collection window is over: take the best pair (R-HTTP-1).
-                let url = match (&*offer, &*proxy) {
-                    (Some(o), _) if o.url.is_some() => o.url.clone(),
-                    (Some(_), Some((_, u))) => Some(u.clone()),
-                    _ => None,
-                };
-                if let (Some(o), Some(url)) = (offer.clone(), url) {
-                    let (x, s) = (*xid, *secs);
-                    self.phase = Phase::Request {
-                        xid: x,
-                        tx: 1,
-                        secs: s,
-                        next: now + Duration::from_secs(REQUEST_WAITS[0]),
-                        offer: o.clone(),
-                        url,
-                    };
-                    self.send_request(now, x, s, &o, out);
-                } else if *tx >= DISCOVER_WAITS.len() {
+                if self.request_chosen(now, out) {
+                    return;
+                }
+                let wait = self.model.proxy_offer_wait_secs;
+                if let (Some(o), Some(w)) = (unpaired, wait) {
+                    if waited > Duration::from_secs(w) {
+                        self.send_request(now, x, s, &o, out);
+                        self.note(
+                            now,
+                            format!("no HTTP boot offer within {w} s of the address offer: nothing to boot"),
+                        );
+                        self.give_up(now);
+                        return;
+                    }
+                }
+                if tx >= self.model.retransmit.len() {
                     self.note(now, "no HTTP boot offer received: HTTP boot gives up");
                     self.give_up(now);
                 } else {
@@ -361,7 +367,8 @@ impl HttpBoot {
                 if *next > now {
                     return;
                 }
-                if *tx >= REQUEST_WAITS.len() {
+                let waits = &self.model.request_retransmit;
+                if *tx >= waits.len() {
                     self.note(now, "no DHCPACK: restarting discovery");
                     if self.restarts < MAX_RESTARTS {
                         self.restarts += 1;
@@ -372,7 +379,7 @@ impl HttpBoot {
                     return;
                 }
                 *tx += 1;
-                *next = now + Duration::from_secs(REQUEST_WAITS[*tx - 1]);
+                *next = now + Duration::from_secs(waits[*tx - 1]);
                 let (x, s, o) = (*xid, *secs, offer.clone());
                 self.send_request(now, x, s, &o, out);
             }
@@ -399,6 +406,50 @@ impl HttpBoot {
             }
             Phase::Idle | Phase::Done => {}
         }
+    }
+
+    /// The address offer to request and its boot file URL, once the offers make a way to
+    /// boot (R-HTTP-1): an address offer naming a URL itself, else one with a proxy
+    /// offer that names one. A firmware that waits for a proxy offer
+    /// (`proxy_offer_wait`) takes an address offer's own URL only once that wait from
+    /// the first DISCOVER is over, as PXE a DHCP server's own boot file.
+    fn chosen(&self, now: Instant) -> Option<(Offer, String)> {
+        let Phase::Discover {
+            started,
+            offer: Some(o),
+            proxy,
+            ..
+        } = &self.phase
+        else {
+            return None;
+        };
+        if let Some(own) = &o.url {
+            let wait = self.model.proxy_offer_wait_secs.map(Duration::from_secs);
+            let awaits_proxy =
+                proxy.is_none() && wait.is_some_and(|w| now.saturating_since(*started) <= w);
+            return (!awaits_proxy).then(|| (o.clone(), own.clone()));
+        }
+        proxy.as_ref().map(|(_, u)| (o.clone(), u.clone()))
+    }
+
+    /// Sends the REQUEST for the chosen offer ([`Self::chosen`]), if there is one yet.
+    fn request_chosen(&mut self, now: Instant, out: &mut Vec<Send>) -> bool {
+        let Some((o, url)) = self.chosen(now) else {
+            return false;
+        };
+        let Phase::Discover { xid, secs, .. } = self.phase else {
+            return false;
+        };
+        self.phase = Phase::Request {
+            xid,
+            tx: 1,
+            secs,
+            next: now + Duration::from_secs(self.model.request_retransmit[0]),
+            offer: o.clone(),
+            url,
+        };
+        self.send_request(now, xid, secs, &o, out);
+        true
     }
 
     fn send_request(&mut self, now: Instant, xid: u32, secs: u16, o: &Offer, out: &mut Vec<Send>) {
@@ -461,6 +512,10 @@ impl HttpBoot {
                     } else {
                         self.note(now, format!("ignoring later HTTP offer from {server}"));
                     }
+                }
+                // A firmware that does not collect offers takes the first usable pair.
+                if !self.model.selects_offer_at_timeout {
+                    self.request_chosen(now, out);
                 }
             }
             Phase::Request {

@@ -36,14 +36,17 @@ pub fn read(path: &Path, started_unix_s: f64, mac: [u8; 6]) -> Result<Vec<Frame>
         let Ok(p) = p else { break };
         let frac = if nanos { 1e-9 } else { 1e-6 };
         let t = f64::from(p.ts_sec) + f64::from(p.ts_frac) * frac - started_unix_s;
-        if let Some(f) = udp(&p.data, t, mac) {
+        if let Some(f) = frame(&p.data, t, mac) {
             out.push(f);
         }
     }
     Ok(out)
 }
 
-fn udp(d: &[u8], t: f64, mac: [u8; 6]) -> Option<Frame> {
+/// The Ethernet frame `d`, captured at `t`, as one of `mac`'s datagrams: `None` when it
+/// is not IPv4 UDP to or from that client, or is an IPv4 fragment after the first
+/// (`pxelab firmware learn` reads its captures' frames so too).
+pub fn frame(d: &[u8], t: f64, mac: [u8; 6]) -> Option<Frame> {
     if d.len() < 14 + 20 + 8 || d[12..14] != [0x08, 0x00] {
         return None;
     }

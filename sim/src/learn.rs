@@ -9,14 +9,16 @@
 //! port-4011 REQUEST's source port, the DISCOVER retransmission timeouts (gaps between
 //! DISCOVERs of one transaction), the TFTP read request's options and the size probe
 //! (an error 8 after the first read, then a second read), a TFTP retransmission
-//! timeout, the offer collection and the time per packet (the client's ACK after each
-//! TFTP DATA); over IPv6 the Solicit's and Request's options, when Solicits go out,
+//! timeout, the offer collection and the firmware's time per frame it takes in
+//! (`per_packet`, as the simulator models it and `pxelab lab calibrate` measures it);
+//! over IPv6 the Solicit's and Request's options, when Solicits go out,
 //! the Advertise collection, the address wait and TFTP's options (`six`); for HTTP
 //! boot over IPv4 its DISCOVER's options. What it cannot show is taken from the
 //! built-in profile of the guessed firmware, and the notes say which.
 
 mod capture;
 mod gaps;
+mod per_packet;
 mod six;
 
 use capture::Datagram;
@@ -81,7 +83,8 @@ pub fn learn_file(path: &Path) -> Result<Learned, LearnError> {
 
 /// Learn a profile from a pcap file's bytes (`file` names it in messages and notes).
 pub fn learn(file: &str, bytes: &[u8]) -> Result<Learned, LearnError> {
-    let all = capture::datagrams(file, bytes)?;
+    let frames = capture::frames(file, bytes)?;
+    let all = capture::datagrams(&frames);
     let sent: Vec<Sent> = all
         .iter()
         .filter(|d| d.src.is_ipv4() && (d.dport == 67 || d.dport == 4011))
@@ -177,7 +180,10 @@ pub fn learn(file: &str, bytes: &[u8]) -> Result<Learned, LearnError> {
     p.pxe6.kind = kind;
     p.pxe6.stack = stack;
     match pxe4 {
-        Some(d) => learn_pxe4(&all, &sent, &d.p, &mut p.pxe4, &mut notes),
+        Some(d) => {
+            let per_frame = macs.first().and_then(|m| per_packet::learn(&frames, *m));
+            learn_pxe4(&all, &sent, &d.p, per_frame, &mut p.pxe4, &mut notes)
+        }
         None => notes.push(
             "no PXE boot over IPv4: `dhcp4`, `tftp` and `timing` are the built-in profile's".into(),
         ),
@@ -234,11 +240,12 @@ pub fn learn(file: &str, bytes: &[u8]) -> Result<Learned, LearnError> {
 }
 
 /// The `dhcp4:`, `tftp:` and `timing:` sections from a PXE boot over IPv4 whose first
-/// DISCOVER is `d`.
+/// DISCOVER is `d`; `per_frame` is the capture's time per frame taken in, if it has one.
 fn learn_pxe4(
     all: &[Datagram],
     sent: &[Sent],
     d: &DhcpPacket,
+    per_frame: Option<Duration>,
     m: &mut FirmwareModel,
     notes: &mut Vec<String>,
 ) {
@@ -400,25 +407,13 @@ fn learn_pxe4(
         ),
     }
 
-    // Time per packet: the client's ACK after each DATA (median).
-    let mut gaps: Vec<Duration> = Vec::new();
-    for (i, x) in all.iter().enumerate() {
-        let Ok(Packet::Ack { .. }) = Packet::parse(&x.payload) else {
-            continue;
-        };
-        if client_ip.is_some_and(|ip| x.src != ip) {
-            continue;
+    // The firmware's time per frame taken in, as the simulator models it (before the
+    // gaps below, which are learned less it).
+    match per_frame {
+        Some(t) => m.timing.per_packet = t,
+        None => {
+            notes.push("no TFTP DATA acknowledged: `per_packet` is the built-in profile's".into())
         }
-        let data = all[..i].iter().rev().find(|y| {
-            y.dport == x.sport && matches!(Packet::parse(&y.payload), Ok(Packet::Data { .. }))
-        });
-        if let Some(y) = data {
-            gaps.push(x.at.saturating_sub(y.at));
-        }
-    }
-    gaps.sort();
-    if let Some(mid) = gaps.get(gaps.len() / 2) {
-        m.timing.per_packet = round_us(*mid);
     }
     if let (Some(ip), Some(r)) = (client_ip, request) {
         let via_4011 = sent.iter().any(|s| s.dport == 4011);

@@ -12,6 +12,8 @@ pub mod rto;
 pub mod server;
 
 #[cfg(test)]
+mod client_patience_tests;
+#[cfg(test)]
 mod tests;
 
 pub use client::{ClientConfig, ClientStatus, ClientTransfer};

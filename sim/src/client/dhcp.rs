@@ -144,17 +144,7 @@ impl Client {
         let state_bits = ((*tx as u16).min(0x3fff) << 2)
             | (u16::from(offer.is_some()) << 1)
             | u16::from(proxy.is_some());
-        let waits = &self.model.retransmit;
-        let waited: u64 = waits[..(*tx).min(waits.len())].iter().sum();
-        // A profile's `offer_collection` puts the first timeout where the firmware's
-        // timer tick put it (learned from a capture: EDK2's 1-s ticks end its 4 s early),
-        // and the later ones after it.
-        let collection = self.model.timing.offer_collection;
-        *next = if collection.is_zero() {
-            st + Duration::from_secs(waited)
-        } else {
-            st + collection + Duration::from_secs(waited.saturating_sub(waits[0]))
-        };
+        *next = discover_deadline(self.model, st, *tx);
         let n = *tx;
         let secs = if self.model.sends_secs {
             self.secs(now, st)
@@ -501,6 +491,26 @@ impl Client {
             boot_server,
         };
         true
+    }
+}
+
+/// When the retransmission timeout of the `tx`-th DISCOVER of a transaction begun at
+/// `started` expires: the profile's `retransmit` gaps summed. A profile's
+/// `offer_collection` puts the first timeout where the firmware's timer tick put it
+/// (learned from a capture: EDK2's 1-s ticks end its 4 s early), and the later ones
+/// after it. PXE's and UEFI HTTP boot's DHCP alike (`client_http.rs`).
+pub(crate) fn discover_deadline(
+    model: &firmware::FirmwareModel,
+    started: Instant,
+    tx: usize,
+) -> Instant {
+    let waits = &model.retransmit;
+    let waited: u64 = waits[..tx.min(waits.len())].iter().sum();
+    let collection = model.timing.offer_collection;
+    if collection.is_zero() {
+        started + Duration::from_secs(waited)
+    } else {
+        started + collection + Duration::from_secs(waited.saturating_sub(waits[0]))
     }
 }
 

@@ -24,17 +24,22 @@ pub(super) struct Datagram {
 /// pcapng's Section Header Block type: its first four bytes.
 const PCAPNG_MAGIC: [u8; 4] = [0x0a, 0x0d, 0x0d, 0x0a];
 
-/// The capture's UDP datagrams in file order. `file` names it in errors.
-pub(super) fn datagrams(file: &str, bytes: &[u8]) -> Result<Vec<Datagram>, LearnError> {
-    let frames = if bytes.starts_with(&PCAPNG_MAGIC) {
-        pcapng_frames(file, bytes)?
+/// The capture's frames (time, Ethernet frame) in file order. `file` names it in
+/// errors.
+pub(super) fn frames(file: &str, bytes: &[u8]) -> Result<Vec<(Duration, Vec<u8>)>, LearnError> {
+    if bytes.starts_with(&PCAPNG_MAGIC) {
+        pcapng_frames(file, bytes)
     } else {
-        pcap_frames(file, bytes)?
-    };
-    Ok(frames
-        .into_iter()
-        .filter_map(|(at, data)| udp(at, &data))
-        .collect())
+        pcap_frames(file, bytes)
+    }
+}
+
+/// The UDP datagrams of a capture's `frames`, in order.
+pub(super) fn datagrams(frames: &[(Duration, Vec<u8>)]) -> Vec<Datagram> {
+    frames
+        .iter()
+        .filter_map(|(at, data)| udp(*at, data))
+        .collect()
 }
 
 fn read_error(file: &str, e: String) -> LearnError {
