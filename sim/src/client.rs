@@ -7,6 +7,7 @@ use pxelab_engine::dhcp::firmware::{self, FirmwareModel, Profile};
 use pxelab_engine::policy::{ClientClass, Purpose};
 use pxelab_engine::tftp::client::{ClientConfig, ClientStatus, ClientTransfer};
 use pxelab_engine::tftp::packet::{self as tftp_packet, Packet};
+use pxelab_engine::tftp::server::Pooled;
 use pxelab_engine::{Guid, Instant, Mac};
 use pxelab_scenario::Netboot;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddrV4};
@@ -218,6 +219,9 @@ pub struct Client {
     /// The TFTP client's datagrams of one call, kept empty between calls (no
     /// allocation per DATA block).
     tftp_payloads: Vec<Vec<u8>>,
+    /// Buffers for the TFTP client's ACKs: the world lends its pool of delivered
+    /// datagrams' buffers for each call (`World::with_client`), empty in between.
+    pub(crate) spare: Vec<Vec<u8>>,
     /// The boot option `boot` uses (the scenario's `netboot`).
     pub netboot: Netboot,
     /// The option of the boot under way (`netboot` when it powered on: a `boot` event's
@@ -287,6 +291,7 @@ impl Client {
             trace: None,
             progress: (Instant::ZERO, 0),
             tftp_payloads: Vec::new(),
+            spare: Vec::new(),
             netboot: Netboot::Pxe4,
             booting: Netboot::Pxe4,
             model6: pxelab_engine::dhcp6::firmware::model6(model.kind),
@@ -554,7 +559,7 @@ impl Client {
         port: u16,
         data_block: Option<u16>,
         out: &mut Vec<Send>,
-        feed: impl FnOnce(&mut ClientTransfer, &mut Vec<Vec<u8>>),
+        feed: impl FnOnce(&mut ClientTransfer, &mut Pooled<'_>),
     ) {
         if let Phase::Tftp {
             transfer,
@@ -586,8 +591,13 @@ impl Client {
                 });
                 return self.finish(now, Outcome::Failed, None, None);
             }
-            let mut payloads = std::mem::take(&mut self.tftp_payloads);
-            feed(transfer, &mut payloads);
+            let mut sink = Pooled {
+                sent: std::mem::take(&mut self.tftp_payloads),
+                spare: &mut self.spare,
+                data: None,
+            };
+            feed(transfer, &mut sink);
+            let payloads = sink.sent;
             let (st, active) = (
                 transfer.stats(),
                 matches!(transfer.status(), ClientStatus::Active),

@@ -95,7 +95,7 @@ impl SimBed {
                 }
             }
             EvKind::DeliverTcp { host, iface, seg } => {
-                crate::http_host::deliver(&mut self.b.world, host, iface, seg);
+                crate::http_host::deliver(&mut self.b.world, host, iface, *seg);
                 if matches!(self.b.world.hosts[host].kind, HostKind::Client(_)) {
                     self.note_finish(host);
                 }
@@ -123,11 +123,11 @@ impl SimBed {
             EvKind::Deliver6 {
                 host,
                 iface,
-                src,
-                dst,
+                addrs,
                 link_src,
                 payload,
             } => {
+                let (src, dst) = *addrs;
                 crate::deliver6::deliver6(&mut self.b, host, iface, src, dst, link_src, payload);
                 if matches!(self.b.world.hosts[host].kind, HostKind::Client(_)) {
                     self.note_finish(host);
@@ -575,6 +575,8 @@ fn deliver(
             w.with_responder(host, |r, now, out| {
                 r.handle_datagram(now, src, dst, &payload, out)
             });
+            // A client's ACK buffer goes back for its next one.
+            w.recycle(payload);
         }
         Tag::Router => {
             let own = w.hosts[host].ifaces.iter().any(|i| i.ip == Some(*dst.ip()));

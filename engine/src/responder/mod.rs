@@ -399,10 +399,8 @@ impl Responder {
                     push_peer_sends(self.cfg.address, sends, out);
                 }
             }
-            port if self.transfers.contains_key(&port) => {
-                self.on_tftp_transfer(now, src.into(), port, payload, out)
-            }
-            _ => {}
+            // A transfer's port, or nothing (`on_tftp_transfer` looks it up once).
+            port => self.on_tftp_transfer(now, src.into(), port, payload, out),
         }
     }
 

@@ -11,45 +11,9 @@ impl Responder {
         self.push_udp(tid, src, payload, out);
     }
 
-    /// R-V6-5: a TFTP datagram from local port `port` to `dst`, over the family of `dst`
-    /// (from `address6` for an IPv6 client).
+    /// A TFTP datagram without file data ([`push_udp_data`]).
     pub(super) fn push_udp(&self, port: u16, dst: SocketAddr, payload: Vec<u8>, out: &mut Output) {
-        self.push_udp_data(port, dst, payload, None, out);
-    }
-
-    fn push_udp_data(
-        &self,
-        port: u16,
-        dst: SocketAddr,
-        mut payload: Vec<u8>,
-        data: Option<FileData>,
-        out: &mut Output,
-    ) {
-        match dst {
-            SocketAddr::V4(dst) => out.transmits.push(Transmit {
-                src: SocketAddrV4::new(self.cfg.address, port),
-                dst,
-                payload,
-                data,
-            }),
-            // Datagrams over IPv6 carry their bytes.
-            SocketAddr::V6(dst) if data.is_some() => {
-                if let Some(d) = data {
-                    d.append_to(&mut payload);
-                }
-                self.push_udp_data(port, SocketAddr::V6(dst), payload, None, out);
-            }
-            SocketAddr::V6(dst) => out.transmits6.push(Transmit6 {
-                src: SocketAddrV6::new(
-                    self.cfg.address6.unwrap_or(std::net::Ipv6Addr::UNSPECIFIED),
-                    port,
-                    0,
-                    0,
-                ),
-                dst,
-                payload,
-            }),
-        }
+        push_udp_data(&self.cfg, port, dst, payload, None, out);
     }
 
     pub(super) fn on_tftp_request(
@@ -197,6 +161,7 @@ impl Responder {
         payload: &[u8],
         out: &mut Output,
     ) {
+        // One lookup of the transfer for the whole step (an ACK in, a DATA out).
         let Some(slot) = self.transfers.get_mut(&tid) else {
             return;
         };
@@ -215,12 +180,17 @@ impl Responder {
         };
         slot.transfer.handle_packet(now, payload, &mut payloads);
         let (mut sent, mut data) = (payloads.sent, payloads.data);
-        self.emit_transfer(tid, &mut sent, &mut data, out);
+        if matches!(slot.transfer.status(), TransferStatus::Active) {
+            emit(&self.cfg, tid, slot.client, &mut sent, &mut data, out);
+            arm_timer(slot, tid, &mut self.timers);
+        } else {
+            self.emit_transfer(tid, &mut sent, &mut data, out);
+            self.after_transfer_step(tid, out);
+        }
         out.step_sent = sent;
         if let Some(d) = data {
             out.step_data = d;
         }
-        self.after_transfer_step(tid, out);
     }
 
     pub(super) fn emit_transfer(
@@ -237,11 +207,7 @@ impl Responder {
             }
             return;
         };
-        let client = slot.client;
-        let mut data = data.iter_mut().flat_map(|d| d.drain(..));
-        for payload in payloads.drain(..) {
-            self.push_udp_data(tid, client, payload, data.next().flatten(), out);
-        }
+        emit(&self.cfg, tid, slot.client, payloads, data, out);
     }
 
     /// R-TFTP-6: a finished or failed transfer is removed alone.
@@ -250,16 +216,7 @@ impl Responder {
             return;
         };
         match slot.transfer.status() {
-            TransferStatus::Active => {
-                // Lazy timer: a transfer keeps at most one live entry; a deadline that
-                // moved later is found when the earlier entry fires.
-                if let Some(deadline) = slot.transfer.poll_timeout() {
-                    if slot.armed.is_none_or(|a| deadline < a) {
-                        slot.armed = Some(deadline);
-                        self.timers.push(Reverse((deadline, tid)));
-                    }
-                }
-            }
+            TransferStatus::Active => arm_timer(slot, tid, &mut self.timers),
             TransferStatus::Done => {
                 let slot = self.transfers.remove(&tid).expect("present");
                 self.by_client.remove(&slot.client);
@@ -287,5 +244,68 @@ impl Responder {
                 });
             }
         }
+    }
+}
+
+/// Lazy timer: a transfer keeps at most one live entry; a deadline that moved later is
+/// found when the earlier entry fires.
+fn arm_timer(slot: &mut Slot, tid: u16, timers: &mut BinaryHeap<Reverse<(Instant, u16)>>) {
+    if let Some(deadline) = slot.transfer.poll_timeout() {
+        if slot.armed.is_none_or(|a| deadline < a) {
+            slot.armed = Some(deadline);
+            timers.push(Reverse((deadline, tid)));
+        }
+    }
+}
+
+/// A transfer step's datagrams, from its port `tid` to its client.
+fn emit(
+    cfg: &ResponderConfig,
+    tid: u16,
+    client: SocketAddr,
+    payloads: &mut Vec<Vec<u8>>,
+    data: &mut Option<Vec<Option<FileData>>>,
+    out: &mut Output,
+) {
+    let mut data = data.iter_mut().flat_map(|d| d.drain(..));
+    for payload in payloads.drain(..) {
+        push_udp_data(cfg, tid, client, payload, data.next().flatten(), out);
+    }
+}
+
+/// R-V6-5: a TFTP datagram from local port `port` to `dst`, over the family of `dst`
+/// (from `address6` for an IPv6 client).
+fn push_udp_data(
+    cfg: &ResponderConfig,
+    port: u16,
+    dst: SocketAddr,
+    mut payload: Vec<u8>,
+    data: Option<FileData>,
+    out: &mut Output,
+) {
+    match dst {
+        SocketAddr::V4(dst) => out.transmits.push(Transmit {
+            src: SocketAddrV4::new(cfg.address, port),
+            dst,
+            payload,
+            data,
+        }),
+        // Datagrams over IPv6 carry their bytes.
+        SocketAddr::V6(dst) if data.is_some() => {
+            if let Some(d) = data {
+                d.append_to(&mut payload);
+            }
+            push_udp_data(cfg, port, SocketAddr::V6(dst), payload, None, out);
+        }
+        SocketAddr::V6(dst) => out.transmits6.push(Transmit6 {
+            src: SocketAddrV6::new(
+                cfg.address6.unwrap_or(std::net::Ipv6Addr::UNSPECIFIED),
+                port,
+                0,
+                0,
+            ),
+            dst,
+            payload,
+        }),
     }
 }

@@ -3,7 +3,7 @@
 
 use super::crc_shift::CrcShift;
 use super::packet::{self, Packet};
-use super::server::DEFAULT_BLKSIZE;
+use super::server::{DataSink, DEFAULT_BLKSIZE};
 use crate::time::Instant;
 use std::sync::Arc;
 use std::time::Duration;
@@ -153,15 +153,17 @@ impl ClientTransfer {
         }
     }
 
-    fn send(&mut self, now: Instant, b: Vec<u8>, out: &mut Vec<Vec<u8>>) {
+    fn send(&mut self, now: Instant, b: Vec<u8>, out: &mut impl DataSink) {
         self.last_sent.clear();
         self.last_sent.extend_from_slice(&b);
-        out.push(b);
+        out.push_datagram(b);
         self.deadline = Some(now + self.timeout);
     }
 
-    fn ack(&mut self, now: Instant, idx: u64, out: &mut Vec<Vec<u8>>) {
-        let mut b = Vec::with_capacity(4);
+    /// The ACK's buffer comes from the sink: a driver that recycles delivered
+    /// datagrams (the simulator) allocates none per block.
+    fn ack(&mut self, now: Instant, idx: u64, out: &mut impl DataSink) {
+        let mut b = out.buffer();
         packet::encode_ack(&mut b, idx as u16);
         self.send(now, b, out);
     }
@@ -177,7 +179,7 @@ impl ClientTransfer {
         now: Instant,
         src_port: u16,
         payload: &[u8],
-        out: &mut Vec<Vec<u8>>,
+        out: &mut impl DataSink,
     ) {
         if self.status != ClientStatus::Active {
             return;
@@ -223,7 +225,7 @@ impl ClientTransfer {
         block: u16,
         len: usize,
         crc32: u32,
-        out: &mut Vec<Vec<u8>>,
+        out: &mut impl DataSink,
     ) {
         if self.status != ClientStatus::Active {
             return;
@@ -246,7 +248,7 @@ impl ClientTransfer {
         self.blksize
     }
 
-    fn on_data(&mut self, now: Instant, block: u16, data: Block<'_>, out: &mut Vec<Vec<u8>>) {
+    fn on_data(&mut self, now: Instant, block: u16, data: Block<'_>, out: &mut impl DataSink) {
         self.heard = now;
         let len = match data {
             Block::Bytes(b) => b.len(),
@@ -338,7 +340,7 @@ impl ClientTransfer {
     /// So only the server's silence ends the transfer, as with the firmware: EDK2's
     /// Mtftp4 acknowledges every unexpected block and each packet it sends restarts its
     /// retries, and iPXE restarts its retry timer on every DATA.
-    pub fn handle_timeout(&mut self, now: Instant, out: &mut Vec<Vec<u8>>) {
+    pub fn handle_timeout(&mut self, now: Instant, out: &mut impl DataSink) {
         if self.status != ClientStatus::Active || self.deadline.is_none_or(|d| d > now) {
             return;
         }

@@ -33,8 +33,10 @@ pub struct Rto {
     bounds: RtoBounds,
     /// The client's RFC 2349 timeout: fixed, neither measured nor backed off.
     fixed: Option<Duration>,
-    srtt: Option<Duration>,
-    rttvar: Duration,
+    /// The estimator in nanoseconds: the same floor arithmetic as `Duration`'s
+    /// `* n / d`, without its per-step carries (a sample per block of every transfer).
+    srtt: Option<u64>,
+    rttvar: u64,
     /// The current timeout, backoff included.
     rto: Duration,
 }
@@ -45,7 +47,7 @@ impl Rto {
             bounds,
             fixed,
             srtt: None,
-            rttvar: Duration::ZERO,
+            rttvar: 0,
             rto: fixed.unwrap_or(bounds.initial),
         }
     }
@@ -57,7 +59,7 @@ impl Rto {
 
     /// The smoothed round trip, once measured.
     pub fn srtt(&self) -> Option<Duration> {
-        self.srtt
+        self.srtt.map(Duration::from_nanos)
     }
 
     /// A round trip measured on data sent once (the caller keeps Karn's rule). RFC 6298
@@ -66,19 +68,18 @@ impl Rto {
         if self.fixed.is_some() {
             return;
         }
-        match self.srtt {
-            None => {
-                self.srtt = Some(rtt);
-                self.rttvar = rtt / 2;
-            }
-            Some(srtt) => {
-                let err = srtt.abs_diff(rtt);
-                self.rttvar = self.rttvar * 3 / 4 + err / 4;
-                self.srtt = Some(srtt * 7 / 8 + rtt / 8);
-            }
-        }
-        let srtt = self.srtt.unwrap_or(rtt);
-        self.rto = (srtt + self.rttvar * 4).clamp(self.bounds.min, self.bounds.max);
+        let rtt = nanos(rtt);
+        let (srtt, rttvar) = match self.srtt {
+            None => (rtt, rtt / 2),
+            Some(srtt) => (
+                srtt.saturating_mul(7) / 8 + rtt / 8,
+                self.rttvar.saturating_mul(3) / 4 + srtt.abs_diff(rtt) / 4,
+            ),
+        };
+        self.srtt = Some(srtt);
+        self.rttvar = rttvar;
+        let rto = Duration::from_nanos(srtt.saturating_add(rttvar.saturating_mul(4)));
+        self.rto = rto.clamp(self.bounds.min, self.bounds.max);
     }
 
     /// A timeout fired: the next wait is twice as long, up to the cap (RFC 6298 5.5).
@@ -87,6 +88,13 @@ impl Rto {
             self.rto = (self.rto * 2).min(self.bounds.max.max(self.rto));
         }
     }
+}
+
+/// A duration in nanoseconds, saturating (a round trip is far below 584 years).
+fn nanos(d: Duration) -> u64 {
+    d.as_secs()
+        .saturating_mul(1_000_000_000)
+        .saturating_add(u64::from(d.subsec_nanos()))
 }
 
 #[cfg(test)]
@@ -145,6 +153,44 @@ mod tests {
         }
         // SRTT about 100 ms, RTTVAR about 80 ms: RTO well above the largest sample.
         assert!(r.timeout() > ms(300), "{:?}", r.timeout());
+    }
+
+    /// RFC 6298's estimator as `Duration` arithmetic computes it, as it was written
+    /// before it moved to nanoseconds.
+    fn reference(samples: &[Duration]) -> (Duration, Option<Duration>) {
+        let b = RtoBounds::default();
+        let (mut srtt, mut rttvar) = (None::<Duration>, Duration::ZERO);
+        let mut rto = b.initial;
+        for &rtt in samples {
+            match srtt {
+                None => {
+                    srtt = Some(rtt);
+                    rttvar = rtt / 2;
+                }
+                Some(s) => {
+                    rttvar = rttvar * 3 / 4 + s.abs_diff(rtt) / 4;
+                    srtt = Some(s * 7 / 8 + rtt / 8);
+                }
+            }
+            rto = (srtt.unwrap_or(rtt) + rttvar * 4).clamp(b.min, b.max);
+        }
+        (rto, srtt)
+    }
+
+    proptest::proptest! {
+        /// Round trips of nanoseconds to seconds: the same estimate and timeout to the
+        /// nanosecond.
+        #[test]
+        fn nanoseconds_give_what_duration_arithmetic_gives(
+            samples in proptest::collection::vec(0u64..3_000_000_000, 1..40)
+        ) {
+            let samples: Vec<Duration> = samples.into_iter().map(Duration::from_nanos).collect();
+            let mut r = Rto::new(RtoBounds::default(), None);
+            for &s in &samples {
+                r.sample(s);
+            }
+            proptest::prop_assert_eq!((r.timeout(), r.srtt()), reference(&samples));
+        }
     }
 
     #[test]

@@ -131,8 +131,7 @@ impl World {
             EvKind::Deliver6 {
                 host,
                 iface,
-                src,
-                dst,
+                addrs: Box::new((src, dst)),
                 link_src,
                 payload,
             },

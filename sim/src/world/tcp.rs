@@ -69,7 +69,7 @@ impl World {
             EvKind::DeliverTcp {
                 host: h,
                 iface: i,
-                seg,
+                seg: Box::new(seg),
             },
         );
     }
