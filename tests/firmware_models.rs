@@ -5,13 +5,14 @@
 //! option 97 decodes to the GUID QEMU was given (R-ID-1), and the TFTP read request asks
 //! for the same options.
 
-use pcap_file::pcap::PcapReader;
+mod common;
+
+use common::fixture::udp_datagrams;
 use pxelab_engine::dhcp::firmware::{self, FirmwareKind};
 use pxelab_engine::dhcp::packet::{self, DhcpPacket, MessageType};
 use pxelab_engine::tftp::packet::Packet;
 use pxelab_engine::{Guid, Mac};
 use std::net::Ipv4Addr;
-use std::path::PathBuf;
 
 const MAC: &str = "52:54:00:12:34:56";
 const UUID: &str = "00112233-4455-6677-8899-aabbccddeeff";
@@ -25,30 +26,13 @@ struct Capture {
     client_errors: Vec<u16>,
 }
 
-fn udp_payloads(path: &PathBuf) -> Vec<(u16, Vec<u8>)> {
-    let file = std::fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let mut r = PcapReader::new(file).unwrap();
-    let mut out = Vec::new();
-    while let Some(pkt) = r.next_packet() {
-        let pkt = pkt.unwrap();
-        let Ok(s) = etherparse::SlicedPacket::from_ethernet(&pkt.data) else {
-            continue;
-        };
-        if let Some(etherparse::TransportSlice::Udp(u)) = s.transport {
-            out.push((u.destination_port(), u.payload().to_vec()));
-        }
-    }
-    out
-}
-
 fn capture(name: &str) -> Capture {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join(format!("tests/fixtures/firmware/{name}.pcap"));
     let mut discover = None;
     let mut request = None;
     let mut rrqs = Vec::new();
     let mut client_errors = Vec::new();
-    for (dport, payload) in udp_payloads(&path) {
+    for d in udp_datagrams(name) {
+        let (dport, payload) = (d.dst_port, d.payload);
         if dport == 67 {
             let Ok(p) = packet::parse(&payload) else {
                 continue;
@@ -185,11 +169,9 @@ fn uefi_arm64_model_matches_aavmf() {
 /// port 69): the firmware's own read of the boot program, then the boot program's reads
 /// through the firmware's PXE interface (its parameters file, then the boot image).
 fn lab_rrqs(name: &str) -> Vec<(String, Vec<(String, String)>)> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join(format!("tests/fixtures/firmware/{name}.pcap"));
-    udp_payloads(&path)
+    udp_datagrams(name)
         .into_iter()
-        .filter_map(|(_, p)| match Packet::parse(&p) {
+        .filter_map(|d| match Packet::parse(&d.payload) {
             Ok(Packet::Rrq(r)) => Some((
                 String::from_utf8_lossy(r.filename).into_owned(),
                 r.options.clone(),
