@@ -28,13 +28,19 @@ pub(crate) enum Conf6 {
 }
 
 impl Client {
+    /// The flags of the segment's router advertisements: M and O where a `pools6`
+    /// covers the segment, as the lab's `pxelab lab ra` sets them.
+    fn router_advert(&self) -> RouterAdvert {
+        RouterAdvert {
+            managed: self.managed6,
+            other: self.managed6,
+        }
+    }
+
     /// At the first DISCOVER: iPXE's IPv6 configuration starts with it.
     pub(super) fn start_ipxe_conf6(&mut self, now: Instant) {
         self.conf6 = None;
-        let ra = RouterAdvert {
-            managed: self.managed6,
-            other: self.managed6,
-        };
+        let ra = self.router_advert();
         if self.model.timing.ipv6_wait.is_none() || !self.router_adverts || ra.session().is_none() {
             return;
         }
@@ -71,11 +77,9 @@ impl Client {
     pub(super) fn conf6_timeout(&mut self, now: Instant) {
         let step = match self.conf6.take() {
             Some(Conf6::Waiting { at }) if at <= now => {
-                let ra = RouterAdvert {
-                    managed: self.managed6,
-                    other: self.managed6,
+                let Some(session) = self.router_advert().session() else {
+                    return;
                 };
-                let Some(session) = ra.session() else { return };
                 let b = self.draws.random::<u32>().to_le_bytes();
                 let mut s = IpxeConf6::start(
                     self.model6,
