@@ -109,6 +109,9 @@ pub fn to_yaml(p: &Profile, comment: &str) -> String {
         );
     }
     let _ = writeln!(y, "  per_packet: {}", duration_text(t.per_packet));
+    if !t.per_datagram.is_zero() {
+        let _ = writeln!(y, "  per_datagram: {}", duration_text(t.per_datagram));
+    }
     let _ = writeln!(
         y,
         "  offer_collection: {}",
