@@ -107,7 +107,10 @@ mod tests {
             assert!(sent < 10_000, "the receiver's queue never filled");
         }
         let fd = port.tx_fd().expect("connected");
-        assert!(!writable(fd), "full receiver: the switch must sleep, not spin");
+        assert!(
+            !writable(fd),
+            "full receiver: the switch must sleep, not spin"
+        );
         let mut buf = [0u8; 2000];
         assert_eq!(vm.recv(&mut buf).unwrap(), 1500);
         assert!(writable(fd), "room again after QEMU read one");
