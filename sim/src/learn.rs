@@ -181,19 +181,26 @@ pub fn learn(file: &str, bytes: &[u8]) -> Result<Learned, LearnError> {
     p.pxe4.stack = stack;
     p.pxe6.kind = kind;
     p.pxe6.stack = stack;
-    // The time per datagram and per frame taken in, from TFTP's and HTTP's downloads.
-    let intake = macs.first().and_then(|m| per_packet::learn(&frames, *m));
+    // The time per datagram and per frame taken in (TFTP), per segment (HTTP).
+    let intake = macs.first().map(|m| per_packet::learn(&frames, *m));
+    let (tftp_intake, per_segment) = intake.map_or((None, None), |i| (i.tftp, i.per_segment));
     match pxe4 {
-        Some(d) => learn_pxe4(&all, &sent, &d.p, intake, &mut p.pxe4, &mut notes),
-        None => {
-            notes.push(
-                "no PXE boot over IPv4: `dhcp4`, `tftp` and the rest of `timing` are the built-in profile's"
-                    .into(),
-            );
-            if let Some((per_datagram, per_packet)) = intake {
-                (p.pxe4.timing.per_datagram, p.pxe4.timing.per_packet) = (per_datagram, per_packet);
+        Some(d) => learn_pxe4(&all, &sent, &d.p, tftp_intake, &mut p.pxe4, &mut notes),
+        None => notes.push(
+            "no PXE boot over IPv4: `dhcp4`, `tftp` and `timing` are the built-in profile's".into(),
+        ),
+    }
+    match per_segment {
+        Some(t) => {
+            p.pxe4.timing.per_segment = t;
+            if let Some(h) = &mut p.http4 {
+                h.timing.per_segment = t;
             }
         }
+        None if http4.is_some() || http6.is_some() => {
+            notes.push("no HTTP data acknowledged: `per_segment` is the built-in profile's".into())
+        }
+        None => {}
     }
     if let Some(d) = http4 {
         let h = p.http4.get_or_insert_with(|| p.pxe4.clone());
@@ -422,7 +429,7 @@ fn learn_pxe4(
             (m.timing.per_datagram, m.timing.per_packet) = (per_datagram, per_packet)
         }
         None => notes.push(
-            "no data acknowledged: `per_datagram` and `per_packet` are the built-in profile's"
+            "no TFTP DATA acknowledged: `per_datagram` and `per_packet` are the built-in profile's"
                 .into(),
         ),
     }

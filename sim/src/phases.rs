@@ -83,8 +83,8 @@ pub struct Phases {
     /// ([`tcp_intake::per_segment`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub per_segment: Option<f64>,
-    /// The firmware's `(per_datagram, per_packet)`, seconds, fitted to the boot's
-    /// answers (TFTP over IPv4, TCP; [`intake::fit`]).
+    /// The firmware's `(per_datagram, per_packet)`, seconds, fitted to the boot's TFTP
+    /// answers over IPv4 ([`intake::fit`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub intake: Option<(f64, f64)>,
 }

@@ -194,12 +194,16 @@ pub struct FirmwareTiming {
     /// Processing time per packet received before the firmware answers it (per
     /// Ethernet frame: an IP datagram's fragments each).
     pub per_packet: Duration,
-    /// Processing time per IP datagram received (a TFTP block, a TCP segment), besides
-    /// `per_packet` for each of its frames: OVMF under TCG took about 0.11 ms a
-    /// datagram and 0.036 ms a frame, so a window of four 8 KiB blocks (24 frames)
-    /// costs it 1.3 ms, not 24 one-frame blocks' 3.5 ms (docs/MODEL.md). Profile key
-    /// `timing.per_datagram` (absent: none).
+    /// Processing time per IP datagram received (a TFTP block, a DHCP message), besides
+    /// `per_packet` for each of its frames: a window of four 8 KiB blocks (24 frames)
+    /// costs OVMF x64 under TCG 1.2 ms to answer, not 24 one-frame blocks' 3.6 ms
+    /// (docs/MODEL.md). Profile key `timing.per_datagram` (absent: none).
     pub per_datagram: Duration,
+    /// UEFI HTTP boot: the time per TCP segment it takes in (EDK2's TcpDxe, which
+    /// acknowledges every second one; OVMF x64 under TCG 0.08 ms against a one-frame
+    /// TFTP block's 0.15 ms). Profile key `timing.per_segment` (absent:
+    /// `per_datagram` + `per_packet`).
+    pub per_segment: Duration,
     /// How long offers are collected after the first DISCOVER before one is chosen:
     /// when the first DISCOVER timeout falls (the later ones keep `retransmit`'s gaps
     /// after it). Zero: at `retransmit[0]`. A capture shows it a little shorter than

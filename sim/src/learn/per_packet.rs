@@ -1,10 +1,10 @@
-//! `timing.per_datagram` and `timing.per_packet` from a capture: the firmware's time
-//! per IP datagram and per Ethernet frame it takes in, as the simulator models them
-//! (`world/firmware_cost.rs`) and as `pxelab lab calibrate` measures them: fitted
-//! ([`phases::intake::fit`]) to the client's answers, its TFTP ACKs (the capture's
-//! frames read as a lab capture's, [`ladder_pcap::frame`]: the first IPv4 fragment
-//! of a DATA block stands for its datagram, which the UDP header sizes) and its TCP
-//! ACKs of HTTP boot ([`phases::tcp_intake`]). Each answer's busy time counts from
+//! `timing.per_datagram`, `per_packet` and `per_segment` from a capture: the
+//! firmware's time per IP datagram and per Ethernet frame it takes in, as the simulator
+//! models them (`world/firmware_cost.rs`) and as `pxelab lab calibrate` measures them,
+//! fitted ([`phases::intake::fit`]) to the client's TFTP ACKs (the capture's frames
+//! read as a lab capture's, [`ladder_pcap::frame`]: the first IPv4 fragment of a DATA
+//! block stands for its datagram, which the UDP header sizes); and its time per TCP
+//! segment of HTTP boot ([`phases::tcp_intake`]). Each answer's busy time counts from
 //! its window's first block, and the fit is over their sum, so their mean, long tail
 //! included (docs/MODEL.md), not the median gap per ACK.
 
@@ -13,11 +13,23 @@ use crate::phases::{self, intake, tcp_intake, wire};
 use pxelab_engine::Mac;
 use std::time::Duration;
 
-/// `(per_datagram, per_packet)` for `mac` over the capture's `frames` (time, Ethernet
-/// frame); `None` when it acknowledged no data.
-pub(super) fn learn(frames: &[(Duration, Vec<u8>)], mac: Mac) -> Option<(Duration, Duration)> {
+/// What a capture shows of the firmware's intake.
+#[derive(Debug, PartialEq)]
+pub(super) struct Intake {
+    /// `(per_datagram, per_packet)`, from TFTP.
+    pub tftp: Option<(Duration, Duration)>,
+    pub per_segment: Option<Duration>,
+}
+
+/// The intake of `mac` over the capture's `frames` (time, Ethernet frame).
+pub(super) fn learn(frames: &[(Duration, Vec<u8>)], mac: Mac) -> Intake {
     // From the capture's start: a Unix time in f64 keeps only about 0.2 µs.
-    let t0 = frames.first()?.0;
+    let Some(t0) = frames.first().map(|f| f.0) else {
+        return Intake {
+            tftp: None,
+            per_segment: None,
+        };
+    };
     let at = |t: &Duration| t.saturating_sub(t0).as_secs_f64();
     let client: Vec<ladder_pcap::Frame> = frames
         .iter()
@@ -27,12 +39,12 @@ pub(super) fn learn(frames: &[(Duration, Vec<u8>)], mac: Mac) -> Option<(Duratio
         .iter()
         .filter_map(|(t, d)| wire::packet(d, at(t), mac.0))
         .collect();
-    let mut answers = phases::tftp_answers(&client);
-    answers.extend(tcp_intake::answers(&packets));
-    let (per_datagram, per_frame) = intake::fit(&answers)?;
     // Whole microseconds, as a profile writes durations.
     let us = |s: f64| Duration::from_micros((s * 1e6).round() as u64);
-    Some((us(per_datagram), us(per_frame)))
+    Intake {
+        tftp: intake::fit(&phases::tftp_answers(&client)).map(|(d, f)| (us(d), us(f))),
+        per_segment: tcp_intake::per_segment(&packets).map(us),
+    }
 }
 
 #[cfg(test)]
@@ -122,9 +134,10 @@ mod tests {
         frames.push((start + us(30_000), data(6, 1000)));
         frames.push((start + us(30_150), ack(6)));
         let got = learn(&frames, Mac(CLIENT_MAC));
-        assert_eq!(got, Some((us(100), us(50))));
+        assert_eq!(got.tftp, Some((us(100), us(50))));
+        assert_eq!(got.per_segment, None);
         // Another machine's frames are not this one's.
-        assert_eq!(learn(&frames, Mac([2, 0, 0, 0, 0, 1])), None);
+        assert_eq!(learn(&frames, Mac([2, 0, 0, 0, 0, 1])).tftp, None);
     }
 
     #[test]
@@ -169,9 +182,8 @@ mod tests {
         );
     }
 
-    /// Each HTTP boot fixture's time per segment, learned (one frame a datagram: all
-    /// of it `per_packet`), then played by the simulator's HTTPv4 boot of OVMF x64 with
-    /// the learned times: the simulator's capture reads back the learned time within 10 % (the
+    /// Each HTTP boot fixture's time per segment, learned, then played by the
+    /// simulator's HTTPv4 boot of OVMF x64 with the learned time: the simulator's capture reads back the learned time within 10 % (the
     /// capture's own 5 segments, dear with the first response's work, over the
     /// simulated boot's thousands).
     #[test]
@@ -184,14 +196,13 @@ mod tests {
         // The learned times in OVMF x64's profile: the scenario boots an x64 image.
         let x64 = std::fs::read_to_string(root.join("profiles/uefi-x64.yaml")).expect("profile");
         let builtin = profile::builtin(FirmwareKind::UefiX64).pxe4.timing;
-        let keys = |d: Duration, f: Duration| {
+        let keys = |s: Duration| {
             format!(
-                "  per_datagram: {}\n  per_packet: {}\n",
-                phases::duration_text(d.as_secs_f64()),
-                phases::duration_text(f.as_secs_f64())
+                "  per_segment: {}\n",
+                phases::duration_text(s.as_secs_f64())
             )
         };
-        let builtin_keys = keys(builtin.per_datagram, builtin.per_packet);
+        let builtin_keys = keys(builtin.per_segment);
         assert!(x64.contains(&builtin_keys), "{builtin_keys}");
         for fixture in [
             "uefi-x64-http4",
@@ -205,9 +216,9 @@ mod tests {
                 .profile
                 .pxe4
                 .timing;
-            let per = (t.per_datagram + t.per_packet).as_secs_f64();
+            let per = t.per_segment.as_secs_f64();
             let profile = dir.join(format!("{fixture}.yaml"));
-            let text_p = x64.replace(&builtin_keys, &keys(t.per_datagram, t.per_packet));
+            let text_p = x64.replace(&builtin_keys, &keys(t.per_segment));
             std::fs::write(&profile, text_p).expect("profile written");
             let firmware = format!(
                 "firmware: {{family: uefi-x64, profile: {}}}",

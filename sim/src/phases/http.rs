@@ -106,7 +106,6 @@ pub fn phases(packets: &[Packet], power_on: f64, netboot: Netboot) -> Phases {
         // The boot program's GETs: its parameters, then the boot image.
         image_download: gets.get(2).and_then(Get::download),
         per_segment: super::tcp_intake::per_segment(packets),
-        intake: super::intake::fit(&super::tcp_intake::answers(packets)),
         ..Phases::default()
     };
     if v6 {

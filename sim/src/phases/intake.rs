@@ -1,10 +1,10 @@
 //! The firmware's time to take in what it receives, split as the simulator models it
 //! (`world/firmware_cost.rs`): `per_datagram` for each IP datagram and `per_packet`
-//! for each of its Ethernet frames. Read from a capture's answers: a TFTP ACK and the
-//! DATA blocks of its window, a TCP ACK and the segments it newly acknowledges
-//! ([`super::tcp_intake`]); each answer's busy time is the client's from the later of
-//! its previous answer and the first of those blocks or segments, to the answer.
-//! `pxelab firmware learn` fits the two to them ([`fit`]).
+//! for each of its Ethernet frames. Read from a capture's answers, each TFTP ACK and
+//! the DATA blocks of its window: the client's busy time, from the later of its
+//! previous ACK and the window's first block, to the ACK. `pxelab firmware learn` and
+//! `pxelab lab calibrate` fit the two to them ([`fit`]); a TCP ACK of HTTP boot and
+//! the segments it newly acknowledges are an [`Answer`] too ([`super::tcp_intake`]).
 
 use super::{TftpSeen, OP_ACK, OP_DATA};
 

@@ -1,11 +1,10 @@
 //! The firmware's time to take in what it receives (`FirmwareTiming::per_datagram`
 //! and `per_packet`): each IP datagram delivered to a client holds its firmware for
 //! `per_datagram`, and each of its Ethernet frames (IP fragments) for `per_packet`,
-//! before it can send again, one datagram after another. A TCP segment of UEFI HTTP
-//! boot is one datagram of one frame. In the lab (OVMF under TCG, docs/MODEL.md) a
-//! one-frame TFTP block took 0.15 ms to answer, a 4 KiB one (3 frames) 0.23 ms and
-//! a window of four 8 KiB blocks (24 frames) 1.3 ms: 0.11 ms a datagram and 0.036 ms
-//! a frame; a TCP segment 0.13-0.15 ms.
+//! before it can send again, one datagram after another; a TCP segment of UEFI HTTP
+//! boot for `per_segment`. In the lab (OVMF x64 under TCG, docs/MODEL.md) a 4 KiB
+//! TFTP block (3 frames) took 0.22 ms to answer, a window of four 8 KiB blocks (24
+//! frames) 1.2 ms, a TCP segment 0.08 ms.
 
 use super::{HostId, HostKind, World};
 use std::time::Duration;
@@ -49,14 +48,14 @@ impl World {
         self.hosts[host].ifaces[iface].egress.transmit(now, busy);
     }
 
-    /// A TCP segment reaches client `host` on `iface` (UEFI HTTP boot): one datagram of
-    /// one frame. Its ACKs wait, and with them the server's window: the lab's HTTP
-    /// downloads keep the 64 KiB window full and go at the firmware's pace.
+    /// A TCP segment reaches client `host` on `iface` (UEFI HTTP boot): it holds the
+    /// firmware for `per_segment`. Its ACKs wait, and with them the server's window:
+    /// the lab's HTTP downloads keep the 64 KiB window full and go at its pace.
     pub(crate) fn firmware_receives_segment(&mut self, host: HostId, iface: usize) {
         let HostKind::Client(c) = &self.hosts[host].kind else {
             return;
         };
-        let per = c.model.timing.per_datagram + c.model.timing.per_packet;
+        let per = c.model.timing.per_segment;
         if per.is_zero() {
             return;
         }

@@ -112,6 +112,9 @@ pub fn to_yaml(p: &Profile, comment: &str) -> String {
     if !t.per_datagram.is_zero() {
         let _ = writeln!(y, "  per_datagram: {}", duration_text(t.per_datagram));
     }
+    if t.per_segment != t.per_datagram + t.per_packet {
+        let _ = writeln!(y, "  per_segment: {}", duration_text(t.per_segment));
+    }
     let _ = writeln!(
         y,
         "  offer_collection: {}",
