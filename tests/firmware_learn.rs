@@ -575,6 +575,22 @@ fn an_ipv6_or_http_boot_capture_learns_those_sections() {
                 ),
                 None => assert_eq!(l.collect, None, "{name}"),
             }
+            // EDK2's address wait: whole seconds of route checks (to the stack's
+            // Release), then duplicate address detection; together the capture's
+            // Reply to read (tests/firmware6_address_wait.rs).
+            let (route, whole) = match name {
+                "uefi-x64-pxe6" => (1, 3.311),
+                "uefi-ia32-pxe6" => (3, 5.033),
+                "uefi-arm64-pxe6" => (0, 1.824),
+                _ => (0, l.address_ready.as_secs_f64()),
+            };
+            assert_eq!(
+                l.route_wait,
+                Duration::from_secs(route),
+                "{name}: route wait"
+            );
+            let learned = (l.route_wait + l.address_ready).as_secs_f64();
+            assert!((learned - whole).abs() < 0.01, "{name}: {learned:.3} s");
         } else if name.ends_with("http4") {
             let (l, b) = (learned.http4.unwrap(), b.http4.as_ref().unwrap());
             assert_eq!(

@@ -384,7 +384,9 @@ mod tests {
         // answer, and the read once duplicate address detection is over.
         assert_eq!(sent[4].0, sent[3].0, "the boot request at PXE's Reply");
         assert!((sent[5].0 - sent[4].0 - 0.002).abs() < 0.001);
-        let m = firmware::profile::builtin(FirmwareKind::UefiX64).pxe6.address_ready;
+        let m = firmware::profile::builtin(FirmwareKind::UefiX64)
+            .pxe6
+            .address_ready;
         assert!((sent[6].0 - sent[4].0 - m.as_secs_f64()).abs() < 0.001);
     }
 
