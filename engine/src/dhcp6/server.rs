@@ -177,7 +177,7 @@ impl DhcpServer6 {
                     push_opt(&mut ia, 5, &iaaddr);
                     self.log.push(format!(
                         "DHCPv6 {} {a} to {}",
-                        if answer_type == msg::ADVERTISE && self.authoritative {
+                        if answer_type == msg::ADVERTISE {
                             "advertise"
                         } else {
                             "reply"
@@ -203,7 +203,7 @@ impl DhcpServer6 {
                 // As the lab's dnsmasq (`dhcp-authoritative`): success, and in an
                 // Advertise preference 255, "do not wait for other servers".
                 out.push(status(0, "success"));
-                if answer_type == msg::ADVERTISE {
+                if answer_type == msg::ADVERTISE && self.authoritative {
                     out.push(Opt {
                         code: opt::PREFERENCE,
                         data: vec![255],
