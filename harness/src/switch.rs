@@ -26,6 +26,8 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
+mod qemu_port;
+
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct SwitchSpec {
     pub segment: String,
@@ -239,29 +241,37 @@ pub fn is_dhcp_request(frame: &[u8]) -> bool {
 /// A port: a tap device or a QEMU unix datagram socket, both non-blocking.
 enum Io {
     Tap(pxelab_system::tap::Tap),
-    Unix(std::os::unix::net::UnixDatagram, PathBuf),
+    Unix(qemu_port::QemuPort),
 }
 
 impl Io {
+    /// The descriptor to poll for frames in.
     fn fd(&self) -> std::os::fd::RawFd {
         use std::os::fd::AsRawFd;
         match self {
             Io::Tap(t) => t.as_raw_fd(),
-            Io::Unix(s, _) => s.as_raw_fd(),
+            Io::Unix(p) => p.rx_fd(),
+        }
+    }
+    /// The descriptor to poll for room for frames out (-1, ignored by poll, if none).
+    fn out_fd(&self) -> std::os::fd::RawFd {
+        match self {
+            Io::Tap(_) => self.fd(),
+            Io::Unix(p) => p.tx_fd().unwrap_or(-1),
         }
     }
     fn recv(&self, buf: &mut [u8]) -> std::io::Result<usize> {
         match self {
             Io::Tap(t) => t.recv(buf),
-            Io::Unix(s, _) => s.recv(buf),
+            Io::Unix(p) => p.recv(buf),
         }
     }
     /// Non-blocking; `WouldBlock` when the receiver's queue is full (a QEMU unix socket
     /// holds only `net.unix.max_dgram_qlen` datagrams, 10 by default).
-    fn try_send(&self, frame: &[u8]) -> std::io::Result<()> {
+    fn try_send(&mut self, frame: &[u8]) -> std::io::Result<()> {
         match self {
             Io::Tap(t) => t.send(frame),
-            Io::Unix(s, remote) => s.send_to(frame, remote).map(|_| ()),
+            Io::Unix(p) => p.try_send(frame),
         }
     }
 }
@@ -280,7 +290,7 @@ impl OutQueue {
     /// At most this many frames wait; more are dropped, as by a full port buffer.
     const CAP: usize = 4096;
 
-    fn send(&mut self, io: &Io, frame: std::sync::Arc<Vec<u8>>) {
+    fn send(&mut self, io: &mut Io, frame: std::sync::Arc<Vec<u8>>) {
         if self.frames.is_empty() {
             match io.try_send(&frame) {
                 Ok(()) => return,
@@ -299,7 +309,7 @@ impl OutQueue {
     }
 
     /// Sends what waits until the receiver is full again.
-    fn flush(&mut self, io: &Io) {
+    fn flush(&mut self, io: &mut Io) {
         while let Some(f) = self.frames.front() {
             match io.try_send(f) {
                 Ok(()) => {
@@ -338,7 +348,7 @@ pub fn run(spec: SwitchSpec) -> Result<(), String> {
                 let s = std::os::unix::net::UnixDatagram::bind(local)
                     .map_err(|e| format!("{}: {e}", local.display()))?;
                 s.set_nonblocking(true).map_err(|e| e.to_string())?;
-                ios.push(Io::Unix(s, remote.clone()));
+                ios.push(Io::Unix(qemu_port::QemuPort::new(s, remote.clone())));
             }
         }
     }
@@ -385,22 +395,30 @@ pub fn run(spec: SwitchSpec) -> Result<(), String> {
     let mut line = Vec::new();
     let mut fds: Vec<libc::pollfd> = ios.iter().map(|io| evloop::readable(io.fd())).collect();
     fds.push(evloop::readable(0));
+    // Then one entry a port for room to send its waiting frames (`fd` -1 while none
+    // wait): a QEMU port's is its connected send socket (`qemu_port`).
+    let out0 = fds.len();
+    fds.extend(ios.iter().map(|_| libc::pollfd {
+        fd: -1,
+        events: libc::POLLOUT,
+        revents: 0,
+    }));
     let mut stdin_open = true;
     let mut last_data_len = vec![0usize; ios.len()];
     while !signals.caught(libc::SIGTERM) && !signals.caught(libc::SIGINT) && stdin_open {
         let timeout = heap.peek_time().map(|at| at.saturating_sub(t0.elapsed()));
-        for (f, q) in fds.iter_mut().zip(&queues) {
-            f.events = if q.frames.is_empty() {
-                libc::POLLIN
+        for (i, q) in queues.iter().enumerate() {
+            fds[out0 + i].fd = if q.frames.is_empty() {
+                -1
             } else {
-                libc::POLLIN | libc::POLLOUT
+                ios[i].out_fd()
             };
         }
         let n = evloop::poll(&mut fds, timeout, &signals).map_err(|e| format!("poll: {e}"))?;
         if n > 0 {
             for i in 0..ios.len() {
-                if fds[i].revents & libc::POLLOUT != 0 {
-                    queues[i].flush(&ios[i]);
+                if fds[out0 + i].revents != 0 {
+                    queues[i].flush(&mut ios[i]);
                 }
                 if fds[i].revents & (libc::POLLIN | libc::POLLERR | libc::POLLHUP) == 0 {
                     continue;
@@ -503,7 +521,7 @@ pub fn run(spec: SwitchSpec) -> Result<(), String> {
         }
         let now = t0.elapsed();
         while let Some((_, (port, frame))) = heap.pop_due(now) {
-            queues[port].send(&ios[port], frame);
+            queues[port].send(&mut ios[port], frame);
         }
     }
     let dropped: u64 = queues.iter().map(|q| q.dropped).sum();
@@ -662,11 +680,11 @@ mod tests {
         let rx = std::os::unix::net::UnixDatagram::bind(&b).unwrap();
         let tx = std::os::unix::net::UnixDatagram::bind(&a).unwrap();
         tx.set_nonblocking(true).unwrap();
-        let io = Io::Unix(tx, b.clone());
+        let mut io = Io::Unix(qemu_port::QemuPort::new(tx, b.clone()));
         let mut q = OutQueue::default();
         // More frames than a unix datagram socket queues (max_dgram_qlen, 10 here).
         for i in 0..40u8 {
-            q.send(&io, std::sync::Arc::new(vec![i; 100]));
+            q.send(&mut io, std::sync::Arc::new(vec![i; 100]));
         }
         assert!(!q.frames.is_empty(), "the receiver was full: frames wait");
         let mut got = Vec::new();
@@ -675,7 +693,7 @@ mod tests {
         while got.len() < 40 {
             let n = rx.recv(&mut buf).unwrap();
             got.push(buf[..n][0]);
-            q.flush(&io);
+            q.flush(&mut io);
         }
         assert_eq!(got, (0..40u8).collect::<Vec<_>>());
         assert_eq!(q.dropped, 0);

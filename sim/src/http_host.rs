@@ -56,6 +56,7 @@ pub fn deliver(w: &mut World, host: HostId, iface: usize, seg: Segment) {
     let own = w.holds_address(host, iface, seg.dst.ip());
     match &w.hosts[host].kind {
         HostKind::Client(_) if own => {
+            w.firmware_receives_segment(host, iface);
             w.with_client(host, |c, now, _| c.handle_tcp(now, &seg));
         }
         // Forwarded between the router's segments, as datagrams are.

@@ -13,7 +13,9 @@
 //! (`per_packet`, as the simulator models it and `pxelab lab calibrate` measures it);
 //! over IPv6 the Solicit's and Request's options, when Solicits go out,
 //! the Advertise collection, the address wait and TFTP's options (`six`); for HTTP
-//! boot over IPv4 its DISCOVER's options. What it cannot show is taken from the
+//! boot over IPv4 its DISCOVER's options; from TFTP's and HTTP boot's downloads the
+//! time per datagram and per frame taken in (`per_datagram`, `per_packet`). What it
+//! cannot show is taken from the
 //! built-in profile of the guessed firmware, and the notes say which.
 
 mod capture;
@@ -179,14 +181,26 @@ pub fn learn(file: &str, bytes: &[u8]) -> Result<Learned, LearnError> {
     p.pxe4.stack = stack;
     p.pxe6.kind = kind;
     p.pxe6.stack = stack;
+    // The time per datagram and per frame taken in (TFTP), per segment (HTTP).
+    let intake = macs.first().map(|m| per_packet::learn(&frames, *m));
+    let (tftp_intake, per_segment) = intake.map_or((None, None), |i| (i.tftp, i.per_segment));
     match pxe4 {
-        Some(d) => {
-            let per_frame = macs.first().and_then(|m| per_packet::learn(&frames, *m));
-            learn_pxe4(&all, &sent, &d.p, per_frame, &mut p.pxe4, &mut notes)
-        }
+        Some(d) => learn_pxe4(&all, &sent, &d.p, tftp_intake, &mut p.pxe4, &mut notes),
         None => notes.push(
             "no PXE boot over IPv4: `dhcp4`, `tftp` and `timing` are the built-in profile's".into(),
         ),
+    }
+    match per_segment {
+        Some(t) => {
+            p.pxe4.timing.per_segment = t;
+            if let Some(h) = &mut p.http4 {
+                h.timing.per_segment = t;
+            }
+        }
+        None if http4.is_some() || http6.is_some() => {
+            notes.push("no HTTP data acknowledged: `per_segment` is the built-in profile's".into())
+        }
+        None => {}
     }
     if let Some(d) = http4 {
         let h = p.http4.get_or_insert_with(|| p.pxe4.clone());
@@ -240,12 +254,13 @@ pub fn learn(file: &str, bytes: &[u8]) -> Result<Learned, LearnError> {
 }
 
 /// The `dhcp4:`, `tftp:` and `timing:` sections from a PXE boot over IPv4 whose first
-/// DISCOVER is `d`; `per_frame` is the capture's time per frame taken in, if it has one.
+/// DISCOVER is `d`; `intake` is the capture's `(per_datagram, per_packet)`, if it has
+/// them.
 fn learn_pxe4(
     all: &[Datagram],
     sent: &[Sent],
     d: &DhcpPacket,
-    per_frame: Option<Duration>,
+    intake: Option<(Duration, Duration)>,
     m: &mut FirmwareModel,
     notes: &mut Vec<String>,
 ) {
@@ -407,13 +422,16 @@ fn learn_pxe4(
         ),
     }
 
-    // The firmware's time per frame taken in, as the simulator models it (before the
-    // gaps below, which are learned less it).
-    match per_frame {
-        Some(t) => m.timing.per_packet = t,
-        None => {
-            notes.push("no TFTP DATA acknowledged: `per_packet` is the built-in profile's".into())
+    // The firmware's time per datagram and frame taken in, as the simulator models it
+    // (before the gaps below, which are learned less it).
+    match intake {
+        Some((per_datagram, per_packet)) => {
+            (m.timing.per_datagram, m.timing.per_packet) = (per_datagram, per_packet)
         }
+        None => notes.push(
+            "no TFTP DATA acknowledged: `per_datagram` and `per_packet` are the built-in profile's"
+                .into(),
+        ),
     }
     if let (Some(ip), Some(r)) = (client_ip, request) {
         let via_4011 = sent.iter().any(|s| s.dport == 4011);

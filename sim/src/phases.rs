@@ -14,7 +14,9 @@
 #[cfg(test)]
 mod firmware_tests;
 pub mod http;
+pub mod intake;
 pub mod six;
+pub mod tcp_intake;
 pub mod wire;
 
 use crate::ladder_pcap::Frame;
@@ -77,6 +79,14 @@ pub struct Phases {
     pub solicit_to_nbp_get: Option<f64>,
     /// The firmware's answer time: median of DATA to the client's ACK of that block.
     pub per_packet: Option<f64>,
+    /// `http4`, `http6`: the firmware's time per TCP segment taken in
+    /// ([`tcp_intake::per_segment`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub per_segment: Option<f64>,
+    /// The firmware's `(per_datagram, per_packet)`, seconds, fitted to the boot's TFTP
+    /// answers over IPv4 ([`intake::fit`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub intake: Option<(f64, f64)>,
 }
 
 impl Phases {
@@ -182,8 +192,28 @@ pub fn phases(frames: &[Frame], power_on: f64) -> Phases {
         nbp_download: download(reads.first()),
         image_download: download(reads.get(2)),
         per_packet: per_packet(frames),
+        intake: intake::fit(&tftp_answers(frames)),
         ..Phases::default()
     }
+}
+
+/// The TFTP answers of a boot's IPv4 frames ([`intake::Answer`]).
+pub fn tftp_answers(frames: &[Frame]) -> Vec<intake::Answer> {
+    intake::tftp_answers(tftp_seen(frames))
+}
+
+fn tftp_seen(frames: &[Frame]) -> impl Iterator<Item = TftpSeen> + '_ {
+    frames
+        .iter()
+        // DHCP (67/68) is not TFTP, whatever its first bytes read as.
+        .filter(|f| f.from_client || (f.src.1 != 67 && f.dst.1 != 68))
+        .map(|f| TftpSeen {
+            from_client: f.from_client,
+            opcode: opcode(f),
+            block: block(f),
+            t: f.t,
+            frames: ipv4_frames(f.len),
+        })
 }
 
 /// The firmware's time per frame it takes in (`FirmwareTiming::per_packet`): the time
@@ -193,19 +223,7 @@ pub fn phases(frames: &[Frame], power_on: f64) -> Phases {
 /// this is their mean, which is what a download's length adds up; a gap of 0.5 s or
 /// more is a retransmission, not processing, and is left out.
 pub fn per_packet(frames: &[Frame]) -> Option<f64> {
-    per_frame_mean(
-        frames
-            .iter()
-            // DHCP (67/68) is not TFTP, whatever its first bytes read as.
-            .filter(|f| f.from_client || (f.src.1 != 67 && f.dst.1 != 68))
-            .map(|f| TftpSeen {
-                from_client: f.from_client,
-                opcode: opcode(f),
-                block: block(f),
-                t: f.t,
-                frames: ipv4_frames(f.len),
-            }),
-    )
+    per_frame_mean(tftp_seen(frames))
 }
 
 /// One TFTP datagram of a capture as [`per_frame_mean`] reads it, over IPv4 or IPv6.
@@ -369,6 +387,11 @@ pub struct BootTiming {
     pub phases: Vec<PhaseComparison>,
     pub lab_per_packet_s: Option<f64>,
     pub sim_per_packet_s: Option<f64>,
+    /// HTTP boot: the firmware's time per TCP segment taken in, in each mode.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lab_per_segment_s: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sim_per_segment_s: Option<f64>,
 }
 
 /// The tolerance a phase of `lab_s` seconds is held to: 10 %, or 0.5 s under 5 s.
@@ -404,6 +427,8 @@ pub fn compare(client: &str, boot: u32, firmware: &str, lab: &Phases, sim: &Phas
         phases,
         lab_per_packet_s: lab.per_packet,
         sim_per_packet_s: sim.per_packet,
+        lab_per_segment_s: lab.per_segment,
+        sim_per_segment_s: sim.per_segment,
     }
 }
 
@@ -454,12 +479,13 @@ pub fn duration_text(secs: f64) -> String {
 pub fn overlay_yaml(
     firmware: &str,
     power_on_to_discover: f64,
-    per_packet: f64,
+    (per_datagram, per_packet): (f64, f64),
     note: &str,
 ) -> String {
     format!(
-        "# pxelab lab calibrate: {firmware}, {note}\n# An overlay on the firmware's profile (profiles/{firmware}.yaml): these keys replace its own.\ntiming: {{power_on_to_discover: \"{}\", per_packet: \"{}\"}}\n",
+        "# pxelab lab calibrate: {firmware}, {note}\n# An overlay on the firmware's profile (profiles/{firmware}.yaml): these keys replace its own.\ntiming: {{power_on_to_discover: \"{}\", per_datagram: \"{}\", per_packet: \"{}\"}}\n",
         duration_text(power_on_to_discover),
+        duration_text(per_datagram),
         duration_text(per_packet)
     )
 }
@@ -691,17 +717,19 @@ mod tests {
     }
 
     #[test]
-    fn the_overlay_writes_the_two_timing_keys_in_milliseconds() {
+    fn the_overlay_writes_the_three_timing_keys_in_milliseconds() {
         assert_eq!(duration_text(6.52), "6520ms");
         assert_eq!(duration_text(0.000_31), "0.31ms");
         assert_eq!(duration_text(0.000_166_7), "0.167ms");
-        let y = overlay_yaml("uefi-x64", 6.52, 0.000_31, "3 boots");
+        let y = overlay_yaml("uefi-x64", 6.52, (0.000_11, 0.000_31), "3 boots");
         assert!(
             y.starts_with("# pxelab lab calibrate: uefi-x64, 3 boots\n"),
             "{y}"
         );
         assert!(
-            y.ends_with("timing: {power_on_to_discover: \"6520ms\", per_packet: \"0.31ms\"}\n"),
+            y.ends_with(
+                "timing: {power_on_to_discover: \"6520ms\", per_datagram: \"0.11ms\", per_packet: \"0.31ms\"}\n"
+            ),
             "{y}"
         );
     }

@@ -2,7 +2,8 @@
 //! `pxelab serve`, the built-in DHCP server) with segment captures, measures from them
 //! the firmware's power-on to first DISCOVER and its per-packet time
 //! (`pxelab_sim::phases`), and writes each firmware's medians as an overlay on its
-//! profile: `DIR/<firmware>.yaml` with `timing: {power_on_to_discover, per_packet}`.
+//! profile: `DIR/<firmware>.yaml` with `timing: {power_on_to_discover, per_datagram,
+//! per_packet}` (the last two fitted to each boot's answers, `phases::intake`).
 
 use super::lab_run::{run_lab, LabRunFlags};
 use pxelab_scenario::{Firmware, Scenario};
@@ -113,14 +114,15 @@ pub fn calibrate(a: CalibrateArgs) -> Result<std::process::ExitCode, crate::Erro
             capture: pxelab_sim::pcap::CaptureOptions::default(),
         };
         let results = run_lab(&refs, Some(&pcap), flags, true)?;
-        let (mut starts, mut packets) = (Vec::new(), Vec::new());
+        let (mut starts, mut datagrams, mut packets) = (Vec::new(), Vec::new(), Vec::new());
         for (r, sc) in results.iter().zip(&scenarios) {
             for f in &r.failures {
                 eprintln!("{}: {f}", fw.as_str());
             }
             for (_, _, _, p) in phases::of_result(r, sc)? {
                 starts.extend(p.power_on_to_discover);
-                packets.extend(p.per_packet);
+                datagrams.extend(p.intake.map(|i| i.0));
+                packets.extend(p.intake.map(|i| i.1));
             }
         }
         let _ = std::fs::remove_dir_all(&pcap);
@@ -141,7 +143,12 @@ pub fn calibrate(a: CalibrateArgs) -> Result<std::process::ExitCode, crate::Erro
         let path = a.out.join(format!("{}.yaml", fw.as_str()));
         write(
             &path,
-            &phases::overlay_yaml(fw.as_str(), start, packet, &note),
+            &phases::overlay_yaml(
+                fw.as_str(),
+                start,
+                (phases::median(&mut datagrams).unwrap_or(0.0), packet),
+                &note,
+            ),
         )?;
         println!(
             "{:<11} {:>5}  {:>20}  {:>10}  {}",

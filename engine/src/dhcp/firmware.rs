@@ -191,8 +191,19 @@ pub struct FirmwareTiming {
     /// first and gives up 60 s after its first DISCOVER where it gets no address, all
     /// inside this time.
     pub power_on_to_http6_solicit: Duration,
-    /// Processing time per packet received before the firmware answers it.
+    /// Processing time per packet received before the firmware answers it (per
+    /// Ethernet frame: an IP datagram's fragments each).
     pub per_packet: Duration,
+    /// Processing time per IP datagram received (a TFTP block, a DHCP message), besides
+    /// `per_packet` for each of its frames: a window of four 8 KiB blocks (24 frames)
+    /// costs OVMF x64 under TCG 1.2 ms to answer, not 24 one-frame blocks' 3.6 ms
+    /// (docs/MODEL.md). Profile key `timing.per_datagram` (absent: none).
+    pub per_datagram: Duration,
+    /// UEFI HTTP boot: the time per TCP segment it takes in (EDK2's TcpDxe, which
+    /// acknowledges every second one; OVMF x64 under TCG 0.08 ms against a one-frame
+    /// TFTP block's 0.15 ms). Profile key `timing.per_segment` (absent:
+    /// `per_datagram` + `per_packet`).
+    pub per_segment: Duration,
     /// How long offers are collected after the first DISCOVER before one is chosen:
     /// when the first DISCOVER timeout falls (the later ones keep `retransmit`'s gaps
     /// after it). Zero: at `retransmit[0]`. A capture shows it a little shorter than

@@ -2,8 +2,8 @@
 //! them (docs/PROFILES.md, `timing:`): from the DHCP ACK that names the boot file to
 //! the first read (`ack_to_read`), and EDK2's size probe, from the OACK to the error 8
 //! (`probe_abort`) and from it to the read (`probe_to_read`). Each is stored less
-//! `per_packet`, the time the firmware takes in the one frame (ACK, OACK) before the
-//! gap, which the simulator holds its next send behind (`sim/src/world/firmware_cost.rs`).
+//! `per_datagram` and `per_packet`, the time the firmware takes in the one frame (ACK,
+//! OACK) before the gap, which the simulator holds its next send behind (`sim/src/world/firmware_cost.rs`).
 
 use super::capture::Datagram;
 use pxelab_engine::dhcp::firmware::FirmwareModel;
@@ -26,7 +26,9 @@ pub(super) fn learn_gaps(
     m: &mut FirmwareModel,
     notes: &mut Vec<String>,
 ) {
-    let less_per_packet = |d: Duration| super::round_us(d.saturating_sub(m.timing.per_packet));
+    // One frame (an ACK, an OACK) taken in before each of these.
+    let taken = m.timing.per_datagram + m.timing.per_packet;
+    let less_per_packet = |d: Duration| super::round_us(d.saturating_sub(taken));
     let first_rrq = all
         .iter()
         .position(|x| x.src == client && x.dport == 69 && matches!(tftp(x), Some(Packet::Rrq(_))));

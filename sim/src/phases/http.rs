@@ -105,6 +105,7 @@ pub fn phases(packets: &[Packet], power_on: f64, netboot: Netboot) -> Phases {
         nbp_download: gets.first().and_then(Get::download),
         // The boot program's GETs: its parameters, then the boot image.
         image_download: gets.get(2).and_then(Get::download),
+        per_segment: super::tcp_intake::per_segment(packets),
         ..Phases::default()
     };
     if v6 {
@@ -133,6 +134,7 @@ mod tests {
             transport: Transport::Udp,
             len: payload.len(),
             payload,
+            seq_ack: None,
         }
     }
 
@@ -158,6 +160,7 @@ mod tests {
             transport: Transport::Tcp,
             len,
             payload: payload.to_vec(),
+            seq_ack: Some((0, 0)),
         }
     }
 

@@ -136,6 +136,7 @@ pub(super) mod tests {
             transport: Transport::Udp,
             len: payload.len(),
             payload,
+            seq_ack: None,
         }
     }
 

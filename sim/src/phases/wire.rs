@@ -31,6 +31,8 @@ pub struct Packet {
     /// What the capture kept of the payload: a TFTP DATA block's first 4 bytes, a TCP
     /// payload from the client up to [`REQUEST_BYTES`], none from the server.
     pub payload: Vec<u8>,
+    /// TCP: the segment's sequence and acknowledgement numbers.
+    pub seq_ack: Option<(u32, u32)>,
 }
 
 /// The packets of `path` to or from `mac` (by Ethernet address, or the DHCP client
@@ -93,6 +95,7 @@ pub fn packet(d: &[u8], t: f64, mac: [u8; 6]) -> Option<Packet> {
         Transport::Tcp if from_client => REQUEST_BYTES,
         Transport::Tcp => 0,
     };
+    let word = |o: usize| Some(u32::from_be_bytes(l4.get(o..o + 4)?.try_into().ok()?));
     Some(Packet {
         t,
         from_client,
@@ -101,6 +104,10 @@ pub fn packet(d: &[u8], t: f64, mac: [u8; 6]) -> Option<Packet> {
         transport,
         len,
         payload: body[..keep.min(body.len())].to_vec(),
+        seq_ack: match transport {
+            Transport::Tcp => word(4).zip(word(8)),
+            Transport::Udp => None,
+        },
     })
 }
 

@@ -238,6 +238,13 @@ struct Timing {
     power_on_to_http6_solicit: Option<Dur>,
     #[serde(default)]
     per_packet: Dur,
+    /// Per IP datagram taken in, besides `per_packet` per frame (absent: none).
+    #[serde(default)]
+    per_datagram: Dur,
+    /// UEFI HTTP boot: per TCP segment taken in (absent: `per_datagram` +
+    /// `per_packet`).
+    #[serde(default)]
+    per_segment: Option<Dur>,
     #[serde(default)]
     offer_collection: Dur,
     /// From the 4011 ACK to the boot program's first read (absent: the family's).
@@ -575,6 +582,13 @@ impl ProfileFile {
                     .power_on_to_http6_solicit
                     .map_or(solicit, |d| d.0),
                 per_packet: self.timing.per_packet.0,
+                per_datagram: self.timing.per_datagram.0,
+                per_segment: self
+                    .timing
+                    .per_segment
+                    .map_or(self.timing.per_datagram.0 + self.timing.per_packet.0, |d| {
+                        d.0
+                    }),
                 offer_collection: self.timing.offer_collection.0,
                 ipv6_wait: match (self.timing.ipv6_wait, stack) {
                     (Some(w), _) => Some(w.0).filter(|w| !w.is_zero()),

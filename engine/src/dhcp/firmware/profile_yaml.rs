@@ -109,6 +109,12 @@ pub fn to_yaml(p: &Profile, comment: &str) -> String {
         );
     }
     let _ = writeln!(y, "  per_packet: {}", duration_text(t.per_packet));
+    if !t.per_datagram.is_zero() {
+        let _ = writeln!(y, "  per_datagram: {}", duration_text(t.per_datagram));
+    }
+    if t.per_segment != t.per_datagram + t.per_packet {
+        let _ = writeln!(y, "  per_segment: {}", duration_text(t.per_segment));
+    }
     let _ = writeln!(
         y,
         "  offer_collection: {}",
