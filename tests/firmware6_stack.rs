@@ -97,9 +97,13 @@ fn check(kind: FirmwareKind, name: &str) {
         "{name}: PXE's Solicit {:.3} s after the stack's, the model {model_gap:.3}",
         t_pxe - t_sol
     );
+    // The Release goes when PXE sets its address: after whole seconds of route checks
+    // (the captures' dnsmasq advertised late: tests/firmware6_address_wait.rs), then
+    // the model's delay.
     let release = t_rel - t_pxe_reply;
+    let after = release - release.round();
     assert!(
-        (release - t.release_after_reply.as_secs_f64()).abs() < 0.01,
+        (after - t.release_after_policy.as_secs_f64()).abs() < 0.04,
         "{name}: Release {release:.3} s after PXE's Reply"
     );
 }

@@ -8,7 +8,7 @@ use crate::ipv6::link_local;
 use crate::world::{HostKind, Iface, World};
 use pxelab_engine::dhcp6::relay_agent::{RelayAgent6, RelayIface6};
 use pxelab_engine::dhcp6::server::{DhcpServer6, Pool6};
-use pxelab_scenario::{RelayEngine, Scenario};
+use pxelab_scenario::{DhcpEngine, RelayEngine, Scenario};
 use std::collections::{BTreeMap, HashMap};
 
 pub(crate) fn wire(
@@ -110,7 +110,11 @@ pub(crate) fn wire(
             })
             .collect();
         if let HostKind::Server(s) = &mut world.hosts[h].kind {
-            s.dhcp6 = Some(DhcpServer6::new(&d.name, prefix_of(&d.segment), pools));
+            let server = DhcpServer6::new(&d.name, prefix_of(&d.segment), pools);
+            s.dhcp6 = Some(match d.engine {
+                DhcpEngine::Kea => server.without_preference(),
+                _ => server,
+            });
         }
     }
     for r in &sc.network.responders {

@@ -143,3 +143,45 @@ fn ipxe_runs_dhcpv6_where_advertisements_say_managed_and_boots_when_it_is_over()
     assert!(read - discover > taken + 15.75, "{}", read - discover);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The DHCP server names the boot file itself (options 66/67, no proxy): iPXE still
+/// reads it only once its IPv6 configuration is over (`ifconf` waits for every
+/// configurator), here when its router solicitations give up (no router on the
+/// segment, `timing.ipv6_wait` after the first DISCOVER), as after a 4011 ACK.
+#[test]
+fn ipxe_waits_for_its_ipv6_configuration_when_the_dhcp_server_names_the_file() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let sc = pxelab_scenario::load_file(
+        &root.join("../scenarios/answering/bios-66-67-waits-for-ipv6.yaml"),
+    )
+    .unwrap();
+    let dir = std::env::temp_dir().join(format!("pxelab-ipxe-6667-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let r = run_scenario(
+        &sc,
+        &RunOptions {
+            pcap_dir: Some(dir.clone()),
+            ..RunOptions::default()
+        },
+    );
+    assert!(r.passed, "{:?}", r.failures);
+    let hq = datagrams(&dir.join("hq.pcap"), [0x52, 0x54, 0, 0, 0x66, 0x01]);
+    assert!(
+        !hq.iter().any(|d| d.dst_port == 4011),
+        "no port-4011 exchange: the DHCP server named the file"
+    );
+    let (discover, read) = discover_and_read(&hq);
+    let wait = profile::builtin(FirmwareKind::BiosX64)
+        .pxe4
+        .timing
+        .ipv6_wait
+        .expect("iPXE's")
+        .as_secs_f64();
+    assert!(
+        read - discover >= wait && read - discover < wait + 0.1,
+        "read {:.3} s after the DISCOVER, IPv6 given up at {wait:.3} s",
+        read - discover
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

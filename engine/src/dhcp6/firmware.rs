@@ -64,8 +64,16 @@ pub struct Firmware6 {
     /// Takes a proxy Advertise (PXEClient, no address) and asks it for the boot file on
     /// port 4011 (EDK2); iPXE ignores one.
     pub takes_proxy: bool,
-    /// Between the Reply that gives the address and the first use of the address
-    /// (duplicate address detection; the captures' Reply-to-RRQ gap).
+    /// How long EDK2 waits for a route to its boot server before it sets its address
+    /// (`PxeBcCheckRouteTable`: its route table once, then once a second until a router
+    /// advertisement gives one). 0 where the segment's router advertisements were heard
+    /// before (the lab's `pxelab lab ra`, every 3 s); the captures' dnsmasq advertised
+    /// late (1 s on x64, 3 s on IA32), which a profile learned from them keeps.
+    pub route_wait: Duration,
+    /// From setting the address (after the route wait) to its first use: duplicate
+    /// address detection (Ip6Dxe: a random 0-1 s before joining the solicited-node
+    /// group, 0.1-0.9 s to the Neighbor Solicitation, then RetransTimer, 1 s). PXE's
+    /// boot request to a proxy goes before it, from the Reply at once.
     pub address_ready: Duration,
     /// The elapsed time of the Request is counted (iPXE) or 0 (EDK2 starts anew).
     pub request_elapsed: bool,

@@ -64,6 +64,9 @@ pub struct DhcpServer6 {
     /// binds nothing, as dnsmasq's (the lab's server).
     leases: BTreeMap<(Vec<u8>, [u8; 4]), Ipv6Addr>,
     log: Vec<String>,
+    /// Advertises carry preference 255 (dnsmasq, the lab's `dhcp-authoritative`);
+    /// Kea's carry none, so EDK2 collects Advertises for its whole window.
+    authoritative: bool,
 }
 
 impl DhcpServer6 {
@@ -77,7 +80,15 @@ impl DhcpServer6 {
             local,
             leases: BTreeMap::new(),
             log: Vec::new(),
+            authoritative: true,
         }
+    }
+
+    /// Without preference 255 in its Advertises (the lab's Kea: OVMF's Request went
+    /// 4.87 s after its Solicit, its collection window).
+    pub fn without_preference(mut self) -> DhcpServer6 {
+        self.authoritative = false;
+        self
     }
 
     pub fn duid(&self) -> &[u8] {
@@ -192,7 +203,7 @@ impl DhcpServer6 {
                 // As the lab's dnsmasq (`dhcp-authoritative`): success, and in an
                 // Advertise preference 255, "do not wait for other servers".
                 out.push(status(0, "success"));
-                if answer_type == msg::ADVERTISE {
+                if answer_type == msg::ADVERTISE && self.authoritative {
                     out.push(Opt {
                         code: opt::PREFERENCE,
                         data: vec![255],
@@ -403,6 +414,20 @@ mod tests {
         let r = s.handle(from_client(), &client_msg(msg::SOLICIT, 3, None).encode());
         let adv = Message6::decode(&r[0].payload).unwrap();
         assert_eq!(ia_address(&adv), None, "NoAddrsAvail");
+    }
+
+    #[test]
+    fn dnsmasqs_advertise_has_preference_255_keas_none() {
+        let solicit = client_msg(msg::SOLICIT, 1, None).encode();
+        let pref = |s: &mut DhcpServer6| {
+            let r = s.handle(from_client(), &solicit);
+            Message6::decode(&r[0].payload)
+                .unwrap()
+                .option(opt::PREFERENCE)
+                .map(|p| p.to_vec())
+        };
+        assert_eq!(pref(&mut server()), Some(vec![255]));
+        assert_eq!(pref(&mut server().without_preference()), None);
     }
 
     #[test]

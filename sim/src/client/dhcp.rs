@@ -311,12 +311,17 @@ impl Client {
                                 format!("boot file {file} from {server}, named by the DHCP server")
                             });
                             self.served_by = Some(server);
-                            let wait = self.model.timing.ack_to_read;
-                            if wait.is_zero() {
+                            // iPXE's `ifconf` waits for every configurator, IPv6's too,
+                            // whoever named the file (as after a 4011 ACK below).
+                            let until = match self.ipv6_configured(now) {
+                                Some(t) => t.max(now) + self.model.timing.ack_to_read,
+                                None => Instant::from_nanos(u64::MAX),
+                            };
+                            if until <= now {
                                 return self.start_nbp(now, server, file, out);
                             }
                             self.phase = Phase::BeforeNbp {
-                                until: now + wait,
+                                until,
                                 server,
                                 file,
                             };

@@ -58,12 +58,9 @@ enum Phase {
         proxies: Vec<Offer6>,
         xid: [u8; 3],
     },
-    /// The address is being checked (duplicate address detection) until `until`.
-    AddressWait {
-        until: Instant,
-        proxies: Vec<Offer6>,
-        url: Option<String>,
-    },
+    /// The address is set (after the route wait) and checked (duplicate address
+    /// detection) until `until`; then the boot file URL is read.
+    AddressWait { until: Instant, url: Option<String> },
     BootRequest {
         next: Instant,
         proxies: Vec<Offer6>,
@@ -91,7 +88,7 @@ enum Next {
     Request(Offer6),
     AfterAddress,
     AskProxy,
-    Url(String),
+    SetAddress(Option<String>),
     Tftp,
     GiveUp(&'static str),
     Declined(BootParams, Ipv6Addr),
@@ -281,7 +278,7 @@ impl Client {
                 });
                 self.finish6(now, Outcome::Declined, Some(&p), Some(s));
             }
-            Next::Url(_) => {}
+            Next::SetAddress(_) => {}
         }
     }
 
@@ -395,7 +392,6 @@ impl Client {
         let model = b.model;
         let from = *src.ip();
         let mut notes = Vec::new();
-        let mut address_set = false;
         let want = match &b.phase {
             Phase::Request { xid, .. } => *xid,
             _ => b.xid,
@@ -474,21 +470,22 @@ impl Client {
                             let url = offer.boot_file_url.clone().or(taken.boot_file_url.clone());
                             let proxies = std::mem::take(proxies);
                             self.ip6 = Some(addr);
-                            address_set = true;
                             b.lease = Some((
                                 offer.server_id.clone(),
                                 offer.ia.clone().unwrap_or_default(),
                             ));
                             notes.push(format!("DHCPv6 Reply: address {addr}"));
-                            b.phase = Phase::AddressWait {
-                                until: now + model.address_ready,
-                                proxies,
-                                url,
-                            };
-                            if model.address_ready.is_zero() {
-                                Next::AfterAddress
+                            if model.takes_proxy && !proxies.is_empty() {
+                                // EDK2 asks its proxies in `PxeBcDhcp6Sarr`, before it
+                                // sets the address (the lab: 1.5-2.4 ms after the Reply).
+                                b.phase = Phase::BootRequest {
+                                    next: now,
+                                    proxies,
+                                    server: Ipv6Addr::UNSPECIFIED,
+                                };
+                                Next::AskProxy
                             } else {
-                                Next::Nothing
+                                Next::SetAddress(url)
                             }
                         }
                     }
@@ -503,7 +500,7 @@ impl Client {
                         }
                         Some(url) => {
                             notes.push(format!("PXE Reply from {from}: boot file {url}"));
-                            Next::Url(url)
+                            Next::SetAddress(Some(url))
                         }
                     }
                 }
@@ -514,30 +511,37 @@ impl Client {
         for n in notes {
             self.note(now, || n);
         }
-        if address_set {
-            self.stack6_boot_address_set(now);
-        }
         match next {
             Next::Select => self.select(now),
             Next::AfterAddress => self.after_address(now),
             Next::AskProxy => self.next_proxy(now),
-            Next::Url(u) => self.start_from_url(now, &u),
+            Next::SetAddress(url) => self.set_address(now, url),
             _ => {}
         }
     }
 
-    /// The address is usable: EDK2 asks its proxies for the boot file; otherwise the
-    /// boot file URL of the Reply is read at once.
-    fn after_address(&mut self, now: Instant) {
+    /// The boot file is known: EDK2 waits for a route to its server, sets the address
+    /// (the manual policy: the stack releases its own) and checks it
+    /// (`PxeBcSetIp6Address`); then `url` is read.
+    fn set_address(&mut self, now: Instant, url: Option<String>) {
         let Some(b) = self.six.as_mut() else { return };
         let model = b.model;
-        let Phase::AddressWait { url, proxies, .. } = &mut b.phase else {
+        b.phase = Phase::AddressWait {
+            until: now + model.route_wait + model.address_ready,
+            url,
+        };
+        self.stack6_boot_address_set(now + model.route_wait);
+        if (model.route_wait + model.address_ready).is_zero() {
+            self.after_address(now);
+        }
+    }
+
+    /// The address is usable: the boot file URL is read.
+    fn after_address(&mut self, now: Instant) {
+        let Some(b) = self.six.as_mut() else { return };
+        let Phase::AddressWait { url, .. } = &mut b.phase else {
             return;
         };
-        if model.takes_proxy && !proxies.is_empty() {
-            self.next_proxy(now);
-            return;
-        }
         match url.take() {
             Some(u) => self.start_from_url(now, &u),
             None => {
@@ -555,9 +559,7 @@ impl Client {
         let ip = self.ip6.unwrap_or(Ipv6Addr::UNSPECIFIED);
         let Some(b) = self.six.as_mut() else { return };
         let mut proxies = match &mut b.phase {
-            Phase::AddressWait { proxies, .. } | Phase::BootRequest { proxies, .. } => {
-                std::mem::take(proxies)
-            }
+            Phase::BootRequest { proxies, .. } => std::mem::take(proxies),
             _ => return,
         };
         let Some(p) = (!proxies.is_empty()).then(|| proxies.remove(0)) else {

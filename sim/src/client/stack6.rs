@@ -202,14 +202,15 @@ impl Client {
         true
     }
 
-    /// The boot's address is set: the stack releases its own (or stops soliciting).
+    /// The boot sets its address at `now` (the manual policy): the stack releases its
+    /// own (or stops soliciting).
     pub(super) fn stack6_boot_address_set(&mut self, now: Instant) {
         let Some(s) = self.stack6.as_mut() else {
             return;
         };
         s.step = match std::mem::replace(&mut s.step, Step::Done) {
             Step::Bound { server_id, ia } => Step::Releasing {
-                at: now + s.timing.release_after_reply,
+                at: now + s.timing.release_after_policy,
                 server_id,
                 ia,
             },
@@ -278,12 +279,24 @@ mod tests {
         for _ in 0..200 {
             while !c.sends6.is_empty() {
                 for s in std::mem::take(&mut c.sends6) {
+                    if s.dst.port() == 69 {
+                        // The boot program's read (type 0 here): the run is over.
+                        wire.push((now.as_secs_f64(), 0, [0; 3], vec![69]));
+                        return (wire, c);
+                    }
                     let m = Message6::decode(&s.payload).unwrap();
                     let codes = m.options().iter().map(|o| o.code).collect();
                     wire.push((now.as_secs_f64(), m.msg_type(), xid(&m), codes));
+                    if s.dst.port() == 4011 {
+                        // The proxy answers the boot request with the boot file URL.
+                        let p = proxy_message(&m, 7);
+                        wire.push((now.as_secs_f64(), 7, xid(&m), Vec::new()));
+                        c.handle_datagram6(now, s.dst, s.src, &p);
+                        continue;
+                    }
                     if m.msg_type() == 1 && m.option(16).is_some() {
                         // A proxy's Advertise (PXEClient, a boot file URL, no address).
-                        let p = proxy_advertise(&m);
+                        let p = proxy_message(&m, 2);
                         c.handle_datagram6(
                             now,
                             SocketAddrV6::new(Ipv6Addr::LOCALHOST, 547, 0, 0),
@@ -317,7 +330,8 @@ mod tests {
         (wire, c)
     }
 
-    fn proxy_advertise(solicit: &Message6) -> Vec<u8> {
+    /// A proxy's Advertise (2) to a Solicit or Reply (7) to a boot request.
+    fn proxy_message(solicit: &Message6, msg_type: u8) -> Vec<u8> {
         use pxelab_engine::dhcp6::wire::Opt;
         let mut vendor = 343u32.to_be_bytes().to_vec();
         vendor.extend(9u16.to_be_bytes());
@@ -327,7 +341,7 @@ mod tests {
             data: data.to_vec(),
         };
         Message6::Client {
-            msg_type: 2,
+            msg_type,
             xid: xid(solicit),
             options: vec![
                 opt(1, solicit.option(1).unwrap()),
@@ -347,22 +361,33 @@ mod tests {
     }
 
     #[test]
-    fn ovmf_gets_its_stacks_address_first_and_releases_it_after_pxes_reply() {
+    fn ovmf_gets_its_stacks_address_first_and_releases_it_when_pxe_sets_its_own() {
         let (wire, _) = run(FirmwareKind::UefiX64, "fd77::1ff", false);
         let sent: Vec<_> = wire.iter().filter(|w| !w.3.is_empty()).collect();
-        // The stack's Solicit and Request, PXE's Solicit and Request, the Release.
+        // The stack's Solicit and Request, PXE's Solicit and Request, PXE's boot request
+        // to the proxy, the Release, the boot program's read.
         let types: Vec<u8> = sent.iter().map(|w| w.1).collect();
-        assert_eq!(types[..5], [1, 3, 1, 3, 8], "{wire:?}");
+        assert_eq!(types, [1, 3, 1, 3, 3, 8, 0], "{wire:?}");
         assert_eq!(sent[0].3, [1, 8, 3, 6], "the stack's Solicit");
         assert_eq!(sent[1].3, [1, 8, 2, 3, 6], "the stack's Request");
         assert_eq!(sent[2].3, [1, 8, 3, 6, 62, 61, 16], "PXE's Solicit");
-        assert_eq!(sent[4].3, [1, 2, 8, 3], "the Release");
-        // One transaction id counter, its first byte counting.
-        for w in sent.windows(2).take(4) {
+        assert_eq!(sent[5].3, [1, 2, 8, 3], "the Release");
+        // One transaction id counter, its first byte counting (the boot request takes
+        // the proxy's Advertise's).
+        let counted = [sent[0], sent[1], sent[2], sent[3], sent[5]];
+        for w in counted.windows(2) {
             assert_eq!(w[1].2, stack::next_xid(w[0].2));
         }
         assert!((sent[2].0 - sent[0].0 - 2.31).abs() < 0.01);
-        assert!((sent[4].0 - sent[3].0 - 1.03).abs() < 0.01);
+        // PXE asks the proxy at once (`PxeBcDhcp6Sarr`), then sets its address: no
+        // route wait (the lab's advertisements), the Release 2 ms after the proxy's
+        // answer, and the read once duplicate address detection is over.
+        assert_eq!(sent[4].0, sent[3].0, "the boot request at PXE's Reply");
+        assert!((sent[5].0 - sent[4].0 - 0.002).abs() < 0.001);
+        let m = firmware::profile::builtin(FirmwareKind::UefiX64)
+            .pxe6
+            .address_ready;
+        assert!((sent[6].0 - sent[4].0 - m.as_secs_f64()).abs() < 0.001);
     }
 
     #[test]

@@ -176,6 +176,11 @@ pub(super) fn learn6(
             .map(|d| (r.at, d.at))
     });
     match first_use {
+        Some((r, u)) if class == "PXEClient" => {
+            let (route_wait, ready) = address_wait(all, r, u);
+            s.route_wait = route_wait;
+            s.address_ready = ready;
+        }
         Some((r, u)) => s.address_ready = round_us(u.saturating_sub(r)),
         None => notes.push(format!(
             "{label}: the leased address is not used in the capture: `address_ready` is the built-in profile's"
@@ -188,6 +193,34 @@ pub(super) fn learn6(
         }
     }
     Some(s)
+}
+
+/// EDK2's wait between PXE's Reply at `reply` and the first use of its address at
+/// `used`, as the route wait and the address check (`Firmware6::route_wait`,
+/// `address_ready`). A proxy's answer to the boot request (port 4011 to 4011) comes
+/// first; the address is set when the stack's Release goes (the manual policy), after
+/// whole seconds of route checks (`PxeBcCheckRouteTable`). No Release: no route wait
+/// is seen, the whole wait is the check.
+fn address_wait(all: &[Datagram], reply: Duration, used: Duration) -> (Duration, Duration) {
+    let between = |d: &&Datagram| d.at >= reply && d.at < used;
+    let known = all
+        .iter()
+        .filter(between)
+        .filter(|d| d.sport == 4011 && d.dport == 4011)
+        .map(|d| d.at)
+        .next_back()
+        .unwrap_or(reply);
+    let release = all
+        .iter()
+        .filter(between)
+        .filter(|d| d.at >= known && d.dport == SERVER_PORT)
+        .find(|d| Message6::decode(&d.payload).is_ok_and(|m| m.msg_type() == msg::RELEASE))
+        .map(|d| d.at);
+    let route_wait = release.map_or(Duration::ZERO, |r| {
+        Duration::from_secs(r.saturating_sub(known).as_secs_f64().round() as u64)
+    });
+    let ready = used.saturating_sub(known).saturating_sub(route_wait);
+    (route_wait, round_us(ready))
 }
 
 /// Option 5, IA Address (RFC 8415 section 21.6).

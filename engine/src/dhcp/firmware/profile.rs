@@ -306,6 +306,9 @@ struct Dhcp6 {
     #[serde(default)]
     collect: Option<Dur>,
     takes_proxy: bool,
+    /// EDK2's wait for a route to the boot server (absent: none).
+    #[serde(default)]
+    route_wait: Option<Dur>,
     address_ready: Dur,
     request_elapsed: bool,
     #[serde(default)]
@@ -631,6 +634,7 @@ impl ProfileFile {
             give_up: s.give_up.0,
             collect: s.collect.map(|c| c.0),
             takes_proxy: s.takes_proxy,
+            route_wait: s.route_wait.map(|r| r.0).unwrap_or_default(),
             address_ready: s.address_ready.0,
             request_elapsed: s.request_elapsed,
             tftp_probe: s.tftp_probe.map(leak_tftp),
@@ -646,6 +650,8 @@ impl ProfileFile {
             if let Some(a) = h.address_ready {
                 m.address_ready = a.0;
             }
+            // HTTP boot's `address_ready` is its whole wait from the Reply.
+            m.route_wait = Duration::ZERO;
             m
         });
         Profile {

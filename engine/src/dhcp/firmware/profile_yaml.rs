@@ -264,6 +264,9 @@ fn dhcp6(y: &mut String, s: &Firmware6) {
     let _ = writeln!(y, "  give_up: {}", duration_text(s.give_up));
     let _ = writeln!(y, "  collect: {}", opt(s.collect, duration_text));
     let _ = writeln!(y, "  takes_proxy: {}", s.takes_proxy);
+    if !s.route_wait.is_zero() {
+        let _ = writeln!(y, "  route_wait: {}", duration_text(s.route_wait));
+    }
     let _ = writeln!(y, "  address_ready: {}", duration_text(s.address_ready));
     let _ = writeln!(y, "  request_elapsed: {}", s.request_elapsed);
     let _ = writeln!(y, "  tftp_probe: {}", opt(s.tftp_probe, tftp));
