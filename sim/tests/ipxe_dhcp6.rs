@@ -72,10 +72,12 @@ fn discover_and_read(d: &[Datagram]) -> (f64, f64) {
     (discover, read)
 }
 
-fn run() -> PathBuf {
+/// Runs the scenario at `path` (from this crate's folder) with its pcaps written into a
+/// fresh temporary folder named by `tag`, which it returns; the run must pass.
+fn run(path: &str, tag: &str) -> PathBuf {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let sc = pxelab_scenario::load_file(&root.join(SCENARIO)).unwrap();
-    let dir = std::env::temp_dir().join(format!("pxelab-ipxe-dhcp6-{}", std::process::id()));
+    let sc = pxelab_scenario::load_file(&root.join(path)).unwrap();
+    let dir = std::env::temp_dir().join(format!("pxelab-{tag}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     let r = run_scenario(
@@ -91,7 +93,7 @@ fn run() -> PathBuf {
 
 #[test]
 fn ipxe_runs_dhcpv6_where_advertisements_say_managed_and_boots_when_it_is_over() {
-    let dir = run();
+    let dir = run(SCENARIO, "ipxe-dhcp6");
     // hq: a DHCPv6 server leases the address.
     let hq = datagrams(&dir.join("hq.pcap"), [0x52, 0x54, 0, 0, 0x0d, 0x61]);
     let six = dhcp6(&hq);
@@ -150,22 +152,10 @@ fn ipxe_runs_dhcpv6_where_advertisements_say_managed_and_boots_when_it_is_over()
 /// segment, `timing.ipv6_wait` after the first DISCOVER), as after a 4011 ACK.
 #[test]
 fn ipxe_waits_for_its_ipv6_configuration_when_the_dhcp_server_names_the_file() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let sc = pxelab_scenario::load_file(
-        &root.join("../scenarios/answering/bios-66-67-waits-for-ipv6.yaml"),
-    )
-    .unwrap();
-    let dir = std::env::temp_dir().join(format!("pxelab-ipxe-6667-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let r = run_scenario(
-        &sc,
-        &RunOptions {
-            pcap_dir: Some(dir.clone()),
-            ..RunOptions::default()
-        },
+    let dir = run(
+        "../scenarios/answering/bios-66-67-waits-for-ipv6.yaml",
+        "ipxe-6667",
     );
-    assert!(r.passed, "{:?}", r.failures);
     let hq = datagrams(&dir.join("hq.pcap"), [0x52, 0x54, 0, 0, 0x66, 0x01]);
     assert!(
         !hq.iter().any(|d| d.dst_port == 4011),
