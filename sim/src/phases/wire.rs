@@ -1,6 +1,7 @@
 //! One client's UDP datagrams and TCP segments, over IPv4 and IPv6, from a segment
 //! capture: what the phases of PXE over IPv6 and of UEFI HTTP boot are read from
-//! (`six.rs`, `http.rs`). The phases of PXE over IPv4 read
+//! (`six.rs`, `http.rs`), and the lab overlay for every boot
+//! (`crate::lab_overlay::capture`). The phases of PXE over IPv4 read
 //! [`crate::ladder_pcap::read`]'s IPv4 frames.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
