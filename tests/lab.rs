@@ -788,8 +788,8 @@ fn bench_dhcp_answers_perfdhcp_from_pxelab_and_dnsmasq() {
     assert_nothing_left(&before, "left behind by the bench: ");
 }
 
-/// Issue 15, timing that matches the lab: three firmware scenarios and one over IPv6
-/// (PXE, OVMF x64) with `--compare`
+/// Issue 15, timing that matches the lab: three firmware scenarios, one over IPv6
+/// (PXE, OVMF x64) and one by HTTP boot (OVMF x64, IPv4) with `--compare`
 /// (each boot's phases from the lab's and the simulator's captures). The table is
 /// printed; the assertion is loose enough for a loaded CI machine (QEMU under TCG slows
 /// with the load: within 4× or 15 s of the lab, whichever is looser; at a load average
@@ -809,6 +809,8 @@ fn lab_timing_comparison_per_boot_and_phase() {
         "scenarios/lab/uefi-arm64.yaml",
         // PXE over IPv6 (its phases from the first Solicit; 15 s in the lab).
         "scenarios/lab/pxe6-uefi-x64-dnsmasq.yaml",
+        // HTTP boot over IPv4 (from the first DISCOVER to the GET; 10 s in the lab).
+        "scenarios/lab/http4-uefi-x64.yaml",
     ];
     let out = Command::new(PXELAB)
         .args([
@@ -839,29 +841,26 @@ fn lab_timing_comparison_per_boot_and_phase() {
             .unwrap_or_else(|| panic!("no timing: {s}"));
         assert_eq!(timing.len(), 1, "{}: one boot compared", s["file"]);
         // The simulator ran with the lab's boot program (built from images/, not the
-        // simulator's 32 or 256 KiB stand-in) and its server's turnaround: both read
-        // from TFTP over IPv4, so not for the boot over IPv6.
+        // simulator's 32 or 256 KiB stand-in), read over TFTP on either IP version or
+        // by HTTP, and its server's turnaround, measured on TFTP rounds (HTTP boot has
+        // none: its turnaround is 0).
         let overlay = &s["timing_overlay"];
         let programs = overlay["programs"].as_array().expect("an overlay");
-        if timing[0]["netboot"].as_str() == Some("pxe6") {
-            assert!(programs.is_empty(), "{overlay}");
+        assert_eq!(programs.len(), 1, "{overlay}");
+        let (lab, builtin) = (
+            programs[0]["lab_bytes"].as_u64(),
+            programs[0]["builtin_bytes"].as_u64(),
+        );
+        assert!(lab.zip(builtin).is_some_and(|(l, b)| l < b), "{overlay}");
+        let (turnaround, rounds) = (
+            overlay["server_turnaround_s"].as_f64(),
+            overlay["rounds"].as_u64(),
+        );
+        if timing[0]["netboot"].as_str() == Some("http4") {
+            assert_eq!((turnaround, rounds), (Some(0.0), Some(0)), "{overlay}");
         } else {
-            assert_eq!(programs.len(), 1, "{overlay}");
-            let (lab, builtin) = (
-                programs[0]["lab_bytes"].as_u64(),
-                programs[0]["builtin_bytes"].as_u64(),
-            );
-            assert!(lab.zip(builtin).is_some_and(|(l, b)| l < b), "{overlay}");
-            assert!(
-                overlay["server_turnaround_s"]
-                    .as_f64()
-                    .is_some_and(|t| t >= 0.0),
-                "{overlay}"
-            );
-            assert!(
-                overlay["rounds"].as_u64().is_some_and(|n| n > 0),
-                "{overlay}"
-            );
+            assert!(turnaround.is_some_and(|t| t >= 0.0), "{overlay}");
+            assert!(rounds.is_some_and(|n| n > 0), "{overlay}");
         }
         for p in timing[0]["phases"].as_array().unwrap() {
             let (lab, sim) = (p["lab_s"].as_f64(), p["sim_s"].as_f64());

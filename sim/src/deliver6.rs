@@ -37,6 +37,7 @@ pub(crate) fn deliver6(
             if !own {
                 return;
             }
+            w.server_receives(host, iface, dst.port());
             if dst.port() == dhcp6::SERVER_PORT {
                 let now = w.now;
                 let name = w.hosts[host].name.clone();

@@ -5,18 +5,25 @@
 //!
 //! - **Boot programs.** The lab serves the programs it builds from `images/` (about
 //!   2.5 KiB for BIOS, 20 KiB for UEFI); the simulator's stand-ins are 32 and 256 KiB
-//!   (`content.rs`). The overlay gives each program the lab served its size there.
+//!   (`content.rs`). The overlay gives each program the lab served its size there:
+//!   read over TFTP on IPv4 or IPv6 (the first read's OACK `tsize`, or its DATA), or
+//!   by HTTP boot (the `Content-Length` of the 200 answer to the firmware's first GET).
 //! - **Server turnaround.** From a client's ACK to the DATA it brings back, `pxelab
 //!   serve` and the userspace switch take time the link model does not have (median
 //!   0.04 ms, mean 0.1-0.4 ms under load). The overlay holds a responder's host for the
 //!   difference of the mean rounds, lab less simulator, on each TFTP datagram it takes
-//!   in (`world/server_turnaround.rs`).
+//!   in over either IP version (`world/server_turnaround.rs`). HTTP boot has no TFTP
+//!   rounds and takes no turnaround.
+//!
+//! Both are read from the client's packets as the phases of PXE over IPv6 and HTTP
+//! boot are (`phases::wire`), in [`capture`].
 //!
 //! Neither is a firmware profile key: real firmware against another server has neither.
 //! A run without an overlay (every run but `--compare`'s) is unchanged.
 
 pub mod capture;
 
+use pxelab_scenario::Netboot;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -104,23 +111,26 @@ impl OverlayApplied {
 }
 
 /// The boot program each boot of a lab result read first, with the size the lab served
-/// (from its segment captures); only programs the simulator has a stand-in for.
+/// (from its segment captures: over TFTP on either IP version, or HTTP); only programs
+/// the simulator has a stand-in for.
 pub fn programs_served(
     lab: &crate::ScenarioResult,
     sc: &pxelab_scenario::Scenario,
 ) -> Result<Vec<ProgramApplied>, String> {
     let mut sizes = ProgramSizes::new();
-    for (client, frames) in capture::client_frames(lab, sc)? {
-        let mut starts: Vec<f64> = lab
-            .boots
-            .iter()
-            .filter(|b| b.client == client)
-            .map(|b| b.at_s)
-            .collect();
-        starts.sort_by(f64::total_cmp);
-        for (k, &at) in starts.iter().enumerate() {
-            let mine = crate::phases::boot_frames(&frames, at, starts.get(k + 1).copied());
-            if let Some((path, size)) = capture::boot_program(&mine) {
+    for (client, packets) in capture::client_packets(lab, sc)? {
+        let mut boots: Vec<&crate::result::BootRecord> =
+            lab.boots.iter().filter(|b| b.client == client).collect();
+        boots.sort_by(|a, b| a.at_s.total_cmp(&b.at_s));
+        for (k, b) in boots.iter().enumerate() {
+            let next = boots.get(k + 1).map(|n| n.at_s);
+            let netboot: Netboot = b
+                .netboot
+                .as_deref()
+                .and_then(|n| n.parse().ok())
+                .unwrap_or_default();
+            let mine = crate::phases::wire::of_boot(&packets, b.at_s, next);
+            if let Some((path, size)) = capture::boot_program(&mine, netboot) {
                 sizes.insert(path, size);
             }
         }
@@ -138,14 +148,15 @@ pub fn programs_served(
         .collect())
 }
 
-/// The mean server round of each TFTP download in a result's captures, and how many.
+/// The mean server round of each TFTP download in a result's captures (over either IP
+/// version), and how many.
 fn mean_round(
     r: &crate::ScenarioResult,
     sc: &pxelab_scenario::Scenario,
 ) -> Result<(Option<f64>, usize), String> {
-    let rounds: Vec<f64> = capture::client_frames(r, sc)?
+    let rounds: Vec<f64> = capture::client_packets(r, sc)?
         .iter()
-        .flat_map(|(_, f)| capture::server_rounds(f))
+        .flat_map(|(_, p)| capture::server_rounds(p))
         .collect();
     Ok((capture::mean(&rounds), rounds.len()))
 }

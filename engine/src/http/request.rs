@@ -139,6 +139,14 @@ pub fn parse_head(buf: &[u8]) -> Result<Head, HeadError> {
     })
 }
 
+/// The boot root path a request target names, as [`parse_head`] gives it (`Head::path`):
+/// its path without the query, percent-decoded, normalised. `None` for a target that
+/// names none. For readers of captured requests (the simulator's lab overlay).
+pub fn target_path(target: &str) -> Option<String> {
+    let raw = percent_decode(origin_path(target).ok()?).ok()?;
+    path::normalize(&raw).ok()
+}
+
 /// The path of an origin-form (`/a/b?q`) or absolute-form (`http://h/a/b`) target,
 /// without its query.
 fn origin_path(target: &str) -> Result<&str, HeadError> {
@@ -261,6 +269,21 @@ mod tests {
             head("GET a HTTP/1.1\r\n\r\n"),
             Err(HeadError::Bad(_))
         ));
+    }
+
+    #[test]
+    fn a_targets_path_is_the_one_its_request_head_gives() {
+        for target in [
+            "/SMSBoot/PS100002/x64/bootmgfw.efi",
+            "http://[2001:db8::5]:8080/a%20b?x=1",
+            "//etc/passwd",
+        ] {
+            let h = head(&format!("GET {target} HTTP/1.1\r\n\r\n")).unwrap();
+            assert_eq!(target_path(target), Some(h.path), "{target}");
+        }
+        for target in ["/../etc/passwd", "/a%zz", "a", "/"] {
+            assert_eq!(target_path(target), None, "{target}");
+        }
     }
 
     #[test]

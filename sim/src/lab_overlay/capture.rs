@@ -1,31 +1,30 @@
 //! The lab overlay's two figures read from a run's segment captures, the same way for
 //! the lab and the simulator: the boot program each boot read (its path and size) and
 //! the server's side of each TFTP round (a client's ACK to the DATA it brought back).
+//! Both IP versions and HTTP boot, from the client's packets as the phases of PXE over
+//! IPv6 and of HTTP boot read them ([`crate::phases::wire`]).
 
-use crate::ladder_pcap::Frame;
-use crate::phases::{block, opcode, rrq_file, OP_ACK, OP_DATA};
-use pxelab_engine::tftp::packet::Packet;
+use crate::phases::six::{block, is_tftp, opcode, rrq_file};
+use crate::phases::wire::{self, Packet};
+use crate::phases::{OP_ACK, OP_DATA};
+use pxelab_engine::tftp::packet::Packet as Tftp;
+use pxelab_scenario::Netboot;
 use std::collections::BTreeMap;
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
 use std::path::Path;
 
 /// A round this long or longer is a retransmission timeout, not service (the bound
 /// `phases::per_packet` uses for the client's side).
 const RETRANSMISSION: f64 = 0.5;
 
-/// A TFTP frame of a transfer (not a DHCP one on 67/68).
-fn is_tftp(f: &Frame) -> bool {
-    f.src.1 != 67 && f.dst.1 != 68
-}
-
-/// Each client's frames of a result, from the capture of its segment (named after it)
-/// on the run's clock: a lab result's from `started_unix_s`, a simulator's from its
-/// warm-up. A client whose segment has no capture is left out; an unreadable capture
-/// is an error naming it.
-pub fn client_frames(
+/// Each client's UDP and TCP packets of a result, over IPv4 and IPv6, from the capture
+/// of its segment (named after it) on the run's clock: a lab result's from
+/// `started_unix_s`, a simulator's from its warm-up. A client whose segment has no
+/// capture is left out; an unreadable capture is an error naming it.
+pub fn client_packets(
     r: &crate::ScenarioResult,
     sc: &pxelab_scenario::Scenario,
-) -> Result<Vec<(String, Vec<Frame>)>, String> {
+) -> Result<Vec<(String, Vec<Packet>)>, String> {
     let clock0 = r.started_unix_s.unwrap_or(crate::run::WARMUP.as_secs_f64());
     let mut out = Vec::new();
     for c in &sc.network.clients {
@@ -35,43 +34,53 @@ pub fn client_frames(
                 .is_some_and(|s| s.to_string_lossy() == c.segment)
         });
         if let Some(pcap) = pcap {
-            let frames = crate::ladder_pcap::read(Path::new(pcap), clock0, c.mac.0)?;
-            out.push((c.name.clone(), frames));
+            let packets = wire::read(Path::new(pcap), clock0, c.mac.0)?;
+            out.push((c.name.clone(), packets))
         }
     }
     Ok(out)
 }
 
-/// The first file a boot read over TFTP, its boot program, as the responder's root
-/// names it (`tftp::path::normalize`), and its size: the `tsize` of the server's OACK
-/// (iPXE asks for it, EDK2 probes for it), else the bytes of its DATA blocks once a
-/// block shorter than the others ended the read. `None` if the boot read no file or
-/// its size cannot be told.
-pub fn boot_program(frames: &[Frame]) -> Option<(String, u64)> {
-    let (at, raw, server) = frames
+/// The boot program of one boot by `netboot`, from its packets: as the responder's
+/// root names it (`tftp::path::normalize`, which the HTTP host's paths are normalised
+/// with too), and its size as served. PXE over either IP version reads it over TFTP
+/// ([`tftp_program`]), HTTP boot from its first GET ([`http_program`]).
+pub fn boot_program(packets: &[Packet], netboot: Netboot) -> Option<(String, u64)> {
+    match netboot {
+        Netboot::Pxe4 | Netboot::Pxe6 => tftp_program(packets),
+        Netboot::Http4 | Netboot::Http6 => http_program(packets),
+    }
+}
+
+/// The first file a boot read over TFTP, its boot program, and its size: the `tsize`
+/// of the server's OACK (iPXE asks for it, EDK2 probes for it), else the bytes of its
+/// DATA blocks once a block shorter than the others ended the read. `None` if the boot
+/// read no file or its size cannot be told.
+pub fn tftp_program(packets: &[Packet]) -> Option<(String, u64)> {
+    let (at, raw, server) = packets
         .iter()
         .enumerate()
-        .find_map(|(i, f)| rrq_file(f).map(|n| (i, n, f.dst.0)))?;
+        .find_map(|(i, p)| rrq_file(p).map(|n| (i, n, p.dst.0)))?;
     let path = pxelab_engine::tftp::path::normalize(raw.as_bytes()).ok()?;
     let mut tsize = None;
     let mut blocks: BTreeMap<u16, usize> = BTreeMap::new();
-    for f in &frames[at + 1..] {
-        if let Some(other) = rrq_file(f) {
+    for p in &packets[at + 1..] {
+        if let Some(other) = rrq_file(p) {
             if pxelab_engine::tftp::path::normalize(other.as_bytes()).ok() != Some(path.clone()) {
                 break; // the next file
             }
             continue;
         }
-        if f.from_client || f.src.0 != server || !is_tftp(f) {
+        if p.from_client || p.src.0 != server || !is_tftp(p) {
             continue;
         }
-        match opcode(f) {
+        match opcode(p) {
             Some(OP_DATA) => {
-                if let Some(b) = block(f) {
-                    blocks.insert(b, f.len.saturating_sub(4));
+                if let Some(b) = block(p) {
+                    blocks.insert(b, p.len.saturating_sub(4));
                 }
             }
-            _ if tsize.is_none() => tsize = oack_tsize(&f.payload),
+            _ if tsize.is_none() => tsize = oack_tsize(&p.payload),
             _ => {}
         }
     }
@@ -83,10 +92,18 @@ pub fn boot_program(frames: &[Frame]) -> Option<(String, u64)> {
     (blocks.len() == 1 || last < longest).then(|| (path, blocks.values().sum::<usize>() as u64))
 }
 
+/// The boot program of an HTTP boot: the firmware's first GET, at the path the
+/// simulator's HTTP host opens for its target, and the `Content-Length` of the 200
+/// answer (`phases::http::program_served`). `None` without both.
+pub fn http_program(packets: &[Packet]) -> Option<(String, u64)> {
+    let (target, bytes) = crate::phases::http::program_served(packets)?;
+    Some((pxelab_engine::http::request::target_path(&target)?, bytes))
+}
+
 /// The `tsize` option of an OACK.
 fn oack_tsize(payload: &[u8]) -> Option<u64> {
-    match Packet::parse(payload).ok()? {
-        Packet::Oack { options } => options
+    match Tftp::parse(payload).ok()? {
+        Tftp::Oack { options } => options
             .iter()
             .find(|(k, _)| k == "tsize")
             .and_then(|(_, v)| v.parse().ok()),
@@ -94,17 +111,18 @@ fn oack_tsize(payload: &[u8]) -> Option<u64> {
     }
 }
 
-/// The server's side of each TFTP round, seconds: from a client's ACK to the last DATA
-/// block the server sent back to it before the client's next datagram (the next block
-/// at window size 1, a window's last block otherwise). What the link model gives is in
-/// it too (the measurement subtracts the simulator's own rounds); rounds of
-/// [`RETRANSMISSION`] or more and an ACK nothing followed (a transfer's last) are left
-/// out.
-pub fn server_rounds(frames: &[Frame]) -> Vec<f64> {
+/// The server's side of each TFTP round, over either IP version, seconds: from a
+/// client's ACK to the last DATA block the server sent back to it before the client's
+/// next datagram (the next block at window size 1, a window's last block otherwise).
+/// What the link model gives is in it too (the measurement subtracts the simulator's
+/// own rounds); rounds of [`RETRANSMISSION`] or more and an ACK nothing followed (a
+/// transfer's last) are left out. HTTP boot's TCP has no such rounds: its segments are
+/// not read here.
+pub fn server_rounds(packets: &[Packet]) -> Vec<f64> {
     /// A round under way: its ACK's time, where the ACK went, the last DATA since.
     struct Open {
         acked: f64,
-        to: (Ipv4Addr, u16),
+        to: (IpAddr, u16),
         last: Option<f64>,
     }
     let mut out = Vec::new();
@@ -121,19 +139,22 @@ pub fn server_rounds(frames: &[Frame]) -> Vec<f64> {
             }
         }
     };
-    for f in frames {
-        if f.from_client {
+    for p in packets
+        .iter()
+        .filter(|p| p.transport == wire::Transport::Udp)
+    {
+        if p.from_client {
             close(open.take(), &mut out);
-            if opcode(f) == Some(OP_ACK) && is_tftp(f) {
+            if opcode(p) == Some(OP_ACK) && is_tftp(p) {
                 open = Some(Open {
-                    acked: f.t,
-                    to: f.dst,
+                    acked: p.t,
+                    to: p.dst,
                     last: None,
                 });
             }
-        } else if opcode(f) == Some(OP_DATA) && is_tftp(f) {
-            if let Some(o) = open.as_mut().filter(|o| o.to == f.src) {
-                o.last = Some(f.t);
+        } else if opcode(p) == Some(OP_DATA) && is_tftp(p) {
+            if let Some(o) = open.as_mut().filter(|o| o.to == p.src) {
+                o.last = Some(p.t);
             }
         }
     }
@@ -149,131 +170,266 @@ pub fn mean(v: &[f64]) -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::phases::wire::Transport;
 
-    const CLIENT: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 100);
-    const SERVER: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 5);
+    /// A client and its server, over IPv4 or IPv6.
+    #[derive(Clone, Copy)]
+    struct Family {
+        client: IpAddr,
+        server: IpAddr,
+    }
 
-    fn frame(t: f64, from_client: bool, payload: Vec<u8>, len: usize) -> Frame {
-        let (c, s) = ((CLIENT, 2070), (SERVER, 50000));
-        let (src, dst) = if from_client { (c, s) } else { (s, c) };
-        Frame {
-            t,
-            from_client,
-            src,
-            dst,
-            len,
-            payload,
+    fn v4() -> Family {
+        Family {
+            client: "10.0.0.100".parse().unwrap(),
+            server: "10.0.0.5".parse().unwrap(),
         }
     }
 
-    fn rrq(t: f64, file: &str, options: &[(&str, &str)]) -> Frame {
-        let mut p = vec![0, 1];
-        for s in [file, "octet"] {
-            p.extend_from_slice(s.as_bytes());
-            p.push(0);
+    fn v6() -> Family {
+        Family {
+            client: "fd10::100".parse().unwrap(),
+            server: "fd10::5".parse().unwrap(),
         }
-        for (k, v) in options {
-            for s in [k, v] {
+    }
+
+    impl Family {
+        fn udp(self, t: f64, from_client: bool, payload: Vec<u8>, len: usize) -> Packet {
+            let (c, s) = ((self.client, 2070), (self.server, 50000));
+            let (src, dst) = if from_client { (c, s) } else { (s, c) };
+            Packet {
+                t,
+                from_client,
+                src,
+                dst,
+                transport: Transport::Udp,
+                len,
+                payload,
+                seq_ack: None,
+            }
+        }
+
+        fn rrq(self, t: f64, file: &str, options: &[(&str, &str)]) -> Packet {
+            let mut p = vec![0, 1];
+            for s in [file, "octet"] {
                 p.extend_from_slice(s.as_bytes());
                 p.push(0);
             }
+            for (k, v) in options {
+                for s in [k, v] {
+                    p.extend_from_slice(s.as_bytes());
+                    p.push(0);
+                }
+            }
+            let len = p.len();
+            Packet {
+                dst: (self.server, 69),
+                ..self.udp(t, true, p, len)
+            }
         }
-        let len = p.len();
-        Frame {
-            dst: (SERVER, 69),
-            ..frame(t, true, p, len)
+
+        fn oack(self, t: f64, tsize: u64) -> Packet {
+            let mut p = vec![0, 6];
+            for s in ["tsize".to_string(), tsize.to_string()] {
+                p.extend_from_slice(s.as_bytes());
+                p.push(0);
+            }
+            let len = p.len();
+            self.udp(t, false, p, len)
         }
-    }
 
-    fn oack(t: f64, tsize: u64) -> Frame {
-        let mut p = vec![0, 6];
-        for s in ["tsize".to_string(), tsize.to_string()] {
-            p.extend_from_slice(s.as_bytes());
-            p.push(0);
+        /// A DATA block of `bytes` file bytes (the capture keeps only its header).
+        fn data(self, t: f64, b: u16, bytes: usize) -> Packet {
+            let mut p = vec![0, 3];
+            p.extend_from_slice(&b.to_be_bytes());
+            self.udp(t, false, p, 4 + bytes)
         }
-        let len = p.len();
-        frame(t, false, p, len)
-    }
 
-    /// A DATA block of `bytes` file bytes (the capture keeps only its header).
-    fn data(t: f64, b: u16, bytes: usize) -> Frame {
-        let mut p = vec![0, 3];
-        p.extend_from_slice(&b.to_be_bytes());
-        frame(t, false, p, 4 + bytes)
-    }
-
-    fn ack(t: f64, b: u16) -> Frame {
-        let mut p = vec![0, 4];
-        p.extend_from_slice(&b.to_be_bytes());
-        frame(t, true, p, 4)
+        fn ack(self, t: f64, b: u16) -> Packet {
+            let mut p = vec![0, 4];
+            p.extend_from_slice(&b.to_be_bytes());
+            self.udp(t, true, p, 4)
+        }
     }
 
     #[test]
-    fn the_boot_programs_size_is_the_oacks_tsize() {
-        // EDK2's probe: RRQ with tsize 0, OACK, then the read itself; the next file's
-        // OACK says nothing about this one.
-        let frames = vec![
-            rrq(1.0, "SMSBoot\\PS1\\x64\\bootmgfw.efi", &[("tsize", "0")]),
-            oack(1.001, 20480),
-            rrq(
-                1.1,
-                "SMSBoot\\PS1\\x64\\bootmgfw.efi",
-                &[("blksize", "1468")],
-            ),
-            data(1.2, 1, 1468),
-            rrq(2.0, "smstemp/x.var", &[("tsize", "0")]),
-            oack(2.001, 77),
-        ];
-        assert_eq!(
-            boot_program(&frames),
-            Some(("smsboot/ps1/x64/bootmgfw.efi".to_string(), 20480))
-        );
+    fn the_boot_programs_size_is_the_oacks_tsize_over_either_ip_version() {
+        for f in [v4(), v6()] {
+            // EDK2's probe: RRQ with tsize 0, OACK, then the read itself; the next
+            // file's OACK says nothing about this one.
+            let packets = vec![
+                f.rrq(1.0, "SMSBoot\\PS1\\x64\\bootmgfw.efi", &[("tsize", "0")]),
+                f.oack(1.001, 20480),
+                f.rrq(
+                    1.1,
+                    "SMSBoot\\PS1\\x64\\bootmgfw.efi",
+                    &[("blksize", "1468")],
+                ),
+                f.data(1.2, 1, 1468),
+                f.rrq(2.0, "smstemp/x.var", &[("tsize", "0")]),
+                f.oack(2.001, 77),
+            ];
+            let want = Some(("smsboot/ps1/x64/bootmgfw.efi".to_string(), 20480));
+            assert_eq!(tftp_program(&packets), want);
+            assert_eq!(boot_program(&packets, Netboot::Pxe6), want);
+            // An HTTP boot's program is its first GET's: there is none here.
+            assert_eq!(boot_program(&packets, Netboot::Http6), None);
+        }
     }
 
     #[test]
     fn without_an_oack_the_size_is_the_data_of_a_finished_read() {
-        // 512-byte blocks, block 2 sent twice, a short last block.
-        let mut frames = vec![
-            rrq(1.0, "smsboot/ps1/x86/wdsnbp.com", &[]),
-            data(1.1, 1, 512),
-            ack(1.11, 1),
-            data(1.2, 2, 512),
-            data(1.7, 2, 512),
-            ack(1.71, 2),
-            data(1.8, 3, 100),
-        ];
-        let got = boot_program(&frames);
-        assert_eq!(got, Some(("smsboot/ps1/x86/wdsnbp.com".to_string(), 1124)));
-        // A read cut short (no short block yet): the size is not known.
-        frames.pop();
-        assert_eq!(boot_program(&frames), None);
-        assert_eq!(boot_program(&[]), None);
+        for f in [v4(), v6()] {
+            // 512-byte blocks, block 2 sent twice, a short last block.
+            let mut packets = vec![
+                f.rrq(1.0, "smsboot/ps1/x86/wdsnbp.com", &[]),
+                f.data(1.1, 1, 512),
+                f.ack(1.11, 1),
+                f.data(1.2, 2, 512),
+                f.data(1.7, 2, 512),
+                f.ack(1.71, 2),
+                f.data(1.8, 3, 100),
+            ];
+            let got = tftp_program(&packets);
+            assert_eq!(got, Some(("smsboot/ps1/x86/wdsnbp.com".to_string(), 1124)));
+            // A read cut short (no short block yet): the size is not known.
+            packets.pop();
+            assert_eq!(tftp_program(&packets), None);
+        }
+        assert_eq!(tftp_program(&[]), None);
     }
 
     #[test]
     fn a_servers_round_runs_from_an_ack_to_the_last_data_it_brought() {
-        let frames = vec![
-            // Window 1: ACK 1 brings block 2 after 0.3 ms.
-            data(1.0, 1, 1432),
-            ack(1.001, 1),
-            data(1.0013, 2, 1432),
-            // Window 4: ACK 2 brings blocks 3-6, the last 1 ms after the ACK.
-            ack(1.002, 2),
-            data(1.0022, 3, 1432),
-            data(1.0025, 4, 1432),
-            data(1.0028, 5, 1432),
-            data(1.003, 6, 1432),
-            // A lost block: the server resends only at its timeout, not a round.
-            ack(1.004, 6),
-            data(1.6, 7, 1432),
-            // The last ACK brings nothing.
-            ack(1.61, 7),
-        ];
-        let got = server_rounds(&frames);
-        assert_eq!(got.len(), 2, "{got:?}");
-        assert!((got[0] - 0.0003).abs() < 1e-9, "{got:?}");
-        assert!((got[1] - 0.001).abs() < 1e-9, "{got:?}");
-        assert!(mean(&got).is_some_and(|m| (m - 0.00065).abs() < 1e-9));
+        for f in [v4(), v6()] {
+            let mut packets = vec![
+                // Window 1: ACK 1 brings block 2 after 0.3 ms.
+                f.data(1.0, 1, 1432),
+                f.ack(1.001, 1),
+                f.data(1.0013, 2, 1432),
+                // Window 4: ACK 2 brings blocks 3-6, the last 1 ms after the ACK.
+                f.ack(1.002, 2),
+                f.data(1.0022, 3, 1432),
+                f.data(1.0025, 4, 1432),
+                f.data(1.0028, 5, 1432),
+                f.data(1.003, 6, 1432),
+                // A lost block: the server resends only at its timeout, not a round.
+                f.ack(1.004, 6),
+                f.data(1.6, 7, 1432),
+                // The last ACK brings nothing.
+                f.ack(1.61, 7),
+            ];
+            // A DHCPv6 answer from the server after block 2 that reads like DATA is no
+            // block (it would make the first round 0.6 ms).
+            let mut dhcp6 = f.data(1.0016, 9, 8);
+            dhcp6.src.1 = 547;
+            dhcp6.dst.1 = 546;
+            packets.insert(3, dhcp6);
+            let got = server_rounds(&packets);
+            assert_eq!(got.len(), 2, "{got:?}");
+            assert!((got[0] - 0.0003).abs() < 1e-9, "{got:?}");
+            assert!((got[1] - 0.001).abs() < 1e-9, "{got:?}");
+            assert!(mean(&got).is_some_and(|m| (m - 0.00065).abs() < 1e-9));
+        }
         assert_eq!(mean(&[]), None);
+    }
+
+    const CLIENT_MAC: [u8; 6] = [0x52, 0x54, 0, 0, 0, 1];
+    const SERVER_MAC: [u8; 6] = [0x52, 0x54, 0, 0, 0, 5];
+
+    /// An Ethernet frame of a TCP segment over IPv6 between the client's port 1632 and
+    /// the server's 80, as a capture holds it, cut at `snap` bytes.
+    fn tcp6_frame(from_client: bool, payload: &[u8], snap: usize) -> Vec<u8> {
+        let f = v6();
+        let (IpAddr::V6(c), IpAddr::V6(s)) = (f.client, f.server) else {
+            unreachable!()
+        };
+        let ((src, sport, smac), (dst, dport, dmac)) = if from_client {
+            ((c, 1632u16, CLIENT_MAC), (s, 80u16, SERVER_MAC))
+        } else {
+            ((s, 80, SERVER_MAC), (c, 1632, CLIENT_MAC))
+        };
+        let mut d = dmac.to_vec();
+        d.extend(smac);
+        d.extend([0x86, 0xdd, 0x60, 0, 0, 0]);
+        d.extend(u16::try_from(20 + payload.len()).unwrap().to_be_bytes());
+        d.extend([6, 64]);
+        d.extend(src.octets());
+        d.extend(dst.octets());
+        d.extend(sport.to_be_bytes());
+        d.extend(dport.to_be_bytes());
+        d.extend([0, 0, 0, 1, 0, 0, 0, 1, 0x50, 0x18, 0xff, 0xff, 0, 0, 0, 0]);
+        d.extend(payload);
+        d.truncate(snap);
+        d
+    }
+
+    #[test]
+    fn an_http_boots_program_is_its_first_gets_path_and_content_length() {
+        // The firmware's HEAD, then its GET and the 200 answer, the head in the
+        // answer's first segment; then the boot program's own GET. Cut at the lab's
+        // snap length (14 + 576 bytes) as the lab captures them.
+        let snap = 14 + 576;
+        let head = b"HTTP/1.1 200 OK\r\nContent-Length: 19456\r\nContent-Type: application/octet-stream\r\nAccept-Ranges: bytes\r\nConnection: keep-alive\r\n\r\n";
+        let mut answer = head.to_vec();
+        answer.extend([0x4d; 1100]); // the file's first bytes
+        let frames = [
+            tcp6_frame(
+                true,
+                b"HEAD /SMSBoot/PS1/x64/bootmgfw.efi HTTP/1.1\r\n\r\n",
+                snap,
+            ),
+            tcp6_frame(
+                false,
+                b"HTTP/1.1 200 OK\r\nContent-Length: 99\r\n\r\n",
+                snap,
+            ),
+            tcp6_frame(
+                true,
+                b"GET /SMSBoot/PS1/x64/bootmgfw.efi HTTP/1.1\r\nHost: [fd10::5]\r\n\r\n",
+                snap,
+            ),
+            tcp6_frame(false, &answer, snap),
+            tcp6_frame(false, &[0x4d; 1200], snap),
+            tcp6_frame(true, b"GET /smstemp/x.var HTTP/1.1\r\n\r\n", snap),
+            tcp6_frame(
+                false,
+                b"HTTP/1.1 200 OK\r\nContent-Length: 77\r\n\r\n",
+                snap,
+            ),
+        ];
+        let packets: Vec<Packet> = frames
+            .iter()
+            .enumerate()
+            .map(|(i, d)| wire::packet(d, i as f64, CLIENT_MAC).expect("the client's"))
+            .collect();
+        let want = Some(("smsboot/ps1/x64/bootmgfw.efi".to_string(), 19456));
+        assert_eq!(http_program(&packets), want);
+        assert_eq!(boot_program(&packets, Netboot::Http6), want);
+        assert_eq!(boot_program(&packets, Netboot::Http4), want);
+        // TCP has no TFTP rounds: no turnaround is measured from an HTTP boot.
+        assert!(server_rounds(&packets).is_empty());
+        assert_eq!(boot_program(&packets, Netboot::Pxe6), None);
+        // An answer that is not a 200, or a head cut before its length: no size.
+        let mut refused = packets.clone();
+        refused[3] = wire::packet(
+            &tcp6_frame(
+                false,
+                b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n",
+                snap,
+            ),
+            3.0,
+            CLIENT_MAC,
+        )
+        .expect("to the client");
+        assert_eq!(http_program(&refused), None);
+        let mut cut = packets.clone();
+        cut[3] = wire::packet(
+            &tcp6_frame(false, &answer, 14 + 40 + 20 + 30),
+            3.0,
+            CLIENT_MAC,
+        )
+        .expect("to the client");
+        assert_eq!(http_program(&cut), None);
     }
 }

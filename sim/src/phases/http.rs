@@ -15,11 +15,13 @@ use std::net::IpAddr;
 /// A connection, as (client port, server address, server port).
 type Conn = (u16, IpAddr, u16);
 
-/// A file's GETs: the first one's time and the response's last byte.
+/// A file's GETs: the first one's time, the response's last byte and the file's size
+/// as served (the `Content-Length` of a 200 answer to one of them).
 struct Get {
     path: String,
     requested: f64,
     last_byte: Option<f64>,
+    served_bytes: Option<u64>,
 }
 
 impl Get {
@@ -48,6 +50,7 @@ fn gets(packets: &[Packet]) -> Vec<Get> {
                     path,
                     requested: p.t,
                     last_byte: None,
+                    served_bytes: None,
                 });
             }
             let conn = (p.src.1, p.dst.0, p.dst.1);
@@ -56,11 +59,45 @@ fn gets(packets: &[Packet]) -> Vec<Get> {
         } else if p.len > 0 {
             let conn = (p.dst.1, p.src.0, p.src.1);
             if let Some((_, i)) = latest.iter().find(|(c, _)| *c == conn) {
-                out[*i].last_byte = Some(p.t);
+                let g = &mut out[*i];
+                g.last_byte = Some(p.t);
+                if g.served_bytes.is_none() {
+                    g.served_bytes = ok_content_length(&p.payload);
+                }
             }
         }
     }
     out
+}
+
+/// The `Content-Length` of a segment that begins a 200 response (the whole file);
+/// `None` for another status, a segment that begins no response, or a head the capture
+/// cut before that header.
+fn ok_content_length(segment: &[u8]) -> Option<u64> {
+    let head = String::from_utf8_lossy(segment);
+    let mut lines: Vec<&str> = head.split("\r\n").collect();
+    // What follows the last line end is the body's start or a line the capture cut.
+    lines.pop();
+    let mut status = lines.first()?.split(' ');
+    if !status.next()?.starts_with("HTTP/") || status.next()? != "200" {
+        return None;
+    }
+    // The header lines, up to the empty one that ends the head.
+    let mut headers = lines[1..].iter().take_while(|l| !l.is_empty());
+    headers.find_map(|l| {
+        let (name, value) = l.split_once(':')?;
+        name.eq_ignore_ascii_case("content-length")
+            .then(|| value.trim().parse().ok())
+            .flatten()
+    })
+}
+
+/// The boot program of an HTTP boot as the server served it: the target of the
+/// firmware's first GET, as requested, and the `Content-Length` of the 200 answer to
+/// it. `None` if the boot sent no GET or no such answer was captured.
+pub fn program_served(packets: &[Packet]) -> Option<(String, u64)> {
+    let first = gets(packets).into_iter().next()?;
+    Some((first.path, first.served_bytes?))
 }
 
 /// Whether a DHCPv6 message carries option 16 (vendor class) with `HTTPClient`.

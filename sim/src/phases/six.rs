@@ -22,19 +22,32 @@ pub fn is_dhcp6(p: &Packet, kind: u8) -> bool {
         && p.payload.first() == Some(&kind)
 }
 
-fn opcode(p: &Packet) -> Option<u16> {
+/// A TFTP packet's opcode, its payload's first two bytes ([`is_tftp`] says whether it is TFTP).
+pub(crate) fn opcode(p: &Packet) -> Option<u16> {
     let b = p.payload.get(0..2)?;
     Some(u16::from_be_bytes([b[0], b[1]]))
 }
 
-fn block(p: &Packet) -> Option<u16> {
+/// A TFTP DATA or ACK packet's block number.
+pub(crate) fn block(p: &Packet) -> Option<u16> {
     let b = p.payload.get(2..4)?;
     Some(u16::from_be_bytes([b[0], b[1]]))
 }
 
-/// A TFTP packet (UDP, not DHCP).
-fn is_tftp(p: &Packet) -> bool {
+/// A TFTP packet (UDP, not DHCP), over either IP version.
+pub(crate) fn is_tftp(p: &Packet) -> bool {
     p.transport == Transport::Udp && !wire::is_dhcp_port(p.src.1, p.dst.1)
+}
+
+/// The file a client's TFTP read request names, as requested but with `/` for `\`
+/// (the boot image's path is written with `\` by some boot programs).
+pub(crate) fn rrq_file(p: &Packet) -> Option<String> {
+    if !p.from_client || !is_tftp(p) || opcode(p) != Some(OP_RRQ) {
+        return None;
+    }
+    let name = p.payload.get(2..)?;
+    let end = name.iter().position(|&b| b == 0).unwrap_or(name.len());
+    Some(String::from_utf8_lossy(&name[..end]).replace('\\', "/"))
 }
 
 /// A file's reads: the first read request's time, the server, and the last DATA block
@@ -58,11 +71,7 @@ impl Read {
 pub fn tftp_reads(packets: &[Packet]) -> Vec<Read> {
     let mut reads: Vec<Read> = Vec::new();
     for p in packets.iter().filter(|p| is_tftp(p)) {
-        if p.from_client && opcode(p) == Some(OP_RRQ) {
-            let name = p.payload.get(2..).unwrap_or(&[]);
-            let end = name.iter().position(|&b| b == 0).unwrap_or(name.len());
-            // The boot image's path is written with `\` by some boot programs.
-            let file = String::from_utf8_lossy(&name[..end]).replace('\\', "/");
+        if let Some(file) = rrq_file(p) {
             if reads.last().is_none_or(|r| r.file != file) {
                 reads.push(Read {
                     file,

@@ -1,14 +1,17 @@
 //! One client's UDP datagrams and TCP segments, over IPv4 and IPv6, from a segment
 //! capture: what the phases of PXE over IPv6 and of UEFI HTTP boot are read from
-//! (`six.rs`, `http.rs`). The phases of PXE over IPv4 read
+//! (`six.rs`, `http.rs`), and the lab overlay for every boot
+//! (`crate::lab_overlay::capture`). The phases of PXE over IPv4 read
 //! [`crate::ladder_pcap::read`]'s IPv4 frames.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::Path;
 
-/// How much of a TCP segment's payload from the client is kept: a request line
-/// (`GET /path HTTP/1.1`). The server's payloads are only counted.
-const REQUEST_BYTES: usize = 512;
+/// How much of a TCP segment's payload is kept where it begins an HTTP head: the
+/// client's request (`GET /path HTTP/1.1`) and the server's response head (its status
+/// line and `Content-Length`, which the lab overlay reads). The server's other payloads
+/// are only counted.
+const HEAD_BYTES: usize = 512;
 
 /// The transport of a [`Packet`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -29,7 +32,8 @@ pub struct Packet {
     /// The UDP or TCP payload's length on the wire.
     pub len: usize,
     /// What the capture kept of the payload: a TFTP DATA block's first 4 bytes, a TCP
-    /// payload from the client up to [`REQUEST_BYTES`], none from the server.
+    /// payload from the client up to [`HEAD_BYTES`], from the server only a segment
+    /// that begins a response (`HTTP/`), up to as many.
     pub payload: Vec<u8>,
     /// TCP: the segment's sequence and acknowledgement numbers.
     pub seq_ack: Option<(u32, u32)>,
@@ -92,7 +96,7 @@ pub fn packet(d: &[u8], t: f64, mac: [u8; 6]) -> Option<Packet> {
         // A TFTP DATA block's bytes are not needed: its length is in the UDP header.
         Transport::Udp if body.starts_with(&[0, 3]) && !is_dhcp_port(sport, dport) => 4,
         Transport::Udp => body.len(),
-        Transport::Tcp if from_client => REQUEST_BYTES,
+        Transport::Tcp if from_client || body.starts_with(b"HTTP/") => HEAD_BYTES,
         Transport::Tcp => 0,
     };
     let word = |o: usize| Some(u32::from_be_bytes(l4.get(o..o + 4)?.try_into().ok()?));
@@ -252,7 +256,7 @@ mod tests {
     }
 
     #[test]
-    fn a_tcp_segment_counts_its_payload_from_the_ip_length_and_keeps_the_clients_request() {
+    fn a_tcp_segment_counts_its_payload_from_the_ip_length_and_keeps_the_http_heads() {
         let request = b"GET /boot.efi HTTP/1.1\r\n\r\n";
         let mut tcp = 1859u16.to_be_bytes().to_vec();
         tcp.extend(80u16.to_be_bytes());
@@ -275,6 +279,15 @@ mod tests {
         let p = packet(&d[..14 + 20 + 20 + 4], 0.0, MAC).expect("to the client");
         assert!(!p.from_client && p.payload.is_empty());
         assert_eq!(p.len, request.len());
+        // A segment that begins the server's response keeps its head (its length).
+        let head = b"HTTP/1.1 200 OK\r\nContent-Length: 19456\r\n\r\n";
+        let mut response = answer[..20].to_vec();
+        response[2..4].copy_from_slice(&u16::try_from(40 + head.len()).unwrap().to_be_bytes());
+        response.extend(&tcp[..20]);
+        response.extend(head);
+        let d = ether(MAC, [2; 6], [0x08, 0x00], &response);
+        let p = packet(&d, 0.0, MAC).expect("to the client");
+        assert_eq!(p.payload, head);
     }
 
     #[test]
