@@ -314,9 +314,9 @@ fn the_ipv6_intake_is_a_pair_of_keys_of_its_own_and_defaults_to_ipv4s() {
         (one.per_datagram, Duration::from_micros(300))
     );
     // A bad value is located like any other.
-    let (e, line) = bad("per_segment:", "  per_packet6: -0.3ms");
+    let (e, line) = bad("per_packet6:", "  per_packet6: -0.3ms");
     assert_located(&e, line, &["negative"]);
-    let (e, line) = bad("per_segment:", "  per_datagram6: soon");
+    let (e, line) = bad("per_datagram6:", "  per_datagram6: soon");
     assert_located(&e, line, &["not a duration"]);
     let (e, line) = bad("per_segment:", "  per_frame6: 0.3ms");
     assert_located(&e, line, &["per_frame6"]);
