@@ -231,6 +231,45 @@ fn a_learned_per_packet_is_what_lab_calibrate_reads_from_the_capture() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// Over IPv6 the firmware's intake is learned apart from IPv4's (`per_datagram6`,
+/// `per_packet6`): each PXEv6 capture's one-frame TFTP blocks give the mean time from a
+/// block to its ACK, which the lab comparison reads from the same capture
+/// (`pxelab_sim::phases::six::per_packet`), not the built-in IPv4 figures.
+#[test]
+fn a_pxe6_capture_learns_the_firmwares_time_per_frame_over_ipv6() {
+    let dir = tmp("learn-intake6");
+    let mac = [0x52, 0x54, 0x00, 0x12, 0x34, 0x56];
+    for (name, kind) in [
+        ("uefi-x64-pxe6", FirmwareKind::UefiX64),
+        ("uefi-ia32-pxe6", FirmwareKind::UefiIa32),
+        ("uefi-arm64-pxe6", FirmwareKind::UefiArm64),
+    ] {
+        let path = learn(name, &dir);
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.contains("\n  per_packet6: "), "{name}: {text}");
+        let t = profile::parse(&text, &path, kind)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .pxe4
+            .timing;
+        let packets = pxelab_sim::phases::wire::read(&fixture(name), 0.0, mac).unwrap();
+        let read = pxelab_sim::phases::six::per_packet(&packets).expect("DATA acknowledged");
+        // One-frame blocks: no split, all of it per frame.
+        assert_eq!(t.per_datagram6, Duration::ZERO, "{name}");
+        let got = t.per_packet6.as_secs_f64();
+        assert!(
+            (got - read).abs() <= 1e-6,
+            "{name}: learned {got} s, the capture's {read} s"
+        );
+        // The IPv4 keys stay the built-in profile's: the capture has no IPv4 TFTP.
+        let b = profile::builtin(kind).pxe4.timing;
+        assert_eq!(
+            (t.per_datagram, t.per_packet),
+            (b.per_datagram, b.per_packet)
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// The replay of a capture: its firmware with the learned profile, and QEMU's user
 /// network's set-up: a DHCP server at 10.0.2.2 that names the boot file itself
 /// (`option66`, `option67`) and serves it by TFTP (a responder at its address that

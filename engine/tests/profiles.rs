@@ -278,6 +278,51 @@ fn the_ipv6_start_ups_are_keys_of_their_own_and_default_to_the_one_before() {
 }
 
 #[test]
+fn the_ipv6_intake_is_a_pair_of_keys_of_its_own_and_defaults_to_ipv4s() {
+    // OVMF x64's IPv6 stack takes longer per TFTP block than its IPv4 one (the lab,
+    // docs/MODEL.md): its own keys.
+    let t = firmware::model(FirmwareKind::UefiX64).timing;
+    assert!(
+        t.per_datagram6 + t.per_packet6 > t.per_datagram + t.per_packet,
+        "{t:?}"
+    );
+    // Without them IPv6 costs what IPv4 does; either alone replaces only its own.
+    let with = |keys: &str| {
+        let text: String = profile::builtin_text(FirmwareKind::UefiX64)
+            .lines()
+            .filter(|l| !l.trim_start().starts_with("per_packet6:"))
+            .filter(|l| !l.trim_start().starts_with("per_datagram6:"))
+            .map(|l| {
+                if l.trim_start().starts_with("per_segment:") {
+                    format!("{l}\n{keys}")
+                } else {
+                    format!("{l}\n")
+                }
+            })
+            .collect();
+        let p = profile::parse(&text, Path::new("t.yaml"), FirmwareKind::UefiX64);
+        p.unwrap_or_else(|e| panic!("{e}")).pxe4.timing
+    };
+    let none = with("");
+    assert_eq!(
+        (none.per_datagram6, none.per_packet6),
+        (none.per_datagram, none.per_packet)
+    );
+    let one = with("  per_packet6: 0.3ms\n");
+    assert_eq!(
+        (one.per_datagram6, one.per_packet6),
+        (one.per_datagram, Duration::from_micros(300))
+    );
+    // A bad value is located like any other.
+    let (e, line) = bad("per_packet6:", "  per_packet6: -0.3ms");
+    assert_located(&e, line, &["negative"]);
+    let (e, line) = bad("per_datagram6:", "  per_datagram6: soon");
+    assert_located(&e, line, &["not a duration"]);
+    let (e, line) = bad("per_segment:", "  per_frame6: 0.3ms");
+    assert_located(&e, line, &["per_frame6"]);
+}
+
+#[test]
 fn http6_may_have_an_address_wait_of_its_own() {
     // OVMF x64's HTTP boot waits far longer for its address than its PXE (the capture
     // and the lab); without the key HTTP boot waits as PXE does.

@@ -14,8 +14,8 @@
 //! over IPv6 the Solicit's and Request's options, when Solicits go out,
 //! the Advertise collection, the address wait and TFTP's options (`six`); for HTTP
 //! boot over IPv4 its DISCOVER's options; from TFTP's and HTTP boot's downloads the
-//! time per datagram and per frame taken in (`per_datagram`, `per_packet`). What it
-//! cannot show is taken from the
+//! time per datagram and per frame taken in (`per_datagram`, `per_packet`; over IPv6
+//! `per_datagram6`, `per_packet6`). What it cannot show is taken from the
 //! built-in profile of the guessed firmware, and the notes say which.
 
 mod capture;
@@ -183,12 +183,31 @@ pub fn learn(file: &str, bytes: &[u8]) -> Result<Learned, LearnError> {
     p.pxe6.stack = stack;
     // The time per datagram and per frame taken in (TFTP), per segment (HTTP).
     let intake = macs.first().map(|m| per_packet::learn(&frames, *m));
-    let (tftp_intake, per_segment) = intake.map_or((None, None), |i| (i.tftp, i.per_segment));
+    let (tftp_intake, tftp6_intake, per_segment) =
+        intake.map_or((None, None, None), |i| (i.tftp, i.tftp6, i.per_segment));
+    // A template without an IPv6 intake of its own follows the IPv4 one learned.
+    let t = &p.pxe4.timing;
+    let six_follows_four = (t.per_datagram6, t.per_packet6) == (t.per_datagram, t.per_packet);
     match pxe4 {
         Some(d) => learn_pxe4(&all, &sent, &d.p, tftp_intake, &mut p.pxe4, &mut notes),
         None => notes.push(
             "no PXE boot over IPv4: `dhcp4`, `tftp` and `timing` are the built-in profile's".into(),
         ),
+    }
+    let t = &mut p.pxe4.timing;
+    let four = (t.per_datagram, t.per_packet);
+    match tftp6_intake {
+        Some(six) => (t.per_datagram6, t.per_packet6) = six,
+        None if six_follows_four => (t.per_datagram6, t.per_packet6) = four,
+        None if pxe6.is_some() => notes.push(
+            "no TFTP DATA over IPv6 acknowledged: \
+             `per_datagram6` and `per_packet6` are the built-in profile's"
+                .into(),
+        ),
+        None => {}
+    }
+    if let Some(h) = &mut p.http4 {
+        (h.timing.per_datagram6, h.timing.per_packet6) = (t.per_datagram6, t.per_packet6);
     }
     match per_segment {
         Some(t) => {

@@ -84,7 +84,7 @@ pub struct Phases {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub per_segment: Option<f64>,
     /// The firmware's `(per_datagram, per_packet)`, seconds, fitted to the boot's TFTP
-    /// answers over IPv4 ([`intake::fit`]).
+    /// answers ([`intake::fit`]); for `pxe6` over IPv6 (`per_datagram6`, `per_packet6`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub intake: Option<(f64, f64)>,
 }

@@ -199,6 +199,12 @@ pub struct FirmwareTiming {
     /// costs OVMF x64 under TCG 1.2 ms to answer, not 24 one-frame blocks' 3.6 ms
     /// (docs/MODEL.md). Profile key `timing.per_datagram` (absent: none).
     pub per_datagram: Duration,
+    /// `per_packet` and `per_datagram` for what comes over IPv6: EDK2's IPv6 stack
+    /// (Ip6Dxe, Udp6Dxe, Mtftp6Dxe) is other code than its IPv4 one, and took OVMF
+    /// and AAVMF under TCG longer per TFTP block (docs/MODEL.md). Profile keys
+    /// `timing.per_packet6` and `timing.per_datagram6` (each absent: its IPv4 one).
+    pub per_packet6: Duration,
+    pub per_datagram6: Duration,
     /// UEFI HTTP boot: the time per TCP segment it takes in (EDK2's TcpDxe, which
     /// acknowledges every second one; OVMF x64 under TCG 0.08 ms against a one-frame
     /// TFTP block's 0.15 ms). Profile key `timing.per_segment` (absent:

@@ -4,20 +4,23 @@
 //! fitted ([`phases::intake::fit`]) to the client's TFTP ACKs (the capture's frames
 //! read as a lab capture's, [`ladder_pcap::frame`]: the first IPv4 fragment of a DATA
 //! block stands for its datagram, which the UDP header sizes); and its time per TCP
-//! segment of HTTP boot ([`phases::tcp_intake`]). Each answer's busy time counts from
+//! segment of HTTP boot ([`phases::tcp_intake`]); over IPv6 (PXEv6's TFTP) the same
+//! fit gives `per_datagram6` and `per_packet6`. Each answer's busy time counts from
 //! its window's first block, and the fit is over their sum, so their mean, long tail
 //! included (docs/MODEL.md), not the median gap per ACK.
 
 use crate::ladder_pcap;
-use crate::phases::{self, intake, tcp_intake, wire};
+use crate::phases::{self, intake, six, tcp_intake, wire};
 use pxelab_engine::Mac;
 use std::time::Duration;
 
 /// What a capture shows of the firmware's intake.
 #[derive(Debug, PartialEq)]
 pub(super) struct Intake {
-    /// `(per_datagram, per_packet)`, from TFTP.
+    /// `(per_datagram, per_packet)`, from TFTP over IPv4.
     pub tftp: Option<(Duration, Duration)>,
+    /// `(per_datagram6, per_packet6)`, from TFTP over IPv6 (PXEv6).
+    pub tftp6: Option<(Duration, Duration)>,
     pub per_segment: Option<Duration>,
 }
 
@@ -27,6 +30,7 @@ pub(super) fn learn(frames: &[(Duration, Vec<u8>)], mac: Mac) -> Intake {
     let Some(t0) = frames.first().map(|f| f.0) else {
         return Intake {
             tftp: None,
+            tftp6: None,
             per_segment: None,
         };
     };
@@ -43,6 +47,7 @@ pub(super) fn learn(frames: &[(Duration, Vec<u8>)], mac: Mac) -> Intake {
     let us = |s: f64| Duration::from_micros((s * 1e6).round() as u64);
     Intake {
         tftp: intake::fit(&phases::tftp_answers(&client)).map(|(d, f)| (us(d), us(f))),
+        tftp6: intake::fit(&six::tftp_answers(&packets)).map(|(d, f)| (us(d), us(f))),
         per_segment: tcp_intake::per_segment(&packets).map(us),
     }
 }

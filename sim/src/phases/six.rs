@@ -102,6 +102,7 @@ pub fn phases(packets: &[Packet], power_on: f64) -> Phases {
         nbp_download: reads.first().and_then(Read::download),
         image_download: reads.get(2).and_then(Read::download),
         per_packet: per_packet(packets),
+        intake: super::intake::fit(&tftp_answers(packets)),
         ..Phases::default()
     }
 }
@@ -111,18 +112,32 @@ pub fn phases(packets: &[Packet], power_on: f64) -> Phases {
 /// client's ACK of it, summed over the frames the window took; a gap of 0.5 s or more
 /// is a retransmission and left out.
 pub fn per_packet(packets: &[Packet]) -> Option<f64> {
-    super::per_frame_mean(
-        packets
-            .iter()
-            .filter(|p| is_tftp(p))
-            .map(|p| super::TftpSeen {
-                from_client: p.from_client,
-                opcode: opcode(p),
-                block: block(p),
-                t: p.t,
-                frames: wire::frames(p.len, p.src.0.is_ipv6()),
-            }),
-    )
+    super::per_frame_mean(tftp_seen(packets))
+}
+
+/// The TFTP answers over IPv6 ([`super::intake::Answer`]), which
+/// [`super::intake::fit`] splits into `per_datagram6` and `per_packet6`: each ACK of a
+/// window's last block, busy from the window's first block.
+pub fn tftp_answers(packets: &[Packet]) -> Vec<super::intake::Answer> {
+    let v6: Vec<Packet> = packets
+        .iter()
+        .filter(|p| p.src.0.is_ipv6())
+        .cloned()
+        .collect();
+    super::intake::tftp_answers(tftp_seen(&v6))
+}
+
+fn tftp_seen(packets: &[Packet]) -> impl Iterator<Item = super::TftpSeen> + '_ {
+    packets
+        .iter()
+        .filter(|p| is_tftp(p))
+        .map(|p| super::TftpSeen {
+            from_client: p.from_client,
+            opcode: opcode(p),
+            block: block(p),
+            t: p.t,
+            frames: wire::frames(p.len, p.src.0.is_ipv6()),
+        })
 }
 
 #[cfg(test)]

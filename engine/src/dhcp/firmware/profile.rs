@@ -241,6 +241,11 @@ struct Timing {
     /// Per IP datagram taken in, besides `per_packet` per frame (absent: none).
     #[serde(default)]
     per_datagram: Dur,
+    /// Per frame and per datagram taken in over IPv6 (each absent: its IPv4 key's).
+    #[serde(default)]
+    per_packet6: Option<Dur>,
+    #[serde(default)]
+    per_datagram6: Option<Dur>,
     /// UEFI HTTP boot: per TCP segment taken in (absent: `per_datagram` +
     /// `per_packet`).
     #[serde(default)]
@@ -583,6 +588,14 @@ impl ProfileFile {
                     .map_or(solicit, |d| d.0),
                 per_packet: self.timing.per_packet.0,
                 per_datagram: self.timing.per_datagram.0,
+                per_packet6: self
+                    .timing
+                    .per_packet6
+                    .map_or(self.timing.per_packet.0, |d| d.0),
+                per_datagram6: self
+                    .timing
+                    .per_datagram6
+                    .map_or(self.timing.per_datagram.0, |d| d.0),
                 per_segment: self
                     .timing
                     .per_segment

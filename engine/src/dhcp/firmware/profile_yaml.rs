@@ -112,6 +112,11 @@ pub fn to_yaml(p: &Profile, comment: &str) -> String {
     if !t.per_datagram.is_zero() {
         let _ = writeln!(y, "  per_datagram: {}", duration_text(t.per_datagram));
     }
+    // Only where IPv6's differ from IPv4's (what their absence means).
+    if (t.per_packet6, t.per_datagram6) != (t.per_packet, t.per_datagram) {
+        let _ = writeln!(y, "  per_packet6: {}", duration_text(t.per_packet6));
+        let _ = writeln!(y, "  per_datagram6: {}", duration_text(t.per_datagram6));
+    }
     if t.per_segment != t.per_datagram + t.per_packet {
         let _ = writeln!(y, "  per_segment: {}", duration_text(t.per_segment));
     }
