@@ -14,6 +14,8 @@
 //!   after them: our responder (`pxelab serve`), atftpd, tftpd-hpa (`in.tftpd`) and
 //!   dnsmasq. Clients: our own (`pxelab lab tftp-get`, the engine's TFTP client) and
 //!   `atftp`.
+//! - Both namespaces may hold 16 MiB of incomplete IP datagrams for 1 s (`reassembly`):
+//!   with the kernel's 4 MiB, 8 KiB blocks at 2 % loss stalled the transfer.
 //!
 //! Everything lives under the run id like a lab run's: `pxelab lab clean` removes what a
 //! killed bench left behind.
@@ -32,6 +34,7 @@ use std::time::{Duration, Instant};
 
 mod family;
 mod programs;
+pub mod reassembly;
 mod server_log;
 mod servers;
 mod transfer;
@@ -103,7 +106,8 @@ impl BenchLab {
             .map_err(|e| e.to_string())?;
         for ns in [self.ns_srv.clone(), self.ns_cli.clone()] {
             namespaces::add(&ns)?;
-            self.namespaces.push(ns);
+            self.namespaces.push(ns.clone());
+            reassembly::size_for_loss(&ns)?;
         }
         // The switch: two tap ports.
         let taps = [format!("px{}s0p0", self.id), format!("px{}s0p1", self.id)];
