@@ -24,6 +24,8 @@
 #      included (tests/tftp_interop.rs; root).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Each step's heading says when it started, so a slow CI run shows which step grew.
+step() { echo "== [${SECONDS} s] $*"; }
 
 # Debian packages the tests need: iproute2 for the network namespaces (daemon tests and
 # the lab); for the lab, QEMU with SeaBIOS + iPXE, OVMF, OVMF IA32 and AAVMF, dnsmasq
@@ -71,25 +73,25 @@ if [ "$(id -u)" -ne 0 ]; then
   echo "note: the daemon tests build network namespaces and need root" >&2
 fi
 
-echo "== format and lint"
+step "format and lint"
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --release -q -- -D warnings
 
-echo "== unit, property, snapshot and integration tests"
+step "unit, property, snapshot and integration tests"
 cargo build --release -q
 ./target/release/pxelab lab clean >/dev/null   # leftovers of an interrupted earlier run
 cargo test --workspace --release
 
-echo "== fuzz smoke: every fuzz target briefly (crashes land in fuzz/artifacts/)"
+step "fuzz smoke: every fuzz target briefly (crashes land in fuzz/artifacts/)"
 scripts/fuzz.sh smoke
 
-echo "== scenario suite (simulator)"
+step "scenario suite (simulator)"
 cargo run --release -q -- run scenarios --junit target/scenarios-junit.xml \
   --json target/scenarios-results.json --html target/report.html
 echo "report of the scenario suite: target/report.html (the browser test's, with a failing"
 echo "scenario and its screenshots: target/report-test/report.html, target/report-*.png)"
 
-echo "== the lab: real firmware (QEMU, TCG), sim/lab parity, cleanup after SIGINT"
+step "the lab: real firmware (QEMU, TCG), sim/lab parity, cleanup after SIGINT"
 if [ "$(id -u)" -ne 0 ]; then
   echo "error: the lab tests need root (network namespaces, tap devices)" >&2
   exit 1
@@ -97,15 +99,16 @@ fi
 cargo test --release --test lab -- --ignored --test-threads=1 --nocapture
 ./target/release/pxelab lab clean >/dev/null
 
-echo "== the firmware matrix in CI: every firmware x 4 set-ups, sim and lab (~4 min)"
+step "the firmware matrix in CI: every firmware x 4 set-ups, sim and lab (~4 min)"
 cargo test --release --test matrix -- --ignored --nocapture
 
-echo "== the report of a lab run beside the simulator's (one lab scenario, ~15 s)"
+step "the report of a lab run beside the simulator's (one lab scenario, ~15 s)"
 ./target/release/pxelab run --lab scenarios/lab/uefi-x64.yaml --json target/lab-results.json \
   --pcap target/lab-pcaps
 ./target/release/pxelab report target/scenarios-results.json target/lab-results.json \
   --html target/report-sim-lab.html
 
-echo "== TFTP interop: third-party clients against pxelab serve, clean and at 5 % loss"
+step "TFTP interop: third-party clients against pxelab serve, clean and at 5 % loss"
 cargo test --release --test tftp_interop -- --ignored --nocapture \
   --exact third_party_clients_get_every_file_intact_at_5_percent_loss_beside_held_ports
+step "all tests passed"
