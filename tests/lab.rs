@@ -124,15 +124,20 @@ impl Drop for TempDir {
 }
 
 /// Prints a test's wall time when it ends, passed or not: CI's time budget is spent here.
-struct Timed(Instant, &'static str);
+/// The test's name is its thread's (libtest names each test's thread after it).
+struct Timed(Instant);
+
+impl Timed {
+    fn start() -> Timed {
+        Timed(Instant::now())
+    }
+}
 
 impl Drop for Timed {
     fn drop(&mut self) {
-        eprintln!(
-            "lab test {}: {:.0} s",
-            self.1,
-            self.0.elapsed().as_secs_f64()
-        );
+        let thread = std::thread::current();
+        let name = thread.name().unwrap_or("?");
+        eprintln!("lab test {name}: {:.0} s", self.0.elapsed().as_secs_f64());
     }
 }
 
@@ -178,10 +183,7 @@ fn with_files<'a>(args: &[&'a str], files: &'a [String]) -> Vec<&'a str> {
 #[test]
 #[ignore = "lab: needs root, QEMU and the lab's Debian packages (scripts/test-all.sh)"]
 fn lab_suite_passes_with_real_firmware_and_matches_the_simulator() {
-    let _timed = Timed(
-        Instant::now(),
-        "lab_suite_passes_with_real_firmware_and_matches_the_simulator",
-    );
+    let _timed = Timed::start();
     assert!(is_root(), "the lab needs root");
     let before = leftovers();
     let files = lab_files(false);
@@ -239,7 +241,7 @@ fn lab_suite_passes_with_real_firmware_and_matches_the_simulator() {
 #[test]
 #[ignore = "lab: needs root, QEMU and the lab's Debian packages (scripts/test-all.sh)"]
 fn ipv6_pxe_and_http_boot_with_real_firmware() {
-    let _timed = Timed(Instant::now(), "ipv6_pxe_and_http_boot_with_real_firmware");
+    let _timed = Timed::start();
     assert!(is_root(), "the lab needs root");
     let before = leftovers();
     let files = lab_files(true);
@@ -300,10 +302,7 @@ fn ipv6_pxe_and_http_boot_with_real_firmware() {
 #[test]
 #[ignore = "lab: needs root, QEMU and the lab's Debian packages (scripts/test-all.sh)"]
 fn a_rogue_moves_the_client_in_the_lab_only_without_the_peer_key() {
-    let _timed = Timed(
-        Instant::now(),
-        "a_rogue_moves_the_client_in_the_lab_only_without_the_peer_key",
-    );
+    let _timed = Timed::start();
     assert!(is_root(), "the lab needs root");
     let text = std::fs::read_to_string("scenarios/lab/rogue-peer-keyed.yaml").unwrap();
     assert!(text.contains("\n  peer_key: "));
@@ -330,10 +329,7 @@ fn a_rogue_moves_the_client_in_the_lab_only_without_the_peer_key() {
 #[test]
 #[ignore = "lab: needs root, QEMU and the lab's Debian packages (scripts/test-all.sh)"]
 fn failover_under_fire_serves_each_client_within_one_retry() {
-    let _timed = Timed(
-        Instant::now(),
-        "failover_under_fire_serves_each_client_within_one_retry",
-    );
+    let _timed = Timed::start();
     assert!(is_root(), "the lab needs root");
     let file = "scenarios/peers/failover-under-fire.yaml";
     let dir = TempDir(std::env::temp_dir().join(format!("pxelab-fire-{}", std::process::id())));
@@ -403,10 +399,7 @@ fn storm_json(args: &[&str]) -> Value {
 #[test]
 #[ignore = "lab: needs root and the lab's Debian packages (scripts/test-all.sh)"]
 fn storm_of_500_modelled_clients_through_the_switch_and_the_storm_model() {
-    let _timed = Timed(
-        Instant::now(),
-        "storm_of_500_modelled_clients_through_the_switch_and_the_storm_model",
-    );
+    let _timed = Timed::start();
     assert!(is_root(), "the lab needs root");
     let before = leftovers();
     let v = storm_json(&[
@@ -492,10 +485,7 @@ fn storm_of_500_modelled_clients_through_the_switch_and_the_storm_model() {
 #[test]
 #[ignore = "lab: needs root and the lab's Debian packages (scripts/test-all.sh)"]
 fn soak_of_two_minutes_every_boot_as_the_model_says_and_memory_flat() {
-    let _timed = Timed(
-        Instant::now(),
-        "soak_of_two_minutes_every_boot_as_the_model_says_and_memory_flat",
-    );
+    let _timed = Timed::start();
     assert!(is_root(), "the lab needs root");
     let before = leftovers();
     let out = Command::new(PXELAB)
@@ -566,7 +556,7 @@ fn soak_of_two_minutes_every_boot_as_the_model_says_and_memory_flat() {
 #[test]
 #[ignore = "lab: needs root, QEMU and the lab's Debian packages (scripts/test-all.sh)"]
 fn bench_tftp_times_ovmf_and_ipxe_downloads() {
-    let _timed = Timed(Instant::now(), "bench_tftp_times_ovmf_and_ipxe_downloads");
+    let _timed = Timed::start();
     assert!(is_root(), "the lab bench needs root");
     let before = leftovers();
     let v = run_json(&[
@@ -645,7 +635,7 @@ fn bench_tftp_times_ovmf_and_ipxe_downloads() {
 #[test]
 #[ignore = "lab: needs root, QEMU and the lab's Debian packages (scripts/test-all.sh)"]
 fn sigint_tears_the_lab_down() {
-    let _timed = Timed(Instant::now(), "sigint_tears_the_lab_down");
+    let _timed = Timed::start();
     assert!(is_root(), "the lab needs root");
     let before = leftovers();
     let mut child = Command::new(PXELAB)
@@ -702,10 +692,7 @@ fn sigint_tears_the_lab_down() {
 #[test]
 #[ignore = "lab: needs root, atftp, atftpd, tftpd-hpa and dnsmasq (scripts/test-all.sh)"]
 fn bench_tftp_measures_every_server_and_client_in_the_lab() {
-    let _timed = Timed(
-        Instant::now(),
-        "bench_tftp_measures_every_server_and_client_in_the_lab",
-    );
+    let _timed = Timed::start();
     assert!(is_root(), "the lab bench needs root");
     let before = leftovers();
     let plot = std::env::temp_dir().join(format!("pxelab-bench-{}.svg", std::process::id()));
@@ -792,10 +779,7 @@ fn bench_tftp_measures_every_server_and_client_in_the_lab() {
 #[test]
 #[ignore = "lab: needs root, perfdhcp (kea-admin) and dnsmasq (scripts/test-all.sh)"]
 fn bench_dhcp_answers_perfdhcp_from_pxelab_and_dnsmasq() {
-    let _timed = Timed(
-        Instant::now(),
-        "bench_dhcp_answers_perfdhcp_from_pxelab_and_dnsmasq",
-    );
+    let _timed = Timed::start();
     assert!(is_root(), "the DHCP bench needs root");
     let before = leftovers();
     let v = run_json(&[
@@ -842,7 +826,7 @@ fn bench_dhcp_answers_perfdhcp_from_pxelab_and_dnsmasq() {
 #[test]
 #[ignore = "lab: needs root, QEMU and the lab's Debian packages (scripts/test-all.sh)"]
 fn lab_timing_comparison_per_boot_and_phase() {
-    let _timed = Timed(Instant::now(), "lab_timing_comparison_per_boot_and_phase");
+    let _timed = Timed::start();
     assert!(is_root(), "the lab needs root");
     let before = leftovers();
     let dir = TempDir(std::env::temp_dir().join(format!("pxelab-timing-{}", std::process::id())));
