@@ -226,7 +226,7 @@ fn netns_client() {
     println!("proxy offer from {}", offer.server_id.unwrap());
     // 2. The 4011 request from 4011, as EDK2 sends it.
     let pxe = udp(SocketAddrV4::new(CLIENT, 4011), false);
-    let req = firmware::build_pxe_request(model, mac, None, xid, CLIENT, SERVER);
+    let req = firmware::build_pxe_request(model, mac, None, xid, CLIENT, SERVER, 0);
     // Retried as the firmware retries it: under the hostile flood the daemon's receive
     // queue may drop a request, and a loaded machine may answer after the read timeout.
     let mut ack = None;

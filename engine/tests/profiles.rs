@@ -122,6 +122,18 @@ fn an_option_list_without_option_53_or_with_it_not_first_is_located() {
 fn impossible_timers_are_located() {
     let (e, line) = bad("retransmit:", "  retransmit: [4s, 8s]");
     assert_located(&e, line, &["retransmit"]);
+    for (waits, says) in [
+        ("[]", "pxe_request_retransmit"),
+        ("[1s, 0s]", "pxe_request_retransmit"),
+        ("[1s, soon]", "not a duration"),
+        ("2s", "sequence"),
+    ] {
+        let (e, line) = bad(
+            "pxe_request_retransmit:",
+            &format!("  pxe_request_retransmit: {waits}"),
+        );
+        assert_located(&e, line, &[says]);
+    }
     let (e, line) = bad("solicit_at:", "  solicit_at: [0s, 5s, 2s]");
     assert_located(&e, line, &["ascends"]);
     let (e, line) = bad("options:", "  options: [tsize, blksize=1468]");
@@ -176,6 +188,59 @@ fn bad_family_behaviour_keys_are_located() {
     assert_located(&e, line, &["boolean"]);
     let (e, line) = bad("ends_on_port_unreachable:", "  ends_on_port_unreachable: 3");
     assert_located(&e, line, &["boolean"]);
+    let (e, line) = bad("pxe_ack_to_nbp:", "  failed_boot_prompt: -2s");
+    assert_located(&e, line, &["negative"]);
+}
+
+#[test]
+fn the_port_4011_waits_and_the_failed_boot_prompt_are_the_familys_unless_given() {
+    let p = |k: FirmwareKind, t: &str| profile::parse(t, Path::new("p.yaml"), k).unwrap().pxe4;
+    let secs = |v: &[u64]| {
+        v.iter()
+            .map(|s| Duration::from_secs(*s))
+            .collect::<Vec<_>>()
+    };
+    let ms = |v: &[u64]| {
+        v.iter()
+            .map(|s| Duration::from_millis(*s))
+            .collect::<Vec<_>>()
+    };
+    let ovmf = profile::builtin_text(FirmwareKind::UefiX64);
+    let ipxe = profile::builtin_text(FirmwareKind::BiosX64);
+    // The built-ins: as the lab's captures of a silent port 4011 show (docs/MODEL.md).
+    let m = p(FirmwareKind::UefiX64, ovmf);
+    assert_eq!(m.pxe_request_retransmit, secs(&[1, 2, 3, 4]));
+    assert_eq!(m.timing.failed_boot_prompt, Duration::ZERO);
+    let m = p(FirmwareKind::BiosX64, ipxe);
+    assert_eq!(m.pxe_request_retransmit, ms(&[250, 500, 1000, 2000]));
+    assert_eq!(m.timing.failed_boot_prompt, Duration::from_secs(2));
+    // Given: any number of waits; a prompt of the profile's own.
+    let edited = ipxe
+        .replace(
+            "pxe_request_retransmit: [250ms, 500ms, 1s, 2s]",
+            "pxe_request_retransmit: [3s, 1500ms]",
+        )
+        .replace("failed_boot_prompt: 2s", "failed_boot_prompt: 500ms");
+    let m = p(FirmwareKind::BiosX64, &edited);
+    assert_eq!(m.pxe_request_retransmit, ms(&[3000, 1500]));
+    assert_eq!(m.timing.failed_boot_prompt, Duration::from_millis(500));
+    // Without the keys: the DHCP REQUEST's 4, 8, 16 and 32 s; the family's prompt.
+    let without = |text: &str| -> String {
+        text.lines()
+            .filter(|l| {
+                !["pxe_request_retransmit:", "failed_boot_prompt:"]
+                    .iter()
+                    .any(|k| l.trim_start().starts_with(k))
+            })
+            .map(|l| format!("{l}\n"))
+            .collect()
+    };
+    let m = p(FirmwareKind::UefiX64, &without(ovmf));
+    assert_eq!(m.pxe_request_retransmit, secs(&[4, 8, 16, 32]));
+    assert_eq!(m.timing.failed_boot_prompt, Duration::ZERO);
+    let m = p(FirmwareKind::BiosX64, &without(ipxe));
+    assert_eq!(m.pxe_request_retransmit, secs(&[4, 8, 16, 32]));
+    assert_eq!(m.timing.failed_boot_prompt, Duration::from_secs(2));
 }
 
 #[test]

@@ -115,6 +115,11 @@ enum Phase {
         params: BootParams,
         server: Ipv4Addr,
     },
+    /// iPXE's DHCP ended with an address and no boot file: it gives up once its IPv6
+    /// configuration is over and its prompt has passed (`Client::end_without_file`).
+    NoBootFile {
+        until: Instant,
+    },
     Done,
 }
 
@@ -410,7 +415,9 @@ impl Client {
     fn poll_phase(&self) -> Option<Instant> {
         match &self.phase {
             Phase::Idle | Phase::Done => None,
-            Phase::PowerOn { until } | Phase::BeforeNbp { until, .. } => Some(*until),
+            Phase::PowerOn { until }
+            | Phase::BeforeNbp { until, .. }
+            | Phase::NoBootFile { until } => Some(*until),
             Phase::SizeKnown { abort, read_at, .. } => Some(abort.map_or(*read_at, |a| a.0)),
             Phase::Discover { next, .. }
             | Phase::Request { next, .. }
@@ -456,6 +463,11 @@ impl Client {
                 }
             }
             Phase::SizeKnown { .. } => self.size_known_timeout(now, out),
+            Phase::NoBootFile { until } => {
+                if *until <= now {
+                    self.give_up(now);
+                }
+            }
             Phase::Discover { next, .. } => {
                 if *next > now {
                     return;

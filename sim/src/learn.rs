@@ -334,6 +334,22 @@ fn learn_pxe4(
             "no REQUEST to port 4011 (no proxy answered): its options, flags and port are the built-in profile's".into(),
         ),
     }
+    // Its resends in one transaction, when the boot server was slow or silent.
+    let pxe_requests: Vec<Duration> = sent
+        .iter()
+        .find(|s| s.dport == 4011)
+        .map(|first| {
+            sent.iter()
+                .filter(|s| s.dport == 4011 && s.p.xid == first.p.xid)
+                .map(|s| s.at)
+                .collect()
+        })
+        .unwrap_or_default();
+    match pxe_request_waits(&pxe_requests, m.pxe_request_retransmit) {
+        Some(w) => m.pxe_request_retransmit = leak(w),
+        None => notes
+            .push("no REQUEST to port 4011 resent: its waits are the built-in profile's".into()),
+    }
 
     // Retransmission: the gaps between the DISCOVERs of the transaction sent most often.
     let mut best: Vec<Duration> = Vec::new();
@@ -475,6 +491,33 @@ fn timeouts(times: &[Duration]) -> Option<([u64; 4], usize)> {
     Some((rt, gaps.len()))
 }
 
+/// The waits after each port-4011 REQUEST from the times they were sent (one
+/// transaction): the gaps seen, to a quarter second (both families' timers run in
+/// them: EDK2's 1 s ticks, iPXE's 0.25 s doubling), then `builtin`'s for the later
+/// ones, the wait after the last one seen (when it gives up) included.
+fn pxe_request_waits(times: &[Duration], builtin: &[Duration]) -> Option<Vec<Duration>> {
+    const QUARTER: f64 = 0.25;
+    let mut waits: Vec<Duration> = times
+        .windows(2)
+        .map(|w| {
+            let q = (w[1].saturating_sub(w[0]).as_secs_f64() / QUARTER)
+                .round()
+                .max(1.0);
+            Duration::from_secs_f64(q * QUARTER)
+        })
+        .take(15)
+        .collect();
+    if waits.is_empty() {
+        return None;
+    }
+    let seen = waits.len();
+    waits.extend(builtin.iter().skip(seen));
+    if waits.len() == seen {
+        waits.extend(builtin.last());
+    }
+    Some(waits)
+}
+
 /// The client's TFTP retransmission timeout: the gap between a packet and the same
 /// packet sent again from the same port with nothing else sent from it in between
 /// (a resent read request or ACK), when the capture has one.
@@ -497,4 +540,40 @@ fn round_ms(d: Duration) -> Duration {
 
 fn round_us(d: Duration) -> Duration {
     Duration::from_micros(d.as_micros() as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::pxe_request_waits;
+    use std::time::Duration;
+
+    fn s(v: f64) -> Duration {
+        Duration::from_secs_f64(v)
+    }
+
+    #[test]
+    fn the_4011_waits_are_the_gaps_seen_to_a_quarter_second_then_the_builtins() {
+        let builtin = [s(4.0), s(8.0), s(16.0), s(32.0)];
+        // Three REQUESTs (two gaps, a TCG-late one among them): the third wait, after
+        // which the firmware gave up, and the fourth are the built-in's.
+        let got = pxe_request_waits(&[s(0.0), s(0.55), s(2.04)], &builtin);
+        assert_eq!(got, Some(vec![s(0.5), s(1.5), s(16.0), s(32.0)]));
+        // More REQUESTs than the built-in has waits: its last after them.
+        let times: Vec<Duration> = (0..6).map(|i| s(f64::from(i))).collect();
+        let got = pxe_request_waits(&times, &builtin[..2]).unwrap();
+        assert_eq!(
+            got,
+            vec![s(1.0); 5]
+                .into_iter()
+                .chain([s(8.0)])
+                .collect::<Vec<_>>()
+        );
+        // A gap under an eighth of a second is still a wait.
+        assert_eq!(
+            pxe_request_waits(&[s(0.0), s(0.01)], &builtin).unwrap()[0],
+            s(0.25)
+        );
+        // One REQUEST: nothing learned.
+        assert_eq!(pxe_request_waits(&[s(3.0)], &builtin), None);
+    }
 }

@@ -23,6 +23,7 @@
 //! | option 97 | type 0 + SMBIOS UUID with the first three fields little-endian (`uuid_mangle`), omitted when there is no UUID | type 0 + the `EFI_GUID` from SMBIOS (first three fields little-endian), zeros when there is none |
 //! | 94 | 1.2.1 (UNDI 2.1) | 1.3.0 (UNDI 3.0; the NII's version when the NIC has one) |
 //! | retransmits | 1, 2, 4, 8 s (`DHCP_DISC_START_TIMEOUT_SEC` 1, doubling, max 10); waits 2 s for a proxy offer after the first DHCP offer | 4, 8, 16, 32 s (`mPxeDhcpTimeout`) |
+//! | 4011 REQUEST resent | after 0.25, 0.5, 1 s; DHCP ends with the address alone at the first expiry after 2 s (`dhcp_proxy_expired`) | after 1, 2, 3 s; gives up 4 s after the fourth (`PxeBcDhcp4Discover`) |
 //!
 //! GUID order in detail: iPXE reads the SMBIOS type 1 UUID, turns it to network order
 //! when the SMBIOS version is 2.6 or later (`src/interface/smbios/smbios_settings.c`),
@@ -169,6 +170,13 @@ pub struct FirmwareModel {
     /// DHCP REQUEST retransmission timeouts, seconds (a profile's `request_retransmit`;
     /// without one the rules page's [`REQUEST_RETRANSMIT`]).
     pub request_retransmit: [u64; 4],
+    /// How long the firmware waits for a boot server's answer after each REQUEST to
+    /// port 4011; it gives up when the last wait ends (a profile's
+    /// `pxe_request_retransmit`; without one the rules page's
+    /// [`PXE_REQUEST_RETRANSMIT`]). EDK2 `PxeBcDhcp4Discover`: four tries of 1, 2, 3
+    /// and 4 s; iPXE's ProxyDHCP retry timer from 0.25 s, doubling, stops at the first
+    /// expiry after 2 s (lab captures of a silent port 4011, docs/MODEL.md).
+    pub pxe_request_retransmit: &'static [Duration],
     /// Option 175 (iPXE's encapsulated options), sent where the order names 175.
     pub option175: Option<&'static [u8]>,
     /// The firmware's TFTP retransmission timeout and retries (the boot program's too).
@@ -242,6 +250,13 @@ pub struct FirmwareTiming {
     /// exchange) to the first read of it, before `per_packet` (the captures: ARP of the
     /// TFTP server and the firmware's set-up, 6 to 64 ms under TCG).
     pub ack_to_read: Duration,
+    /// iPXE, its DHCP over with an address and no boot file (a silent port 4011, no
+    /// proxy offer in time): once its IPv6 configuration is over too it has nothing to
+    /// boot, offers its shell again for this long ("Press Ctrl-B", `BANNER_TIMEOUT`
+    /// 2 s) and then hands the machine back to the BIOS (its `ipxe()`: "If booting
+    /// fails, offer the user another chance to enter the shell"). Profile key
+    /// `timing.failed_boot_prompt` (absent: the family's, iPXE 2 s, EDK2 none).
+    pub failed_boot_prompt: Duration,
     /// EDK2's size probe: from the OACK to its error 8, and from the error 8 to the
     /// read of the file, each before `per_packet`.
     pub probe_abort: Duration,
@@ -290,6 +305,15 @@ impl FirmwareModel {
 /// DHCP REQUEST retransmission timeouts when a profile names none (R-ANS-5's 4, 8, 16,
 /// 32 s; no capture here shows a REQUEST resent).
 pub const REQUEST_RETRANSMIT: [u64; 4] = [4, 8, 16, 32];
+
+/// Port-4011 REQUEST waits when a profile names none (the 4, 8, 16 and 32 s the
+/// DHCP REQUEST's retransmissions take).
+pub const PXE_REQUEST_RETRANSMIT: [Duration; 4] = [
+    Duration::from_secs(4),
+    Duration::from_secs(8),
+    Duration::from_secs(16),
+    Duration::from_secs(32),
+];
 
 /// The largest block size iPXE asks for (MTU 1500 less IP, UDP and TFTP headers).
 pub const IPXE_MAX_BLKSIZE: u16 = 1432;
@@ -428,6 +452,7 @@ pub fn build_request(
 /// `server` is the responder the client asks: iPXE names it in option 54 (and the
 /// brief's signature had no room for it). EDK2 uses a fresh xid here
 /// (`PxeBcDhcp4Discover`); iPXE keeps its DHCP xid: pass what the client would.
+/// `attempt`: 0 for the first REQUEST, 1 for its first retransmission, and so on.
 pub fn build_pxe_request(
     m: &FirmwareModel,
     mac: Mac,
@@ -435,6 +460,7 @@ pub fn build_pxe_request(
     xid: u32,
     ciaddr: Ipv4Addr,
     server: Ipv4Addr,
+    attempt: u8,
 ) -> Vec<u8> {
     let mut h = header(m, mac, xid);
     h.flags = if m.pxe_request_broadcast_flag {
@@ -443,7 +469,13 @@ pub fn build_pxe_request(
         0
     };
     h.ciaddr = ciaddr;
-    h.secs = if m.sends_secs { 0 } else { 3 };
+    // EDK2 writes its try number (0 to 3) little-endian where the field is big-endian:
+    // the lab's OVMF sent secs 0, 256, 512, 768. iPXE its state bits.
+    h.secs = if m.sends_secs {
+        u16::from_be_bytes([attempt, 0])
+    } else {
+        3
+    };
     let c = Ctx {
         mac,
         guid,

@@ -100,8 +100,15 @@ fn proxy_offer_and_ack_hold_what_firmware_needs() {
         assert!(o.vendor_specific.is_none());
 
         let m = firmware::model(k);
-        let r =
-            firmware::build_pxe_request(m, mac(1), Some(guid()), 7, ip(10, 10, 0, 100), p.server);
+        let r = firmware::build_pxe_request(
+            m,
+            mac(1),
+            Some(guid()),
+            7,
+            ip(10, 10, 0, 100),
+            p.server,
+            0,
+        );
         let r = parse(&r).unwrap();
         let a = parse(&build_proxy_ack(&r, &p)).unwrap();
         assert_eq!(a.message_type, Some(MessageType::Ack));

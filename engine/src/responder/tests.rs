@@ -58,7 +58,7 @@ const CLIENT_IP: Ipv4Addr = Ipv4Addr::new(10, 10, 0, 100);
 
 /// EDK2's request to port 4011, sent from its new address and port 4011.
 fn ask_4011(r: &mut Responder) -> Output {
-    let req = firmware::build_pxe_request(uefi(), mac(1), None, 77, CLIENT_IP, ME);
+    let req = firmware::build_pxe_request(uefi(), mac(1), None, 77, CLIENT_IP, ME, 0);
     send(
         r,
         Instant::ZERO,
@@ -91,7 +91,7 @@ fn r_ans_1_proxy_offer_then_4011_ack_names_the_boot_file() {
     assert_eq!(offer.server_id, Some(ME));
     // EDK2 asks port 4011 from port 4011 with its new address; the ACK goes back there.
     let ip = Ipv4Addr::new(10, 10, 0, 100);
-    let req = firmware::build_pxe_request(uefi(), mac(1), None, 77, ip, ME);
+    let req = firmware::build_pxe_request(uefi(), mac(1), None, 77, ip, ME, 0);
     let src = SocketAddrV4::new(ip, 4011);
     let out = send(&mut r, Instant::ZERO, src, 4011, &req);
     assert_eq!(out.transmits.len(), 1);
@@ -275,7 +275,7 @@ fn r_id_5_no_proxy_offer_and_no_4011_ack_for_a_device_of_another_site() {
         vec!["device is in the database", why, "Not serviced."]
     );
     // Its 4011 request is not answered either.
-    let req = firmware::build_pxe_request(uefi(), mac(2), None, 77, CLIENT_IP, ME);
+    let req = firmware::build_pxe_request(uefi(), mac(2), None, 77, CLIENT_IP, ME, 0);
     let from = SocketAddrV4::new(CLIENT_IP, 4011);
     let out = send(&mut dp1, Instant::ZERO, from, 4011, &req);
     assert!(out.transmits.is_empty(), "no 4011 ACK");

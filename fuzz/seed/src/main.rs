@@ -231,7 +231,7 @@ fn boot(
         offers = live.send(dst::DHCP, 0, 32, discover);
     }
     let client = Ipv4Addr::new(10, 10, 0, 100);
-    let req = firmware::build_pxe_request(m, CAPTURE_MAC, Some(CAPTURE_UUID), xid, client, ME);
+    let req = firmware::build_pxe_request(m, CAPTURE_MAC, Some(CAPTURE_UUID), xid, client, ME, 0);
     let src = if m.stack == Stack::Ipxe { 1 } else { 2 };
     let ack = live.send(dst::PXE, src, 2, &req);
     let nbp = ack
@@ -464,7 +464,7 @@ fn main() {
         let d = firmware::build_discover(m, CAPTURE_MAC, Some(CAPTURE_UUID), 7, 3);
         write(&dirs[0], &d, &mut seen[0]);
         let r =
-            firmware::build_pxe_request(m, CAPTURE_MAC, None, 7, Ipv4Addr::new(10, 10, 0, 100), ME);
+            firmware::build_pxe_request(m, CAPTURE_MAC, None, 7, Ipv4Addr::new(10, 10, 0, 100), ME, 0);
         write(&dirs[0], &r, &mut seen[0]);
     }
     for (t, s) in ["dhcp", "tftp", "responder"].iter().zip(&seen) {

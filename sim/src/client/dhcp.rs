@@ -10,10 +10,6 @@ use pxelab_engine::Instant;
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::time::Duration;
 
-/// 4011 REQUEST retransmissions (the DHCP REQUEST's are the profile's
-/// `request_retransmit`).
-const REQUEST_WAITS: [u64; 4] = [4, 8, 16, 32];
-
 /// An address offer the firmware holds while it waits for a PXE offer to pair it with.
 #[derive(Clone, Debug)]
 pub(super) struct Offer {
@@ -79,17 +75,42 @@ impl Client {
         if *next > now {
             return;
         }
-        if *tx >= REQUEST_WAITS.len() {
+        let waits = self.model.pxe_request_retransmit;
+        if *tx >= waits.len() {
             // The firmware's boot server discovery gives up; it does not start
             // DHCP again (only a REQUEST without a DHCPACK restarts discovery).
             self.note(now, || "no answer on port 4011: PXE gives up".into());
-            self.give_up(now);
-            return;
+            return self.end_without_file(now);
         }
         *tx += 1;
-        *next = now + Duration::from_secs(REQUEST_WAITS[*tx - 1]);
-        let (x, bs) = (*xid, *boot_server);
-        self.send_pxe_request(now, x, bs, out);
+        *next = now + waits[*tx - 1];
+        let (x, bs, attempt) = (*xid, *boot_server, *tx - 1);
+        self.send_pxe_request(now, x, bs, attempt, out);
+    }
+
+    /// The firmware's DHCP is over with an address and no boot file. EDK2 gives up
+    /// now; iPXE once its IPv6 configuration is over too (`ifconf` waits for every
+    /// configurator) and then after its prompt (`timing.failed_boot_prompt`): a lab
+    /// boot with a silent port 4011 ended 19.3-19.4 s after its first DISCOVER, its
+    /// IPv6 wait's 16.07 s, the prompt's 2 s, SeaBIOS's 1 s reboot wait (the lab's
+    /// `reboot-timeout`) and QEMU's exit (docs/MODEL.md).
+    pub(super) fn end_without_file(&mut self, now: Instant) {
+        let prompt = self.model.timing.failed_boot_prompt;
+        let until = match self.ipv6_configured(now) {
+            Some(t) => t.max(now) + prompt,
+            // Its DHCPv6 runs: the session's end sets the time (`conf6_step`).
+            None => Instant::from_nanos(u64::MAX),
+        };
+        if until <= now {
+            return self.give_up(now);
+        }
+        if until < Instant::from_nanos(u64::MAX) {
+            let wait = until.saturating_since(now).as_secs_f64();
+            self.note(now, || {
+                format!("nothing to boot: iPXE hands the machine back in {wait:.2} s (its IPv6 configuration, then its prompt)")
+            });
+        }
+        self.phase = Phase::NoBootFile { until };
     }
 
     pub(super) fn new_xid(&mut self) -> u32 {
@@ -203,8 +224,7 @@ impl Client {
                 self.note(now, || {
                     format!("no proxy offer within {wait} s of the address offer: nothing to boot")
                 });
-                self.give_up(now);
-                return;
+                return self.end_without_file(now);
             }
         }
         if tx >= self.model.retransmit.len() {
@@ -220,10 +240,13 @@ impl Client {
         now: Instant,
         xid: u32,
         server: Ipv4Addr,
+        attempt: usize,
         out: &mut Vec<Send>,
     ) {
         let ip = self.ip.unwrap_or(Ipv4Addr::UNSPECIFIED);
-        let payload = firmware::build_pxe_request(self.model, self.mac, self.guid, xid, ip, server);
+        let attempt = u8::try_from(attempt).unwrap_or(u8::MAX);
+        let payload =
+            firmware::build_pxe_request(self.model, self.mac, self.guid, xid, ip, server, attempt);
         out.push(Send {
             src: SocketAddrV4::new(ip, self.model.pxe_request_src_port),
             dst: SocketAddrV4::new(server, 4011),
@@ -338,10 +361,10 @@ impl Client {
                     self.phase = Phase::PxeRequest {
                         xid: x,
                         tx: 1,
-                        next: now + Duration::from_secs(REQUEST_WAITS[0]),
+                        next: now + self.model.pxe_request_retransmit[0],
                         boot_server: bs,
                     };
-                    self.send_pxe_request(now, x, bs, out);
+                    self.send_pxe_request(now, x, bs, 0, out);
                 } else if p.message_type == Some(MessageType::Nak) {
                     self.note(now, || "DHCPNAK: restarting discovery".into());
                     self.start_discover(now, out);

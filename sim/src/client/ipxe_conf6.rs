@@ -144,8 +144,15 @@ impl Client {
         };
         let Some(over) = s.over_at() else { return };
         // The 4011 ACK came first: the boot program is read once this is over.
-        if let Phase::BeforeNbp { until, .. } = &mut self.phase {
-            *until = (*until).min(over + self.model.pxe_ack_to_nbp);
+        match &mut self.phase {
+            Phase::BeforeNbp { until, .. } => {
+                *until = (*until).min(over + self.model.pxe_ack_to_nbp);
+            }
+            // Nothing to boot: it gives up once this is over and its prompt passed.
+            Phase::NoBootFile { until } => {
+                *until = (*until).min(over + self.model.timing.failed_boot_prompt);
+            }
+            _ => {}
         }
     }
 }

@@ -207,6 +207,8 @@ struct Dhcp4 {
     #[serde(default)]
     request_retransmit: Option<Retransmit>,
     #[serde(default)]
+    pxe_request_retransmit: Option<Waits>,
+    #[serde(default)]
     proxy_offer_wait: Option<Dur>,
     /// Offers picked only when a retransmission timeout expires (absent: true).
     #[serde(default)]
@@ -269,6 +271,10 @@ struct Timing {
     ipv6_dhcp6_give_up: Option<Dur>,
     #[serde(default)]
     ack_to_read: Dur,
+    /// From giving up a boot with an address and no boot file to handing the machine
+    /// back (absent: the family's, iPXE 2 s, EDK2 none).
+    #[serde(default)]
+    failed_boot_prompt: Option<Dur>,
     #[serde(default)]
     probe_abort: Dur,
     #[serde(default)]
@@ -451,6 +457,24 @@ impl<'de> Deserialize<'de> for Retransmit {
     }
 }
 
+/// The waits after each port-4011 REQUEST: one to sixteen, each above 0.
+struct Waits(Vec<Duration>);
+
+impl<'de> Deserialize<'de> for Waits {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let v: Vec<Duration> = Vec::<Dur>::deserialize(d)?
+            .into_iter()
+            .map(|d| d.0)
+            .collect();
+        if v.is_empty() || v.len() > 16 || v.iter().any(Duration::is_zero) {
+            return Err(de::Error::custom(
+                "`pxe_request_retransmit` is one to sixteen waits above 0, like [1s, 2s, 3s, 4s]",
+            ));
+        }
+        Ok(Waits(v))
+    }
+}
+
 /// When Solicits go out: from 0, ascending.
 struct Schedule(Vec<Duration>);
 
@@ -564,6 +588,10 @@ impl ProfileFile {
             request_retransmit: d
                 .request_retransmit
                 .map_or(super::REQUEST_RETRANSMIT, |r| r.0),
+            pxe_request_retransmit: leak(
+                d.pxe_request_retransmit
+                    .map_or(super::PXE_REQUEST_RETRANSMIT.to_vec(), |w| w.0),
+            ),
             // Absent keys take the family's behaviour (the fields' docs name where it
             // was seen): both pick offers at their timeouts; EDK2's Mtftp ends a read
             // at an ICMP port unreachable; the 4011 ACK to the NBP read under TCG.
@@ -615,6 +643,13 @@ impl ProfileFile {
                     .map(|d| d.0)
                     .filter(|d| !d.is_zero()),
                 ack_to_read: self.timing.ack_to_read.0,
+                failed_boot_prompt: self.timing.failed_boot_prompt.map_or(
+                    match stack {
+                        Stack::Ipxe => Duration::from_secs(2),
+                        Stack::Edk2 => Duration::ZERO,
+                    },
+                    |d| d.0,
+                ),
                 probe_abort: self.timing.probe_abort.0,
                 probe_to_read: self.timing.probe_to_read.0,
             },

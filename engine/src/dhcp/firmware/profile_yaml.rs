@@ -126,6 +126,11 @@ pub fn to_yaml(p: &Profile, comment: &str) -> String {
         duration_text(t.offer_collection)
     );
     let _ = writeln!(y, "  pxe_ack_to_nbp: {}", duration_text(m.pxe_ack_to_nbp));
+    let _ = writeln!(
+        y,
+        "  failed_boot_prompt: {}",
+        duration_text(t.failed_boot_prompt)
+    );
     let wait = t.ipv6_wait.unwrap_or(Duration::ZERO);
     let _ = writeln!(y, "  ipv6_wait: {}", duration_text(wait));
     // Only when set (`0s` reads as absent).
@@ -231,6 +236,13 @@ fn dhcp4(y: &mut String, m: &FirmwareModel) {
             .map(|s| Duration::from_secs(*s))
             .collect();
         let _ = writeln!(y, "  request_retransmit: {}", durations(&rr));
+    }
+    if m.pxe_request_retransmit != super::PXE_REQUEST_RETRANSMIT {
+        let _ = writeln!(
+            y,
+            "  pxe_request_retransmit: {}",
+            durations(m.pxe_request_retransmit)
+        );
     }
     let _ = writeln!(
         y,

@@ -63,7 +63,7 @@ fn firmware_requests_round_trip() {
         assert_eq!(order, m.request_options_order, "{}", m.name);
 
         let dp = Ipv4Addr::new(10, 10, 0, 5);
-        let p = parse(&firmware::build_pxe_request(m, mac(), None, 10, ip, dp)).unwrap();
+        let p = parse(&firmware::build_pxe_request(m, mac(), None, 10, ip, dp, 0)).unwrap();
         assert_eq!(p.message_type, Some(MessageType::Request));
         assert_eq!(p.ciaddr, ip);
         let order: Vec<u8> = p.options.iter().map(|(c, _)| *c).collect();
