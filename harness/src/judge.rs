@@ -11,8 +11,10 @@ use std::collections::BTreeMap;
 pub struct Observation<'a> {
     /// Console lines, each with the seconds since QEMU started.
     pub serial: &'a [(f64, String)],
-    /// QEMU has exited (SeaBIOS reboots after a failed network boot, `-no-reboot`).
-    pub exited: bool,
+    /// When QEMU exited, seconds since it started: SeaBIOS reboots
+    /// [`crate::qemu::SEABIOS_REBOOT_WAIT`] after a failed network boot, and
+    /// `-no-reboot` turns that into QEMU's exit.
+    pub exited: Option<f64>,
     /// The boot ran past the lab's boot timeout.
     pub timed_out: bool,
     /// A responder logged a proxy offer or a boot file for this client's MAC.
@@ -42,8 +44,8 @@ pub struct Verdict {
     pub deployment: Option<String>,
     /// The address of the responder the boot program names (`server=`).
     pub server: Option<String>,
-    /// When the final marker came (seconds since QEMU started); `None` when the boot
-    /// ended without one (judged now).
+    /// When the final marker came, or without one the firmware gave up (seconds since
+    /// QEMU started); `None` when the boot ran out of time (judged now).
     pub ended_s: Option<f64>,
 }
 
@@ -60,12 +62,20 @@ pub fn judge(obs: &Observation) -> Option<Verdict> {
         .find(|(w, ..)| matches!(w.as_str(), "BOOTED" | "DECLINED" | "FAILED" | "NOACTION"));
     // EDK2 gave up on the client's boot option (what follows, the next options in its
     // order, is not the boot the scenario asked for).
-    let gave_up = obs.serial.iter().any(|(_, l)| {
-        l.contains("BdsDxe: failed to") && l.contains(&format!("UEFI {} ", obs.boot_option))
-    });
-    if fin.is_none() && !obs.exited && !obs.timed_out && !gave_up {
+    let gave_up = obs
+        .serial
+        .iter()
+        .find(|(_, l)| {
+            l.contains("BdsDxe: failed to") && l.contains(&format!("UEFI {} ", obs.boot_option))
+        })
+        .map(|(t, _)| *t);
+    if fin.is_none() && obs.exited.is_none() && !obs.timed_out && gave_up.is_none() {
         return None;
     }
+    // Without a marker the firmware's end: EDK2's line, or SeaBIOS's exit less the
+    // reboot wait the lab sets (iPXE prints to the screen only).
+    let wait = crate::qemu::SEABIOS_REBOOT_WAIT.as_secs_f64();
+    let firmware_end = gave_up.or(obs.exited.map(|t| (t - wait).max(0.0)));
     let started = markers.iter().any(|(w, ..)| w == "START");
     let served = |outcome, kv: &BTreeMap<String, String>, t: f64| Verdict {
         outcome,
@@ -90,8 +100,8 @@ pub fn judge(obs: &Observation) -> Option<Verdict> {
         },
         // Without a marker: failed if the boot program started or a responder
         // answered, else nothing was offered.
-        None if started || obs.answered => nothing("failed", None),
-        None => nothing("no_offer", None),
+        None if started || obs.answered => nothing("failed", firmware_end),
+        None => nothing("no_offer", firmware_end),
     })
 }
 
@@ -179,7 +189,7 @@ mod tests {
     fn obs(serial: &[(f64, String)]) -> Observation<'_> {
         Observation {
             serial,
-            exited: false,
+            exited: None,
             timed_out: false,
             answered: false,
             boot_option: "PXEv4",
@@ -225,7 +235,7 @@ mod tests {
     fn firmware_giving_up_is_failed_only_if_someone_answered_or_the_program_started() {
         let s = lines(&["BdsDxe: failed to load Boot0001 \"UEFI PXEv4 (MAC:525400000001)\""]);
         let v = judge(&obs(&s)).unwrap();
-        assert_eq!((v.outcome, v.ended_s), ("no_offer", None));
+        assert_eq!((v.outcome, v.ended_s), ("no_offer", Some(0.0)));
         let answered = Observation {
             answered: true,
             ..obs(&s)
@@ -233,10 +243,22 @@ mod tests {
         assert_eq!(judge(&answered).unwrap().outcome, "failed");
         let started = lines(&["PXELAB START"]);
         let exited = Observation {
-            exited: true,
+            exited: Some(20.0),
             ..obs(&started)
         };
         assert_eq!(judge(&exited).unwrap().outcome, "failed");
+    }
+
+    #[test]
+    fn a_boot_seabios_ended_ends_before_its_reboot_wait() {
+        let v = judge(&Observation {
+            exited: Some(21.9),
+            ..obs(&[])
+        })
+        .unwrap();
+        let wait = crate::qemu::SEABIOS_REBOOT_WAIT.as_secs_f64();
+        assert_eq!(v.outcome, "no_offer");
+        assert_eq!(v.ended_s, Some(21.9 - wait));
     }
 
     #[test]

@@ -23,6 +23,11 @@ pub const OVMF32_CODE: &str = "/usr/share/OVMF/OVMF32_CODE_4M.secboot.fd";
 pub const OVMF32_VARS: &str = "/usr/share/OVMF/OVMF32_VARS_4M.fd";
 pub const AAVMF_CODE: &str = "/usr/share/AAVMF/AAVMF_CODE.fd";
 pub const AAVMF_VARS: &str = "/usr/share/AAVMF/AAVMF_VARS.fd";
+
+/// How long SeaBIOS waits after a failed network boot before it reboots (its
+/// `reboot-timeout`), which `-no-reboot` turns into QEMU's exit: the lab's, not the
+/// firmware's, so a boot's time ends before it (`judge`).
+pub const SEABIOS_REBOOT_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
 pub const IPXE_E1000: &str = "/usr/lib/ipxe/qemu/efi-e1000.rom";
 
 /// What each firmware needs: (path or program, Debian package).
@@ -103,10 +108,13 @@ pub fn command(m: &ClientMachine) -> Result<Command, ConfigError> {
             vec![
                 "-machine".into(),
                 "pc".into(),
-                // Network boot only; when it fails SeaBIOS reboots after 1 s, which
-                // -no-reboot turns into QEMU's exit.
+                // Network boot only; when it fails SeaBIOS reboots after its wait,
+                // which -no-reboot turns into QEMU's exit.
                 "-boot".into(),
-                "order=n,strict=on,reboot-timeout=1000".into(),
+                format!(
+                    "order=n,strict=on,reboot-timeout={}",
+                    SEABIOS_REBOOT_WAIT.as_millis()
+                ),
                 "-device".into(),
                 format!("e1000,netdev=n0,mac={}", m.mac),
                 "-device".into(),

@@ -140,7 +140,7 @@ impl Lab<'_> {
                     }
                 }
             }
-            s2.lock().unwrap_or_else(|p| p.into_inner()).exited = true;
+            s2.lock().unwrap_or_else(|p| p.into_inner()).exited = Some(t0.elapsed().as_secs_f64());
         });
         self.boots.push(Boot {
             client: client.to_string(),

@@ -83,7 +83,8 @@ pub const BOOT_TIMED_OUT: &str = "no outcome within the boot timeout";
 #[derive(Default)]
 struct Serial {
     lines: Vec<(f64, String)>,
-    exited: bool,
+    /// When QEMU exited (its console closed), seconds since it started.
+    exited: Option<f64>,
 }
 
 struct Boot {
