@@ -4,13 +4,13 @@
 //! 2026-12-02, OVMF x64 and SeaBIOS's iPXE under TCG, each REQUEST to port 4011
 //! answered by the server host's ICMP port unreachable; docs/MODEL.md):
 //! `firmware learn` takes each firmware's waits from the capture, and the simulator,
-//! with the built-in profiles, resends at the capture's gaps with the capture's `secs`
-//! (EDK2's) and ends the boot when the lab's did.
+//! with the built-in profiles, resends at the capture's gaps, writes the capture's
+//! `secs` in every DHCP message and ends the boot when the lab's did.
 
 mod common;
 
+use common::fixture::udp_datagrams_in;
 use common::{pxelab, run_ok, tmp};
-use pcap_file::pcap::PcapReader;
 use pxelab_engine::dhcp::firmware::{profile, FirmwareKind};
 use pxelab_engine::dhcp::packet;
 use pxelab_engine::Mac;
@@ -40,32 +40,25 @@ fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("tests/fixtures/firmware/{name}.pcap"))
 }
 
-/// The REQUESTs to port 4011 by the client `mac` in a capture: (seconds from the
-/// first, `secs`).
-fn requests_to_4011(pcap: &Path, mac: &str) -> Vec<(f64, u16)> {
+/// The DHCP messages the client `mac` sent in a capture: (seconds from the first, to
+/// port 4011, `secs`).
+fn client_dhcp(pcap: &Path, mac: &str) -> Vec<(f64, bool, u16)> {
     let mac: Mac = mac.parse().unwrap();
-    let file = std::fs::File::open(pcap).unwrap_or_else(|e| panic!("{}: {e}", pcap.display()));
-    let mut r = PcapReader::new(file).unwrap();
-    let mut out = Vec::new();
-    while let Some(pkt) = r.next_packet() {
-        let pkt = pkt.unwrap();
-        let Ok(s) = etherparse::SlicedPacket::from_ethernet(&pkt.data) else {
-            continue;
-        };
-        let Some(etherparse::TransportSlice::Udp(u)) = s.transport else {
-            continue;
-        };
-        if u.destination_port() != 4011 {
-            continue;
-        }
-        if let Ok(p) = packet::parse(u.payload()) {
-            if p.op == 1 && p.chaddr == Some(mac) {
-                out.push((pkt.timestamp.as_secs_f64(), p.secs));
-            }
-        }
-    }
+    let out: Vec<(f64, bool, u16)> = udp_datagrams_in(pcap)
+        .into_iter()
+        .filter(|d| d.dst_port == 67 || d.dst_port == 4011)
+        .filter_map(|d| {
+            let p = packet::parse(&d.payload).ok()?;
+            (p.op == 1 && p.chaddr == Some(mac)).then_some((d.t, d.dst_port == 4011, p.secs))
+        })
+        .collect();
     let t0 = out.first().map_or(0.0, |r| r.0);
-    out.into_iter().map(|(t, s)| (t - t0, s)).collect()
+    out.into_iter().map(|(t, to, s)| (t - t0, to, s)).collect()
+}
+
+/// The REQUESTs to port 4011 among them: (seconds, `secs`).
+fn to_4011(v: &[(f64, bool, u16)]) -> Vec<(f64, u16)> {
+    v.iter().filter(|m| m.1).map(|m| (m.0, m.2)).collect()
 }
 
 #[test]
@@ -126,8 +119,16 @@ fn the_simulator_resends_to_a_silent_4011_and_gives_up_as_the_lab_did() {
         serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
     let boots = results["scenarios"][0]["boots"].as_array().unwrap().clone();
     for (kind, name, mac, lab_took) in CLIENTS {
-        let real = requests_to_4011(&fixture(name), mac);
-        let sim = requests_to_4011(&pcaps.join("hq.pcap"), mac);
+        let (real_all, sim_all) = (
+            client_dhcp(&fixture(name), mac),
+            client_dhcp(&pcaps.join("hq.pcap"), mac),
+        );
+        // Every message's `secs` as the firmware wrote it: EDK2's REQUEST repeats its
+        // DISCOVER's and its boot requests carry their try number in host byte order;
+        // iPXE's count its session's timer expiries (`firmware::ipxe_secs`).
+        let secs = |v: &[(f64, bool, u16)]| v.iter().map(|m| (m.1, m.2)).collect::<Vec<_>>();
+        assert_eq!(secs(&sim_all), secs(&real_all), "{name}: (to 4011, secs)");
+        let (real, sim) = (to_4011(&real_all), to_4011(&sim_all));
         assert_eq!(
             sim.len(),
             real.len(),
@@ -142,12 +143,6 @@ fn the_simulator_resends_to_a_silent_4011_and_gives_up_as_the_lab_did() {
                 (sg - rg).abs() <= (rg * 0.1).max(0.06),
                 "{name}: REQUEST {i} to 4011 {sg:.3} s after the one before, {rg:.3} s in the capture"
             );
-        }
-        // EDK2 writes its try number in host byte order (iPXE its own state bits,
-        // which count every DHCP message of the session: not modelled).
-        if kind == FirmwareKind::UefiX64 {
-            let secs = |v: &[(f64, u16)]| v.iter().map(|r| r.1).collect::<Vec<_>>();
-            assert_eq!(secs(&sim), secs(&real), "{name}: secs");
         }
         let client = format!("c-{}", kind.name());
         let boot = boots

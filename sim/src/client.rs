@@ -91,7 +91,6 @@ enum Phase {
     },
     Request {
         xid: u32,
-        started: Instant,
         tx: usize,
         next: Instant,
         offer: Offer,
@@ -217,6 +216,12 @@ pub struct Client {
     chosen: Option<(String, String)>,
     next_port: u16,
     xid_counter: u32,
+    /// iPXE's DHCP session counter (`dhcp->count`, [`firmware::ipxe_secs`]) and whether
+    /// it holds a PXE offer when it requests; EDK2's last DISCOVER's `secs`, which its
+    /// REQUEST repeats.
+    dhcp_count: u16,
+    pxe_offer_held: bool,
+    discover_secs: u16,
     pub result: Option<BootResult>,
     pub trace: Option<Vec<Trace>>,
     /// The current transfer's last progress note: when, and how many blocks it had.
@@ -292,6 +297,9 @@ impl Client {
             chosen: None,
             next_port: 2070,
             xid_counter: 0,
+            dhcp_count: 0,
+            pxe_offer_held: false,
+            discover_secs: 0,
             result: None,
             trace: None,
             progress: (Instant::ZERO, 0),

@@ -1,7 +1,7 @@
 //! The firmware captures in `tests/fixtures/firmware/`, read as UDP datagrams.
 
 use pcap_file::pcap::PcapReader;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// One UDP datagram of a capture.
 pub struct Datagram {
@@ -17,7 +17,12 @@ pub struct Datagram {
 pub fn udp_datagrams(name: &str) -> Vec<Datagram> {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join(format!("tests/fixtures/firmware/{name}.pcap"));
-    let file = std::fs::File::open(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    udp_datagrams_in(&path)
+}
+
+/// Every UDP datagram of the pcap at `path` (a fixture or a run's capture).
+pub fn udp_datagrams_in(path: &Path) -> Vec<Datagram> {
+    let file = std::fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let mut r = PcapReader::new(file).unwrap();
     let mut out = Vec::new();
     while let Some(pkt) = r.next_packet() {

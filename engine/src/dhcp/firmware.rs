@@ -19,7 +19,7 @@
 //! | DHCP REQUEST | same, then 54 50 | 53 54 50 57 55 97 94 93 60 |
 //! | 4011 REQUEST | DISCOVER's, then 54; from port 68, broadcast flag set | 53 55 57 60 93 94 97 (sorted by `DhcpBuild`); from port 4011, flags 0 |
 //! | 57 | 1472 | 1472 in DISCOVER and 4011 REQUEST, 65280 (0xFF00) in the DHCP REQUEST (the PXE callback that rewrites it to 1472 does not see `Dhcp4SendRequest`) |
-//! | `secs` | **not elapsed time**: `dhcp_tx` writes `(retries << 2) \| (have DHCP offer ? 2) \| (have proxy offer ? 1)` | elapsed seconds since DHCP started (`SetElapsedTime`); the REQUEST repeats the DISCOVER's; the 4011 REQUEST writes `try - 1` (0 on the first) |
+//! | `secs` | **not elapsed time**: `dhcp_tx` writes `(retries << 2) \| (have DHCP offer ? 2) \| (have proxy offer ? 1)` | elapsed seconds since DHCP started (`SetElapsedTime`); the REQUEST repeats the DISCOVER's; the 4011 REQUEST writes its try number (0 on the first) little-endian |
 //! | option 97 | type 0 + SMBIOS UUID with the first three fields little-endian (`uuid_mangle`), omitted when there is no UUID | type 0 + the `EFI_GUID` from SMBIOS (first three fields little-endian), zeros when there is none |
 //! | 94 | 1.2.1 (UNDI 2.1) | 1.3.0 (UNDI 3.0; the NII's version when the NIC has one) |
 //! | retransmits | 1, 2, 4, 8 s (`DHCP_DISC_START_TIMEOUT_SEC` 1, doubling, max 10); waits 2 s for a proxy offer after the first DHCP offer | 4, 8, 16, 32 s (`mPxeDhcpTimeout`) |
@@ -306,6 +306,23 @@ impl FirmwareModel {
 /// 32 s; no capture here shows a REQUEST resent).
 pub const REQUEST_RETRANSMIT: [u64; 4] = [4, 8, 16, 32];
 
+/// iPXE's `secs` (`dhcp_tx`): not time but its DHCP session's timer expiries so far
+/// (`count`: each sends a message, but where one only moves it to the next state) and
+/// the offers it holds: (count << 2) | (a DHCP offer: 2) | (a PXE offer, a proxy's or
+/// the DHCP server's own with option 60 `PXEClient`: 1). The captures: DISCOVERs 4
+/// and 10; a REQUEST 11 (both offers in hand) or 18 (after the proxy wait's expiry,
+/// `bios-x64.pcap`); ProxyDHCP requests 15, 19, 23, 27 (`lab-bios-x64-no-4011.pcap`).
+pub fn ipxe_secs(count: u16, dhcp_offer: bool, pxe_offer: bool) -> u16 {
+    (count.min(0x3fff) << 2) | (u16::from(dhcp_offer) << 1) | u16::from(pxe_offer)
+}
+
+/// EDK2's port-4011 REQUEST `secs` (`PxeBcDhcp4Discover`): its try number, 0 on the
+/// first, written in host (little-endian) byte order where the field is big-endian:
+/// OVMF sent 0, 256, 512, 768 (`lab-uefi-x64-no-4011.pcap`).
+pub fn edk2_boot_request_secs(attempt: u8) -> u16 {
+    u16::from_be_bytes([attempt, 0])
+}
+
 /// Port-4011 REQUEST waits when a profile names none (the 4, 8, 16 and 32 s the
 /// DHCP REQUEST's retransmissions take).
 pub const PXE_REQUEST_RETRANSMIT: [Duration; 4] = [
@@ -424,8 +441,9 @@ pub fn build_discover(
 }
 
 /// The DHCP REQUEST to the DHCP server (broadcast to port 67) selecting
-/// `requested_ip` (no option 50 if 0.0.0.0) from `server_id`. `secs` should repeat the DISCOVER's for EDK2;
-/// iPXE writes its state bits, 3 (DHCP and proxy offers seen).
+/// `requested_ip` (no option 50 if 0.0.0.0) from `server_id`. `secs` as the firmware
+/// writes it: EDK2 repeats its last DISCOVER's (the captures: 0 after its 4 s offer
+/// collection), iPXE its state bits ([`ipxe_secs`]).
 pub fn build_request(
     m: &FirmwareModel,
     mac: Mac,
@@ -436,7 +454,7 @@ pub fn build_request(
     server_id: Ipv4Addr,
 ) -> Vec<u8> {
     let mut h = header(m, mac, xid);
-    h.secs = if m.sends_secs { secs } else { 3 };
+    h.secs = secs;
     let c = Ctx {
         mac,
         guid,
@@ -452,7 +470,7 @@ pub fn build_request(
 /// `server` is the responder the client asks: iPXE names it in option 54 (and the
 /// brief's signature had no room for it). EDK2 uses a fresh xid here
 /// (`PxeBcDhcp4Discover`); iPXE keeps its DHCP xid: pass what the client would.
-/// `attempt`: 0 for the first REQUEST, 1 for its first retransmission, and so on.
+/// `secs` as the firmware writes it: [`edk2_boot_request_secs`], [`ipxe_secs`].
 pub fn build_pxe_request(
     m: &FirmwareModel,
     mac: Mac,
@@ -460,7 +478,7 @@ pub fn build_pxe_request(
     xid: u32,
     ciaddr: Ipv4Addr,
     server: Ipv4Addr,
-    attempt: u8,
+    secs: u16,
 ) -> Vec<u8> {
     let mut h = header(m, mac, xid);
     h.flags = if m.pxe_request_broadcast_flag {
@@ -469,13 +487,7 @@ pub fn build_pxe_request(
         0
     };
     h.ciaddr = ciaddr;
-    // EDK2 writes its try number (0 to 3) little-endian where the field is big-endian:
-    // the lab's OVMF sent secs 0, 256, 512, 768. iPXE its state bits.
-    h.secs = if m.sends_secs {
-        u16::from_be_bytes([attempt, 0])
-    } else {
-        3
-    };
+    h.secs = secs;
     let c = Ctx {
         mac,
         guid,

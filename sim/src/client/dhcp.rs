@@ -31,7 +31,6 @@ impl Client {
     pub(super) fn request_timeout(&mut self, now: Instant, out: &mut Vec<Send>) {
         let Phase::Request {
             xid,
-            started,
             tx,
             next,
             offer,
@@ -57,8 +56,8 @@ impl Client {
         }
         *tx += 1;
         *next = now + Duration::from_secs(waits[*tx - 1]);
-        let (x, st, o) = (*xid, *started, offer.clone());
-        self.send_request(now, x, st, &o, out);
+        let (x, o) = (*xid, offer.clone());
+        self.send_request(now, x, &o, out);
     }
 
     /// The boot server on port 4011 did not answer in time: resend, else give up.
@@ -122,6 +121,8 @@ impl Client {
 
     pub(super) fn start_discover(&mut self, now: Instant, out: &mut Vec<Send>) {
         let xid = self.new_xid();
+        self.dhcp_count = 0;
+        self.pxe_offer_held = false;
         self.ip = None;
         self.proxy_pxe10 = false;
         self.last_offer = None;
@@ -159,19 +160,21 @@ impl Client {
         };
         let (x, st) = (*xid, *started);
         *tx += 1;
-        // iPXE's `secs` is not elapsed time: (transmissions << 2) | (holds a DHCP
-        // offer: 2) | (holds a proxy offer: 1), 4 in the first DISCOVER (the lab's
-        // captures: 4, 10, 11, 18). A responder reads it as seconds (R-ANS-5).
-        let state_bits = ((*tx as u16).min(0x3fff) << 2)
-            | (u16::from(offer.is_some()) << 1)
-            | u16::from(proxy.is_some());
+        let held = (
+            offer.is_some(),
+            proxy.is_some() || offer.as_ref().is_some_and(|o| o.pxe),
+        );
         *next = discover_deadline(self.model, st, *tx);
         let n = *tx;
+        // iPXE's `secs` is not elapsed time (`firmware::ipxe_secs`): 4 in its first
+        // DISCOVER. A responder reads it as seconds (R-ANS-5).
+        self.dhcp_count = self.dhcp_count.saturating_add(1);
         let secs = if self.model.sends_secs {
             self.secs(now, st)
         } else {
-            state_bits
+            firmware::ipxe_secs(self.dhcp_count, held.0, held.1)
         };
+        self.discover_secs = secs;
         let payload = firmware::build_discover(self.model, self.mac, self.guid, x, secs);
         out.push(Send {
             src: SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 68),
@@ -217,10 +220,13 @@ impl Client {
             if !o.pxe && waited > Duration::from_secs(wait) {
                 // iPXE takes the address without PXE; the DHCP offer names no boot
                 // file, so there is nothing to boot (no responder answered in time).
-                let Phase::Discover { xid, started, .. } = self.phase else {
+                let Phase::Discover { xid, .. } = self.phase else {
                     return;
                 };
-                self.send_request(now, xid, started, o, out);
+                // This expiry moved iPXE on to its REQUEST: it counts (`ipxe_secs`).
+                self.dhcp_count = self.dhcp_count.saturating_add(1);
+                self.pxe_offer_held = false;
+                self.send_request(now, xid, o, out);
                 self.note(now, || {
                     format!("no proxy offer within {wait} s of the address offer: nothing to boot")
                 });
@@ -244,9 +250,14 @@ impl Client {
         out: &mut Vec<Send>,
     ) {
         let ip = self.ip.unwrap_or(Ipv4Addr::UNSPECIFIED);
-        let attempt = u8::try_from(attempt).unwrap_or(u8::MAX);
+        self.dhcp_count = self.dhcp_count.saturating_add(1);
+        let secs = if self.model.sends_secs {
+            firmware::edk2_boot_request_secs(u8::try_from(attempt).unwrap_or(u8::MAX))
+        } else {
+            firmware::ipxe_secs(self.dhcp_count, true, true)
+        };
         let payload =
-            firmware::build_pxe_request(self.model, self.mac, self.guid, xid, ip, server, attempt);
+            firmware::build_pxe_request(self.model, self.mac, self.guid, xid, ip, server, secs);
         out.push(Send {
             src: SocketAddrV4::new(ip, self.model.pxe_request_src_port),
             dst: SocketAddrV4::new(server, 4011),
@@ -419,15 +430,13 @@ impl Client {
     }
 
     /// The DHCP REQUEST for an offered address (broadcast, as the firmware does).
-    pub(super) fn send_request(
-        &mut self,
-        now: Instant,
-        xid: u32,
-        started: Instant,
-        o: &Offer,
-        out: &mut Vec<Send>,
-    ) {
-        let secs = self.secs(now, started);
+    pub(super) fn send_request(&mut self, now: Instant, xid: u32, o: &Offer, out: &mut Vec<Send>) {
+        self.dhcp_count = self.dhcp_count.saturating_add(1);
+        let secs = if self.model.sends_secs {
+            self.discover_secs
+        } else {
+            firmware::ipxe_secs(self.dhcp_count, true, self.pxe_offer_held)
+        };
         let payload = firmware::build_request(
             self.model, self.mac, self.guid, xid, secs, o.yiaddr, o.server,
         );
@@ -471,7 +480,6 @@ impl Client {
     ) -> bool {
         let Phase::Discover {
             xid,
-            started,
             offer: Some(offer),
             proxy,
             ..
@@ -501,18 +509,25 @@ impl Client {
         self.via = Some(via);
         // A DHCP server's option 60 is not a responder's answer: only a proxy offer or
         // a 4011 ACK counts (`no_offer` is "no responder answered").
-        let (x, st) = (*xid, *started);
+        let x = *xid;
+        // iPXE requests as soon as it holds a PXE offer beside the address; one that
+        // waited for a proxy offer in vain moves on at a timer expiry, which counts
+        // (`firmware::ipxe_secs`).
+        let pxe_held = proxy.is_some() || offer.pxe;
         let o = offer_choice::edk2_requested(offer, self.last_offer);
+        self.pxe_offer_held = pxe_held;
+        if collected && !pxe_held {
+            self.dhcp_count = self.dhcp_count.saturating_add(1);
+        }
         if o.server != offer.server {
             let (s, chosen) = (o.server, offer.server);
             self.note(now, || {
                 format!("EDK2 rejects PXE's copy of {chosen}'s offer (option 67 without a NUL): requesting the last offer, from {s}")
             });
         }
-        self.send_request(now, x, st, &o, out);
+        self.send_request(now, x, &o, out);
         self.phase = Phase::Request {
             xid: x,
-            started: st,
             tx: 1,
             next: now + Duration::from_secs(self.model.request_retransmit[0]),
             offer: o,
