@@ -90,9 +90,8 @@ impl Client {
     /// The firmware's DHCP is over with an address and no boot file. EDK2 gives up
     /// now; iPXE once its IPv6 configuration is over too (`ifconf` waits for every
     /// configurator) and then after its prompt (`timing.failed_boot_prompt`): a lab
-    /// boot with a silent port 4011 ended 19.3-19.4 s after its first DISCOVER, its
-    /// IPv6 wait's 16.07 s, the prompt's 2 s, SeaBIOS's 1 s reboot wait (the lab's
-    /// `reboot-timeout`) and QEMU's exit (docs/MODEL.md).
+    /// boot with a silent port 4011 ended 18.4-18.5 s after its first DISCOVER, its
+    /// IPv6 wait's 16.07 s and the prompt's 2 s (docs/MODEL.md).
     pub(super) fn end_without_file(&mut self, now: Instant) {
         let prompt = self.model.timing.failed_boot_prompt;
         let until = match self.ipv6_configured(now) {
