@@ -105,10 +105,17 @@ pub fn judge(obs: &Observation) -> Option<Verdict> {
     })
 }
 
-/// Whether a responder's log message says it answered the client with MAC `mac`.
+/// Whether a responder's log message says it answered the client with MAC `mac`: over
+/// DHCPv4 (a proxy offer, a boot file, an HTTP boot offer) or DHCPv6 (a proxy Advertise
+/// or Reply), the engine's `Effect::Answered`.
 pub fn answered(message: &str, mac: &str) -> bool {
-    message.contains(mac)
-        && (message.contains("sent proxy offer") || message.contains("sent boot file"))
+    const ANSWERS: [&str; 4] = [
+        "sent proxy offer",
+        "sent boot file",
+        "sent HTTP boot offer",
+        "sent DHCPv6 proxy",
+    ];
+    message.contains(mac) && ANSWERS.iter().any(|a| message.contains(a))
 }
 
 /// A console line without its escape sequences and control characters.
@@ -179,6 +186,18 @@ mod tests {
         assert_eq!(serve_message(l), "52:54:00:00:00:01: sent proxy offer");
         assert_eq!(strip_ansi("\u{1b}[2J\u{1b}[1;1Hhello\u{7}"), "hello");
     }
+
+    #[test]
+    fn an_answer_over_either_family_counts_and_a_refusal_does_not() {
+        let mac = "52:54:00:00:06:01";
+        let v6 = format!("{mac}, 11111111-2222-3333-4444-555555555566: sent DHCPv6 proxy advertise tftp://[fd10:10::5]/x.efi");
+        assert!(answered(&v6, mac));
+        assert!(!answered(&v6, "52:54:00:00:06:02"));
+        assert!(answered(&format!("{mac}: sent proxy offer"), mac));
+        let refused = format!("{mac}: ignoring a DHCPv6 boot request: no link-layer address");
+        assert!(!answered(&refused, mac));
+    }
+
     fn lines(l: &[&str]) -> Vec<(f64, String)> {
         l.iter()
             .enumerate()

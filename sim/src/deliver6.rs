@@ -9,6 +9,7 @@ use pxelab_engine::dhcp6;
 use pxelab_engine::Mac;
 use std::net::{Ipv6Addr, SocketAddrV6};
 
+/// Returns the client a router refused to forward for (its boot may have ended).
 pub(crate) fn deliver6(
     b: &mut Built,
     host: HostId,
@@ -17,10 +18,10 @@ pub(crate) fn deliver6(
     dst: SocketAddrV6,
     link_src: Mac,
     payload: Vec<u8>,
-) {
+) -> Option<HostId> {
     let w = &mut b.world;
     if !w.hosts[host].up {
-        return;
+        return None;
     }
     let seg = w.hosts[host].ifaces[iface].seg;
     let own = dst.ip().is_multicast() || w.net6.lookup(seg, *dst.ip()) == Some((host, iface));
@@ -35,7 +36,7 @@ pub(crate) fn deliver6(
         }
         HostKind::Server(_) => {
             if !own {
-                return;
+                return None;
             }
             w.server_receives(host, iface, dst.port());
             if dst.port() == dhcp6::SERVER_PORT {
@@ -103,6 +104,15 @@ pub(crate) fn deliver6(
                     );
                 }
             } else if !own && !dst.ip().is_multicast() && !dst.ip().is_unicast_link_local() {
+                if src.ip().is_unicast_link_local() {
+                    // A router forwards no link-local source (RFC 4291 2.5.6); it answers
+                    // ICMPv6 "beyond scope of source address" (RFC 4443 3.1, code 2),
+                    // which only EDK2's boot request meets (docs/MODEL.md).
+                    let client = b.world.net6.lookup(seg, *src.ip()).map(|(h, _)| h)?;
+                    b.world
+                        .with_client(client, |c, now, _| c.beyond_scope6(now, dst));
+                    return Some(client);
+                }
                 if let Some(out_if) = router_iface6(b, host, *dst.ip()) {
                     if out_if != iface {
                         b.world.send6(host, out_if, src, dst, payload);
@@ -112,6 +122,7 @@ pub(crate) fn deliver6(
         }
         HostKind::Probe(_) => {}
     }
+    None
 }
 
 /// The router interface whose segment's prefix holds `ip`.

@@ -94,6 +94,18 @@ impl Net6 {
         }
     }
 
+    /// A second address of a port (EDK2's stack's own beside the boot's): reachable,
+    /// not the port's `global` one.
+    pub fn add_secondary(&mut self, seg: SegId, ip: Ipv6Addr, port: (HostId, usize)) {
+        self.index.insert((seg, ip), port);
+    }
+
+    pub fn remove_secondary(&mut self, seg: SegId, ip: Ipv6Addr, port: (HostId, usize)) {
+        if self.index.get(&(seg, ip)) == Some(&port) && self.global.get(&port) != Some(&ip) {
+            self.index.remove(&(seg, ip));
+        }
+    }
+
     pub fn lookup(&self, seg: SegId, ip: Ipv6Addr) -> Option<(HostId, usize)> {
         self.index.get(&(seg, ip)).copied()
     }

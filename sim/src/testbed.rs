@@ -128,7 +128,18 @@ impl SimBed {
                 payload,
             } => {
                 let (src, dst) = *addrs;
-                crate::deliver6::deliver6(&mut self.b, host, iface, src, dst, link_src, payload);
+                let refused = crate::deliver6::deliver6(
+                    &mut self.b,
+                    host,
+                    iface,
+                    src,
+                    dst,
+                    link_src,
+                    payload,
+                );
+                if let Some(c) = refused {
+                    self.note_finish(c);
+                }
                 if matches!(self.b.world.hosts[host].kind, HostKind::Client(_)) {
                     self.note_finish(host);
                 }

@@ -653,19 +653,31 @@ impl World {
         let ip_after;
         let ip6_before = self.net6.global.get(&(host, 0)).copied();
         let ip6_after;
+        let (stack_before, stack_after);
         let mut sends6 = Vec::new();
         {
             let HostKind::Client(c) = &mut self.hosts[host].kind else {
                 return;
             };
             ip_before = c.ip;
+            stack_before = c.stack_ip6;
             // The client's TFTP ACKs take their buffers from the pool (`recycle`).
             std::mem::swap(&mut c.spare, &mut self.out.spare);
             f(c, now, &mut sends);
             std::mem::swap(&mut c.spare, &mut self.out.spare);
             ip_after = c.ip;
             ip6_after = c.ip6;
+            stack_after = c.stack_ip6;
             std::mem::swap(&mut sends6, &mut c.sends6);
+        }
+        if stack_before != stack_after {
+            let seg = self.hosts[host].ifaces[0].seg;
+            if let Some(a) = stack_before {
+                self.net6.remove_secondary(seg, a, (host, 0));
+            }
+            if let Some(a) = stack_after {
+                self.net6.add_secondary(seg, a, (host, 0));
+            }
         }
         if ip_before != ip_after {
             self.set_addr(host, 0, ip_after);

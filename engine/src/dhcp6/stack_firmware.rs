@@ -58,6 +58,25 @@ pub fn stack_timing(kind: FirmwareKind) -> Option<StackTiming> {
     }
 }
 
+/// When an address the stack leased becomes usable as a source (`Ip6InitDADProcess`):
+/// Ip6Dxe joins its solicited-node group `join` after the Reply (a random 0-1 s; 0.04 to
+/// 0.88 s in eight lab boots), sends its one Neighbor Solicitation after
+/// `RetransTick` = 2, 4, 6, 8 or 10 ticks of 100 ms (`ns_ticks`, its first tick due
+/// within 100 ms: 0.1 to 0.9 s in the same boots) and holds the address tentative for
+/// its RetransTimer, 1 s, after that. Until then the stack's sources are its link-local
+/// address (docs/MODEL.md, "EDK2", the boot request through a router).
+pub fn stack_address_usable_after(join: Duration, ns_ticks: u32) -> Duration {
+    const TICK: Duration = Duration::from_millis(100);
+    const RETRANS_TIMER: Duration = Duration::from_secs(1);
+    let ticks = ns_ticks.clamp(2, 10);
+    join + TICK * (ticks - 1) + RETRANS_TIMER
+}
+
+/// EDK2's draw of `RetransTick` for a new address: `10 * ((Random % 5) + 1) / 5` ticks.
+pub fn dad_ticks(random: u32) -> u32 {
+    10 * ((random % 5) + 1) / 5
+}
+
 /// The same beside UEFI HTTP boot over IPv6, where the lab saw it otherwise: OVMF x64's
 /// HTTP boot solicited first and its stack 1.14 s later (`scenarios/lab/http6-uefi-x64.yaml`
 /// under TCG, 2026-12-01; its PXEv6 in the same run had the stack first, 2.31 s before).
@@ -188,6 +207,18 @@ mod tests {
         assert!(h.boot_solicit < h.stack_solicit);
         assert_eq!(h.release_after_policy, x.release_after_policy);
         assert_eq!(http6_stack_timing(FirmwareKind::UefiArm64), Some(a));
+    }
+
+    #[test]
+    fn the_stacks_address_is_usable_1_1_to_2_9_s_after_its_reply() {
+        let ticks: Vec<u32> = (0..5).map(dad_ticks).collect();
+        assert_eq!(ticks, [2, 4, 6, 8, 10]);
+        let ms = Duration::from_millis;
+        assert_eq!(stack_address_usable_after(ms(0), 2), ms(1100));
+        assert_eq!(stack_address_usable_after(ms(880), 10), ms(2780));
+        // A lab boot that lost the race: joined 0.77 s after the Reply, solicited 0.70 s
+        // later; PXE's Reply came 1.57 s after the stack's, before the address was usable.
+        assert_eq!(stack_address_usable_after(ms(770), 8), ms(2470));
     }
 
     #[test]

@@ -556,7 +556,9 @@ impl Client {
     fn next_proxy(&mut self, now: Instant) {
         let elapsed = self.elapsed_cs(now);
         let (mac, guid) = (self.mac, self.guid);
-        let ip = self.ip6.unwrap_or(Ipv6Addr::UNSPECIFIED);
+        // PXE's own address is not set yet (`PxeBcSetIp6Address` comes after): the
+        // request leaves from the stack's address if usable, else the link-local one.
+        let ip = self.stack6_source(now).unwrap_or_else(|| self.ll6());
         let Some(b) = self.six.as_mut() else { return };
         let mut proxies = match &mut b.phase {
             Phase::BootRequest { proxies, .. } => std::mem::take(proxies),
@@ -566,6 +568,7 @@ impl Client {
             self.note(now, || {
                 "no proxy answered the boot request: PXE gives up".into()
             });
+            self.release_pxe6();
             self.give_up6(now);
             return;
         };
@@ -818,6 +821,39 @@ impl Client {
         self.start_tftp6(now, Stage::Image(params), server, path, opts);
     }
 
+    /// A router refused to forward the boot request to `dst`: its source was the
+    /// link-local address (ICMPv6 "beyond scope of source address"). EDK2's
+    /// `PxeBcRetryDhcp6Binl` fails on the ICMP error and PXE stops at once: its DHCPv6
+    /// releases the address (`Dhcp6->Stop`, 1.4 ms after the ICMP in the lab).
+    pub fn beyond_scope6(&mut self, now: Instant, dst: SocketAddrV6) {
+        let refused = matches!(
+            self.six.as_ref().map(|b| &b.phase),
+            Some(Phase::BootRequest { server, .. }) if *server == *dst.ip()
+        );
+        if !refused {
+            return;
+        }
+        self.note(now, || {
+            format!("ICMPv6 from the router: [{}] is beyond the scope of the link-local source: PXE gives up", dst.ip())
+        });
+        self.release_pxe6();
+        self.give_up6(now);
+    }
+
+    /// PXE's DHCPv6 stops: a Release of its address (1, 2, 8, 3, as HTTP boot's).
+    fn release_pxe6(&mut self) {
+        let Some((server_id, ia)) = self.six.as_mut().and_then(|b| b.lease.take()) else {
+            return;
+        };
+        let duid = self.model6.duid(self.mac, self.guid);
+        let xid = self.next_xid6();
+        self.sends6.push(Send6 {
+            src: SocketAddrV6::new(self.ll6(), dhcp6::CLIENT_PORT, 0, 0),
+            dst: SocketAddrV6::new(ALL_DHCP, dhcp6::SERVER_PORT, 0, 0),
+            payload: dhcp6::stack_firmware::release(&duid, xid, &server_id, &ia),
+        });
+    }
+
     fn give_up6(&mut self, now: Instant) {
         self.finish6(now, super::gave_up(self.answered), None, None);
     }
@@ -832,6 +868,7 @@ impl Client {
         let served = server.or(self.six.as_ref().and_then(|b| b.served_by));
         self.six = None;
         self.stack6 = None;
+        self.stack_ip6 = None;
         self.finish(now, outcome, params, served.map(IpAddr::V6));
     }
 }

@@ -16,7 +16,7 @@ use pxelab_engine::dhcp6::stack_firmware::{self as stack, StackTiming};
 use pxelab_engine::dhcp6::{self, Message6};
 use pxelab_engine::Instant;
 use rand::RngExt as _;
-use std::net::SocketAddrV6;
+use std::net::{Ipv6Addr, SocketAddrV6};
 use std::time::Duration;
 
 /// EDK2's Request retransmissions (REQ_MAX_RC 10, REQ_MRT 30 s).
@@ -37,15 +37,21 @@ enum Step {
         server_id: Vec<u8>,
         ia: Vec<u8>,
     },
+    /// The stack holds `address`, a usable source from `usable` on (its duplicate
+    /// address detection).
     Bound {
         server_id: Vec<u8>,
         ia: Vec<u8>,
+        address: Ipv6Addr,
+        usable: Instant,
     },
     /// Its Release is due at `at`.
     Releasing {
         at: Instant,
         server_id: Vec<u8>,
         ia: Vec<u8>,
+        address: Ipv6Addr,
+        usable: Instant,
     },
     Done,
 }
@@ -61,6 +67,7 @@ impl Client {
     /// The boot's first Solicit, after the stack's own exchange started (or `now`).
     pub(super) fn start_stack6(&mut self, now: Instant) -> Instant {
         self.stack6 = None;
+        self.stack_ip6 = None;
         let timing = if self.booting == pxelab_scenario::Netboot::Http6 {
             stack::http6_stack_timing(self.model6.kind)
         } else {
@@ -138,10 +145,13 @@ impl Client {
                     ));
                 }
             }
-            Step::Releasing { at, server_id, ia } if *at <= now => {
+            Step::Releasing {
+                at, server_id, ia, ..
+            } if *at <= now => {
                 s.xid = self.next_xid6();
                 send = Some((stack::release(&duid, s.xid, server_id, ia), "Release"));
                 s.step = Step::Done;
+                self.stack_ip6 = None;
             }
             _ => {}
         }
@@ -185,10 +195,23 @@ impl Client {
                 if offer.msg_type == dhcp6::msg::REPLY && offer.server_id == *server_id =>
             {
                 if let (Some(a), Some(ia)) = (offer.address, offer.ia.clone()) {
-                    self.note(now, || format!("IPv6 stack: DHCPv6 Reply, address {a}"));
+                    // Drawn here, after the boot's other draws: its duplicate address
+                    // detection's join delay and RetransTick.
+                    let join = Duration::from_millis(self.draws.random_range(0..1000));
+                    let ticks = stack::dad_ticks(self.draws.random::<u32>());
+                    let usable = now + stack::stack_address_usable_after(join, ticks);
+                    self.note(now, || {
+                        format!(
+                            "IPv6 stack: DHCPv6 Reply, address {a} (usable as a source after {:.2} s)",
+                            usable.saturating_since(now).as_secs_f64()
+                        )
+                    });
+                    self.stack_ip6 = Some(a);
                     s.step = Step::Bound {
                         server_id: server_id.clone(),
                         ia,
+                        address: a,
+                        usable,
                     };
                 }
             }
@@ -209,13 +232,35 @@ impl Client {
             return;
         };
         s.step = match std::mem::replace(&mut s.step, Step::Done) {
-            Step::Bound { server_id, ia } => Step::Releasing {
+            Step::Bound {
+                server_id,
+                ia,
+                address,
+                usable,
+            } => Step::Releasing {
                 at: now + s.timing.release_after_policy,
                 server_id,
                 ia,
+                address,
+                usable,
             },
             _ => Step::Done,
         };
+    }
+
+    /// The stack's own address if it is a usable source at `now` (past its duplicate
+    /// address detection), which EDK2's boot request leaves from; else `None` (the
+    /// link-local address).
+    pub(super) fn stack6_source(&self, now: Instant) -> Option<Ipv6Addr> {
+        match &self.stack6.as_ref()?.step {
+            Step::Bound {
+                address, usable, ..
+            }
+            | Step::Releasing {
+                address, usable, ..
+            } if *usable <= now => Some(*address),
+            _ => None,
+        }
     }
 
     /// The next transaction id of EDK2's one counter (drawn at the first use in a boot).
