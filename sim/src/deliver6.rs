@@ -109,6 +109,9 @@ pub(crate) fn deliver6(
                     // ICMPv6 "beyond scope of source address" (RFC 4443 3.1, code 2),
                     // which only EDK2's boot request meets (docs/MODEL.md).
                     let client = b.world.net6.lookup(seg, *src.ip()).map(|(h, _)| h)?;
+                    let router_mac = b.world.hosts[host].ifaces[iface].mac;
+                    b.world
+                        .capture_beyond_scope6(seg, router_mac, link_src, src, dst, &payload);
                     b.world
                         .with_client(client, |c, now, _| c.beyond_scope6(now, dst));
                     return Some(client);

@@ -125,6 +125,34 @@ impl Net6 {
 
 /// Ethernet II + IPv6 (hop limit 64, or 1 to a link-scoped multicast group... 64
 /// throughout: the simulator has no hop-limit semantics) + UDP with checksum.
+/// A router's ICMPv6 "destination unreachable, beyond scope of source address" (RFC
+/// 4443 3.1, code 2) for the datagram `src` → `dst`: as much of the invoking packet as
+/// keeps the error within the minimum MTU of 1280 bytes.
+pub fn build_beyond_scope6(
+    out: &mut Vec<u8>,
+    router_mac: Mac,
+    client_mac: Mac,
+    router: Ipv6Addr,
+    src: SocketAddrV6,
+    dst: SocketAddrV6,
+    payload: &[u8],
+) {
+    let mut invoking = Vec::with_capacity(payload.len() + 48);
+    let inner = etherparse::PacketBuilder::ipv6(src.ip().octets(), dst.ip().octets(), 64)
+        .udp(src.port(), dst.port());
+    if inner.write(&mut invoking, payload).is_err() {
+        invoking.clear();
+    }
+    invoking.truncate(1280 - 40 - 8);
+    let code = etherparse::icmpv6::DestUnreachableCode::BeyondScope;
+    let builder = etherparse::PacketBuilder::ethernet2(router_mac.0, client_mac.0)
+        .ipv6(router.octets(), src.ip().octets(), 64)
+        .icmpv6(etherparse::Icmpv6Type::DestinationUnreachable(code));
+    if builder.write(out, &invoking).is_err() {
+        out.clear();
+    }
+}
+
 pub fn build_frame6(
     out: &mut Vec<u8>,
     src_mac: Mac,

@@ -138,6 +138,29 @@ impl World {
         );
     }
 
+    /// A router on segment `seg` refused `src` → `dst` (a link-local source): its
+    /// ICMPv6 error to the sender, in the segment's capture.
+    #[allow(clippy::too_many_arguments)]
+    pub fn capture_beyond_scope6(
+        &mut self,
+        seg: usize,
+        router_mac: Mac,
+        client_mac: Mac,
+        src: SocketAddrV6,
+        dst: SocketAddrV6,
+        payload: &[u8],
+    ) {
+        let at = self.now;
+        if let Some(c) = &mut self.segments[seg].capture {
+            let mut frame = Vec::with_capacity(payload.len() + 110);
+            let router = crate::ipv6::link_local(router_mac);
+            crate::ipv6::build_beyond_scope6(
+                &mut frame, router_mac, client_mac, router, src, dst, payload,
+            );
+            c.write_frame(at, &frame);
+        }
+    }
+
     #[allow(clippy::too_many_arguments)]
     fn capture6(
         &mut self,
