@@ -13,12 +13,12 @@
 #      under fire (kill -9, lab and sim); a storm of 500 modelled clients through the
 #      switch; a 2-minute soak (modelled clients booting every second against two peers
 #      and a DP, a peer crash a minute, link flaps: every boot as the simulator says,
-#      descriptors and memory flat); a run interrupted with SIGINT that must leave
-#      nothing behind (tests/lab.rs; root),
+#      descriptors and memory flat) (tests/lab_bench.rs); a run interrupted with SIGINT
+#      that must leave nothing behind (tests/lab.rs; root),
 #   5. the lab benches: `pxelab bench tftp --mode both` against pxelab, atftpd, tftpd-hpa
 #      and dnsmasq with our client and atftp, and with OVMF and iPXE themselves, and
 #      `pxelab bench dhcp` (perfdhcp against pxelab and dnsmasq in proxy mode)
-#      (tests/lab.rs; root),
+#      (tests/lab_bench.rs; root),
 #   6. TFTP interop: curl, tftp-hpa, atftp and busybox against `pxelab serve` through the
 #      lab's switch, on a clean link and at 5 % loss, beside held transfer ports, netascii
 #      included (tests/tftp_interop.rs; root).
@@ -96,7 +96,7 @@ if [ "$(id -u)" -ne 0 ]; then
   echo "error: the lab tests need root (network namespaces, tap devices)" >&2
   exit 1
 fi
-cargo test --release --test lab -- --ignored --test-threads=1 --nocapture
+cargo test --release --test lab --test lab_bench -- --ignored --test-threads=1 --nocapture
 ./target/release/pxelab lab clean >/dev/null
 
 step "the firmware matrix in CI: every firmware x 4 set-ups, sim and lab (~4 min)"

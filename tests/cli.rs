@@ -414,7 +414,7 @@ fn with_emitted(bench: &[&str], cmd: &str) -> std::process::Output {
 }
 
 /// `pxelab bench soak --mode sim`: the soak's timeline in the simulator alone (the lab
-/// soak is in tests/lab.rs): every boot ends as designed; `--emit` is a valid scenario.
+/// soak is in tests/lab_bench.rs): every boot ends as designed; `--emit` is a valid scenario.
 #[test]
 fn bench_soak_in_the_simulator_ends_every_boot_as_planned() {
     let out = pxelab()

@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod fixture;
+pub mod lab;
 pub mod netns;
 
 use std::path::PathBuf;

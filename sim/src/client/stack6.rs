@@ -6,7 +6,9 @@
 //! set. Its transaction ids come from the same counter as the boot's (`Client::xid6`).
 //! On AAVMF it solicits after PXE has: when the server advertised the same free address
 //! to both, the stack binds it first and PXE's Request gets NoAddrsAvail (the race of
-//! `uefi-arm64-pxe6-noaddrs.pcap`).
+//! `uefi-arm64-pxe6-noaddrs.pcap`). Its address, once past duplicate address detection
+//! (drawn at its Reply), is where EDK2's port-4011 boot request leaves from
+//! (`stack6_source`; the link-local address before: a router refuses that).
 
 use super::six::Send6;
 use super::Client;
