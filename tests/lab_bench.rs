@@ -9,19 +9,9 @@ use common::lab::{assert_nothing_left, is_root, leftovers, run_json, Timed, PXEL
 use serde_json::Value;
 use std::process::{Command, Stdio};
 
+/// `pxelab bench storm ARGS` for its JSON.
 fn storm_json(args: &[&str]) -> Value {
-    let out = Command::new(PXELAB)
-        .args(["bench", "storm", "--format", "json"])
-        .args(args)
-        .stderr(Stdio::inherit())
-        .output()
-        .expect("pxelab runs");
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "bench storm {args:?} printed no JSON ({e}): {}",
-            String::from_utf8_lossy(&out.stdout)
-        )
-    })
+    run_json(&[&["bench", "storm"], args].concat())
 }
 
 /// Issue 5, boot storm through the switch: 500 modelled clients (the simulator's UEFI

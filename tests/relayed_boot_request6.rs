@@ -9,7 +9,6 @@
 mod common;
 
 use common::{pxelab, run_ok, tmp};
-use pcap_file::pcap::PcapReader;
 use std::net::Ipv6Addr;
 use std::path::{Path, PathBuf};
 
@@ -31,12 +30,9 @@ enum Seen {
 
 /// (seconds, frame length on the wire, what) of every IPv6 frame of a capture.
 fn frames(path: &Path) -> Vec<(f64, u32, Seen)> {
-    let file = std::fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let mut r = PcapReader::new(file).unwrap();
     let mut out = Vec::new();
-    while let Some(pkt) = r.next_packet() {
-        let pkt = pkt.unwrap();
-        let Ok(s) = etherparse::SlicedPacket::from_ethernet(&pkt.data) else {
+    for f in common::fixture::frames_in(path) {
+        let Ok(s) = etherparse::SlicedPacket::from_ethernet(&f.data) else {
             continue;
         };
         let Some(etherparse::NetSlice::Ipv6(ip)) = &s.net else {
@@ -64,7 +60,7 @@ fn frames(path: &Path) -> Vec<(f64, u32, Seen)> {
             },
             _ => Seen::Other,
         };
-        out.push((pkt.timestamp.as_secs_f64(), pkt.orig_len, seen));
+        out.push((f.t, f.wire_len, seen));
     }
     out
 }

@@ -20,19 +20,40 @@ pub fn udp_datagrams(name: &str) -> Vec<Datagram> {
     udp_datagrams_in(&path)
 }
 
-/// Every UDP datagram of the pcap at `path` (a fixture or a run's capture).
-pub fn udp_datagrams_in(path: &Path) -> Vec<Datagram> {
+/// One frame of a capture: seconds (the capture's clock), its length on the wire, the
+/// bytes captured.
+pub struct Frame {
+    pub t: f64,
+    pub wire_len: u32,
+    pub data: Vec<u8>,
+}
+
+/// Every frame of the pcap at `path` (a fixture or a run's capture), in order.
+pub fn frames_in(path: &Path) -> Vec<Frame> {
     let file = std::fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let mut r = PcapReader::new(file).unwrap();
     let mut out = Vec::new();
     while let Some(pkt) = r.next_packet() {
         let pkt = pkt.unwrap();
-        let Ok(s) = etherparse::SlicedPacket::from_ethernet(&pkt.data) else {
+        out.push(Frame {
+            t: pkt.timestamp.as_secs_f64(),
+            wire_len: pkt.orig_len,
+            data: pkt.data.into_owned(),
+        });
+    }
+    out
+}
+
+/// Every UDP datagram of the pcap at `path` (a fixture or a run's capture).
+pub fn udp_datagrams_in(path: &Path) -> Vec<Datagram> {
+    let mut out = Vec::new();
+    for f in frames_in(path) {
+        let Ok(s) = etherparse::SlicedPacket::from_ethernet(&f.data) else {
             continue;
         };
         if let Some(etherparse::TransportSlice::Udp(u)) = s.transport {
             out.push(Datagram {
-                t: pkt.timestamp.as_secs_f64(),
+                t: f.t,
                 ipv6: matches!(s.net, Some(etherparse::NetSlice::Ipv6(_))),
                 dst_port: u.destination_port(),
                 payload: u.payload().to_vec(),
