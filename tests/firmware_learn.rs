@@ -16,6 +16,7 @@
 
 mod common;
 
+use common::fixture::path as fixture;
 use common::{pxelab, run_ok, tmp};
 use pcap_file::pcap::PcapReader;
 use pxelab_engine::dhcp::firmware::{profile, FirmwareKind};
@@ -37,10 +38,6 @@ const FIXTURES: [(&str, FirmwareKind); 5] = [
 /// capture's passes (QEMU under TCG moves a packet by a few milliseconds from one boot
 /// to the next).
 const TIME_FLOOR: Duration = Duration::from_millis(5);
-
-fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("tests/fixtures/firmware/{name}.pcap"))
-}
 
 /// One message the client sent: its kind (a DHCP message with its `secs`) and its options
 /// (DHCP codes or TFTP names).

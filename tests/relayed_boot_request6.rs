@@ -8,9 +8,10 @@
 
 mod common;
 
+use common::fixture::path as fixture;
 use common::{pxelab, run_ok, tmp};
 use std::net::Ipv6Addr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// What a test needs of one frame on the client's segment.
 #[derive(Debug)]
@@ -63,10 +64,6 @@ fn frames(path: &Path) -> Vec<(f64, u32, Seen)> {
         out.push((f.t, f.wire_len, seen));
     }
     out
-}
-
-fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("tests/fixtures/firmware/{name}.pcap"))
 }
 
 /// The boot request to port 4011: (index, time, source).

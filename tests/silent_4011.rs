@@ -9,12 +9,13 @@
 
 mod common;
 
+use common::fixture::path as fixture;
 use common::fixture::udp_datagrams_in;
 use common::{pxelab, run_ok, tmp};
 use pxelab_engine::dhcp::firmware::{profile, FirmwareKind};
 use pxelab_engine::dhcp::packet;
 use pxelab_engine::Mac;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// The matrix's clients: (firmware, fixture, its MAC in the matrix's scenario and in
 /// the capture, the lab's time from the first DISCOVER to the outcome). The captured
@@ -35,10 +36,6 @@ const CLIENTS: [(FirmwareKind, &str, &str, f64); 2] = [
         13.9,
     ),
 ];
-
-fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("tests/fixtures/firmware/{name}.pcap"))
-}
 
 /// The DHCP messages the client `mac` sent in a capture: (seconds from the first, to
 /// port 4011, `secs`).

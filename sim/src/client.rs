@@ -245,9 +245,6 @@ pub struct Client {
     six: Option<Box<six::Boot6>>,
     /// EDK2's IPv6 stack's own DHCPv6 exchange (stack6.rs), on a `managed6` segment.
     stack6: Option<Box<stack6::Stack6>>,
-    /// The address the stack leased for itself while it holds it (reachable beside
-    /// `ip6`: EDK2's boot request may leave from it).
-    pub stack_ip6: Option<Ipv6Addr>,
     /// The segment's router advertisements carry the managed flag (a DHCPv6 pool).
     pub managed6: bool,
     /// EDK2's DHCPv6 transaction id counter of the current boot.
@@ -315,7 +312,6 @@ impl Client {
             sends6: Vec::new(),
             six: None,
             stack6: None,
-            stack_ip6: None,
             managed6: false,
             xid6: None,
             http6_lease: None,
@@ -357,7 +353,6 @@ impl Client {
         self.ip = None;
         self.six = None;
         self.stack6 = None;
-        self.stack_ip6 = None;
         self.conf6 = None;
         self.http = None;
         self.note(now, || "power on, network boot".into());
@@ -406,7 +401,6 @@ impl Client {
         self.ip = None;
         self.six = None;
         self.stack6 = None;
-        self.stack_ip6 = None;
         self.conf6 = None;
         self.ip6 = None;
     }

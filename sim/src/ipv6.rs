@@ -123,8 +123,6 @@ impl Net6 {
     }
 }
 
-/// Ethernet II + IPv6 (hop limit 64, or 1 to a link-scoped multicast group... 64
-/// throughout: the simulator has no hop-limit semantics) + UDP with checksum.
 /// A router's ICMPv6 "destination unreachable, beyond scope of source address" (RFC
 /// 4443 3.1, code 2) for the datagram `src` → `dst`: as much of the invoking packet as
 /// keeps the error within the minimum MTU of 1280 bytes.
@@ -153,6 +151,8 @@ pub fn build_beyond_scope6(
     }
 }
 
+/// Ethernet II + IPv6 (hop limit 64, or 1 to a link-scoped multicast group... 64
+/// throughout: the simulator has no hop-limit semantics) + UDP with checksum.
 pub fn build_frame6(
     out: &mut Vec<u8>,
     src_mac: Mac,

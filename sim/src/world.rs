@@ -660,14 +660,14 @@ impl World {
                 return;
             };
             ip_before = c.ip;
-            stack_before = c.stack_ip6;
+            stack_before = c.stack_address6();
             // The client's TFTP ACKs take their buffers from the pool (`recycle`).
             std::mem::swap(&mut c.spare, &mut self.out.spare);
             f(c, now, &mut sends);
             std::mem::swap(&mut c.spare, &mut self.out.spare);
             ip_after = c.ip;
             ip6_after = c.ip6;
-            stack_after = c.stack_ip6;
+            stack_after = c.stack_address6();
             std::mem::swap(&mut sends6, &mut c.sends6);
         }
         if stack_before != stack_after {

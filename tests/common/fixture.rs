@@ -12,12 +12,15 @@ pub struct Datagram {
     pub payload: Vec<u8>,
 }
 
+/// `tests/fixtures/firmware/{name}.pcap`.
+pub fn path(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("tests/fixtures/firmware/{name}.pcap"))
+}
+
 /// Every UDP datagram of `tests/fixtures/firmware/{name}.pcap`, in capture order;
 /// frames that are not Ethernet/IP/UDP are passed over.
 pub fn udp_datagrams(name: &str) -> Vec<Datagram> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join(format!("tests/fixtures/firmware/{name}.pcap"));
-    udp_datagrams_in(&path)
+    udp_datagrams_in(&path(name))
 }
 
 /// One frame of a capture: seconds (the capture's clock), its length on the wire, the

@@ -7,11 +7,8 @@
 
 use super::Client;
 use crate::client_http::HttpBoot;
-use crate::ipv6::ALL_DHCP;
-use pxelab_engine::dhcp6::{self, stack_firmware};
 use pxelab_engine::Instant;
 use rand::RngExt as _;
-use std::net::SocketAddrV6;
 
 impl Client {
     /// Power on (or reboot) and boot by UEFI HTTP boot over IPv6.
@@ -47,15 +44,8 @@ impl Client {
     /// HttpBootStop: the firmware releases its DHCPv6 address (Release 1, 2, 8, 3 right
     /// after the boot program's connection is reset, in all three HTTPv6 captures).
     pub(crate) fn release_http6(&mut self) {
-        let Some((server_id, ia)) = self.http6_lease.take() else {
-            return;
-        };
-        let duid = self.model6.duid(self.mac, self.guid);
-        let xid = self.next_xid6();
-        self.sends6.push(super::six::Send6 {
-            src: SocketAddrV6::new(self.ll6(), dhcp6::CLIENT_PORT, 0, 0),
-            dst: SocketAddrV6::new(ALL_DHCP, dhcp6::SERVER_PORT, 0, 0),
-            payload: stack_firmware::release(&duid, xid, &server_id, &ia),
-        });
+        if let Some(lease) = self.http6_lease.take() {
+            self.send_release6(lease);
+        }
     }
 }

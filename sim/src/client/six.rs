@@ -840,11 +840,16 @@ impl Client {
         self.give_up6(now);
     }
 
-    /// PXE's DHCPv6 stops: a Release of its address (1, 2, 8, 3, as HTTP boot's).
+    /// PXE's DHCPv6 stops: a Release of its address, as HTTP boot's.
     fn release_pxe6(&mut self) {
-        let Some((server_id, ia)) = self.six.as_mut().and_then(|b| b.lease.take()) else {
-            return;
-        };
+        if let Some(lease) = self.six.as_mut().and_then(|b| b.lease.take()) {
+            self.send_release6(lease);
+        }
+    }
+
+    /// A Release of the lease (server identifier, IA_NA) from the link-local address:
+    /// EDK2's Dhcp6 stopping (1, 2, 8, 3, the stack's format).
+    pub(super) fn send_release6(&mut self, (server_id, ia): (Vec<u8>, Vec<u8>)) {
         let duid = self.model6.duid(self.mac, self.guid);
         let xid = self.next_xid6();
         self.sends6.push(Send6 {
@@ -868,7 +873,6 @@ impl Client {
         let served = server.or(self.six.as_ref().and_then(|b| b.served_by));
         self.six = None;
         self.stack6 = None;
-        self.stack_ip6 = None;
         self.finish(now, outcome, params, served.map(IpAddr::V6));
     }
 }

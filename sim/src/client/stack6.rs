@@ -69,7 +69,6 @@ impl Client {
     /// The boot's first Solicit, after the stack's own exchange started (or `now`).
     pub(super) fn start_stack6(&mut self, now: Instant) -> Instant {
         self.stack6 = None;
-        self.stack_ip6 = None;
         let timing = if self.booting == pxelab_scenario::Netboot::Http6 {
             stack::http6_stack_timing(self.model6.kind)
         } else {
@@ -153,7 +152,6 @@ impl Client {
                 s.xid = self.next_xid6();
                 send = Some((stack::release(&duid, s.xid, server_id, ia), "Release"));
                 s.step = Step::Done;
-                self.stack_ip6 = None;
             }
             _ => {}
         }
@@ -208,7 +206,6 @@ impl Client {
                             usable.saturating_since(now).as_secs_f64()
                         )
                     });
-                    self.stack_ip6 = Some(a);
                     s.step = Step::Bound {
                         server_id: server_id.clone(),
                         ia,
@@ -248,6 +245,15 @@ impl Client {
             },
             _ => Step::Done,
         };
+    }
+
+    /// The address the stack holds (from its Reply until its Release goes): reachable
+    /// beside the boot's own (`World::with_client` registers it).
+    pub fn stack_address6(&self) -> Option<Ipv6Addr> {
+        match &self.stack6.as_ref()?.step {
+            Step::Bound { address, .. } | Step::Releasing { address, .. } => Some(*address),
+            _ => None,
+        }
     }
 
     /// The stack's own address if it is a usable source at `now` (past its duplicate
