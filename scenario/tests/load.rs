@@ -1,17 +1,14 @@
 //! Loading whole scenario files: the format page's example, and malformed files whose
-//! errors must point at the right line and column and say what was expected.
+//! errors must point at the right line and column and say what was expected. Sites
+//! (format v1.1) are tests/sites.rs.
 
+mod common;
+
+use common::{base_with, data, load, BASE};
 use pxelab_engine::policy::{Arch, AvailableTo, Purpose, Role};
 use pxelab_scenario::*;
 use std::net::Ipv4Addr;
-use std::path::{Path, PathBuf};
 use std::time::Duration;
-
-fn data(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/data")
-        .join(name)
-}
 
 fn ip(s: &str) -> Ipv4Addr {
     s.parse().unwrap()
@@ -164,35 +161,6 @@ fn the_format_page_example_loads_with_its_values() {
     );
 }
 
-/// A small valid scenario the cases below change. Line numbers matter.
-const BASE: &str = "\
-scenario: base
-site:
-  boot_images:
-    - {id: B1, arch: x64}
-  machines:
-    - {name: M1, mac: \"52:54:00:00:00:01\"}
-  collections:
-    - {name: C1, members: [M1]}
-  deployments:
-    - {id: D1, collection: C1, boot_image: B1, purpose: required, available_to: media_pxe}
-network:
-  segments:
-    - {name: lan, cidr: 10.0.0.0/24}
-  responders:
-    - {name: dp, segment: lan, address: 10.0.0.5, role: distribution_point, images: [B1]}
-  clients:
-    - {name: c1, segment: lan, firmware: uefi-x64, machine: M1}
-events:
-  - {at: 0s, boot: c1}
-expect:
-  - {client: c1, outcome: booted, served_by: dp}
-";
-
-fn load(text: &str) -> Result<Scenario, LoadError> {
-    load_str(text, &data("case.yaml"))
-}
-
 #[test]
 fn base_is_valid_and_fills_defaults() {
     let s = load(BASE).unwrap_or_else(|e| panic!("{e}"));
@@ -204,12 +172,6 @@ fn base_is_valid_and_fills_defaults() {
     assert!(dp.listen_dhcp_port && dp.respond && !dp.unknown_computer_support);
     assert_eq!(dp.failover_step, Duration::from_secs(4));
     assert_eq!(dp.tftp.block_size, 4096);
-}
-
-/// Replace the first occurrence of `from` in BASE (which must exist).
-fn base_with(from: &str, to: &str) -> String {
-    assert!(BASE.contains(from), "{from}");
-    BASE.replacen(from, to, 1)
 }
 
 #[test]
@@ -788,127 +750,4 @@ fn peer_key_goes_to_peers_and_rogues_are_loaded_and_checked() {
         .unwrap_err()
         .to_string();
     assert!(e.contains("unknown key `claim` in a rogue (allowed keys: name, segment, address, claims, images, peer_key)"), "{e}");
-}
-
-/// Line and column (from 1) of the first `marker` in `text`.
-fn position(text: &str, marker: &str) -> (usize, usize) {
-    text.lines()
-        .enumerate()
-        .find_map(|(i, l)| l.find(marker).map(|c| (i + 1, c + 1)))
-        .unwrap_or_else(|| panic!("{marker:?} is not in the text"))
-}
-
-/// BASE with a second site (R-ID-5): `site.code` PS1, `other_sites` PS2, M1 of PS2, a
-/// second machine and client of the site's own, and a DP of each site.
-fn two_sites() -> String {
-    base_with("site:\n", "site:\n  code: PS1\n  other_sites: [PS2]\n")
-        .replacen(
-            "mac: \"52:54:00:00:00:01\"}",
-            "mac: \"52:54:00:00:00:01\", assigned_site: PS2}\n    - {name: M2, mac: \"52:54:00:00:00:02\"}",
-            1,
-        )
-        .replacen(
-            "images: [B1]}",
-            "images: [B1], site: PS2}\n    - {name: dp1, segment: lan, address: 10.0.0.6, role: distribution_point, images: [B1]}",
-            1,
-        )
-}
-
-#[test]
-fn sites_of_the_hierarchy_are_loaded_with_their_defaults() {
-    let s = load(&two_sites()).unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(s.site.code, "PS1");
-    assert_eq!(s.site.other_sites, ["PS2"]);
-    let m1 = s.site.machine("M1").unwrap();
-    let m2 = s.site.machine("M2").unwrap();
-    assert_eq!(m1.assigned_site.as_deref(), Some("PS2"));
-    // Left out: the site's own code.
-    assert_eq!(m2.assigned_site, None);
-    assert_eq!(s.site.assigned_site(m2), "PS1");
-    let dp = &s.responder("dp").unwrap().config;
-    let dp1 = &s.responder("dp1").unwrap().config;
-    assert_eq!(dp.site.as_deref(), Some("PS2"));
-    assert_eq!(dp1.site, None);
-    assert_eq!(s.site.responder_site(dp1), "PS1");
-    // Naming the site's own code is allowed.
-    let own = two_sites().replace("assigned_site: PS2", "assigned_site: PS1");
-    let s = load(&own).unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(
-        s.site.machine("M1").unwrap().assigned_site.as_deref(),
-        Some("PS1")
-    );
-}
-
-#[test]
-fn sites_that_are_not_of_the_hierarchy_are_located_errors() {
-    let sites = "the hierarchy's sites are `site.code` and `site.other_sites`: PS1, PS2";
-    let cases: Vec<(&str, String, &str, String)> = vec![
-        (
-            "a machine assigned to an undeclared site",
-            two_sites().replace("assigned_site: PS2", "assigned_site: PS3"),
-            "PS3",
-            format!("`assigned_site: PS3` is not a site of the hierarchy ({sites})"),
-        ),
-        (
-            "a responder of an undeclared site",
-            two_sites().replace("images: [B1], site: PS2}", "images: [B1], site: CAS}"),
-            "CAS",
-            format!("`site: CAS` is not a site of the hierarchy ({sites})"),
-        ),
-        (
-            "other_sites lists the site's own code",
-            two_sites().replace("other_sites: [PS2]", "other_sites: [PS2, PS1]"),
-            "PS1]",
-            "`other_sites` lists `PS1`, which is this site's own `code`".to_string(),
-        ),
-        (
-            "other_sites lists a site twice",
-            two_sites().replace("other_sites: [PS2]", "other_sites: [PS2, PS2]"),
-            "PS2]",
-            "site `PS2` is declared twice (first at line 4, column 17)".to_string(),
-        ),
-        (
-            "other_sites without a code",
-            two_sites().replace("  code: PS1\n", ""),
-            "PS2]",
-            "`other_sites` needs the site's own `code`".to_string(),
-        ),
-        (
-            "a site named where the scenario declares none",
-            base_with("images: [B1]}", "images: [B1], site: PS1}"),
-            "PS1}",
-            "`site: PS1` is not a site of the hierarchy (the scenario declares none: give `site.code`)"
-                .to_string(),
-        ),
-        (
-            "a misspelt key lists assigned_site",
-            two_sites().replace("assigned_site: PS2", "assigned_sites: PS2"),
-            "assigned_sites",
-            "unknown key `assigned_sites` in a machine (allowed keys: name, mac, smbios_guid, assigned_site)"
-                .to_string(),
-        ),
-        (
-            "a misspelt site key lists other_sites",
-            two_sites().replace("other_sites:", "other_site:"),
-            "other_site:",
-            "(allowed keys: code, other_sites, boot_images,".to_string(),
-        ),
-    ];
-    let mut failures = Vec::new();
-    for (what, text, marker, phrase) in &cases {
-        let (line, col) = position(text, marker);
-        match load(text) {
-            Ok(_) => failures.push(format!("{what}: loaded")),
-            Err(e) => {
-                let located = format!("{}:{line}:{col}: ", data("case.yaml").display());
-                let shown = e.to_string();
-                if !shown.starts_with(&located) || !shown.contains(phrase.as_str()) {
-                    failures.push(format!(
-                        "{what}: expected {located}... containing {phrase:?}\n     got {shown}"
-                    ));
-                }
-            }
-        }
-    }
-    assert!(failures.is_empty(), "\n{}", failures.join("\n"));
 }
