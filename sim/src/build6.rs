@@ -52,10 +52,8 @@ pub(crate) fn wire(
             let i = match world.hosts[h].ifaces.iter().position(|f| f.seg == seg) {
                 Some(i) => i,
                 None => {
-                    let i = world.hosts[h].ifaces.len();
-                    let mac = crate::build::infra_mac(h, i);
-                    world.hosts[h].ifaces.push(Iface::new(seg, None, mac));
-                    world.segments[seg].ports.push((h, i));
+                    let mac = crate::build::infra_mac(h, world.hosts[h].ifaces.len());
+                    let i = world.add_iface(h, Iface::new(seg, None, mac));
                     world.net6.add(seg, link_local(mac), (h, i));
                     i
                 }

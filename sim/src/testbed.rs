@@ -6,7 +6,7 @@ use crate::build::{infra_mac, new_responder, Built};
 use crate::client::Outcome;
 use crate::result::{secs, BootRecord, ProbeRecord, ScenarioResult};
 use crate::timeline::{LinkChange, Testbed};
-use crate::world::{EvKind, Host, HostId, HostKind, Iface, ProbeHost};
+use crate::world::{EvKind, Host, HostId, HostKind, Iface, LineId, ProbeHost};
 use pxelab_engine::state;
 use pxelab_engine::tftp::packet as tftp_packet;
 use pxelab_engine::tftp::server::FileData;
@@ -101,13 +101,13 @@ impl SimBed {
                 }
             }
             EvKind::Deliver {
-                host,
-                iface,
+                line,
                 src,
                 dst,
                 payload,
                 data,
             } => {
+                let (host, iface) = self.b.world.port_of_line(line);
                 if !self.b.world.hosts[host].up {
                     let w = &mut self.b.world;
                     if let Some(c) = crate::unreachable::port_unreachable(w, host, iface, src, dst)
@@ -115,7 +115,7 @@ impl SimBed {
                         self.note_finish(c);
                     }
                 }
-                deliver(&mut self.b, host, iface, src, dst, (payload, data));
+                deliver(&mut self.b, line, src, dst, (payload, data));
                 if matches!(self.b.world.hosts[host].kind, HostKind::Client(_)) {
                     self.note_finish(host);
                 }
@@ -509,19 +509,20 @@ fn quiet(b: &Built) -> bool {
     })
 }
 
+/// A datagram reaches the interface of `line`.
 fn deliver(
     b: &mut Built,
-    host: HostId,
-    iface: usize,
+    line: LineId,
     src: SocketAddrV4,
     dst: SocketAddrV4,
     (mut payload, data): (Vec<u8>, Option<FileData>),
 ) {
     let w = &mut b.world;
+    let (host, iface) = w.port_of_line(line);
     if !w.hosts[host].up {
         return;
     }
-    let my_ip = w.hosts[host].ifaces[iface].ip;
+    let my_ip = w.line_ip(line);
     let to_me = *dst.ip() == Ipv4Addr::BROADCAST || Some(*dst.ip()) == my_ip;
     enum Tag {
         Client,

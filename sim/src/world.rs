@@ -14,10 +14,11 @@ use pxelab_engine::tftp::server::FileData;
 use pxelab_engine::{Instant, Mac};
 use rand::RngExt as _;
 use rand_chacha::ChaCha8Rng;
-use rustc_hash::FxHashMap as HashMap;
 use std::net::{Ipv4Addr, SocketAddrV4, SocketAddrV6};
 use std::time::Duration;
 
+// Unicast delivery's address lookup.
+mod addr_index;
 // IPv6 sending and delivery (docs/MODEL.md, "IPv6"), apart.
 mod firmware_cost;
 mod send6;
@@ -28,6 +29,8 @@ mod tcp;
 
 pub type HostId = usize;
 pub type SegId = usize;
+/// An interface's entry in the world's table of [`Line`]s.
+pub type LineId = u32;
 
 pub struct Segment {
     pub name: String,
@@ -55,9 +58,8 @@ pub struct Iface {
     pub seg: SegId,
     pub ip: Option<Ipv4Addr>,
     pub mac: Mac,
-    /// The host's line to the switch, and the switch port's line to the host.
-    egress: Port<Instant>,
-    ingress: Port<Instant>,
+    /// Its entry in the world's [`Line`]s, once its host is added.
+    line: usize,
 }
 
 impl Iface {
@@ -66,10 +68,23 @@ impl Iface {
             seg,
             ip,
             mac,
-            egress: Port::default(),
-            ingress: Port::default(),
+            line: usize::MAX,
         }
     }
+}
+
+/// An interface's two lines, the host's to the switch and the switch port's to the
+/// host, with what a frame to it needs. The world keeps them in one dense table, apart
+/// from the hosts: every datagram of a storm touches two, and read through the hosts
+/// (a host, its interfaces' vector) they were cache misses (BENCHMARKS.md).
+struct Line {
+    host: u32,
+    iface: u32,
+    seg: u32,
+    mac: Mac,
+    ip: Option<Ipv4Addr>,
+    egress: Port<Instant>,
+    ingress: Port<Instant>,
 }
 
 /// A server host: a responder, a DHCP server, or both (co-located, R-ANS-2).
@@ -112,6 +127,9 @@ pub struct Host {
     pub ifaces: Vec<Iface>,
     pub up: bool,
     wake_at: Option<Instant>,
+    /// The line of its first interface (a client's only one), read with the host's
+    /// other fields instead of through `ifaces`.
+    line0: LineId,
 }
 
 impl Host {
@@ -122,14 +140,15 @@ impl Host {
             ifaces,
             up: true,
             wake_at: None,
+            line0: LineId::MAX,
         }
     }
 }
 
 pub enum EvKind {
+    /// A datagram to the interface of `line` (`World::port_of_line`).
     Deliver {
-        host: HostId,
-        iface: usize,
+        line: LineId,
         src: SocketAddrV4,
         dst: SocketAddrV4,
         payload: Vec<u8>,
@@ -205,8 +224,11 @@ pub struct World {
     rng: ChaCha8Rng,
     pub segments: Vec<Segment>,
     pub hosts: Vec<Host>,
-    /// (segment, address) → port, for unicast delivery on a segment.
-    addr_index: HashMap<(SegId, Ipv4Addr), (HostId, usize)>,
+    /// Every interface's lines, by `Iface::line`.
+    lines: Vec<Line>,
+    /// (segment, address) → the line of the interface holding it, for unicast delivery
+    /// on a segment.
+    addr_index: addr_index::AddrIndex,
     /// Responder log lines: (time, responder name, text).
     pub logs: Vec<(Instant, String, String)>,
     /// What responders did with clients' requests, from their `Silent` and `Answered`
@@ -243,7 +265,8 @@ impl World {
             rng,
             segments: Vec::new(),
             hosts: Vec::new(),
-            addr_index: HashMap::default(),
+            lines: Vec::new(),
+            addr_index: Default::default(),
             logs: Vec::new(),
             decisions: Vec::new(),
             stats: Stats::default(),
@@ -265,25 +288,82 @@ impl World {
     }
 
     pub fn add_segment(&mut self, seg: Segment) -> SegId {
+        let id = self.segments.len();
+        self.addr_index.add_segment(id, seg.net, seg.prefix);
         self.segments.push(seg);
-        self.segments.len() - 1
+        id
     }
 
-    pub fn add_host(&mut self, host: Host) -> HostId {
+    pub fn add_host(&mut self, mut host: Host) -> HostId {
         let id = self.hosts.len();
-        for (i, iface) in host.ifaces.iter().enumerate() {
-            self.segments[iface.seg].ports.push((id, i));
-            if let Some(ip) = iface.ip {
-                self.addr_index.insert((iface.seg, ip), (id, i));
-            }
-            if matches!(host.kind, HostKind::Router(_))
-                && self.segments[iface.seg].gateway.is_none()
-            {
+        let router = matches!(host.kind, HostKind::Router(_));
+        host.line0 = self.lines.len() as LineId;
+        for (i, iface) in host.ifaces.iter_mut().enumerate() {
+            self.attach(id, i, iface);
+            if router && self.segments[iface.seg].gateway.is_none() {
                 self.segments[iface.seg].gateway = Some((id, i));
             }
         }
         self.hosts.push(host);
         id
+    }
+
+    /// Give a host added before one more interface (a router's on an IPv6-only
+    /// segment); returns its index.
+    pub fn add_iface(&mut self, host: HostId, mut iface: Iface) -> usize {
+        let i = self.hosts[host].ifaces.len();
+        self.attach(host, i, &mut iface);
+        self.hosts[host].ifaces.push(iface);
+        i
+    }
+
+    /// Plug interface `i` of `host` into its segment: a port there, its lines, its address.
+    fn attach(&mut self, host: HostId, i: usize, iface: &mut Iface) {
+        iface.line = self.lines.len();
+        self.lines.push(Line {
+            host: host as u32,
+            iface: i as u32,
+            seg: iface.seg as u32,
+            mac: iface.mac,
+            ip: iface.ip,
+            egress: Port::default(),
+            ingress: Port::default(),
+        });
+        self.segments[iface.seg].ports.push((host, i));
+        if let Some(ip) = iface.ip {
+            self.addr_index.insert(iface.seg, ip, iface.line);
+        }
+    }
+
+    /// The lines of a host's interface.
+    fn line_mut(&mut self, host: HostId, iface: usize) -> &mut Line {
+        let l = self.line_of(host, iface);
+        &mut self.lines[l]
+    }
+
+    /// The line of a host's interface.
+    fn line_of(&self, host: HostId, iface: usize) -> usize {
+        match iface {
+            0 => self.hosts[host].line0 as usize,
+            _ => self.hosts[host].ifaces[iface].line,
+        }
+    }
+
+    /// The port (host, interface) of a line.
+    pub fn port_of_line(&self, line: LineId) -> (HostId, usize) {
+        let l = &self.lines[line as usize];
+        (l.host as usize, l.iface as usize)
+    }
+
+    /// The address of a line's interface: `Iface::ip`, read where a datagram arrives.
+    pub fn line_ip(&self, line: LineId) -> Option<Ipv4Addr> {
+        self.lines[line as usize].ip
+    }
+
+    /// The port (host, interface) holding `ip` on segment `seg`.
+    fn port_of(&self, seg: SegId, ip: Ipv4Addr) -> Option<(HostId, usize)> {
+        let l = &self.lines[self.addr_index.get(seg, ip)?];
+        Some((l.host as usize, l.iface as usize))
     }
 
     /// Events at the same time run in the order they were scheduled.
@@ -303,15 +383,16 @@ impl World {
 
     /// Assign (or clear) the address of a host's interface (DHCP lease of a client).
     pub fn set_addr(&mut self, host: HostId, iface: usize, ip: Option<Ipv4Addr>) {
-        let seg = self.hosts[host].ifaces[iface].seg;
+        let Iface { seg, line, .. } = self.hosts[host].ifaces[iface];
         if let Some(old) = self.hosts[host].ifaces[iface].ip {
-            if self.addr_index.get(&(seg, old)) == Some(&(host, iface)) {
-                self.addr_index.remove(&(seg, old));
+            if self.addr_index.get(seg, old) == Some(line) {
+                self.addr_index.remove(seg, old);
             }
         }
         self.hosts[host].ifaces[iface].ip = ip;
+        self.lines[line].ip = ip;
         if let Some(ip) = ip {
-            self.addr_index.insert((seg, ip), (host, iface));
+            self.addr_index.insert(seg, ip, line);
         }
     }
 
@@ -368,7 +449,11 @@ impl World {
             }
         }
         self.stats.packets_sent += 1;
-        let seg_id = self.hosts[host].ifaces[iface].seg;
+        let src_line = self.line_of(host, iface);
+        let Line {
+            seg, mac: src_mac, ..
+        } = self.lines[src_line];
+        let seg_id = seg as SegId;
         let link = self.segments[seg_id].link;
         let len = payload.len() + data.as_ref().map_or(0, |d| d.len);
         let times = self.line.get(&link, len);
@@ -376,7 +461,7 @@ impl World {
         let now = self.now;
         // A client's frame waits for its firmware to have taken in what it received
         // (`firmware_cost.rs`).
-        let start = self.hosts[host].ifaces[iface].egress.transmit(now, tx);
+        let start = self.lines[src_line].egress.transmit(now, tx);
         // When the switch can start sending it on: its first frame is in.
         let ready = start + first;
         if self.usage.segments.len() <= seg_id {
@@ -389,18 +474,19 @@ impl World {
             }
             Usage::add(&mut self.usage.egress[host], start, wire);
         }
-        let src_mac = self.hosts[host].ifaces[iface].mac;
 
         let broadcast = *dst.ip() == Ipv4Addr::BROADCAST;
-        // Receivers on this segment.
+        // The receiver's line on this segment, `None` for a broadcast.
         // `Err(())`: a unicast that no port on the segment takes.
-        let target: Result<Option<(HostId, usize)>, ()> = if broadcast {
+        let target: Result<Option<usize>, ()> = if broadcast {
             Ok(None)
         } else {
             let seg = &self.segments[seg_id];
-            match self.addr_index.get(&(seg_id, *dst.ip())) {
-                Some(p) => Ok(Some(*p)),
-                None if !seg.contains(*dst.ip()) => Ok(seg.gateway),
+            match self.addr_index.get(seg_id, *dst.ip()) {
+                Some(l) => Ok(Some(l)),
+                None if !seg.contains(*dst.ip()) => {
+                    Ok(seg.gateway.map(|(h, i)| self.hosts[h].ifaces[i].line))
+                }
                 // A DHCP reply unicast to an address the client does not hold yet (a
                 // relay or server answering a client that left the broadcast flag clear,
                 // as iPXE does) goes to the client's MAC, chaddr, without ARP.
@@ -413,7 +499,7 @@ impl World {
                             matches!(self.hosts[h].kind, HostKind::Client(_))
                                 && self.hosts[h].ifaces[i].mac.0[..] == *chaddr
                         })
-                        .map(Some)
+                        .map(|(h, i)| Some(self.hosts[h].ifaces[i].line))
                         .ok_or(())
                 }
                 None => Err(()),
@@ -426,16 +512,16 @@ impl World {
             return; // nobody on the segment has that address
         };
         let dst_mac = match target {
-            Some((h, i)) => self.hosts[h].ifaces[i].mac,
+            Some(l) => self.lines[l].mac,
             None => Mac::BROADCAST,
         };
         let frame = (src_mac, dst_mac, src, dst);
         self.capture(seg_id, start, frame, &payload, data.as_ref());
 
         match target {
-            Some((h, i)) => {
+            Some(l) => {
                 let d = (src, dst, payload, data);
-                self.deliver_port(link, ready, tx, h, i, len, d)
+                self.deliver_port(link, ready, tx, l, len, d)
             }
             None => {
                 // A broadcast goes to every port that would not drop it unread: clients
@@ -444,7 +530,7 @@ impl World {
                 // outcome and saves a copy per port (1,000 per DISCOVER in a storm).
                 let to_clients = dst.port() == 68;
                 let chaddr = (payload.len() >= 34).then(|| &payload[28..34]);
-                let ports: Vec<(HostId, usize)> = self.segments[seg_id]
+                let lines: Vec<usize> = self.segments[seg_id]
                     .ports
                     .iter()
                     .copied()
@@ -457,23 +543,23 @@ impl World {
                                 _ => !to_clients,
                             }
                     })
+                    .map(|(h, i)| self.hosts[h].ifaces[i].line)
                     .collect();
-                for (h, i) in ports {
+                for l in lines {
                     let d = (src, dst, payload.clone(), data.clone());
-                    self.deliver_port(link, ready, tx, h, i, len, d);
+                    self.deliver_port(link, ready, tx, l, len, d);
                 }
             }
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
+    /// Through the switch to the interface of `line`, and its delivery event.
     fn deliver_port(
         &mut self,
         link: LinkModel,
         ready: Instant,
         tx: Duration,
-        h: HostId,
-        i: usize,
+        line: usize,
         len: usize,
         (src, dst, payload, data): (SocketAddrV4, SocketAddrV4, Vec<u8>, Option<FileData>),
     ) {
@@ -483,14 +569,13 @@ impl World {
         }
         // Store-and-forward switch: each frame leaves the switch port to the receiver
         // once it is in and the receiver's link is free.
-        let start = self.hosts[h].ifaces[i].ingress.transmit(ready, tx);
+        let start = self.lines[line].ingress.transmit(ready, tx);
         let at = start + tx + link.delay;
         self.stats.packets_delivered += 1;
         self.schedule(
             at,
             EvKind::Deliver {
-                host: h,
-                iface: i,
+                line: line as LineId,
                 src,
                 dst,
                 payload,

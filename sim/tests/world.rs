@@ -46,8 +46,8 @@ fn sock(n: u8, port: u16) -> SocketAddrV4 {
 fn drain(w: &mut World) -> Vec<(Instant, HostId, Vec<u8>)> {
     let mut got = Vec::new();
     while let Some(ev) = w.next_event(Instant::from_nanos(u64::MAX)) {
-        if let EvKind::Deliver { host, payload, .. } = ev {
-            got.push((w.now, host, payload));
+        if let EvKind::Deliver { line, payload, .. } = ev {
+            got.push((w.now, w.port_of_line(line).0, payload));
         }
     }
     got

@@ -51,7 +51,7 @@ impl World {
         }
         let busy: Duration = per_datagram + per_packet * frames(udp_payload, ipv6);
         let now = self.now;
-        self.hosts[host].ifaces[iface].egress.transmit(now, busy);
+        self.line_mut(host, iface).egress.transmit(now, busy);
     }
 
     /// A TCP segment reaches client `host` on `iface` (UEFI HTTP boot): it holds the
@@ -66,7 +66,7 @@ impl World {
             return;
         }
         let now = self.now;
-        self.hosts[host].ifaces[iface].egress.transmit(now, per);
+        self.line_mut(host, iface).egress.transmit(now, per);
     }
 }
 

@@ -54,7 +54,10 @@ impl World {
         let link = self.segments[seg_id].link;
         let times = self.line.get(&link, payload.len() + V6_EXTRA);
         let (tx, first, wire) = (times.tx, times.first, times.wire);
-        let start = self.hosts[host].ifaces[iface].egress.transmit(self.now, tx);
+        let start = {
+            let now = self.now;
+            self.line_mut(host, iface).egress.transmit(now, tx)
+        };
         let ready = start + first;
         if self.usage.segments.len() <= seg_id {
             self.usage.segments.resize(seg_id + 1, Vec::new());
@@ -123,7 +126,7 @@ impl World {
             self.stats.packets_lost += 1;
             return;
         }
-        let start = self.hosts[host].ifaces[iface].ingress.transmit(ready, tx);
+        let start = self.line_mut(host, iface).ingress.transmit(ready, tx);
         let at = start + tx + link.delay;
         self.stats.packets_delivered += 1;
         self.schedule(

@@ -25,7 +25,7 @@ impl World {
             return;
         }
         let now = self.now;
-        self.hosts[host].ifaces[iface].egress.transmit(now, hold);
+        self.line_mut(host, iface).egress.transmit(now, hold);
     }
 }
 

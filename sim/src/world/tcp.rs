@@ -33,9 +33,7 @@ impl World {
         let len = seg.payload.len() + seg.header_len() - 8 + v6_extra;
         let times = link.line_times(len);
         let now = self.now;
-        let start = self.hosts[host].ifaces[iface]
-            .egress
-            .transmit(now, times.tx);
+        let start = self.line_mut(host, iface).egress.transmit(now, times.tx);
         let ready = start + times.first;
         if self.usage.segments.len() <= seg_id {
             self.usage.segments.resize(seg_id + 1, Vec::new());
@@ -61,7 +59,7 @@ impl World {
             self.stats.packets_lost += 1;
             return;
         }
-        let start = self.hosts[h].ifaces[i].ingress.transmit(ready, times.tx);
+        let start = self.line_mut(h, i).ingress.transmit(ready, times.tx);
         let at = start + times.tx + link.delay;
         self.stats.packets_delivered += 1;
         self.schedule(
@@ -80,8 +78,8 @@ impl World {
         match dst {
             IpAddr::V4(d) => {
                 let seg_ref = &self.segments[seg_id];
-                match self.addr_index.get(&(seg_id, d)) {
-                    Some(p) => Some(*p),
+                match self.port_of(seg_id, d) {
+                    Some(p) => Some(p),
                     None if !seg_ref.contains(d) => seg_ref.gateway,
                     None => None,
                 }
