@@ -128,7 +128,7 @@ enum Stage {
     SizeProbe,
     Nbp,
     Params,
-    Image(BootParams),
+    Image(Box<BootParams>),
 }
 
 /// The firmware's TFTP retransmission timeout and retries (`FirmwareModel`'s
@@ -195,20 +195,44 @@ pub struct Trace {
     pub text: String,
 }
 
+// The fields a TFTP block reads come first, in this order (`repr(C)`) and from the
+// start of a cache line, so that they share as few lines as they fit in: the
+// compiler's order spread them over the whole struct (BENCHMARKS.md, 2026-12-02).
+#[repr(C, align(64))]
 pub struct Client {
+    pub model: &'static FirmwareModel,
+    /// EDK2's IPv6 stack's own DHCPv6 exchange (stack6.rs), on a `managed6` segment.
+    stack6: Option<Box<stack6::Stack6>>,
+    six: Option<Box<six::Boot6>>,
+    /// A boot by `http4` in progress (client_http.rs), which takes the calls below.
+    pub(crate) http: Option<Box<crate::client_http::HttpBoot>>,
+    /// The current transfer's last progress note: when, and how many blocks it had.
+    progress: (Instant, u64),
+    /// iPXE's IPv6 configuration's DHCPv6 in a boot over IPv4 (ipxe_conf6.rs).
+    conf6: Option<ipxe_conf6::Conf6>,
+    phase: Phase,
+    /// The TFTP client's datagrams of one call, kept empty between calls (no
+    /// allocation per DATA block).
+    tftp_payloads: Vec<Vec<u8>>,
+    /// Buffers for the TFTP client's ACKs: the world lends its pool of delivered
+    /// datagrams' buffers for each call (`World::with_client`), empty in between.
+    pub(crate) spare: Vec<Vec<u8>>,
+    /// Datagrams to send over IPv6, and the leased IPv6 address.
+    pub sends6: Vec<Send6>,
+    pub ip6: Option<Ipv6Addr>,
+    pub ip: Option<Ipv4Addr>,
+    /// Compute the CRC of downloads (off for very large storms; sizes are always checked).
+    pub verify: bool,
+    pub result: Option<BootResult>,
+    pub trace: Option<Vec<Trace>>,
     pub name: String,
     pub mac: Mac,
     pub guid: Option<Guid>,
     /// The CPU the BIOS first stage detects (bios-x86 / bios-x64), or the UEFI class.
     pub class: ClientClass,
-    pub model: &'static FirmwareModel,
     /// The firmware profile `model` (and `model6`, and the HTTP boot models) come from.
     pub profile: &'static Profile,
     pub press_key: bool,
-    /// Compute the CRC of downloads (off for very large storms; sizes are always checked).
-    pub verify: bool,
-    pub ip: Option<Ipv4Addr>,
-    phase: Phase,
     boot_started: Instant,
     restarts: u32,
     answered: bool,
@@ -222,16 +246,6 @@ pub struct Client {
     dhcp_count: u16,
     pxe_offer_held: bool,
     discover_secs: u16,
-    pub result: Option<BootResult>,
-    pub trace: Option<Vec<Trace>>,
-    /// The current transfer's last progress note: when, and how many blocks it had.
-    progress: (Instant, u64),
-    /// The TFTP client's datagrams of one call, kept empty between calls (no
-    /// allocation per DATA block).
-    tftp_payloads: Vec<Vec<u8>>,
-    /// Buffers for the TFTP client's ACKs: the world lends its pool of delivered
-    /// datagrams' buffers for each call (`World::with_client`), empty in between.
-    pub(crate) spare: Vec<Vec<u8>>,
     /// The boot option `boot` uses (the scenario's `netboot`).
     pub netboot: Netboot,
     /// The option of the boot under way (`netboot` when it powered on: a `boot` event's
@@ -239,12 +253,6 @@ pub struct Client {
     booting: Netboot,
     /// The firmware's IPv6 model, for `pxe6`.
     pub model6: &'static pxelab_engine::dhcp6::firmware::Firmware6,
-    /// The leased IPv6 address, and datagrams to send over IPv6.
-    pub ip6: Option<Ipv6Addr>,
-    pub sends6: Vec<Send6>,
-    six: Option<Box<six::Boot6>>,
-    /// EDK2's IPv6 stack's own DHCPv6 exchange (stack6.rs), on a `managed6` segment.
-    stack6: Option<Box<stack6::Stack6>>,
     /// The segment's router advertisements carry the managed flag (a DHCPv6 pool).
     pub managed6: bool,
     /// EDK2's DHCPv6 transaction id counter of the current boot.
@@ -261,13 +269,9 @@ pub struct Client {
     last_offer: Option<(Ipv4Addr, Ipv4Addr)>,
     /// What the firmware does after the DHCP ACK (`offer_choice`).
     via: Option<BootVia>,
-    /// A boot by `http4` in progress (client_http.rs), which takes the calls below.
-    pub(crate) http: Option<Box<crate::client_http::HttpBoot>>,
     /// A router answers solicitations on the client's segment (it has a `cidr6`), which
     /// ends iPXE's IPv6 wait (`FirmwareTiming::ipv6_wait`).
     pub router_adverts: bool,
-    /// iPXE's IPv6 configuration's DHCPv6 in a boot over IPv4 (ipxe_conf6.rs).
-    conf6: Option<ipxe_conf6::Conf6>,
 }
 
 impl Client {
@@ -849,7 +853,7 @@ impl Client {
     ) {
         let opts = self.model.boot_program_options(Some(params.block_size));
         let path = params.image_path.replace('/', "\\");
-        self.start_tftp(now, Stage::Image(params), server, path, opts, out);
+        self.start_tftp(now, Stage::Image(Box::new(params)), server, path, opts, out);
     }
 
     fn restart_or_fail(&mut self, now: Instant, out: &mut Vec<Send>) {

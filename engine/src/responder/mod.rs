@@ -162,13 +162,16 @@ pub trait BootRoot {
     fn crc32(&self, path: &str) -> Option<u32>;
 }
 
+// A block's step reads `client`, `armed` and the transfer's first fields: in this
+// order, from the start of a cache line (BENCHMARKS.md, 2026-12-02).
+#[repr(C, align(64))]
 struct Slot {
     /// The client's address, IPv4 or IPv6 (R-V6-5: one table for both families).
     client: SocketAddr,
-    file: String,
-    transfer: Transfer,
     /// The deadline this transfer has in `timers`, if any (one entry per transfer).
     armed: Option<Instant>,
+    transfer: Transfer,
+    file: String,
     /// Ports the driver could not open for this transfer.
     tried: Vec<u16>,
 }

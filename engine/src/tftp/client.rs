@@ -53,6 +53,9 @@ enum Block<'a> {
     Crc { len: usize, crc32: u32 },
 }
 
+// Nearly every field is read per block: aligned, the struct takes four cache lines
+// instead of five (boxed in the simulator's client; BENCHMARKS.md, 2026-12-02).
+#[repr(align(64))]
 pub struct ClientTransfer {
     server_port: Option<u16>,
     asked_options: bool,

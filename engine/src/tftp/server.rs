@@ -114,36 +114,39 @@ pub fn negotiate(
     (accepted, blksize, window, timeout)
 }
 
+// What a block's ACK and DATA read first, in this order (`repr(C)`), so that they share
+// cache lines (the simulator's storms; BENCHMARKS.md, 2026-12-02).
+#[repr(C)]
 pub struct Transfer {
-    file: Arc<dyn FileSource>,
-    size: u64,
-    blksize: usize,
-    window: u64,
-    rto: Rto,
-    max_retries: u32,
-    patience: Duration,
-    options: Vec<(String, String)>,
-    /// An OACK was sent and block 0 is not yet acknowledged.
-    awaiting_ack0: bool,
-    /// Blocks are numbered from 1 internally (u64: no rollover here, R-TFTP-5).
-    total_blocks: u64,
     /// First block not yet acknowledged.
     base: u64,
     /// Last block sent in the current window.
     sent_upto: u64,
-    deadline: Option<Instant>,
+    /// Blocks are numbered from 1 internally (u64: no rollover here, R-TFTP-5).
+    total_blocks: u64,
     /// When what is outstanding (the OACK or the window) was sent, if it was sent
     /// once: an answer to it is a round-trip sample. Karn's rule: after a resend,
     /// `None` until fresh data goes out.
     sent_once_at: Option<Instant>,
+    deadline: Option<Instant>,
     /// The last time the client acknowledged something new (or the start).
     progress_at: Instant,
     retries: u32,
-    status: TransferStatus,
+    max_retries: u32,
+    /// An OACK was sent and block 0 is not yet acknowledged.
+    awaiting_ack0: bool,
+    rto: Rto,
+    file: Arc<dyn FileSource>,
+    size: u64,
+    blksize: usize,
+    window: u64,
     blocks_sent: u64,
+    patience: Duration,
+    status: TransferStatus,
     retransmissions: u64,
     /// Timeouts that resent something (the OACK or a window).
     timeouts: u64,
+    options: Vec<(String, String)>,
 }
 
 /// Where a transfer puts the datagrams it sends. `buffer` gives an empty vector to
