@@ -736,7 +736,12 @@ impl World {
         sends.clear();
         let ip_before;
         let ip_after;
-        let ip6_before = self.net6.global.get(&(host, 0)).copied();
+        // No lookup where no segment has IPv6 (a storm's every block comes here).
+        let ip6_before = if self.net6.global.is_empty() {
+            None
+        } else {
+            self.net6.global.get(&(host, 0)).copied()
+        };
         let ip6_after;
         let (stack_before, stack_after);
         let mut sends6 = Vec::new();

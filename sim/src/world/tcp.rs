@@ -129,6 +129,9 @@ impl World {
     pub(crate) fn flush_client_tcp(&mut self, host: HostId) {
         let mut segs = Vec::new();
         if let HostKind::Client(c) = &mut self.hosts[host].kind {
+            if c.http.is_none() {
+                return; // not an HTTP boot: a TFTP block's every call comes here
+            }
             c.take_tcp(&mut segs);
         }
         for s in segs {
