@@ -848,10 +848,10 @@ impl crate::client::Client {
         self.with_http(|h| h.handle_tcp(now, seg));
     }
 
-    /// The segments it wants sent.
-    pub fn take_tcp(&mut self, out: &mut Vec<Segment>) {
-        if let Some(h) = self.http.as_mut() {
-            out.append(&mut h.tcp_out);
-        }
+    /// The segments it wants sent, if any (`None` for most calls: not an HTTP boot, or
+    /// nothing to send).
+    pub fn take_tcp(&mut self) -> Option<Vec<Segment>> {
+        let h = self.http.as_mut().filter(|h| !h.tcp_out.is_empty())?;
+        Some(std::mem::take(&mut h.tcp_out))
     }
 }

@@ -59,7 +59,7 @@ pub struct Iface {
     pub ip: Option<Ipv4Addr>,
     pub mac: Mac,
     /// Its entry in the world's [`Line`]s, once its host is added.
-    line: usize,
+    line: LineId,
 }
 
 impl Iface {
@@ -68,7 +68,7 @@ impl Iface {
             seg,
             ip,
             mac,
-            line: usize::MAX,
+            line: LineId::MAX,
         }
     }
 }
@@ -319,7 +319,7 @@ impl World {
 
     /// Plug interface `i` of `host` into its segment: a port there, its lines, its address.
     fn attach(&mut self, host: HostId, i: usize, iface: &mut Iface) {
-        iface.line = self.lines.len();
+        iface.line = self.lines.len() as LineId;
         self.lines.push(Line {
             host: host as u32,
             iface: i as u32,
@@ -338,13 +338,13 @@ impl World {
     /// The lines of a host's interface.
     fn line_mut(&mut self, host: HostId, iface: usize) -> &mut Line {
         let l = self.line_of(host, iface);
-        &mut self.lines[l]
+        &mut self.lines[l as usize]
     }
 
     /// The line of a host's interface.
-    fn line_of(&self, host: HostId, iface: usize) -> usize {
+    fn line_of(&self, host: HostId, iface: usize) -> LineId {
         match iface {
-            0 => self.hosts[host].line0 as usize,
+            0 => self.hosts[host].line0,
             _ => self.hosts[host].ifaces[iface].line,
         }
     }
@@ -362,8 +362,7 @@ impl World {
 
     /// The port (host, interface) holding `ip` on segment `seg`.
     fn port_of(&self, seg: SegId, ip: Ipv4Addr) -> Option<(HostId, usize)> {
-        let l = &self.lines[self.addr_index.get(seg, ip)?];
-        Some((l.host as usize, l.iface as usize))
+        Some(self.port_of_line(self.addr_index.get(seg, ip)?))
     }
 
     /// Events at the same time run in the order they were scheduled.
@@ -390,7 +389,7 @@ impl World {
             }
         }
         self.hosts[host].ifaces[iface].ip = ip;
-        self.lines[line].ip = ip;
+        self.lines[line as usize].ip = ip;
         if let Some(ip) = ip {
             self.addr_index.insert(seg, ip, line);
         }
@@ -452,7 +451,7 @@ impl World {
         let src_line = self.line_of(host, iface);
         let Line {
             seg, mac: src_mac, ..
-        } = self.lines[src_line];
+        } = self.lines[src_line as usize];
         let seg_id = seg as SegId;
         let link = self.segments[seg_id].link;
         let len = payload.len() + data.as_ref().map_or(0, |d| d.len);
@@ -461,7 +460,7 @@ impl World {
         let now = self.now;
         // A client's frame waits for its firmware to have taken in what it received
         // (`firmware_cost.rs`).
-        let start = self.lines[src_line].egress.transmit(now, tx);
+        let start = self.lines[src_line as usize].egress.transmit(now, tx);
         // When the switch can start sending it on: its first frame is in.
         let ready = start + first;
         if self.usage.segments.len() <= seg_id {
@@ -478,7 +477,7 @@ impl World {
         let broadcast = *dst.ip() == Ipv4Addr::BROADCAST;
         // The receiver's line on this segment, `None` for a broadcast.
         // `Err(())`: a unicast that no port on the segment takes.
-        let target: Result<Option<usize>, ()> = if broadcast {
+        let target: Result<Option<LineId>, ()> = if broadcast {
             Ok(None)
         } else {
             let seg = &self.segments[seg_id];
@@ -512,7 +511,7 @@ impl World {
             return; // nobody on the segment has that address
         };
         let dst_mac = match target {
-            Some(l) => self.lines[l].mac,
+            Some(l) => self.lines[l as usize].mac,
             None => Mac::BROADCAST,
         };
         let frame = (src_mac, dst_mac, src, dst);
@@ -530,7 +529,7 @@ impl World {
                 // outcome and saves a copy per port (1,000 per DISCOVER in a storm).
                 let to_clients = dst.port() == 68;
                 let chaddr = (payload.len() >= 34).then(|| &payload[28..34]);
-                let lines: Vec<usize> = self.segments[seg_id]
+                let lines: Vec<LineId> = self.segments[seg_id]
                     .ports
                     .iter()
                     .copied()
@@ -559,7 +558,7 @@ impl World {
         link: LinkModel,
         ready: Instant,
         tx: Duration,
-        line: usize,
+        line: LineId,
         len: usize,
         (src, dst, payload, data): (SocketAddrV4, SocketAddrV4, Vec<u8>, Option<FileData>),
     ) {
@@ -569,13 +568,13 @@ impl World {
         }
         // Store-and-forward switch: each frame leaves the switch port to the receiver
         // once it is in and the receiver's link is free.
-        let start = self.lines[line].ingress.transmit(ready, tx);
+        let start = self.lines[line as usize].ingress.transmit(ready, tx);
         let at = start + tx + link.delay;
         self.stats.packets_delivered += 1;
         self.schedule(
             at,
             EvKind::Deliver {
-                line: line as LineId,
+                line,
                 src,
                 dst,
                 payload,
@@ -736,12 +735,7 @@ impl World {
         sends.clear();
         let ip_before;
         let ip_after;
-        // No lookup where no segment has IPv6 (a storm's every block comes here).
-        let ip6_before = if self.net6.global.is_empty() {
-            None
-        } else {
-            self.net6.global.get(&(host, 0)).copied()
-        };
+        let ip6_before = self.net6.global.get(&(host, 0)).copied();
         let ip6_after;
         let (stack_before, stack_after);
         let mut sends6 = Vec::new();

@@ -4,21 +4,21 @@
 //! each (BENCHMARKS.md). A larger segment, and an address outside its segment's subnet,
 //! go in a hash map.
 
-use super::SegId;
+use super::{LineId, SegId};
 use rustc_hash::FxHashMap as HashMap;
 use std::net::Ipv4Addr;
 
 /// Segments up to this many host bits get a table (2^16 entries of 4 bytes).
 const MAX_TABLE_BITS: u8 = 16;
-/// An empty entry of a table.
-const NONE: u32 = u32::MAX;
+/// An empty entry of a table (no line has this id: it is `Iface`'s before it is added).
+const NONE: LineId = LineId::MAX;
 
 #[derive(Default)]
 pub(super) struct AddrIndex {
     /// Per segment: its network and the line by host number, if it has a table.
-    tables: Vec<Option<(u32, Vec<u32>)>>,
+    tables: Vec<Option<(u32, Vec<LineId>)>>,
     /// Everything else.
-    other: HashMap<(SegId, Ipv4Addr), usize>,
+    other: HashMap<(SegId, Ipv4Addr), LineId>,
 }
 
 impl AddrIndex {
@@ -41,21 +41,21 @@ impl AddrIndex {
         (host < lines.len()).then_some(host)
     }
 
-    pub fn get(&self, seg: SegId, ip: Ipv4Addr) -> Option<usize> {
+    pub fn get(&self, seg: SegId, ip: Ipv4Addr) -> Option<LineId> {
         match self.slot(seg, ip) {
             Some(i) => {
                 let l = self.tables[seg].as_ref()?.1[i];
-                (l != NONE).then_some(l as usize)
+                (l != NONE).then_some(l)
             }
             None => self.other.get(&(seg, ip)).copied(),
         }
     }
 
-    pub fn insert(&mut self, seg: SegId, ip: Ipv4Addr, line: usize) {
-        match (self.slot(seg, ip), u32::try_from(line)) {
-            (Some(i), Ok(l)) if l != NONE => {
+    pub fn insert(&mut self, seg: SegId, ip: Ipv4Addr, line: LineId) {
+        match self.slot(seg, ip) {
+            Some(i) => {
                 if let Some((_, lines)) = &mut self.tables[seg] {
-                    lines[i] = l;
+                    lines[i] = line;
                 }
             }
             _ => {

@@ -54,10 +54,8 @@ impl World {
         let link = self.segments[seg_id].link;
         let times = self.line.get(&link, payload.len() + V6_EXTRA);
         let (tx, first, wire) = (times.tx, times.first, times.wire);
-        let start = {
-            let now = self.now;
-            self.line_mut(host, iface).egress.transmit(now, tx)
-        };
+        let now = self.now;
+        let start = self.line_mut(host, iface).egress.transmit(now, tx);
         let ready = start + first;
         if self.usage.segments.len() <= seg_id {
             self.usage.segments.resize(seg_id + 1, Vec::new());

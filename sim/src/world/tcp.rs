@@ -127,13 +127,13 @@ impl World {
 
     /// Sends the segments a client wants sent (after `World::with_client`'s call).
     pub(crate) fn flush_client_tcp(&mut self, host: HostId) {
-        let mut segs = Vec::new();
-        if let HostKind::Client(c) = &mut self.hosts[host].kind {
-            if c.http.is_none() {
-                return; // not an HTTP boot: a TFTP block's every call comes here
-            }
-            c.take_tcp(&mut segs);
-        }
+        let HostKind::Client(c) = &mut self.hosts[host].kind else {
+            return;
+        };
+        // Every call of a TFTP block's client comes here: nothing to do, no vector.
+        let Some(segs) = c.take_tcp() else {
+            return;
+        };
         for s in segs {
             self.send_tcp(host, 0, s);
         }
