@@ -3,13 +3,15 @@
 //! order) for pushes no earlier than the last pop, which virtual time guarantees.
 //!
 //! A ring of buckets of 2^[`SHIFT`] ns each covers the next [`BUCKETS`] of them from the
-//! current one. An item is linked into its bucket unsorted (the items live in one
-//! pool, the ring holds only list heads, 16 KiB); a bucket's items
-//! are sorted once, when it becomes the current one (a storm's buckets hold ten or
-//! so). Items beyond the ring's window wait in a heap and move into the ring as it
-//! comes to them. The radix heap before this moved each item down a bucket at a time,
-//! many times over a storm's delays of milliseconds: an eighth of the
-//! simulator's instructions.
+//! current one. Every item lives in one pool of nodes from its push to its pop; a ring
+//! bucket is a list of nodes linked unsorted (the ring holds only list heads, 16 KiB),
+//! sorted once, by reference, when it becomes the current one (a storm's buckets hold
+//! ten or so). Items beyond the ring's window wait in a heap and move into the ring as
+//! it comes to them. The radix heap before this moved each item down a bucket at a
+//! time, many times over a storm's delays of milliseconds: an eighth of the
+//! simulator's instructions. An item is written once, into its node, and read once:
+//! a world's event is some 80 bytes, and the table of event slots the world kept
+//! beside this queue copied it twice more.
 
 use crate::link::DelayQueue;
 
@@ -24,7 +26,8 @@ const WORDS: usize = BUCKETS / 64;
 /// The end of a bucket's list.
 const NIL: u32 = u32::MAX;
 
-/// An item in a ring bucket: its time, push number, and the next in its bucket.
+/// An item from its push to its pop: its time, push number, and the next node in its
+/// ring bucket.
 struct Node<E> {
     at: u64,
     seq: u64,
@@ -39,15 +42,16 @@ pub struct EventQueue<E> {
     /// items of buckets `base + 1 .. base + BUCKETS` and `current` those of `base`;
     /// `far` those of later ones.
     base: u64,
-    /// The current bucket's items, sorted, earliest last: (time, push number, item).
-    current: Vec<(u64, u64, E)>,
+    /// The current bucket's items, sorted, earliest last: (time, push number, node).
+    current: Vec<(u64, u64, u32)>,
     /// Per ring bucket: the first node of its list.
     heads: Vec<u32>,
     nodes: Vec<Node<E>>,
     free: Vec<u32>,
     /// Bit `i` set when ring bucket `i` holds an item.
     occupied: Vec<u64>,
-    far: DelayQueue<u64, (u64, E)>,
+    /// Nodes due beyond the ring's window.
+    far: DelayQueue<u64, u32>,
     /// Push number: equal times come back in push order.
     seq: u64,
     len: usize,
@@ -82,30 +86,11 @@ impl<E> EventQueue<E> {
         let at = at.max(self.last);
         self.seq += 1;
         self.len += 1;
-        let b = at >> SHIFT;
-        if b >= self.base + BUCKETS as u64 {
-            self.far.push(at, (self.seq, item));
-        } else {
-            self.put(b, at, self.seq, item);
-        }
-    }
-
-    /// Into bucket `b`, in the window.
-    fn put(&mut self, b: u64, at: u64, seq: u64, item: E) {
-        if b == self.base {
-            // Earliest last; the newest push goes before the others of its time.
-            let pos = self
-                .current
-                .partition_point(|&(t, s, _)| (t, s) > (at, seq));
-            self.current.insert(pos, (at, seq, item));
-            return;
-        }
-        let i = (b & MASK) as usize;
         let node = Node {
             at,
-            seq,
+            seq: self.seq,
             item: Some(item),
-            next: self.heads[i],
+            next: NIL,
         };
         let n = match self.free.pop() {
             Some(n) => {
@@ -117,6 +102,29 @@ impl<E> EventQueue<E> {
                 (self.nodes.len() - 1) as u32
             }
         };
+        let b = at >> SHIFT;
+        if b >= self.base + BUCKETS as u64 {
+            // The heap's own push order breaks ties among far nodes as `seq` would.
+            self.far.push(at, n);
+        } else {
+            self.put(b, n);
+        }
+    }
+
+    /// Node `n` into bucket `b`, in the window.
+    fn put(&mut self, b: u64, n: u32) {
+        let node = &mut self.nodes[n as usize];
+        let (at, seq) = (node.at, node.seq);
+        if b == self.base {
+            // Earliest last; the newest push goes before the others of its time.
+            let pos = self
+                .current
+                .partition_point(|&(t, s, _)| (t, s) > (at, seq));
+            self.current.insert(pos, (at, seq, n));
+            return;
+        }
+        let i = (b & MASK) as usize;
+        node.next = self.heads[i];
         self.heads[i] = n;
         self.occupied[i / 64] |= 1 << (i % 64);
     }
@@ -169,20 +177,22 @@ impl<E> EventQueue<E> {
     /// The item to come after the last one popped, when it is in the current bucket
     /// (no search).
     pub fn peek_next(&self) -> Option<&E> {
-        self.current.last().map(|(_, _, e)| e)
+        let &(_, _, n) = self.current.last()?;
+        self.nodes[n as usize].item.as_ref()
     }
 
     /// The earliest item and its time, if it is due at `limit` or before.
     pub fn pop_due(&mut self, limit: u64) -> Option<(u64, E)> {
         loop {
-            if let Some(&(at, _, _)) = self.current.last() {
+            if let Some(&(at, _, n)) = self.current.last() {
                 if at > limit {
                     return None;
                 }
-                let (at, _, item) = self.current.pop()?;
+                self.current.pop();
                 self.last = at;
                 self.len -= 1;
-                return Some((at, item));
+                self.free.push(n);
+                return Some((at, self.nodes[n as usize].item.take()?));
             }
             // The current bucket is empty: on to the next that holds an item (every
             // ring item is earlier than every far one). Only when that item is due,
@@ -203,23 +213,20 @@ impl<E> EventQueue<E> {
                 if t >> SHIFT >= self.base + BUCKETS as u64 {
                     break;
                 }
-                let (t, (seq, item)) = self.far.pop()?;
-                self.put(t >> SHIFT, t, seq, item);
+                let (t, n) = self.far.pop()?;
+                self.put(t >> SHIFT, n);
             }
         }
     }
 
-    /// Ring bucket `b`'s items become the current ones, sorted.
+    /// Ring bucket `b`'s nodes become the current ones, sorted.
     fn take_bucket(&mut self, b: u64) {
         let i = (b & MASK) as usize;
         let mut n = std::mem::replace(&mut self.heads[i], NIL);
         self.occupied[i / 64] &= !(1 << (i % 64));
         while n != NIL {
-            let node = &mut self.nodes[n as usize];
-            if let Some(item) = node.item.take() {
-                self.current.push((node.at, node.seq, item));
-            }
-            self.free.push(n);
+            let node = &self.nodes[n as usize];
+            self.current.push((node.at, node.seq, n));
             n = node.next;
         }
         if self.current.len() > 1 {

@@ -104,6 +104,8 @@ pub struct LineCache {
 }
 
 impl LineCache {
+    /// Inlined, the lookup only: it runs for every datagram a storm sends.
+    #[inline]
     pub fn get(&mut self, link: &LinkModel, payload: usize) -> LineTimes {
         for (rate, len, times) in &self.known {
             if let Some(t) = times {
@@ -112,6 +114,11 @@ impl LineCache {
                 }
             }
         }
+        self.compute(link, payload)
+    }
+
+    #[cold]
+    fn compute(&mut self, link: &LinkModel, payload: usize) -> LineTimes {
         let t = link.line_times(payload);
         self.known[self.next] = (link.rate_bps, payload, Some(t));
         self.next = (self.next + 1) % self.known.len();
